@@ -1,0 +1,24 @@
+/*
+ * cli.h - the `kokoro` program: one command per file, each a thin layer over
+ * the library that turns arguments into params and status codes into exit
+ * codes. Exit codes: 0 success (warnings allowed), 1 failure of the program
+ * or the system (I/O, memory), 2 bad input or bad usage.
+ */
+#ifndef KK_CLI_H
+#define KK_CLI_H
+
+#include "error.h"
+
+#define KK_EXIT_OK 0
+#define KK_EXIT_FAIL 1
+#define KK_EXIT_INPUT 2
+
+int cmd_parse(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+
+/* Prints "kokoro: error: MSG" and returns the exit code for the status. */
+int cli_fail(const kk_error *err);
+/* Prints a usage error and returns KK_EXIT_INPUT. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * main.c - `kokoro`: dispatches to a command.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef KOKORO_VERSION
+#define KOKORO_VERSION "dev"
+#endif
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *help;
+} commands[] = {
+    {"parse", cmd_parse, "parse FILE [--strict] [--format F]   print a subtitle or text file's segments as JSON"},
+    {"convert", cmd_convert, "convert IN OUT [--strict] [--format F] [--to F]   write another subtitle format"},
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "Kokoro Studio %s: local text-to-speech for text and subtitles\n\nusage: kokoro COMMAND ...\n\n",
+            KOKORO_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(fp, "  kokoro %s\n", commands[i].help);
+    fprintf(fp, "\nFormats: txt, srt, vtt, ass (also .ssa), wscribe (WScribe JSON).\n"
+                "Exit status: 0 ok, 1 failure, 2 bad input or usage.\n");
+}
+
+int cli_fail(const kk_error *err)
+{
+    fprintf(stderr, "kokoro: error: %s\n", err->msg[0] ? err->msg : kk_status_name(err->code));
+    switch (err->code) {
+    case KK_ERR_INPUT:
+    case KK_ERR_ARG:
+    case KK_ERR_UNSUPPORTED: return KK_EXIT_INPUT;
+    default: return KK_EXIT_FAIL;
+    }
+}
+
+int cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("kokoro: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(" (kokoro --help lists the commands)\n", stderr);
+    va_end(ap);
+    return KK_EXIT_INPUT;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? KK_EXIT_INPUT : KK_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("kokoro %s\n", KOKORO_VERSION);
+        return KK_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    return cli_usage("unknown command '%s'", argv[1]);
+}

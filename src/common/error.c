@@ -1,0 +1,39 @@
+/* error.c - see error.h. */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+kk_status kk_error_set(kk_error *err, kk_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+void kk_error_clear(kk_error *err)
+{
+    if (err) {
+        err->code = KK_OK;
+        err->msg[0] = '\0';
+    }
+}
+
+const char *kk_status_name(kk_status code)
+{
+    switch (code) {
+    case KK_OK: return "ok";
+    case KK_ERR_INPUT: return "input error";
+    case KK_ERR_IO: return "I/O error";
+    case KK_ERR_NOMEM: return "out of memory";
+    case KK_ERR_ARG: return "invalid argument";
+    case KK_ERR_UNSUPPORTED: return "unsupported";
+    case KK_ERR_ABORTED: return "aborted";
+    }
+    return "unknown error";
+}

@@ -1,0 +1,43 @@
+/*
+ * error.h - status codes and error messages shared by every Kokoro subsystem.
+ *
+ * Every library call that can fail returns a kk_status and, when the caller
+ * passes a kk_error, fills it with one human-readable message that says what
+ * went wrong, where (file:line when the problem is in an input file) and what
+ * to do about it. The library never prints and never exits: the CLI and the
+ * server decide how to show the message.
+ */
+#ifndef KK_ERROR_H
+#define KK_ERROR_H
+
+#include <stddef.h>
+
+typedef enum kk_status {
+    KK_OK = 0,
+    KK_ERR_INPUT,       /* the input data is malformed or unusable */
+    KK_ERR_IO,          /* reading or writing a file failed */
+    KK_ERR_NOMEM,       /* an allocation failed */
+    KK_ERR_ARG,         /* the caller passed an invalid argument */
+    KK_ERR_UNSUPPORTED, /* a valid request we cannot serve (format, feature) */
+    KK_ERR_ABORTED,     /* a callback asked us to stop */
+} kk_status;
+
+#define KK_ERROR_MSG_MAX 1024
+
+typedef struct kk_error {
+    kk_status code;
+    char msg[KK_ERROR_MSG_MAX];
+} kk_error;
+
+/* Sets code and a printf-style message; err may be NULL. Returns code so that
+ * callers can write `return kk_error_set(err, KK_ERR_IO, "...")`. */
+kk_status kk_error_set(kk_error *err, kk_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Clears err (code KK_OK, empty message); err may be NULL. */
+void kk_error_clear(kk_error *err);
+
+/* A short name for a status code ("input error", "I/O error", ...). */
+const char *kk_status_name(kk_status code);
+
+#endif

@@ -1,0 +1,267 @@
+/*
+ * markup.c - small text helpers the parsers share: clock times, HTML-like
+ * tags, ASS override blocks, character references and white space. All work
+ * in place, since every edit only ever makes the string shorter.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+static int read_uint(const char **s, int max_digits, int64_t *v)
+{
+    const char *p = *s;
+    int64_t x = 0;
+    int n = 0;
+    while (isdigit((unsigned char)*p)) {
+        if (++n > max_digits)
+            return -1;
+        x = x * 10 + (*p - '0');
+        p++;
+    }
+    if (!n)
+        return -1;
+    *s = p;
+    *v = x;
+    return n;
+}
+
+int kk_parse_clock(const char **s, int64_t *ms)
+{
+    const char *p = *s;
+    int64_t f[3];
+    int nf = 0;
+    for (;;) {
+        int digits = read_uint(&p, nf == 0 ? 9 : 2, &f[nf]);
+        if (digits < 0)
+            return -1;
+        nf++;
+        if (*p != ':' || nf == 3)
+            break;
+        p++;
+    }
+    if (nf < 2)
+        return -1;
+    int64_t h = nf == 3 ? f[0] : 0, m = f[nf - 2], sec = f[nf - 1];
+    if ((nf == 3 && m >= 60) || sec >= 60)
+        return -1;
+    int64_t frac = 0;
+    if (*p == '.' || *p == ',') {
+        const char *q = p + 1;
+        int64_t v;
+        int digits = read_uint(&q, 3, &v);
+        if (digits < 0)
+            return -1;
+        frac = digits == 1 ? v * 100 : digits == 2 ? v * 10 : v;
+        p = q;
+    }
+    *ms = ((h * 60 + m) * 60 + sec) * 1000 + frac;
+    *s = p;
+    return 0;
+}
+
+/* Is the run starting at s (which points at '<') tag-shaped? Returns the
+ * length up to and including '>', or 0. */
+static size_t tag_len(const char *s)
+{
+    const char *p = s + 1;
+    if (*p == '/')
+        p++;
+    if (!isalnum((unsigned char)*p))
+        return 0;
+    while (*p && *p != '>' && *p != '<' && *p != '\n')
+        p++;
+    return *p == '>' ? (size_t)(p - s + 1) : 0;
+}
+
+static int name_in_list(const char *name, size_t n, const char *list)
+{
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        if ((size_t)(e - p) == n && strncasecmp(p, name, n) == 0)
+            return 1;
+        p = e;
+    }
+    return 0;
+}
+
+void kk_strip_tags(char *s, const char *known, int *n_unknown, char *first_unknown, size_t fu_size)
+{
+    char *w = s;
+    for (const char *r = s; *r;) {
+        size_t n = *r == '<' ? tag_len(r) : 0;
+        if (!n) {
+            *w++ = *r++;
+            continue;
+        }
+        const char *name = r + 1 + (r[1] == '/');
+        size_t nl = 0;
+        while (isalnum((unsigned char)name[nl]))
+            nl++;
+        if (!name_in_list(name, nl, known)) {
+            if (n_unknown && (*n_unknown)++ == 0 && first_unknown && fu_size) {
+                size_t k = n < fu_size - 1 ? n : fu_size - 1;
+                memcpy(first_unknown, r, k);
+                first_unknown[k] = '\0';
+            }
+        }
+        r += n;
+    }
+    *w = '\0';
+}
+
+/* Reads the drawing level from an override block's content, if it sets one:
+ * "\p1" starts a drawing, "\p0" ends it ("\pos", "\pbo" are other tags). */
+static void scan_drawing(const char *b, const char *e, int *level)
+{
+    for (const char *p = b; p + 2 < e; p++)
+        if (p[0] == '\\' && p[1] == 'p' && isdigit((unsigned char)p[2]))
+            *level = atoi(p + 2);
+}
+
+void kk_strip_ass(char *s, int all)
+{
+    char *w = s;
+    int drawing = 0;
+    for (const char *r = s; *r;) {
+        if (*r == '{' && (all || r[1] == '\\')) {
+            const char *e = strchr(r, '}');
+            if (e) {
+                if (all)
+                    scan_drawing(r + 1, e, &drawing);
+                r = e + 1;
+                continue;
+            }
+        }
+        if (all && r[0] == '\\' && (r[1] == 'N' || r[1] == 'n' || r[1] == 'h')) {
+            if (!drawing)
+                *w++ = ' ';
+            r += 2;
+            continue;
+        }
+        if (all && drawing) {
+            r++;
+            continue;
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+}
+
+static size_t utf8_put(char *out, unsigned long cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+void kk_decode_entities(char *s)
+{
+    static const struct {
+        const char *name;
+        const char *text; /* what it becomes; "" drops it */
+    } named[] = {
+        {"amp;", "&"}, {"lt;", "<"}, {"gt;", ">"}, {"quot;", "\""}, {"apos;", "'"},
+        {"nbsp;", " "}, {"lrm;", ""}, {"rlm;", ""},
+    };
+    char *w = s;
+    for (const char *r = s; *r;) {
+        if (*r != '&') {
+            *w++ = *r++;
+            continue;
+        }
+        int done = 0;
+        for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+            size_t n = strlen(named[i].name);
+            if (strncmp(r + 1, named[i].name, n) == 0) {
+                size_t t = strlen(named[i].text);
+                memcpy(w, named[i].text, t); /* t <= n + 1: never overtakes r */
+                w += t;
+                r += 1 + n;
+                done = 1;
+                break;
+            }
+        }
+        if (!done && r[1] == '#') {
+            const char *p = r + 2;
+            int hex = (*p == 'x' || *p == 'X');
+            if (hex)
+                p++;
+            unsigned long cp = 0;
+            int nd = 0;
+            while (nd < 8 && (hex ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p))) {
+                cp = cp * (hex ? 16 : 10) + (unsigned long)(isdigit((unsigned char)*p) ? *p - '0'
+                                                            : (tolower((unsigned char)*p) - 'a' + 10));
+                p++, nd++;
+            }
+            /* The reference is at least 4 bytes ("&#N;"), its UTF-8 at most 4. */
+            if (nd && *p == ';' && cp > 0 && cp <= 0x10FFFF && !(cp >= 0xD800 && cp < 0xE000) &&
+                (size_t)(p + 1 - r) >= 4) {
+                w += utf8_put(w, cp);
+                r = p + 1;
+                done = 1;
+            }
+        }
+        if (!done)
+            *w++ = *r++;
+    }
+    *w = '\0';
+}
+
+void kk_fold_space(char *s)
+{
+    char *w = s;
+    int space = 0;
+    for (const char *r = s; *r;) {
+        int sp = 0;
+        size_t n = 1;
+        if (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r' || *r == '\f' || *r == '\v')
+            sp = 1;
+        else if ((unsigned char)r[0] == 0xC2 && (unsigned char)r[1] == 0xA0)
+            sp = 1, n = 2; /* no-break space */
+        if (sp) {
+            space = 1;
+            r += n;
+            continue;
+        }
+        if (space && w != s)
+            *w++ = ' ';
+        space = 0;
+        *w++ = *r++;
+    }
+    *w = '\0';
+}
+
+int kk_all_digits(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}

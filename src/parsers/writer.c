@@ -1,0 +1,214 @@
+/*
+ * writer.c - writing segments as SRT, WebVTT or WScribe JSON.
+ *
+ * Output goes to a temporary file created beside the target (same directory,
+ * so the final rename is atomic) and is renamed over the target only once
+ * every segment is written and flushed to disk. Whatever goes wrong (bad
+ * segment, full disk, the caller aborting) the temporary file is removed, so
+ * the target is either the complete new file or untouched.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct kk_writer {
+    FILE *fp;
+    char *path, *tmp; /* tmp NULL when writing to stdout */
+    kk_format format;
+    int n; /* segments written */
+};
+
+void kk_format_time(int64_t ms, char sep, char *buf, size_t size)
+{
+    if (ms < 0)
+        ms = 0;
+    long long h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, f = ms % 1000;
+    snprintf(buf, size, "%02lld:%02lld:%02lld%c%03lld", h, m, s, sep, f);
+}
+
+kk_status kk_writer_open(kk_writer **out, const char *path, kk_format format, kk_error *err)
+{
+    *out = NULL;
+    if (format != KK_FORMAT_SRT && format != KK_FORMAT_VTT && format != KK_FORMAT_WSCRIBE)
+        return kk_error_set(err, KK_ERR_UNSUPPORTED,
+                            "%s: cannot write %s; subtitles are written as srt, vtt or wscribe", path,
+                            kk_format_name(format));
+    kk_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(path))) {
+        free(w);
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    }
+    w->format = format;
+    if (strcmp(path, "-") == 0) {
+        w->fp = stdout;
+    } else {
+        size_t n = strlen(path) + 32;
+        w->tmp = malloc(n);
+        int fd = -1;
+        /* O_EXCL with a fresh name: no clash with another writer, and the
+         * file gets the user's umask like any file we write. */
+        unsigned long seed = (unsigned long)time(NULL) ^ (unsigned long)(uintptr_t)w ^ (unsigned long)getpid();
+        for (int i = 0; w->tmp && fd < 0 && i < 100; i++) {
+            snprintf(w->tmp, n, "%s.%lx.tmp", path, (seed + (unsigned long)i * 7919UL) & 0xffffffUL);
+            fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+            if (fd < 0 && errno != EEXIST)
+                break;
+        }
+        if (fd < 0 || !(w->fp = fdopen(fd, "wb"))) {
+            int e = errno;
+            if (fd >= 0) {
+                close(fd);
+                unlink(w->tmp);
+            }
+            kk_error_set(err, KK_ERR_IO, "%s: cannot create the output file: %s; check the directory "
+                         "exists and is writable", path, strerror(e));
+            free(w->tmp);
+            free(w->path);
+            free(w);
+            return KK_ERR_IO;
+        }
+    }
+    if (format == KK_FORMAT_VTT)
+        fputs("WEBVTT\n\n", w->fp);
+    else if (format == KK_FORMAT_WSCRIBE)
+        fputs("[", w->fp);
+    *out = w;
+    return KK_OK;
+}
+
+/* Writes text wrapped at about 42 characters a line (subtitle convention);
+ * VTT escapes & < >. A reader joins the lines with spaces again. */
+static void put_wrapped(FILE *fp, const char *text, int vtt)
+{
+    const int width = 42;
+    int col = 0;
+    for (const char *p = text; *p;) {
+        const char *e = p;
+        int cps = 0;
+        while (*e && *e != ' ') {
+            if (((unsigned char)*e & 0xC0) != 0x80)
+                cps++;
+            e++;
+        }
+        if (col && col + 1 + cps > width) {
+            fputc('\n', fp);
+            col = 0;
+        } else if (col) {
+            fputc(' ', fp);
+            col++;
+        }
+        for (const char *q = p; q < e; q++) {
+            if (vtt && *q == '&')
+                fputs("&amp;", fp);
+            else if (vtt && *q == '<')
+                fputs("&lt;", fp);
+            else if (vtt && *q == '>')
+                fputs("&gt;", fp);
+            else
+                fputc(*q, fp);
+        }
+        col += cps;
+        p = *e ? e + 1 : e;
+    }
+    fputc('\n', fp);
+}
+
+kk_status kk_writer_add(kk_writer *w, const kk_segment *seg, kk_error *err)
+{
+    if (seg->start_ms == KK_TIME_NONE || seg->end_ms == KK_TIME_NONE)
+        return kk_error_set(err, KK_ERR_ARG,
+                            "segment %d (line %ld) has no times: plain text must be timed (rendered) "
+                            "before it can be written as %s", seg->index, seg->line,
+                            kk_format_name(w->format));
+    char a[32], b[32];
+    w->n++;
+    switch (w->format) {
+    case KK_FORMAT_SRT:
+        kk_format_time(seg->start_ms, ',', a, sizeof a);
+        kk_format_time(seg->end_ms, ',', b, sizeof b);
+        fprintf(w->fp, "%d\n%s --> %s\n", w->n, a, b);
+        put_wrapped(w->fp, seg->text, 0);
+        fputc('\n', w->fp);
+        break;
+    case KK_FORMAT_VTT:
+        kk_format_time(seg->start_ms, '.', a, sizeof a);
+        kk_format_time(seg->end_ms, '.', b, sizeof b);
+        fprintf(w->fp, "%d\n%s --> %s\n", w->n, a, b);
+        if (seg->speaker) {
+            fputs("<v ", w->fp);
+            for (const char *p = seg->speaker; *p; p++)
+                fputs(*p == '>' ? "&gt;" : *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : (char[]){*p, 0}, w->fp);
+            fputs(">", w->fp);
+        }
+        put_wrapped(w->fp, seg->text, 1);
+        fputc('\n', w->fp);
+        break;
+    default: {
+        char *js = kk_segment_wscribe_json(seg);
+        if (!js)
+            return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        fprintf(w->fp, "%s\n  %s", w->n > 1 ? "," : "", js);
+        free(js);
+    }
+    }
+    if (ferror(w->fp))
+        return kk_error_set(err, KK_ERR_IO, "%s: write failed: %s; check free space", w->path,
+                            strerror(errno));
+    return KK_OK;
+}
+
+void kk_writer_abort(kk_writer *w)
+{
+    if (!w)
+        return;
+    if (w->tmp) {
+        fclose(w->fp);
+        unlink(w->tmp);
+    }
+    free(w->tmp);
+    free(w->path);
+    free(w);
+}
+
+kk_status kk_writer_commit(kk_writer *w, kk_error *err)
+{
+    if (w->format == KK_FORMAT_WSCRIBE)
+        fputs("\n]\n", w->fp);
+    int bad = fflush(w->fp) != 0 || ferror(w->fp);
+    if (!bad && w->tmp)
+        bad = fsync(fileno(w->fp)) != 0;
+    int e = errno;
+    if (w->tmp) {
+        bad |= fclose(w->fp) != 0;
+        w->fp = NULL;
+        if (!bad && rename(w->tmp, w->path) != 0)
+            bad = 1, e = errno;
+        if (bad)
+            unlink(w->tmp);
+    }
+    kk_status st = bad ? kk_error_set(err, KK_ERR_IO, "%s: write failed: %s; check free space and "
+                                      "permissions (nothing was written)", w->path, strerror(e))
+                       : KK_OK;
+    free(w->tmp);
+    free(w->path);
+    free(w);
+    return st;
+}
+
+kk_status kk_doc_save(const kk_doc *doc, const char *path, kk_format format, kk_error *err)
+{
+    kk_writer *w;
+    kk_status st = kk_writer_open(&w, path, format, err);
+    for (size_t i = 0; st == KK_OK && i < doc->n_segs; i++)
+        st = kk_writer_add(w, &doc->segs[i], err);
+    if (st != KK_OK) {
+        kk_writer_abort(w);
+        return st;
+    }
+    return kk_writer_commit(w, err);
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what Kokoro Studio needs to build and test on Debian 12.
+# Idempotent and quick: apt runs only when a package is missing.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config   # the build
+  libcjson-dev                       # WScribe JSON and the JSON API
+  libcmocka-dev                      # unit tests
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=()
+  if [ "$(id -u)" -ne 0 ]; then SUDO=(sudo); fi
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -147,6 +147,10 @@ kk_status kk_parse_srt(kk_pctx *c)
                 s.state = SKIP;
             } else if (s.state == SEEK && kk_all_digits(line)) {
                 s.state = AFTER_NUMBER;
+            } else if (s.state == AFTER_NUMBER) {
+                bad = kk_warn(c, c->rd->lineno, "broken time line \"%.80s\" (expected \"HH:MM:SS,mmm --> "
+                              "HH:MM:SS,mmm\"); cue skipped", line);
+                s.state = SKIP;
             } else {
                 bad = kk_warn(c, c->rd->lineno, "expected a cue number or time line, found \"%.80s\"; "
                               "skipped to the next blank line", line);

@@ -1,0 +1,222 @@
+/* test_writer.c - SRT, WebVTT and WScribe writers: round trips, and atomic
+ * output (no half-written or stray file on failure). */
+#include "helpers.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *RICH_VTT =
+    "WEBVTT\n\n"
+    "00:00:01.000 --> 00:00:03.500\n<v Anna Lee>Tom &amp; Jerry say 3 &lt; 4 &gt; 2.</v>\n\n"
+    "00:00:04.000 --> 00:00:09.000\nA rather long line of dialogue that the writer has to wrap onto two "
+    "lines, or even three, because it goes on and on.\n\n"
+    "100:00:00.000 --> 100:00:00.001\n<v Ben>Late.</v>\n";
+
+static const char *RICH_JSON =
+    "[{\"text\": \"In the beginning\", \"start\": \"00:00:00.000\", \"end\": \"00:00:06.920\", \"score\": 0.85,"
+    " \"speaker\": \"Narrator\","
+    " \"words\": [{\"text\": \"In\", \"start\": \"00:00:00.000\", \"end\": \"00:00:00.980\", \"score\": 0.53},"
+    " {\"text\": \"the \\\"beginning\\\"\", \"start\": \"00:00:01.000\", \"end\": \"00:00:02.000\"}]},"
+    " {\"text\": \"Unicode: caf\\u00e9 \\ud83d\\ude00\", \"start\": 7000, \"end\": 8000}]";
+
+static kk_doc *reparse(const char *path, kk_format f)
+{
+    kk_parse_params p = kk_parse_default_params();
+    p.strict = true; /* what we write must parse without a single warning */
+    kk_doc *d = NULL;
+    kk_error err;
+    kk_status st = kk_parse_file(path, &p, &d, &err);
+    if (st != KK_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    assert_int_equal(st, KK_OK);
+    assert_int_equal(d->format, f);
+    return d;
+}
+
+static void same_segments(const kk_doc *a, const kk_doc *b, int speakers, int words)
+{
+    assert_int_equal(a->n_segs, b->n_segs);
+    for (size_t i = 0; i < a->n_segs; i++) {
+        const kk_segment *x = &a->segs[i], *y = &b->segs[i];
+        assert_string_equal(x->text, y->text);
+        assert_int_equal(x->start_ms, y->start_ms);
+        assert_int_equal(x->end_ms, y->end_ms);
+        if (speakers) {
+            assert_true((x->speaker == NULL) == (y->speaker == NULL));
+            if (x->speaker)
+                assert_string_equal(x->speaker, y->speaker);
+        }
+        if (words) {
+            assert_int_equal(x->n_words, y->n_words);
+            for (size_t k = 0; k < x->n_words; k++) {
+                assert_string_equal(x->words[k].text, y->words[k].text);
+                assert_int_equal(x->words[k].start_ms, y->words[k].start_ms);
+                assert_int_equal(x->words[k].end_ms, y->words[k].end_ms);
+                assert_true(isnan(x->words[k].score) == isnan(y->words[k].score));
+                if (!isnan(x->words[k].score))
+                    assert_true(fabs(x->words[k].score - y->words[k].score) < 1e-6);
+            }
+            assert_true(isnan(x->score) == isnan(y->score));
+        }
+    }
+}
+
+static void round_trip(const char *src_name, const char *src, const char *out_name, kk_format to,
+                       int speakers, int words)
+{
+    warnings w;
+    kk_doc *a = parse_ok(src_name, src, KK_FORMAT_AUTO, &w);
+    const char *path = tmp_path(out_name);
+    kk_error err;
+    assert_int_equal(kk_doc_save(a, path, to, &err), KK_OK);
+    kk_doc *b = reparse(path, to);
+    same_segments(a, b, speakers, words);
+    /* And once more: writing what we read back gives the same bytes. */
+    char path2[4200];
+    snprintf(path2, sizeof path2, "%s.again", path);
+    assert_int_equal(kk_doc_save(b, path2, to, &err), KK_OK);
+    size_t n1, n2;
+    char *f1 = read_file(path, &n1), *f2 = read_file(path2, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(f1, f2, n1);
+    free(f1);
+    free(f2);
+    kk_doc_free(a);
+    kk_doc_free(b);
+}
+
+static void test_round_trip_srt(void **state)
+{
+    round_trip("rich.vtt", RICH_VTT, "rt.srt", KK_FORMAT_SRT, 0, 0);
+    round_trip("s.srt", "1\n00:00:01,000 --> 00:00:02,000\n<i>Italic</i> words\nover two lines\n", "rt2.srt",
+               KK_FORMAT_SRT, 0, 0);
+}
+
+static void test_round_trip_vtt(void **state)
+{
+    round_trip("rich.vtt", RICH_VTT, "rt.vtt", KK_FORMAT_VTT, 1, 0);
+}
+
+static void test_round_trip_wscribe(void **state)
+{
+    round_trip("rich.json", RICH_JSON, "rt.json", KK_FORMAT_WSCRIBE, 1, 1);
+    round_trip("rich.vtt", RICH_VTT, "rt2.json", KK_FORMAT_WSCRIBE, 1, 0);
+}
+
+static void test_srt_output_shape(void **state)
+{
+    warnings w;
+    kk_doc *d = parse_ok("rich.vtt", RICH_VTT, KK_FORMAT_AUTO, &w);
+    kk_error err;
+    assert_int_equal(kk_doc_save(d, tmp_path("shape.srt"), KK_FORMAT_SRT, &err), KK_OK);
+    char *s = read_file(tmp_path("shape.srt"), NULL);
+    assert_true(strncmp(s, "1\n00:00:01,000 --> 00:00:03,500\nTom & Jerry say 3 < 4 > 2.\n\n2\n", 62) == 0);
+    assert_non_null(strstr(s, "\n3\n100:00:00,000 --> 100:00:00,001\nLate.\n"));
+    /* lines wrapped at 42 characters */
+    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n"))
+        assert_true(strlen(line) <= 42);
+    free(s);
+    kk_doc_free(d);
+}
+
+static void test_wscribe_output_shape(void **state)
+{
+    warnings w;
+    kk_doc *d = parse_ok("rich.json", RICH_JSON, KK_FORMAT_AUTO, &w);
+    kk_error err;
+    assert_int_equal(kk_doc_save(d, tmp_path("shape.json"), KK_FORMAT_WSCRIBE, &err), KK_OK);
+    char *s = read_file(tmp_path("shape.json"), NULL);
+    /* the WScribe editor's shape: times as HH:MM:SS.mmm strings */
+    assert_non_null(strstr(s, "\"start\":\"00:00:00.000\""));
+    assert_non_null(strstr(s, "\"end\":\"00:00:06.920\""));
+    assert_non_null(strstr(s, "\"words\":[{\"text\":\"In\",\"start\":\"00:00:00.000\",\"end\":\"00:00:00.980\","
+                              "\"score\":0.53}"));
+    free(s);
+    kk_doc_free(d);
+}
+
+static int count_tmp_files(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    assert_non_null(dp);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dp)))
+        n += strstr(e->d_name, ".tmp") != NULL;
+    closedir(dp);
+    return n;
+}
+
+static void test_text_without_times_cannot_be_srt(void **state)
+{
+    warnings w;
+    kk_doc *d = parse_ok("p.txt", "Just text.", KK_FORMAT_AUTO, &w);
+    const char *path = tmp_path("keep.srt");
+    write_file(path, "precious", 8);
+    int before = count_tmp_files(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp");
+    kk_error err;
+    assert_int_equal(kk_doc_save(d, path, KK_FORMAT_SRT, &err), KK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "time"));
+    /* the existing file is untouched and no temporary file is left behind */
+    size_t n;
+    char *s = read_file(path, &n);
+    assert_int_equal(n, 8);
+    assert_memory_equal(s, "precious", 8);
+    free(s);
+    assert_int_equal(count_tmp_files(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp"), before);
+    kk_doc_free(d);
+}
+
+static void test_abort_leaves_nothing(void **state)
+{
+    const char *path = tmp_path("aborted.vtt");
+    remove(path);
+    kk_writer *w = NULL;
+    kk_error err;
+    assert_int_equal(kk_writer_open(&w, path, KK_FORMAT_VTT, &err), KK_OK);
+    kk_segment seg = {.start_ms = 0, .end_ms = 10, .text = "x", .score = NAN};
+    assert_int_equal(kk_writer_add(w, &seg, &err), KK_OK);
+    assert_false(file_exists(path)); /* nothing at the target before commit */
+    kk_writer_abort(w);
+    assert_false(file_exists(path));
+}
+
+static void test_unwritable_directory(void **state)
+{
+    kk_writer *w = NULL;
+    kk_error err;
+    assert_int_equal(kk_writer_open(&w, tmp_path("no/such/dir/out.srt"), KK_FORMAT_SRT, &err), KK_ERR_IO);
+    assert_null(w);
+    assert_non_null(strstr(err.msg, "no/such/dir/out.srt"));
+    assert_int_equal(kk_writer_open(&w, tmp_path("x.ass"), KK_FORMAT_ASS, &err), KK_ERR_UNSUPPORTED);
+}
+
+static void test_format_time(void **state)
+{
+    char b[32];
+    kk_format_time(0, ',', b, sizeof b);
+    assert_string_equal(b, "00:00:00,000");
+    kk_format_time(3723456, '.', b, sizeof b);
+    assert_string_equal(b, "01:02:03.456");
+    kk_format_time(360000001, ',', b, sizeof b);
+    assert_string_equal(b, "100:00:00,001");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_srt),
+        cmocka_unit_test(test_round_trip_vtt),
+        cmocka_unit_test(test_round_trip_wscribe),
+        cmocka_unit_test(test_srt_output_shape),
+        cmocka_unit_test(test_wscribe_output_shape),
+        cmocka_unit_test(test_text_without_times_cannot_be_srt),
+        cmocka_unit_test(test_abort_leaves_nothing),
+        cmocka_unit_test(test_unwritable_directory),
+        cmocka_unit_test(test_format_time),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -238,20 +238,30 @@ char *kk_segment_wscribe_json(const kk_segment *seg)
     return s;
 }
 
+/* An integer as a JSON number. cJSON prints every number through "%1.15g"
+ * and reads it back with sscanf to check it, which was most of the time
+ * `kokoro parse` spent on a large file; integers need none of that. */
+static cJSON *json_int(int64_t v)
+{
+    char b[24];
+    snprintf(b, sizeof b, "%lld", (long long)v);
+    return cJSON_CreateRaw(b);
+}
+
 static cJSON *ms_or_null(int64_t ms)
 {
-    return ms == KK_TIME_NONE ? cJSON_CreateNull() : cJSON_CreateNumber((double)ms);
+    return ms == KK_TIME_NONE ? cJSON_CreateNull() : json_int(ms);
 }
 
 char *kk_segment_to_json(const kk_segment *seg)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "index", seg->index);
+    cJSON_AddItemToObject(o, "index", json_int(seg->index));
     cJSON_AddItemToObject(o, "start_ms", ms_or_null(seg->start_ms));
     cJSON_AddItemToObject(o, "end_ms", ms_or_null(seg->end_ms));
     cJSON_AddStringToObject(o, "text", seg->text);
     cJSON_AddItemToObject(o, "speaker", seg->speaker ? cJSON_CreateString(seg->speaker) : cJSON_CreateNull());
-    cJSON_AddNumberToObject(o, "line", (double)seg->line);
+    cJSON_AddItemToObject(o, "line", json_int(seg->line));
     if (!isnan(seg->score))
         cJSON_AddNumberToObject(o, "score", seg->score);
     if (seg->n_words) {

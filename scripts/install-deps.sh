@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config   # the build
   libcjson-dev                       # WScribe JSON and the JSON API
+  libopenblas-dev                    # matrix products in the engine
   libcmocka-dev                      # unit tests
   time                               # /usr/bin/time: peak memory in the benchmarks
 )

@@ -1,0 +1,308 @@
+/*
+ * nn.c - see nn.h. Convolutions are im2col + GEMM over tiles of the time
+ * axis, so that the column buffer stays a few MiB however long the signal;
+ * the tile length depends only on the shapes, which keeps results independent
+ * of anything else (thread count, previous calls).
+ */
+#include "nn.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+float *nn_scratch_get(nn_scratch *s, size_t n)
+{
+    if (n > s->cap) {
+        free(s->p);
+        s->p = malloc(n * sizeof(float));
+        s->cap = s->p ? n : 0;
+    }
+    return s->p;
+}
+
+void nn_scratch_free(nn_scratch *s)
+{
+    free(s->p);
+    s->p = NULL;
+    s->cap = 0;
+}
+
+/* Columns of the im2col buffer per tile: about 4 MiB of floats. */
+static int tile_len(int rows, int t_out)
+{
+    int t = (int)((1u << 20) / (unsigned)(rows > 0 ? rows : 1));
+    if (t < 64)
+        t = 64;
+    return t < t_out ? t : t_out;
+}
+
+int nn_conv_out_len(const nn_conv *c, int t_in)
+{
+    long span = (long)c->dilation * (c->k - 1) + 1;
+    long n = (long)t_in + c->pad_l + c->pad_r - span;
+    return n < 0 ? 0 : (int)(n / c->stride + 1);
+}
+
+static void conv_depthwise(const nn_conv *c, const float *x, int t_in, const float *w, const float *b, float *y,
+                           int t_out)
+{
+    for (int ch = 0; ch < c->cout; ch++) {
+        const float *xc = x + (size_t)ch * t_in, *wc = w + (size_t)ch * c->k;
+        float *yc = y + (size_t)ch * t_out;
+        float bias = b ? b[ch] : 0.0f;
+        for (int t = 0; t < t_out; t++) {
+            float acc = 0.0f;
+            int base = t * c->stride - c->pad_l;
+            for (int kk = 0; kk < c->k; kk++) {
+                int i = base + kk * c->dilation;
+                if (i >= 0 && i < t_in)
+                    acc += wc[kk] * xc[i];
+            }
+            yc[t] = acc + bias;
+        }
+    }
+}
+
+int nn_conv1d(const nn_conv *c, const float *x, int t_in, const float *w, const float *b, float *y,
+              nn_scratch *s)
+{
+    int t_out = nn_conv_out_len(c, t_in);
+    if (t_out <= 0)
+        return 0;
+    if (c->groups > 1) {
+        conv_depthwise(c, x, t_in, w, b, y, t_out);
+        return 0;
+    }
+    int rows = c->cin * c->k;
+    if (c->k == 1 && c->stride == 1 && c->pad_l == 0 && c->pad_r == 0) {
+        /* A 1x1 convolution is a plain matrix product over x itself. */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, t_out, c->cin, 1.0f, w, c->cin, x, t_in,
+                    0.0f, y, t_out);
+    } else {
+        int tile = tile_len(rows, t_out);
+        float *col = nn_scratch_get(s, (size_t)rows * tile);
+        if (!col)
+            return -1;
+        for (int t0 = 0; t0 < t_out; t0 += tile) {
+            int n = t_out - t0 < tile ? t_out - t0 : tile;
+            for (int ci = 0; ci < c->cin; ci++) {
+                const float *xc = x + (size_t)ci * t_in;
+                for (int kk = 0; kk < c->k; kk++) {
+                    float *row = col + ((size_t)ci * c->k + kk) * n;
+                    int off = kk * c->dilation - c->pad_l;
+                    for (int t = 0; t < n; t++) {
+                        int i = (t0 + t) * c->stride + off;
+                        row[t] = (i >= 0 && i < t_in) ? xc[i] : 0.0f;
+                    }
+                }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, rows, 1.0f, w, rows, col, n, 0.0f,
+                        y + t0, t_out);
+        }
+    }
+    if (b)
+        for (int co = 0; co < c->cout; co++) {
+            float *yc = y + (size_t)co * t_out;
+            for (int t = 0; t < t_out; t++)
+                yc[t] += b[co];
+        }
+    return 0;
+}
+
+int nn_convt_out_len(const nn_convt *c, int t_in)
+{
+    long n = (long)(t_in - 1) * c->stride - c->pad_l - c->pad_r + c->k + c->output_padding;
+    return n < 0 ? 0 : (int)n;
+}
+
+int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float *w, const float *b,
+                        float *y, nn_scratch *s)
+{
+    int t_out = nn_convt_out_len(c, t_in);
+    if (t_out <= 0)
+        return 0;
+    for (int co = 0; co < c->cout; co++) {
+        float *yc = y + (size_t)co * t_out;
+        float bias = b ? b[co] : 0.0f;
+        for (int t = 0; t < t_out; t++)
+            yc[t] = bias;
+    }
+    if (c->groups > 1) {
+        for (int ch = 0; ch < c->cout; ch++) {
+            const float *xc = x + (size_t)ch * t_in, *wc = w + (size_t)ch * c->k;
+            float *yc = y + (size_t)ch * t_out;
+            for (int t = 0; t < t_in; t++)
+                for (int kk = 0; kk < c->k; kk++) {
+                    int o = t * c->stride + kk - c->pad_l;
+                    if (o >= 0 && o < t_out)
+                        yc[o] += xc[t] * wc[kk];
+                }
+        }
+        return 0;
+    }
+    /* cols[co*k + kk][t] = sum_ci w[ci][co][kk] x[ci][t], then each column
+     * is added into y at t*stride + kk - pad_l. */
+    int rows = c->cout * c->k;
+    int tile = tile_len(rows, t_in);
+    float *cols = nn_scratch_get(s, (size_t)rows * tile);
+    if (!cols)
+        return -1;
+    for (int t0 = 0; t0 < t_in; t0 += tile) {
+        int n = t_in - t0 < tile ? t_in - t0 : tile;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n, c->cin, 1.0f, w, rows, x + t0, t_in, 0.0f,
+                    cols, n);
+        for (int co = 0; co < c->cout; co++) {
+            float *yc = y + (size_t)co * t_out;
+            for (int kk = 0; kk < c->k; kk++) {
+                const float *row = cols + ((size_t)co * c->k + kk) * n;
+                int off = t0 * c->stride + kk - c->pad_l;
+                for (int t = 0; t < n; t++) {
+                    int o = off + t * c->stride;
+                    if (o >= 0 && o < t_out)
+                        yc[o] += row[t];
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+void nn_linear(const float *x, int m, int k, const float *w, int w_is_kn, const float *b, int n, float *y,
+               int ldy)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, w_is_kn ? CblasNoTrans : CblasTrans, m, n, k, 1.0f, x, k, w,
+                w_is_kn ? n : k, 0.0f, y, ldy);
+    if (b)
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                y[(size_t)i * ldy + j] += b[j];
+}
+
+static inline float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+int nn_lstm(const float *x, int T, int in, int ldx, const float *W, const float *R, const float *B, int H,
+            int reverse, float *y, int ldy, nn_scratch *s)
+{
+    if (T <= 0)
+        return 0;
+    int G = 4 * H;
+    float *g = nn_scratch_get(s, (size_t)T * G + 2 * (size_t)H + G);
+    if (!g)
+        return -1;
+    float *h = g + (size_t)T * G, *cst = h + H, *rg = cst + H;
+    /* The input part of every gate for all steps at once. */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, G, in, 1.0f, x, ldx, W, in, 0.0f, g, G);
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < G; j++)
+            g[(size_t)t * G + j] += B[j] + B[G + j];
+    memset(h, 0, sizeof(float) * 2 * H);
+    for (int step = 0; step < T; step++) {
+        int t = reverse ? T - 1 - step : step;
+        float *gt = g + (size_t)t * G;
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, G, H, 1.0f, R, H, h, 1, 0.0f, rg, 1);
+        float *yt = y + (size_t)t * ldy;
+        for (int j = 0; j < H; j++) {
+            float i = sigm(gt[j] + rg[j]);
+            float o = sigm(gt[H + j] + rg[H + j]);
+            float f = sigm(gt[2 * H + j] + rg[2 * H + j]);
+            float cc = tanhf(gt[3 * H + j] + rg[3 * H + j]);
+            cst[j] = f * cst[j] + i * cc;
+            h[j] = o * tanhf(cst[j]);
+            yt[j] = h[j];
+        }
+    }
+    return 0;
+}
+
+void nn_layer_norm(const float *x, int T, int C, const float *gamma, const float *beta, float eps, float *y)
+{
+    for (int t = 0; t < T; t++) {
+        const float *xt = x + (size_t)t * C;
+        float *yt = y + (size_t)t * C;
+        float mean = 0.0f, var = 0.0f;
+        for (int c = 0; c < C; c++)
+            mean += xt[c];
+        mean /= (float)C;
+        for (int c = 0; c < C; c++)
+            var += (xt[c] - mean) * (xt[c] - mean);
+        var /= (float)C;
+        float inv = 1.0f / sqrtf(var + eps);
+        for (int c = 0; c < C; c++)
+            yt[c] = (xt[c] - mean) * inv * (gamma ? gamma[c] : 1.0f) + (beta ? beta[c] : 0.0f);
+    }
+}
+
+void nn_instance_norm(const float *x, int C, int T, float eps, float *y)
+{
+    nn_adain(x, C, T, NULL, NULL, eps, y);
+}
+
+void nn_adain(const float *x, int C, int T, const float *gamma, const float *beta, float eps, float *y)
+{
+    for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * T;
+        float *yc = y + (size_t)c * T;
+        /* Double accumulators: T reaches 10^5 and more in the generator. */
+        double mean = 0.0, var = 0.0;
+        for (int t = 0; t < T; t++)
+            mean += xc[t];
+        mean /= T;
+        for (int t = 0; t < T; t++)
+            var += (xc[t] - mean) * (xc[t] - mean);
+        var /= T;
+        float m = (float)mean, inv = (float)(1.0 / sqrt(var + eps));
+        float scale = gamma ? 1.0f + gamma[c] : 1.0f, shift = beta ? beta[c] : 0.0f;
+        for (int t = 0; t < T; t++)
+            yc[t] = (xc[t] - m) * inv * scale + shift;
+    }
+}
+
+void nn_leaky_relu(float *x, size_t n, float slope)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = x[i] < 0.0f ? x[i] * slope : x[i];
+}
+
+void nn_snake(float *x, int C, int T, const float *alpha)
+{
+    for (int c = 0; c < C; c++) {
+        float a = alpha[c], inv = 1.0f / a;
+        float *xc = x + (size_t)c * T;
+        for (int t = 0; t < T; t++) {
+            float sn = sinf(a * xc[t]);
+            xc[t] += inv * sn * sn;
+        }
+    }
+}
+
+void nn_sigmoid(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = sigm(x[i]);
+}
+
+void nn_tanh(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = tanhf(x[i]);
+}
+
+void nn_gelu(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+void nn_softmax(float *x, int rows, int n)
+{
+    for (int r = 0; r < rows; r++) {
+        float *xr = x + (size_t)r * n, mx = xr[0], sum = 0.0f;
+        for (int i = 1; i < n; i++)
+            mx = xr[i] > mx ? xr[i] : mx;
+        for (int i = 0; i < n; i++)
+            sum += (xr[i] = expf(xr[i] - mx));
+        for (int i = 0; i < n; i++)
+            xr[i] /= sum;
+    }
+}

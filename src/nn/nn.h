@@ -1,0 +1,96 @@
+/*
+ * nn.h - the numeric kernels of the Kokoro engine: convolutions, transposed
+ * convolutions, LSTMs, normalisations and activations, over plain float
+ * arrays. Each kernel computes what the ONNX operator of the same name
+ * computes (the reference we compare against), so the forward pass in
+ * src/model reads as a list of these calls.
+ *
+ * Layouts follow the graph: convolutions and instance norms work on
+ * channel-major signals x[C][T] (one utterance, no batch); LSTMs, linear
+ * layers and layer norms on time-major sequences x[T][C].
+ *
+ * Matrix products go through OpenBLAS (cblas_sgemm). Every kernel's result
+ * depends only on its inputs and shapes, never on the thread count: work is
+ * split along output rows/columns, never along a sum.
+ *
+ * Kernels that need working memory take an nn_scratch, a growable buffer the
+ * caller keeps between calls so that the hot path does not allocate.
+ */
+#ifndef KK_NN_H
+#define KK_NN_H
+
+#include <stddef.h>
+
+typedef struct nn_scratch {
+    float *p;
+    size_t cap; /* floats */
+} nn_scratch;
+
+/* Returns a buffer of at least n floats (contents undefined), NULL when out
+ * of memory. The buffer stays valid until the next call on the same scratch. */
+float *nn_scratch_get(nn_scratch *s, size_t n);
+void nn_scratch_free(nn_scratch *s);
+
+/* ---- convolutions over x[cin][t_in] ---- */
+
+typedef struct nn_conv {
+    int cin, cout, k;     /* weight w[cout][cin/groups][k] (ONNX Conv) */
+    int stride, dilation; /* >= 1 */
+    int pad_l, pad_r;     /* zero padding at each end */
+    int groups;           /* 1, or cin == cout == groups (depthwise) */
+} nn_conv;
+
+/* Output length of a convolution over t_in samples (< 1 when none fits). */
+int nn_conv_out_len(const nn_conv *c, int t_in);
+/* y[cout][t_out] = conv(x) + b (b may be NULL). t_out = nn_conv_out_len().
+ * Returns 0, or -1 when out of memory. */
+int nn_conv1d(const nn_conv *c, const float *x, int t_in, const float *w, const float *b, float *y,
+              nn_scratch *s);
+
+typedef struct nn_convt {
+    int cin, cout, k;   /* weight w[cin][cout/groups][k] (ONNX ConvTranspose) */
+    int stride;
+    int pad_l, pad_r;   /* samples removed at each end */
+    int output_padding; /* samples added at the end */
+    int groups;         /* 1, or cin == cout == groups */
+} nn_convt;
+
+int nn_convt_out_len(const nn_convt *c, int t_in);
+int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float *w, const float *b,
+                        float *y, nn_scratch *s);
+
+/* ---- sequences x[T][C] ---- */
+
+/* y[m][n] = x[m][k] * w + b: w is [k][n] (ONNX MatMul) when w_is_kn, else
+ * [n][k] (Gemm with transB, PyTorch Linear). b may be NULL. ldy >= n. */
+void nn_linear(const float *x, int m, int k, const float *w, int w_is_kn, const float *b, int n, float *y,
+               int ldy);
+
+/* One direction of an ONNX LSTM over x[T][in] (row stride ldx): W[4H][in],
+ * R[4H][H], B[8H] (input then recurrent biases), gates in ONNX order i, o, f,
+ * c; zero initial state. Writes h_t to y + t*ldy. reverse runs from the last
+ * step to the first. -1 when out of memory. */
+int nn_lstm(const float *x, int T, int in, int ldx, const float *W, const float *R, const float *B, int H,
+            int reverse, float *y, int ldy, nn_scratch *s);
+
+/* Normalises each row of x[T][C] over C (biased variance), then
+ * y = xn * gamma + beta (gamma, beta may be NULL: 1 and 0). In place allowed. */
+void nn_layer_norm(const float *x, int T, int C, const float *gamma, const float *beta, float eps, float *y);
+/* Normalises each channel of x[C][T] over T (biased variance); in place allowed. */
+void nn_instance_norm(const float *x, int C, int T, float eps, float *y);
+/* Adaptive instance norm (StyleTTS2's AdaIN1d): y = (1 + gamma[c]) * IN(x)[c] + beta[c]. */
+void nn_adain(const float *x, int C, int T, const float *gamma, const float *beta, float eps, float *y);
+
+/* ---- element-wise ---- */
+
+void nn_leaky_relu(float *x, size_t n, float slope);
+/* Snake over x[C][T]: x + sin(alpha[c] x)^2 / alpha[c]. */
+void nn_snake(float *x, int C, int T, const float *alpha);
+void nn_sigmoid(float *x, size_t n);
+void nn_tanh(float *x, size_t n);
+/* GELU with erf (exact form). */
+void nn_gelu(float *x, size_t n);
+/* Softmax of each row of x[rows][n] in place. */
+void nn_softmax(float *x, int rows, int n);
+
+#endif

@@ -1,0 +1,255 @@
+/* test_nn.c - each kernel against a direct loop written from the ONNX
+ * operator's definition, on random shapes that exercise padding, dilation,
+ * stride, groups and the time tiling. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn.h"
+
+static unsigned rng = 1;
+static float frand(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)((rng >> 8) & 0xFFFF) / 32768.0f - 1.0f;
+}
+static float *rand_vec(size_t n)
+{
+    float *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = frand();
+    return v;
+}
+
+static void assert_close(const float *a, const float *b, size_t n, float tol)
+{
+    for (size_t i = 0; i < n; i++) {
+        float d = fabsf(a[i] - b[i]), m = fmaxf(1.0f, fabsf(b[i]));
+        if (d > tol * m) {
+            fprintf(stderr, "element %zu: %g vs %g\n", i, (double)a[i], (double)b[i]);
+            fail();
+        }
+    }
+}
+
+/* ONNX Conv, 1-D, straight from the definition. */
+static void conv_ref(const nn_conv *c, const float *x, int t_in, const float *w, const float *b, float *y)
+{
+    int t_out = nn_conv_out_len(c, t_in), cig = c->cin / c->groups, cog = c->cout / c->groups;
+    for (int co = 0; co < c->cout; co++)
+        for (int t = 0; t < t_out; t++) {
+            double acc = b ? b[co] : 0;
+            int g = co / cog;
+            for (int ci = 0; ci < cig; ci++)
+                for (int kk = 0; kk < c->k; kk++) {
+                    int i = t * c->stride + kk * c->dilation - c->pad_l;
+                    if (i >= 0 && i < t_in)
+                        acc += (double)w[((size_t)co * cig + ci) * c->k + kk] * x[(size_t)(g * cig + ci) * t_in + i];
+                }
+            y[(size_t)co * t_out + t] = (float)acc;
+        }
+}
+
+static void check_conv(nn_conv c, int t_in)
+{
+    int t_out = nn_conv_out_len(&c, t_in);
+    assert_true(t_out > 0);
+    float *x = rand_vec((size_t)c.cin * t_in), *w = rand_vec((size_t)c.cout * (c.cin / c.groups) * c.k),
+          *b = rand_vec((size_t)c.cout);
+    float *y = malloc(sizeof(float) * c.cout * t_out), *r = malloc(sizeof(float) * c.cout * t_out);
+    nn_scratch s = {0};
+    assert_int_equal(nn_conv1d(&c, x, t_in, w, b, y, &s), 0);
+    conv_ref(&c, x, t_in, w, b, r);
+    assert_close(y, r, (size_t)c.cout * t_out, 1e-4f);
+    nn_scratch_free(&s);
+    free(x), free(w), free(b), free(y), free(r);
+}
+
+static void test_conv1d(void **state)
+{
+    check_conv((nn_conv){.cin = 3, .cout = 5, .k = 3, .stride = 1, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 1}, 17);
+    check_conv((nn_conv){.cin = 8, .cout = 4, .k = 11, .stride = 1, .dilation = 5, .pad_l = 25, .pad_r = 25, .groups = 1}, 40);
+    check_conv((nn_conv){.cin = 6, .cout = 6, .k = 3, .stride = 2, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 1}, 33);
+    check_conv((nn_conv){.cin = 7, .cout = 3, .k = 1, .stride = 1, .dilation = 1, .pad_l = 0, .pad_r = 0, .groups = 1}, 29);
+    check_conv((nn_conv){.cin = 5, .cout = 5, .k = 3, .stride = 2, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 5}, 20);
+    /* long enough to take several time tiles (1M floats / (rows)) */
+    check_conv((nn_conv){.cin = 64, .cout = 8, .k = 7, .stride = 1, .dilation = 3, .pad_l = 9, .pad_r = 9, .groups = 1}, 6000);
+}
+
+static void convt_ref(const nn_convt *c, const float *x, int t_in, const float *w, const float *b, float *y)
+{
+    int t_out = nn_convt_out_len(c, t_in), cig = c->cin / c->groups, cog = c->cout / c->groups;
+    double *acc = calloc((size_t)c->cout * t_out, sizeof *acc);
+    for (int ci = 0; ci < c->cin; ci++) {
+        int g = ci / cig;
+        for (int cl = 0; cl < cog; cl++) {
+            int co = g * cog + cl;
+            for (int t = 0; t < t_in; t++)
+                for (int kk = 0; kk < c->k; kk++) {
+                    int o = t * c->stride + kk - c->pad_l;
+                    if (o >= 0 && o < t_out)
+                        acc[(size_t)co * t_out + o] +=
+                            (double)x[(size_t)ci * t_in + t] * w[((size_t)ci * cog + cl) * c->k + kk];
+                }
+        }
+    }
+    for (int co = 0; co < c->cout; co++)
+        for (int o = 0; o < t_out; o++)
+            y[(size_t)co * t_out + o] = (float)(acc[(size_t)co * t_out + o] + (b ? b[co] : 0));
+    free(acc);
+}
+
+static void check_convt(nn_convt c, int t_in)
+{
+    int t_out = nn_convt_out_len(&c, t_in);
+    float *x = rand_vec((size_t)c.cin * t_in), *w = rand_vec((size_t)c.cin * (c.cout / c.groups) * c.k),
+          *b = rand_vec((size_t)c.cout);
+    float *y = malloc(sizeof(float) * c.cout * t_out), *r = malloc(sizeof(float) * c.cout * t_out);
+    nn_scratch s = {0};
+    assert_int_equal(nn_conv_transpose1d(&c, x, t_in, w, b, y, &s), 0);
+    convt_ref(&c, x, t_in, w, b, r);
+    assert_close(y, r, (size_t)c.cout * t_out, 1e-4f);
+    nn_scratch_free(&s);
+    free(x), free(w), free(b), free(y), free(r);
+}
+
+static void test_conv_transpose1d(void **state)
+{
+    /* the generator's upsamplers: kernel 20 stride 10 pad 5; kernel 12 stride 6 pad 3 */
+    nn_convt a = {.cin = 16, .cout = 8, .k = 20, .stride = 10, .pad_l = 5, .pad_r = 5, .groups = 1};
+    check_convt(a, 23);
+    assert_int_equal(nn_convt_out_len(&a, 23), 230);
+    check_convt((nn_convt){.cin = 8, .cout = 4, .k = 12, .stride = 6, .pad_l = 3, .pad_r = 3, .groups = 1}, 31);
+    /* the depthwise 2x upsampling of the AdaIN residual blocks */
+    nn_convt d = {.cin = 6, .cout = 6, .k = 3, .stride = 2, .pad_l = 1, .pad_r = 1, .output_padding = 1, .groups = 6};
+    check_convt(d, 15);
+    assert_int_equal(nn_convt_out_len(&d, 15), 30);
+    check_convt((nn_convt){.cin = 40, .cout = 30, .k = 20, .stride = 10, .pad_l = 5, .pad_r = 5, .groups = 1}, 3000);
+}
+
+static void test_linear(void **state)
+{
+    int m = 7, k = 13, n = 5;
+    float *x = rand_vec((size_t)m * k), *w = rand_vec((size_t)k * n), *b = rand_vec((size_t)n);
+    float y1[7 * 6], y2[7 * 6];
+    nn_linear(x, m, k, w, 1, b, n, y1, 6);
+    float *wt = malloc(sizeof(float) * k * n);
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < n; j++)
+            wt[j * k + i] = w[i * n + j];
+    nn_linear(x, m, k, wt, 0, b, n, y2, 6);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double acc = b[j];
+            for (int q = 0; q < k; q++)
+                acc += (double)x[i * k + q] * w[q * n + j];
+            assert_true(fabs(y1[i * 6 + j] - acc) < 1e-4);
+            assert_true(fabs(y2[i * 6 + j] - acc) < 1e-4);
+        }
+    free(x), free(w), free(b), free(wt);
+}
+
+static double sg(double v) { return 1 / (1 + exp(-v)); }
+
+static void test_lstm_matches_definition(void **state)
+{
+    int T = 9, in = 5, H = 4;
+    float *x = rand_vec((size_t)T * in), *W = rand_vec(4 * H * in), *R = rand_vec(4 * H * H),
+          *B = rand_vec(8 * H);
+    float y[9 * 8];
+    nn_scratch s = {0};
+    for (int rev = 0; rev <= 1; rev++) {
+        assert_int_equal(nn_lstm(x, T, in, in, W, R, B, H, rev, y + rev * H, 2 * H, &s), 0);
+        double h[4] = {0}, c[4] = {0};
+        for (int step = 0; step < T; step++) {
+            int t = rev ? T - 1 - step : step;
+            double gate[16], hn[4];
+            for (int j = 0; j < 4 * H; j++) {
+                gate[j] = B[j] + B[4 * H + j];
+                for (int q = 0; q < in; q++)
+                    gate[j] += (double)W[j * in + q] * x[t * in + q];
+                for (int q = 0; q < H; q++)
+                    gate[j] += (double)R[j * H + q] * h[q];
+            }
+            for (int j = 0; j < H; j++) { /* ONNX order: i, o, f, c */
+                double i = sg(gate[j]), o = sg(gate[H + j]), f = sg(gate[2 * H + j]), cc = tanh(gate[3 * H + j]);
+                c[j] = f * c[j] + i * cc;
+                hn[j] = o * tanh(c[j]);
+            }
+            memcpy(h, hn, sizeof h);
+            for (int j = 0; j < H; j++)
+                assert_true(fabs(y[t * 2 * H + rev * H + j] - h[j]) < 1e-5);
+        }
+    }
+    nn_scratch_free(&s);
+    free(x), free(W), free(R), free(B);
+}
+
+static void test_norms(void **state)
+{
+    int T = 6, C = 10;
+    float *x = rand_vec((size_t)T * C), *g = rand_vec(C), *b = rand_vec(C), y[60];
+    nn_layer_norm(x, T, C, g, b, 1e-5f, y);
+    for (int t = 0; t < T; t++) {
+        double m = 0, v = 0;
+        for (int c = 0; c < C; c++)
+            m += x[t * C + c];
+        m /= C;
+        for (int c = 0; c < C; c++)
+            v += (x[t * C + c] - m) * (x[t * C + c] - m);
+        v /= C;
+        for (int c = 0; c < C; c++)
+            assert_true(fabs(y[t * C + c] - ((x[t * C + c] - m) / sqrt(v + 1e-5) * g[c] + b[c])) < 1e-5);
+    }
+    /* AdaIN over x[C][T]: per channel over time */
+    nn_adain(x, C, T, g, b, 1e-5f, y);
+    for (int c = 0; c < C; c++) {
+        double m = 0, v = 0;
+        for (int t = 0; t < T; t++)
+            m += x[c * T + t];
+        m /= T;
+        for (int t = 0; t < T; t++)
+            v += (x[c * T + t] - m) * (x[c * T + t] - m);
+        v /= T;
+        for (int t = 0; t < T; t++)
+            assert_true(fabs(y[c * T + t] - ((1 + g[c]) * (x[c * T + t] - m) / sqrt(v + 1e-5) + b[c])) < 1e-5);
+    }
+    free(x), free(g), free(b);
+}
+
+static void test_activations(void **state)
+{
+    float v[4] = {-2, -0.5f, 0, 3};
+    nn_leaky_relu(v, 4, 0.2f);
+    assert_true(v[0] == -0.4f && v[1] == -0.1f && v[2] == 0 && v[3] == 3);
+    float s[4] = {-1, 0, 0.5f, 2}, alpha[2] = {1.0f, 0.5f};
+    nn_snake(s, 2, 2, alpha);
+    assert_true(fabsf(s[0] - (-1 + sinf(-1) * sinf(-1))) < 1e-6f);
+    assert_true(fabsf(s[3] - (2 + 2 * sinf(1) * sinf(1))) < 1e-6f);
+    float sm[3] = {1, 2, 3};
+    nn_softmax(sm, 1, 3);
+    assert_true(fabsf(sm[0] + sm[1] + sm[2] - 1) < 1e-6f && sm[2] > sm[1]);
+    float ge[2] = {1, -1};
+    nn_gelu(ge, 2);
+    assert_true(fabsf(ge[0] - 0.8413447f) < 1e-5f && fabsf(ge[1] + 0.1586553f) < 1e-5f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv1d),
+        cmocka_unit_test(test_conv_transpose1d),
+        cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_lstm_matches_definition),
+        cmocka_unit_test(test_norms),
+        cmocka_unit_test(test_activations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

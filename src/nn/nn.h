@@ -86,6 +86,8 @@ void nn_adain(const float *x, int C, int T, const float *gamma, const float *bet
 void nn_leaky_relu(float *x, size_t n, float slope);
 /* Snake over x[C][T]: x + sin(alpha[c] x)^2 / alpha[c]. */
 void nn_snake(float *x, int C, int T, const float *alpha);
+/* The sine Snake uses (exposed for its test). */
+float nn_sin(float x);
 void nn_sigmoid(float *x, size_t n);
 void nn_tanh(float *x, size_t n);
 /* GELU with erf (exact form). */

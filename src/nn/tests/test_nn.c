@@ -224,6 +224,22 @@ static void test_norms(void **state)
     free(x), free(g), free(b);
 }
 
+static void test_fast_sin(void **state)
+{
+    double worst = 0;
+    for (float x = -4000.0f; x < 4000.0f; x += 0.0137f) {
+        double e = fabs((double)nn_sin(x) - sin((double)x));
+        worst = e > worst ? e : worst;
+    }
+    assert_true(worst < 2e-6); /* at |x| ~ 4000 the float x itself is that coarse */
+    worst = 0;
+    for (float x = -20.0f; x < 20.0f; x += 0.000731f) {
+        double e = fabs((double)nn_sin(x) - sin((double)x));
+        worst = e > worst ? e : worst;
+    }
+    assert_true(worst < 2e-7);
+}
+
 static void test_activations(void **state)
 {
     float v[4] = {-2, -0.5f, 0, 3};
@@ -249,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_linear),
         cmocka_unit_test(test_lstm_matches_definition),
         cmocka_unit_test(test_norms),
+        cmocka_unit_test(test_fast_sin),
         cmocka_unit_test(test_activations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

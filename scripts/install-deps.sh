@@ -7,6 +7,7 @@ PKGS=(
   build-essential cmake pkg-config   # the build
   libcjson-dev                       # WScribe JSON and the JSON API
   libcmocka-dev                      # unit tests
+  libespeak-ng-dev espeak-ng-data    # text to phonemes (g2p)
 )
 
 missing=()

@@ -120,7 +120,9 @@ static kk_status load_vocab(kk_g2p *g, const char *model_path, kk_error *err)
 {
     char path[4096];
     struct stat st;
-    if (stat(model_path, &st) == 0 && S_ISDIR(st.st_mode))
+    size_t ml = strlen(model_path);
+    int json = ml >= 5 && strcmp(model_path + ml - 5, ".json") == 0;
+    if ((stat(model_path, &st) == 0 && S_ISDIR(st.st_mode)) || (!json && stat(model_path, &st) != 0))
         snprintf(path, sizeof path, "%s/config.json", model_path);
     else
         snprintf(path, sizeof path, "%s", model_path);
@@ -521,17 +523,17 @@ typedef struct lang_info {
     const char *aliases[4];
     const char *voices[3];
     kk_ipa_style style;
-    char prefix;
+    const char *placeholder; /* a plain noun standing in for overridden words */
 } lang_info;
 
 static const lang_info LANGS[] = {
-    {"en-us", {"en", "a", "en_us", NULL}, {"en-us", NULL}, KK_IPA_EN_US, 'a'},
-    {"en-gb", {"b", "en_gb", "en-uk", NULL}, {"en-gb", "en", NULL}, KK_IPA_EN_GB, 'b'},
-    {"es", {"e", "es-es", NULL}, {"es", NULL}, KK_IPA_OTHER, 'e'},
-    {"fr-fr", {"fr", "f", NULL}, {"fr-fr", "fr", NULL}, KK_IPA_OTHER, 'f'},
-    {"hi", {"h", NULL}, {"hi", NULL}, KK_IPA_OTHER, 'h'},
-    {"it", {"i", NULL}, {"it", NULL}, KK_IPA_OTHER, 'i'},
-    {"pt-br", {"pt", "p", "pt_br", NULL}, {"pt-br", "pt", NULL}, KK_IPA_OTHER, 'p'},
+    {"en-us", {"en", "a", "en_us", NULL}, {"en-us", NULL}, KK_IPA_EN_US, "thing"},
+    {"en-gb", {"b", "en_gb", "en-uk", NULL}, {"en-gb", "en", NULL}, KK_IPA_EN_GB, "thing"},
+    {"es", {"e", "es-es", NULL}, {"es", NULL}, KK_IPA_OTHER, "cosa"},
+    {"fr-fr", {"fr", "f", NULL}, {"fr-fr", "fr", NULL}, KK_IPA_OTHER, "chose"},
+    {"hi", {"h", NULL}, {"hi", NULL}, KK_IPA_OTHER, "चीज़"},
+    {"it", {"i", NULL}, {"it", NULL}, KK_IPA_OTHER, "cosa"},
+    {"pt-br", {"pt", "p", "pt_br", NULL}, {"pt-br", "pt", NULL}, KK_IPA_OTHER, "coisa"},
 };
 
 const char *kk_g2p_lang_for_voice(const char *voice)
@@ -627,17 +629,49 @@ static void markup_warn(void *user, size_t off, const char *msg)
     warn(g, KK_G2P_WARN_MARKUP, off, NULL, 0, NULL, 0, "%s", msg);
 }
 
-/* Gives words [a, b) of items their ids, via espeak-ng in one call. */
+static kk_status item_unit(kk_g2p *g, const kk_item *it, const char *ph, units *out, kk_error *err)
+{
+    unit *u = unit_push(out, it);
+    if (!u)
+        return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+    char what[160];
+    int wl = (int)(it->wend - it->wstart > 120 ? 120 : it->wend - it->wstart);
+    if (it->kind == KK_ITEM_PUNCT)
+        snprintf(what, sizeof what, "punctuation");
+    else if (it->kind == KK_ITEM_OVERRIDE)
+        snprintf(what, sizeof what, "the override of '%.*s'", wl, g->text + it->wstart);
+    else
+        snprintf(what, sizeof what, "'%.*s'", wl, g->text + it->wstart);
+    return tokenize(g, ph, it->start, what, &u->ids, &u->n, err);
+}
+
+/* Gives items [a, b) (words and overrides, no punctuation between them)
+ * their ids. The words go to espeak-ng in one call, for context (an
+ * unstressed "a" stays ə); an override stands in as a placeholder word whose
+ * phonemes are then replaced by the override's. When espeak-ng's words do not
+ * line up one to one with ours (numbers, merged function words), runs with
+ * overrides are cut at them, and a run of plain words becomes one unit. */
 static kk_status phonemize_run(kk_g2p *g, const lang_info *L, const kk_items *items, size_t a, size_t b,
                                units *out, kk_error *err)
 {
     kk_buf txt = {0}, ipa = {0};
     kk_status st = KK_OK;
-    for (size_t i = a; i < b; i++) {
+    size_t n_over = 0;
+    for (size_t i = a; i < b; i++)
+        n_over += items->v[i].kind == KK_ITEM_OVERRIDE;
+    if (n_over == b - a) {
+        for (size_t i = a; i < b && st == KK_OK; i++)
+            st = item_unit(g, &items->v[i], items->v[i].sym, out, err);
+        return st;
+    }
+    for (size_t i = a; i < b && st == KK_OK; i++) {
         const kk_item *it = &items->v[i];
-        if ((i > a && kk_buf_putc(&txt, ' ') < 0)) {
+        if (i > a && kk_buf_putc(&txt, ' ') < 0)
             st = KK_ERR_NOMEM;
-            break;
+        if (it->kind == KK_ITEM_OVERRIDE) {
+            if (kk_buf_puts(&txt, L->placeholder) < 0)
+                st = KK_ERR_NOMEM;
+            continue;
         }
         /* ’ -> ' so that espeak-ng finds contractions */
         for (size_t j = it->wstart; j < it->wend && st == KK_OK;) {
@@ -673,6 +707,22 @@ static kk_status phonemize_run(kk_g2p *g, const lang_info *L, const kk_items *it
         while (*q && *q != ' ')
             q++;
     }
+    if (np != nw && n_over) {
+        /* cut at the overrides and try again without them */
+        for (size_t i = a; i < b && st == KK_OK;) {
+            if (items->v[i].kind == KK_ITEM_OVERRIDE) {
+                st = item_unit(g, &items->v[i], items->v[i].sym, out, err);
+                i++;
+                continue;
+            }
+            size_t j = i;
+            while (j < b && items->v[j].kind == KK_ITEM_WORD)
+                j++;
+            st = phonemize_run(g, L, items, i, j, out, err);
+            i = j;
+        }
+        goto done;
+    }
     if (np == 0) {
         warn(g, KK_G2P_WARN_NO_PHONEMES, items->v[a].start, NULL, 0, NULL, 0,
              "g2p: espeak-ng gave no phonemes for '%s' (text byte %zu); it is not spoken (give a "
@@ -680,42 +730,32 @@ static kk_status phonemize_run(kk_g2p *g, const lang_info *L, const kk_items *it
              txt.data, items->v[a].start);
     }
     const char *q = p;
-    for (size_t i = a; i < b; i++) {
+    for (size_t i = a; i < b && st == KK_OK; i++) {
         const kk_item *it = &items->v[i];
-        unit *u = NULL;
-        if (np == nw || i == a) {
-            u = unit_push(out, it);
-            if (!u) {
-                st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
-                goto done;
-            }
-        } else { /* counts differ: the whole run is one unit */
+        if (np != nw && i > a) { /* counts differ: the whole run is one unit */
             out->v[out->n - 1].end = it->end;
             continue;
         }
-        const char *s, *e;
         while (*q == ' ')
             q++;
-        s = q;
+        const char *s = q;
         if (np == nw) {
             while (*q && *q != ' ')
                 q++;
         } else {
             q += strlen(q);
         }
-        e = q;
-        char *piece = strndup(s, (size_t)(e - s));
+        if (it->kind == KK_ITEM_OVERRIDE) {
+            st = item_unit(g, it, it->sym, out, err);
+            continue;
+        }
+        char *piece = strndup(s, (size_t)(q - s));
         if (!piece) {
             st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
-            goto done;
+            break;
         }
-        char what[160];
-        snprintf(what, sizeof what, "'%.*s'", (int)(it->wend - it->wstart > 120 ? 120 : it->wend - it->wstart),
-                 g->text + it->wstart);
-        st = tokenize(g, piece, it->start, what, &u->ids, &u->n, err);
+        st = item_unit(g, it, piece, out, err);
         free(piece);
-        if (st != KK_OK)
-            goto done;
     }
 done:
     kk_buf_free(&txt);
@@ -739,31 +779,22 @@ static kk_status build_units(kk_g2p *g, const lang_info *L, kk_items *items, uni
     }
     for (size_t i = 0; i < items->n;) {
         kk_item *it = &items->v[i];
-        if (it->kind == KK_ITEM_WORD) {
+        kk_status st;
+        if (it->kind == KK_ITEM_WORD || it->kind == KK_ITEM_OVERRIDE) {
             size_t j = i;
-            while (j < items->n && items->v[j].kind == KK_ITEM_WORD)
+            while (j < items->n && (items->v[j].kind == KK_ITEM_WORD || items->v[j].kind == KK_ITEM_OVERRIDE))
                 j++;
-            kk_status st = phonemize_run(g, L, items, i, j, out, err);
-            if (st != KK_OK)
-                return st;
+            st = phonemize_run(g, L, items, i, j, out, err);
             i = j;
-            continue;
+        } else if (it->kind == KK_ITEM_PUNCT) {
+            st = item_unit(g, it, it->sym, out, err);
+            i++;
+        } else {
+            st = unit_push(out, it) ? KK_OK : kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+            i++;
         }
-        unit *u = unit_push(out, it);
-        if (!u)
-            return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
-        if (it->kind == KK_ITEM_PUNCT || it->kind == KK_ITEM_OVERRIDE) {
-            char what[160];
-            if (it->kind == KK_ITEM_PUNCT)
-                snprintf(what, sizeof what, "punctuation");
-            else
-                snprintf(what, sizeof what, "the override of '%.*s'",
-                         (int)(it->wend - it->wstart > 120 ? 120 : it->wend - it->wstart), g->text + it->wstart);
-            kk_status st = tokenize(g, it->sym, it->start, what, &u->ids, &u->n, err);
-            if (st != KK_OK)
-                return st;
-        }
-        i++;
+        if (st != KK_OK)
+            return st;
     }
     return KK_OK;
 }

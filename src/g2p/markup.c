@@ -92,6 +92,7 @@ static const pmark MARKS[] = {
     {"\u300C", "\u201C", KK_BRK_NONE, 0}, {"\u300D", "\u201D", KK_BRK_NONE, 1},
     {"\u300E", "\u201C", KK_BRK_NONE, 0}, {"\u300F", "\u201D", KK_BRK_NONE, 1},
     {"\uFF08", "(", KK_BRK_NONE, 0},   {"\uFF09", ")", KK_BRK_NONE, 1},
+    {"\u0964", ".", KK_BRK_SENTENCE, 0}, {"\u0965", ".", KK_BRK_SENTENCE, 0}, /* Devanagari danda */
 };
 
 /* Marks that are not spoken and make no token. */

@@ -3,6 +3,7 @@
  * conventions checked by hand against espeak-ng 1.51 (Debian 12). */
 #include "helpers.h"
 
+#include <pthread.h>
 #include <string.h>
 
 static kk_g2p *G;
@@ -105,12 +106,58 @@ static void other_languages(void **state)
     assert_int_equal(W.count, 0);
 }
 
+/* Two contexts in two threads: espeak-ng's global state is behind one
+ * mutex, so each gets its own language right every time. */
+typedef struct {
+    const char *lang, *text, *want;
+    int bad;
+} job;
+
+static int count_chunk(void *user, const kk_g2p_chunk *c)
+{
+    job *j = user;
+    if (strcmp(c->phonemes, j->want) != 0)
+        j->bad++;
+    return 0;
+}
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    kk_g2p *g = NULL;
+    kk_error err;
+    if (kk_g2p_new(model_dir(), NULL, &g, &err) != KK_OK) {
+        j->bad = -1;
+        return NULL;
+    }
+    for (int i = 0; i < 100; i++)
+        if (kk_g2p_run(g, j->text, j->lang, count_chunk, j, &err) != KK_OK)
+            j->bad++;
+    kk_g2p_free(g);
+    return NULL;
+}
+
+static void threads(void **state)
+{
+    (void)state;
+    NEED_MODEL();
+    job a = {"en-us", "Hello, go home.", "həlˈO, ɡˌO hˈOm.", 0};
+    job b = {"en-gb", "Hello, go home.", "həlˈQ, ɡˌQ hˈQm.", 0};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, worker, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, worker, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.bad, 0);
+    assert_int_equal(b.bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(us_words),        cmocka_unit_test(us_flap_symbol),
         cmocka_unit_test(gb_words),        cmocka_unit_test(punctuation_kept),
-        cmocka_unit_test(other_languages),
+        cmocka_unit_test(other_languages), cmocka_unit_test(threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

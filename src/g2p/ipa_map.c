@@ -144,5 +144,9 @@ int kk_ipa_to_misaki(kk_buf *b, kk_ipa_style style, int flap_as_T)
         return -1;
     if (kk_buf_replace(b, "^", "") < 0)
         return -1;
+    /* ɚ before a linking r gives əɹɹ ("weather in"): one ɹ, as misaki has */
+    while (b->data && strstr(b->data, "ɹɹ"))
+        if (kk_buf_replace(b, "ɹɹ", "ɹ") < 0)
+            return -1;
     return 0;
 }

@@ -9,6 +9,7 @@ PKGS=(
   libopenblas-dev                    # matrix products in the engine
   libcmocka-dev                      # unit tests
   time                               # /usr/bin/time: peak memory in the benchmarks
+  libespeak-ng-dev espeak-ng-data    # text to phonemes (g2p)
 )
 
 missing=()

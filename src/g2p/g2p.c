@@ -1,0 +1,1080 @@
+/*
+ * g2p.c - the context, the vocabulary, the lexicon and the pipeline
+ * (markup -> words -> espeak-ng -> misaki symbols -> ids -> chunks).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "internal.h"
+
+#define VOCAB_IDS 256
+
+typedef struct vocab_entry {
+    char sym[16];
+    int id;
+} vocab_entry;
+
+typedef struct lex_entry {
+    char *word; /* lower-cased */
+    char *phonemes;
+} lex_entry;
+
+struct kk_g2p {
+    kk_g2p_params p;
+    vocab_entry *vocab; /* sorted by sym */
+    size_t n_vocab;
+    size_t max_sym_cp;          /* longest symbol, in code points */
+    char *by_id[VOCAB_IDS];     /* id -> symbol (points into vocab) */
+    int space_id;
+    lex_entry *lex; /* open addressing, cap a power of two */
+    size_t lex_n, lex_cap;
+    /* per run */
+    const char *text;
+    kk_error *err;
+};
+
+kk_g2p_params kk_g2p_default_params(void)
+{
+    kk_g2p_params p = {0};
+    p.max_tokens = KK_G2P_MAX_TOKENS;
+    p.pause_paragraph_ms = 600;
+    p.pause_sentence_ms = 300;
+    p.pause_clause_ms = 200;
+    p.pause_comma_ms = 100;
+    p.pause_word_ms = 0;
+    p.flap_as_T = 1;
+    return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* warnings */
+
+static void warn(kk_g2p *g, kk_g2p_warning_kind kind, size_t off, const char *symbol, size_t pos,
+                 const char *file, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+static void warn(kk_g2p *g, kk_g2p_warning_kind kind, size_t off, const char *symbol, size_t pos,
+                 const char *file, size_t line, const char *fmt, ...)
+{
+    if (!g->p.warn)
+        return;
+    char msg[KK_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    kk_g2p_warning w = {kind, msg, symbol, pos, off, file, line};
+    g->p.warn(g->p.warn_user, &w);
+}
+
+/* ------------------------------------------------------------------ */
+/* vocabulary */
+
+static int cmp_vocab(const void *a, const void *b)
+{
+    return strcmp(((const vocab_entry *)a)->sym, ((const vocab_entry *)b)->sym);
+}
+
+static size_t cp_count(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s += kk_utf8_len(s))
+        n++;
+    return n;
+}
+
+static kk_status read_file(const char *path, char **out, kk_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kk_error_set(err, KK_ERR_IO, "g2p: cannot open '%s': %s; pass the model folder that holds config.json",
+                            path, strerror(errno));
+    kk_buf b = {0};
+    char tmp[8192];
+    size_t r;
+    while ((r = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        if (kk_buf_append(&b, tmp, r) < 0) {
+            fclose(f);
+            kk_buf_free(&b);
+            return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory reading '%s'", path);
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        kk_buf_free(&b);
+        return kk_error_set(err, KK_ERR_IO, "g2p: cannot read '%s'", path);
+    }
+    *out = kk_buf_steal(&b);
+    return *out ? KK_OK : kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory reading '%s'", path);
+}
+
+static kk_status load_vocab(kk_g2p *g, const char *model_path, kk_error *err)
+{
+    char path[4096];
+    struct stat st;
+    size_t ml = strlen(model_path);
+    int json = ml >= 5 && strcmp(model_path + ml - 5, ".json") == 0;
+    if ((stat(model_path, &st) == 0 && S_ISDIR(st.st_mode)) || (!json && stat(model_path, &st) != 0))
+        snprintf(path, sizeof path, "%s/config.json", model_path);
+    else
+        snprintf(path, sizeof path, "%s", model_path);
+    char *data = NULL;
+    kk_status s = read_file(path, &data, err);
+    if (s != KK_OK)
+        return s;
+    cJSON *root = cJSON_Parse(data);
+    free(data);
+    if (!root)
+        return kk_error_set(err, KK_ERR_INPUT, "g2p: '%s' is not valid JSON; use the model's config.json", path);
+    const cJSON *voc = cJSON_GetObjectItemCaseSensitive(root, "vocab");
+    if (!voc) {
+        const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model"); /* tokenizer.json */
+        voc = model ? cJSON_GetObjectItemCaseSensitive(model, "vocab") : NULL;
+    }
+    if (!cJSON_IsObject(voc)) {
+        cJSON_Delete(root);
+        return kk_error_set(err, KK_ERR_INPUT,
+                            "g2p: '%s' has no \"vocab\" object; use the model's config.json", path);
+    }
+    size_t n = (size_t)cJSON_GetArraySize(voc);
+    g->vocab = calloc(n ? n : 1, sizeof *g->vocab);
+    if (!g->vocab) {
+        cJSON_Delete(root);
+        return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory loading the vocab");
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, voc)
+    {
+        if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= VOCAB_IDS ||
+            it->valuedouble != (double)(int)it->valuedouble || !it->string || !it->string[0] ||
+            strlen(it->string) >= sizeof g->vocab[0].sym) {
+            kk_error_set(err, KK_ERR_INPUT,
+                         "g2p: '%s': vocab entry \"%s\" is not a symbol with an integer id 0..%d; "
+                         "the file is damaged or not a Kokoro config",
+                         path, it->string ? it->string : "?", VOCAB_IDS - 1);
+            cJSON_Delete(root);
+            return KK_ERR_INPUT;
+        }
+        vocab_entry *e = &g->vocab[g->n_vocab++];
+        snprintf(e->sym, sizeof e->sym, "%s", it->string);
+        e->id = it->valueint;
+        size_t cps = cp_count(e->sym);
+        if (cps > g->max_sym_cp)
+            g->max_sym_cp = cps;
+    }
+    cJSON_Delete(root);
+    if (g->n_vocab == 0)
+        return kk_error_set(err, KK_ERR_INPUT, "g2p: '%s' has an empty vocab", path);
+    qsort(g->vocab, g->n_vocab, sizeof *g->vocab, cmp_vocab);
+    for (size_t i = 0; i < g->n_vocab; i++)
+        if (!g->by_id[g->vocab[i].id])
+            g->by_id[g->vocab[i].id] = g->vocab[i].sym;
+    g->space_id = kk_g2p_symbol_id(g, " ");
+    if (g->space_id < 0)
+        return kk_error_set(err, KK_ERR_INPUT,
+                            "g2p: '%s': the vocab has no space symbol \" \"; use Kokoro's config.json", path);
+    return KK_OK;
+}
+
+static int lookup_n(const kk_g2p *g, const char *s, size_t len)
+{
+    vocab_entry key;
+    if (len >= sizeof key.sym)
+        return -1;
+    memcpy(key.sym, s, len);
+    key.sym[len] = '\0';
+    const vocab_entry *e = bsearch(&key, g->vocab, g->n_vocab, sizeof *g->vocab, cmp_vocab);
+    return e ? e->id : -1;
+}
+
+int kk_g2p_symbol_id(const kk_g2p *g, const char *symbol)
+{
+    return g && symbol ? lookup_n(g, symbol, strlen(symbol)) : -1;
+}
+
+size_t kk_g2p_vocab_size(const kk_g2p *g) { return g ? g->n_vocab : 0; }
+
+/* Tokenizes ph into ids (grown in *ids); unknown symbols are reported with
+ * text offset off and the word (for the message), or fail in strict mode. */
+static kk_status tokenize(kk_g2p *g, const char *ph, size_t off, const char *what, int64_t **ids,
+                          size_t *n, kk_error *err)
+{
+    size_t len = strlen(ph), cap = len + 1, pos = 0;
+    int64_t *v = malloc(cap * sizeof *v);
+    if (!v)
+        return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < len; pos++) {
+        /* longest match first */
+        size_t ends[16], ne = 0, j = i;
+        while (j < len && ne < g->max_sym_cp && ne < 16) {
+            j += kk_utf8_len(ph + j);
+            if (j > len)
+                j = len;
+            ends[ne++] = j;
+        }
+        int id = -1;
+        size_t used = 0;
+        for (size_t e = ne; e-- > 0 && id < 0;) {
+            id = lookup_n(g, ph + i, ends[e] - i);
+            used = ends[e] - i;
+        }
+        if (id >= 0) {
+            v[k++] = id;
+            i += used;
+            continue;
+        }
+        size_t l = kk_utf8_len(ph + i);
+        char sym[8] = {0};
+        memcpy(sym, ph + i, l < 8 ? l : 7);
+        unsigned cp = 0;
+        if (l == 1)
+            cp = (unsigned char)sym[0];
+        else if (l == 2)
+            cp = ((sym[0] & 0x1Fu) << 6) | (sym[1] & 0x3Fu);
+        else if (l == 3)
+            cp = ((sym[0] & 0x0Fu) << 12) | ((sym[1] & 0x3Fu) << 6) | (sym[2] & 0x3Fu);
+        else
+            cp = ((sym[0] & 0x07u) << 18) | ((sym[1] & 0x3Fu) << 12) | ((sym[2] & 0x3Fu) << 6) | (sym[3] & 0x3Fu);
+        if (g->p.strict) {
+            free(v);
+            return kk_error_set(err, KK_ERR_INPUT,
+                                "g2p: phoneme symbol '%s' (U+%04X) at position %zu of /%s/ for %s (text byte "
+                                "%zu) is not in the model's vocab; fix the pronunciation or turn off strict mode",
+                                sym, cp, pos, ph, what, off);
+        }
+        warn(g, KK_G2P_WARN_UNKNOWN_SYMBOL, off, sym, pos, NULL, 0,
+             "g2p: phoneme symbol '%s' (U+%04X) at position %zu of /%s/ for %s (text byte %zu) is not in "
+             "the model's vocab; it is left out (fix the pronunciation with [word](/phonemes/) or a lexicon entry)",
+             sym, cp, pos, ph, what, off);
+        i += l;
+    }
+    *ids = v;
+    *n = k;
+    return KK_OK;
+}
+
+kk_status kk_g2p_tokenize(kk_g2p *g, const char *phonemes, int64_t *ids, size_t cap, size_t *n_out,
+                          kk_error *err)
+{
+    if (!g || !phonemes || !n_out)
+        return kk_error_set(err, KK_ERR_ARG, "g2p: kk_g2p_tokenize needs a context, phonemes and n_out");
+    int64_t *v = NULL;
+    size_t n = 0;
+    kk_status s = tokenize(g, phonemes, 0, "the given phonemes", &v, &n, err);
+    if (s != KK_OK)
+        return s;
+    if (ids && n > cap) {
+        free(v);
+        return kk_error_set(err, KK_ERR_ARG, "g2p: %zu ids do not fit in a buffer of %zu; pass a larger one",
+                            n, cap);
+    }
+    if (ids && n)
+        memcpy(ids, v, n * sizeof *v);
+    *n_out = n;
+    free(v);
+    return KK_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* lexicon */
+
+static char *lower_dup(const char *s, size_t n)
+{
+    char *r = malloc(n + 1);
+    if (!r)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        r[i] = (char)tolower((unsigned char)s[i]);
+    r[n] = '\0';
+    return r;
+}
+
+static size_t hash(const char *s, size_t n)
+{
+    size_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)tolower((unsigned char)s[i]);
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static const char *lex_find(const kk_g2p *g, const char *w, size_t n)
+{
+    if (!g->lex_n)
+        return NULL;
+    for (size_t i = hash(w, n) & (g->lex_cap - 1);; i = (i + 1) & (g->lex_cap - 1)) {
+        const lex_entry *e = &g->lex[i];
+        if (!e->word)
+            return NULL;
+        if (strlen(e->word) == n && strncasecmp(e->word, w, n) == 0)
+            return e->phonemes;
+    }
+}
+
+static int lex_put(kk_g2p *g, char *word, char *ph)
+{
+    if ((g->lex_n + 1) * 2 > g->lex_cap) {
+        size_t cap = g->lex_cap ? g->lex_cap * 2 : 64;
+        lex_entry *t = calloc(cap, sizeof *t);
+        if (!t)
+            return -1;
+        for (size_t i = 0; i < g->lex_cap; i++) {
+            if (!g->lex[i].word)
+                continue;
+            size_t j = hash(g->lex[i].word, strlen(g->lex[i].word)) & (cap - 1);
+            while (t[j].word)
+                j = (j + 1) & (cap - 1);
+            t[j] = g->lex[i];
+        }
+        free(g->lex);
+        g->lex = t;
+        g->lex_cap = cap;
+    }
+    size_t j = hash(word, strlen(word)) & (g->lex_cap - 1);
+    while (g->lex[j].word && strcmp(g->lex[j].word, word) != 0)
+        j = (j + 1) & (g->lex_cap - 1);
+    if (g->lex[j].word) { /* replace */
+        free(g->lex[j].word);
+        free(g->lex[j].phonemes);
+    } else {
+        g->lex_n++;
+    }
+    g->lex[j].word = word;
+    g->lex[j].phonemes = ph;
+    return 0;
+}
+
+/* Checks phonemes against the vocab; returns the first unknown symbol's
+ * index (code points) or -1 when all are known. */
+static long first_unknown(const kk_g2p *g, const char *ph, char sym[8])
+{
+    size_t len = strlen(ph);
+    long pos = 0;
+    for (size_t i = 0; i < len; pos++) {
+        size_t best = 0, j = i;
+        for (size_t c = 0; c < g->max_sym_cp && j < len; c++) {
+            j += kk_utf8_len(ph + j);
+            if (j > len)
+                j = len;
+            if (lookup_n(g, ph + i, j - i) >= 0)
+                best = j - i;
+        }
+        if (!best) {
+            size_t l = kk_utf8_len(ph + i);
+            memset(sym, 0, 8);
+            memcpy(sym, ph + i, l < 8 ? l : 7);
+            return pos;
+        }
+        i += best;
+    }
+    return -1;
+}
+
+kk_status kk_g2p_add_word(kk_g2p *g, const char *word, const char *phonemes, kk_error *err)
+{
+    if (!g || !word || !phonemes || !*word || !*phonemes)
+        return kk_error_set(err, KK_ERR_ARG, "g2p: kk_g2p_add_word needs a non-empty word and phonemes");
+    char sym[8];
+    long bad = first_unknown(g, phonemes, sym);
+    if (bad >= 0)
+        return kk_error_set(err, KK_ERR_INPUT,
+                            "g2p: lexicon entry '%s': symbol '%s' at position %ld of /%s/ is not in the "
+                            "model's vocab; use Kokoro's (misaki's) phoneme symbols",
+                            word, sym, bad, phonemes);
+    char *w = lower_dup(word, strlen(word)), *p = strdup(phonemes);
+    if (!w || !p || lex_put(g, w, p) < 0) {
+        free(w);
+        free(p);
+        return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory adding a lexicon entry");
+    }
+    return KK_OK;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+kk_status kk_g2p_load_lexicon(kk_g2p *g, const char *path, kk_error *err)
+{
+    if (!g || !path)
+        return kk_error_set(err, KK_ERR_ARG, "g2p: kk_g2p_load_lexicon needs a context and a path");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return kk_error_set(err, KK_ERR_IO, "g2p: cannot open lexicon '%s': %s; check the path", path,
+                            strerror(errno));
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    kk_status st = KK_OK;
+    while (getline(&line, &cap, f) >= 0) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *tab = strchr(s, '\t');
+        char why[256] = "";
+        char *word = s, *ph = NULL;
+        if (!tab) {
+            snprintf(why, sizeof why, "no TAB between the word and its phonemes");
+        } else {
+            *tab = '\0';
+            word = trim(s);
+            ph = trim(tab + 1);
+            char sym[8];
+            long bad;
+            if (!*word)
+                snprintf(why, sizeof why, "the word is empty");
+            else if (!*ph)
+                snprintf(why, sizeof why, "the phonemes are empty");
+            else if ((bad = first_unknown(g, ph, sym)) >= 0)
+                snprintf(why, sizeof why, "symbol '%s' at position %ld of /%.80s/ is not in the model's vocab",
+                         sym, bad, ph);
+        }
+        if (why[0]) {
+            if (g->p.strict) {
+                st = kk_error_set(err, KK_ERR_INPUT,
+                                  "%s:%zu: bad lexicon line: %s; write word<TAB>phonemes with Kokoro's "
+                                  "(misaki's) symbols, or # for a comment",
+                                  path, lineno, why);
+                break;
+            }
+            warn(g, KK_G2P_WARN_LEXICON, 0, NULL, 0, path, lineno,
+                 "%s:%zu: bad lexicon line skipped: %s; write word<TAB>phonemes with Kokoro's (misaki's) "
+                 "symbols, or # for a comment",
+                 path, lineno, why);
+            continue;
+        }
+        char *w = lower_dup(word, strlen(word)), *p = strdup(ph);
+        if (!w || !p || lex_put(g, w, p) < 0) {
+            free(w);
+            free(p);
+            st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory loading lexicon '%s'", path);
+            break;
+        }
+    }
+    free(line);
+    fclose(f);
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* context */
+
+kk_status kk_g2p_new(const char *model_path, const kk_g2p_params *params, kk_g2p **out, kk_error *err)
+{
+    kk_error_clear(err);
+    if (!model_path || !out)
+        return kk_error_set(err, KK_ERR_ARG, "g2p: kk_g2p_new needs a model path and an output pointer");
+    *out = NULL;
+    kk_g2p *g = calloc(1, sizeof *g);
+    if (!g)
+        return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+    g->p = params ? *params : kk_g2p_default_params();
+    if (g->p.max_tokens < 1 || g->p.max_tokens > KK_G2P_MAX_TOKENS) {
+        free(g);
+        return kk_error_set(err, KK_ERR_ARG, "g2p: max_tokens %d is out of range; use 1..%d", params->max_tokens,
+                            KK_G2P_MAX_TOKENS);
+    }
+    kk_status s = load_vocab(g, model_path, err);
+    if (s == KK_OK && g->p.lexicon_path)
+        s = kk_g2p_load_lexicon(g, g->p.lexicon_path, err);
+    g->p.lexicon_path = NULL; /* not ours to keep */
+    if (s != KK_OK) {
+        kk_g2p_free(g);
+        return s;
+    }
+    *out = g;
+    return KK_OK;
+}
+
+void kk_g2p_free(kk_g2p *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->lex_cap; i++) {
+        free(g->lex[i].word);
+        free(g->lex[i].phonemes);
+    }
+    free(g->lex);
+    free(g->vocab);
+    free(g);
+}
+
+/* ------------------------------------------------------------------ */
+/* languages */
+
+typedef struct lang_info {
+    const char *name;
+    const char *aliases[4];
+    const char *voices[3];
+    kk_ipa_style style;
+    const char *placeholder; /* a plain noun standing in for overridden words */
+} lang_info;
+
+static const lang_info LANGS[] = {
+    {"en-us", {"en", "a", "en_us", NULL}, {"en-us", NULL}, KK_IPA_EN_US, "thing"},
+    {"en-gb", {"b", "en_gb", "en-uk", NULL}, {"en-gb", "en", NULL}, KK_IPA_EN_GB, "thing"},
+    {"es", {"e", "es-es", NULL}, {"es", NULL}, KK_IPA_OTHER, "cosa"},
+    {"fr-fr", {"fr", "f", NULL}, {"fr-fr", "fr", NULL}, KK_IPA_OTHER, "chose"},
+    {"hi", {"h", NULL}, {"hi", NULL}, KK_IPA_OTHER, "चीज़"},
+    {"it", {"i", NULL}, {"it", NULL}, KK_IPA_OTHER, "cosa"},
+    {"pt-br", {"pt", "p", "pt_br", NULL}, {"pt-br", "pt", NULL}, KK_IPA_OTHER, "coisa"},
+};
+
+const char *kk_g2p_lang_for_voice(const char *voice)
+{
+    if (!voice || !voice[0] || (voice[1] && voice[1] != 'f' && voice[1] != 'm'))
+        return NULL;
+    switch (voice[0]) {
+    case 'a': return "en-us";
+    case 'b': return "en-gb";
+    case 'e': return "es";
+    case 'f': return "fr-fr";
+    case 'h': return "hi";
+    case 'i': return "it";
+    case 'p': return "pt-br";
+    case 'j': return "ja";
+    case 'z': return "zh";
+    default: return NULL;
+    }
+}
+
+static const lang_info *find_lang(const char *lang, kk_error *err)
+{
+    if (!lang)
+        return &LANGS[0];
+    for (size_t i = 0; i < sizeof LANGS / sizeof LANGS[0]; i++) {
+        if (strcasecmp(lang, LANGS[i].name) == 0)
+            return &LANGS[i];
+        for (size_t a = 0; LANGS[i].aliases[a]; a++)
+            if (strcasecmp(lang, LANGS[i].aliases[a]) == 0)
+                return &LANGS[i];
+    }
+    if (strcasecmp(lang, "ja") == 0 || strcasecmp(lang, "j") == 0 || strcasecmp(lang, "zh") == 0 ||
+        strcasecmp(lang, "z") == 0 || strcasecmp(lang, "cmn") == 0)
+        kk_error_set(err, KK_ERR_UNSUPPORTED,
+                     "g2p: language '%s' is not supported: espeak-ng cannot read kanji/hanzi well enough "
+                     "and Kokoro's %s voices were trained on a dedicated G2P; give the text as phonemes with "
+                     "[word](/phonemes/) in an English run, or use another voice",
+                     lang, (lang[0] == 'j' || lang[0] == 'J') ? "Japanese" : "Chinese");
+    else
+        kk_error_set(err, KK_ERR_ARG,
+                     "g2p: unknown language '%s'; use en-us, en-gb, es, fr-fr, hi, it or pt-br", lang);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* units: items with their ids */
+
+typedef struct unit {
+    kk_item_kind kind;
+    size_t start, end;
+    int space_before, brk, closing, pause_ms;
+    int64_t *ids;
+    size_t n;
+} unit;
+
+typedef struct units {
+    unit *v;
+    size_t n, cap;
+} units;
+
+static void units_free(units *u)
+{
+    for (size_t i = 0; i < u->n; i++)
+        free(u->v[i].ids);
+    free(u->v);
+}
+
+static unit *unit_push(units *u, const kk_item *it)
+{
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 64;
+        unit *v = realloc(u->v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        u->v = v;
+        u->cap = cap;
+    }
+    unit *x = &u->v[u->n++];
+    memset(x, 0, sizeof *x);
+    x->kind = it->kind;
+    x->start = it->start;
+    x->end = it->end;
+    x->space_before = it->space_before;
+    x->brk = it->brk;
+    x->closing = it->closing;
+    x->pause_ms = it->pause_ms;
+    return x;
+}
+
+static void markup_warn(void *user, size_t off, const char *msg)
+{
+    kk_g2p *g = user;
+    warn(g, KK_G2P_WARN_MARKUP, off, NULL, 0, NULL, 0, "%s", msg);
+}
+
+static kk_status item_unit(kk_g2p *g, const kk_item *it, const char *ph, units *out, kk_error *err)
+{
+    unit *u = unit_push(out, it);
+    if (!u)
+        return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+    char what[160];
+    int wl = (int)(it->wend - it->wstart > 120 ? 120 : it->wend - it->wstart);
+    if (it->kind == KK_ITEM_PUNCT)
+        snprintf(what, sizeof what, "punctuation");
+    else if (it->kind == KK_ITEM_OVERRIDE)
+        snprintf(what, sizeof what, "the override of '%.*s'", wl, g->text + it->wstart);
+    else
+        snprintf(what, sizeof what, "'%.*s'", wl, g->text + it->wstart);
+    return tokenize(g, ph, it->start, what, &u->ids, &u->n, err);
+}
+
+/* Gives items [a, b) (words and overrides, no punctuation between them)
+ * their ids. The words go to espeak-ng in one call, for context (an
+ * unstressed "a" stays ə); an override stands in as a placeholder word whose
+ * phonemes are then replaced by the override's. When espeak-ng's words do not
+ * line up one to one with ours (numbers, merged function words), runs with
+ * overrides are cut at them, and a run of plain words becomes one unit. */
+static kk_status phonemize_run(kk_g2p *g, const lang_info *L, const kk_items *items, size_t a, size_t b,
+                               units *out, kk_error *err)
+{
+    kk_buf txt = {0}, ipa = {0};
+    kk_status st = KK_OK;
+    size_t n_over = 0;
+    for (size_t i = a; i < b; i++)
+        n_over += items->v[i].kind == KK_ITEM_OVERRIDE;
+    if (n_over == b - a) {
+        for (size_t i = a; i < b && st == KK_OK; i++)
+            st = item_unit(g, &items->v[i], items->v[i].sym, out, err);
+        return st;
+    }
+    for (size_t i = a; i < b && st == KK_OK; i++) {
+        const kk_item *it = &items->v[i];
+        if (i > a && kk_buf_putc(&txt, ' ') < 0)
+            st = KK_ERR_NOMEM;
+        if (it->kind == KK_ITEM_OVERRIDE) {
+            if (kk_buf_puts(&txt, L->placeholder) < 0)
+                st = KK_ERR_NOMEM;
+            continue;
+        }
+        /* ’ -> ' so that espeak-ng finds contractions */
+        for (size_t j = it->wstart; j < it->wend && st == KK_OK;) {
+            if (strncmp(g->text + j, "\u2019", 3) == 0) {
+                if (kk_buf_putc(&txt, '\'') < 0)
+                    st = KK_ERR_NOMEM;
+                j += 3;
+            } else {
+                if (kk_buf_putc(&txt, g->text[j]) < 0)
+                    st = KK_ERR_NOMEM;
+                j++;
+            }
+        }
+    }
+    if (st == KK_ERR_NOMEM) {
+        kk_buf_free(&txt);
+        return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+    }
+    st = kk_espeak_ipa(L->voices, txt.data ? txt.data : "", &ipa, err);
+    if (st == KK_OK && kk_ipa_to_misaki(&ipa, L->style, g->p.flap_as_T) < 0)
+        st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+    if (st != KK_OK)
+        goto done;
+    /* split the result at spaces: one piece per word when the counts agree */
+    size_t nw = b - a, np = 0;
+    const char *p = ipa.data ? ipa.data : "";
+    for (const char *q = p; *q;) {
+        while (*q == ' ')
+            q++;
+        if (!*q)
+            break;
+        np++;
+        while (*q && *q != ' ')
+            q++;
+    }
+    if (np != nw && n_over) {
+        /* cut at the overrides and try again without them */
+        for (size_t i = a; i < b && st == KK_OK;) {
+            if (items->v[i].kind == KK_ITEM_OVERRIDE) {
+                st = item_unit(g, &items->v[i], items->v[i].sym, out, err);
+                i++;
+                continue;
+            }
+            size_t j = i;
+            while (j < b && items->v[j].kind == KK_ITEM_WORD)
+                j++;
+            st = phonemize_run(g, L, items, i, j, out, err);
+            i = j;
+        }
+        goto done;
+    }
+    if (np == 0) {
+        warn(g, KK_G2P_WARN_NO_PHONEMES, items->v[a].start, NULL, 0, NULL, 0,
+             "g2p: espeak-ng gave no phonemes for '%s' (text byte %zu); it is not spoken (give a "
+             "pronunciation with [word](/phonemes/) if it should be)",
+             txt.data, items->v[a].start);
+    }
+    const char *q = p;
+    for (size_t i = a; i < b && st == KK_OK; i++) {
+        const kk_item *it = &items->v[i];
+        if (np != nw && i > a) { /* counts differ: the whole run is one unit */
+            out->v[out->n - 1].end = it->end;
+            continue;
+        }
+        while (*q == ' ')
+            q++;
+        const char *s = q;
+        if (np == nw) {
+            while (*q && *q != ' ')
+                q++;
+        } else {
+            q += strlen(q);
+        }
+        if (it->kind == KK_ITEM_OVERRIDE) {
+            st = item_unit(g, it, it->sym, out, err);
+            continue;
+        }
+        char *piece = strndup(s, (size_t)(q - s));
+        if (!piece) {
+            st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+            break;
+        }
+        st = item_unit(g, it, piece, out, err);
+        free(piece);
+    }
+done:
+    kk_buf_free(&txt);
+    kk_buf_free(&ipa);
+    return st;
+}
+
+static kk_status build_units(kk_g2p *g, const lang_info *L, kk_items *items, units *out, kk_error *err)
+{
+    /* lexicon entries turn words into overrides */
+    for (size_t i = 0; i < items->n; i++) {
+        kk_item *it = &items->v[i];
+        if (it->kind != KK_ITEM_WORD)
+            continue;
+        const char *ph = lex_find(g, g->text + it->wstart, it->wend - it->wstart);
+        if (ph) {
+            if (!(it->sym = strdup(ph)))
+                return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+            it->kind = KK_ITEM_OVERRIDE;
+        }
+    }
+    for (size_t i = 0; i < items->n;) {
+        kk_item *it = &items->v[i];
+        kk_status st;
+        if (it->kind == KK_ITEM_WORD || it->kind == KK_ITEM_OVERRIDE) {
+            size_t j = i;
+            while (j < items->n && (items->v[j].kind == KK_ITEM_WORD || items->v[j].kind == KK_ITEM_OVERRIDE))
+                j++;
+            st = phonemize_run(g, L, items, i, j, out, err);
+            i = j;
+        } else if (it->kind == KK_ITEM_PUNCT) {
+            st = item_unit(g, it, it->sym, out, err);
+            i++;
+        } else {
+            st = unit_push(out, it) ? KK_OK : kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+            i++;
+        }
+        if (st != KK_OK)
+            return st;
+    }
+    return KK_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* chunks */
+
+typedef struct chunker {
+    kk_g2p *g;
+    kk_g2p_chunk_fn fn;
+    void *user;
+    kk_error *err;
+    /* the chunk built last, held back so that a following pause can set its
+     * pause_after_ms */
+    int pending;
+    int explicit_pause;
+    kk_g2p_chunk c;
+    int64_t *ids;
+    size_t cap;
+    kk_buf ph;
+    size_t index;
+} chunker;
+
+static kk_status deliver(chunker *ck)
+{
+    if (!ck->pending)
+        return KK_OK;
+    ck->pending = 0;
+    ck->c.ids = ck->ids;
+    ck->c.phonemes = ck->ph.data ? ck->ph.data : "";
+    ck->c.index = ck->index++;
+    if (ck->fn(ck->user, &ck->c))
+        return kk_error_set(ck->err, KK_ERR_ABORTED, "g2p: stopped by the chunk callback");
+    return KK_OK;
+}
+
+static kk_status begin(chunker *ck, size_t start)
+{
+    kk_status st = deliver(ck);
+    if (st != KK_OK)
+        return st;
+    ck->pending = 1;
+    ck->explicit_pause = 0;
+    memset(&ck->c, 0, sizeof ck->c);
+    ck->c.text_start = ck->c.text_end = start;
+    kk_buf_clear(&ck->ph);
+    if (kk_buf_append(&ck->ph, "", 0) < 0)
+        return kk_error_set(ck->err, KK_ERR_NOMEM, "g2p: out of memory");
+    return KK_OK;
+}
+
+static kk_status put_ids(chunker *ck, const int64_t *ids, size_t n)
+{
+    if (ck->c.n_ids + n > ck->cap) {
+        size_t cap = ck->cap ? ck->cap : 64;
+        while (cap < ck->c.n_ids + n)
+            cap *= 2;
+        int64_t *v = realloc(ck->ids, cap * sizeof *v);
+        if (!v)
+            return kk_error_set(ck->err, KK_ERR_NOMEM, "g2p: out of memory");
+        ck->ids = v;
+        ck->cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ck->ids[ck->c.n_ids++] = ids[i];
+        const char *sym = ck->g->by_id[ids[i]];
+        if (kk_buf_puts(&ck->ph, sym ? sym : "") < 0)
+            return kk_error_set(ck->err, KK_ERR_NOMEM, "g2p: out of memory");
+    }
+    return KK_OK;
+}
+
+/* ids that units [a, b) make together */
+static size_t count_tokens(const units *U, size_t a, size_t b)
+{
+    size_t n = 0;
+    int first = 1;
+    for (size_t i = a; i < b; i++) {
+        if (!U->v[i].n)
+            continue;
+        n += U->v[i].n + (!first && U->v[i].space_before);
+        first = 0;
+    }
+    return n;
+}
+
+static int natural_pause(const kk_g2p *g, const units *U, size_t a, size_t b)
+{
+    for (size_t i = b; i-- > a;) {
+        const unit *u = &U->v[i];
+        if (u->kind == KK_ITEM_PUNCT && u->closing)
+            continue;
+        if (u->kind != KK_ITEM_PUNCT || u->brk == KK_BRK_NONE)
+            return g->p.pause_word_ms;
+        return u->brk == KK_BRK_SENTENCE ? g->p.pause_sentence_ms
+               : u->brk == KK_BRK_CLAUSE ? g->p.pause_clause_ms
+                                         : g->p.pause_comma_ms;
+    }
+    return g->p.pause_word_ms;
+}
+
+/* Emits units [a, b) as one chunk (nothing when they make no ids). */
+static kk_status emit(chunker *ck, const units *U, size_t a, size_t b, int pause)
+{
+    if (count_tokens(U, a, b) == 0)
+        return KK_OK;
+    kk_status st = begin(ck, U->v[a].start);
+    int first = 1;
+    for (size_t i = a; i < b && st == KK_OK; i++) {
+        const unit *u = &U->v[i];
+        if (!u->n)
+            continue;
+        if (!first && u->space_before) {
+            int64_t sp = ck->g->space_id;
+            st = put_ids(ck, &sp, 1);
+        }
+        if (st == KK_OK)
+            st = put_ids(ck, u->ids, u->n);
+        if (first)
+            ck->c.text_start = u->start;
+        ck->c.text_end = u->end;
+        first = 0;
+    }
+    ck->c.pause_after_ms = pause;
+    return st;
+}
+
+static kk_status add_pause(chunker *ck, const unit *u, int ms)
+{
+    if (!ck->pending) {
+        kk_status st = begin(ck, u->start);
+        if (st != KK_OK)
+            return st;
+        ck->c.text_end = u->end;
+        ck->c.pause_after_ms = 0;
+        ck->explicit_pause = 1;
+    }
+    if (!ck->explicit_pause) {
+        ck->c.pause_after_ms = 0;
+        ck->explicit_pause = 1;
+    }
+    ck->c.pause_after_ms += ms;
+    return KK_OK;
+}
+
+/* A unit longer than a chunk: cut it into pieces (at spaces when it has
+ * some), with a warning. */
+static kk_status emit_long_unit(chunker *ck, const unit *u, int max)
+{
+    kk_g2p *g = ck->g;
+    warn(g, KK_G2P_WARN_SPLIT, u->start, NULL, 0, NULL, 0,
+         "g2p: the text at byte %zu makes %zu phoneme tokens without a word boundary, more than a chunk "
+         "holds (%d); it is cut, which may sound abrupt (add punctuation or spaces)",
+         u->start, u->n, max);
+    size_t i = 0;
+    while (i < u->n) {
+        size_t end = i + (size_t)max < u->n ? i + (size_t)max : u->n;
+        if (end < u->n) {
+            size_t k = end;
+            while (k > i + 1 && u->ids[k] != g->space_id)
+                k--;
+            if (k > i + 1)
+                end = k;
+        }
+        kk_status st = begin(ck, u->start);
+        if (st == KK_OK)
+            st = put_ids(ck, u->ids + i, end - i);
+        if (st != KK_OK)
+            return st;
+        ck->c.text_end = u->end;
+        ck->c.pause_after_ms = g->p.pause_word_ms;
+        i = end;
+        while (i < u->n && u->ids[i] == g->space_id)
+            i++;
+    }
+    return KK_OK;
+}
+
+static kk_status chunk_units(kk_g2p *g, const units *U, chunker *ck)
+{
+    const size_t max = (size_t)g->p.max_tokens;
+    size_t cs = 0, count = 0;
+    kk_status st = KK_OK;
+    for (size_t i = 0; i < U->n && st == KK_OK; i++) {
+        const unit *u = &U->v[i];
+        if (u->kind == KK_ITEM_PAUSE || u->kind == KK_ITEM_PARA) {
+            st = emit(ck, U, cs, i, natural_pause(g, U, cs, i));
+            if (st == KK_OK && u->kind == KK_ITEM_PAUSE)
+                st = add_pause(ck, u, u->pause_ms);
+            else if (st == KK_OK && ck->pending && !ck->explicit_pause &&
+                     ck->c.pause_after_ms < g->p.pause_paragraph_ms)
+                ck->c.pause_after_ms = g->p.pause_paragraph_ms;
+            cs = i + 1;
+            count = 0;
+            continue;
+        }
+        if (!u->n)
+            continue;
+        if (g->p.chunk_per_sentence && count > 0) {
+            /* the last unit with ids, is it a sentence end? */
+            size_t k = i;
+            while (k-- > cs && (!U->v[k].n || (U->v[k].kind == KK_ITEM_PUNCT && U->v[k].closing)))
+                ;
+            int ends = k + 1 > cs && k < i && U->v[k].kind == KK_ITEM_PUNCT && U->v[k].brk == KK_BRK_SENTENCE;
+            int attached = u->kind == KK_ITEM_PUNCT && (u->closing || u->brk == KK_BRK_SENTENCE);
+            if (ends && !attached) {
+                st = emit(ck, U, cs, i, natural_pause(g, U, cs, i));
+                cs = i;
+                count = 0;
+            }
+        }
+        size_t add = u->n + (count > 0 && u->space_before);
+        if (count + add > max) {
+            /* waterfall: last sentence end, else clause mark, else comma/dash,
+             * such that the rest fits with this unit; else before this unit */
+            size_t z = i;
+            static const int levels[] = {KK_BRK_SENTENCE, KK_BRK_CLAUSE, KK_BRK_COMMA};
+            for (size_t l = 0; l < 3 && z == i; l++) {
+                for (size_t k = i; k-- > cs + 1;) {
+                    const unit *p = &U->v[k];
+                    if (p->kind != KK_ITEM_PUNCT || p->brk != levels[l])
+                        continue;
+                    size_t zz = k + 1;
+                    while (zz < i && U->v[zz].kind == KK_ITEM_PUNCT && U->v[zz].closing)
+                        zz++;
+                    if (zz < i && count_tokens(U, zz, i + 1) <= max)
+                        z = zz;
+                    break;
+                }
+            }
+            if (z == i && u->kind == KK_ITEM_PUNCT && !u->space_before) {
+                /* do not start a chunk with a mark that belongs to the word
+                 * before it */
+                size_t k = i;
+                while (k > cs + 1 && U->v[k].kind == KK_ITEM_PUNCT && !U->v[k].space_before)
+                    k--;
+                if (k > cs && count_tokens(U, k, i + 1) <= max)
+                    z = k;
+            }
+            st = emit(ck, U, cs, z, natural_pause(g, U, cs, z));
+            cs = z;
+            count = count_tokens(U, cs, i);
+            add = u->n + (count > 0 && u->space_before);
+            if (st == KK_OK && count == 0 && add > max) {
+                st = emit_long_unit(ck, u, (int)max);
+                cs = i + 1;
+                continue;
+            }
+        }
+        count += add;
+    }
+    if (st == KK_OK)
+        st = emit(ck, U, cs, U->n, 0);
+    if (st == KK_OK)
+        st = deliver(ck);
+    return st;
+}
+
+kk_status kk_g2p_run(kk_g2p *g, const char *text, const char *lang, kk_g2p_chunk_fn fn, void *user,
+                     kk_error *err)
+{
+    kk_error_clear(err);
+    if (!g || !text || !fn)
+        return kk_error_set(err, KK_ERR_ARG, "g2p: kk_g2p_run needs a context, text and a chunk callback");
+    const lang_info *L = find_lang(lang, err);
+    if (!L)
+        return err ? err->code : KK_ERR_ARG;
+    g->text = text;
+    kk_items items = {0};
+    units U = {0};
+    chunker ck = {.g = g, .fn = fn, .user = user, .err = err};
+    kk_status st = kk_markup_parse(text, &items, markup_warn, g, err);
+    if (st == KK_OK)
+        st = build_units(g, L, &items, &U, err);
+    if (st == KK_OK)
+        st = chunk_units(g, &U, &ck);
+    kk_items_free(&items);
+    units_free(&U);
+    free(ck.ids);
+    kk_buf_free(&ck.ph);
+    g->text = NULL;
+    return st;
+}

@@ -306,6 +306,15 @@ static kk_status parse_tensor(ctx *c, pb *p, kk_onnx_tensor *t)
 
 /* ---- NodeProto / AttributeProto ---- */
 
+/* Inside parse_attr: on error, leave the loop so the arrays are freed. */
+#define ACHECK(cond, where, why)                                                                   \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            st = corrupt(c, p->pos, where, why);                                                   \
+            goto done;                                                                             \
+        }                                                                                          \
+    } while (0)
+
 static kk_status parse_attr(ctx *c, pb *p, kk_onnx_attr *a)
 {
     memset(a, 0, sizeof *a);
@@ -320,21 +329,21 @@ static kk_status parse_attr(ctx *c, pb *p, kk_onnx_attr *a)
         pb s;
         switch (f) {
         case 1:
-            CHECK(wt == WT_LEN && (a->name = pb_string(c, p)), "attribute name", "bad string");
+            ACHECK(wt == WT_LEN && (a->name = pb_string(c, p)), "attribute name", "bad string");
             break;
         case 2:
-            CHECK(wt == WT_I32 && pb_fixed32(p, &u) == 0, "attribute f", "bad float");
+            ACHECK(wt == WT_I32 && pb_fixed32(p, &u) == 0, "attribute f", "bad float");
             memcpy(&a->f, &u, 4);
             break;
         case 3:
-            CHECK(wt == WT_VARINT && pb_varint(p, &v) == 0, "attribute i", "bad varint");
+            ACHECK(wt == WT_VARINT && pb_varint(p, &v) == 0, "attribute i", "bad varint");
             a->i = (int64_t)v;
             break;
         case 4:
-            CHECK(wt == WT_LEN && (a->s = pb_string(c, p)), "attribute s", "bad string");
+            ACHECK(wt == WT_LEN && (a->s = pb_string(c, p)), "attribute s", "bad string");
             break;
         case 5:
-            CHECK(wt == WT_LEN && pb_sub(p, &s) == 0, "attribute t", "length past the end");
+            ACHECK(wt == WT_LEN && pb_sub(p, &s) == 0, "attribute t", "length past the end");
             a->t = arena_alloc(&c->m->arena, sizeof *a->t);
             if (!a->t)
                 st = nomem(c);
@@ -344,14 +353,15 @@ static kk_status parse_attr(ctx *c, pb *p, kk_onnx_attr *a)
         case 7: st = read_floats(c, p, wt, &a->floats, &nfl, &cfl, "attribute floats"); break;
         case 8: st = read_ints(c, p, wt, &a->ints, &nints, &cints, "attribute ints"); break;
         case 20:
-            CHECK(wt == WT_VARINT && pb_varint(p, &v) == 0, "attribute type", "bad varint");
+            ACHECK(wt == WT_VARINT && pb_varint(p, &v) == 0, "attribute type", "bad varint");
             a->type = (int)v;
             break;
-        default: CHECK(pb_skip(p, wt) == 0, "attribute", "bad field");
+        default: ACHECK(pb_skip(p, wt) == 0, "attribute", "bad field");
         }
         if (st != KK_OK)
             break;
     }
+done:
     /* Move the realloc'd arrays into the arena so kk_onnx_free need not
      * walk every attribute. */
     if (st == KK_OK && nints) {

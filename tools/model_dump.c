@@ -4,12 +4,18 @@
  * opening and checksum verification took and the resident memory after open.
  *
  *   kk-model-dump [--tensors] [--keys] [--nodes] [--verify] [--find KEY]
- *                 [--convert OUT.kkw] [--keep-f16] MODEL
+ *                 [--convert OUT.kkw] [--keep-f16] [--evict] MODEL
+ *
+ * --evict drops the converted file from the page cache before opening it
+ * (posix_fadvise DONTNEED, no root needed), so that open and verify times
+ * are those of a cold start.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "weights.h"
 
@@ -56,13 +62,13 @@ static void print_tensor(const kk_tensor *t)
 static int usage(void)
 {
     fprintf(stderr, "usage: kk-model-dump [--tensors] [--keys] [--nodes] [--verify] [--find KEY] "
-                    "[--convert OUT.kkw [--keep-f16]] MODEL\n");
+                    "[--convert OUT.kkw [--keep-f16]] [--evict] MODEL\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    int tensors = 0, keys = 0, nodes = 0, verify = 0, keep_f16 = 0;
+    int tensors = 0, keys = 0, nodes = 0, verify = 0, keep_f16 = 0, evict = 0;
     const char *find = NULL, *convert = NULL, *model = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--tensors"))
@@ -73,6 +79,8 @@ int main(int argc, char **argv)
             nodes = 1;
         else if (!strcmp(argv[i], "--verify"))
             verify = 1;
+        else if (!strcmp(argv[i], "--evict"))
+            evict = 1;
         else if (!strcmp(argv[i], "--keep-f16"))
             keep_f16 = 1;
         else if (!strcmp(argv[i], "--find") && i + 1 < argc)
@@ -97,6 +105,22 @@ int main(int argc, char **argv)
         }
         printf("converted %s -> %s in %.1f ms\n", model, convert, now_ms() - t0);
         model = convert;
+    }
+    if (evict) {
+        /* Evict the file that open will map: the .kkw itself, or the
+         * cached conversion of an .onnx. */
+        char cpath[4096];
+        const char *target = model;
+        size_t ml = strlen(model);
+        if (ml > 5 && !strcmp(model + ml - 5, ".onnx") &&
+            kk_weights_cache_path(model, cpath, sizeof cpath, &err) == KK_OK)
+            target = cpath;
+        int fd = open(target, O_RDONLY);
+        if (fd >= 0) {
+            fdatasync(fd);
+            posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+            close(fd);
+        }
     }
     long rss0 = rss_kib();
     kk_weights *w;

@@ -270,6 +270,59 @@ static void test_keep_f16(void **state)
     kk_weights_close(w);
 }
 
+
+/* The published variants: model_fp16.onnx feeds float16 initializers to
+ * nodes directly (no Cast); model_q4.onnx has float32 scales and no zero
+ * points. Both must convert to the same kinds of tensors. */
+static void test_published_variant_shapes(void **state)
+{
+    (void)state;
+    pbw g = {0};
+    uint16_t w16[4] = {kk_f32_to_fp16(1.5f), kk_f32_to_fp16(-2.0f), kk_f32_to_fp16(0.25f),
+                       kk_f32_to_fp16(8.0f)};
+    pbw t = onnx_tensor_raw("conv.weight", KK_ONNX_FLOAT16, 3, (const int64_t[]){1, 1, 4}, w16,
+                            sizeof w16);
+    pbw_msg(&g, 5, &t);
+    uint8_t braw[16];
+    for (int i = 0; i < 16; i++)
+        braw[i] = (uint8_t)(0x10 * (i % 16) + 0x9); /* low nibble 9, high nibble i%16 */
+    t = onnx_tensor_raw("Bq", KK_ONNX_UINT8, 3, (const int64_t[]){1, 1, 16}, braw, 16);
+    pbw_msg(&g, 5, &t);
+    float sc = 0.5f;
+    t = onnx_tensor_raw("Sq", KK_ONNX_FLOAT, 1, (const int64_t[]){1}, &sc, 4);
+    pbw_msg(&g, 5, &t);
+    pbw n = onnx_node("conv", "Conv", NULL, (const char *[]){"x", "conv.weight", NULL},
+                      (const char *[]){"y", NULL});
+    pbw_msg(&g, 1, &n);
+    n = onnx_node("lin", "MatMulNBits", "com.microsoft", (const char *[]){"y", "Bq", "Sq", NULL},
+                  (const char *[]){"z", NULL});
+    onnx_attr_int(&n, "K", 32);
+    onnx_attr_int(&n, "N", 1);
+    onnx_attr_int(&n, "block_size", 32); /* bits omitted: 4 by default */
+    pbw_msg(&g, 1, &n);
+    pbw m = onnx_model(&g);
+    write_file(tmp_path("variant.onnx"), m.data, m.len);
+    pbw_free(&m);
+    kk_error err;
+    assert_int_equal(kk_weights_convert(tmp_path("variant.onnx"), tmp_path("variant.kkw"), NULL,
+                                        &err),
+                     KK_OK);
+    kk_weights *w = open_ok(tmp_path("variant.kkw"));
+    const kk_tensor *cw = kk_weights_find(w, "conv#1");
+    assert_non_null(cw);
+    assert_int_equal(cw->dtype, KK_DT_F32);
+    assert_float_equal(((const float *)cw->data)[0], 1.5f, 0);
+    assert_float_equal(((const float *)cw->data)[3], 8.0f, 0);
+    const kk_tensor *q = kk_weights_find(w, "lin");
+    assert_non_null(q);
+    assert_null(q->q4.zero_points);
+    assert_float_equal(kk_q4_at(&q->q4, 0, 0), (9 - 8) * 0.5f, 0);
+    assert_float_equal(kk_q4_at(&q->q4, 0, 5), (2 - 8) * 0.5f, 0); /* byte 2, high nibble */
+    assert_float_equal(kk_q4_at(&q->q4, 0, 31), (15 - 8) * 0.5f, 0);
+    assert_int_equal(kk_weights_verify(w, &err), KK_OK);
+    kk_weights_close(w);
+}
+
 /* ---- the cache ---- */
 
 static void test_cache(void **state)
@@ -620,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_convert_q4),
         cmocka_unit_test(test_nodes),
         cmocka_unit_test(test_keep_f16),
+        cmocka_unit_test(test_published_variant_shapes),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_corrupt_data_byte),

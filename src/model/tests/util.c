@@ -11,9 +11,12 @@
 
 const char *tmp_path(const char *name)
 {
-    static char buf[4096];
+    /* A few rotating buffers, so that two paths can be passed to one call. */
+    static char bufs[4][4096];
+    static int next;
+    char *buf = bufs[next++ % 4];
     const char *dir = getenv("TEST_TMPDIR");
-    snprintf(buf, sizeof buf, "%s/%s", dir && dir[0] ? dir : "/tmp", name);
+    snprintf(buf, 4096, "%s/%s", dir && dir[0] ? dir : "/tmp", name);
     return buf;
 }
 

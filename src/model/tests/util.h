@@ -11,7 +11,8 @@
 
 #include "pbw.h"
 
-/* A path for a scratch file in the test's temporary directory. */
+/* A path for a scratch file in the test's temporary directory (one of four
+ * rotating static buffers). */
 const char *tmp_path(const char *name);
 void write_file(const char *path, const void *data, size_t len);
 uint8_t *read_file(const char *path, size_t *len);

@@ -323,6 +323,52 @@ static void test_published_variant_shapes(void **state)
     kk_weights_close(w);
 }
 
+
+/* Damaged ONNX input through the whole converter: any status is fine, but
+ * no crash or out-of-bounds access (ASan), an error always has a message,
+ * and whatever converts must open and verify. */
+static void test_convert_fuzz(void **state)
+{
+    (void)state;
+    pbw b = make_test_model();
+    unsigned seed = 777;
+    int ok = 0, failed = 0;
+    for (int iter = 0; iter < 400; iter++) {
+        pbw c = {0};
+        c.data = malloc(b.len);
+        memcpy(c.data, b.data, b.len);
+        c.len = c.cap = b.len;
+        for (int k = 0; k < 2; k++) {
+            seed = seed * 1103515245u + 12345u;
+            c.data[(seed >> 8) % c.len] ^= (uint8_t)(1u << ((seed >> 4) & 7));
+        }
+        write_file(tmp_path("fuzz.onnx"), c.data, c.len);
+        pbw_free(&c);
+        kk_error err;
+        kk_error_clear(&err);
+        if (kk_weights_convert(tmp_path("fuzz.onnx"), tmp_path("fuzz.kkw"), NULL, &err) == KK_OK) {
+            kk_weights *w = open_ok(tmp_path("fuzz.kkw"));
+            assert_int_equal(kk_weights_verify(w, &err), KK_OK);
+            for (size_t i = 0; i < kk_weights_count(w); i++) {
+                const kk_tensor *t = kk_weights_tensor(w, i);
+                if (t->dtype == KK_DT_Q4) { /* touch every weight */
+                    float *row = malloc((size_t)t->q4.K * sizeof *row);
+                    for (int n = 0; n < t->q4.N; n++)
+                        kk_q4_dequant_row(&t->q4, n, row);
+                    free(row);
+                }
+            }
+            kk_weights_close(w);
+            ok++;
+        } else {
+            assert_true(err.msg[0] != '\0');
+            failed++;
+        }
+    }
+    assert_true(ok > 0 && failed > 0);
+    pbw_free(&b);
+}
+
 /* ---- the cache ---- */
 
 static void test_cache(void **state)
@@ -674,6 +720,7 @@ int main(void)
         cmocka_unit_test(test_nodes),
         cmocka_unit_test(test_keep_f16),
         cmocka_unit_test(test_published_variant_shapes),
+        cmocka_unit_test(test_convert_fuzz),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_corrupt_data_byte),

@@ -582,10 +582,12 @@ kk_status kk_weights_open_kkw(const char *path, kk_weights **out, kk_error *err)
     return KK_OK;
 }
 
-void kk_weights_set_stats(kk_weights *w, double convert_ms, int from_cache)
+void kk_weights_set_stats(kk_weights *w, double convert_ms, int from_cache, double open_ms)
 {
     w->stats.convert_ms = convert_ms;
     w->stats.from_cache = from_cache;
+    if (open_ms >= 0)
+        w->stats.open_ms = open_ms;
 }
 
 void kk_weights_close(kk_weights *w)

@@ -29,6 +29,8 @@
  * two 64-bit hashes: one over the tables (checked on every open, cheap) and
  * one over the tensor data (checked by kk_weights_verify() and at
  * conversion; each tensor also carries its own hash so a failure names it).
+ *
+ * An open kk_weights is read-only: any number of threads may use it at once.
  */
 #ifndef KK_WEIGHTS_H
 #define KK_WEIGHTS_H
@@ -107,7 +109,7 @@ typedef struct kk_convert_opts {
 
 typedef struct kk_weights_stats {
     double convert_ms; /* 0 when the cache was used */
-    double open_ms;    /* map + header/table check + index build */
+    double open_ms;    /* map + header/table check + index build (+ cache key) */
     int from_cache;    /* 1: an .onnx was given and a converted file was reused */
     uint64_t file_size;
     char path[4096]; /* the .kkw file in use */

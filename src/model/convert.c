@@ -195,6 +195,22 @@ static kk_dtype out_dtype(const conv *c, int dt)
     }
 }
 
+/* Whether t's payload can hold its shape: checked before the output file is
+ * sized, so damaged dims cannot make us create a huge (sparse) file. Typed
+ * fields take at least one byte per element. */
+static kk_status payload_ok(conv *c, const kk_onnx_tensor *t)
+{
+    size_t es = kk_onnx_elem_size(t->data_type);
+    int ok = t->raw ? es && t->raw_len == (size_t)t->nelem * es : (size_t)t->nelem <= t->msg_len;
+    if (ok)
+        return KK_OK;
+    return kk_error_set(c->err, KK_ERR_INPUT,
+                        "%s: tensor '%s' (byte %zu): %lld elements of %s do not fit its %zu "
+                        "bytes of data; the file is corrupt",
+                        c->what, t->name, t->offset, (long long)t->nelem,
+                        kk_onnx_type_name(t->data_type), t->raw ? t->raw_len : t->msg_len);
+}
+
 static int add_stored(conv *c, const char *name, const kk_onnx_tensor *src)
 {
     if (grow_arr((void **)&c->st, &c->n_st, &c->cap_st, sizeof *c->st) < 0)
@@ -480,6 +496,18 @@ static kk_status plan(conv *c)
                                               c->what, key)
                                : oom(c);
         }
+    }
+
+    for (int s = 0; s < c->n_st; s++) {
+        const stored *x = &c->st[s];
+        kk_status st = KK_OK;
+        if (x->dtype != KK_DT_Q4)
+            st = payload_ok(c, x->src);
+        else if ((st = payload_ok(c, x->b)) == KK_OK && (st = payload_ok(c, x->scales)) == KK_OK &&
+                 x->zp)
+            st = payload_ok(c, x->zp);
+        if (st != KK_OK)
+            return st;
     }
 
     /* Keys. */

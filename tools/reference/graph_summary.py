@@ -61,6 +61,7 @@ def main():
     for o in g.output:
         dims = [d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim]
         print("# output %s %s %s" % (o.name, kg.dtype_name(o.type.tensor_type.elem_type), dims))
+    mods = kg.assign_modules(model)
     print("# %d nodes, %d initializers (%d float16-stored, decoded by '__cast' Cast nodes)" % (
         len(g.node), len(g.initializer), len(f16)))
     print()
@@ -71,7 +72,6 @@ def main():
     print()
 
     by_mod = collections.OrderedDict((k, []) for k in kg.MODULE_ORDER + ["weights"])
-    mods = kg.assign_modules(model)
     for n in g.node:
         by_mod.setdefault(mods[n.name], []).append(n)
 
@@ -79,6 +79,51 @@ def main():
     for k, nodes in by_mod.items():
         if nodes:
             print("%6d %s" % (len(nodes), k))
+    print()
+
+    def wshape(x):
+        t = inits.get(f16.get(x, x))
+        return list(t.dims) if t is not None else "?"
+
+    def attr(n, key, default=None):
+        for a in n.attribute:
+            if a.name == key:
+                return kg.helper.get_attribute_value(a)
+        return default
+
+    print("## weight-bearing ops (module, op, node, weight shape, attributes)")
+    print("#  Conv weight [C_out, C_in/group, K]; ConvTranspose weight [C_in, C_out/group, K];")
+    print("#  LSTM W [dirs, 4*H, In], R [dirs, 4*H, H], B [dirs, 8*H] (gate order i,o,f,c);")
+    print("#  Gemm: y = x W^T + b (transB=1), W [out, in]; MatMulNBits B [N, K/32, 16] uint8.")
+    for n in g.node:
+        if n.op_type not in ("Conv", "ConvTranspose", "LSTM", "Gemm", "MatMulNBits", "LayerNormalization"):
+            continue
+        m = mods[n.name]
+        if n.op_type in ("Conv", "ConvTranspose"):
+            extra = "k=%s stride=%s pad=%s dil=%s group=%s%s bias=%s" % (
+                attr(n, "kernel_shape"), attr(n, "strides"), attr(n, "pads"), attr(n, "dilations"),
+                attr(n, "group", 1),
+                (" output_padding=%s" % attr(n, "output_padding")) if attr(n, "output_padding") else "",
+                "yes" if len(n.input) > 2 and n.input[2] else "no")
+            w = wshape(n.input[1])
+        elif n.op_type == "LSTM":
+            extra = "hidden=%s direction=%s W=%s R=%s B=%s" % (
+                attr(n, "hidden_size"), attr(n, "direction", b"forward").decode()
+                if isinstance(attr(n, "direction"), bytes) else attr(n, "direction"),
+                wshape(n.input[1]), wshape(n.input[2]), wshape(n.input[3]))
+            w = short(n.input[1])
+        elif n.op_type == "Gemm":
+            extra = "transB=%s" % attr(n, "transB", 0)
+            w = wshape(n.input[1])
+        elif n.op_type == "MatMulNBits":
+            extra = "K=%s N=%s bits=%s block_size=%s zero_points=%s" % (
+                attr(n, "K"), attr(n, "N"), attr(n, "bits"), attr(n, "block_size"),
+                "yes" if len(n.input) > 3 and n.input[3] else "no(8)")
+            w = wshape(n.input[1])
+        else:
+            extra = "axis=%s epsilon=%r" % (attr(n, "axis", -1), attr(n, "epsilon", 1e-5))
+            w = wshape(n.input[1])
+        print("  %-24s %-18s %s  w=%s  %s" % (m, n.op_type, short(n.name), w, extra))
     print()
 
     def tensor_desc(name):

@@ -3,9 +3,10 @@
 #   1. ort_run.js on a fixed short token sequence ("həlˈO wˈɜɹld.") with voice
 #      af_heart: waveform length a multiple of 600 samples and plausible for
 #      13 phonemes, non-silent, finite, not clipping.
-#   2. expose.py --preset duration,source: the extra outputs appear in the
-#      dump's index.json with the expected shapes, and sum(durations)*600
-#      equals the number of samples.
+#   2. expose.py (presets duration, F0, source, conv_post, istft): the extra
+#      outputs appear in the dump's index.json with the expected shapes,
+#      sum(durations)*600 equals the number of samples, the waveform is
+#      unchanged, and check_tail.py reproduces the generator's tail from them.
 # Exits non-zero on failure. Needs the model (KOKORO_MODEL_DIR or
 # ../shared/models/kokoro-82m-v1.0 from the repo root).
 set -euo pipefail
@@ -47,7 +48,8 @@ check "wav header 24 kHz mono 16-bit" node -e '
 const b = require("fs").readFileSync(process.argv[1]);
 process.exit(b.toString("ascii",0,4)==="RIFF" && b.readUInt32LE(24)===24000 && b.readUInt16LE(22)===1 && b.readUInt16LE(34)===16 ? 0 : 1);' "$OUT/hello.wav"
 
-$PY "$HERE/expose.py" --preset duration --preset source --out "$OUT/exposed.onnx"
+$PY "$HERE/expose.py" --preset duration --preset F0 --preset source --preset conv_post --preset istft \
+  --out "$OUT/exposed.onnx"
 node "$HERE/ort_run.js" --model "$OUT/exposed.onnx" --ids "$IDS" --voice af_heart \
   --dump-dir "$OUT/dump" --f32 "$OUT/hello_exposed.f32" > "$OUT/run_exposed.json"
 
@@ -76,6 +78,8 @@ const a = fs.readFileSync(process.argv[1]), b = fs.readFileSync(process.argv[2])
 if (a.length !== b.length) process.exit(1);
 let m = 0; for (let i = 0; i < a.length; i += 4) m = Math.max(m, Math.abs(a.readFloatLE(i) - b.readFloatLE(i)));
 console.log("  max abs diff", m); process.exit(m < 1e-3 ? 0 : 1);' "$OUT/hello.f32" "$OUT/hello_exposed.f32"
+
+check "check_tail.py: source, STFT and iSTFT as documented" $PY "$HERE/check_tail.py" "$OUT/dump"
 
 rm -f "$OUT/exposed.onnx"
 echo "$pass passed, $fail failed"

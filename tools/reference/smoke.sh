@@ -7,6 +7,8 @@
 #      outputs appear in the dump's index.json with the expected shapes,
 #      sum(durations)*600 equals the number of samples, the waveform is
 #      unchanged, and check_tail.py reproduces the generator's tail from them.
+#   3. with REFERENCE_FULL=1 also check_modules.py (numpy re-implementation of
+#      every module against ORT; about 2 minutes).
 # Exits non-zero on failure. Needs the model (KOKORO_MODEL_DIR or
 # ../shared/models/kokoro-82m-v1.0 from the repo root).
 set -euo pipefail
@@ -80,6 +82,15 @@ let m = 0; for (let i = 0; i < a.length; i += 4) m = Math.max(m, Math.abs(a.read
 console.log("  max abs diff", m); process.exit(m < 1e-3 ? 0 : 1);' "$OUT/hello.f32" "$OUT/hello_exposed.f32"
 
 check "check_tail.py: source, STFT and iSTFT as documented" $PY "$HERE/check_tail.py" "$OUT/dump"
+
+if [ "${REFERENCE_FULL:-0}" = 1 ]; then
+  # every module re-implemented in numpy vs ORT (about 2 minutes)
+  $PY "$HERE/expose.py" --preset modules --out "$OUT/modules.onnx"
+  node "$HERE/ort_run.js" --model "$OUT/modules.onnx" --ids "$IDS" --voice af_heart \
+    --dump-dir "$OUT/modules" > /dev/null
+  check "check_modules.py: every module as documented" $PY "$HERE/check_modules.py" "$OUT/modules"
+  rm -f "$OUT/modules.onnx"
+fi
 
 rm -f "$OUT/exposed.onnx"
 echo "$pass passed, $fail failed"

@@ -192,6 +192,13 @@ def main():
         for t in added:
             print(t)
     out = os.path.abspath(args.out)
+    if out.startswith(kg.REPO + os.sep):
+        # the copy holds the model weights: refuse a path git would pick up
+        import subprocess
+        r = subprocess.run(["git", "-C", kg.REPO, "check-ignore", "-q", out])
+        if r.returncode == 1:
+            sys.stderr.write("error: %s is inside the repository and not git-ignored; write to build/ or /tmp\n" % out)
+            return 2
     d = os.path.dirname(out)
     if d:
         os.makedirs(d, exist_ok=True)

@@ -172,6 +172,10 @@ async function main() {
   const a = parseArgs(process.argv.slice(2));
   if (a.ids && a.inputIds) die('give either --ids (no pads) or --input-ids (pads included), not both');
   if (!a.ids && !a.inputIds) die('token ids are required: --ids LIST (pads added) or --input-ids LIST (as given)');
+  if (a.ids && a.ids.length && (a.ids[0] === 0 || a.ids[a.ids.length - 1] === 0)) {
+    process.stderr.write('ort_run: warning: --ids starts or ends with the pad id 0; --ids adds pads itself ' +
+      '(use --input-ids to pass a sequence that already has them)\n');
+  }
   const inputIds = a.inputIds ? a.inputIds.slice() : [0, ...a.ids, 0];
   const T = inputIds.length - 2;
   if (T < 1) die('need at least one phoneme id besides the pads');

@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build demo test test-plain test-asan bench clean
+.PHONY: all deps build demo test test-plain test-asan bench clean reference-smoke reference-bench
 
 all: build
 
@@ -33,6 +33,14 @@ test: test-plain test-asan
 
 bench: build
 	bench/parse_large.sh
+
+# ONNX Runtime reference tools (tools/reference/README.md); need the model.
+reference-smoke:
+	tools/reference/smoke.sh
+
+reference-bench:
+	@tools/reference/setup.sh >/dev/null
+	node tools/reference/ort_bench.js --threads 2 --runs 3
 
 clean:
 	rm -rf build build-asan

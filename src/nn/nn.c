@@ -179,6 +179,13 @@ void nn_linear(const float *x, int m, int k, const float *w, int w_is_kn, const 
                 y[(size_t)i * ldy + j] += b[j];
 }
 
+void nn_matmul(const float *a, int lda, const float *b, int ldb, int b_trans, float *c, int ldc, int M, int N,
+               int K)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, b_trans ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, a, lda, b, ldb,
+                0.0f, c, ldc);
+}
+
 static inline float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
 
 int nn_lstm(const float *x, int T, int in, int ldx, const float *W, const float *R, const float *B, int H,
@@ -290,10 +297,10 @@ static inline float fast_sin(float x)
 
 float nn_sin(float x) { return fast_sin(x); }
 
-void nn_snake(float *x, int C, int T, const float *alpha)
+void nn_snake(float *x, int C, int T, const float *alpha, const float *ralpha)
 {
     for (int c = 0; c < C; c++) {
-        float a = alpha[c], inv = 1.0f / a;
+        float a = alpha[c], inv = ralpha ? ralpha[c] : 1.0f / a;
         float *xc = x + (size_t)c * T;
         for (int t = 0; t < T; t++) {
             float sn = fast_sin(a * xc[t]);
@@ -314,10 +321,13 @@ void nn_tanh(float *x, size_t n)
         x[i] = tanhf(x[i]);
 }
 
-void nn_gelu(float *x, size_t n)
+void nn_gelu_tanh(float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+    /* the constants as float32, and u^3 as u*u*u, as the graph has them */
+    for (size_t i = 0; i < n; i++) {
+        float u = x[i];
+        x[i] = 0.5f * u * (1.0f + tanhf(0.7978845834732056f * (u + 0.044714998453855515f * (u * u * u))));
+    }
 }
 
 void nn_softmax(float *x, int rows, int n)

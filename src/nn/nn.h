@@ -66,6 +66,12 @@ int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float
 void nn_linear(const float *x, int m, int k, const float *w, int w_is_kn, const float *b, int n, float *y,
                int ldy);
 
+/* c[M][N] = a[M][K] * b (b is [K][N], or [N][K] when b_trans), with row
+ * strides lda, ldb, ldc: for operands that are slices of wider matrices
+ * (attention heads). */
+void nn_matmul(const float *a, int lda, const float *b, int ldb, int b_trans, float *c, int ldc, int M, int N,
+               int K);
+
 /* One direction of an ONNX LSTM over x[T][in] (row stride ldx): W[4H][in],
  * R[4H][H], B[8H] (input then recurrent biases), gates in ONNX order i, o, f,
  * c; zero initial state. Writes h_t to y + t*ldy. reverse runs from the last
@@ -84,14 +90,15 @@ void nn_adain(const float *x, int C, int T, const float *gamma, const float *bet
 /* ---- element-wise ---- */
 
 void nn_leaky_relu(float *x, size_t n, float slope);
-/* Snake over x[C][T]: x + sin(alpha[c] x)^2 / alpha[c]. */
-void nn_snake(float *x, int C, int T, const float *alpha);
+/* Snake over x[C][T]: x + ralpha[c] * sin(alpha[c] x)^2, where ralpha is
+ * 1/alpha (the graph stores the reciprocal; NULL: computed here). */
+void nn_snake(float *x, int C, int T, const float *alpha, const float *ralpha);
 /* The sine Snake uses (exposed for its test). */
 float nn_sin(float x);
 void nn_sigmoid(float *x, size_t n);
 void nn_tanh(float *x, size_t n);
-/* GELU with erf (exact form). */
-void nn_gelu(float *x, size_t n);
+/* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+void nn_gelu_tanh(float *x, size_t n);
 /* Softmax of each row of x[rows][n] in place. */
 void nn_softmax(float *x, int rows, int n);
 

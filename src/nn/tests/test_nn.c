@@ -246,15 +246,18 @@ static void test_activations(void **state)
     nn_leaky_relu(v, 4, 0.2f);
     assert_true(v[0] == -0.4f && v[1] == -0.1f && v[2] == 0 && v[3] == 3);
     float s[4] = {-1, 0, 0.5f, 2}, alpha[2] = {1.0f, 0.5f};
-    nn_snake(s, 2, 2, alpha);
+    nn_snake(s, 2, 2, alpha, NULL);
     assert_true(fabsf(s[0] - (-1 + sinf(-1) * sinf(-1))) < 1e-6f);
     assert_true(fabsf(s[3] - (2 + 2 * sinf(1) * sinf(1))) < 1e-6f);
     float sm[3] = {1, 2, 3};
     nn_softmax(sm, 1, 3);
     assert_true(fabsf(sm[0] + sm[1] + sm[2] - 1) < 1e-6f && sm[2] > sm[1]);
     float ge[2] = {1, -1};
-    nn_gelu(ge, 2);
-    assert_true(fabsf(ge[0] - 0.8413447f) < 1e-5f && fabsf(ge[1] + 0.1586553f) < 1e-5f);
+    nn_gelu_tanh(ge, 2);
+    assert_true(fabsf(ge[0] - 0.8411920f) < 1e-5f && fabsf(ge[1] + 0.1588080f) < 1e-5f);
+    float r[2] = {4.0f, 4.0f}, sn[2] = {1, 1};
+    nn_snake(sn, 2, 1, alpha, r); /* the stored reciprocal is used as given */
+    assert_true(fabsf(sn[0] - (1 + 4 * sinf(1) * sinf(1))) < 1e-6f);
 }
 
 int main(void)

@@ -1,0 +1,1036 @@
+/*
+ * forward.c - the Kokoro-82M forward pass (see kokoro.h), module by module
+ * as docs/engine-notes.md describes the ONNX graph:
+ *
+ *   ALBERT -> bert_encoder -> prosody text encoder -> durations -> alignment
+ *   -> shared LSTM -> F0 / N predictors;  text encoder (CNN + LSTM);
+ *   decoder (AdaIN residual blocks) -> generator (harmonic source, source
+ *   STFT, two upsampling stages with Snake residual blocks, conv_post)
+ *   -> inverse STFT.
+ *
+ * Layouts: "tm" buffers are time-major [T][C] (ALBERT, LSTMs, layer norms),
+ * "cm" buffers channel-major [C][T] (convolutions, instance norms), as in
+ * the graph. Every weight pointer is resolved once in kk_model_load(), with
+ * shapes checked, so the forward pass itself cannot meet a missing weight.
+ */
+#include <float.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kokoro.h"
+#include "nn.h"
+#include "weights.h"
+
+#define H_LSTM 256
+#define STYLE_HALF 128
+#define MAX_FRAMES 6000 /* 150 s in one utterance: far beyond what 510 tokens say */
+
+/* ---- resolved weights ---- */
+
+typedef struct { const float *w, *b; nn_conv c; } conv_w;
+typedef struct { const float *w, *b; nn_convt c; } convt_w;
+typedef struct { const float *W, *R, *B; int in; } lstm_w;
+typedef struct { const float *w, *b; int out; } fc_w; /* y = W s + b, W [out][128] */
+typedef struct { const kk_q4 *q; const float *b; } q4_w;
+
+/* StyleTTS2's AdainResBlk1d: F0/N blocks and the decoder. */
+typedef struct {
+    fc_w norm1, norm2;
+    conv_w conv1, conv2, sc; /* sc.w NULL: identity shortcut */
+    convt_w pool;            /* pool.w NULL: no upsampling */
+    int cin, cout;
+} adain_blk;
+
+/* iSTFTNet's AdaINResBlock1 with Snake: generator resblocks and noise_res. */
+typedef struct {
+    fc_w a1[3], a2[3];
+    const float *al1[3], *al2[3], *ral1[3], *ral2[3];
+    conv_w c1[3], c2[3];
+    int C;
+} gen_blk;
+
+struct kk_model {
+    kk_weights *w;
+    double load_ms;
+    /* ALBERT */
+    const float *word_emb, *type_emb, *pos_emb, *emb_ln_g, *emb_ln_b;
+    q4_w map, q, k, v, dense, ffn, ffn_out;
+    const float *attn_ln_g, *attn_ln_b, *full_ln_g, *full_ln_b;
+    q4_w bert_enc;
+    /* prosody predictor */
+    lstm_w pte[3];
+    fc_w pte_fc[3];
+    lstm_w plstm, shared;
+    q4_w dur_proj;
+    adain_blk f0[3], nn[3];
+    conv_w f0_proj, n_proj;
+    /* text encoder */
+    const float *te_emb;
+    conv_w te_cnn[3];
+    const float *te_ln_g[3], *te_ln_b[3];
+    lstm_w te_lstm;
+    /* decoder */
+    conv_w f0_conv, n_conv, asr_res;
+    adain_blk enc, dec[4];
+    /* generator */
+    q4_w l_linear;
+    const float *hann;
+    conv_w noise_convs[2], conv_post;
+    gen_blk noise_res[2], res[6];
+    convt_w ups[2], istft;
+    const float *window_sum;
+};
+
+/* ---- loading ---- */
+
+typedef struct {
+    const kk_weights *w;
+    kk_error *err;
+    int bad;
+} resolver;
+
+static const kk_tensor *tensor(resolver *r, const char *key, kk_dtype dt, int64_t nelem)
+{
+    if (r->bad)
+        return NULL;
+    const kk_tensor *t = kk_weights_get(r->w, key, dt, -1, r->err);
+    if (!t) {
+        r->bad = 1;
+        return NULL;
+    }
+    if (nelem > 0 && t->nelem != nelem) {
+        kk_error_set(r->err, KK_ERR_INPUT,
+                     "weight %s has %lld elements where Kokoro-82M v1.0 has %lld; is this the right model file?",
+                     key, (long long)t->nelem, (long long)nelem);
+        r->bad = 1;
+        return NULL;
+    }
+    return t;
+}
+
+static const float *f32(resolver *r, const char *key, int64_t nelem)
+{
+    const kk_tensor *t = tensor(r, key, KK_DT_F32, nelem);
+    return t ? t->data : NULL;
+}
+
+static const float *f32k(resolver *r, int64_t nelem, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static const float *f32k(resolver *r, int64_t nelem, const char *fmt, ...)
+{
+    char key[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(key, sizeof key, fmt, ap);
+    va_end(ap);
+    return f32(r, key, nelem);
+}
+
+static const kk_node *node(resolver *r, const char *name)
+{
+    if (r->bad)
+        return NULL;
+    const kk_node *n = kk_weights_find_node(r->w, name);
+    if (!n) {
+        kk_error_set(r->err, KK_ERR_INPUT, "the model has no node %s; is this a Kokoro-82M v1.0 export?", name);
+        r->bad = 1;
+    }
+    return n;
+}
+
+static int attr_int(const kk_node *n, const char *name, int idx, int dflt)
+{
+    const kk_attr *a = kk_node_attr(n, name);
+    if (!a)
+        return dflt;
+    if (a->type == 'i')
+        return (int)a->i;
+    if (a->type == 'I' && idx < a->n)
+        return (int)a->ints[idx];
+    return dflt;
+}
+
+/* A Conv node: weight "#1" [cout][cin/g][k], bias "#2" when present. */
+static void get_conv(resolver *r, const char *name, int cin, int cout, int k, conv_w *c)
+{
+    const kk_node *n = node(r, name);
+    if (!n)
+        return;
+    char key[512];
+    c->c = (nn_conv){.cin = cin, .cout = cout, .k = k, .stride = attr_int(n, "strides", 0, 1),
+                     .dilation = attr_int(n, "dilations", 0, 1), .pad_l = attr_int(n, "pads", 0, 0),
+                     .pad_r = attr_int(n, "pads", 1, 0), .groups = attr_int(n, "group", 0, 1)};
+    snprintf(key, sizeof key, "%s#1", name);
+    c->w = f32(r, key, (int64_t)cout * (cin / c->c.groups) * k);
+    c->b = NULL;
+    if (n->n_inputs > 2 && n->inputs[2][0]) {
+        snprintf(key, sizeof key, "%s#2", name);
+        c->b = f32(r, key, cout);
+    }
+}
+
+static void get_convt(resolver *r, const char *name, int cin, int cout, int k, convt_w *c)
+{
+    const kk_node *n = node(r, name);
+    if (!n)
+        return;
+    char key[512];
+    c->c = (nn_convt){.cin = cin, .cout = cout, .k = k, .stride = attr_int(n, "strides", 0, 1),
+                      .pad_l = attr_int(n, "pads", 0, 0), .pad_r = attr_int(n, "pads", 1, 0),
+                      .output_padding = attr_int(n, "output_padding", 0, 0), .groups = attr_int(n, "group", 0, 1)};
+    snprintf(key, sizeof key, "%s#1", name);
+    c->w = f32(r, key, (int64_t)cin * (cout / c->c.groups) * k);
+    c->b = NULL;
+    if (n->n_inputs > 2 && n->inputs[2][0]) {
+        snprintf(key, sizeof key, "%s#2", name);
+        c->b = f32(r, key, cout);
+    }
+}
+
+static void get_fc(resolver *r, const char *gemm, int out, fc_w *f)
+{
+    char key[512];
+    snprintf(key, sizeof key, "%s#1", gemm);
+    f->w = f32(r, key, (int64_t)out * STYLE_HALF);
+    snprintf(key, sizeof key, "%s#2", gemm);
+    f->b = f32(r, key, out);
+    f->out = out;
+}
+
+static void get_lstm(resolver *r, const char *name, int in, lstm_w *l)
+{
+    char key[512];
+    snprintf(key, sizeof key, "%s#1", name);
+    l->W = f32(r, key, 2LL * 4 * H_LSTM * in);
+    snprintf(key, sizeof key, "%s#2", name);
+    l->R = f32(r, key, 2LL * 4 * H_LSTM * H_LSTM);
+    snprintf(key, sizeof key, "%s#3", name);
+    l->B = f32(r, key, 2LL * 8 * H_LSTM);
+    l->in = in;
+}
+
+static void get_q4(resolver *r, const char *name, int K, int N, const char *bias, q4_w *q)
+{
+    const kk_tensor *t = tensor(r, name, KK_DT_Q4, 0);
+    q->q = t ? &t->q4 : NULL;
+    if (t && (t->q4.K != K || t->q4.N != N)) {
+        kk_error_set(r->err, KK_ERR_INPUT, "4-bit weight %s is %dx%d where Kokoro-82M has %dx%d", name, t->q4.N,
+                     t->q4.K, N, K);
+        r->bad = 1;
+    }
+    q->b = bias ? f32(r, bias, N) : NULL;
+}
+
+/* prefix: "/encoder/F0.1" or "/decoder/decoder/decode.3"; fc weights by node. */
+static void get_adain_blk(resolver *r, const char *prefix, int cin, int cout, int up, adain_blk *b)
+{
+    char name[512];
+    b->cin = cin, b->cout = cout;
+    snprintf(name, sizeof name, "%s/norm1/fc/Gemm", prefix);
+    get_fc(r, name, 2 * cin, &b->norm1);
+    snprintf(name, sizeof name, "%s/norm2/fc/Gemm", prefix);
+    get_fc(r, name, 2 * cout, &b->norm2);
+    snprintf(name, sizeof name, "%s/conv1/Conv", prefix);
+    get_conv(r, name, cin, cout, 3, &b->conv1);
+    snprintf(name, sizeof name, "%s/conv2/Conv", prefix);
+    get_conv(r, name, cout, cout, 3, &b->conv2);
+    memset(&b->sc, 0, sizeof b->sc);
+    memset(&b->pool, 0, sizeof b->pool);
+    if (cin != cout) {
+        snprintf(name, sizeof name, "%s/conv1x1/Conv", prefix);
+        get_conv(r, name, cin, cout, 1, &b->sc);
+    }
+    if (up) {
+        snprintf(name, sizeof name, "%s/pool/ConvTranspose", prefix);
+        get_convt(r, name, cin, cin, 3, &b->pool);
+    }
+}
+
+static void get_gen_blk(resolver *r, const char *block, int C, int k, gen_blk *g)
+{
+    const char *G = "/decoder/decoder/generator";
+    const char *P = "decoder.decoder.generator";
+    char name[512];
+    g->C = C;
+    for (int j = 0; j < 3; j++) {
+        snprintf(name, sizeof name, "%s/%s/adain1.%d/fc/Gemm", G, block, j);
+        get_fc(r, name, 2 * C, &g->a1[j]);
+        snprintf(name, sizeof name, "%s/%s/adain2.%d/fc/Gemm", G, block, j);
+        get_fc(r, name, 2 * C, &g->a2[j]);
+        g->al1[j] = f32k(r, C, "%s.%s.alpha1.%d", P, block, j);
+        g->al2[j] = f32k(r, C, "%s.%s.alpha2.%d", P, block, j);
+        /* Reciprocal (adain1.0), _1 (adain2.0), _2 (adain1.1), ... */
+        if (j == 0)
+            g->ral1[j] = f32k(r, C, "%s/%s/Reciprocal_output_0", G, block);
+        else
+            g->ral1[j] = f32k(r, C, "%s/%s/Reciprocal_%d_output_0", G, block, 2 * j);
+        g->ral2[j] = f32k(r, C, "%s/%s/Reciprocal_%d_output_0", G, block, 2 * j + 1);
+        snprintf(name, sizeof name, "%s/%s/convs1.%d/Conv", G, block, j);
+        get_conv(r, name, C, C, k, &g->c1[j]);
+        snprintf(name, sizeof name, "%s/%s/convs2.%d/Conv", G, block, j);
+        get_conv(r, name, C, C, k, &g->c2[j]);
+    }
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+kk_status kk_model_load(const char *path, kk_model **out, kk_error *err)
+{
+    double t0 = now_ms();
+    *out = NULL;
+    kk_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory loading %s", path);
+    kk_status st = kk_weights_open(path, &m->w, err);
+    if (st != KK_OK) {
+        free(m);
+        return st;
+    }
+    resolver R = {.w = m->w, .err = err}, *r = &R;
+    const char *ALB = "/encoder/bert/encoder/albert_layer_groups.0/albert_layers.0";
+    const char *alb = "encoder.bert.encoder.albert_layer_groups.0.albert_layers.0";
+    char a[512], b[512];
+
+    m->word_emb = f32(r, "encoder.bert.embeddings.word_embeddings.weight", 178 * 128);
+    m->type_emb = f32(r, "encoder.bert.embeddings.token_type_embeddings.weight", 2 * 128);
+    m->pos_emb = f32(r, "encoder.bert.embeddings.position_embeddings.weight", 512 * 128);
+    m->emb_ln_g = f32(r, "encoder.bert.embeddings.LayerNorm.weight", 128);
+    m->emb_ln_b = f32(r, "encoder.bert.embeddings.LayerNorm.bias", 128);
+    get_q4(r, "/encoder/bert/encoder/embedding_hidden_mapping_in/MatMul_Q4", 128, 768,
+           "encoder.bert.encoder.embedding_hidden_mapping_in.bias", &m->map);
+    static const struct { const char *node, *bias; int K, N; size_t off; } lin[] = {
+        {"attention/query/MatMul_Q4", "attention.query.bias", 768, 768, offsetof(kk_model, q)},
+        {"attention/key/MatMul_Q4", "attention.key.bias", 768, 768, offsetof(kk_model, k)},
+        {"attention/value/MatMul_Q4", "attention.value.bias", 768, 768, offsetof(kk_model, v)},
+        {"attention/dense/MatMul_Q4", "attention.dense.bias", 768, 768, offsetof(kk_model, dense)},
+        {"ffn/MatMul_Q4", "ffn.bias", 768, 2048, offsetof(kk_model, ffn)},
+        {"ffn_output/MatMul_Q4", "ffn_output.bias", 2048, 768, offsetof(kk_model, ffn_out)},
+    };
+    for (size_t i = 0; i < sizeof lin / sizeof lin[0]; i++) {
+        snprintf(a, sizeof a, "%s/%s", ALB, lin[i].node);
+        snprintf(b, sizeof b, "%s.%s", alb, lin[i].bias);
+        get_q4(r, a, lin[i].K, lin[i].N, b, (q4_w *)((char *)m + lin[i].off));
+    }
+    m->attn_ln_g = f32k(r, 768, "%s.attention.LayerNorm.weight", alb);
+    m->attn_ln_b = f32k(r, 768, "%s.attention.LayerNorm.bias", alb);
+    m->full_ln_g = f32k(r, 768, "%s.full_layer_layer_norm.weight", alb);
+    m->full_ln_b = f32k(r, 768, "%s.full_layer_layer_norm.bias", alb);
+    get_q4(r, "/encoder/bert_encoder/MatMul_Q4", 768, 512, "encoder.bert_encoder.bias", &m->bert_enc);
+
+    for (int i = 0; i < 3; i++) {
+        snprintf(a, sizeof a, "/encoder/predictor/text_encoder/lstms.%d/LSTM", 2 * i);
+        get_lstm(r, a, 640, &m->pte[i]);
+        snprintf(a, sizeof a, "/encoder/predictor/text_encoder/lstms.%d/fc/Gemm", 2 * i + 1);
+        get_fc(r, a, 1024, &m->pte_fc[i]);
+    }
+    get_lstm(r, "/encoder/predictor/lstm/LSTM", 640, &m->plstm);
+    get_q4(r, "/encoder/predictor/duration_proj/linear_layer/MatMul_Q4", 512, 50,
+           "encoder.predictor.duration_proj.linear_layer.bias", &m->dur_proj);
+    get_lstm(r, "/encoder/shared/LSTM", 640, &m->shared);
+    static const int fcin[3] = {512, 512, 256}, fcout[3] = {512, 256, 256};
+    for (int i = 0; i < 3; i++) {
+        snprintf(a, sizeof a, "/encoder/F0.%d", i);
+        get_adain_blk(r, a, fcin[i], fcout[i], i == 1, &m->f0[i]);
+        snprintf(a, sizeof a, "/encoder/N.%d", i);
+        get_adain_blk(r, a, fcin[i], fcout[i], i == 1, &m->nn[i]);
+    }
+    get_conv(r, "/encoder/F0_proj/Conv", 256, 1, 1, &m->f0_proj);
+    get_conv(r, "/encoder/N_proj/Conv", 256, 1, 1, &m->n_proj);
+
+    m->te_emb = f32(r, "encoder.text_encoder.embedding.weight", 178 * 512);
+    for (int i = 0; i < 3; i++) {
+        snprintf(a, sizeof a, "/encoder/text_encoder/cnn.%d/cnn.%d.0/Conv", i, i);
+        get_conv(r, a, 512, 512, 5, &m->te_cnn[i]);
+        m->te_ln_g[i] = f32k(r, 512, "encoder.text_encoder.cnn.%d.1.gamma", i);
+        m->te_ln_b[i] = f32k(r, 512, "encoder.text_encoder.cnn.%d.1.beta", i);
+    }
+    get_lstm(r, "/encoder/text_encoder/lstm/LSTM", 512, &m->te_lstm);
+
+    get_conv(r, "/decoder/decoder/F0_conv/Conv", 1, 1, 3, &m->f0_conv);
+    get_conv(r, "/decoder/decoder/N_conv/Conv", 1, 1, 3, &m->n_conv);
+    get_conv(r, "/decoder/decoder/asr_res/asr_res.0/Conv", 512, 64, 1, &m->asr_res);
+    get_adain_blk(r, "/decoder/decoder/encode", 514, 1024, 0, &m->enc);
+    for (int i = 0; i < 4; i++) {
+        snprintf(a, sizeof a, "/decoder/decoder/decode.%d", i);
+        get_adain_blk(r, a, 1090, i == 3 ? 512 : 1024, i == 3, &m->dec[i]);
+    }
+
+    get_q4(r, "/decoder/decoder/generator/m_source/l_linear/MatMul_Q4", 9, 1,
+           "decoder.decoder.generator.m_source.l_linear.bias", &m->l_linear);
+    m->hann = f32(r, "/decoder/decoder/generator/Constant_17_output_0", 20);
+    get_conv(r, "/decoder/decoder/generator/noise_convs.0/Conv", 22, 256, 12, &m->noise_convs[0]);
+    get_conv(r, "/decoder/decoder/generator/noise_convs.1/Conv", 22, 128, 1, &m->noise_convs[1]);
+    get_gen_blk(r, "noise_res.0", 256, 7, &m->noise_res[0]);
+    get_gen_blk(r, "noise_res.1", 128, 11, &m->noise_res[1]);
+    static const int rk[3] = {3, 7, 11};
+    for (int i = 0; i < 6; i++) {
+        snprintf(a, sizeof a, "resblocks.%d", i);
+        get_gen_blk(r, a, i < 3 ? 256 : 128, rk[i % 3], &m->res[i]);
+    }
+    get_convt(r, "/decoder/decoder/generator/ups.0/ConvTranspose", 512, 256, 20, &m->ups[0]);
+    get_convt(r, "/decoder/decoder/generator/ups.1/ConvTranspose", 256, 128, 12, &m->ups[1]);
+    get_conv(r, "/decoder/decoder/generator/conv_post/Conv", 128, 22, 7, &m->conv_post);
+    get_convt(r, "/decoder/decoder/generator/istft/stft/ConvTranspose", 22, 1, 20, &m->istft);
+    m->window_sum = f32(r, "decoder.decoder.generator.stft.istft.stft.window_sum", 20);
+
+    if (R.bad) {
+        kk_model_free(m);
+        return err ? err->code : KK_ERR_INPUT;
+    }
+    m->load_ms = now_ms() - t0;
+    *out = m;
+    return KK_OK;
+}
+
+void kk_model_free(kk_model *m)
+{
+    if (!m)
+        return;
+    kk_weights_close(m->w);
+    free(m);
+}
+
+double kk_model_load_ms(const kk_model *m) { return m->load_ms; }
+
+kk_forward_params kk_forward_default_params(void)
+{
+    return (kk_forward_params){.speed = 1.0f};
+}
+
+void kk_forward_result_free(kk_forward_result *r)
+{
+    free(r->samples);
+    free(r->durations);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- the forward pass ---- */
+
+/* Per-call state: working memory and the caller's callbacks. */
+typedef struct {
+    const kk_forward_params *p;
+    nn_scratch s;
+    int oom;
+} fwd;
+
+static float *alloc(fwd *f, size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    if (!p)
+        f->oom = 1;
+    return p;
+}
+
+static void emit(fwd *f, const char *name, int ndim, int64_t d0, int64_t d1, int64_t d2, const float *x)
+{
+    if (!f->p->on_tensor)
+        return;
+    int64_t shape[3] = {d0, d1, d2};
+    f->p->on_tensor(f->p->tensor_user, name, ndim, shape, x);
+}
+
+static int aborted(fwd *f) { return f->p->abort && f->p->abort(f->p->abort_user); }
+
+/* y[m][n] = x[m][k] W^T + b for a 4-bit weight, dequantised into scratch. */
+static int q4_linear(fwd *f, const q4_w *q, const float *x, int m, float *y, int ldy)
+{
+    int K = q->q->K, N = q->q->N;
+    float *w = nn_scratch_get(&f->s, (size_t)N * K);
+    if (!w)
+        return -1;
+    for (int n = 0; n < N; n++)
+        kk_q4_dequant_row(q->q, n, w + (size_t)n * K);
+    nn_linear(x, m, K, w, 0, q->b, N, y, ldy);
+    return 0;
+}
+
+/* gamma/beta of an AdaIN / AdaLayerNorm: h = W s + b, gamma = h[:C], beta = h[C:]. */
+static void style_fc(const fc_w *fc, const float *s, float *h)
+{
+    for (int o = 0; o < fc->out; o++) {
+        const float *wr = fc->w + (size_t)o * STYLE_HALF;
+        float acc = 0.0f;
+        for (int i = 0; i < STYLE_HALF; i++)
+            acc += wr[i] * s[i];
+        h[o] = acc + fc->b[o];
+    }
+}
+
+static void transpose(const float *x, int rows, int cols, float *y)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            y[(size_t)c * rows + r] = x[(size_t)r * cols + c];
+}
+
+/* A bidirectional LSTM over x[T][in]: y[T][512] = [h_fwd(t), h_bwd(t)]. */
+static int bilstm(fwd *f, const lstm_w *l, const float *x, int T, float *y)
+{
+    size_t G = 4 * H_LSTM;
+    for (int d = 0; d < 2; d++)
+        if (nn_lstm(x, T, l->in, l->in, l->W + d * G * l->in, l->R + d * G * H_LSTM, l->B + d * 2 * G, H_LSTM,
+                    d, y + d * H_LSTM, 2 * H_LSTM, &f->s))
+            return -1;
+    return 0;
+}
+
+/* AdainResBlk1d over x[cin][T] -> y[cout][T or 2T]. */
+static int adain_block(fwd *f, const adain_blk *b, const float *x, int T, const float *s, float *y)
+{
+    int T2 = b->pool.w ? 2 * T : T;
+    size_t cmax = (size_t)(b->cin > b->cout ? b->cin : b->cout);
+    float *h = alloc(f, 2 * cmax);
+    float *t1 = alloc(f, cmax * T2), *t2 = alloc(f, (size_t)b->cout * T2);
+    float *sc = alloc(f, (size_t)b->cin * T2);
+    int rc = -1;
+    if (f->oom)
+        goto out;
+    style_fc(&b->norm1, s, h);
+    nn_adain(x, b->cin, T, h, h + b->cin, 1e-5f, t1);
+    nn_leaky_relu(t1, (size_t)b->cin * T, 0.2f);
+    const float *in1 = t1;
+    if (b->pool.w) {
+        if (nn_conv_transpose1d(&b->pool.c, t1, T, b->pool.w, b->pool.b, sc, &f->s))
+            goto out;
+        in1 = sc;
+    }
+    if (nn_conv1d(&b->conv1.c, in1, T2, b->conv1.w, b->conv1.b, t2, &f->s))
+        goto out;
+    style_fc(&b->norm2, s, h);
+    nn_adain(t2, b->cout, T2, h, h + b->cout, 1e-5f, t2);
+    nn_leaky_relu(t2, (size_t)b->cout * T2, 0.2f);
+    if (nn_conv1d(&b->conv2.c, t2, T2, b->conv2.w, b->conv2.b, y, &f->s))
+        goto out;
+    /* shortcut: nearest 2x upsampling, then the 1x1 conv (no bias) */
+    const float *short_in = x;
+    if (b->pool.w) {
+        for (int c = 0; c < b->cin; c++)
+            for (int t = 0; t < T; t++)
+                sc[(size_t)c * T2 + 2 * t] = sc[(size_t)c * T2 + 2 * t + 1] = x[(size_t)c * T + t];
+        short_in = sc;
+    }
+    const float *add = short_in;
+    if (b->sc.w) {
+        if (nn_conv1d(&b->sc.c, short_in, T2, b->sc.w, NULL, t1, &f->s))
+            goto out;
+        add = t1;
+    }
+    size_t n = (size_t)b->cout * T2;
+    for (size_t i = 0; i < n; i++)
+        y[i] = (y[i] + add[i]) / 1.4142135381698608f; /* a Div in the graph, not a Mul */
+    rc = 0;
+out:
+    free(h), free(t1), free(t2), free(sc);
+    return f->oom ? -1 : rc;
+}
+
+/* AdaINResBlock1 (Snake) over x[C][T]; acc += block(x) when acc, else y = block(x). */
+static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const float *s, float *out, int accumulate)
+{
+    size_t n = (size_t)g->C * T;
+    float *y = alloc(f, n), *t1 = alloc(f, n), *t2 = alloc(f, n), *h = alloc(f, 2 * (size_t)g->C);
+    int rc = -1;
+    if (f->oom)
+        goto out;
+    memcpy(y, x, n * sizeof *y);
+    for (int j = 0; j < 3; j++) {
+        style_fc(&g->a1[j], s, h);
+        nn_adain(y, g->C, T, h, h + g->C, 1e-5f, t1);
+        nn_snake(t1, g->C, T, g->al1[j], g->ral1[j]);
+        if (nn_conv1d(&g->c1[j].c, t1, T, g->c1[j].w, g->c1[j].b, t2, &f->s))
+            goto out;
+        style_fc(&g->a2[j], s, h);
+        nn_adain(t2, g->C, T, h, h + g->C, 1e-5f, t2);
+        nn_snake(t2, g->C, T, g->al2[j], g->ral2[j]);
+        if (nn_conv1d(&g->c2[j].c, t2, T, g->c2[j].w, g->c2[j].b, t1, &f->s))
+            goto out;
+        for (size_t i = 0; i < n; i++)
+            y[i] = t1[i] + y[i];
+    }
+    if (accumulate)
+        for (size_t i = 0; i < n; i++)
+            out[i] += y[i];
+    else
+        memcpy(out, y, n * sizeof *y);
+    rc = 0;
+out:
+    free(y), free(t1), free(t2), free(h);
+    return f->oom ? -1 : rc;
+}
+
+/* ALBERT + bert_encoder: ids -> benc[T2][512]. */
+static int albert(fwd *f, const kk_model *m, const int64_t *ids, int T2, float *benc)
+{
+    const int D = 768, NH = 12, HD = 64, FF = 2048;
+    float *e = alloc(f, (size_t)T2 * 128), *x = alloc(f, (size_t)T2 * D), *q = alloc(f, (size_t)T2 * D);
+    float *k = alloc(f, (size_t)T2 * D), *v = alloc(f, (size_t)T2 * D), *ctx = alloc(f, (size_t)T2 * D);
+    float *ff = alloc(f, (size_t)T2 * FF), *sc = alloc(f, (size_t)T2 * T2);
+    int rc = -1;
+    if (f->oom)
+        goto out;
+    for (int t = 0; t < T2; t++)
+        for (int c = 0; c < 128; c++)
+            e[t * 128 + c] = m->word_emb[ids[t] * 128 + c] + m->type_emb[c] + m->pos_emb[t * 128 + c];
+    nn_layer_norm(e, T2, 128, m->emb_ln_g, m->emb_ln_b, 1e-12f, e);
+    if (q4_linear(f, &m->map, e, T2, x, D))
+        goto out;
+    const float scale = 0.35355339059327373f; /* sqrt(1/sqrt(64)), applied to q and k */
+    for (int layer = 0; layer < 12; layer++) {
+        if (q4_linear(f, &m->q, x, T2, q, D) || q4_linear(f, &m->k, x, T2, k, D) || q4_linear(f, &m->v, x, T2, v, D))
+            goto out;
+        for (size_t i = 0; i < (size_t)T2 * D; i++)
+            q[i] *= scale, k[i] *= scale;
+        for (int h = 0; h < NH; h++) {
+            /* one utterance without padding: the attention mask adds exactly 0 */
+            nn_matmul(q + h * HD, D, k + h * HD, D, 1, sc, T2, T2, T2, HD);
+            nn_softmax(sc, T2, T2);
+            nn_matmul(sc, T2, v + h * HD, D, 0, ctx + h * HD, D, T2, HD, T2);
+        }
+        if (q4_linear(f, &m->dense, ctx, T2, q, D))
+            goto out;
+        for (size_t i = 0; i < (size_t)T2 * D; i++)
+            q[i] = x[i] + q[i];
+        nn_layer_norm(q, T2, D, m->attn_ln_g, m->attn_ln_b, 1e-12f, q); /* x1 */
+        if (q4_linear(f, &m->ffn, q, T2, ff, FF))
+            goto out;
+        nn_gelu_tanh(ff, (size_t)T2 * FF);
+        if (q4_linear(f, &m->ffn_out, ff, T2, x, D))
+            goto out;
+        for (size_t i = 0; i < (size_t)T2 * D; i++)
+            x[i] = q[i] + x[i];
+        nn_layer_norm(x, T2, D, m->full_ln_g, m->full_ln_b, 1e-12f, x);
+    }
+    emit(f, "/encoder/bert/encoder/albert_layer_groups.0/albert_layers.0/full_layer_layer_norm_11/"
+            "LayerNormalization_output_0",
+         3, 1, T2, D, x);
+    if (q4_linear(f, &m->bert_enc, x, T2, benc, 512))
+        goto out;
+    emit(f, "/encoder/bert_encoder/Add_output_0", 3, 1, T2, 512, benc);
+    rc = 0;
+out:
+    free(e), free(x), free(q), free(k), free(v), free(ctx), free(ff), free(sc);
+    return f->oom ? -1 : rc;
+}
+
+/* Appends the prosody style to every row: y[T][640] = [x[T][512], s_pro]. */
+static void concat_style(const float *x, int T, const float *s, float *y)
+{
+    for (int t = 0; t < T; t++) {
+        memcpy(y + (size_t)t * 640, x + (size_t)t * 512, 512 * sizeof(float));
+        memcpy(y + (size_t)t * 640 + 512, s, STYLE_HALF * sizeof(float));
+    }
+}
+
+/* Duration encoder, duration LSTM and projection: d[T2][640], dur[T2]. */
+static int durations(fwd *f, const kk_model *m, const float *benc, int T2, const float *s_pro, float speed,
+                     float *d, int *dur)
+{
+    float *h = alloc(f, (size_t)T2 * 512), *g = alloc(f, 1024), *logit = alloc(f, (size_t)T2 * 50);
+    int rc = -1;
+    if (f->oom)
+        goto out;
+    concat_style(benc, T2, s_pro, d);
+    for (int i = 0; i < 3; i++) {
+        if (bilstm(f, &m->pte[i], d, T2, h))
+            goto out;
+        /* AdaLayerNorm: layer norm (unit weight, zero bias), then (1 + gamma) x + beta */
+        nn_layer_norm(h, T2, 512, NULL, NULL, 1e-5f, h);
+        style_fc(&m->pte_fc[i], s_pro, g);
+        for (int t = 0; t < T2; t++)
+            for (int c = 0; c < 512; c++)
+                h[(size_t)t * 512 + c] = (1.0f + g[c]) * h[(size_t)t * 512 + c] + g[512 + c];
+        concat_style(h, T2, s_pro, d);
+    }
+    emit(f, "/encoder/predictor/text_encoder/Concat_4_output_0", 3, 1, T2, 640, d);
+    if (bilstm(f, &m->plstm, d, T2, h) || q4_linear(f, &m->dur_proj, h, T2, logit, 50))
+        goto out;
+    for (int t = 0; t < T2; t++) {
+        float sum = 0.0f;
+        for (int k = 0; k < 50; k++)
+            sum += 1.0f / (1.0f + expf(-logit[t * 50 + k]));
+        float df = sum / speed;
+        float r = rintf(df); /* ONNX Round: half to even, as rintf in the default mode */
+        dur[t] = r < 1.0f ? 1 : (int)r;
+    }
+    rc = 0;
+out:
+    free(h), free(g), free(logit);
+    return f->oom ? -1 : rc;
+}
+
+/* Text encoder: ids -> t_en[T2][512] (time-major). */
+static int text_encoder(fwd *f, const kk_model *m, const int64_t *ids, int T2, float *ten)
+{
+    float *tm = alloc(f, (size_t)T2 * 512), *cm = alloc(f, (size_t)T2 * 512), *cm2 = alloc(f, (size_t)T2 * 512);
+    int rc = -1;
+    if (f->oom)
+        goto out;
+    for (int t = 0; t < T2; t++)
+        memcpy(tm + (size_t)t * 512, m->te_emb + ids[t] * 512, 512 * sizeof(float));
+    for (int i = 0; i < 3; i++) {
+        transpose(tm, T2, 512, cm);
+        if (nn_conv1d(&m->te_cnn[i].c, cm, T2, m->te_cnn[i].w, m->te_cnn[i].b, cm2, &f->s))
+            goto out;
+        transpose(cm2, 512, T2, tm);
+        nn_layer_norm(tm, T2, 512, m->te_ln_g[i], m->te_ln_b[i], 1e-5f, tm);
+        nn_leaky_relu(tm, (size_t)T2 * 512, 0.2f);
+    }
+    if (bilstm(f, &m->te_lstm, tm, T2, ten))
+        goto out;
+    rc = 0;
+out:
+    free(tm), free(cm), free(cm2);
+    return f->oom ? -1 : rc;
+}
+
+/* F0 or N: x[512][L] -> curve[2L]. */
+static int pitch_curve(fwd *f, const adain_blk *b, const conv_w *proj, const float *x, int L, const float *s,
+                       float *curve, const char *tag)
+{
+    float *a = alloc(f, (size_t)512 * 2 * L), *c = alloc(f, (size_t)512 * 2 * L);
+    int rc = -1;
+    char name[128];
+    if (f->oom)
+        goto out;
+    if (adain_block(f, &b[0], x, L, s, a) || adain_block(f, &b[1], a, L, s, c) ||
+        adain_block(f, &b[2], c, 2 * L, s, a))
+        goto out;
+    snprintf(name, sizeof name, "/encoder/%s.2/Div_2_output_0", tag);
+    emit(f, name, 3, 1, 256, 2 * L, a);
+    if (nn_conv1d(&proj->c, a, 2 * L, proj->w, proj->b, curve, &f->s))
+        goto out;
+    rc = 0;
+out:
+    free(a), free(c);
+    return f->oom ? -1 : rc;
+}
+
+/* The harmonic source, exactly as the graph computes it (no random phase or
+ * noise): har[600 L] from F0[2L]. See engine-notes 8a for each step. */
+static int harmonic_source(fwd *f, const kk_model *m, const float *F0, int n2, float *har)
+{
+    const int NH = 9;
+    size_t N = (size_t)n2 * 300;
+    float *ph = alloc(f, (size_t)n2 * NH), wl[9];
+    if (f->oom) {
+        free(ph);
+        return -1;
+    }
+    kk_q4_dequant_row(m->l_linear.q, 0, wl);
+    const float bl = m->l_linear.b[0];
+    float cs[9] = {0};
+    for (int i = 0; i < n2; i++)
+        for (int h = 0; h < NH; h++) {
+            float x = (F0[i] * (float)(h + 1)) / 24000.0f;
+            cs[h] += x - floorf(x);
+            ph[(size_t)i * NH + h] = cs[h] * 2.0f * 3.1415927410125732f * 300.0f;
+        }
+    for (size_t n = 0; n < N; n++) {
+        float xin = ((float)n + 0.5f) / 300.0f - 0.5f;
+        if (xin < 0.0f)
+            xin = 0.0f;
+        if (xin > (float)(n2 - 1))
+            xin = (float)(n2 - 1);
+        int x1 = (int)xin;
+        if (x1 > n2 - 1)
+            x1 = n2 - 1;
+        int x2 = x1 + 1 < n2 ? x1 + 1 : n2 - 1;
+        float w = xin - (float)x1;
+        float f0u = F0[n / 300];
+        float uv = f0u > 10.0f ? 1.0f : 0.0f;
+        float acc = 0.0f;
+        for (int h = 0; h < NH; h++) {
+            float phu = (1.0f - w) * ph[(size_t)x1 * NH + h] + w * ph[(size_t)x2 * NH + h];
+            float sine = sinf(phu) * 0.1f * uv;
+            acc += sine * wl[h];
+        }
+        har[n] = tanhf(acc + bl);
+    }
+    free(ph);
+    return 0;
+}
+
+/* STFT of the source (reflect pad 10, hop 5, Hann 20, 11 bins) into
+ * spec[22][F]: magnitudes, then phases by the graph's atan rule.
+ *
+ * In unvoiced stretches the source is a constant, whose windowed spectrum
+ * is exactly zero in bins 2..10: what comes out there is rounding noise, and
+ * its phase (fed to the generator as a feature, not weighted by the
+ * magnitude) is whatever that noise says. To give the same noise as ONNX
+ * Runtime, the DFT is computed the way its STFT kernel does for a length
+ * that is not a power of two: twiddles cos/sin(float(k*n) * (-2*pi/20)) with
+ * pi = 3.14159265f, summed in float in order of n. */
+static void source_stft(const kk_model *m, const float *har, size_t N, float *spec, int F)
+{
+    const float tau = 2.0f * 3.14159265f;
+    const float av = -1.0f * tau / 20.0f;
+    float cosk[11][20], sink[11][20];
+    for (int k = 0; k < 11; k++)
+        for (int n = 0; n < 20; n++) {
+            float angle = (float)(k * n) * av;
+            cosk[k][n] = cosf(angle);
+            sink[k][n] = sinf(angle);
+        }
+    const float pi = 3.1415927410125732f;
+    for (int t = 0; t < F; t++) {
+        float fr[20];
+        for (int n = 0; n < 20; n++) {
+            long j = (long)t * 5 + n - 10; /* reflect padding of 10 */
+            if (j < 0)
+                j = -j;
+            if (j >= (long)N)
+                j = 2 * ((long)N - 1) - j;
+            fr[n] = har[j] * m->hann[n];
+        }
+        for (int k = 0; k < 11; k++) {
+            float re = 0.0f, im = 0.0f;
+            for (int n = 0; n < 20; n++) {
+                re += cosk[k][n] * fr[n];
+                im += sink[k][n] * fr[n];
+            }
+            float a = atanf(im / re);
+            float phase = re < 0.0f ? (im > 0.0f ? a + pi : a - pi) : a;
+            /* 0/0 (an exactly silent bin) is NaN in the graph; we say 0 so
+             * that no NaN can reach the audio */
+            if (phase != phase)
+                phase = 0.0f;
+            spec[(size_t)k * F + t] = sqrtf(re * re + im * im);
+            spec[(size_t)(11 + k) * F + t] = phase;
+        }
+    }
+}
+
+/* Decoder + generator: asr[512][L], F0/N[2L], s_dec -> wave[600 L]. */
+static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, const float *Nc, int L,
+                  const float *s, float *wave)
+{
+    int n2 = 2 * L;
+    size_t N = (size_t)600 * L;
+    int F = 120 * L + 1;
+    float *f0d = alloc(f, L), *nd = alloc(f, L), *ar = alloc(f, (size_t)64 * L);
+    float *cat = alloc(f, (size_t)1090 * L), *x = alloc(f, (size_t)1024 * L);
+    float *har = NULL, *hs = NULL, *a = NULL, *b = NULL, *acc = NULL, *xs = NULL;
+    int rc = -1;
+    if (f->oom)
+        goto out;
+    if (nn_conv1d(&m->f0_conv.c, F0, n2, m->f0_conv.w, m->f0_conv.b, f0d, &f->s) ||
+        nn_conv1d(&m->n_conv.c, Nc, n2, m->n_conv.w, m->n_conv.b, nd, &f->s) ||
+        nn_conv1d(&m->asr_res.c, asr, L, m->asr_res.w, m->asr_res.b, ar, &f->s))
+        goto out;
+    memcpy(cat, asr, sizeof(float) * 512 * L);
+    memcpy(cat + (size_t)512 * L, f0d, sizeof(float) * L);
+    memcpy(cat + (size_t)513 * L, nd, sizeof(float) * L);
+    if (adain_block(f, &m->enc, cat, L, s, x))
+        goto out;
+    for (int i = 0; i < 4; i++) {
+        memcpy(cat, x, sizeof(float) * 1024 * L);
+        memcpy(cat + (size_t)1024 * L, ar, sizeof(float) * 64 * L);
+        memcpy(cat + (size_t)1088 * L, f0d, sizeof(float) * L);
+        memcpy(cat + (size_t)1089 * L, nd, sizeof(float) * L);
+        if (i == 3) {
+            free(x);
+            x = alloc(f, (size_t)512 * n2);
+            if (f->oom)
+                goto out;
+        }
+        if (adain_block(f, &m->dec[i], cat, L, s, x))
+            goto out;
+        if (aborted(f)) {
+            rc = -2;
+            goto out;
+        }
+    }
+    emit(f, "/decoder/decoder/decode.3/Div_4_output_0", 3, 1, 512, n2, x);
+    free(cat), cat = NULL;
+
+    /* harmonic source and its spectrum */
+    har = alloc(f, N), hs = alloc(f, (size_t)22 * F);
+    if (f->oom || harmonic_source(f, m, F0, n2, har))
+        goto out;
+    emit(f, "/decoder/decoder/generator/m_source/l_tanh/Tanh_output_0", 3, 1, (int64_t)N, 1, har);
+    source_stft(m, har, N, hs, F);
+    free(har), har = NULL;
+    emit(f, "/decoder/decoder/generator/Concat_3_output_0", 3, 1, 22, F, hs);
+
+    /* stage 1: 256 channels at 20 L */
+    int T1 = 20 * L;
+    nn_leaky_relu(x, (size_t)512 * n2, 0.1f);
+    a = alloc(f, (size_t)256 * T1), xs = alloc(f, (size_t)256 * T1), acc = alloc(f, (size_t)256 * T1);
+    if (f->oom)
+        goto out;
+    if (nn_conv1d(&m->noise_convs[0].c, hs, F, m->noise_convs[0].w, m->noise_convs[0].b, a, &f->s) ||
+        gen_block(f, &m->noise_res[0], a, T1, s, xs, 0) ||
+        nn_conv_transpose1d(&m->ups[0].c, x, n2, m->ups[0].w, m->ups[0].b, a, &f->s))
+        goto out;
+    free(x), x = NULL;
+    for (size_t i = 0; i < (size_t)256 * T1; i++)
+        a[i] += xs[i];
+    memset(acc, 0, sizeof(float) * 256 * T1);
+    for (int r = 0; r < 3; r++)
+        if (gen_block(f, &m->res[r], a, T1, s, acc, 1))
+            goto out;
+    for (size_t i = 0; i < (size_t)256 * T1; i++)
+        acc[i] = acc[i] / 3.0f;
+    emit(f, "/decoder/decoder/generator/Div_2_output_0", 3, 1, 256, T1, acc);
+    nn_leaky_relu(acc, (size_t)256 * T1, 0.1f);
+    if (aborted(f)) {
+        rc = -2;
+        goto out;
+    }
+
+    /* stage 2: 128 channels at 120 L (+1 for the reflection pad) */
+    free(a), free(xs);
+    a = alloc(f, (size_t)128 * F), xs = alloc(f, (size_t)128 * F), b = alloc(f, (size_t)128 * (F - 1));
+    if (f->oom)
+        goto out;
+    if (nn_conv1d(&m->noise_convs[1].c, hs, F, m->noise_convs[1].w, m->noise_convs[1].b, a, &f->s) ||
+        gen_block(f, &m->noise_res[1], a, F, s, xs, 0) ||
+        nn_conv_transpose1d(&m->ups[1].c, acc, T1, m->ups[1].w, m->ups[1].b, b, &f->s))
+        goto out;
+    free(acc), acc = NULL;
+    for (int c = 0; c < 128; c++) {
+        float *row = a + (size_t)c * F;
+        const float *src = b + (size_t)c * (F - 1);
+        row[0] = src[1]; /* reflection pad, left 1 */
+        memcpy(row + 1, src, sizeof(float) * (F - 1));
+    }
+    free(b), b = NULL;
+    for (size_t i = 0; i < (size_t)128 * F; i++)
+        a[i] += xs[i];
+    memset(xs, 0, sizeof(float) * 128 * F);
+    for (int r = 3; r < 6; r++)
+        if (gen_block(f, &m->res[r], a, F, s, xs, 1))
+            goto out;
+    for (size_t i = 0; i < (size_t)128 * F; i++)
+        xs[i] = xs[i] / 3.0f;
+    emit(f, "/decoder/decoder/generator/Div_4_output_0", 3, 1, 128, F, xs);
+    nn_leaky_relu(xs, (size_t)128 * F, 0.01f);
+    if (nn_conv1d(&m->conv_post.c, xs, F, m->conv_post.w, m->conv_post.b, hs, &f->s))
+        goto out;
+    emit(f, "/decoder/decoder/generator/conv_post/Conv_output_0", 3, 1, 22, F, hs);
+
+    /* inverse STFT: magnitude exp(), phase sin(), overlap-add with the stored basis */
+    for (size_t t = 0; t < (size_t)11 * F; t++) {
+        float mag = expf(hs[t]), ph = sinf(hs[(size_t)11 * F + t]);
+        hs[t] = mag * cosf(ph);
+        hs[(size_t)11 * F + t] = mag * sinf(ph);
+    }
+    size_t n_ola = (size_t)5 * (F - 1) + 20;
+    free(a);
+    a = alloc(f, n_ola);
+    if (f->oom || nn_conv_transpose1d(&m->istft.c, hs, F, m->istft.w, NULL, a, &f->s))
+        goto out;
+    for (int i = 0; i < 20; i++)
+        if (m->window_sum[i] > FLT_MIN)
+            a[i] /= m->window_sum[i];
+    for (size_t i = 0; i < N; i++)
+        wave[i] = a[i + 10] * 4.0f;
+    rc = 0;
+out:
+    free(f0d), free(nd), free(ar), free(cat), free(x), free(har), free(hs), free(a), free(b), free(acc), free(xs);
+    return f->oom ? -1 : rc;
+}
+
+kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, const float *style,
+                           const kk_forward_params *p, kk_forward_result *out, kk_error *err)
+{
+    kk_forward_params defaults = kk_forward_default_params();
+    if (!p)
+        p = &defaults;
+    memset(out, 0, sizeof *out);
+    if (n_ids < 3 || n_ids > KK_MAX_IDS)
+        return kk_error_set(err, KK_ERR_ARG, "%d phoneme ids (pads included); the model takes 3 to %d", n_ids,
+                            KK_MAX_IDS);
+    for (int i = 0; i < n_ids; i++)
+        if (ids[i] < 0 || ids[i] >= 178)
+            return kk_error_set(err, KK_ERR_ARG, "phoneme id %lld at position %d is outside the vocabulary (0..177)",
+                                (long long)ids[i], i);
+    if (!(p->speed >= 0.25f && p->speed <= 4.0f))
+        return kk_error_set(err, KK_ERR_ARG, "speed %g is outside 0.25 .. 4", (double)p->speed);
+
+    fwd F = {.p = p}, *f = &F;
+    const float *s_dec = style, *s_pro = style + STYLE_HALF;
+    int T2 = n_ids, L = 0;
+    float *benc = alloc(f, (size_t)T2 * 512), *d = alloc(f, (size_t)T2 * 640), *ten = alloc(f, (size_t)T2 * 512);
+    float *en = NULL, *sh = NULL, *shc = NULL, *F0 = NULL, *Nc = NULL, *asr = NULL, *wave = NULL;
+    int *dur = malloc(sizeof(int) * T2), rc = -1;
+    kk_status st = KK_OK;
+    if (f->oom || !dur)
+        goto oom;
+    if (albert(f, m, ids, T2, benc) || durations(f, m, benc, T2, s_pro, p->speed, d, dur))
+        goto fail;
+    for (int t = 0; t < T2; t++)
+        L += dur[t];
+    if (L > MAX_FRAMES) {
+        st = kk_error_set(err, KK_ERR_INPUT, "the predicted speech is %.1f s long, more than the %d s one call makes; "
+                          "split the text into shorter pieces", L / 40.0, MAX_FRAMES / 40);
+        goto done;
+    }
+    if (aborted(f))
+        goto abort;
+
+    /* alignment: each token's column repeated dur[t] times */
+    en = alloc(f, (size_t)L * 640), sh = alloc(f, (size_t)L * 512), shc = alloc(f, (size_t)L * 512);
+    F0 = alloc(f, (size_t)2 * L), Nc = alloc(f, (size_t)2 * L), asr = alloc(f, (size_t)512 * L);
+    if (f->oom)
+        goto oom;
+    for (int t = 0, j = 0; t < T2; t++)
+        for (int r = 0; r < dur[t]; r++, j++)
+            memcpy(en + (size_t)j * 640, d + (size_t)t * 640, 640 * sizeof(float));
+    if (bilstm(f, &m->shared, en, L, sh))
+        goto fail;
+    free(en), en = NULL;
+    transpose(sh, L, 512, shc);
+    emit(f, "/encoder/Transpose_2_output_0", 3, 1, 512, L, shc);
+    if (pitch_curve(f, m->f0, &m->f0_proj, shc, L, s_pro, F0, "F0") ||
+        pitch_curve(f, m->nn, &m->n_proj, shc, L, s_pro, Nc, "N"))
+        goto fail;
+    emit(f, "/encoder/Reshape_output_0", 2, 1, 2 * L, 0, F0);
+    emit(f, "/encoder/Reshape_1_output_0", 2, 1, 2 * L, 0, Nc);
+    if (text_encoder(f, m, ids, T2, ten))
+        goto fail;
+    for (int t = 0, j = 0; t < T2; t++)
+        for (int r = 0; r < dur[t]; r++, j++)
+            for (int c = 0; c < 512; c++)
+                asr[(size_t)c * L + j] = ten[(size_t)t * 512 + c];
+    if (aborted(f))
+        goto abort;
+    wave = alloc(f, (size_t)600 * L);
+    if (f->oom)
+        goto oom;
+    rc = decode(f, m, asr, F0, Nc, L, s_dec, wave);
+    if (rc == -2)
+        goto abort;
+    if (rc)
+        goto fail;
+    emit(f, "waveform", 2, 1, (int64_t)600 * L, 0, wave);
+    out->samples = wave, wave = NULL;
+    out->n_samples = (size_t)600 * L;
+    out->durations = dur, dur = NULL;
+    out->n_ids = T2;
+    out->n_frames = L;
+    goto done;
+abort:
+    st = kk_error_set(err, KK_ERR_ABORTED, "synthesis stopped by the caller");
+    goto done;
+fail:
+    if (!f->oom) {
+        st = kk_error_set(err, KK_ERR_NOMEM, "out of memory in the forward pass");
+        goto done;
+    }
+oom:
+    st = kk_error_set(err, KK_ERR_NOMEM, "out of memory in the forward pass (%d ids, %d frames)", T2, L);
+done:
+    free(benc), free(d), free(ten), free(en), free(sh), free(shc), free(F0), free(Nc), free(asr), free(wave), free(dur);
+    nn_scratch_free(&f->s);
+    return st;
+}

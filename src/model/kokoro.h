@@ -1,0 +1,70 @@
+/*
+ * kokoro.h - the Kokoro-82M forward pass: phoneme ids, a style vector and a
+ * speed in, 24 kHz samples out.
+ *
+ * A kk_model holds the mapped weights and pointers into them, resolved once
+ * at load; it is read-only afterwards, so any number of threads may run
+ * kk_model_forward() on one model at once (each call allocates its own
+ * working memory). Text, voices and chunking live above this layer.
+ *
+ * The computation follows the ONNX graph of the published model exactly
+ * (docs/engine-notes.md), so its output can be compared with ONNX Runtime's
+ * tensor by tensor: the optional on_tensor callback hands out the
+ * intermediate results under the graph's tensor names, in the graph's
+ * layouts.
+ */
+#ifndef KK_KOKORO_H
+#define KK_KOKORO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define KK_SAMPLE_RATE 24000
+#define KK_SAMPLES_PER_FRAME 600 /* one predicted duration unit, 25 ms */
+#define KK_MAX_IDS 512           /* phoneme ids including the two pads */
+#define KK_STYLE_DIM 256
+
+typedef struct kk_model kk_model;
+
+/* Loads a model: an .onnx file (converted once into the weight cache) or a
+ * converted .kkw file. Fails with a message naming the missing or malformed
+ * weight when the file is not a Kokoro-82M v1.0 export. */
+kk_status kk_model_load(const char *path, kk_model **out, kk_error *err);
+void kk_model_free(kk_model *m);
+/* Milliseconds the load took (weights open + resolution). */
+double kk_model_load_ms(const kk_model *m);
+
+/* Called with an intermediate tensor (name as in the ONNX graph, shape as
+ * the graph has it, batch dimension included). */
+typedef void (*kk_tensor_fn)(void *user, const char *name, int ndim, const int64_t *shape, const float *data);
+/* Return non-zero to abort the forward pass (checked between modules). */
+typedef int (*kk_abort_fn)(void *user);
+
+typedef struct kk_forward_params {
+    float speed;           /* 1.0 = the voice's natural pace; > 0 */
+    kk_tensor_fn on_tensor; /* NULL: no intermediate tensors */
+    void *tensor_user;
+    kk_abort_fn abort;
+    void *abort_user;
+} kk_forward_params;
+
+kk_forward_params kk_forward_default_params(void);
+
+typedef struct kk_forward_result {
+    float *samples; /* 24 kHz mono, malloc'd (free with kk_forward_result_free) */
+    size_t n_samples;
+    int *durations; /* frames per input id (pads included), malloc'd */
+    int n_ids;
+    int n_frames; /* sum of durations; n_samples = 600 * n_frames */
+} kk_forward_result;
+
+/* ids: n_ids phoneme ids *including* the leading and trailing pad 0
+ * (3 <= n_ids <= 512, every id < 178); style: the voice's 256 floats for
+ * n_ids - 2 tokens. */
+kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, const float *style,
+                           const kk_forward_params *p, kk_forward_result *out, kk_error *err);
+void kk_forward_result_free(kk_forward_result *r);
+
+#endif

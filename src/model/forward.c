@@ -79,6 +79,7 @@ struct kk_model {
     adain_blk enc, dec[4];
     /* generator */
     q4_w l_linear;
+    float down_scale, up_scale; /* the source's Resize scales (1/300, 300) */
     const float *hann;
     conv_w noise_convs[2], conv_post;
     gen_blk noise_res[2], res[6];
@@ -367,6 +368,16 @@ kk_status kk_model_load(const char *path, kk_model **out, kk_error *err)
     get_q4(r, "/decoder/decoder/generator/m_source/l_linear/MatMul_Q4", 9, 1,
            "decoder.decoder.generator.m_source.l_linear.bias", &m->l_linear);
     m->hann = f32(r, "/decoder/decoder/generator/Constant_17_output_0", 20);
+    const float *sc_down = f32(r, "/decoder/decoder/generator/m_source/l_sin_gen/Resize#2", 3);
+    const float *sc_up = f32(r, "/decoder/decoder/generator/m_source/l_sin_gen/Resize_1#2", 3);
+    if (sc_down && sc_up) {
+        m->down_scale = sc_down[2], m->up_scale = sc_up[2];
+        if (!(m->down_scale * 300.0f > 0.99f && m->down_scale * 300.0f < 1.01f && m->up_scale == 300.0f)) {
+            kk_error_set(err, KK_ERR_INPUT, "the source module's Resize scales are %g and %g, not 1/300 and 300; "
+                         "is this a Kokoro-82M v1.0 export?", (double)m->down_scale, (double)m->up_scale);
+            R.bad = 1;
+        }
+    }
     get_conv(r, "/decoder/decoder/generator/noise_convs.0/Conv", 22, 256, 12, &m->noise_convs[0]);
     get_conv(r, "/decoder/decoder/generator/noise_convs.1/Conv", 22, 128, 1, &m->noise_convs[1]);
     get_gen_blk(r, "noise_res.0", 256, 7, &m->noise_res[0]);
@@ -656,7 +667,7 @@ static int durations(fwd *f, const kk_model *m, const float *benc, int T2, const
     for (int t = 0; t < T2; t++) {
         float sum = 0.0f;
         for (int k = 0; k < 50; k++)
-            sum += 1.0f / (1.0f + expf(-logit[t * 50 + k]));
+            sum += nn_sigmoid1(logit[t * 50 + k]);
         float df = sum / speed;
         float r = rintf(df); /* ONNX Round: half to even, as rintf in the default mode */
         dur[t] = r < 1.0f ? 1 : (int)r;
@@ -714,89 +725,123 @@ out:
     return f->oom ? -1 : rc;
 }
 
-/* The harmonic source, exactly as the graph computes it (no random phase or
- * noise): har[600 L] from F0[2L]. See engine-notes 8a for each step. */
-static int harmonic_source(fwd *f, const kk_model *m, const float *F0, int n2, float *har)
+/* ---- bit-exact twins of two ONNX Runtime kernels ----
+ *
+ * In unvoiced stretches the harmonic source is a constant, tanh(bias), and
+ * the windowed spectrum of a constant is exactly zero in bins 2..10 (and
+ * real in bin 0): what the STFT returns there is rounding noise, and the
+ * generator takes its *phase* (not weighted by the magnitude) as an input
+ * feature. That phase is decided by the last bits of the arithmetic, so to
+ * produce the audio ONNX Runtime produces, the constant and the transform
+ * are computed exactly as ORT computes them: MLAS's tanh (nn_tanh1) and the
+ * STFT kernel's Bluestein chirp-z DFT for a length that is not a power of
+ * two (N = 20 through radix-2 FFTs of M = 64, float complex arithmetic). */
+
+typedef struct {
+    float re, im;
+} cpx;
+
+static inline cpx cmul(cpx a, cpx b) { return (cpx){a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re}; }
+static inline cpx cadd(cpx a, cpx b) { return (cpx){a.re + b.re, a.im + b.im}; }
+
+#define DFT_N 20
+#define DFT_M 64 /* next power of two >= 2N - 1 */
+
+static unsigned bit_reverse(unsigned v, unsigned bits)
 {
-    const int NH = 9;
-    size_t N = (size_t)n2 * 300;
-    float *ph = alloc(f, (size_t)n2 * NH), wl[9];
-    if (f->oom) {
-        free(ph);
-        return -1;
-    }
-    kk_q4_dequant_row(m->l_linear.q, 0, wl);
-    const float bl = m->l_linear.b[0];
-    float cs[9] = {0};
-    for (int i = 0; i < n2; i++)
-        for (int h = 0; h < NH; h++) {
-            float x = (F0[i] * (float)(h + 1)) / 24000.0f;
-            cs[h] += x - floorf(x);
-            ph[(size_t)i * NH + h] = cs[h] * 2.0f * 3.1415927410125732f * 300.0f;
+    unsigned r = 0;
+    for (unsigned i = 0; i < bits; i++)
+        r |= ((v >> i) & 1u) << (bits - 1 - i);
+    return r;
+}
+
+typedef struct {
+    cpx V[DFT_M];     /* forward twiddles, in bit-reversed order */
+    cpx chirp[DFT_N]; /* exp(-i pi n^2 / N) */
+    cpx b_fft[DFT_M]; /* FFT of the conjugate chirp, wrapped */
+} bluestein;
+
+/* ORT's fft_radix2 (not one-sided). The inverse reuses the forward
+ * twiddles, as ORT does, which reverses the output order (undone by the
+ * caller). */
+static void ort_fft(const bluestein *bs, const cpx *x, cpx *y, int inverse)
+{
+    for (unsigned i = 0; i < DFT_M; i++)
+        y[i] = x[bit_reverse(i, 6)];
+    unsigned bits = 0;
+    for (unsigned len = 2; len <= DFT_M; len <<= 1) {
+        unsigned mid = len >> 1;
+        bits++;
+        for (unsigned k = 0; k < mid; k++) {
+            cpx w1 = bs->V[bit_reverse(k, bits)], w2 = bs->V[bit_reverse(mid + k, bits)];
+            for (unsigned j = 0; j < DFT_M; j += len) {
+                cpx e = y[k + j], o = y[k + j + mid];
+                y[k + j] = cadd(e, cmul(w1, o));
+                y[k + j + mid] = cadd(e, cmul(w2, o));
+            }
         }
-    for (size_t n = 0; n < N; n++) {
-        float xin = ((float)n + 0.5f) / 300.0f - 0.5f;
-        if (xin < 0.0f)
-            xin = 0.0f;
-        if (xin > (float)(n2 - 1))
-            xin = (float)(n2 - 1);
-        int x1 = (int)xin;
-        if (x1 > n2 - 1)
-            x1 = n2 - 1;
-        int x2 = x1 + 1 < n2 ? x1 + 1 : n2 - 1;
-        float w = xin - (float)x1;
-        float f0u = F0[n / 300];
-        float uv = f0u > 10.0f ? 1.0f : 0.0f;
-        float acc = 0.0f;
-        for (int h = 0; h < NH; h++) {
-            float phu = (1.0f - w) * ph[(size_t)x1 * NH + h] + w * ph[(size_t)x2 * NH + h];
-            float sine = sinf(phu) * 0.1f * uv;
-            acc += sine * wl[h];
-        }
-        har[n] = tanhf(acc + bl);
     }
-    free(ph);
-    return 0;
+    if (inverse)
+        for (unsigned i = 0; i < DFT_M; i++)
+            y[i].re /= (float)DFT_M, y[i].im /= (float)DFT_M;
+}
+
+static void bluestein_init(bluestein *bs)
+{
+    const float pi = 3.14159265358979323846f, tau = 2 * pi;
+    const float av = -1.0f * tau / (float)DFT_M;
+    for (unsigned i = 0; i < DFT_M; i++) {
+        float angle = (float)i * av;
+        bs->V[bit_reverse(i, 6)] = (cpx){cosf(angle), sinf(angle)};
+    }
+    cpx b[DFT_M] = {{0, 0}};
+    for (unsigned n = 0; n < DFT_N; n++) {
+        float e = -1.0f * pi * (float)n * (float)n / (float)DFT_N;
+        bs->chirp[n] = (cpx){cosf(e), sinf(e)};
+        b[n] = (cpx){bs->chirp[n].re, -bs->chirp[n].im};
+    }
+    for (unsigned n = DFT_M - DFT_N + 1; n < DFT_M; n++)
+        b[n] = b[DFT_M - n];
+    ort_fft(bs, b, bs->b_fft, 0);
+}
+
+/* The first 11 bins of the DFT of x[20] * w[20]. */
+static void bluestein_dft(const bluestein *bs, const float *x, const float *w, cpx *out)
+{
+    cpx a[DFT_M] = {{0, 0}}, af[DFT_M];
+    for (unsigned n = 0; n < DFT_N; n++) {
+        float xw = x[n] * w[n];
+        a[n] = (cpx){xw * bs->chirp[n].re, xw * bs->chirp[n].im};
+    }
+    ort_fft(bs, a, af, 0);
+    for (unsigned i = 0; i < DFT_M; i++)
+        af[i] = cmul(af[i], bs->b_fft[i]);
+    ort_fft(bs, af, a, 1);
+    for (unsigned i = 0; i <= DFT_N / 2; i++)
+        out[i] = cmul(a[i ? DFT_M - i : 0], bs->chirp[i]);
 }
 
 /* STFT of the source (reflect pad 10, hop 5, Hann 20, 11 bins) into
- * spec[22][F]: magnitudes, then phases by the graph's atan rule.
- *
- * In unvoiced stretches the source is a constant, whose windowed spectrum
- * is exactly zero in bins 2..10: what comes out there is rounding noise, and
- * its phase (fed to the generator as a feature, not weighted by the
- * magnitude) is whatever that noise says. To give the same noise as ONNX
- * Runtime, the DFT is computed the way its STFT kernel does for a length
- * that is not a power of two: twiddles cos/sin(float(k*n) * (-2*pi/20)) with
- * pi = 3.14159265f, summed in float in order of n. */
+ * spec[22][F]: magnitudes, then phases by the graph's atan rule. */
 static void source_stft(const kk_model *m, const float *har, size_t N, float *spec, int F)
 {
-    const float tau = 2.0f * 3.14159265f;
-    const float av = -1.0f * tau / 20.0f;
-    float cosk[11][20], sink[11][20];
-    for (int k = 0; k < 11; k++)
-        for (int n = 0; n < 20; n++) {
-            float angle = (float)(k * n) * av;
-            cosk[k][n] = cosf(angle);
-            sink[k][n] = sinf(angle);
-        }
+    bluestein bs;
+    bluestein_init(&bs);
     const float pi = 3.1415927410125732f;
     for (int t = 0; t < F; t++) {
-        float fr[20];
-        for (int n = 0; n < 20; n++) {
+        float fr[DFT_N];
+        for (int n = 0; n < DFT_N; n++) {
             long j = (long)t * 5 + n - 10; /* reflect padding of 10 */
             if (j < 0)
                 j = -j;
             if (j >= (long)N)
                 j = 2 * ((long)N - 1) - j;
-            fr[n] = har[j] * m->hann[n];
+            fr[n] = har[j];
         }
+        cpx bins[DFT_N / 2 + 1];
+        bluestein_dft(&bs, fr, m->hann, bins);
         for (int k = 0; k < 11; k++) {
-            float re = 0.0f, im = 0.0f;
-            for (int n = 0; n < 20; n++) {
-                re += cosk[k][n] * fr[n];
-                im += sink[k][n] * fr[n];
-            }
+            float re = bins[k].re, im = bins[k].im;
             float a = atanf(im / re);
             float phase = re < 0.0f ? (im > 0.0f ? a + pi : a - pi) : a;
             /* 0/0 (an exactly silent bin) is NaN in the graph; we say 0 so
@@ -807,6 +852,94 @@ static void source_stft(const kk_model *m, const float *har, size_t N, float *sp
             spec[(size_t)(11 + k) * F + t] = phase;
         }
     }
+}
+
+/* ORT's linear Resize over a 3-D tensor [1][9][W] (its "trilinear" path:
+ * depth 1, height = the 9 harmonics at scale 1, width resized): the
+ * weighted sum of 8 neighbours in ORT's order, each weight the product
+ * ((dx * dy) * dz). With dz1 = dz2 = 0.5 and dy (0, 1) or (0.5, 0.5) the
+ * result is the usual linear interpolation up to the last bit, and the last
+ * bit is what the phase of the source needs (see the twins above). */
+typedef struct {
+    int x1, x2;
+    float dx1, dx2;
+} lin_pos;
+
+static lin_pos lin_at(int x, float scale, int in_w)
+{
+    float in_x = ((float)x + 0.5f) / scale - 0.5f; /* half_pixel */
+    float hi = (float)(in_w - 1);
+    in_x = in_x < 0.0f ? 0.0f : (in_x > hi ? hi : in_x);
+    lin_pos p;
+    p.x1 = (int)in_x < in_w - 1 ? (int)in_x : in_w - 1;
+    p.x2 = p.x1 + 1 < in_w - 1 ? p.x1 + 1 : in_w - 1;
+    p.dx1 = fabsf(in_x - (float)p.x1);
+    p.dx2 = fabsf(in_x - (float)p.x2);
+    if (p.x1 == p.x2)
+        p.dx1 = p.dx2 = 0.5f;
+    return p;
+}
+
+/* v(x, h) read through get(); h < 8 pairs harmonic h with h + 1 at weight 0. */
+static inline float lin_value(const lin_pos *p, int h, float a, float b, float c, float d)
+{
+    const float dz = 0.5f;
+    float dy1 = h < 8 ? 0.0f : 0.5f, dy2 = h < 8 ? 1.0f : 0.5f;
+    return p->dx2 * dy2 * dz * a + p->dx1 * dy2 * dz * b + p->dx2 * dy1 * dz * c + p->dx1 * dy1 * dz * d +
+           p->dx2 * dy2 * dz * a + p->dx1 * dy2 * dz * b + p->dx2 * dy1 * dz * c + p->dx1 * dy1 * dz * d;
+}
+
+static inline float rad_at(const float *F0, int x, int h)
+{
+    float v = (F0[x / 300] * (float)(h + 1)) / 24000.0f;
+    return v - floorf(v);
+}
+
+/* The harmonic source, exactly as the graph computes it (no random phase or
+ * noise): har[600 L] from F0[2L]. See engine-notes 8a for each step. */
+static int harmonic_source(fwd *f, const kk_model *m, const float *F0, int n2, float *har)
+{
+    const int NH = 9;
+    int N = n2 * 300;
+    float *ph = alloc(f, (size_t)n2 * NH), wl[9];
+    float *phu = f->p->on_tensor ? alloc(f, (size_t)N * NH) : NULL;
+    if (f->oom) {
+        free(ph), free(phu);
+        return -1;
+    }
+    kk_q4_dequant_row(m->l_linear.q, 0, wl);
+    const float bl = m->l_linear.b[0];
+    /* rad = frac(F0 h / 24000) at 24 kHz, resized down to the F0 rate and
+     * summed: the phase of each harmonic, in turns */
+    float cs[9] = {0};
+    for (int i = 0; i < n2; i++) {
+        lin_pos p = lin_at(i, m->down_scale, N);
+        for (int h = 0; h < NH; h++) {
+            int h2 = h < 8 ? h + 1 : 8;
+            cs[h] += lin_value(&p, h, rad_at(F0, p.x1, h), rad_at(F0, p.x2, h), rad_at(F0, p.x1, h2),
+                               rad_at(F0, p.x2, h2));
+            ph[(size_t)i * NH + h] = cs[h] * 2.0f * 3.1415927410125732f * 300.0f;
+        }
+    }
+    for (int n = 0; n < N; n++) {
+        lin_pos p = lin_at(n, m->up_scale, n2);
+        const float *a = ph + (size_t)p.x1 * NH, *b = ph + (size_t)p.x2 * NH;
+        float uv = F0[n / 300] > 10.0f ? 1.0f : 0.0f;
+        float acc = 0.0f;
+        for (int h = 0; h < NH; h++) {
+            int h2 = h < 8 ? h + 1 : 8;
+            float phase = lin_value(&p, h, a[h], b[h], a[h2], b[h2]);
+            if (phu)
+                phu[(size_t)h * N + n] = phase;
+            float sine = sinf(phase) * 0.1f * uv;
+            acc += sine * wl[h];
+        }
+        har[n] = nn_tanh1(acc + bl);
+    }
+    if (phu)
+        emit(f, "/decoder/decoder/generator/m_source/l_sin_gen/Resize_1_output_0", 3, 1, NH, N, phu);
+    free(ph), free(phu);
+    return 0;
 }
 
 /* Decoder + generator: asr[512][L], F0/N[2L], s_dec -> wave[600 L]. */

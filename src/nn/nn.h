@@ -96,6 +96,10 @@ void nn_snake(float *x, int C, int T, const float *alpha, const float *ralpha);
 /* The sine Snake uses (exposed for its test). */
 float nn_sin(float x);
 void nn_sigmoid(float *x, size_t n);
+/* One value of tanh / the logistic function, computed as ONNX Runtime's MLAS
+ * computes them (rational approximations within 1e-6 of the exact value). */
+float nn_tanh1(float x);
+float nn_sigmoid1(float x);
 void nn_tanh(float *x, size_t n);
 /* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 void nn_gelu_tanh(float *x, size_t n);

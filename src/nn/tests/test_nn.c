@@ -240,6 +240,19 @@ static void test_fast_sin(void **state)
     assert_true(worst < 2e-7);
 }
 
+static void test_ort_activations(void **state)
+{
+    /* MLAS's approximations: close to the exact functions, saturating, odd */
+    double worst_t = 0, worst_s = 0;
+    for (float x = -30.0f; x < 30.0f; x += 0.001f) {
+        worst_t = fmax(worst_t, fabs((double)nn_tanh1(x) - tanh((double)x)));
+        worst_s = fmax(worst_s, fabs((double)nn_sigmoid1(x) - 1.0 / (1.0 + exp(-(double)x))));
+        assert_true(nn_tanh1(-x) == -nn_tanh1(x));
+    }
+    assert_true(worst_t < 2e-6 && worst_s < 2e-6);
+    assert_true(nn_sigmoid1(-100.0f) >= 0.0f && nn_sigmoid1(100.0f) <= 1.0f);
+}
+
 static void test_activations(void **state)
 {
     float v[4] = {-2, -0.5f, 0, 3};
@@ -269,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_lstm_matches_definition),
         cmocka_unit_test(test_norms),
         cmocka_unit_test(test_fast_sin),
+        cmocka_unit_test(test_ort_activations),
         cmocka_unit_test(test_activations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

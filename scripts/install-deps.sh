@@ -10,6 +10,7 @@ PKGS=(
   libcmocka-dev                      # unit tests
   time                               # /usr/bin/time: peak memory in the benchmarks
   libespeak-ng-dev espeak-ng-data    # text to phonemes (g2p)
+  libsndfile1-dev                    # reading and writing audio files
 )
 
 missing=()

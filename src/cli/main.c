@@ -18,6 +18,8 @@ static const struct {
 } commands[] = {
     {"parse", cmd_parse, "parse FILE [--strict] [--format F]   print a subtitle or text file's segments as JSON"},
     {"convert", cmd_convert, "convert IN OUT [--strict] [--format F] [--to F]   write another subtitle format"},
+    {"say", cmd_say, "say TEXT|-f FILE -o OUT.wav [-v VOICE] [-s SPEED] [--model M] [--lexicon F]   speak text"},
+    {"voices", cmd_voices, "voices [--model DIR]   list the voices"},
 };
 
 static void usage(FILE *fp)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "tmpfile.h"
 
 struct kk_writer {
     FILE *fp;
@@ -47,18 +48,7 @@ kk_status kk_writer_open(kk_writer **out, const char *path, kk_format format, kk
     if (strcmp(path, "-") == 0) {
         w->fp = stdout;
     } else {
-        size_t n = strlen(path) + 32;
-        w->tmp = malloc(n);
-        int fd = -1;
-        /* O_EXCL with a fresh name: no clash with another writer, and the
-         * file gets the user's umask like any file we write. */
-        unsigned long seed = (unsigned long)time(NULL) ^ (unsigned long)(uintptr_t)w ^ (unsigned long)getpid();
-        for (int i = 0; w->tmp && fd < 0 && i < 100; i++) {
-            snprintf(w->tmp, n, "%s.%lx.tmp", path, (seed + (unsigned long)i * 7919UL) & 0xffffffUL);
-            fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-            if (fd < 0 && errno != EEXIST)
-                break;
-        }
+        int fd = kk_tmpfile_create(path, &w->tmp);
         if (fd < 0 || !(w->fp = fdopen(fd, "wb"))) {
             int e = errno;
             if (fd >= 0) {

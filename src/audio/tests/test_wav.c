@@ -1,0 +1,113 @@
+/* test_wav.c - WAV writing: what is written reads back; failures and aborts
+ * leave no file and never touch an existing one. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wav.h"
+
+static const char *tmp(const char *name)
+{
+    static char b[4096];
+    const char *d = getenv("TEST_TMPDIR");
+    snprintf(b, sizeof b, "%s/%s", d ? d : "/tmp", name);
+    return b;
+}
+
+static int count_tmp(void)
+{
+    const char *d = getenv("TEST_TMPDIR");
+    DIR *dp = opendir(d ? d : "/tmp");
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dp)))
+        n += strstr(e->d_name, ".wav.") != NULL;
+    closedir(dp);
+    return n;
+}
+
+static void test_round_trip(void **state)
+{
+    for (int fmt = 0; fmt < 2; fmt++) {
+        const char *path = tmp(fmt ? "f32.wav" : "pcm.wav");
+        kk_wav_writer *w;
+        kk_error err;
+        assert_int_equal(kk_wav_open(&w, path, 24000, fmt ? KK_WAV_FLOAT32 : KK_WAV_PCM16, &err), KK_OK);
+        float x[1000];
+        for (int i = 0; i < 1000; i++)
+            x[i] = 0.5f * sinf(i * 0.05f);
+        x[10] = 3.0f; /* clipped in 16-bit, kept in float */
+        assert_int_equal(kk_wav_write(w, x, 600, &err), KK_OK);
+        assert_int_equal(kk_wav_write(w, x + 600, 400, &err), KK_OK);
+        assert_int_equal(kk_wav_frames(w), 1000);
+        assert_int_equal(kk_wav_commit(w, &err), KK_OK);
+        SF_INFO info = {0};
+        SNDFILE *sf = sf_open(path, SFM_READ, &info);
+        assert_non_null(sf);
+        assert_int_equal(info.samplerate, 24000);
+        assert_int_equal(info.channels, 1);
+        assert_int_equal(info.frames, 1000);
+        float y[1000];
+        assert_int_equal(sf_readf_float(sf, y, 1000), 1000);
+        sf_close(sf);
+        assert_true(fabsf(y[500] - x[500]) < (fmt ? 1e-7f : 1e-4f));
+        assert_true(fmt ? y[10] == 3.0f : y[10] <= 1.0f && y[10] > 0.99f);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        mode_t mask = umask(022);
+        umask(mask);
+        assert_int_equal(st.st_mode & 0777, 0666 & ~mask); /* like any file we write, not mkstemp's 0600 */
+    }
+    assert_int_equal(count_tmp(), 0);
+}
+
+static void test_abort_keeps_existing_file(void **state)
+{
+    const char *path = tmp("keep.wav");
+    FILE *f = fopen(path, "wb");
+    fputs("precious", f);
+    fclose(f);
+    kk_wav_writer *w;
+    kk_error err;
+    assert_int_equal(kk_wav_open(&w, path, 24000, KK_WAV_PCM16, &err), KK_OK);
+    float x[100] = {0};
+    assert_int_equal(kk_wav_write(w, x, 100, &err), KK_OK);
+    kk_wav_abort(w);
+    char buf[16] = {0};
+    f = fopen(path, "rb");
+    assert_int_equal(fread(buf, 1, sizeof buf, f), 8);
+    fclose(f);
+    assert_string_equal(buf, "precious");
+    assert_int_equal(count_tmp(), 0);
+}
+
+static void test_bad_paths(void **state)
+{
+    kk_wav_writer *w = NULL;
+    kk_error err;
+    assert_int_equal(kk_wav_open(&w, tmp("no/such/dir/x.wav"), 24000, KK_WAV_PCM16, &err), KK_ERR_IO);
+    assert_null(w);
+    assert_non_null(strstr(err.msg, "no/such/dir/x.wav"));
+    assert_int_equal(kk_wav_open(&w, "-", 24000, KK_WAV_PCM16, &err), KK_ERR_ARG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_abort_keeps_existing_file),
+        cmocka_unit_test(test_bad_paths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

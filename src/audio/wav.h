@@ -1,0 +1,36 @@
+/*
+ * wav.h - writing audio files atomically: samples go to a temporary file
+ * beside the target, which is renamed over it only when everything was
+ * written, so an interrupted or failed write never leaves a partial file
+ * (and an existing file is replaced only by a complete one).
+ *
+ * Built on libsndfile; for now WAV only (16-bit PCM or 32-bit float). The
+ * render issue adds MP3, M4A and FLAC beside it.
+ */
+#ifndef KK_WAV_H
+#define KK_WAV_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+typedef enum kk_wav_format {
+    KK_WAV_PCM16 = 0, /* 16-bit integer, samples clipped to [-1, 1] */
+    KK_WAV_FLOAT32,
+} kk_wav_format;
+
+typedef struct kk_wav_writer kk_wav_writer;
+
+/* Opens a mono writer at sample_rate; path "-" is not supported (a WAV
+ * header needs a seekable file). */
+kk_status kk_wav_open(kk_wav_writer **out, const char *path, int sample_rate, kk_wav_format format,
+                      kk_error *err);
+kk_status kk_wav_write(kk_wav_writer *w, const float *samples, size_t n, kk_error *err);
+/* Finishes the file and renames it into place; frees w. */
+kk_status kk_wav_commit(kk_wav_writer *w, kk_error *err);
+/* Removes the temporary file; frees w. */
+void kk_wav_abort(kk_wav_writer *w);
+/* Samples written so far. */
+size_t kk_wav_frames(const kk_wav_writer *w);
+
+#endif

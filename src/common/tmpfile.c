@@ -1,0 +1,41 @@
+/* tmpfile.c - see tmpfile.h. */
+#include "tmpfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int kk_tmpfile_create(const char *path, char **tmp)
+{
+    size_t n = strlen(path) + 32;
+    char *name = malloc(n);
+    *tmp = NULL;
+    if (!name) {
+        errno = ENOMEM;
+        return -1;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long seed = (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec ^ (unsigned long)(uintptr_t)name ^
+                         ((unsigned long)getpid() << 16);
+    int fd = -1;
+    for (int i = 0; fd < 0 && i < 100; i++) {
+        snprintf(name, n, "%s.%06lx.tmp", path, (seed + (unsigned long)i * 7919UL) & 0xffffffUL);
+        fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        int e = errno;
+        free(name);
+        errno = e;
+        return -1;
+    }
+    *tmp = name;
+    return fd;
+}

@@ -1,0 +1,14 @@
+/*
+ * tmpfile.h - the temporary file behind every atomic write: created beside
+ * the target (so the final rename stays on one file system) under a fresh
+ * name with O_EXCL (no clash with another writer), mode 0666 less the
+ * user's umask like any file we write.
+ */
+#ifndef KK_TMPFILE_H
+#define KK_TMPFILE_H
+
+/* Creates "<path>.<random>.tmp" for writing. Returns the descriptor and sets
+ * *tmp to its malloc'd name, or returns -1 with errno set (*tmp NULL). */
+int kk_tmpfile_create(const char *path, char **tmp);
+
+#endif

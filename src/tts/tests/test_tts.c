@@ -1,0 +1,168 @@
+/* test_tts.c - speech from text on the real model: chunks stream in order
+ * with their pauses, progress and abort work, bad requests fail clearly.
+ * Skipped (with a message) only when no model is installed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tts.h"
+
+static kk_tts *tts;
+
+static int setup(void **state)
+{
+    kk_error err;
+    char dir[4096];
+    if (kk_tts_find_model(dir, sizeof dir, &err) != KK_OK) {
+        fprintf(stderr, "no model: %s\n", err.msg);
+        return 0;
+    }
+    kk_tts_params p = kk_tts_default_params();
+    p.model = dir;
+    if (kk_tts_new(&p, &tts, &err) != KK_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    kk_tts_free(tts);
+    return 0;
+}
+
+typedef struct {
+    size_t chunks, samples, pause, last_done, last_total, progress_calls;
+    double energy;
+    int stop_after;
+    size_t last_end;
+    int order_ok;
+} collected;
+
+static int on_chunk(void *user, const kk_tts_chunk *c)
+{
+    collected *k = user;
+    k->order_ok &= c->index == k->chunks && c->text_start >= k->last_end;
+    k->last_end = c->text_end;
+    k->chunks++;
+    k->samples += c->n_samples;
+    k->pause += c->pause_samples;
+    for (size_t i = 0; i < c->n_samples - c->pause_samples; i++)
+        k->energy += (double)c->samples[i] * c->samples[i];
+    for (size_t i = c->n_samples - c->pause_samples; i < c->n_samples; i++)
+        assert_true(c->samples[i] == 0.0f);
+    if (c->phonemes) {
+        size_t frames = 0;
+        for (size_t i = 0; i < c->n_durations; i++)
+            frames += (size_t)c->durations[i];
+        assert_int_equal(frames * 600, c->n_samples - c->pause_samples);
+    }
+    return k->stop_after && (int)k->chunks >= k->stop_after;
+}
+
+static void on_progress(void *user, size_t done, size_t total)
+{
+    collected *k = user;
+    k->last_done = done, k->last_total = total;
+    k->progress_calls++;
+}
+
+#define NEED_MODEL()                                                                                              \
+    do {                                                                                                          \
+        if (!tts)                                                                                                 \
+            skip();                                                                                               \
+    } while (0)
+
+static void test_sentences_stream_with_pauses(void **state)
+{
+    NEED_MODEL();
+    collected k = {.order_ok = 1};
+    kk_synth_params p = kk_synth_default_params();
+    p.on_chunk = on_chunk;
+    p.on_progress = on_progress;
+    p.user = &k;
+    kk_error err;
+    const char *text = "Hello there. This is a second sentence.\n\nA new paragraph, [pause:500ms] after a pause.";
+    assert_int_equal(kk_tts_synthesize(tts, text, &p, &err), KK_OK);
+    assert_true(k.chunks >= 2);
+    assert_true(k.order_ok);
+    assert_int_equal(k.last_done, k.chunks);
+    assert_int_equal(k.last_total, k.chunks);
+    assert_true(k.pause >= 500 * 24); /* the explicit pause at least */
+    double seconds = k.samples / 24000.0;
+    assert_true(seconds > 2.0 && seconds < 15.0);
+    assert_true(sqrt(k.energy / k.samples) > 0.01); /* not silence */
+}
+
+static void test_speed_changes_length(void **state)
+{
+    NEED_MODEL();
+    size_t len[2];
+    for (int i = 0; i < 2; i++) {
+        collected k = {.order_ok = 1};
+        kk_synth_params p = kk_synth_default_params();
+        p.speed = i ? 1.5f : 1.0f;
+        p.on_chunk = on_chunk;
+        p.user = &k;
+        kk_error err;
+        assert_int_equal(kk_tts_synthesize(tts, "The quick brown fox jumps over the lazy dog.", &p, &err), KK_OK);
+        len[i] = k.samples - k.pause;
+    }
+    assert_true(len[1] < len[0] * 0.8);
+}
+
+static int abort_now(void *user) { return 1; }
+
+static void test_abort_and_bad_requests(void **state)
+{
+    NEED_MODEL();
+    collected k = {.order_ok = 1, .stop_after = 1};
+    kk_synth_params p = kk_synth_default_params();
+    p.on_chunk = on_chunk;
+    p.user = &k;
+    kk_error err;
+    assert_int_equal(kk_tts_synthesize(tts, "One. Two. Three. Four.", &p, &err), KK_ERR_ABORTED);
+    assert_int_equal(k.chunks, 1);
+    p.on_chunk = NULL;
+    p.abort = abort_now;
+    assert_int_equal(kk_tts_synthesize(tts, "Never said.", &p, &err), KK_ERR_ABORTED);
+    p = kk_synth_default_params();
+    p.voice = "xx_nobody";
+    assert_int_not_equal(kk_tts_synthesize(tts, "Hi.", &p, &err), KK_OK);
+    assert_non_null(strstr(err.msg, "xx_nobody"));
+    p.voice = "af_heart";
+    p.speed = 7.0f;
+    assert_int_equal(kk_tts_synthesize(tts, "Hi.", &p, &err), KK_ERR_ARG);
+    p.speed = 1.0f;
+    assert_int_not_equal(kk_tts_synthesize(tts, "   ", &p, &err), KK_OK);
+}
+
+static void test_missing_model_is_a_clear_error(void **state)
+{
+    kk_tts_params p = kk_tts_default_params();
+    p.model = "/nonexistent/kokoro";
+    kk_tts *t = NULL;
+    kk_error err;
+    assert_int_not_equal(kk_tts_new(&p, &t, &err), KK_OK);
+    assert_null(t);
+    assert_non_null(strstr(err.msg, "/nonexistent/kokoro"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sentences_stream_with_pauses),
+        cmocka_unit_test(test_speed_changes_length),
+        cmocka_unit_test(test_abort_and_bad_requests),
+        cmocka_unit_test(test_missing_model_is_a_clear_error),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

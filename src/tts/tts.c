@@ -1,0 +1,294 @@
+/*
+ * tts.c - see tts.h. Text is phonemized in full first (cheap next to the
+ * synthesis), so that progress can say "chunk 3 of 7"; then each chunk is
+ * synthesised and handed over before the next one starts.
+ */
+#include "tts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "g2p.h"
+#include "kokoro.h"
+#include "voice.h"
+
+struct kk_tts {
+    kk_model *model;
+    char model_path[4096];
+    char model_dir[4096];
+    char voices_dir[4096];
+};
+
+kk_tts_params kk_tts_default_params(void)
+{
+    return (kk_tts_params){0};
+}
+
+kk_synth_params kk_synth_default_params(void)
+{
+    return (kk_synth_params){.voice = "af_heart", .speed = 1.0f};
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The model file in a directory: the published names, most exact first. */
+static int model_in_dir(const char *dir, char *dst, size_t size)
+{
+    static const char *const names[] = {"model.onnx", "model_q4_w16.onnx", "model_fp16.onnx", "model_q4.onnx",
+                                        "model_quantized.onnx", "onnx/model.onnx"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(dst, size, "%s/%s", dir, names[i]);
+        if (is_file(dst))
+            return 1;
+    }
+    return 0;
+}
+
+kk_status kk_tts_find_model(char *dst, size_t size, kk_error *err)
+{
+    char cand[5][4096];
+    int n = 0;
+    const char *env = getenv("KOKORO_MODEL_DIR");
+    if (env && *env)
+        snprintf(cand[n++], sizeof cand[0], "%s", env);
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(cand[n++], sizeof cand[0], "%s/kokoro", xdg);
+    else if (home && *home)
+        snprintf(cand[n++], sizeof cand[0], "%s/.local/share/kokoro", home);
+    snprintf(cand[n++], sizeof cand[0], "models/kokoro-82m-v1.0");
+    snprintf(cand[n++], sizeof cand[0], "../shared/models/kokoro-82m-v1.0");
+    char file[4096], looked[2048] = "";
+    for (int i = 0; i < n; i++) {
+        if (is_dir(cand[i]) && model_in_dir(cand[i], file, sizeof file)) {
+            snprintf(dst, size, "%s", cand[i]);
+            return KK_OK;
+        }
+        size_t used = strlen(looked);
+        snprintf(looked + used, sizeof looked - used, "%s%s", i ? ", " : "", cand[i]);
+    }
+    return kk_error_set(err, KK_ERR_IO,
+                        "no Kokoro model found (looked in %s); download model.onnx, config.json and voices/ "
+                        "from onnx-community/Kokoro-82M-v1.0-ONNX into one of those folders, or point "
+                        "KOKORO_MODEL_DIR or --model at it",
+                        looked);
+}
+
+/* dst = "a/b" (or just a when b is NULL); -1 when it does not fit. */
+static int path_set(char *dst, size_t size, const char *a, const char *b)
+{
+    int n = b ? snprintf(dst, size, "%s/%s", a, b) : snprintf(dst, size, "%s", a);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+kk_status kk_tts_new(const kk_tts_params *params, kk_tts **out, kk_error *err)
+{
+    kk_tts_params defaults = kk_tts_default_params();
+    if (!params)
+        params = &defaults;
+    *out = NULL;
+    kk_tts *t = calloc(1, sizeof *t);
+    if (!t)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    kk_status st = KK_OK;
+    if (!params->model) {
+        st = kk_tts_find_model(t->model_dir, sizeof t->model_dir, err);
+        if (st == KK_OK)
+            model_in_dir(t->model_dir, t->model_path, sizeof t->model_path);
+    } else if (is_dir(params->model)) {
+        snprintf(t->model_dir, sizeof t->model_dir, "%s", params->model);
+        if (!model_in_dir(t->model_dir, t->model_path, sizeof t->model_path))
+            st = kk_error_set(err, KK_ERR_IO, "%s: no model.onnx (or model_fp16.onnx, model_q4.onnx, ...) in this "
+                              "folder; download one from onnx-community/Kokoro-82M-v1.0-ONNX", params->model);
+    } else if (path_set(t->model_path, sizeof t->model_path, params->model, NULL) ||
+               path_set(t->model_dir, sizeof t->model_dir, params->model, NULL)) {
+        st = kk_error_set(err, KK_ERR_ARG, "the model path is longer than %zu bytes", sizeof t->model_path);
+    } else {
+        char *slash = strrchr(t->model_dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            strcpy(t->model_dir, ".");
+    }
+    if (st == KK_OK) {
+        if (params->voices_dir ? path_set(t->voices_dir, sizeof t->voices_dir, params->voices_dir, NULL)
+                               : path_set(t->voices_dir, sizeof t->voices_dir, t->model_dir, "voices"))
+            st = kk_error_set(err, KK_ERR_ARG, "the voices path is longer than %zu bytes", sizeof t->voices_dir);
+        else
+            st = kk_model_load(t->model_path, &t->model, err);
+    }
+    if (st != KK_OK) {
+        free(t);
+        return st;
+    }
+    *out = t;
+    return KK_OK;
+}
+
+void kk_tts_free(kk_tts *t)
+{
+    if (!t)
+        return;
+    kk_model_free(t->model);
+    free(t);
+}
+
+const char *kk_tts_model_path(const kk_tts *t) { return t->model_path; }
+const char *kk_tts_voices_dir(const kk_tts *t) { return t->voices_dir; }
+double kk_tts_load_ms(const kk_tts *t) { return kk_model_load_ms(t->model); }
+
+/* ---- synthesis ---- */
+
+typedef struct {
+    char *phonemes;
+    int64_t *ids; /* with the two pads */
+    size_t n_ids; /* pads included; 0 for a pure pause */
+    int pause_ms;
+    size_t text_start, text_end;
+} chunk;
+
+typedef struct {
+    chunk *v;
+    size_t n, cap;
+    int oom;
+} chunk_list;
+
+static int collect(void *user, const kk_g2p_chunk *c)
+{
+    chunk_list *l = user;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        chunk *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return l->oom = 1;
+        l->v = v, l->cap = cap;
+    }
+    chunk *k = &l->v[l->n];
+    memset(k, 0, sizeof *k);
+    k->pause_ms = c->pause_after_ms;
+    k->text_start = c->text_start, k->text_end = c->text_end;
+    if (c->n_ids) {
+        k->phonemes = strdup(c->phonemes);
+        k->ids = malloc((c->n_ids + 2) * sizeof *k->ids);
+        if (!k->phonemes || !k->ids) {
+            free(k->phonemes), free(k->ids);
+            return l->oom = 1;
+        }
+        k->ids[0] = 0;
+        memcpy(k->ids + 1, c->ids, c->n_ids * sizeof *k->ids);
+        k->ids[c->n_ids + 1] = 0;
+        k->n_ids = c->n_ids + 2;
+    }
+    l->n++;
+    return 0;
+}
+
+static void g2p_warning(void *user, const kk_g2p_warning *w)
+{
+    const kk_synth_params *p = user;
+    if (p->on_warning)
+        p->on_warning(p->user, w->message);
+}
+
+static int forward_abort(void *user)
+{
+    const kk_synth_params *p = user;
+    return p->abort && p->abort(p->user);
+}
+
+kk_status kk_tts_synthesize(kk_tts *t, const char *text, const kk_synth_params *p, kk_error *err)
+{
+    kk_synth_params defaults = kk_synth_default_params();
+    if (!p)
+        p = &defaults;
+    if (!text)
+        return kk_error_set(err, KK_ERR_ARG, "no text to speak");
+    if (!(p->speed >= 0.5f && p->speed <= 2.0f))
+        return kk_error_set(err, KK_ERR_ARG, "speed %g is outside 0.5 .. 2.0", (double)p->speed);
+    const char *voice_spec = p->voice ? p->voice : "af_heart";
+    kk_voice *voice = NULL;
+    kk_status st = kk_voice_load(t->voices_dir, voice_spec, &voice, err);
+    if (st != KK_OK)
+        return st;
+    const char *lang = p->lang ? p->lang : kk_g2p_lang_for_voice(voice_spec);
+
+    kk_g2p_params gp = kk_g2p_default_params();
+    gp.strict = p->strict;
+    gp.lexicon_path = p->lexicon_path;
+    gp.warn = g2p_warning;
+    gp.warn_user = (void *)p;
+    kk_g2p *g = NULL;
+    chunk_list chunks = {0};
+    float *buf = NULL;
+    kk_forward_result r = {0};
+    st = kk_g2p_new(t->model_dir, &gp, &g, err);
+    if (st == KK_OK)
+        st = kk_g2p_run(g, text, lang, collect, &chunks, err);
+    if (st == KK_OK && chunks.oom)
+        st = kk_error_set(err, KK_ERR_NOMEM, "out of memory while phonemizing");
+    if (st == KK_OK && chunks.n == 0)
+        st = kk_error_set(err, KK_ERR_INPUT, "the text has nothing to speak");
+
+    kk_forward_params fp = kk_forward_default_params();
+    fp.speed = p->speed;
+    fp.abort = forward_abort;
+    fp.abort_user = (void *)p;
+    for (size_t i = 0; st == KK_OK && i < chunks.n; i++) {
+        const chunk *c = &chunks.v[i];
+        if (p->abort && p->abort(p->user)) {
+            st = kk_error_set(err, KK_ERR_ABORTED, "synthesis stopped by the caller");
+            break;
+        }
+        size_t speech = 0;
+        if (c->n_ids) {
+            const float *style = kk_voice_style(voice, (int)c->n_ids - 2, err);
+            if (!style) {
+                st = err ? err->code : KK_ERR_INPUT;
+                break;
+            }
+            st = kk_model_forward(t->model, c->ids, (int)c->n_ids, style, &fp, &r, err);
+            if (st != KK_OK)
+                break;
+            speech = r.n_samples;
+        }
+        size_t pause = (size_t)c->pause_ms * KK_TTS_SAMPLE_RATE / 1000;
+        free(buf);
+        buf = malloc((speech + pause + 1) * sizeof *buf);
+        if (!buf) {
+            st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+            break;
+        }
+        if (speech)
+            memcpy(buf, r.samples, speech * sizeof *buf);
+        memset(buf + speech, 0, pause * sizeof *buf);
+        kk_tts_chunk out = {.samples = buf, .n_samples = speech + pause, .pause_samples = pause, .index = i,
+                            .text_start = c->text_start, .text_end = c->text_end, .phonemes = c->phonemes,
+                            .durations = c->n_ids ? r.durations : NULL, .n_durations = c->n_ids ? (size_t)r.n_ids : 0};
+        if (p->on_chunk && p->on_chunk(p->user, &out))
+            st = kk_error_set(err, KK_ERR_ABORTED, "synthesis stopped by the caller");
+        kk_forward_result_free(&r);
+        if (p->on_progress)
+            p->on_progress(p->user, i + 1, chunks.n);
+    }
+    kk_forward_result_free(&r);
+    free(buf);
+    for (size_t i = 0; i < chunks.n; i++)
+        free(chunks.v[i].phonemes), free(chunks.v[i].ids);
+    free(chunks.v);
+    kk_g2p_free(g);
+    kk_voice_free(voice);
+    return st;
+}

@@ -1,0 +1,90 @@
+/*
+ * tts.h - speech from text: the library's front door to the engine.
+ *
+ * A kk_tts holds what is loaded once (the model's weights, mapped) and may
+ * be shared by threads: each kk_tts_synthesize() call brings its own
+ * phonemizer and working memory. A call turns text into phoneme chunks
+ * (src/g2p: sentences, then clauses, at most 510 tokens each, inline
+ * pronunciations and [pause:500ms] markup), synthesises each chunk with the
+ * voice's style row for its length, and hands the audio over chunk by chunk
+ * as soon as it is made (streaming), followed by the pause the text asks
+ * for. Progress and abort callbacks are called between chunks and, for
+ * abort, between the modules of a chunk.
+ *
+ * In the style of whisper.cpp: an opaque context, a params struct with a
+ * _default_params() function, callbacks with a user pointer.
+ */
+#ifndef KK_TTS_H
+#define KK_TTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define KK_TTS_SAMPLE_RATE 24000
+
+typedef struct kk_tts kk_tts;
+
+typedef struct kk_tts_params {
+    /* The model: an .onnx file, a converted .kkw, or a directory holding
+     * one (and config.json, voices/). NULL: kk_tts_find_model(). */
+    const char *model;
+    /* Where the voice packs are; NULL: <model directory>/voices. */
+    const char *voices_dir;
+} kk_tts_params;
+
+kk_tts_params kk_tts_default_params(void);
+
+/* Finds the model directory when none is given: $KOKORO_MODEL_DIR, then
+ * $XDG_DATA_HOME/kokoro (or ~/.local/share/kokoro), then
+ * ./models/kokoro-82m-v1.0 and ../shared/models/kokoro-82m-v1.0. Writes the
+ * directory to dst; KK_ERR_IO with a message saying where it looked and how
+ * to get the model when there is none. */
+kk_status kk_tts_find_model(char *dst, size_t size, kk_error *err);
+
+kk_status kk_tts_new(const kk_tts_params *params, kk_tts **out, kk_error *err);
+void kk_tts_free(kk_tts *t);
+
+/* What kk_tts_new loaded (for messages and benchmarks). */
+const char *kk_tts_model_path(const kk_tts *t);
+const char *kk_tts_voices_dir(const kk_tts *t);
+double kk_tts_load_ms(const kk_tts *t);
+
+/* One chunk of speech, as it is handed over. */
+typedef struct kk_tts_chunk {
+    const float *samples; /* 24 kHz mono: speech, then pause_samples of silence */
+    size_t n_samples;
+    size_t pause_samples;        /* trailing silence included in n_samples */
+    size_t index;                /* 0, 1, ... */
+    size_t text_start, text_end; /* the chunk's byte span in the input text */
+    const char *phonemes;        /* what was spoken (NULL for a pure pause) */
+    const int *durations;        /* frames (600 samples) per phoneme, pads first and last */
+    size_t n_durations;
+} kk_tts_chunk;
+
+/* Return non-zero to stop (the call then returns KK_ERR_ABORTED). */
+typedef int (*kk_tts_chunk_fn)(void *user, const kk_tts_chunk *chunk);
+/* done of total chunks synthesised. */
+typedef void (*kk_tts_progress_fn)(void *user, size_t done, size_t total);
+typedef int (*kk_tts_abort_fn)(void *user);
+typedef void (*kk_tts_warning_fn)(void *user, const char *message);
+
+typedef struct kk_synth_params {
+    const char *voice; /* "af_heart", or a blend "af_heart:0.7,am_michael:0.3" */
+    const char *lang;  /* NULL: from the voice's first letter (a: en-us, b: en-gb, ...) */
+    float speed;       /* 1.0 natural; 0.5 .. 2.0 */
+    int strict;        /* phonemes the model does not know are an error, not a warning */
+    const char *lexicon_path; /* word<TAB>phonemes overrides; NULL: none */
+    kk_tts_chunk_fn on_chunk;
+    kk_tts_progress_fn on_progress;
+    kk_tts_abort_fn abort;
+    kk_tts_warning_fn on_warning;
+    void *user;
+} kk_synth_params;
+
+kk_synth_params kk_synth_default_params(void);
+
+kk_status kk_tts_synthesize(kk_tts *t, const char *text, const kk_synth_params *p, kk_error *err);
+
+#endif

@@ -95,7 +95,8 @@ void kk_strip_ass(char *s, int all);
 /* Decodes the HTML character references of WebVTT (&amp; &lt; &gt; &nbsp;
  * &lrm; &rlm; &quot; &apos; &#N; &#xN;) in place. */
 void kk_decode_entities(char *s);
-/* Collapses white space runs to one space and trims, in place. */
+/* Collapses runs of white space and control characters (C0, DEL, C1) to one
+ * space and trims, in place. */
 void kk_fold_space(char *s);
 /* True when every byte of s is an ASCII digit (and s is not empty). */
 int kk_all_digits(const char *s);

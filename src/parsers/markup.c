@@ -239,10 +239,15 @@ void kk_fold_space(char *s)
     for (const char *r = s; *r;) {
         int sp = 0;
         size_t n = 1;
-        if (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r' || *r == '\f' || *r == '\v')
+        unsigned char c0 = (unsigned char)r[0], c1 = (unsigned char)r[1];
+        /* White space, and control characters too: C0, DEL and C1 (U+0080..
+         * U+009F) are not speakable, and no subtitle or JSON output wants
+         * them raw. They count as a word break, as a stray \x01 in a file
+         * usually stands where a separator was. */
+        if (c0 <= 0x20 || c0 == 0x7F) /* space and C0 */
             sp = 1;
-        else if ((unsigned char)r[0] == 0xC2 && (unsigned char)r[1] == 0xA0)
-            sp = 1, n = 2; /* no-break space */
+        else if (c0 == 0xC2 && (c1 == 0xA0 || (c1 >= 0x80 && c1 <= 0x9F)))
+            sp = 1, n = 2; /* no-break space, C1 control */
         if (sp) {
             space = 1;
             r += n;

@@ -96,7 +96,8 @@ void kk_strip_ass(char *s, int all);
  * &lrm; &rlm; &quot; &apos; &#N; &#xN;) in place. */
 void kk_decode_entities(char *s);
 /* Collapses runs of white space and control characters (C0, DEL, C1) to one
- * space and trims, in place. */
+ * space, drops U+FEFF (a byte-order mark left inside the text) and trims,
+ * in place. */
 void kk_fold_space(char *s);
 /* True when every byte of s is an ASCII digit (and s is not empty). */
 int kk_all_digits(const char *s);

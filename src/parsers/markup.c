@@ -248,6 +248,10 @@ void kk_fold_space(char *s)
             sp = 1;
         else if (c0 == 0xC2 && (c1 == 0xA0 || (c1 >= 0x80 && c1 <= 0x9F)))
             sp = 1, n = 2; /* no-break space, C1 control */
+        if (c0 == 0xEF && c1 == 0xBB && (unsigned char)r[2] == 0xBF) {
+            r += 3; /* U+FEFF, a stray byte-order mark: zero width, dropped */
+            continue;
+        }
         if (sp) {
             space = 1;
             r += n;

@@ -85,7 +85,9 @@ static int json_time(const cJSON *v, int64_t *ms)
 static double json_score(const cJSON *o)
 {
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "score");
-    return cJSON_IsNumber(s) ? s->valuedouble : NAN;
+    /* cJSON reads 1e999 as infinity, which JSON cannot write back (cJSON
+     * prints null): treat a non-finite score as absent. */
+    return cJSON_IsNumber(s) && isfinite(s->valuedouble) ? s->valuedouble : NAN;
 }
 
 kk_status kk_parse_wscribe(kk_pctx *c)

@@ -97,8 +97,18 @@ static int finish(srt *s)
         kk_error_set(s->c->err, KK_ERR_NOMEM, "%s: out of memory", s->c->name);
         return -1;
     }
-    kk_strip_ass(s->text.data, 0);
-    kk_strip_tags(s->text.data, SRT_TAGS, &unknown, first, sizeof first);
+    /* Removing a tag or block can join the text around it into a new one
+     * ("<font color=<i>red>", "{<b>\\an8}"), which would then be spoken, and
+     * stripped by the next reader of our output. Repeat until nothing
+     * changes; real files never nest markup like that, and the cap keeps
+     * hostile input (a 4 MiB pyramid of brackets) linear. */
+    for (int round = 0; round < 8; round++) {
+        size_t before = strlen(s->text.data);
+        kk_strip_ass(s->text.data, 0);
+        kk_strip_tags(s->text.data, SRT_TAGS, &unknown, first, sizeof first);
+        if (strlen(s->text.data) == before)
+            break;
+    }
     if (unknown && kk_warn(s->c, s->cue_line, "unknown tag %s removed", first))
         return -1;
     kk_segment seg = {.start_ms = s->start, .end_ms = s->end, .text = s->text.data, .score = NAN,

@@ -101,7 +101,10 @@ static int finish(srt *s)
      * ("<font color=<i>red>", "{<b>\\an8}"), which would then be spoken, and
      * stripped by the next reader of our output. Repeat until nothing
      * changes; real files never nest markup like that, and the cap keeps
-     * hostile input (a 4 MiB pyramid of brackets) linear. */
+     * hostile input (a 4 MiB pyramid of brackets) linear. Fold first:
+     * folding drops U+FEFF, which would otherwise join "</\uFEFFi>" into a
+     * tag after the stripping. */
+    kk_fold_space(s->text.data);
     for (int round = 0; round < 8; round++) {
         size_t before = strlen(s->text.data);
         kk_strip_ass(s->text.data, 0);

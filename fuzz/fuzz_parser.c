@@ -52,18 +52,34 @@ static void on_warning(void *user, const char *file, long line, const char *msg)
     ++*(long *)user;
 }
 
+static char scratch[256];
+
+/* Leaves no litter in /dev/shm or /tmp after a normal exit (libFuzzer's
+ * time limit, the regression runner's end). */
+static void remove_scratch(void)
+{
+    static const char *const files[] = {"out.srt", "out.vtt", "out.wscribe", "out.txt"};
+    char path[512];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", scratch, files[i]);
+        unlink(path);
+    }
+    rmdir(scratch);
+}
+
 /* Where round-trip files go: a private directory, on tmpfs when there is one
  * (the writer fsyncs every file, which is slow on a real disk). */
 static const char *scratch_dir(void)
 {
-    static char dir[256];
+    char *dir = scratch;
     if (!dir[0]) {
         const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/kk-fuzz-XXXXXX", base && *base ? base : "/tmp");
+        snprintf(dir, sizeof scratch, "%s/kk-fuzz-XXXXXX", base && *base ? base : "/tmp");
         if (!mkdtemp(dir)) {
             perror("fuzz_parser: mkdtemp");
             abort();
         }
+        atexit(remove_scratch);
     }
     return dir;
 }

@@ -45,11 +45,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                                      \
     } while (0)
 
-/* Counts warnings (kk_warning_fn); user points at a long. */
+/* Warnings seen by one parse: how many, and the first (for the report). */
+typedef struct {
+    long n;
+    char first[300];
+} warn_log;
+
 static void on_warning(void *user, const char *file, long line, const char *msg)
 {
-    (void)file, (void)line, (void)msg;
-    ++*(long *)user;
+    warn_log *w = user;
+    if (w->n++ == 0)
+        snprintf(w->first, sizeof w->first, "%s:%ld: %s", file, line, msg);
 }
 
 static char scratch[256];
@@ -211,7 +217,7 @@ static void compare(const kk_doc *a, const kk_doc *b, kk_format via)
 static kk_doc *reparse(const char *path, kk_format f, size_t txt_max, const char *what)
 {
     kk_parse_params p = kk_parse_default_params();
-    long warnings = 0;
+    warn_log warnings = {0};
     p.format = f;
     p.txt_max_chars = txt_max;
     p.on_warning = on_warning;
@@ -220,7 +226,8 @@ static kk_doc *reparse(const char *path, kk_format f, size_t txt_max, const char
     kk_error err;
     kk_status st = kk_parse_file(path, &p, &d, &err);
     CHECK(st == KK_OK, "%s: our own output does not parse: %s", what, err.msg);
-    CHECK(warnings == 0, "%s: our own output parses with %ld warning(s)", what, warnings);
+    CHECK(warnings.n == 0, "%s: our own output parses with %ld warning(s), first: %s", what, warnings.n,
+          warnings.first);
     return d;
 }
 
@@ -279,7 +286,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++, size--;
 
     kk_parse_params p = kk_parse_default_params();
-    long warnings = 0;
+    warn_log warnings = {0};
     p.format = FUZZ_FORMAT;
     p.strict = opt & 1;
     p.txt_max_chars = (size_t)(opt >> 4) * 8; /* 0: the default, 300 */
@@ -305,7 +312,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     CHECK(d, "a successful parse returns a document");
     if (p.strict)
-        CHECK(warnings == 0, "strict mode succeeded after %ld warning(s)", warnings);
+        CHECK(warnings.n == 0, "strict mode succeeded after %ld warning(s)", warnings.n);
     check_doc(d, FUZZ_FORMAT);
 
     if (d->format == KK_FORMAT_TXT) {

@@ -97,20 +97,12 @@ static int finish(srt *s)
         kk_error_set(s->c->err, KK_ERR_NOMEM, "%s: out of memory", s->c->name);
         return -1;
     }
-    /* Removing a tag or block can join the text around it into a new one
-     * ("<font color=<i>red>", "{<b>\\an8}"), which would then be spoken, and
-     * stripped by the next reader of our output. Repeat until nothing
-     * changes; real files never nest markup like that, and the cap keeps
-     * hostile input (a 4 MiB pyramid of brackets) linear. Fold first:
-     * folding drops U+FEFF, which would otherwise join "</\uFEFFi>" into a
-     * tag after the stripping. */
+    /* Fold first: folding drops U+FEFF, which would otherwise join
+     * "</\uFEFFi>" into a tag after the stripping. */
     kk_fold_space(s->text.data);
-    for (int round = 0; round < 8; round++) {
-        size_t before = strlen(s->text.data);
-        kk_strip_ass(s->text.data, 0);
-        kk_strip_tags(s->text.data, SRT_TAGS, &unknown, first, sizeof first);
-        if (strlen(s->text.data) == before)
-            break;
+    if (kk_strip_tags(s->text.data, SRT_TAGS, 1, &unknown, first, sizeof first)) {
+        kk_error_set(s->c->err, KK_ERR_NOMEM, "%s: out of memory", s->c->name);
+        return -1;
     }
     if (unknown && kk_warn(s->c, s->cue_line, "unknown tag %s removed", first))
         return -1;

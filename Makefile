@@ -35,4 +35,4 @@ bench: build
 	bench/parse_large.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

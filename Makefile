@@ -45,4 +45,4 @@ reference-bench:
 	node tools/reference/ort_bench.js --threads 2 --runs 3
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -19,6 +19,9 @@ int kk_buf_reserve(kk_buf *b, size_t extra)
     char *p = realloc(b->data, cap);
     if (!p)
         return -1;
+    /* A fresh buffer must read as "" too: callers reserve(0) to get a
+     * string for a cue that has no text yet. */
+    p[b->len] = '\0';
     b->data = p;
     b->cap = cap;
     return 0;

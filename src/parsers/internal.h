@@ -83,11 +83,15 @@ char *kk_segment_wscribe_json(const kk_segment *seg);
 /* Parses "[h:]mm:ss[.,]fff" starting at *s (hours of any length, 1-3 fraction
  * digits); advances *s past it. Returns 0 and sets *ms, or -1. */
 int kk_parse_clock(const char **s, int64_t *ms);
-/* Removes HTML-like tags from s in place. Tags whose name is in known (a
- * space-separated list) are removed silently; other tag-shaped runs are
- * removed and reported through *n_unknown / first_unknown (a copy of the
- * first one's name, may be NULL). '<' that does not open a tag is kept. */
-void kk_strip_tags(char *s, const char *known, int *n_unknown, char *first_unknown, size_t fu_size);
+/* Removes HTML-like tags from s in place (and, with blocks, SRT's override
+ * blocks "{\\...}"). Tags whose name is in known (a space-separated list)
+ * are removed silently; other tag-shaped runs are removed and reported
+ * through *n_unknown / first_unknown (a copy of the first one, may be NULL).
+ * '<' that does not open a tag is kept. The result holds no tag or block,
+ * even where removing one joined the text around it into another, so a
+ * second call changes nothing. -1 when out of memory (s is then unusable). */
+int kk_strip_tags(char *s, const char *known, int blocks, int *n_unknown, char *first_unknown,
+                  size_t fu_size);
 /* Removes ASS override blocks "{...}" in place. all=0: only blocks that start
  * with a backslash (SRT's {\an8}); all=1: every block (ASS). With all=1 text
  * inside a drawing (\p1 ... \p0) is dropped and \N \n \h become spaces. */
@@ -95,7 +99,9 @@ void kk_strip_ass(char *s, int all);
 /* Decodes the HTML character references of WebVTT (&amp; &lt; &gt; &nbsp;
  * &lrm; &rlm; &quot; &apos; &#N; &#xN;) in place. */
 void kk_decode_entities(char *s);
-/* Collapses white space runs to one space and trims, in place. */
+/* Collapses runs of white space and control characters (C0, DEL, C1) to one
+ * space, drops U+FEFF (a byte-order mark left inside the text) and trims,
+ * in place. */
 void kk_fold_space(char *s);
 /* True when every byte of s is an ASCII digit (and s is not empty). */
 int kk_all_digits(const char *s);

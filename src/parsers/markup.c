@@ -62,20 +62,6 @@ int kk_parse_clock(const char **s, int64_t *ms)
     return 0;
 }
 
-/* Is the run starting at s (which points at '<') tag-shaped? Returns the
- * length up to and including '>', or 0. */
-static size_t tag_len(const char *s)
-{
-    const char *p = s + 1;
-    if (*p == '/')
-        p++;
-    if (!isalnum((unsigned char)*p))
-        return 0;
-    while (*p && *p != '>' && *p != '<' && *p != '\n')
-        p++;
-    return *p == '>' ? (size_t)(p - s + 1) : 0;
-}
-
 static int name_in_list(const char *name, size_t n, const char *list)
 {
     const char *p = list;
@@ -92,29 +78,64 @@ static int name_in_list(const char *name, size_t n, const char *list)
     return 0;
 }
 
-void kk_strip_tags(char *s, const char *known, int *n_unknown, char *first_unknown, size_t fu_size)
+/* Removing a tag can join the text around it into a new tag
+ * ("<font color=<i>red>"), so the stripping works on its own output: each
+ * character is appended to the output, and when a '>' (or '}') is appended
+ * the tag (or block) that now ends the output, if any, is cut off. Then the
+ * result holds no tag or block at all, and stripping it again changes
+ * nothing: what a reader of our SRT output gets back is what we spoke.
+ *
+ * To find that tag in constant time, marks holds the output positions of
+ * every '<', '>' and line break still in the output (a tag is a '<' whose
+ * next mark is its '>'); open is the first "{\" after the last '}' in the
+ * output (the block a '}' closes). Linear in the length of s. */
+int kk_strip_tags(char *s, const char *known, int blocks, int *n_unknown, char *first_unknown,
+                  size_t fu_size)
 {
-    char *w = s;
+    size_t *marks = NULL, n_marks = 0, cap = 0;
+    char *w = s, *open = NULL;
     for (const char *r = s; *r;) {
-        size_t n = *r == '<' ? tag_len(r) : 0;
-        if (!n) {
-            *w++ = *r++;
-            continue;
-        }
-        const char *name = r + 1 + (r[1] == '/');
-        size_t nl = 0;
-        while (isalnum((unsigned char)name[nl]))
-            nl++;
-        if (!name_in_list(name, nl, known)) {
-            if (n_unknown && (*n_unknown)++ == 0 && first_unknown && fu_size) {
-                size_t k = n < fu_size - 1 ? n : fu_size - 1;
-                memcpy(first_unknown, r, k);
-                first_unknown[k] = '\0';
+        char ch = *w++ = *r++;
+        if (ch == '<' || ch == '>' || ch == '\n') {
+            if (n_marks == cap) {
+                size_t *m = realloc(marks, (cap = cap ? cap * 2 : 16) * sizeof *m);
+                if (!m) {
+                    free(marks);
+                    return -1;
+                }
+                marks = m;
             }
+            char *lt = n_marks ? s + marks[n_marks - 1] : NULL;
+            const char *name = lt && *lt == '<' ? lt + 1 + (lt[1] == '/') : NULL;
+            if (ch == '>' && name && isalnum((unsigned char)*name)) {
+                size_t nl = 0;
+                while (isalnum((unsigned char)name[nl]))
+                    nl++;
+                if (!name_in_list(name, nl, known) && n_unknown && (*n_unknown)++ == 0 && first_unknown &&
+                    fu_size) {
+                    size_t n = (size_t)(w - lt), k = n < fu_size - 1 ? n : fu_size - 1;
+                    memcpy(first_unknown, lt, k);
+                    first_unknown[k] = '\0';
+                }
+                w = lt;
+                n_marks--;
+                if (open && open + 1 >= w)
+                    open = NULL;
+                continue;
+            }
+            marks[n_marks++] = (size_t)(w - 1 - s);
+        } else if (blocks && ch == '\\' && w - s >= 2 && w[-2] == '{' && !open) {
+            open = w - 2;
+        } else if (blocks && ch == '}' && open) {
+            w = open;
+            open = NULL;
+            while (n_marks && s + marks[n_marks - 1] >= w)
+                n_marks--;
         }
-        r += n;
     }
     *w = '\0';
+    free(marks);
+    return 0;
 }
 
 /* Reads the drawing level from an override block's content, if it sets one:
@@ -239,10 +260,19 @@ void kk_fold_space(char *s)
     for (const char *r = s; *r;) {
         int sp = 0;
         size_t n = 1;
-        if (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r' || *r == '\f' || *r == '\v')
+        unsigned char c0 = (unsigned char)r[0], c1 = (unsigned char)r[1];
+        /* White space, and control characters too: C0, DEL and C1 (U+0080..
+         * U+009F) are not speakable, and no subtitle or JSON output wants
+         * them raw. They count as a word break, as a stray \x01 in a file
+         * usually stands where a separator was. */
+        if (c0 <= 0x20 || c0 == 0x7F) /* space and C0 */
             sp = 1;
-        else if ((unsigned char)r[0] == 0xC2 && (unsigned char)r[1] == 0xA0)
-            sp = 1, n = 2; /* no-break space */
+        else if (c0 == 0xC2 && (c1 == 0xA0 || (c1 >= 0x80 && c1 <= 0x9F)))
+            sp = 1, n = 2; /* no-break space, C1 control */
+        if (c0 == 0xEF && c1 == 0xBB && (unsigned char)r[2] == 0xBF) {
+            r += 3; /* U+FEFF, a stray byte-order mark: zero width, dropped */
+            continue;
+        }
         if (sp) {
             space = 1;
             r += n;

@@ -97,8 +97,13 @@ static int finish(srt *s)
         kk_error_set(s->c->err, KK_ERR_NOMEM, "%s: out of memory", s->c->name);
         return -1;
     }
-    kk_strip_ass(s->text.data, 0);
-    kk_strip_tags(s->text.data, SRT_TAGS, &unknown, first, sizeof first);
+    /* Fold first: folding drops U+FEFF, which would otherwise join
+     * "</\uFEFFi>" into a tag after the stripping. */
+    kk_fold_space(s->text.data);
+    if (kk_strip_tags(s->text.data, SRT_TAGS, 1, &unknown, first, sizeof first)) {
+        kk_error_set(s->c->err, KK_ERR_NOMEM, "%s: out of memory", s->c->name);
+        return -1;
+    }
     if (unknown && kk_warn(s->c, s->cue_line, "unknown tag %s removed", first))
         return -1;
     kk_segment seg = {.start_ms = s->start, .end_ms = s->end, .text = s->text.data, .score = NAN,

@@ -85,7 +85,9 @@ static int json_time(const cJSON *v, int64_t *ms)
 static double json_score(const cJSON *o)
 {
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "score");
-    return cJSON_IsNumber(s) ? s->valuedouble : NAN;
+    /* cJSON reads 1e999 as infinity, which JSON cannot write back (cJSON
+     * prints null): treat a non-finite score as absent. */
+    return cJSON_IsNumber(s) && isfinite(s->valuedouble) ? s->valuedouble : NAN;
 }
 
 kk_status kk_parse_wscribe(kk_pctx *c)
@@ -169,8 +171,14 @@ kk_status kk_parse_wscribe(kk_pctx *c)
                 }
                 kw->text = wt->valuestring;
                 kw->score = json_score(w);
-                if (json_time(cJSON_GetObjectItemCaseSensitive(w, "start"), &kw->start_ms) ||
-                    json_time(cJSON_GetObjectItemCaseSensitive(w, "end"), &kw->end_ms) ||
+                const cJSON *ws_start = cJSON_GetObjectItemCaseSensitive(w, "start");
+                const cJSON *ws_end = cJSON_GetObjectItemCaseSensitive(w, "end");
+                /* A word with neither time is normal (WhisperX leaves numbers
+                 * and symbols it could not align untimed, and our writer
+                 * writes untimed words that way): no warning. */
+                if (!ws_start && !ws_end) {
+                    kw->start_ms = kw->end_ms = KK_TIME_NONE;
+                } else if (json_time(ws_start, &kw->start_ms) || json_time(ws_end, &kw->end_ms) ||
                     kw->end_ms < kw->start_ms) {
                     if (kk_warn(c, ln, "segment %zu: word \"%.40s\" has missing or bad times; kept "
                                 "without them", i, kw->text))

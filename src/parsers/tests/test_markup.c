@@ -45,17 +45,32 @@ static void test_strip_tags(void **state)
     int unknown = 0;
     char first[32] = "";
     strcpy(s, "<i>Hello</i> <b>big</b> <font color=\"#ff0000\">world</font>");
-    kk_strip_tags(s, "i b u font", &unknown, first, sizeof first);
+    assert_int_equal(kk_strip_tags(s, "i b u font", 0, &unknown, first, sizeof first), 0);
     kk_fold_space(s);
     assert_string_equal(s, "Hello big world");
     assert_int_equal(unknown, 0);
 
     strcpy(s, "a <blink>b</blink> 3 < 4");
-    kk_strip_tags(s, "i b u font", &unknown, first, sizeof first);
+    assert_int_equal(kk_strip_tags(s, "i b u font", 0, &unknown, first, sizeof first), 0);
     kk_fold_space(s);
     assert_string_equal(s, "a b 3 < 4");
     assert_int_equal(unknown, 2);
     assert_string_equal(first, "<blink>");
+}
+
+static void test_strip_tags_leaves_nothing_to_strip(void **state)
+{
+    /* removing a tag must not join the text around it into a new one */
+    char s[128];
+    int unknown = 0;
+    char first[32] = "";
+    strcpy(s, "say <font color=<i>red>word</i> and {\\an{\\i1}8}this");
+    assert_int_equal(kk_strip_tags(s, "i b u font", 1, &unknown, first, sizeof first), 0);
+    char again[128];
+    strcpy(again, s);
+    assert_int_equal(kk_strip_tags(again, "i b u font", 1, &unknown, first, sizeof first), 0);
+    assert_string_equal(again, s);
+    assert_null(strchr(s, '<'));
 }
 
 static void test_strip_ass(void **state)
@@ -102,6 +117,7 @@ int main(void)
         cmocka_unit_test(test_clock_forms),
         cmocka_unit_test(test_clock_rejects),
         cmocka_unit_test(test_strip_tags),
+        cmocka_unit_test(test_strip_tags_leaves_nothing_to_strip),
         cmocka_unit_test(test_strip_ass),
         cmocka_unit_test(test_entities),
         cmocka_unit_test(test_fold_space_and_digits),

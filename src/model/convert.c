@@ -143,21 +143,6 @@ typedef struct conv {
     size_t n_words, cap_words;
 } conv;
 
-static int grow_arr(void **arr, int *n, int *cap, size_t elem)
-{
-    if (*n == *cap) {
-        int nc = *cap ? *cap * 2 : 64;
-        void *na = realloc(*arr, (size_t)nc * elem);
-        if (!na)
-            return -1;
-        *arr = na;
-        *cap = nc;
-    }
-    memset((char *)*arr + (size_t)*n * elem, 0, elem);
-    (*n)++;
-    return 0;
-}
-
 static kk_status oom(conv *c)
 {
     return kk_error_set(c->err, KK_ERR_NOMEM, "%s: out of memory during conversion", c->what);
@@ -165,7 +150,7 @@ static kk_status oom(conv *c)
 
 static int add_value(conv *c, const char *name, const kk_onnx_tensor *t, int kind)
 {
-    if (grow_arr((void **)&c->vals, &c->n_vals, &c->cap_vals, sizeof *c->vals) < 0)
+    if (kk_onnx_grow((void **)&c->vals, &c->n_vals, &c->cap_vals, sizeof *c->vals) < 0)
         return -1;
     value *v = &c->vals[c->n_vals - 1];
     v->name = name;
@@ -213,7 +198,7 @@ static kk_status payload_ok(conv *c, const kk_onnx_tensor *t)
 
 static int add_stored(conv *c, const char *name, const kk_onnx_tensor *src)
 {
-    if (grow_arr((void **)&c->st, &c->n_st, &c->cap_st, sizeof *c->st) < 0)
+    if (kk_onnx_grow((void **)&c->st, &c->n_st, &c->cap_st, sizeof *c->st) < 0)
         return -1;
     stored *s = &c->st[c->n_st - 1];
     s->name = name;
@@ -230,7 +215,7 @@ static int add_stored(conv *c, const char *name, const kk_onnx_tensor *src)
 static int add_key(conv *c, const char *key, int tensor)
 {
     char *k = strdup(key);
-    if (!k || grow_arr((void **)&c->keys, &c->n_keys, &c->cap_keys, sizeof *c->keys) < 0) {
+    if (!k || kk_onnx_grow((void **)&c->keys, &c->n_keys, &c->cap_keys, sizeof *c->keys) < 0) {
         free(k);
         return -1;
     }
@@ -312,7 +297,7 @@ static kk_status plan_q4(conv *c, int ni, int *out)
         *out = c->vals[vb].stored;
         return KK_OK;
     }
-    if (grow_arr((void **)&c->st, &c->n_st, &c->cap_st, sizeof *c->st) < 0)
+    if (kk_onnx_grow((void **)&c->st, &c->n_st, &c->cap_st, sizeof *c->st) < 0)
         return oom(c);
     stored *s = &c->st[c->n_st - 1];
     s->name = c->vals[vb].name;
@@ -484,7 +469,7 @@ static kk_status plan(conv *c)
             snprintf(key, len, "%s.%s", c->node_name[i], n->attrs[a].name);
             /* The name must live as long as the conversion: keep it in
              * the string-copy list that is freed at the end. */
-            if (grow_arr((void **)&c->str_copies, &c->n_copies, &c->cap_copies,
+            if (kk_onnx_grow((void **)&c->str_copies, &c->n_copies, &c->cap_copies,
                          sizeof *c->str_copies) < 0) {
                 free(key);
                 return oom(c);
@@ -556,7 +541,7 @@ static uint32_t intern(conv *c, const char *s)
     off = (int)c->strings.len;
     char *copy = strdup(s);
     if (!copy || kk_buf_append(&c->strings, s, strlen(s) + 1) < 0 ||
-        grow_arr((void **)&c->str_copies, &c->n_copies, &c->cap_copies, sizeof(char *)) < 0) {
+        kk_onnx_grow((void **)&c->str_copies, &c->n_copies, &c->cap_copies, sizeof(char *)) < 0) {
         free(copy);
         return UINT32_MAX;
     }

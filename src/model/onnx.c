@@ -151,8 +151,7 @@ static char *pb_string(ctx *c, pb *p)
     return r;
 }
 
-/* Appends one element to a realloc'd array, doubling its capacity. */
-static int grow(void **arr, int *n, int *cap, size_t elem)
+int kk_onnx_grow(void **arr, int *n, int *cap, size_t elem)
 {
     if (*n == *cap) {
         int nc = *cap ? *cap * 2 : 8;
@@ -186,7 +185,7 @@ static kk_status read_ints(ctx *c, pb *p, int wt, int64_t **arr, int *n, int *ca
     if (wt == WT_VARINT) {
         uint64_t v;
         CHECK(pb_varint(p, &v) == 0, where, "bad varint");
-        if (grow((void **)arr, n, cap, sizeof **arr) < 0)
+        if (kk_onnx_grow((void **)arr, n, cap, sizeof **arr) < 0)
             return nomem(c);
         (*arr)[*n - 1] = (int64_t)v;
         return KK_OK;
@@ -198,7 +197,7 @@ static kk_status read_ints(ctx *c, pb *p, int wt, int64_t **arr, int *n, int *ca
         uint64_t v;
         if (pb_varint(&s, &v) < 0)
             return corrupt(c, s.pos, where, "bad packed varint");
-        if (grow((void **)arr, n, cap, sizeof **arr) < 0)
+        if (kk_onnx_grow((void **)arr, n, cap, sizeof **arr) < 0)
             return nomem(c);
         (*arr)[*n - 1] = (int64_t)v;
     }
@@ -222,7 +221,7 @@ static kk_status read_floats(ctx *c, pb *p, int wt, float **arr, int *n, int *ca
         uint32_t u;
         if (pb_fixed32(&s, &u) < 0)
             return corrupt(c, s.pos, where, "packed floats not a multiple of 4 bytes");
-        if (grow((void **)arr, n, cap, sizeof **arr) < 0)
+        if (kk_onnx_grow((void **)arr, n, cap, sizeof **arr) < 0)
             return nomem(c);
         memcpy(&(*arr)[*n - 1], &u, 4);
     }
@@ -412,7 +411,7 @@ static kk_status add_string(ctx *c, pb *p, int wt, const char ***arr, int *n, in
     CHECK(wt == WT_LEN, where, "bad wire type");
     char *s = pb_string(c, p);
     CHECK(s, where, "length past the end");
-    if (grow((void **)arr, n, cap, sizeof **arr) < 0)
+    if (kk_onnx_grow((void **)arr, n, cap, sizeof **arr) < 0)
         return nomem(c);
     (*arr)[*n - 1] = s;
     return KK_OK;
@@ -458,7 +457,7 @@ static kk_status parse_node(ctx *c, pb *p, kk_onnx_node *n)
         case 5:
             if (wt != WT_LEN || pb_sub(p, &s) < 0) {
                 st = corrupt(c, p->pos, "node attribute", "length past the end");
-            } else if (grow((void **)&ats, &n->n_attrs, &cat, sizeof *ats) < 0) {
+            } else if (kk_onnx_grow((void **)&ats, &n->n_attrs, &cat, sizeof *ats) < 0) {
                 st = nomem(c);
             } else {
                 st = parse_attr(c, &s, &ats[n->n_attrs - 1]);
@@ -584,22 +583,22 @@ static kk_status parse_graph(ctx *c, pb *p)
         }
         switch (f) {
         case 1:
-            if (grow((void **)&m->nodes, &m->n_nodes, &cn, sizeof *m->nodes) < 0)
+            if (kk_onnx_grow((void **)&m->nodes, &m->n_nodes, &cn, sizeof *m->nodes) < 0)
                 return nomem(c);
             st = parse_node(c, &s, &m->nodes[m->n_nodes - 1]);
             break;
         case 5:
-            if (grow((void **)&m->inits, &m->n_inits, &ci, sizeof *m->inits) < 0)
+            if (kk_onnx_grow((void **)&m->inits, &m->n_inits, &ci, sizeof *m->inits) < 0)
                 return nomem(c);
             st = parse_tensor(c, &s, &m->inits[m->n_inits - 1]);
             break;
         case 11:
-            if (grow((void **)&m->inputs, &m->n_inputs, &cin, sizeof *m->inputs) < 0)
+            if (kk_onnx_grow((void **)&m->inputs, &m->n_inputs, &cin, sizeof *m->inputs) < 0)
                 return nomem(c);
             st = parse_value(c, &s, &m->inputs[m->n_inputs - 1]);
             break;
         case 12:
-            if (grow((void **)&m->outputs, &m->n_outputs, &cout, sizeof *m->outputs) < 0)
+            if (kk_onnx_grow((void **)&m->outputs, &m->n_outputs, &cout, sizeof *m->outputs) < 0)
                 return nomem(c);
             st = parse_value(c, &s, &m->outputs[m->n_outputs - 1]);
             break;

@@ -132,4 +132,8 @@ const char *kk_onnx_type_name(int data_type);
 kk_status kk_onnx_tensor_read(const kk_onnx_tensor *t, void *dst, size_t dst_size,
                               const char *what, kk_error *err);
 
+/* Appends one zeroed element to a realloc'd array, doubling its capacity
+ * (shared with the converter). -1 when out of memory. */
+int kk_onnx_grow(void **arr, int *n, int *cap, size_t elem);
+
 #endif

@@ -6,14 +6,19 @@
  * appears under its name only when complete (a temporary file renamed at the
  * end), and Ctrl-C stops at the next chunk boundary leaving no file.
  */
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "cli.h"
+#include "g2p.h"
+#include "tmpfile.h"
 #include "tts.h"
 #include "voice.h"
 #include "wav.h"
@@ -30,6 +35,9 @@ typedef struct {
     kk_wav_writer *wav;
     kk_error err;
     int failed, progress;
+    const char *text;
+    cJSON *words; /* --timestamps: every word with its times */
+    size_t offset; /* samples written before the current chunk */
 } say_state;
 
 static int on_chunk(void *user, const kk_tts_chunk *c)
@@ -39,7 +47,55 @@ static int on_chunk(void *user, const kk_tts_chunk *c)
         s->failed = 1;
         return 1;
     }
+    for (size_t i = 0; s->words && i < c->n_words; i++) {
+        const kk_tts_word *w = &c->words[i];
+        cJSON *o = cJSON_CreateObject();
+        char *t = strndup(s->text + w->text_start, w->text_end - w->text_start);
+        if (!o || !t || !cJSON_AddStringToObject(o, "text", t) ||
+            !cJSON_AddNumberToObject(o, "start_ms", (double)((s->offset + w->start_sample) / 24)) ||
+            !cJSON_AddNumberToObject(o, "end_ms", (double)((s->offset + w->end_sample) / 24)) ||
+            !cJSON_AddItemToArray(s->words, o)) {
+            free(t);
+            cJSON_Delete(o);
+            kk_error_set(&s->err, KK_ERR_NOMEM, "out of memory collecting word times");
+            s->failed = 1;
+            return 1;
+        }
+        free(t);
+    }
+    s->offset += c->n_samples;
     return 0;
+}
+
+/* Writes {"words": [...]} to path atomically (temporary file, then rename). */
+static kk_status write_timestamps(const char *path, cJSON *words, kk_error *err)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    cJSON_AddItemReferenceToObject(root, "words", words);
+    char *json = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!json)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    char *tmp = NULL;
+    int fd = kk_tmpfile_create(path, &tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    int bad = !f || fputs(json, f) < 0 || fputc('\n', f) < 0;
+    bad |= f ? fclose(f) != 0 : 1;
+    if (!bad && rename(tmp, path) != 0)
+        bad = 1;
+    kk_status st = KK_OK;
+    if (bad) {
+        st = kk_error_set(err, KK_ERR_IO, "%s: cannot write the word times: %s", path, strerror(errno));
+        if (tmp)
+            unlink(tmp);
+        if (fd >= 0 && !f)
+            close(fd);
+    }
+    free(tmp);
+    free(json);
+    return st;
 }
 
 static void on_progress(void *user, size_t done, size_t total)
@@ -85,7 +141,7 @@ static int read_text(const char *path, kk_buf *out, kk_error *err)
 
 int cmd_say(int argc, char **argv)
 {
-    const char *text = NULL, *file = NULL, *out = NULL;
+    const char *text = NULL, *file = NULL, *out = NULL, *stamps = NULL;
     kk_tts_params tp = kk_tts_default_params();
     kk_synth_params sp = kk_synth_default_params();
     for (int i = 1; i < argc; i++) {
@@ -110,6 +166,8 @@ int cmd_say(int argc, char **argv)
             sp.lang = v, i++;
         else if (!strcmp(a, "--lexicon") && v)
             sp.lexicon_path = v, i++;
+        else if (!strcmp(a, "--timestamps") && v)
+            stamps = v, i++;
         else if (!strcmp(a, "--strict"))
             sp.strict = 1;
         else if (a[0] == '-' && a[1])
@@ -121,8 +179,10 @@ int cmd_say(int argc, char **argv)
     }
     if (!out)
         return cli_usage("say: name the output file with -o OUT.wav");
+    if (!text && !file && !isatty(STDIN_FILENO))
+        file = "-"; /* text piped in */
     if (!text == !file)
-        return cli_usage("say: give the text as an argument or with -f FILE (one of them)");
+        return cli_usage("say: give the text as an argument, with -f FILE, or on standard input (one of them)");
 
     kk_error err = {0};
     kk_buf buf = {0};
@@ -138,7 +198,7 @@ int cmd_say(int argc, char **argv)
         kk_buf_free(&buf);
         return cli_fail(&err);
     }
-    say_state st = {.progress = isatty(STDERR_FILENO)};
+    say_state st = {.progress = isatty(STDERR_FILENO), .text = text, .words = stamps ? cJSON_CreateArray() : NULL};
     if (kk_wav_open(&st.wav, out, KK_TTS_SAMPLE_RATE, KK_WAV_PCM16, &err) != KK_OK) {
         kk_tts_free(tts);
         kk_buf_free(&buf);
@@ -159,10 +219,15 @@ int cmd_say(int argc, char **argv)
     if (s != KK_OK && st.failed)
         err = st.err;
     size_t frames = kk_wav_frames(st.wav);
+    if (s == KK_OK && stamps)
+        s = write_timestamps(stamps, st.words, &err);
     if (s == KK_OK)
         s = kk_wav_commit(st.wav, &err);
     else
         kk_wav_abort(st.wav);
+    if (s != KK_OK && stamps)
+        unlink(stamps); /* times of audio that was not written */
+    cJSON_Delete(st.words);
     kk_tts_free(tts);
     kk_buf_free(&buf);
     if (s != KK_OK)
@@ -202,5 +267,141 @@ int cmd_voices(int argc, char **argv)
         printf("%-16s %-8s %s\n", v[i].id, v[i].language,
                v[i].gender == 'f' ? "female" : v[i].gender == 'm' ? "male" : "?");
     free(v);
+    return KK_EXIT_OK;
+}
+
+/* `kokoro phonemize`: what the engine would be given. */
+typedef struct {
+    int n;
+} phon_state;
+
+static int print_chunk(void *user, const kk_g2p_chunk *c)
+{
+    phon_state *p = user;
+    if (c->n_ids)
+        printf("%s\n", c->phonemes), p->n++;
+    return 0;
+}
+
+static void phon_warning(void *user, const kk_g2p_warning *w)
+{
+    (void)user;
+    fprintf(stderr, "kokoro: warning: %s\n", w->message);
+}
+
+int cmd_phonemize(int argc, char **argv)
+{
+    const char *text = NULL, *lang = NULL, *model = NULL, *file = NULL;
+    kk_g2p_params gp = kk_g2p_default_params();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if ((!strcmp(a, "-l") || !strcmp(a, "--lang")) && v)
+            lang = v, i++;
+        else if (!strcmp(a, "--model") && v)
+            model = v, i++;
+        else if ((!strcmp(a, "-f") || !strcmp(a, "--file")) && v)
+            file = v, i++;
+        else if (!strcmp(a, "--lexicon") && v)
+            gp.lexicon_path = v, i++;
+        else if (!strcmp(a, "--strict"))
+            gp.strict = 1;
+        else if (a[0] == '-' && a[1])
+            return cli_usage("phonemize: unknown or incomplete option '%s'", a);
+        else if (!text)
+            text = a;
+        else
+            return cli_usage("phonemize: give the text as one argument (quote it) or with -f FILE");
+    }
+    if (!text && !file && !isatty(STDIN_FILENO))
+        file = "-";
+    if (!text == !file)
+        return cli_usage("phonemize: give the text as an argument, with -f FILE, or on standard input");
+    kk_error err = {0};
+    kk_buf buf = {0};
+    char found[4096];
+    if (file) {
+        if (read_text(file, &buf, &err)) {
+            kk_buf_free(&buf);
+            return cli_fail(&err);
+        }
+        text = buf.data;
+    }
+    if (!model) {
+        if (kk_tts_find_model(found, sizeof found, &err) != KK_OK) {
+            kk_buf_free(&buf);
+            return cli_fail(&err);
+        }
+        model = found;
+    }
+    gp.warn = phon_warning;
+    kk_g2p *g = NULL;
+    phon_state ps = {0};
+    kk_status st = kk_g2p_new(model, &gp, &g, &err);
+    if (st == KK_OK)
+        st = kk_g2p_run(g, text, lang ? lang : "en-us", print_chunk, &ps, &err);
+    kk_g2p_free(g);
+    kk_buf_free(&buf);
+    if (st != KK_OK)
+        return cli_fail(&err);
+    return fflush(stdout) == 0 ? KK_EXIT_OK : KK_EXIT_FAIL;
+}
+
+/* `kokoro bench`: the engine on a fixed paragraph, timed. */
+static const char *BENCH_TEXT =
+    "Kokoro Studio turns text and subtitles into natural speech on your own machine. "
+    "It reads the file, splits it into sentences, and speaks each one with the voice you chose, "
+    "placing it exactly where the subtitle says it belongs. Nothing leaves the computer: the model, "
+    "the voices and the engine are all local, and the engine is written in plain C. "
+    "How fast is it? That is what this little benchmark measures.";
+
+typedef struct {
+    size_t samples;
+} bench_state;
+
+static int bench_chunk(void *user, const kk_tts_chunk *c)
+{
+    bench_state *b = user;
+    b->samples += c->n_samples - c->pause_samples;
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    kk_tts_params tp = kk_tts_default_params();
+    kk_synth_params sp = kk_synth_default_params();
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            tp.model = argv[++i];
+        else if ((!strcmp(argv[i], "-v") || !strcmp(argv[i], "--voice")) && i + 1 < argc)
+            sp.voice = argv[++i];
+        else
+            return cli_usage("bench: unknown or incomplete option '%s'", argv[i]);
+    }
+    kk_error err = {0};
+    double t0 = now_s();
+    kk_tts *tts = NULL;
+    if (kk_tts_new(&tp, &tts, &err) != KK_OK)
+        return cli_fail(&err);
+    double load = now_s() - t0;
+    bench_state b = {0};
+    sp.on_chunk = bench_chunk;
+    sp.user = &b;
+    t0 = now_s();
+    kk_status st = kk_tts_synthesize(tts, BENCH_TEXT, &sp, &err);
+    double took = now_s() - t0;
+    kk_tts_free(tts);
+    if (st != KK_OK)
+        return cli_fail(&err);
+    double audio = b.samples / (double)KK_TTS_SAMPLE_RATE;
+    printf("load %.3f s, synthesis %.2f s for %.2f s of speech: real-time factor %.3f (%.1fx faster than "
+           "real time)\n",
+           load, took, audio, took / audio, audio / took);
     return KK_EXIT_OK;
 }

@@ -18,7 +18,9 @@ static const struct {
 } commands[] = {
     {"parse", cmd_parse, "parse FILE [--strict] [--format F]   print a subtitle or text file's segments as JSON"},
     {"convert", cmd_convert, "convert IN OUT [--strict] [--format F] [--to F]   write another subtitle format"},
-    {"say", cmd_say, "say TEXT|-f FILE -o OUT.wav [-v VOICE] [-s SPEED] [--model M] [--lexicon F]   speak text"},
+    {"say", cmd_say, "say TEXT|-f FILE -o OUT.wav [-v VOICE] [-s SPEED] [--timestamps W.json] [--model M]   speak text"},
+    {"phonemize", cmd_phonemize, "phonemize TEXT|-f FILE [-l LANG]   print the phonemes that would be spoken"},
+    {"bench", cmd_bench, "bench [--model M] [-v VOICE]   time the engine on a paragraph (real-time factor)"},
     {"voices", cmd_voices, "voices [--model DIR]   list the voices"},
 };
 

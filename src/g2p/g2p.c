@@ -814,6 +814,8 @@ typedef struct chunker {
     kk_g2p_chunk c;
     int64_t *ids;
     size_t cap;
+    kk_g2p_word *words;
+    size_t words_cap;
     kk_buf ph;
     size_t index;
 } chunker;
@@ -824,6 +826,7 @@ static kk_status deliver(chunker *ck)
         return KK_OK;
     ck->pending = 0;
     ck->c.ids = ck->ids;
+    ck->c.words = ck->words;
     ck->c.phonemes = ck->ph.data ? ck->ph.data : "";
     ck->c.index = ck->index++;
     if (ck->fn(ck->user, &ck->c))
@@ -864,6 +867,22 @@ static kk_status put_ids(chunker *ck, const int64_t *ids, size_t n)
         if (kk_buf_puts(&ck->ph, sym ? sym : "") < 0)
             return kk_error_set(ck->err, KK_ERR_NOMEM, "g2p: out of memory");
     }
+    return KK_OK;
+}
+
+/* Records that the ids just put (the last n) are the word at [start, end). */
+static kk_status put_word(chunker *ck, size_t start, size_t end, size_t n)
+{
+    if (ck->c.n_words == ck->words_cap) {
+        size_t cap = ck->words_cap ? 2 * ck->words_cap : 32;
+        kk_g2p_word *v = realloc(ck->words, cap * sizeof *v);
+        if (!v)
+            return kk_error_set(ck->err, KK_ERR_NOMEM, "g2p: out of memory");
+        ck->words = v;
+        ck->words_cap = cap;
+    }
+    ck->words[ck->c.n_words++] = (kk_g2p_word){.text_start = start, .text_end = end,
+                                               .first_id = ck->c.n_ids - n, .n_ids = n};
     return KK_OK;
 }
 
@@ -913,6 +932,8 @@ static kk_status emit(chunker *ck, const units *U, size_t a, size_t b, int pause
         }
         if (st == KK_OK)
             st = put_ids(ck, u->ids, u->n);
+        if (st == KK_OK && (u->kind == KK_ITEM_WORD || u->kind == KK_ITEM_OVERRIDE))
+            st = put_word(ck, u->start, u->end, u->n);
         if (first)
             ck->c.text_start = u->start;
         ck->c.text_end = u->end;
@@ -962,6 +983,8 @@ static kk_status emit_long_unit(chunker *ck, const unit *u, int max)
         kk_status st = begin(ck, u->start);
         if (st == KK_OK)
             st = put_ids(ck, u->ids + i, end - i);
+        if (st == KK_OK && (u->kind == KK_ITEM_WORD || u->kind == KK_ITEM_OVERRIDE))
+            st = put_word(ck, u->start, u->end, end - i);
         if (st != KK_OK)
             return st;
         ck->c.text_end = u->end;
@@ -1074,6 +1097,7 @@ kk_status kk_g2p_run(kk_g2p *g, const char *text, const char *lang, kk_g2p_chunk
     kk_items_free(&items);
     units_free(&U);
     free(ck.ids);
+    free(ck.words);
     kk_buf_free(&ck.ph);
     g->text = NULL;
     return st;

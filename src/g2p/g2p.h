@@ -94,6 +94,13 @@ typedef struct kk_g2p_params {
 
 kk_g2p_params kk_g2p_default_params(void);
 
+/* A word of a chunk: its source text and the ids it became (a run of
+ * words that espeak-ng reads as one, such as "of the", is one entry). */
+typedef struct kk_g2p_word {
+    size_t text_start, text_end; /* byte offsets into the input text */
+    size_t first_id, n_ids;      /* ids[first_id .. first_id + n_ids) */
+} kk_g2p_word;
+
 /* One chunk of model input. Pointers are valid during the callback only. */
 typedef struct kk_g2p_chunk {
     const char *phonemes;  /* UTF-8, one vocab symbol per id */
@@ -103,6 +110,8 @@ typedef struct kk_g2p_chunk {
     size_t text_start;     /* source span: byte offsets into the input text */
     size_t text_end;
     size_t index;          /* 0, 1, 2, ... */
+    const kk_g2p_word *words; /* the words in order (punctuation excluded) */
+    size_t n_words;
 } kk_g2p_chunk;
 
 /* Return nonzero to stop; kk_g2p_run then returns KK_ERR_ABORTED. */

@@ -158,6 +158,8 @@ typedef struct {
     size_t n_ids; /* pads included; 0 for a pure pause */
     int pause_ms;
     size_t text_start, text_end;
+    kk_g2p_word *words;
+    size_t n_words;
 } chunk;
 
 typedef struct {
@@ -189,11 +191,36 @@ static int collect(void *user, const kk_g2p_chunk *c)
         }
         k->ids[0] = 0;
         memcpy(k->ids + 1, c->ids, c->n_ids * sizeof *k->ids);
+        if (c->n_words) {
+            k->words = malloc(c->n_words * sizeof *k->words);
+            if (!k->words) {
+                free(k->phonemes), free(k->ids);
+                return l->oom = 1;
+            }
+            memcpy(k->words, c->words, c->n_words * sizeof *k->words);
+            k->n_words = c->n_words;
+        }
         k->ids[c->n_ids + 1] = 0;
         k->n_ids = c->n_ids + 2;
     }
     l->n++;
     return 0;
+}
+
+/* Word times from durations d[] (frames per id, the leading pad first). */
+static void word_times(const chunk *c, const int *d, kk_tts_word *out)
+{
+    size_t j = 0, frames = (size_t)d[0]; /* frames before id j */
+    for (size_t i = 0; i < c->n_words; i++) {
+        const kk_g2p_word *w = &c->words[i];
+        for (; j < w->first_id; j++)
+            frames += (size_t)d[j + 1];
+        size_t start = frames;
+        for (; j < w->first_id + w->n_ids; j++)
+            frames += (size_t)d[j + 1];
+        out[i] = (kk_tts_word){.text_start = w->text_start, .text_end = w->text_end,
+                               .start_sample = start * 600, .end_sample = frames * 600};
+    }
 }
 
 static void g2p_warning(void *user, const kk_g2p_warning *w)
@@ -233,6 +260,7 @@ kk_status kk_tts_synthesize(kk_tts *t, const char *text, const kk_synth_params *
     kk_g2p *g = NULL;
     chunk_list chunks = {0};
     float *buf = NULL;
+    kk_tts_word *words = NULL;
     kk_forward_result r = {0};
     st = kk_g2p_new(t->model_dir, &gp, &g, err);
     if (st == KK_OK)
@@ -274,9 +302,19 @@ kk_status kk_tts_synthesize(kk_tts *t, const char *text, const kk_synth_params *
         if (speech)
             memcpy(buf, r.samples, speech * sizeof *buf);
         memset(buf + speech, 0, pause * sizeof *buf);
+        free(words);
+        words = c->n_words && speech ? malloc(c->n_words * sizeof *words) : NULL;
+        if (c->n_words && speech) {
+            if (!words) {
+                st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+                break;
+            }
+            word_times(c, r.durations, words);
+        }
         kk_tts_chunk out = {.samples = buf, .n_samples = speech + pause, .pause_samples = pause, .index = i,
                             .text_start = c->text_start, .text_end = c->text_end, .phonemes = c->phonemes,
-                            .durations = c->n_ids ? r.durations : NULL, .n_durations = c->n_ids ? (size_t)r.n_ids : 0};
+                            .durations = c->n_ids ? r.durations : NULL, .n_durations = c->n_ids ? (size_t)r.n_ids : 0,
+                            .words = words, .n_words = words ? c->n_words : 0};
         if (p->on_chunk && p->on_chunk(p->user, &out))
             st = kk_error_set(err, KK_ERR_ABORTED, "synthesis stopped by the caller");
         kk_forward_result_free(&r);
@@ -285,8 +323,9 @@ kk_status kk_tts_synthesize(kk_tts *t, const char *text, const kk_synth_params *
     }
     kk_forward_result_free(&r);
     free(buf);
+    free(words);
     for (size_t i = 0; i < chunks.n; i++)
-        free(chunks.v[i].phonemes), free(chunks.v[i].ids);
+        free(chunks.v[i].phonemes), free(chunks.v[i].ids), free(chunks.v[i].words);
     free(chunks.v);
     kk_g2p_free(g);
     kk_voice_free(voice);

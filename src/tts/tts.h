@@ -51,6 +51,12 @@ const char *kk_tts_model_path(const kk_tts *t);
 const char *kk_tts_voices_dir(const kk_tts *t);
 double kk_tts_load_ms(const kk_tts *t);
 
+/* When a word is spoken, read off the engine's predicted durations. */
+typedef struct kk_tts_word {
+    size_t text_start, text_end;     /* the word's bytes in the input text */
+    size_t start_sample, end_sample; /* from the start of its chunk */
+} kk_tts_word;
+
 /* One chunk of speech, as it is handed over. */
 typedef struct kk_tts_chunk {
     const float *samples; /* 24 kHz mono: speech, then pause_samples of silence */
@@ -61,6 +67,8 @@ typedef struct kk_tts_chunk {
     const char *phonemes;        /* what was spoken (NULL for a pure pause) */
     const int *durations;        /* frames (600 samples) per phoneme, pads first and last */
     size_t n_durations;
+    const kk_tts_word *words; /* the chunk's words with their times */
+    size_t n_words;
 } kk_tts_chunk;
 
 /* Return non-zero to stop (the call then returns KK_ERR_ABORTED). */

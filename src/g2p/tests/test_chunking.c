@@ -187,12 +187,69 @@ static void paragraphs(void **state)
     kk_g2p_free(g);
 }
 
+typedef struct {
+    const char *text;
+    char words[16][32];
+    size_t first[16], n[16], n_words, n_ids;
+    char phon[512];
+} word_capture;
+
+static int capture_words(void *user, const kk_g2p_chunk *c)
+{
+    word_capture *w = user;
+    w->n_words = c->n_words;
+    w->n_ids = c->n_ids;
+    snprintf(w->phon, sizeof w->phon, "%s", c->phonemes);
+    for (size_t i = 0; i < c->n_words && i < 16; i++) {
+        w->first[i] = c->words[i].first_id;
+        w->n[i] = c->words[i].n_ids;
+        snprintf(w->words[i], sizeof w->words[i], "%.*s", (int)(c->words[i].text_end - c->words[i].text_start),
+                 w->text + c->words[i].text_start);
+    }
+    return 0;
+}
+
+/* Each chunk lists its words with their source span and their ids, in
+ * order, so that per-word times can be read off the predicted durations. */
+static void words_carry_spans_and_ids(void **state)
+{
+    NEED_MODEL();
+    warnings w;
+    kk_g2p *g = new_g2p(&w);
+    const char *text = "Hello, big [Kokoro](/kˈOkəɹO/) world.";
+    word_capture cap = {.text = text};
+    kk_error err;
+    assert_int_equal(kk_g2p_run(g, text, "en-us", capture_words, &cap, &err), KK_OK);
+    assert_int_equal(cap.n_words, 4);
+    assert_string_equal(cap.words[0], "Hello");
+    assert_string_equal(cap.words[1], "big");
+    assert_non_null(strstr(cap.words[2], "Kokoro"));
+    assert_string_equal(cap.words[3], "world");
+    size_t prev_end = 0;
+    for (size_t i = 0; i < cap.n_words; i++) {
+        assert_true(cap.first[i] >= prev_end); /* in order, no overlap */
+        assert_true(cap.n[i] > 0);
+        assert_true(cap.first[i] + cap.n[i] <= cap.n_ids);
+        prev_end = cap.first[i] + cap.n[i];
+    }
+    /* the override's ids are exactly its phonemes, where they stand */
+    const char *p = strstr(cap.phon, "kˈOkəɹO");
+    assert_non_null(p);
+    size_t before = 0;
+    for (const char *q = cap.phon; q < p; q++)
+        before += ((unsigned char)*q & 0xC0) != 0x80;
+    assert_int_equal(cap.first[2], before);
+    assert_int_equal(cap.n[2], cps("kˈOkəɹO"));
+    kk_g2p_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(long_text_sentence_ends),
         cmocka_unit_test(clause_then_word_boundaries),
         cmocka_unit_test(paragraphs),
+        cmocka_unit_test(words_carry_spans_and_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

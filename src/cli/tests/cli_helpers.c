@@ -1,0 +1,87 @@
+/* cli_helpers.c - see cli_helpers.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "cli_helpers.h"
+
+
+char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *s = malloc(cap);
+    size_t k;
+    while ((k = fread(s + n, 1, cap - n - 1, f)) > 0) {
+        n += k;
+        if (cap - n < 2)
+            s = realloc(s, cap *= 2);
+    }
+    fclose(f);
+    s[n] = '\0';
+    if (len)
+        *len = n;
+    return s;
+}
+
+const char *tmp(const char *name)
+{
+    static char buf[8][4096];
+    static int i;
+    const char *dir = getenv("TEST_TMPDIR");
+    char *b = buf[i++ % 8];
+    snprintf(b, 4096, "%s/%s", dir ? dir : "/tmp", name);
+    return b;
+}
+
+void put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Runs `kokoro ARGS` (a shell word list) with optional stdin text. */
+run_result run(const char *stdin_text, const char *fmt, ...)
+{
+    char args[2048], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    const char *bin = getenv("KOKORO_BIN");
+    assert_non_null(bin);
+    if (stdin_text)
+        put(tmp("stdin.txt"), stdin_text);
+    snprintf(cmd, sizeof cmd, "'%s' %s <%s >%s 2>%s", bin, args, stdin_text ? tmp("stdin.txt") : "/dev/null",
+             tmp("out.txt"), tmp("err.txt"));
+    int st = system(cmd);
+    run_result r = {.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)};
+    r.out = slurp(tmp("out.txt"), &r.out_len);
+    r.err = slurp(tmp("err.txt"), NULL);
+    return r;
+}
+
+void done(run_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+const char *example(const char *name)
+{
+    static char b[4096];
+    snprintf(b, sizeof b, "%s/%s", getenv("KOKORO_EXAMPLES"), name);
+    return b;
+}
+

@@ -1,0 +1,96 @@
+/* test_cli_speech.c - `kokoro say`, `phonemize` and `voices` on the real
+ * model, as a user runs them (the helpers are test_cli.c's). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_helpers.h"
+
+static void test_say_writes_wav_and_word_times(void **state)
+{
+    remove(tmp("s.wav"));
+    run_result r = run(NULL, "say 'One small step.' -o '%s' --timestamps '%s'", tmp("s.wav"), tmp("s.json"));
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.err, "wrote"));
+    done(&r);
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open(tmp("s.wav"), SFM_READ, &info);
+    assert_non_null(sf);
+    assert_int_equal(info.samplerate, 24000);
+    assert_int_equal(info.channels, 1);
+    assert_true(info.frames > 24000 / 2 && info.frames < 24000 * 5);
+    sf_close(sf);
+    char *j = slurp(tmp("s.json"), NULL);
+    cJSON *root = cJSON_Parse(j);
+    cJSON *words = cJSON_GetObjectItem(root, "words");
+    assert_int_equal(cJSON_GetArraySize(words), 3);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(words, 1), "text")->valuestring, "small");
+    double prev = 0;
+    cJSON *w;
+    cJSON_ArrayForEach(w, words)
+    {
+        double a = cJSON_GetObjectItem(w, "start_ms")->valuedouble, b = cJSON_GetObjectItem(w, "end_ms")->valuedouble;
+        assert_true(a >= prev && b > a && b <= info.frames / 24.0);
+        prev = b;
+    }
+    cJSON_Delete(root);
+    free(j);
+}
+
+static void test_say_from_stdin_and_failures_leave_no_file(void **state)
+{
+    remove(tmp("in.wav"));
+    run_result r = run("Read from standard input.", "say -o '%s'", tmp("in.wav"));
+    assert_int_equal(r.code, 0);
+    assert_int_equal(access(tmp("in.wav"), F_OK), 0);
+    done(&r);
+    remove(tmp("bad.wav"));
+    r = run(NULL, "say 'Hi.' -v xx_nobody -o '%s'", tmp("bad.wav"));
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "xx_nobody"));
+    assert_int_equal(access(tmp("bad.wav"), F_OK), -1);
+    done(&r);
+    r = run(NULL, "say 'Hi.' -o '%s' --model /nonexistent", tmp("bad.wav"));
+    assert_int_not_equal(r.code, 0);
+    assert_non_null(strstr(r.err, "/nonexistent"));
+    assert_int_equal(access(tmp("bad.wav"), F_OK), -1);
+    done(&r);
+    r = run(NULL, "say 'Hi.' -s 9 -o '%s'", tmp("bad.wav"));
+    assert_int_equal(r.code, 2);
+    done(&r);
+}
+
+static void test_phonemize_and_voices(void **state)
+{
+    run_result r = run(NULL, "phonemize 'Say hello.'");
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "sˈA həlˈO.\n");
+    done(&r);
+    r = run(NULL, "phonemize -l en-gb 'Go.'");
+    assert_string_equal(r.out, "ɡˈQ.\n");
+    done(&r);
+    r = run(NULL, "voices");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "af_heart         en-us    female"));
+    assert_non_null(strstr(r.out, "bm_george        en-gb    male"));
+    done(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_say_writes_wav_and_word_times),
+        cmocka_unit_test(test_say_from_stdin_and_failures_leave_no_file),
+        cmocka_unit_test(test_phonemize_and_voices),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

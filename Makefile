@@ -14,8 +14,11 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# The main job: read the bundled subtitle file, then speak the bundled text
+# (needs the model: see README, "The model").
 demo: build
 	./$(BUILD)/kokoro parse examples/welcome.srt
+	./$(BUILD)/kokoro say -f examples/welcome.txt -o $(BUILD)/welcome.wav
 
 test-plain: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

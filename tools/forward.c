@@ -3,13 +3,15 @@
  * tools/reference/ort_run.js runs ONNX Runtime, so the two can be compared:
  *
  *   kk-forward --model M --ids 50,83,54 --voice af_heart [--speed 1]
- *              [--f32 OUT] [--dump-dir DIR] [--repeat N]
+ *              [--f32 OUT] [--dump-dir DIR] [--repeat N] [--threads N]
  *
  * --ids are phoneme ids WITHOUT the pads (added here). --voice is a name in
  * the model's voices/ directory or a path to a .bin pack. --dump-dir writes
  * every intermediate tensor the engine hands out as raw float32 plus an
  * index.json in ort_run.js's format ({tensors:[{name,dtype,shape,file}]}).
- * Prints timings and durations as JSON on stdout.
+ * --threads: the engine's threads (0, the default: one per CPU); the
+ * waveform is the same for any count. --repeat N runs N times and reports
+ * the best time. Prints timings and durations as JSON on stdout.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -66,7 +68,7 @@ int main(int argc, char **argv)
 {
     const char *model = NULL, *ids_s = NULL, *voice_s = "af_heart", *f32 = NULL, *dump = NULL;
     float speed = 1.0f;
-    int repeat = 1;
+    int repeat = 1, threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
@@ -85,12 +87,14 @@ int main(int argc, char **argv)
             dump = v;
         else if (!strcmp(a, "--repeat"))
             repeat = atoi(v);
+        else if (!strcmp(a, "--threads"))
+            threads = atoi(v);
         else
             die("unknown option");
         i++;
     }
     if (!model || !ids_s)
-        die("usage: kk-forward --model M --ids LIST [--voice V] [--speed S] [--f32 OUT] [--dump-dir DIR]");
+        die("usage: kk-forward --model M --ids LIST [--voice V] [--speed S] [--f32 OUT] [--dump-dir DIR] [--repeat N] [--threads N]");
     int64_t ids[KK_MAX_IDS];
     int n = 0;
     ids[n++] = 0;
@@ -128,6 +132,7 @@ int main(int argc, char **argv)
     dumper d = {.dir = dump};
     kk_forward_params p = kk_forward_default_params();
     p.speed = speed;
+    p.threads = threads;
     if (dump) {
         if (mkdir(dump, 0755) && errno != EEXIST)
             die("cannot create the dump directory");
@@ -165,9 +170,9 @@ int main(int argc, char **argv)
         fclose(f);
     }
     double secs = r.n_samples / (double)KK_SAMPLE_RATE;
-    printf("{\"load_ms\": %.1f, \"inference_ms\": %.1f, \"audio_s\": %.3f, \"rtf\": %.4f, \"frames\": %d, "
+    printf("{\"threads\": %d, \"load_ms\": %.1f, \"inference_ms\": %.1f, \"audio_s\": %.3f, \"rtf\": %.4f, \"frames\": %d, "
            "\"durations\": [",
-           load, best, secs, best / 1000.0 / secs, r.n_frames);
+           threads, load, best, secs, best / 1000.0 / secs, r.n_frames);
     for (int i = 0; i < r.n_ids; i++)
         printf("%s%d", i ? "," : "", r.durations[i]);
     printf("]}\n");

@@ -48,6 +48,12 @@ typedef struct kk_forward_params {
     void *tensor_user;
     kk_abort_fn abort;
     void *abort_user;
+    /* Threads for this call; 0 (the default): one per online CPU. The audio
+     * is bit-identical whatever the count. The matrix products run on
+     * OpenBLAS inside the engine's own threads, so each call sets OpenBLAS
+     * to one thread (openblas_set_num_threads(1)): that setting is
+     * process-global and stays after the call. */
+    int threads;
 } kk_forward_params;
 
 kk_forward_params kk_forward_default_params(void);

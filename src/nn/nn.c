@@ -73,14 +73,14 @@ void nn_scratch_free(nn_scratch *s)
     s->cap = 0;
 }
 
-/* Columns of the im2col buffer per tile: at most about 1 MiB (2^18 floats), and
+/* Columns of the im2col buffer per tile: at most 2^20 floats (4 MiB) per thread, and
  * at most an eighth of the signal (rounded up to 16) so that short signals
  * still make enough tiles to share between threads. It depends only on the
  * shapes: the tiles, and so every sgemm call, are the same whatever the
  * thread count, which keeps the result bit-identical. */
 static int tile_len(int rows, int t_out)
 {
-    int t = (int)((1u << 18) / (unsigned)(rows > 0 ? rows : 1));
+    int t = (int)((1u << 20) / (unsigned)(rows > 0 ? rows : 1));
     int eighth = ((t_out + 7) / 8 + 15) / 16 * 16;
     if (t > eighth)
         t = eighth;
@@ -177,7 +177,7 @@ int nn_conv1d(const nn_conv *c, const float *x, int t_in, const float *w, const 
         if (!col)
             return -1;
     }
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+#pragma omp parallel for schedule(dynamic) num_threads(nth) if (nth > 1)
     for (int ti = 0; ti < n_tiles; ti++) {
         int t0 = ti * tile;
         int n = t_out - t0 < tile ? t_out - t0 : tile;
@@ -248,7 +248,7 @@ int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float
     float *cols = nn_scratch_get(s, per * nth);
     if (!cols)
         return -1;
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+#pragma omp parallel for schedule(dynamic) num_threads(nth) if (nth > 1)
     for (int bi = 0; bi < n_blk; bi++) {
         int c0 = bi * CONVT_BLOCK, c1 = c0 + CONVT_BLOCK < c->cout ? c0 + CONVT_BLOCK : c->cout;
         int brows = (c1 - c0) * c->k;

@@ -162,20 +162,32 @@ int nn_conv1d(const nn_conv *c, const float *x, int t_in, const float *w, const 
     }
     int rows = c->cin * c->k;
     int pointwise = c->k == 1 && c->stride == 1 && c->pad_l == 0 && c->pad_r == 0;
+    /* Stride-1 convolutions over many channels skip im2col away from the
+     * edges: y[:, tile] = sum over kk of W_kk x[:, tile shifted by kk * dil],
+     * one sgemm per tap reading x in place (W_kk = w[:, :, kk], repacked
+     * once per call). Tiles that touch the padding go through im2col. */
+    int shifted = !pointwise && c->stride == 1 && c->cin >= 64;
     /* A 1x1 convolution is a plain matrix product over x itself; others go
      * through an im2col tile per thread. Either way the time axis is cut
-     * into pieces fixed by the shapes, and each piece is one sgemm plus its
-     * bias, done by whichever thread takes it. */
+     * into pieces fixed by the shapes, and each piece is done by one thread
+     * with the same calls whoever takes it. */
     int tile = pointwise ? CONV1X1_CHUNK : tile_len(rows, t_out);
     int n_tiles = (t_out + tile - 1) / tile;
     int nth = nn_threads_max();
     if (nth > n_tiles)
         nth = n_tiles;
-    float *col = NULL;
+    float *col = NULL, *wk = NULL;
     if (!pointwise) {
-        col = nn_scratch_get(s, (size_t)rows * tile * nth);
-        if (!col)
+        size_t nw = shifted ? (size_t)rows * c->cout : 0;
+        wk = nn_scratch_get(s, nw + (size_t)rows * tile * nth);
+        if (!wk)
             return -1;
+        col = wk + nw;
+        if (shifted)
+            for (int kk = 0; kk < c->k; kk++)
+                for (int co = 0; co < c->cout; co++)
+                    for (int ci = 0; ci < c->cin; ci++)
+                        wk[((size_t)kk * c->cout + co) * c->cin + ci] = w[((size_t)co * c->cin + ci) * c->k + kk];
     }
 #pragma omp parallel for schedule(dynamic) num_threads(nth) if (nth > 1)
     for (int ti = 0; ti < n_tiles; ti++) {
@@ -184,6 +196,12 @@ int nn_conv1d(const nn_conv *c, const float *x, int t_in, const float *w, const 
         if (pointwise) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, c->cin, 1.0f, w, c->cin, x + t0, t_in,
                         0.0f, y + t0, t_out);
+        } else if (shifted && t0 - c->pad_l >= 0 &&
+                   (long)t0 + n - 1 + (long)(c->k - 1) * c->dilation - c->pad_l < t_in) {
+            for (int kk = 0; kk < c->k; kk++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, c->cin, 1.0f,
+                            wk + (size_t)kk * c->cout * c->cin, c->cin, x + t0 + kk * c->dilation - c->pad_l, t_in,
+                            kk ? 1.0f : 0.0f, y + t0, t_out);
         } else {
             float *cb = col + (size_t)nn_thread_id() * rows * tile;
             im2col_tile(c, x, t_in, t0, n, cb);

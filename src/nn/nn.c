@@ -99,7 +99,7 @@ int nn_conv_out_len(const nn_conv *c, int t_in)
 static void conv_depthwise(const nn_conv *c, const float *x, int t_in, const float *w, const float *b, float *y,
                            int t_out)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
     for (int ch = 0; ch < c->cout; ch++) {
         const float *xc = x + (size_t)ch * t_in, *wc = w + (size_t)ch * c->k;
         float *yc = y + (size_t)ch * t_out;
@@ -234,7 +234,7 @@ int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float
     if (t_out <= 0)
         return 0;
     if (c->groups > 1) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
         for (int ch = 0; ch < c->cout; ch++) {
             const float *xc = x + (size_t)ch * t_in, *wc = w + (size_t)ch * c->k;
             float *yc = y + (size_t)ch * t_out;
@@ -305,7 +305,7 @@ void nn_linear(const float *x, int m, int k, const float *w, int w_is_kn, const 
                int ldy)
 {
     int n_blk = (m + LINEAR_ROWS - 1) / LINEAR_ROWS;
-#pragma omp parallel for schedule(static) if (n_blk > 1)
+#pragma omp parallel for schedule(dynamic) if (n_blk > 1)
     for (int bi = 0; bi < n_blk; bi++) {
         int r0 = bi * LINEAR_ROWS, nr = m - r0 < LINEAR_ROWS ? m - r0 : LINEAR_ROWS;
         float *yb = y + (size_t)r0 * ldy;
@@ -466,7 +466,7 @@ NN_VEC static void adain_apply(const float *xc, float *yc, int T, float m, float
 
 void nn_adain(const float *x, int C, int T, const float *gamma, const float *beta, float eps, float *y)
 {
-#pragma omp parallel for schedule(static) if (C > 1 && (size_t)C * T > 16384)
+#pragma omp parallel for schedule(dynamic) if (C > 1 && (size_t)C * T > 16384)
     for (int c = 0; c < C; c++) {
         const float *xc = x + (size_t)c * T;
         float *yc = y + (size_t)c * T;
@@ -490,7 +490,7 @@ NN_VEC static void leaky_chunk(float *x, size_t n, float slope)
 void nn_leaky_relu(float *x, size_t n, float slope)
 {
     long nc = (long)((n + EW_CHUNK - 1) / EW_CHUNK);
-#pragma omp parallel for schedule(static) if (nc > 1)
+#pragma omp parallel for schedule(dynamic) if (nc > 1)
     for (long i = 0; i < nc; i++) {
         size_t a = (size_t)i * EW_CHUNK, len = n - a < EW_CHUNK ? n - a : EW_CHUNK;
         leaky_chunk(x + a, len, slope);
@@ -533,7 +533,7 @@ NN_VEC static void snake_row(float *xc, int T, float a, float inv)
 
 void nn_snake(float *x, int C, int T, const float *alpha, const float *ralpha)
 {
-#pragma omp parallel for schedule(static) if (C > 1 && (size_t)C * T > 16384)
+#pragma omp parallel for schedule(dynamic) if (C > 1 && (size_t)C * T > 16384)
     for (int c = 0; c < C; c++) {
         float a = alpha[c], inv = ralpha ? ralpha[c] : 1.0f / a;
         snake_row(x + (size_t)c * T, T, a, inv);
@@ -555,7 +555,7 @@ NN_VEC static void adain_snake_row(const float *xc, float *yc, int T, float m, f
 void nn_adain_snake(const float *x, int C, int T, const float *gamma, const float *beta, float eps,
                     const float *alpha, const float *ralpha, float *y)
 {
-#pragma omp parallel for schedule(static) if (C > 1 && (size_t)C * T > 16384)
+#pragma omp parallel for schedule(dynamic) if (C > 1 && (size_t)C * T > 16384)
     for (int c = 0; c < C; c++) {
         const float *xc = x + (size_t)c * T;
         float m, inv;
@@ -590,7 +590,7 @@ NN_VEC static void gelu_chunk(float *x, size_t n)
 #define EW_PARALLEL(fn, x, n)                                                                                      \
     do {                                                                                                           \
         long nc_ = (long)(((n) + EW_CHUNK - 1) / EW_CHUNK);                                                         \
-        _Pragma("omp parallel for schedule(static) if (nc_ > 1)") for (long i_ = 0; i_ < nc_; i_++)                \
+        _Pragma("omp parallel for schedule(dynamic) if (nc_ > 1)") for (long i_ = 0; i_ < nc_; i_++)                \
         {                                                                                                          \
             size_t a_ = (size_t)i_ * EW_CHUNK;                                                                     \
             fn((x) + a_, (n) - a_ < EW_CHUNK ? (n) - a_ : EW_CHUNK);                                               \

@@ -563,10 +563,14 @@ out:
 }
 
 /* AdaINResBlock1 (Snake) over x[C][T]; acc += block(x) when acc, else y = block(x). */
-static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const float *s, float *out, int accumulate)
+/* work: 3 C*T floats of the caller's (the generator's buffers are tens of
+ * MB: allocated once per stage rather than per block, they are not mapped,
+ * faulted in and unmapped again eight times). */
+static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const float *s, float *out, int accumulate,
+                     float *work)
 {
     size_t n = (size_t)g->C * T;
-    float *y = alloc(f, n), *t1 = alloc(f, n), *t2 = alloc(f, n), *h = alloc(f, 2 * (size_t)g->C);
+    float *y = work, *t1 = work + n, *t2 = work + 2 * n, *h = alloc(f, 2 * (size_t)g->C);
     int rc = -1;
     if (f->oom)
         goto out;
@@ -592,7 +596,7 @@ static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const floa
         memcpy(out, y, n * sizeof *y);
     rc = 0;
 out:
-    free(y), free(t1), free(t2), free(h);
+    free(h);
     return f->oom ? -1 : rc;
 }
 
@@ -988,7 +992,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     int F = 120 * L + 1;
     float *f0d = alloc(f, L), *nd = alloc(f, L), *ar = alloc(f, (size_t)64 * L);
     float *cat = alloc(f, (size_t)1090 * L), *x = alloc(f, (size_t)1024 * L);
-    float *har = NULL, *hs = NULL, *a = NULL, *b = NULL, *acc = NULL, *xs = NULL;
+    float *har = NULL, *hs = NULL, *a = NULL, *b = NULL, *acc = NULL, *xs = NULL, *gw = NULL;
     int rc = -1;
     if (f->oom)
         goto out;
@@ -1035,10 +1039,11 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     int T1 = 20 * L;
     nn_leaky_relu(x, (size_t)512 * n2, 0.1f);
     a = alloc(f, (size_t)256 * T1), xs = alloc(f, (size_t)256 * T1), acc = alloc(f, (size_t)256 * T1);
+    gw = alloc(f, (size_t)3 * 256 * T1);
     if (f->oom)
         goto out;
     if (nn_conv1d(&m->noise_convs[0].c, hs, F, m->noise_convs[0].w, m->noise_convs[0].b, a, &f->s) ||
-        gen_block(f, &m->noise_res[0], a, T1, s, xs, 0) ||
+        gen_block(f, &m->noise_res[0], a, T1, s, xs, 0, gw) ||
         nn_conv_transpose1d(&m->ups[0].c, x, n2, m->ups[0].w, m->ups[0].b, a, &f->s))
         goto out;
     free(x), x = NULL;
@@ -1047,7 +1052,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
         a[i] += xs[i];
     memset(acc, 0, sizeof(float) * 256 * T1);
     for (int r = 0; r < 3; r++)
-        if (gen_block(f, &m->res[r], a, T1, s, acc, 1))
+        if (gen_block(f, &m->res[r], a, T1, s, acc, 1, gw))
             goto out;
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)256 * T1; i++)
@@ -1060,12 +1065,13 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     }
 
     /* stage 2: 128 channels at 120 L (+1 for the reflection pad) */
-    free(a), free(xs);
+    free(a), free(xs), free(gw);
     a = alloc(f, (size_t)128 * F), xs = alloc(f, (size_t)128 * F), b = alloc(f, (size_t)128 * (F - 1));
+    gw = alloc(f, (size_t)3 * 128 * F);
     if (f->oom)
         goto out;
     if (nn_conv1d(&m->noise_convs[1].c, hs, F, m->noise_convs[1].w, m->noise_convs[1].b, a, &f->s) ||
-        gen_block(f, &m->noise_res[1], a, F, s, xs, 0) ||
+        gen_block(f, &m->noise_res[1], a, F, s, xs, 0, gw) ||
         nn_conv_transpose1d(&m->ups[1].c, acc, T1, m->ups[1].w, m->ups[1].b, b, &f->s))
         goto out;
     free(acc), acc = NULL;
@@ -1081,8 +1087,9 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
         a[i] += xs[i];
     memset(xs, 0, sizeof(float) * 128 * F);
     for (int r = 3; r < 6; r++)
-        if (gen_block(f, &m->res[r], a, F, s, xs, 1))
+        if (gen_block(f, &m->res[r], a, F, s, xs, 1, gw))
             goto out;
+    free(gw), gw = NULL;
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)128 * F; i++)
         xs[i] = xs[i] / 3.0f;
@@ -1111,6 +1118,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     rc = 0;
 out:
     free(f0d), free(nd), free(ar), free(cat), free(x), free(har), free(hs), free(a), free(b), free(acc), free(xs);
+    free(gw);
     return f->oom ? -1 : rc;
 }
 

@@ -992,7 +992,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     int F = 120 * L + 1;
     float *f0d = alloc(f, L), *nd = alloc(f, L), *ar = alloc(f, (size_t)64 * L);
     float *cat = alloc(f, (size_t)1090 * L), *x = alloc(f, (size_t)1024 * L);
-    float *har = NULL, *hs = NULL, *a = NULL, *b = NULL, *acc = NULL, *xs = NULL, *gw = NULL;
+    float *har = NULL, *hs = NULL, *a = NULL, *acc = NULL, *xs = NULL, *gw = NULL;
     int rc = -1;
     if (f->oom)
         goto out;
@@ -1066,22 +1066,22 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
 
     /* stage 2: 128 channels at 120 L (+1 for the reflection pad) */
     free(a), free(xs), free(gw);
-    a = alloc(f, (size_t)128 * F), xs = alloc(f, (size_t)128 * F), b = alloc(f, (size_t)128 * (F - 1));
+    a = alloc(f, (size_t)128 * F), xs = alloc(f, (size_t)128 * F);
     gw = alloc(f, (size_t)3 * 128 * F);
     if (f->oom)
         goto out;
+    /* ups.1's output goes to the resblocks' work memory, free until they run */
     if (nn_conv1d(&m->noise_convs[1].c, hs, F, m->noise_convs[1].w, m->noise_convs[1].b, a, &f->s) ||
         gen_block(f, &m->noise_res[1], a, F, s, xs, 0, gw) ||
-        nn_conv_transpose1d(&m->ups[1].c, acc, T1, m->ups[1].w, m->ups[1].b, b, &f->s))
+        nn_conv_transpose1d(&m->ups[1].c, acc, T1, m->ups[1].w, m->ups[1].b, gw, &f->s))
         goto out;
     free(acc), acc = NULL;
     for (int c = 0; c < 128; c++) {
         float *row = a + (size_t)c * F;
-        const float *src = b + (size_t)c * (F - 1);
+        const float *src = gw + (size_t)c * (F - 1);
         row[0] = src[1]; /* reflection pad, left 1 */
         memcpy(row + 1, src, sizeof(float) * (F - 1));
     }
-    free(b), b = NULL;
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)128 * F; i++)
         a[i] += xs[i];
@@ -1117,7 +1117,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
         wave[i] = a[i + 10] * 4.0f;
     rc = 0;
 out:
-    free(f0d), free(nd), free(ar), free(cat), free(x), free(har), free(hs), free(a), free(b), free(acc), free(xs);
+    free(f0d), free(nd), free(ar), free(cat), free(x), free(har), free(hs), free(a), free(acc), free(xs);
     free(gw);
     return f->oom ? -1 : rc;
 }

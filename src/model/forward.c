@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kokoro.h"
 #include "nn.h"
@@ -429,7 +430,7 @@ void kk_forward_result_free(kk_forward_result *r)
 /* Per-call state: working memory and the caller's callbacks. */
 typedef struct {
     const kk_forward_params *p;
-    nn_scratch s;
+    nn_scratch s, s2; /* s2: the reverse direction of a bidirectional LSTM */
     int oom;
 } fwd;
 
@@ -451,16 +452,30 @@ static void emit(fwd *f, const char *name, int ndim, int64_t d0, int64_t d1, int
 
 static int aborted(fwd *f) { return f->p->abort && f->p->abort(f->p->abort_user); }
 
-/* y[m][n] = x[m][k] W^T + b for a 4-bit weight, dequantised into scratch. */
-static int q4_linear(fwd *f, const q4_w *q, const float *x, int m, float *y, int ldy)
+/* A 4-bit weight dequantised to w[N][K] (rows in parallel: each row is
+ * dequantised the same way whoever does it). */
+static void q4_dequant(const q4_w *q, float *w)
 {
     int K = q->q->K, N = q->q->N;
-    float *w = nn_scratch_get(&f->s, (size_t)N * K);
-    if (!w)
-        return -1;
+#pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++)
         kk_q4_dequant_row(q->q, n, w + (size_t)n * K);
-    nn_linear(x, m, K, w, 0, q->b, N, y, ldy);
+}
+
+/* y[m][n] = x[m][k] W^T + b for a 4-bit weight already dequantised into w. */
+static void q4_linear_w(const q4_w *q, const float *w, const float *x, int m, float *y, int ldy)
+{
+    nn_linear(x, m, q->q->K, w, 0, q->b, q->q->N, y, ldy);
+}
+
+/* The same for a weight used once: dequantised into scratch. */
+static int q4_linear(fwd *f, const q4_w *q, const float *x, int m, float *y, int ldy)
+{
+    float *w = nn_scratch_get(&f->s, (size_t)q->q->N * q->q->K);
+    if (!w)
+        return -1;
+    q4_dequant(q, w);
+    q4_linear_w(q, w, x, m, y, ldy);
     return 0;
 }
 
@@ -487,11 +502,13 @@ static void transpose(const float *x, int rows, int cols, float *y)
 static int bilstm(fwd *f, const lstm_w *l, const float *x, int T, float *y)
 {
     size_t G = 4 * H_LSTM;
+    int bad = 0;
+    /* the two directions are independent: one thread each */
+#pragma omp parallel for schedule(static) num_threads(nn_threads_max() > 1 ? 2 : 1) reduction(| : bad)
     for (int d = 0; d < 2; d++)
-        if (nn_lstm(x, T, l->in, l->in, l->W + d * G * l->in, l->R + d * G * H_LSTM, l->B + d * 2 * G, H_LSTM,
-                    d, y + d * H_LSTM, 2 * H_LSTM, &f->s))
-            return -1;
-    return 0;
+        bad |= nn_lstm(x, T, l->in, l->in, l->W + d * G * l->in, l->R + d * G * H_LSTM, l->B + d * 2 * G, H_LSTM, d,
+                       y + d * H_LSTM, 2 * H_LSTM, d ? &f->s2 : &f->s) != 0;
+    return bad ? -1 : 0;
 }
 
 /* AdainResBlk1d over x[cin][T] -> y[cout][T or 2T]. */
@@ -536,6 +553,7 @@ static int adain_block(fwd *f, const adain_blk *b, const float *x, int T, const 
         add = t1;
     }
     size_t n = (size_t)b->cout * T2;
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++)
         y[i] = (y[i] + add[i]) / 1.4142135381698608f; /* a Div in the graph, not a Mul */
     rc = 0;
@@ -545,36 +563,40 @@ out:
 }
 
 /* AdaINResBlock1 (Snake) over x[C][T]; acc += block(x) when acc, else y = block(x). */
-static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const float *s, float *out, int accumulate)
+/* work: 3 C*T floats of the caller's (the generator's buffers are tens of
+ * MB: allocated once per stage rather than per block, they are not mapped,
+ * faulted in and unmapped again eight times). */
+static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const float *s, float *out, int accumulate,
+                     float *work)
 {
     size_t n = (size_t)g->C * T;
-    float *y = alloc(f, n), *t1 = alloc(f, n), *t2 = alloc(f, n), *h = alloc(f, 2 * (size_t)g->C);
+    float *y = work, *t1 = work + n, *t2 = work + 2 * n, *h = alloc(f, 2 * (size_t)g->C);
     int rc = -1;
     if (f->oom)
         goto out;
     memcpy(y, x, n * sizeof *y);
     for (int j = 0; j < 3; j++) {
         style_fc(&g->a1[j], s, h);
-        nn_adain(y, g->C, T, h, h + g->C, 1e-5f, t1);
-        nn_snake(t1, g->C, T, g->al1[j], g->ral1[j]);
+        nn_adain_snake(y, g->C, T, h, h + g->C, 1e-5f, g->al1[j], g->ral1[j], t1);
         if (nn_conv1d(&g->c1[j].c, t1, T, g->c1[j].w, g->c1[j].b, t2, &f->s))
             goto out;
         style_fc(&g->a2[j], s, h);
-        nn_adain(t2, g->C, T, h, h + g->C, 1e-5f, t2);
-        nn_snake(t2, g->C, T, g->al2[j], g->ral2[j]);
+        nn_adain_snake(t2, g->C, T, h, h + g->C, 1e-5f, g->al2[j], g->ral2[j], t2);
         if (nn_conv1d(&g->c2[j].c, t2, T, g->c2[j].w, g->c2[j].b, t1, &f->s))
             goto out;
+#pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++)
             y[i] = t1[i] + y[i];
     }
     if (accumulate)
+#pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++)
             out[i] += y[i];
     else
         memcpy(out, y, n * sizeof *y);
     rc = 0;
 out:
-    free(y), free(t1), free(t2), free(h);
+    free(h);
     return f->oom ? -1 : rc;
 }
 
@@ -582,12 +604,24 @@ out:
 static int albert(fwd *f, const kk_model *m, const int64_t *ids, int T2, float *benc)
 {
     const int D = 768, NH = 12, HD = 64, FF = 2048;
+    int nth = nn_threads_max();
     float *e = alloc(f, (size_t)T2 * 128), *x = alloc(f, (size_t)T2 * D), *q = alloc(f, (size_t)T2 * D);
     float *k = alloc(f, (size_t)T2 * D), *v = alloc(f, (size_t)T2 * D), *ctx = alloc(f, (size_t)T2 * D);
-    float *ff = alloc(f, (size_t)T2 * FF), *sc = alloc(f, (size_t)T2 * T2);
+    float *ff = alloc(f, (size_t)T2 * FF), *sc = alloc(f, (size_t)T2 * T2 * nth);
+    /* the shared layer's six weights, dequantised once for the 12 passes */
+    const q4_w *lw[6] = {&m->q, &m->k, &m->v, &m->dense, &m->ffn, &m->ffn_out};
+    float *wq[6];
+    size_t wtot = 0, woff[6];
+    for (int i = 0; i < 6; i++)
+        woff[i] = wtot, wtot += (size_t)lw[i]->q->N * lw[i]->q->K;
+    float *wall = alloc(f, wtot);
     int rc = -1;
     if (f->oom)
         goto out;
+    for (int i = 0; i < 6; i++) {
+        wq[i] = wall + woff[i];
+        q4_dequant(lw[i], wq[i]);
+    }
     for (int t = 0; t < T2; t++)
         for (int c = 0; c < 128; c++)
             e[t * 128 + c] = m->word_emb[ids[t] * 128 + c] + m->type_emb[c] + m->pos_emb[t * 128 + c];
@@ -595,28 +629,33 @@ static int albert(fwd *f, const kk_model *m, const int64_t *ids, int T2, float *
     if (q4_linear(f, &m->map, e, T2, x, D))
         goto out;
     const float scale = 0.35355339059327373f; /* sqrt(1/sqrt(64)), applied to q and k */
+    const size_t n = (size_t)T2 * D;
     for (int layer = 0; layer < 12; layer++) {
-        if (q4_linear(f, &m->q, x, T2, q, D) || q4_linear(f, &m->k, x, T2, k, D) || q4_linear(f, &m->v, x, T2, v, D))
-            goto out;
-        for (size_t i = 0; i < (size_t)T2 * D; i++)
+        q4_linear_w(&m->q, wq[0], x, T2, q, D);
+        q4_linear_w(&m->k, wq[1], x, T2, k, D);
+        q4_linear_w(&m->v, wq[2], x, T2, v, D);
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++)
             q[i] *= scale, k[i] *= scale;
+        /* heads in parallel, each with its own score matrix */
+#pragma omp parallel for schedule(static)
         for (int h = 0; h < NH; h++) {
+            float *sch = sc + (size_t)T2 * T2 * nn_thread_id();
             /* one utterance without padding: the attention mask adds exactly 0 */
-            nn_matmul(q + h * HD, D, k + h * HD, D, 1, sc, T2, T2, T2, HD);
-            nn_softmax(sc, T2, T2);
-            nn_matmul(sc, T2, v + h * HD, D, 0, ctx + h * HD, D, T2, HD, T2);
+            nn_matmul(q + h * HD, D, k + h * HD, D, 1, sch, T2, T2, T2, HD);
+            nn_softmax(sch, T2, T2);
+            nn_matmul(sch, T2, v + h * HD, D, 0, ctx + h * HD, D, T2, HD, T2);
         }
-        if (q4_linear(f, &m->dense, ctx, T2, q, D))
-            goto out;
-        for (size_t i = 0; i < (size_t)T2 * D; i++)
+        q4_linear_w(&m->dense, wq[3], ctx, T2, q, D);
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++)
             q[i] = x[i] + q[i];
         nn_layer_norm(q, T2, D, m->attn_ln_g, m->attn_ln_b, 1e-12f, q); /* x1 */
-        if (q4_linear(f, &m->ffn, q, T2, ff, FF))
-            goto out;
+        q4_linear_w(&m->ffn, wq[4], q, T2, ff, FF);
         nn_gelu_tanh(ff, (size_t)T2 * FF);
-        if (q4_linear(f, &m->ffn_out, ff, T2, x, D))
-            goto out;
-        for (size_t i = 0; i < (size_t)T2 * D; i++)
+        q4_linear_w(&m->ffn_out, wq[5], ff, T2, x, D);
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++)
             x[i] = q[i] + x[i];
         nn_layer_norm(x, T2, D, m->full_ln_g, m->full_ln_b, 1e-12f, x);
     }
@@ -628,7 +667,7 @@ static int albert(fwd *f, const kk_model *m, const int64_t *ids, int T2, float *
     emit(f, "/encoder/bert_encoder/Add_output_0", 3, 1, T2, 512, benc);
     rc = 0;
 out:
-    free(e), free(x), free(q), free(k), free(v), free(ctx), free(ff), free(sc);
+    free(e), free(x), free(q), free(k), free(v), free(ctx), free(ff), free(sc), free(wall);
     return f->oom ? -1 : rc;
 }
 
@@ -828,6 +867,7 @@ static void source_stft(const kk_model *m, const float *har, size_t N, float *sp
     bluestein bs;
     bluestein_init(&bs);
     const float pi = 3.1415927410125732f;
+#pragma omp parallel for schedule(static)
     for (int t = 0; t < F; t++) {
         float fr[DFT_N];
         for (int n = 0; n < DFT_N; n++) {
@@ -921,6 +961,7 @@ static int harmonic_source(fwd *f, const kk_model *m, const float *F0, int n2, f
             ph[(size_t)i * NH + h] = cs[h] * 2.0f * 3.1415927410125732f * 300.0f;
         }
     }
+#pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         lin_pos p = lin_at(n, m->up_scale, n2);
         const float *a = ph + (size_t)p.x1 * NH, *b = ph + (size_t)p.x2 * NH;
@@ -951,7 +992,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     int F = 120 * L + 1;
     float *f0d = alloc(f, L), *nd = alloc(f, L), *ar = alloc(f, (size_t)64 * L);
     float *cat = alloc(f, (size_t)1090 * L), *x = alloc(f, (size_t)1024 * L);
-    float *har = NULL, *hs = NULL, *a = NULL, *b = NULL, *acc = NULL, *xs = NULL;
+    float *har = NULL, *hs = NULL, *a = NULL, *acc = NULL, *xs = NULL, *gw = NULL;
     int rc = -1;
     if (f->oom)
         goto out;
@@ -998,19 +1039,22 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     int T1 = 20 * L;
     nn_leaky_relu(x, (size_t)512 * n2, 0.1f);
     a = alloc(f, (size_t)256 * T1), xs = alloc(f, (size_t)256 * T1), acc = alloc(f, (size_t)256 * T1);
+    gw = alloc(f, (size_t)3 * 256 * T1);
     if (f->oom)
         goto out;
     if (nn_conv1d(&m->noise_convs[0].c, hs, F, m->noise_convs[0].w, m->noise_convs[0].b, a, &f->s) ||
-        gen_block(f, &m->noise_res[0], a, T1, s, xs, 0) ||
+        gen_block(f, &m->noise_res[0], a, T1, s, xs, 0, gw) ||
         nn_conv_transpose1d(&m->ups[0].c, x, n2, m->ups[0].w, m->ups[0].b, a, &f->s))
         goto out;
     free(x), x = NULL;
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)256 * T1; i++)
         a[i] += xs[i];
     memset(acc, 0, sizeof(float) * 256 * T1);
     for (int r = 0; r < 3; r++)
-        if (gen_block(f, &m->res[r], a, T1, s, acc, 1))
+        if (gen_block(f, &m->res[r], a, T1, s, acc, 1, gw))
             goto out;
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)256 * T1; i++)
         acc[i] = acc[i] / 3.0f;
     emit(f, "/decoder/decoder/generator/Div_2_output_0", 3, 1, 256, T1, acc);
@@ -1021,28 +1065,32 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     }
 
     /* stage 2: 128 channels at 120 L (+1 for the reflection pad) */
-    free(a), free(xs);
-    a = alloc(f, (size_t)128 * F), xs = alloc(f, (size_t)128 * F), b = alloc(f, (size_t)128 * (F - 1));
+    free(a), free(xs), free(gw);
+    a = alloc(f, (size_t)128 * F), xs = alloc(f, (size_t)128 * F);
+    gw = alloc(f, (size_t)3 * 128 * F);
     if (f->oom)
         goto out;
+    /* ups.1's output goes to the resblocks' work memory, free until they run */
     if (nn_conv1d(&m->noise_convs[1].c, hs, F, m->noise_convs[1].w, m->noise_convs[1].b, a, &f->s) ||
-        gen_block(f, &m->noise_res[1], a, F, s, xs, 0) ||
-        nn_conv_transpose1d(&m->ups[1].c, acc, T1, m->ups[1].w, m->ups[1].b, b, &f->s))
+        gen_block(f, &m->noise_res[1], a, F, s, xs, 0, gw) ||
+        nn_conv_transpose1d(&m->ups[1].c, acc, T1, m->ups[1].w, m->ups[1].b, gw, &f->s))
         goto out;
     free(acc), acc = NULL;
     for (int c = 0; c < 128; c++) {
         float *row = a + (size_t)c * F;
-        const float *src = b + (size_t)c * (F - 1);
+        const float *src = gw + (size_t)c * (F - 1);
         row[0] = src[1]; /* reflection pad, left 1 */
         memcpy(row + 1, src, sizeof(float) * (F - 1));
     }
-    free(b), b = NULL;
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)128 * F; i++)
         a[i] += xs[i];
     memset(xs, 0, sizeof(float) * 128 * F);
     for (int r = 3; r < 6; r++)
-        if (gen_block(f, &m->res[r], a, F, s, xs, 1))
+        if (gen_block(f, &m->res[r], a, F, s, xs, 1, gw))
             goto out;
+    free(gw), gw = NULL;
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)128 * F; i++)
         xs[i] = xs[i] / 3.0f;
     emit(f, "/decoder/decoder/generator/Div_4_output_0", 3, 1, 128, F, xs);
@@ -1069,7 +1117,8 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
         wave[i] = a[i + 10] * 4.0f;
     rc = 0;
 out:
-    free(f0d), free(nd), free(ar), free(cat), free(x), free(har), free(hs), free(a), free(b), free(acc), free(xs);
+    free(f0d), free(nd), free(ar), free(cat), free(x), free(har), free(hs), free(a), free(acc), free(xs);
+    free(gw);
     return f->oom ? -1 : rc;
 }
 
@@ -1090,6 +1139,8 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
     if (!(p->speed >= 0.25f && p->speed <= 4.0f))
         return kk_error_set(err, KK_ERR_ARG, "speed %g is outside 0.25 .. 4", (double)p->speed);
 
+    int nthreads = p->threads > 0 ? p->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    nn_set_threads(nthreads > 0 ? nthreads : 1);
     fwd F = {.p = p}, *f = &F;
     const float *s_dec = style, *s_pro = style + STYLE_HALF;
     int T2 = n_ids, L = 0;
@@ -1165,5 +1216,6 @@ oom:
 done:
     free(benc), free(d), free(ten), free(en), free(sh), free(shc), free(F0), free(Nc), free(asr), free(wave), free(dur);
     nn_scratch_free(&f->s);
+    nn_scratch_free(&f->s2);
     return st;
 }

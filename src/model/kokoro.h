@@ -48,6 +48,15 @@ typedef struct kk_forward_params {
     void *tensor_user;
     kk_abort_fn abort;
     void *abort_user;
+    /* Threads for this call; 0 (the default): one per online CPU. The audio
+     * is bit-identical whatever the count. The matrix products run on
+     * OpenBLAS inside the engine's own threads, so each call sets OpenBLAS
+     * to one thread (openblas_set_num_threads(1)): that setting is
+     * process-global and stays after the call. The threads are OpenMP's:
+     * run programs with OMP_WAIT_POLICY=passive (kk-forward sets it) so that
+     * idle threads sleep rather than spin, which costs ~25 % when the cores
+     * are shared. */
+    int threads;
 } kk_forward_params;
 
 kk_forward_params kk_forward_default_params(void);

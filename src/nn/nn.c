@@ -10,6 +10,51 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Hot element-wise loops get an x86-64-v3 (AVX2 + FMA) clone picked at load
+ * time (GNU ifunc). The build uses -ffp-contract=off, so no a*b+c is fused
+ * behind our back; the only fused operations are explicit fmaf() calls,
+ * which are exactly rounded whether the library or the instruction does
+ * them. The clone thus performs the same IEEE operations in the same order
+ * as the baseline build, and the results are bit-identical whichever clone
+ * runs. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(KK_NO_CLONES)
+#define NN_VEC __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define NN_VEC
+#endif
+
+int nn_threads_max(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+void nn_set_threads(int n)
+{
+    if (n < 1)
+        n = 1;
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+    /* every sgemm runs single-threaded inside our own parallel loops */
+    openblas_set_num_threads(1);
+}
+
+int nn_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 float *nn_scratch_get(nn_scratch *s, size_t n)
 {
@@ -28,10 +73,17 @@ void nn_scratch_free(nn_scratch *s)
     s->cap = 0;
 }
 
-/* Columns of the im2col buffer per tile: about 4 MiB of floats. */
+/* Columns of the im2col buffer per tile: at most 2^20 floats (4 MiB) per thread, and
+ * at most an eighth of the signal (rounded up to 16) so that short signals
+ * still make enough tiles to share between threads. It depends only on the
+ * shapes: the tiles, and so every sgemm call, are the same whatever the
+ * thread count, which keeps the result bit-identical. */
 static int tile_len(int rows, int t_out)
 {
     int t = (int)((1u << 20) / (unsigned)(rows > 0 ? rows : 1));
+    int eighth = ((t_out + 7) / 8 + 15) / 16 * 16;
+    if (t > eighth)
+        t = eighth;
     if (t < 64)
         t = 64;
     return t < t_out ? t : t_out;
@@ -47,6 +99,7 @@ int nn_conv_out_len(const nn_conv *c, int t_in)
 static void conv_depthwise(const nn_conv *c, const float *x, int t_in, const float *w, const float *b, float *y,
                            int t_out)
 {
+#pragma omp parallel for schedule(dynamic)
     for (int ch = 0; ch < c->cout; ch++) {
         const float *xc = x + (size_t)ch * t_in, *wc = w + (size_t)ch * c->k;
         float *yc = y + (size_t)ch * t_out;
@@ -64,6 +117,39 @@ static void conv_depthwise(const nn_conv *c, const float *x, int t_in, const flo
     }
 }
 
+/* One tile of im2col: col[ci*k + kk][t] = x[ci][(t0 + t) * stride + kk * dil - pad_l], 0 outside. */
+static void im2col_tile(const nn_conv *c, const float *x, int t_in, int t0, int n, float *col)
+{
+    for (int ci = 0; ci < c->cin; ci++) {
+        const float *xc = x + (size_t)ci * t_in;
+        for (int kk = 0; kk < c->k; kk++) {
+            float *row = col + ((size_t)ci * c->k + kk) * n;
+            int off = kk * c->dilation - c->pad_l;
+            if (c->stride == 1) {
+                /* a shifted copy of the row with zeros where it leaves x */
+                long first = (long)t0 + off;
+                int lo = first < 0 ? (int)(-first < n ? -first : n) : 0;
+                long hi_l = (long)t_in - first;
+                int hi = hi_l < lo ? lo : (hi_l > n ? n : (int)hi_l);
+                if (lo > 0)
+                    memset(row, 0, sizeof(float) * lo);
+                if (hi > lo)
+                    memcpy(row + lo, xc + first + lo, sizeof(float) * (hi - lo));
+                if (n > hi)
+                    memset(row + hi, 0, sizeof(float) * (n - hi));
+            } else {
+                for (int t = 0; t < n; t++) {
+                    int i = (t0 + t) * c->stride + off;
+                    row[t] = (i >= 0 && i < t_in) ? xc[i] : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* Column chunk of a 1x1 convolution (a fixed size, whatever the threads). */
+#define CONV1X1_CHUNK 512
+
 int nn_conv1d(const nn_conv *c, const float *x, int t_in, const float *w, const float *b, float *y,
               nn_scratch *s)
 {
@@ -75,38 +161,60 @@ int nn_conv1d(const nn_conv *c, const float *x, int t_in, const float *w, const 
         return 0;
     }
     int rows = c->cin * c->k;
-    if (c->k == 1 && c->stride == 1 && c->pad_l == 0 && c->pad_r == 0) {
-        /* A 1x1 convolution is a plain matrix product over x itself. */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, t_out, c->cin, 1.0f, w, c->cin, x, t_in,
-                    0.0f, y, t_out);
-    } else {
-        int tile = tile_len(rows, t_out);
-        float *col = nn_scratch_get(s, (size_t)rows * tile);
-        if (!col)
+    int pointwise = c->k == 1 && c->stride == 1 && c->pad_l == 0 && c->pad_r == 0;
+    /* Stride-1 convolutions over many channels skip im2col away from the
+     * edges: y[:, tile] = sum over kk of W_kk x[:, tile shifted by kk * dil],
+     * one sgemm per tap reading x in place (W_kk = w[:, :, kk], repacked
+     * once per call). Tiles that touch the padding go through im2col. */
+    int shifted = !pointwise && c->stride == 1 && c->cin >= 64;
+    /* A 1x1 convolution is a plain matrix product over x itself; others go
+     * through an im2col tile per thread. Either way the time axis is cut
+     * into pieces fixed by the shapes, and each piece is done by one thread
+     * with the same calls whoever takes it. */
+    int tile = pointwise ? CONV1X1_CHUNK : tile_len(rows, t_out);
+    int n_tiles = (t_out + tile - 1) / tile;
+    int nth = nn_threads_max();
+    if (nth > n_tiles)
+        nth = n_tiles;
+    float *col = NULL, *wk = NULL;
+    if (!pointwise) {
+        size_t nw = shifted ? (size_t)rows * c->cout : 0;
+        wk = nn_scratch_get(s, nw + (size_t)rows * tile * nth);
+        if (!wk)
             return -1;
-        for (int t0 = 0; t0 < t_out; t0 += tile) {
-            int n = t_out - t0 < tile ? t_out - t0 : tile;
-            for (int ci = 0; ci < c->cin; ci++) {
-                const float *xc = x + (size_t)ci * t_in;
-                for (int kk = 0; kk < c->k; kk++) {
-                    float *row = col + ((size_t)ci * c->k + kk) * n;
-                    int off = kk * c->dilation - c->pad_l;
-                    for (int t = 0; t < n; t++) {
-                        int i = (t0 + t) * c->stride + off;
-                        row[t] = (i >= 0 && i < t_in) ? xc[i] : 0.0f;
-                    }
-                }
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, rows, 1.0f, w, rows, col, n, 0.0f,
+        col = wk + nw;
+        if (shifted)
+            for (int kk = 0; kk < c->k; kk++)
+                for (int co = 0; co < c->cout; co++)
+                    for (int ci = 0; ci < c->cin; ci++)
+                        wk[((size_t)kk * c->cout + co) * c->cin + ci] = w[((size_t)co * c->cin + ci) * c->k + kk];
+    }
+#pragma omp parallel for schedule(dynamic) num_threads(nth) if (nth > 1)
+    for (int ti = 0; ti < n_tiles; ti++) {
+        int t0 = ti * tile;
+        int n = t_out - t0 < tile ? t_out - t0 : tile;
+        if (pointwise) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, c->cin, 1.0f, w, c->cin, x + t0, t_in,
+                        0.0f, y + t0, t_out);
+        } else if (shifted && t0 - c->pad_l >= 0 &&
+                   (long)t0 + n - 1 + (long)(c->k - 1) * c->dilation - c->pad_l < t_in) {
+            for (int kk = 0; kk < c->k; kk++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, c->cin, 1.0f,
+                            wk + (size_t)kk * c->cout * c->cin, c->cin, x + t0 + kk * c->dilation - c->pad_l, t_in,
+                            kk ? 1.0f : 0.0f, y + t0, t_out);
+        } else {
+            float *cb = col + (size_t)nn_thread_id() * rows * tile;
+            im2col_tile(c, x, t_in, t0, n, cb);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, rows, 1.0f, w, rows, cb, n, 0.0f,
                         y + t0, t_out);
         }
+        if (b)
+            for (int co = 0; co < c->cout; co++) {
+                float *yc = y + (size_t)co * t_out + t0;
+                for (int t = 0; t < n; t++)
+                    yc[t] += b[co];
+            }
     }
-    if (b)
-        for (int co = 0; co < c->cout; co++) {
-            float *yc = y + (size_t)co * t_out;
-            for (int t = 0; t < t_out; t++)
-                yc[t] += b[co];
-        }
     return 0;
 }
 
@@ -116,22 +224,23 @@ int nn_convt_out_len(const nn_convt *c, int t_in)
     return n < 0 ? 0 : (int)n;
 }
 
+/* Output channels per block of a transposed convolution. */
+#define CONVT_BLOCK 16
+
 int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float *w, const float *b,
                         float *y, nn_scratch *s)
 {
     int t_out = nn_convt_out_len(c, t_in);
     if (t_out <= 0)
         return 0;
-    for (int co = 0; co < c->cout; co++) {
-        float *yc = y + (size_t)co * t_out;
-        float bias = b ? b[co] : 0.0f;
-        for (int t = 0; t < t_out; t++)
-            yc[t] = bias;
-    }
     if (c->groups > 1) {
+#pragma omp parallel for schedule(dynamic)
         for (int ch = 0; ch < c->cout; ch++) {
             const float *xc = x + (size_t)ch * t_in, *wc = w + (size_t)ch * c->k;
             float *yc = y + (size_t)ch * t_out;
+            float bias = b ? b[ch] : 0.0f;
+            for (int t = 0; t < t_out; t++)
+                yc[t] = bias;
             for (int t = 0; t < t_in; t++)
                 for (int kk = 0; kk < c->k; kk++) {
                     int o = t * c->stride + kk - c->pad_l;
@@ -142,25 +251,46 @@ int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float
         return 0;
     }
     /* cols[co*k + kk][t] = sum_ci w[ci][co][kk] x[ci][t], then each column
-     * is added into y at t*stride + kk - pad_l. */
+     * is added into y at t*stride + kk - pad_l. The output channels are cut
+     * into blocks of CONVT_BLOCK, each computed (sgemm over its rows of the
+     * weight, tile by tile of time) and scattered by one thread: no two
+     * threads write the same output, and the blocks and tiles are fixed by
+     * the shapes alone. */
     int rows = c->cout * c->k;
-    int tile = tile_len(rows, t_in);
-    float *cols = nn_scratch_get(s, (size_t)rows * tile);
+    int n_blk = (c->cout + CONVT_BLOCK - 1) / CONVT_BLOCK;
+    int tile = tile_len(CONVT_BLOCK * c->k, t_in);
+    int nth = nn_threads_max();
+    if (nth > n_blk)
+        nth = n_blk;
+    size_t per = (size_t)CONVT_BLOCK * c->k * tile;
+    float *cols = nn_scratch_get(s, per * nth);
     if (!cols)
         return -1;
-    for (int t0 = 0; t0 < t_in; t0 += tile) {
-        int n = t_in - t0 < tile ? t_in - t0 : tile;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n, c->cin, 1.0f, w, rows, x + t0, t_in, 0.0f,
-                    cols, n);
-        for (int co = 0; co < c->cout; co++) {
+#pragma omp parallel for schedule(dynamic) num_threads(nth) if (nth > 1)
+    for (int bi = 0; bi < n_blk; bi++) {
+        int c0 = bi * CONVT_BLOCK, c1 = c0 + CONVT_BLOCK < c->cout ? c0 + CONVT_BLOCK : c->cout;
+        int brows = (c1 - c0) * c->k;
+        float *cb = cols + per * (size_t)nn_thread_id();
+        for (int co = c0; co < c1; co++) {
             float *yc = y + (size_t)co * t_out;
-            for (int kk = 0; kk < c->k; kk++) {
-                const float *row = cols + ((size_t)co * c->k + kk) * n;
-                int off = t0 * c->stride + kk - c->pad_l;
-                for (int t = 0; t < n; t++) {
-                    int o = off + t * c->stride;
-                    if (o >= 0 && o < t_out)
-                        yc[o] += row[t];
+            float bias = b ? b[co] : 0.0f;
+            for (int t = 0; t < t_out; t++)
+                yc[t] = bias;
+        }
+        for (int t0 = 0; t0 < t_in; t0 += tile) {
+            int n = t_in - t0 < tile ? t_in - t0 : tile;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, brows, n, c->cin, 1.0f, w + (size_t)c0 * c->k, rows,
+                        x + t0, t_in, 0.0f, cb, n);
+            for (int co = c0; co < c1; co++) {
+                float *yc = y + (size_t)co * t_out;
+                for (int kk = 0; kk < c->k; kk++) {
+                    const float *row = cb + ((size_t)(co - c0) * c->k + kk) * n;
+                    int off = t0 * c->stride + kk - c->pad_l;
+                    for (int t = 0; t < n; t++) {
+                        int o = off + t * c->stride;
+                        if (o >= 0 && o < t_out)
+                            yc[o] += row[t];
+                    }
                 }
             }
         }
@@ -168,15 +298,24 @@ int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float
     return 0;
 }
 
+/* Rows of x per sgemm of nn_linear (fixed: the same calls whatever the threads). */
+#define LINEAR_ROWS 64
+
 void nn_linear(const float *x, int m, int k, const float *w, int w_is_kn, const float *b, int n, float *y,
                int ldy)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, w_is_kn ? CblasNoTrans : CblasTrans, m, n, k, 1.0f, x, k, w,
-                w_is_kn ? n : k, 0.0f, y, ldy);
-    if (b)
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-                y[(size_t)i * ldy + j] += b[j];
+    int n_blk = (m + LINEAR_ROWS - 1) / LINEAR_ROWS;
+#pragma omp parallel for schedule(dynamic) if (n_blk > 1)
+    for (int bi = 0; bi < n_blk; bi++) {
+        int r0 = bi * LINEAR_ROWS, nr = m - r0 < LINEAR_ROWS ? m - r0 : LINEAR_ROWS;
+        float *yb = y + (size_t)r0 * ldy;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, w_is_kn ? CblasNoTrans : CblasTrans, nr, n, k, 1.0f,
+                    x + (size_t)r0 * k, k, w, w_is_kn ? n : k, 0.0f, yb, ldy);
+        if (b)
+            for (int i = 0; i < nr; i++)
+                for (int j = 0; j < n; j++)
+                    yb[(size_t)i * ldy + j] += b[j];
+    }
 }
 
 void nn_matmul(const float *a, int lda, const float *b, int ldb, int b_trans, float *c, int ldc, int M, int N,
@@ -191,7 +330,7 @@ void nn_matmul(const float *a, int lda, const float *b, int ldb, int b_trans, fl
  * kernels do). They are within 1e-6 of the exact functions; using the same
  * approximation as the reference keeps the recurrences of the LSTMs, which
  * amplify any difference, close to it. */
-float nn_tanh1(float x)
+static inline float tanh1(float x)
 {
     float v = x < -9.0f ? -9.0f : x;
     v = v > 9.0f ? 9.0f : v;
@@ -209,7 +348,7 @@ float nn_tanh1(float x)
     return p / q;
 }
 
-float nn_sigmoid1(float x)
+static inline float sigmoid1(float x)
 {
     float v = x < -18.0f ? -18.0f : x;
     v = v > 18.0f ? 18.0f : v;
@@ -228,7 +367,27 @@ float nn_sigmoid1(float x)
     return r < 0.0f ? 0.0f : (r > 1.0f ? 1.0f : r);
 }
 
-static inline float sigm(float v) { return nn_sigmoid1(v); }
+float nn_tanh1(float x) { return tanh1(x); }
+float nn_sigmoid1(float x) { return sigmoid1(x); }
+static inline float sigm(float v) { return sigmoid1(v); }
+
+/* One LSTM step after the matrix products: gates, cell and output. */
+NN_VEC static void lstm_cell(float *rg, const float *gt, const float *B, int H, float *cst, float *h, float *yt)
+{
+    int G = 4 * H;
+    /* pre-activation = (x W + h R) + (Wb + Rb), in that order */
+    for (int j = 0; j < G; j++)
+        rg[j] = (gt[j] + rg[j]) + (B[j] + B[G + j]);
+    for (int j = 0; j < H; j++) {
+        float i = sigm(rg[j]);
+        float o = sigm(rg[H + j]);
+        float f = sigm(rg[2 * H + j]);
+        float cc = tanh1(rg[3 * H + j]);
+        cst[j] = cst[j] * f + i * cc;
+        h[j] = tanh1(cst[j]) * o;
+        yt[j] = h[j];
+    }
+}
 
 int nn_lstm(const float *x, int T, int in, int ldx, const float *W, const float *R, const float *B, int H,
             int reverse, float *y, int ldy, nn_scratch *s)
@@ -247,19 +406,7 @@ int nn_lstm(const float *x, int T, int in, int ldx, const float *W, const float 
         int t = reverse ? T - 1 - step : step;
         float *gt = g + (size_t)t * G;
         cblas_sgemv(CblasRowMajor, CblasNoTrans, G, H, 1.0f, R, H, h, 1, 0.0f, rg, 1);
-        float *yt = y + (size_t)t * ldy;
-        /* pre-activation = (x W + h R) + (Wb + Rb), in that order */
-        for (int j = 0; j < G; j++)
-            rg[j] = (gt[j] + rg[j]) + (B[j] + B[G + j]);
-        for (int j = 0; j < H; j++) {
-            float i = sigm(rg[j]);
-            float o = sigm(rg[H + j]);
-            float f = sigm(rg[2 * H + j]);
-            float cc = nn_tanh1(rg[3 * H + j]);
-            cst[j] = cst[j] * f + i * cc;
-            h[j] = nn_tanh1(cst[j]) * o;
-            yt[j] = h[j];
-        }
+        lstm_cell(rg, gt, B, H, cst, h, y + (size_t)t * ldy);
     }
     return 0;
 }
@@ -287,30 +434,67 @@ void nn_instance_norm(const float *x, int C, int T, float eps, float *y)
     nn_adain(x, C, T, NULL, NULL, eps, y);
 }
 
+/* Mean and 1/sqrt(var + eps) of one channel, in double (T reaches 10^5 and
+ * more in the generator), with four partial sums so that the additions are
+ * not one long dependency chain. */
+static void channel_stats(const float *xc, int T, float eps, float *m_out, float *inv_out)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int t = 0;
+    for (; t + 4 <= T; t += 4)
+        s0 += xc[t], s1 += xc[t + 1], s2 += xc[t + 2], s3 += xc[t + 3];
+    for (; t < T; t++)
+        s0 += xc[t];
+    double mean = ((s0 + s1) + (s2 + s3)) / T;
+    double v0 = 0, v1 = 0, v2 = 0, v3 = 0;
+    for (t = 0; t + 4 <= T; t += 4) {
+        double d0 = xc[t] - mean, d1 = xc[t + 1] - mean, d2 = xc[t + 2] - mean, d3 = xc[t + 3] - mean;
+        v0 += d0 * d0, v1 += d1 * d1, v2 += d2 * d2, v3 += d3 * d3;
+    }
+    for (; t < T; t++)
+        v0 += (xc[t] - mean) * (xc[t] - mean);
+    double var = ((v0 + v1) + (v2 + v3)) / T;
+    *m_out = (float)mean;
+    *inv_out = (float)(1.0 / sqrt(var + eps));
+}
+
+NN_VEC static void adain_apply(const float *xc, float *yc, int T, float m, float inv, float scale, float shift)
+{
+    for (int t = 0; t < T; t++)
+        yc[t] = (xc[t] - m) * inv * scale + shift;
+}
+
 void nn_adain(const float *x, int C, int T, const float *gamma, const float *beta, float eps, float *y)
 {
+#pragma omp parallel for schedule(dynamic) if (C > 1 && (size_t)C * T > 16384)
     for (int c = 0; c < C; c++) {
         const float *xc = x + (size_t)c * T;
         float *yc = y + (size_t)c * T;
-        /* Double accumulators: T reaches 10^5 and more in the generator. */
-        double mean = 0.0, var = 0.0;
-        for (int t = 0; t < T; t++)
-            mean += xc[t];
-        mean /= T;
-        for (int t = 0; t < T; t++)
-            var += (xc[t] - mean) * (xc[t] - mean);
-        var /= T;
-        float m = (float)mean, inv = (float)(1.0 / sqrt(var + eps));
+        float m, inv;
+        channel_stats(xc, T, eps, &m, &inv);
         float scale = gamma ? 1.0f + gamma[c] : 1.0f, shift = beta ? beta[c] : 0.0f;
-        for (int t = 0; t < T; t++)
-            yc[t] = (xc[t] - m) * inv * scale + shift;
+        adain_apply(xc, yc, T, m, inv, scale, shift);
     }
 }
 
-void nn_leaky_relu(float *x, size_t n, float slope)
+NN_VEC static void leaky_chunk(float *x, size_t n, float slope)
 {
     for (size_t i = 0; i < n; i++)
         x[i] = x[i] < 0.0f ? x[i] * slope : x[i];
+}
+
+/* Element-wise loops over long arrays are cut into chunks of this many
+ * elements for the threads (element-wise: the result cannot depend on it). */
+#define EW_CHUNK 32768
+
+void nn_leaky_relu(float *x, size_t n, float slope)
+{
+    long nc = (long)((n + EW_CHUNK - 1) / EW_CHUNK);
+#pragma omp parallel for schedule(dynamic) if (nc > 1)
+    for (long i = 0; i < nc; i++) {
+        size_t a = (size_t)i * EW_CHUNK, len = n - a < EW_CHUNK ? n - a : EW_CHUNK;
+        leaky_chunk(x + a, len, slope);
+    }
 }
 
 /* sin(x) for the Snake activation: libm's sinf is a call per element and
@@ -339,38 +523,83 @@ static inline float fast_sin(float x)
 
 float nn_sin(float x) { return fast_sin(x); }
 
-void nn_snake(float *x, int C, int T, const float *alpha, const float *ralpha)
+NN_VEC static void snake_row(float *xc, int T, float a, float inv)
 {
-    for (int c = 0; c < C; c++) {
-        float a = alpha[c], inv = ralpha ? ralpha[c] : 1.0f / a;
-        float *xc = x + (size_t)c * T;
-        for (int t = 0; t < T; t++) {
-            float sn = fast_sin(a * xc[t]);
-            xc[t] += inv * sn * sn;
-        }
+    for (int t = 0; t < T; t++) {
+        float sn = fast_sin(a * xc[t]);
+        xc[t] += inv * sn * sn;
     }
 }
 
-void nn_sigmoid(float *x, size_t n)
+void nn_snake(float *x, int C, int T, const float *alpha, const float *ralpha)
+{
+#pragma omp parallel for schedule(dynamic) if (C > 1 && (size_t)C * T > 16384)
+    for (int c = 0; c < C; c++) {
+        float a = alpha[c], inv = ralpha ? ralpha[c] : 1.0f / a;
+        snake_row(x + (size_t)c * T, T, a, inv);
+    }
+}
+
+/* AdaIN then Snake in one pass over the output: the same operations, in the
+ * same order, as nn_adain followed by nn_snake. */
+NN_VEC static void adain_snake_row(const float *xc, float *yc, int T, float m, float inv, float scale, float shift,
+                                   float a, float ra)
+{
+    for (int t = 0; t < T; t++) {
+        float v = (xc[t] - m) * inv * scale + shift;
+        float sn = fast_sin(a * v);
+        yc[t] = v + ra * sn * sn;
+    }
+}
+
+void nn_adain_snake(const float *x, int C, int T, const float *gamma, const float *beta, float eps,
+                    const float *alpha, const float *ralpha, float *y)
+{
+#pragma omp parallel for schedule(dynamic) if (C > 1 && (size_t)C * T > 16384)
+    for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * T;
+        float m, inv;
+        channel_stats(xc, T, eps, &m, &inv);
+        float scale = gamma ? 1.0f + gamma[c] : 1.0f, shift = beta ? beta[c] : 0.0f;
+        float a = alpha[c], ra = ralpha ? ralpha[c] : 1.0f / a;
+        adain_snake_row(xc, y + (size_t)c * T, T, m, inv, scale, shift, a, ra);
+    }
+}
+
+NN_VEC static void sigmoid_chunk(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         x[i] = sigm(x[i]);
 }
 
-void nn_tanh(float *x, size_t n)
+NN_VEC static void tanh_chunk(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        x[i] = nn_tanh1(x[i]);
+        x[i] = tanh1(x[i]);
 }
 
-void nn_gelu_tanh(float *x, size_t n)
+NN_VEC static void gelu_chunk(float *x, size_t n)
 {
     /* the constants as float32, and u^3 as u*u*u, as the graph has them */
     for (size_t i = 0; i < n; i++) {
         float u = x[i];
-        x[i] = 0.5f * u * (1.0f + nn_tanh1(0.7978845834732056f * (u + 0.044714998453855515f * (u * u * u))));
+        x[i] = 0.5f * u * (1.0f + tanh1(0.7978845834732056f * (u + 0.044714998453855515f * (u * u * u))));
     }
 }
+
+#define EW_PARALLEL(fn, x, n)                                                                                      \
+    do {                                                                                                           \
+        long nc_ = (long)(((n) + EW_CHUNK - 1) / EW_CHUNK);                                                         \
+        _Pragma("omp parallel for schedule(dynamic) if (nc_ > 1)") for (long i_ = 0; i_ < nc_; i_++)                \
+        {                                                                                                          \
+            size_t a_ = (size_t)i_ * EW_CHUNK;                                                                     \
+            fn((x) + a_, (n) - a_ < EW_CHUNK ? (n) - a_ : EW_CHUNK);                                               \
+        }                                                                                                          \
+    } while (0)
+
+void nn_sigmoid(float *x, size_t n) { EW_PARALLEL(sigmoid_chunk, x, n); }
+void nn_tanh(float *x, size_t n) { EW_PARALLEL(tanh_chunk, x, n); }
+void nn_gelu_tanh(float *x, size_t n) { EW_PARALLEL(gelu_chunk, x, n); }
 
 void nn_softmax(float *x, int rows, int n)
 {

@@ -26,6 +26,26 @@ typedef struct nn_scratch {
     size_t cap; /* floats */
 } nn_scratch;
 
+/* ---- threads ----
+ *
+ * Kernels run their loops on up to nn_set_threads() threads (OpenMP). The
+ * work is cut into pieces whose bounds depend only on the shapes (time
+ * tiles, channel blocks, row blocks), each piece computed by one thread with
+ * the same calls whatever the thread count, so results are bit-identical
+ * for any number of threads.
+ *
+ * nn_set_threads(n) sets the thread count for parallel loops started by the
+ * calling thread (OpenMP's per-thread nthreads setting) and makes OpenBLAS
+ * single-threaded: every sgemm runs inside our own parallel loops. The
+ * latter is process-global (openblas_set_num_threads): a program that uses
+ * OpenBLAS elsewhere finds it single-threaded after this call. */
+void nn_set_threads(int n);
+/* The number of threads a parallel loop started now would get. */
+int nn_threads_max(void);
+/* The calling thread's number inside a parallel loop (0 outside): for
+ * per-thread slices of working memory. */
+int nn_thread_id(void);
+
 /* Returns a buffer of at least n floats (contents undefined), NULL when out
  * of memory. The buffer stays valid until the next call on the same scratch. */
 float *nn_scratch_get(nn_scratch *s, size_t n);
@@ -93,6 +113,9 @@ void nn_leaky_relu(float *x, size_t n, float slope);
 /* Snake over x[C][T]: x + ralpha[c] * sin(alpha[c] x)^2, where ralpha is
  * 1/alpha (the graph stores the reciprocal; NULL: computed here). */
 void nn_snake(float *x, int C, int T, const float *alpha, const float *ralpha);
+/* nn_adain(x -> y) then nn_snake(y) in one pass, same result bit for bit. */
+void nn_adain_snake(const float *x, int C, int T, const float *gamma, const float *beta, float eps,
+                    const float *alpha, const float *ralpha, float *y);
 /* The sine Snake uses (exposed for its test). */
 float nn_sin(float x);
 void nn_sigmoid(float *x, size_t n);

@@ -79,8 +79,17 @@ static void test_conv1d(void **state)
     check_conv((nn_conv){.cin = 6, .cout = 6, .k = 3, .stride = 2, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 1}, 33);
     check_conv((nn_conv){.cin = 7, .cout = 3, .k = 1, .stride = 1, .dilation = 1, .pad_l = 0, .pad_r = 0, .groups = 1}, 29);
     check_conv((nn_conv){.cin = 5, .cout = 5, .k = 3, .stride = 2, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 5}, 20);
+    /* padding wider than the signal, and dilation reaching past it (the
+     * stride-1 im2col copies shifted rows and zero-fills what leaves x) */
+    check_conv((nn_conv){.cin = 3, .cout = 2, .k = 5, .stride = 1, .dilation = 4, .pad_l = 20, .pad_r = 3, .groups = 1}, 9);
+    check_conv((nn_conv){.cin = 4, .cout = 3, .k = 3, .stride = 1, .dilation = 7, .pad_l = 0, .pad_r = 30, .groups = 1}, 5);
+    /* a 1x1 convolution over several column chunks (512) */
+    check_conv((nn_conv){.cin = 9, .cout = 6, .k = 1, .stride = 1, .dilation = 1, .pad_l = 0, .pad_r = 0, .groups = 1}, 1500);
     /* long enough to take several time tiles (1M floats / (rows)) */
     check_conv((nn_conv){.cin = 64, .cout = 8, .k = 7, .stride = 1, .dilation = 3, .pad_l = 9, .pad_r = 9, .groups = 1}, 6000);
+    /* tap-by-tap path (cin >= 64) with padding on one side only, and none */
+    check_conv((nn_conv){.cin = 70, .cout = 5, .k = 3, .stride = 1, .dilation = 1, .pad_l = 2, .pad_r = 0, .groups = 1}, 3000);
+    check_conv((nn_conv){.cin = 64, .cout = 3, .k = 5, .stride = 1, .dilation = 2, .pad_l = 0, .pad_r = 0, .groups = 1}, 2500);
 }
 
 static void convt_ref(const nn_convt *c, const float *x, int t_in, const float *w, const float *b, float *y)
@@ -132,6 +141,8 @@ static void test_conv_transpose1d(void **state)
     check_convt(d, 15);
     assert_int_equal(nn_convt_out_len(&d, 15), 30);
     check_convt((nn_convt){.cin = 40, .cout = 30, .k = 20, .stride = 10, .pad_l = 5, .pad_r = 5, .groups = 1}, 3000);
+    /* output channels in several blocks of 16, the last one partial */
+    check_convt((nn_convt){.cin = 12, .cout = 37, .k = 12, .stride = 6, .pad_l = 3, .pad_r = 3, .groups = 1}, 200);
 }
 
 static void test_linear(void **state)
@@ -154,6 +165,23 @@ static void test_linear(void **state)
             assert_true(fabs(y2[i * 6 + j] - acc) < 1e-4);
         }
     free(x), free(w), free(b), free(wt);
+}
+
+/* nn_linear cuts x into blocks of 64 rows: a tall x against the definition. */
+static void test_linear_blocks(void **state)
+{
+    int m = 150, k = 19, n = 11;
+    float *x = rand_vec((size_t)m * k), *w = rand_vec((size_t)n * k), *b = rand_vec((size_t)n);
+    float *y = malloc(sizeof(float) * m * n);
+    nn_linear(x, m, k, w, 0, b, n, y, n);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double acc = b[j];
+            for (int q = 0; q < k; q++)
+                acc += (double)x[i * k + q] * w[j * k + q];
+            assert_true(fabs(y[i * n + j] - acc) < 1e-4);
+        }
+    free(x), free(w), free(b), free(y);
 }
 
 static double sg(double v) { return 1 / (1 + exp(-v)); }
@@ -224,6 +252,79 @@ static void test_norms(void **state)
     free(x), free(g), free(b);
 }
 
+/* AdaIN + Snake fused: bit for bit nn_adain then nn_snake, and both close to
+ * the definitions; long channels (several vector widths and a remainder). */
+static void test_adain_snake(void **state)
+{
+    int C = 5, T = 1037;
+    float *x = rand_vec((size_t)C * T), *g = rand_vec(C), *b = rand_vec(C), *al = rand_vec(C);
+    for (int c = 0; c < C; c++)
+        al[c] = 0.5f + fabsf(al[c]); /* Snake's alpha is positive */
+    float *y1 = malloc(sizeof(float) * C * T), *y2 = malloc(sizeof(float) * C * T);
+    nn_adain(x, C, T, g, b, 1e-5f, y1);
+    nn_snake(y1, C, T, al, NULL);
+    nn_adain_snake(x, C, T, g, b, 1e-5f, al, NULL, y2);
+    assert_memory_equal(y1, y2, sizeof(float) * C * T);
+    memcpy(y2, x, sizeof(float) * C * T);
+    nn_adain_snake(y2, C, T, g, b, 1e-5f, al, NULL, y2); /* in place */
+    assert_memory_equal(y1, y2, sizeof(float) * C * T);
+    for (int c = 0; c < C; c++) {
+        double m = 0, v = 0;
+        for (int t = 0; t < T; t++)
+            m += x[c * T + t];
+        m /= T;
+        for (int t = 0; t < T; t++)
+            v += (x[c * T + t] - m) * (x[c * T + t] - m);
+        v /= T;
+        for (int t = 0; t < T; t++) {
+            double a = (1 + g[c]) * (x[c * T + t] - m) / sqrt(v + 1e-5) + b[c];
+            double r = a + sin(al[c] * a) * sin(al[c] * a) / al[c];
+            assert_true(fabs(y1[c * T + t] - r) < 1e-5 * fmax(1, fabs(r)));
+        }
+    }
+    free(x), free(g), free(b), free(al), free(y1), free(y2);
+}
+
+/* Every threaded kernel gives the same bits for 1, 2 and 3 threads. */
+static void test_thread_count_invariance(void **state)
+{
+    /* 64 input channels: the tap-by-tap sgemm path away from the edges */
+    nn_conv cv = {.cin = 64, .cout = 24, .k = 11, .stride = 1, .dilation = 5, .pad_l = 25, .pad_r = 25, .groups = 1};
+    nn_conv pw = {.cin = 30, .cout = 20, .k = 1, .stride = 1, .dilation = 1, .pad_l = 0, .pad_r = 0, .groups = 1};
+    nn_convt ct = {.cin = 32, .cout = 40, .k = 12, .stride = 6, .pad_l = 3, .pad_r = 3, .groups = 1};
+    int t_in = 4000, tc = nn_conv_out_len(&cv, t_in), tt = nn_convt_out_len(&ct, 700);
+    float *x = rand_vec((size_t)64 * t_in), *w = rand_vec((size_t)24 * 64 * 11), *b = rand_vec(64);
+    float *wp = rand_vec((size_t)20 * 30), *wt = rand_vec((size_t)32 * 40 * 12);
+    float *al = rand_vec(48);
+    for (int c = 0; c < 48; c++)
+        al[c] = 0.5f + fabsf(al[c]);
+    size_t nc = (size_t)24 * tc, np = (size_t)20 * t_in, nt = (size_t)40 * tt, nl = (size_t)300 * 40,
+           na = (size_t)48 * t_in;
+    float *ref = NULL, *out = NULL;
+    size_t tot = nc + np + nt + nl + na;
+    nn_scratch s = {0};
+    for (int th = 1; th <= 3; th++) {
+        nn_set_threads(th);
+        out = malloc(sizeof(float) * tot);
+        float *o = out;
+        assert_int_equal(nn_conv1d(&cv, x, t_in, w, b, o, &s), 0), o += nc;
+        assert_int_equal(nn_conv1d(&pw, x, t_in, wp, b, o, &s), 0), o += np;
+        assert_int_equal(nn_conv_transpose1d(&ct, x, 700, wt, b, o, &s), 0), o += nt;
+        nn_linear(x, 300, 48, w, 0, b, 40, o, 40), o += nl;
+        nn_adain_snake(x, 48, t_in, b, w, 1e-5f, al, NULL, o);
+        nn_leaky_relu(o, na, 0.1f);
+        if (!ref)
+            ref = out;
+        else {
+            assert_memory_equal(ref, out, sizeof(float) * tot);
+            free(out);
+        }
+    }
+    nn_set_threads(1);
+    nn_scratch_free(&s);
+    free(ref), free(x), free(w), free(b), free(wp), free(wt), free(al);
+}
+
 static void test_fast_sin(void **state)
 {
     double worst = 0;
@@ -279,8 +380,11 @@ int main(void)
         cmocka_unit_test(test_conv1d),
         cmocka_unit_test(test_conv_transpose1d),
         cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_linear_blocks),
         cmocka_unit_test(test_lstm_matches_definition),
         cmocka_unit_test(test_norms),
+        cmocka_unit_test(test_adain_snake),
+        cmocka_unit_test(test_thread_count_invariance),
         cmocka_unit_test(test_fast_sin),
         cmocka_unit_test(test_ort_activations),
         cmocka_unit_test(test_activations),

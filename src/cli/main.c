@@ -3,7 +3,9 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -65,6 +67,16 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
         printf("kokoro %s\n", KOKORO_VERSION);
         return KK_EXIT_OK;
+    }
+    /* The engine's OpenMP threads should sleep, not spin, while they wait:
+     * spinning costs a quarter of the speed where the threads share cores
+     * (docs/engine-notes.md, section 13). libgomp reads the policy when it
+     * loads, before main, so set it and start again (once; a policy already
+     * in the environment is respected). */
+    if ((!strcmp(argv[1], "say") || !strcmp(argv[1], "bench")) && !getenv("OMP_WAIT_POLICY")) {
+        setenv("OMP_WAIT_POLICY", "passive", 1);
+        execv("/proc/self/exe", argv);
+        /* no /proc: go on with the default policy */
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))

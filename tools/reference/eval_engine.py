@@ -242,11 +242,15 @@ def main():
     # exposed models (cached next to the dumps; rebuilt when the model is newer)
     ref_dir = os.path.join(a.build, "ref")
     os.makedirs(ref_dir, exist_ok=True)
-    models = {"modules": os.path.join(ref_dir, "modules.onnx"), "duration": os.path.join(ref_dir, "duration.onnx")}
+    models = {"modules": os.path.join(ref_dir, "modules.onnx")}
+    if not a.no_baseline:
+        models["duration"] = os.path.join(ref_dir, "duration.onnx")
     for preset, path in models.items():
         if not os.path.isfile(path) or os.path.getmtime(path) < os.path.getmtime(onnx_path):
             log("eval: exposing preset %s -> %s" % (preset, path))
-            run([PY, os.path.join(HERE, "expose.py"), "--preset", preset, "--out", path], env=env)
+            tmp = "%s.%d.tmp.onnx" % (path[: -len(".onnx")], os.getpid())
+            run([PY, os.path.join(HERE, "expose.py"), "--preset", preset, "--out", tmp], env=env)
+            os.replace(tmp, path)  # atomic: a concurrent run never sees half a file
 
     sentences = load_sentences(a.sentences)
     numbered = list(enumerate(sentences, 1))

@@ -207,7 +207,8 @@ def main():
     ap.add_argument("--only", help="comma-separated 1-based sentence numbers")
     ap.add_argument("--build", default=os.path.join(REPO, "build"))
     ap.add_argument("--out", default=None, help="output directory (default BUILD/eval)")
-    ap.add_argument("--threads", type=int, default=2, help="ONNX Runtime intra-op threads")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="ONNX Runtime intra-op threads; also OPENBLAS_NUM_THREADS for kk-forward unless set")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--no-asr", action="store_true")
     ap.add_argument("--keep-dumps", action="store_true")
@@ -225,6 +226,10 @@ def main():
         log("eval: model not found: %s (set KOKORO_MODEL_DIR)" % onnx_path)
         return 2
     env = dict(os.environ, KOKORO_MODEL_DIR=mdir)
+    # kk-forward's output depends on OpenBLAS's thread count (summation order;
+    # the generator amplifies it to ~26 dB SNR between 1 and 2 threads): pin
+    # it to ORT's thread count so results do not depend on the host's cores.
+    env.setdefault("OPENBLAS_NUM_THREADS", str(a.threads))
     kk_g2p, kk_fwd = os.path.join(a.build, "kk-g2p"), os.path.join(a.build, "kk-forward")
     for b in (kk_g2p, kk_fwd):
         if not os.access(b, os.X_OK):

@@ -182,6 +182,23 @@ def snr_db(x, y):
     return float(10 * np.log10((y ** 2).sum() / max(((x - y) ** 2).sum(), 1e-30)))
 
 
+def spec_snr_db(x, y, n_fft=1024, hop=256):
+    """SNR of STFT magnitudes (Hann 1024, hop 256): ignores phase, so it shows
+    whether a waveform difference is audible-scale or rounding-scale noise."""
+    if x.shape != y.shape or len(y) < n_fft:
+        return None
+    w = np.hanning(n_fft + 1)[:-1]
+
+    def mag(v):
+        v = v.astype(np.float64)
+        n = 1 + (len(v) - n_fft) // hop
+        idx = np.arange(n_fft)[None, :] + hop * np.arange(n)[:, None]
+        return np.abs(np.fft.rfft(v[idx] * w, axis=1))
+
+    X, Y = mag(x), mag(y)
+    return float(10 * np.log10((Y ** 2).sum() / max(((X - Y) ** 2).sum(), 1e-30)))
+
+
 # ---------------------------------------------------------------- ASR
 
 
@@ -305,6 +322,8 @@ def main():
                 r["duration_diffs"] = [{"pos": i, "ours": oj["durations"][i], "ref": ref_dur[i]} for i in diff[:20]]
             tensors, snr = compare(odump, rdump)
             r["snr_db"] = snr if r["durations_match"] else None
+            r["spec_snr_db"] = spec_snr_db(np.fromfile(of32, np.float32), np.fromfile(rf32, np.float32)) \
+                if r["durations_match"] else None
             mods = {}
             for name, t in tensors.items():
                 if "rel" not in t:
@@ -322,8 +341,9 @@ def main():
                      "--dump-dir", bd, "--f32", bf32], env=env)
                 bdur = arr(load_dump(bd)[DUR_TENSOR]).reshape(-1).tolist()
                 r["baseline_durations_match"] = bdur == ref_dur
-                r["baseline_snr_db"] = snr_db(np.fromfile(bf32, np.float32), np.fromfile(rf32, np.float32)) \
-                    if bdur == ref_dur else None
+                bw, rw = np.fromfile(bf32, np.float32), np.fromfile(rf32, np.float32)
+                r["baseline_snr_db"] = snr_db(bw, rw) if bdur == ref_dur else None
+                r["baseline_spec_snr_db"] = spec_snr_db(bw, rw) if bdur == ref_dur else None
                 shutil.rmtree(bd, ignore_errors=True)
             t3 = time.time()
             if not a.no_asr:
@@ -342,9 +362,11 @@ def main():
                         os.unlink(f)
             runs.append(r)
             pre = max([m["rel"] for k, m in mods.items() if is_pre_generator(k)], default=float("nan"))
-            log("%-22s ids %3d  dur %-5s  pre-gen rel %.2e  SNR %s  base SNR %s  edits ours/ort %s/%s  (%.0f s)" % (
+            log("%-22s ids %3d  dur %-5s  pre-gen rel %.2e  SNR %s (spec %s)  base SNR %s  edits ours/ort %s/%s"
+                "  (%.0f s)" % (
                 tag, len(ids), "same" if r["durations_match"] else "DIFF", pre,
                 "%.1f" % snr if r["snr_db"] is not None else "-",
+                "%.1f" % r["spec_snr_db"] if r["spec_snr_db"] is not None else "-",
                 "%.1f" % r["baseline_snr_db"] if r.get("baseline_snr_db") is not None else "-",
                 r.get("edits_ours", "-"), r.get("edits_ort", "-"), time.time() - t0))
 
@@ -362,6 +384,8 @@ def main():
     snrs = [r["snr_db"] for r in matched]
     base = [r for r in runs if "baseline_snr_db" in r]
     base_snrs = [r["baseline_snr_db"] for r in base if r["baseline_snr_db"] is not None]
+    spec_snrs = [r["spec_snr_db"] for r in matched if r.get("spec_snr_db") is not None]
+    base_spec = [r["baseline_spec_snr_db"] for r in base if r.get("baseline_spec_snr_db") is not None]
 
     def dist(v):
         if not v:
@@ -375,8 +399,10 @@ def main():
         "pre_generator_worst_rel": max([w["rel"] for k, w in module_worst.items() if is_pre_generator(k)],
                                        default=None),
         "snr_db": dist(snrs),
+        "spec_snr_db": dist(spec_snrs),
         "baseline_ort_opt_disabled": {"duration_matches": sum(1 for r in base if r["baseline_durations_match"]),
-                                      "runs": len(base), "snr_db": dist(base_snrs)} if base else None,
+                                      "runs": len(base), "snr_db": dist(base_snrs),
+                                      "spec_snr_db": dist(base_spec)} if base else None,
         "wall_s": round(time.time() - t_start, 1),
         "per_run": runs,
     }
@@ -407,14 +433,15 @@ def main():
         json.dump(summary, f, indent=1, ensure_ascii=False)
 
     # table
-    print("%-4s %-11s %5s %4s %5s %10s %7s %8s %9s" % ("sent", "voice", "speed", "ids", "dur", "pre-gen", "SNR",
-                                                       "base SNR", "edits o/r"))
+    print("%-4s %-11s %5s %4s %5s %10s %7s %8s %8s %9s %9s" % ("sent", "voice", "speed", "ids", "dur", "pre-gen",
+                                                              "SNR", "base SNR", "specSNR", "base spec", "edits o/r"))
     for r in runs:
         pre = max([m["rel"] for k, m in r["modules"].items() if is_pre_generator(k)], default=float("nan"))
-        print("%-4d %-11s %5g %4d %5s %10.2e %7s %8s %9s" % (
+        f1 = lambda v: "%.1f" % v if v is not None else "-"  # noqa: E731
+        print("%-4d %-11s %5g %4d %5s %10.2e %7s %8s %8s %9s %9s" % (
             r["sentence"], r["voice"], r["speed"], r["n_ids"], "same" if r["durations_match"] else "DIFF", pre,
-            "%.1f" % r["snr_db"] if r["snr_db"] is not None else "-",
-            "%.1f" % r["baseline_snr_db"] if r.get("baseline_snr_db") is not None else "-",
+            f1(r["snr_db"]), f1(r.get("baseline_snr_db")), f1(r.get("spec_snr_db")),
+            f1(r.get("baseline_spec_snr_db")),
             "%s/%s" % (r.get("edits_ours", "-"), r.get("edits_ort", "-"))))
     print("\nper-module worst relative error (runs with identical durations):")
     for k, w in module_worst.items():
@@ -423,10 +450,16 @@ def main():
     if snrs:
         print("SNR vs ORT where durations match: min %.1f  median %.1f  max %.1f dB (n=%d)" % (
             min(snrs), statistics.median(snrs), max(snrs), len(snrs)))
+    if spec_snrs:
+        print("magnitude-spectrum SNR vs ORT: min %.1f  median %.1f  max %.1f dB" % (
+            min(spec_snrs), statistics.median(spec_snrs), max(spec_snrs)))
     if base_snrs:
         bs = summary["baseline_ort_opt_disabled"]
         print("baseline ORT opt=disabled vs opt=all: durations %d/%d, SNR min %.1f  median %.1f  max %.1f dB" % (
             bs["duration_matches"], bs["runs"], min(base_snrs), statistics.median(base_snrs), max(base_snrs)))
+        if base_spec:
+            print("baseline magnitude-spectrum SNR: min %.1f  median %.1f  max %.1f dB" % (
+                min(base_spec), statistics.median(base_spec), max(base_spec)))
     if "wer" in summary:
         print("WER (pocketsphinx, %d words): ours %.1f %%  ORT %.1f %%" % (
             summary["wer"]["words"], summary["wer"]["ours"], summary["wer"]["ort"]))

@@ -91,10 +91,46 @@ def load_sentences(path):
     return out
 
 
+# Spellings that pocketsphinx's dictionary uses for words the reference spells
+# out (applied to reference and transcripts alike).
+CANON = {"doctor": "dr", "missus": "mrs", "mister": "mr"}
+
+
 def norm_words(s):
     s = s.lower().replace("’", "'")
     s = re.sub(r"[^a-z0-9' ]+", " ", s.replace(".", ""))
-    return [w.strip("'") for w in s.split() if w.strip("'")]
+    return [CANON.get(w, w) for w in (w.strip("'") for w in s.split()) if w]
+
+
+def wer_summary(runs):
+    words = sum(len(r["asr_ref"]) for r in runs)
+    return {"words": words,
+            "ours": 100.0 * sum(r["edits_ours"] for r in runs) / max(words, 1),
+            "ort": 100.0 * sum(r["edits_ort"] for r in runs) / max(words, 1),
+            "normalisation": "lowercase; '.' removed; other punctuation -> space; doctor/missus/mister -> "
+                             "dr/mrs/mr; reference is the sentence's spoken form from sentences.txt (numbers as "
+                             "the g2p reads them); pooled: total edits / total reference words"}
+
+
+def rescore(path, sentences_path):
+    """Recompute the WER of a summary.json with the current normalisation and
+    spoken forms (transcripts are stored normalised; renormalising is safe)."""
+    with open(path) as f:
+        summary = json.load(f)
+    sentences = load_sentences(sentences_path)
+    for r in summary["per_run"]:
+        if "asr_ours" not in r:
+            continue
+        r["asr_ref"] = norm_words(sentences[r["sentence"] - 1][1])
+        r["asr_ours"], r["asr_ort"] = norm_words(" ".join(r["asr_ours"])), norm_words(" ".join(r["asr_ort"]))
+        r["edits_ours"] = edit_distance(r["asr_ref"], r["asr_ours"])
+        r["edits_ort"] = edit_distance(r["asr_ref"], r["asr_ort"])
+    runs = [r for r in summary["per_run"] if "asr_ours" in r]
+    summary["wer"] = wer_summary(runs)
+    with open(path, "w") as f:
+        json.dump(summary, f, indent=1, ensure_ascii=False)
+    w = summary["wer"]
+    print("WER (pocketsphinx, %d words): ours %.1f %%  ORT %.1f %%" % (w["words"], w["ours"], w["ort"]))
 
 
 def edit_distance(a, b):
@@ -234,7 +270,12 @@ def main():
     ap.add_argument("--min-dur-frac", type=float, default=0.95)
     ap.add_argument("--min-snr", type=float, default=30.0)
     ap.add_argument("--max-wer-delta", type=float, default=2.0)
+    ap.add_argument("--rescore", metavar="SUMMARY_JSON",
+                    help="only recompute the WER of an earlier summary.json (current normalisation)")
     a = ap.parse_args()
+    if a.rescore:
+        rescore(a.rescore, a.sentences)
+        return 0
 
     t_start = time.time()
     mdir = model_dir()
@@ -407,12 +448,7 @@ def main():
         "per_run": runs,
     }
     if not a.no_asr and runs:
-        words = sum(len(r["asr_ref"]) for r in runs)
-        summary["wer"] = {"words": words,
-                          "ours": 100.0 * sum(r["edits_ours"] for r in runs) / max(words, 1),
-                          "ort": 100.0 * sum(r["edits_ort"] for r in runs) / max(words, 1),
-                          "normalisation": "lowercase; '.' removed; other punctuation -> space; reference is the "
-                                           "sentence's spoken form from sentences.txt (numbers as the g2p reads them)"}
+        summary["wer"] = wer_summary(runs)
 
     # criteria
     fails = []

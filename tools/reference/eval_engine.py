@@ -21,7 +21,7 @@ For every sentence (tools/reference/sentences.txt) and configuration
      disabled against the reference: same durations? SNR? It shows how
      sensitive the SNR is to float32 rounding alone;
   7. intelligibility (unless --no-asr): both waveforms resampled to 16 kHz
-     16-bit with sox and transcribed by pocketsphinx_continuous (Debian
+     16-bit with sox (no dither: repeatable) and transcribed by pocketsphinx_continuous (Debian
      packages pocketsphinx, pocketsphinx-en-us, sox); word error rate of each
      against the sentence's spoken form (see sentences.txt), pooled over all
      runs (sum of edits / sum of reference words).
@@ -240,7 +240,7 @@ def spec_snr_db(x, y, n_fft=1024, hop=256):
 
 def transcribe(f32, work):
     wav = os.path.join(work, os.path.basename(f32) + ".16k.wav")
-    run(["sox", "-q", "-t", "raw", "-r", "24000", "-e", "floating-point", "-b", "32", "-c", "1",
+    run(["sox", "-q", "-D", "-t", "raw", "-r", "24000", "-e", "floating-point", "-b", "32", "-c", "1",
          "-L", f32, "-r", "16000", "-b", "16", "-e", "signed-integer", wav])
     out = run(["pocketsphinx_continuous", "-infile", wav, "-logfn", "/dev/null"])
     os.unlink(wav)

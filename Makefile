@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build demo test test-plain test-asan bench clean reference-smoke reference-bench
+.PHONY: all deps build demo test test-plain test-asan bench clean reference-smoke reference-bench reference-eval
 
 all: build
 
@@ -42,6 +42,11 @@ bench: build
 # ONNX Runtime reference tools (tools/reference/README.md); need the model.
 reference-smoke:
 	tools/reference/smoke.sh
+
+# C engine vs ONNX Runtime on tools/reference/sentences.txt (~30 min on 2 cores;
+# needs sox, pocketsphinx, pocketsphinx-en-us for the WER part)
+reference-eval: build
+	/usr/bin/python3 tools/reference/eval_engine.py
 
 reference-bench:
 	@tools/reference/setup.sh >/dev/null

@@ -11,7 +11,11 @@ PKGS=(
   time                               # /usr/bin/time: peak memory in the benchmarks
   libespeak-ng-dev espeak-ng-data    # text to phonemes (g2p)
   libsndfile1-dev                    # reading and writing audio files
+  python3-onnx python3-numpy         # reference tools (tools/reference), /usr/bin/python3
 )
+# node runs ONNX Runtime for the reference_eval test; any node >= 18 will do
+# (a nodesource build already carries npm, Debian's needs the npm package).
+command -v node >/dev/null || PKGS+=(nodejs npm)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -23,4 +27,11 @@ if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then SUDO=(sudo); fi
   "${SUDO[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# onnxruntime-node for the reference_eval test (C engine vs ONNX Runtime);
+# quick when present. KOKORO_NO_REFERENCE=1 skips it (the test then fails
+# where the model is available, since it cannot run).
+if [ "${KOKORO_NO_REFERENCE:-0}" != 1 ]; then
+  "$(dirname "$0")/../tools/reference/setup.sh" --no-apt >/dev/null
 fi

@@ -112,6 +112,7 @@ static void other_languages(void **state)
 typedef struct {
     const char *lang, *text, *want;
     int bad;
+    const char *dir; /* resolved before the threads start: model_dir() reuses one static buffer */
 } job;
 
 static int count_chunk(void *user, const kk_g2p_chunk *c)
@@ -127,7 +128,7 @@ static void *worker(void *arg)
     job *j = arg;
     kk_g2p *g = NULL;
     kk_error err;
-    if (kk_g2p_new(model_dir(), NULL, &g, &err) != KK_OK) {
+    if (kk_g2p_new(j->dir, NULL, &g, &err) != KK_OK) {
         j->bad = -1;
         return NULL;
     }
@@ -142,8 +143,9 @@ static void threads(void **state)
 {
     (void)state;
     NEED_MODEL();
-    job a = {"en-us", "Hello, go home.", "həlˈO, ɡˌO hˈOm.", 0};
-    job b = {"en-gb", "Hello, go home.", "həlˈQ, ɡˌQ hˈQm.", 0};
+    const char *dir = model_dir();
+    job a = {"en-us", "Hello, go home.", "həlˈO, ɡˌO hˈOm.", 0, dir};
+    job b = {"en-gb", "Hello, go home.", "həlˈQ, ɡˌQ hˈQm.", 0, dir};
     pthread_t ta, tb;
     assert_int_equal(pthread_create(&ta, NULL, worker, &a), 0);
     assert_int_equal(pthread_create(&tb, NULL, worker, &b), 0);

@@ -37,7 +37,9 @@ typedef struct { const float *w, *b; nn_conv c; } conv_w;
 typedef struct { const float *w, *b; nn_convt c; } convt_w;
 typedef struct { const float *W, *R, *B; int in; } lstm_w;
 typedef struct { const float *w, *b; int out; } fc_w; /* y = W s + b, W [out][128] */
-typedef struct { const kk_q4 *q; const float *b; } q4_w;
+/* A matrix product of the 4-bit export (MatMulNBits, q) or of the float
+ * export (MatMul, kn = W[K][N]); y = x W^T + b either way. */
+typedef struct { const kk_q4 *q; const float *kn; const float *b; int K, N; } q4_w;
 
 /* StyleTTS2's AdainResBlk1d: F0/N blocks and the decoder. */
 typedef struct {
@@ -217,6 +219,16 @@ static void get_lstm(resolver *r, const char *name, int in, lstm_w *l)
 
 static void get_q4(resolver *r, const char *name, int K, int N, const char *bias, q4_w *q)
 {
+    q->K = K, q->N = N, q->q = NULL, q->kn = NULL;
+    size_t len = strlen(name);
+    if (!r->bad && !kk_weights_find(r->w, name) && len > 3 && !strcmp(name + len - 3, "_Q4")) {
+        /* the published float model: a MatMul "X/MatMul" with B = W[K][N] */
+        char key[512];
+        snprintf(key, sizeof key, "%.*s#1", (int)(len - 3), name);
+        q->kn = f32(r, key, (int64_t)K * N);
+        q->b = bias ? f32(r, bias, N) : NULL;
+        return;
+    }
     const kk_tensor *t = tensor(r, name, KK_DT_Q4, 0);
     q->q = t ? &t->q4 : NULL;
     if (t && (t->q4.K != K || t->q4.N != N)) {
@@ -456,22 +468,27 @@ static int aborted(fwd *f) { return f->p->abort && f->p->abort(f->p->abort_user)
  * dequantised the same way whoever does it). */
 static void q4_dequant(const q4_w *q, float *w)
 {
-    int K = q->q->K, N = q->q->N;
+    int K = q->K, N = q->N;
 #pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++)
-        kk_q4_dequant_row(q->q, n, w + (size_t)n * K);
+    for (int n = 0; n < N; n++) {
+        if (q->kn)
+            for (int k = 0; k < K; k++)
+                w[(size_t)n * K + k] = q->kn[(size_t)k * N + n];
+        else
+            kk_q4_dequant_row(q->q, n, w + (size_t)n * K);
+    }
 }
 
 /* y[m][n] = x[m][k] W^T + b for a 4-bit weight already dequantised into w. */
 static void q4_linear_w(const q4_w *q, const float *w, const float *x, int m, float *y, int ldy)
 {
-    nn_linear(x, m, q->q->K, w, 0, q->b, q->q->N, y, ldy);
+    nn_linear(x, m, q->K, w, 0, q->b, q->N, y, ldy);
 }
 
 /* The same for a weight used once: dequantised into scratch. */
 static int q4_linear(fwd *f, const q4_w *q, const float *x, int m, float *y, int ldy)
 {
-    float *w = nn_scratch_get(&f->s, (size_t)q->q->N * q->q->K);
+    float *w = nn_scratch_get(&f->s, (size_t)q->N * q->K);
     if (!w)
         return -1;
     q4_dequant(q, w);
@@ -613,7 +630,7 @@ static int albert(fwd *f, const kk_model *m, const int64_t *ids, int T2, float *
     float *wq[6];
     size_t wtot = 0, woff[6];
     for (int i = 0; i < 6; i++)
-        woff[i] = wtot, wtot += (size_t)lw[i]->q->N * lw[i]->q->K;
+        woff[i] = wtot, wtot += (size_t)lw[i]->N * lw[i]->K;
     float *wall = alloc(f, wtot);
     int rc = -1;
     if (f->oom)
@@ -947,7 +964,7 @@ static int harmonic_source(fwd *f, const kk_model *m, const float *F0, int n2, f
         free(ph), free(phu);
         return -1;
     }
-    kk_q4_dequant_row(m->l_linear.q, 0, wl);
+    q4_dequant(&m->l_linear, wl);
     const float bl = m->l_linear.b[0];
     /* rad = frac(F0 h / 24000) at 24 kHz, resized down to the F0 rate and
      * summed: the phase of each harmonic, in turns */

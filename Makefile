@@ -38,6 +38,7 @@ test: test-plain test-asan
 
 bench: build
 	bench/parse_large.sh
+	bench/engine_bench.sh
 
 # ONNX Runtime reference tools (tools/reference/README.md); need the model.
 reference-smoke:

@@ -16,7 +16,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 THREADS=2 RUNS=2 ONLY=
-MODEL=${KOKORO_MODEL:-/work/shared/models/kokoro-82m-v1.0/model_q4_w16.onnx}
+MODEL=${KOKORO_MODEL:-${KOKORO_MODEL_DIR:-../shared/models/kokoro-82m-v1.0}/model_q4_w16.onnx}
 while [ $# -gt 0 ]; do
     case $1 in
     --threads) THREADS=$2; shift 2 ;;

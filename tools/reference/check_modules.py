@@ -18,7 +18,6 @@ Exits 1 if any relative difference max|a-b| / max(1, max|b|) exceeds 2e-3
 (integer durations and the alignment matrix must match exactly).
 """
 
-import json
 import os
 import sys
 
@@ -172,14 +171,7 @@ def main():
         print(__doc__)
         return 2
     d = sys.argv[1]
-    with open(os.path.join(d, "index.json")) as f:
-        ix = json.load(f)
-    tens = {t["name"].replace("_output_0", ""): t for t in ix["tensors"]}
-
-    def ort(n):
-        t = tens[n]
-        dt = {"float32": np.float32, "int64": np.int64}[t["dtype"]]
-        return np.fromfile(os.path.join(d, t["file"]), dtype=dt).reshape(t["shape"])
+    ix, ort = kg.load_dump(d)
 
     W = Weights(kg.load(ix["model"] if os.path.exists(ix["model"]) else None))
     ids = np.array(ix["input_ids"], np.int64)

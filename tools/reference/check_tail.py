@@ -14,7 +14,6 @@ the step whose description is wrong. Exits 1 if a difference exceeds its
 tolerance.
 """
 
-import json
 import os
 import sys
 
@@ -33,14 +32,7 @@ def main():
         print(__doc__)
         return 2
     d = sys.argv[1]
-    with open(os.path.join(d, "index.json")) as f:
-        ix = json.load(f)
-    tens = {t["name"].replace("_output_0", ""): t for t in ix["tensors"]}
-
-    def get(n):
-        t = tens[n]
-        dt = {"float32": np.float32, "int64": np.int64}[t["dtype"]]
-        return np.fromfile(os.path.join(d, t["file"]), dtype=dt).reshape(t["shape"])
+    ix, get = kg.load_dump(d)
 
     model = kg.load(ix["model"] if os.path.exists(ix["model"]) else None)
     inits = kg.initializer_map(model)

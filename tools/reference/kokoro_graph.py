@@ -223,3 +223,25 @@ def assign_modules(model):
                 continue
         mod[n.name] = node_module(n)
     return mod
+
+
+def load_dump(d):
+    """A dump directory of ort_run.js --dump-dir (or kk-forward's): its
+    index (dict) and a function giving a tensor by name (without the
+    "_output_0" suffix) as a numpy array."""
+    import json
+    import os
+
+    import numpy as np
+
+    with open(os.path.join(d, "index.json")) as f:
+        ix = json.load(f)
+    tens = {t["name"].replace("_output_0", ""): t for t in ix["tensors"]}
+
+    def get(n):
+        t = tens[n]
+        dt = {"float32": np.float32, "int64": np.int64}[t["dtype"]]
+        return np.fromfile(os.path.join(d, t["file"]), dtype=dt).reshape(t["shape"])
+
+    return ix, get
+

@@ -116,6 +116,26 @@ typedef struct scan {
 static int digit_at(const scan *s, size_t i) { return i < s->n && isdigit((unsigned char)s->t[i]); }
 static int alpha_at(const scan *s, size_t i) { return i < s->n && isalpha((unsigned char)s->t[i]); }
 
+/* Abbreviations that stand before a name or a number. */
+static int title_abbrev(const char *w, size_t n)
+{
+    static const char *const list[] = {"mr", "mrs", "ms", "dr", "prof", "st", "mt", "vs", "no", "fig",
+                                       "vol", "jr", "sr", "gen", "col", "lt", "sgt", "capt", "rev", "hon"};
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+        if (strlen(list[i]) == n && strncasecmp(w, list[i], n) == 0)
+            return 1;
+    return 0;
+}
+
+/* Spaces (at least one), then a letter or digit. */
+static int followed_by_word(const scan *s, size_t i)
+{
+    size_t j = i;
+    while (j < s->n && (s->t[j] == ' ' || s->t[j] == '\t'))
+        j++;
+    return j > i && j < s->n && (isalnum((unsigned char)s->t[j]) || (unsigned char)s->t[j] >= 0x80);
+}
+
 static int flush_word(scan *s, size_t end)
 {
     if (s->wstart == NO_WORD)
@@ -326,6 +346,14 @@ kk_status kk_markup_parse(const char *text, kk_items *out, kk_markup_warn_fn war
                 s.space = 0;
             }
             i += l;
+            continue;
+        }
+        /* the period of a title before a name ("Dr. Smith", "No. 5") is not
+         * a sentence end: espeak-ng reads the word the same without it */
+        if (c == '.' && in_word && title_abbrev(s.t + s.wstart, i - s.wstart) && followed_by_word(&s, i + 1)) {
+            if (flush_word(&s, i) < 0)
+                goto nomem;
+            i += 1;
             continue;
         }
         /* ASCII variants */

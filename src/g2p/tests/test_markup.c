@@ -120,9 +120,32 @@ static void lexicon_file(void **state)
     assert_non_null(strstr(err.msg, "no_such_lexicon.tsv"));
 }
 
+/* "Dr. Smith" is one sentence: a title's period is neither a token nor a
+ * place to cut, while a real sentence end still is. */
+static void title_periods(void **state)
+{
+    (void)state;
+    NEED_MODEL();
+    warnings w = {0};
+    kk_g2p_params p = kk_g2p_default_params();
+    p.chunk_per_sentence = 1;
+    kk_g2p *g = new_g2p_params(p, &w);
+    chunks cs = {0};
+    kk_error err;
+    assert_int_equal(kk_g2p_run(g, "Dr. Smith met Mr. Jones. Then he left, Dr.", "en-us", collect_chunk, &cs, &err),
+                     KK_OK);
+    assert_int_equal(cs.n, 2);
+    assert_string_equal(cs.c[0].phonemes, "dˈɑktəɹ smˈɪθ mˈɛt mˈɪstəɹ ʤˈOnz.");
+    /* at the very end the period is kept */
+    assert_non_null(strstr(cs.c[1].phonemes, "dˈɑktəɹ."));
+    chunks_free(&cs);
+    kk_g2p_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(title_periods),
         cmocka_unit_test(override_inline),
         cmocka_unit_test(pauses),
         cmocka_unit_test(broken_markup_spoken),

@@ -11,6 +11,12 @@ PKGS=(
   time                               # /usr/bin/time: peak memory in the benchmarks
   libespeak-ng-dev espeak-ng-data    # text to phonemes (g2p)
   libsndfile1-dev                    # reading and writing audio files
+  libmp3lame-dev                     # MP3 export
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev  # M4A/AAC, video mux, resampling, decoding
+  librubberband-dev                  # time-stretch and pitch shift
+  libebur128-dev                     # loudness normalisation (EBU R128)
+  libxxhash-dev                      # render cache keys and checksums
+  ffmpeg                             # tests: makes a small video to dub
   python3-onnx python3-numpy         # reference tools (tools/reference), /usr/bin/python3
 )
 # node runs ONNX Runtime for the reference_eval test; any node >= 18 will do

@@ -1,0 +1,94 @@
+/*
+ * export.h - the rendered track out to a file: WAV (16-bit PCM or 32-bit
+ * float), FLAC, MP3 (LAME, CBR or VBR) and M4A (AAC in MP4 through
+ * libavcodec/libavformat), at the input rate or resampled (libswresample)
+ * to another; and a dub: a video's streams copied with the track as its
+ * audio (kk_mux_video).
+ *
+ * Every file is written to a temporary file beside the target and renamed
+ * over it only when it is complete, so a failed, aborted or interrupted
+ * export leaves nothing behind (and never a half-replaced file).
+ *
+ * Also the way back: kk_audio_decode() reads any file FFmpeg reads into mono
+ * float samples (the tests check each export with it).
+ */
+#ifndef KK_EXPORT_H
+#define KK_EXPORT_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+typedef enum kk_export_format {
+    KK_EXPORT_WAV16 = 0, /* WAV, 16-bit PCM (clipped to [-1, 1]) */
+    KK_EXPORT_WAV32,     /* WAV, 32-bit float */
+    KK_EXPORT_FLAC,      /* FLAC, 16-bit */
+    KK_EXPORT_MP3,       /* MP3 through LAME */
+    KK_EXPORT_M4A,       /* AAC in an MP4 container (.m4a) */
+} kk_export_format;
+
+/* Called with the fraction done (0..1); return non-zero to stop (the call
+ * then fails with KK_ERR_ABORTED and leaves no file). */
+typedef int (*kk_export_progress_fn)(void *user, double fraction);
+
+typedef struct kk_export_params {
+    kk_export_format format;
+    int sample_rate;  /* of the file; 0: the rate of the samples given */
+    int vbr;          /* MP3: variable bit rate (LAME -V vbr_quality) instead of CBR */
+    int vbr_quality;  /* MP3 VBR: 0 (best) .. 9; default 4 */
+    int bitrate_kbps; /* MP3 CBR and AAC; 0: the format's default (MP3 128, AAC 128) */
+    kk_export_progress_fn progress; /* may be NULL */
+    void *user;
+} kk_export_params;
+
+kk_export_params kk_export_default_params(void);
+
+/* "wav", "wav32", "flac", "mp3", "m4a" (also "aac"), or a file name whose
+ * extension says it (.wav is 16-bit). KK_ERR_ARG naming the choices when
+ * it is none of these. */
+kk_status kk_export_format_parse(const char *name_or_path, kk_export_format *out, kk_error *err);
+/* "wav", "wav32", ... (for messages) and the usual extension (".wav", ...). */
+const char *kk_export_format_name(kk_export_format f);
+const char *kk_export_format_ext(kk_export_format f);
+
+/* A streaming writer: open, write samples (mono float at in_rate) in any
+ * number of calls, then commit (finish and rename into place) or abort
+ * (remove the temporary file). Both free the writer. */
+typedef struct kk_audio_writer kk_audio_writer;
+
+kk_status kk_audio_writer_open(kk_audio_writer **out, const char *path, int in_rate, const kk_export_params *p,
+                               kk_error *err);
+kk_status kk_audio_writer_write(kk_audio_writer *w, const float *samples, size_t n, kk_error *err);
+kk_status kk_audio_writer_commit(kk_audio_writer *w, kk_error *err);
+void kk_audio_writer_abort(kk_audio_writer *w);
+
+/* The whole track in one call (progress reported as it is written). */
+kk_status kk_export_audio(const char *path, const float *samples, size_t n, int in_rate, const kk_export_params *p,
+                          kk_error *err);
+
+/* Resamples mono float audio from one rate to another (libswresample, a
+ * high-quality filter); *out is malloc'd, *n_out about n * to / from. */
+kk_status kk_resample(const float *in, size_t n, int from_rate, int to_rate, float **out, size_t *n_out,
+                      kk_error *err);
+
+typedef struct kk_mux_params {
+    int keep_audio;   /* 0: the track replaces the video's audio; 1: it is added as another audio stream */
+    int bitrate_kbps; /* AAC bit rate of the track; 0: 160 */
+    kk_export_progress_fn progress;
+    void *user;
+} kk_mux_params;
+
+kk_mux_params kk_mux_default_params(void);
+
+/* Writes out_path (its container from its extension: .mp4, .m4v, .mov,
+ * .mkv) with every video stream of video_in copied as it is (no
+ * re-encoding) and the track encoded as AAC at 48 kHz. Subtitles and data
+ * streams are dropped. Errors name the file and what FFmpeg said. */
+kk_status kk_mux_video(const char *video_in, const char *out_path, const float *samples, size_t n, int in_rate,
+                       const kk_mux_params *p, kk_error *err);
+
+/* Decodes the first audio stream of any file FFmpeg reads, mixed to mono
+ * float; resampled to want_rate unless it is 0. *samples malloc'd. */
+kk_status kk_audio_decode(const char *path, int want_rate, float **samples, size_t *n, int *rate, kk_error *err);
+
+#endif

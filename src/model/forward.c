@@ -425,6 +425,8 @@ void kk_model_free(kk_model *m)
 
 double kk_model_load_ms(const kk_model *m) { return m->load_ms; }
 
+uint64_t kk_model_identity(const kk_model *m) { return kk_weights_get_stats(m->w)->content_hash; }
+
 kk_forward_params kk_forward_default_params(void)
 {
     return (kk_forward_params){.speed = 1.0f};

@@ -35,6 +35,14 @@ kk_status kk_model_load(const char *path, kk_model **out, kk_error *err);
 void kk_model_free(kk_model *m);
 /* Milliseconds the load took (weights open + resolution). */
 double kk_model_load_ms(const kk_model *m);
+/* What the model's weights are (a hash of all of them): with
+ * KK_ENGINE_VERSION, it says which audio a forward pass gives, for caches
+ * of rendered audio. */
+uint64_t kk_model_identity(const kk_model *m);
+
+/* Raised whenever a change to the engine changes its output by a single
+ * bit (caches of rendered audio key on it). */
+#define KK_ENGINE_VERSION 1
 
 /* Called with an intermediate tensor (name as in the ONNX graph, shape as
  * the graph has it, batch dimension included). */

@@ -576,6 +576,7 @@ kk_status kk_weights_open_kkw(const char *path, kk_weights **out, kk_error *err)
         return s;
     }
     w->stats.file_size = w->map_size;
+    w->stats.content_hash = ((const kkw_header *)w->map)->meta_hash;
     snprintf(w->stats.path, sizeof w->stats.path, "%s", path);
     w->stats.open_ms = kk_now_ms() - t0;
     *out = w;

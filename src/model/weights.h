@@ -112,6 +112,9 @@ typedef struct kk_weights_stats {
     double open_ms;    /* map + header/table check + index build (+ cache key) */
     int from_cache;    /* 1: an .onnx was given and a converted file was reused */
     uint64_t file_size;
+    /* Identifies the weights: the hash of the tensor tables, which hold the
+     * hash of every tensor's data (so any change to any weight changes it). */
+    uint64_t content_hash;
     char path[4096]; /* the .kkw file in use */
 } kk_weights_stats;
 

@@ -20,6 +20,7 @@ struct kk_tts {
     char model_path[4096];
     char model_dir[4096];
     char voices_dir[4096];
+    char identity[64];
 };
 
 kk_tts_params kk_tts_default_params(void)
@@ -134,6 +135,8 @@ kk_status kk_tts_new(const kk_tts_params *params, kk_tts **out, kk_error *err)
         free(t);
         return st;
     }
+    snprintf(t->identity, sizeof t->identity, "kkw-%016llx-e%d", (unsigned long long)kk_model_identity(t->model),
+             KK_ENGINE_VERSION);
     *out = t;
     return KK_OK;
 }
@@ -149,6 +152,7 @@ void kk_tts_free(kk_tts *t)
 const char *kk_tts_model_path(const kk_tts *t) { return t->model_path; }
 const char *kk_tts_voices_dir(const kk_tts *t) { return t->voices_dir; }
 double kk_tts_load_ms(const kk_tts *t) { return kk_model_load_ms(t->model); }
+const char *kk_tts_identity(const kk_tts *t) { return t->identity; }
 
 /* ---- synthesis ---- */
 
@@ -236,20 +240,62 @@ static int forward_abort(void *user)
     return p->abort && p->abort(p->user);
 }
 
-kk_status kk_tts_synthesize(kk_tts *t, const char *text, const kk_synth_params *p, kk_error *err)
+struct kk_tts_script {
+    chunk_list chunks;
+    char *phonemes; /* kk_tts_script_phonemes */
+};
+
+void kk_tts_script_free(kk_tts_script *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->chunks.n; i++)
+        free(s->chunks.v[i].phonemes), free(s->chunks.v[i].ids), free(s->chunks.v[i].words);
+    free(s->chunks.v);
+    free(s->phonemes);
+    free(s);
+}
+
+const char *kk_tts_script_phonemes(const kk_tts_script *s) { return s->phonemes; }
+size_t kk_tts_script_chunks(const kk_tts_script *s) { return s->chunks.n; }
+
+static kk_status check_params(const kk_synth_params *p, kk_error *err)
+{
+    if (!(p->speed >= 0.5f && p->speed <= 2.0f))
+        return kk_error_set(err, KK_ERR_ARG, "speed %g is outside 0.5 .. 2.0", (double)p->speed);
+    if (p->threads < 0)
+        return kk_error_set(err, KK_ERR_ARG, "threads %d is negative", p->threads);
+    return KK_OK;
+}
+
+/* "<phonemes>|<pause>\n" per chunk. */
+static char *join_phonemes(const chunk_list *l)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < l->n; i++)
+        n += (l->v[i].phonemes ? strlen(l->v[i].phonemes) : 0) + 16;
+    char *s = malloc(n), *e = s;
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < l->n; i++)
+        e += snprintf(e, n - (size_t)(e - s), "%s|%d\n", l->v[i].phonemes ? l->v[i].phonemes : "",
+                      l->v[i].pause_ms);
+    *e = '\0';
+    return s;
+}
+
+kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, kk_tts_script **out, kk_error *err)
 {
     kk_synth_params defaults = kk_synth_default_params();
     if (!p)
         p = &defaults;
+    *out = NULL;
     if (!text)
         return kk_error_set(err, KK_ERR_ARG, "no text to speak");
-    if (!(p->speed >= 0.5f && p->speed <= 2.0f))
-        return kk_error_set(err, KK_ERR_ARG, "speed %g is outside 0.5 .. 2.0", (double)p->speed);
-    const char *voice_spec = p->voice ? p->voice : "af_heart";
-    kk_voice *voice = NULL;
-    kk_status st = kk_voice_load(t->voices_dir, voice_spec, &voice, err);
+    kk_status st = check_params(p, err);
     if (st != KK_OK)
         return st;
+    const char *voice_spec = p->voice ? p->voice : "af_heart";
     const char *lang = p->lang ? p->lang : kk_g2p_lang_for_voice(voice_spec);
 
     kk_g2p_params gp = kk_g2p_default_params();
@@ -257,21 +303,47 @@ kk_status kk_tts_synthesize(kk_tts *t, const char *text, const kk_synth_params *
     gp.lexicon_path = p->lexicon_path;
     gp.warn = g2p_warning;
     gp.warn_user = (void *)p;
+    kk_tts_script *s = calloc(1, sizeof *s);
+    if (!s)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
     kk_g2p *g = NULL;
-    chunk_list chunks = {0};
+    st = kk_g2p_new(t->model_dir, &gp, &g, err);
+    if (st == KK_OK)
+        st = kk_g2p_run(g, text, lang, collect, &s->chunks, err);
+    kk_g2p_free(g);
+    if (st == KK_OK && s->chunks.oom)
+        st = kk_error_set(err, KK_ERR_NOMEM, "out of memory while phonemizing");
+    if (st == KK_OK && s->chunks.n == 0)
+        st = kk_error_set(err, KK_ERR_INPUT, "the text has nothing to speak");
+    if (st == KK_OK && !(s->phonemes = join_phonemes(&s->chunks)))
+        st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    if (st != KK_OK) {
+        kk_tts_script_free(s);
+        return st;
+    }
+    *out = s;
+    return KK_OK;
+}
+
+kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params *p, kk_error *err)
+{
+    kk_synth_params defaults = kk_synth_default_params();
+    if (!p)
+        p = &defaults;
+    kk_status st = check_params(p, err);
+    if (st != KK_OK)
+        return st;
+    kk_voice *voice = NULL;
+    st = kk_voice_load(t->voices_dir, p->voice ? p->voice : "af_heart", &voice, err);
+    if (st != KK_OK)
+        return st;
+    const chunk_list chunks = s->chunks;
     float *buf = NULL;
     kk_tts_word *words = NULL;
     kk_forward_result r = {0};
-    st = kk_g2p_new(t->model_dir, &gp, &g, err);
-    if (st == KK_OK)
-        st = kk_g2p_run(g, text, lang, collect, &chunks, err);
-    if (st == KK_OK && chunks.oom)
-        st = kk_error_set(err, KK_ERR_NOMEM, "out of memory while phonemizing");
-    if (st == KK_OK && chunks.n == 0)
-        st = kk_error_set(err, KK_ERR_INPUT, "the text has nothing to speak");
-
     kk_forward_params fp = kk_forward_default_params();
     fp.speed = p->speed;
+    fp.threads = p->threads;
     fp.abort = forward_abort;
     fp.abort_user = (void *)p;
     for (size_t i = 0; st == KK_OK && i < chunks.n; i++) {
@@ -324,10 +396,16 @@ kk_status kk_tts_synthesize(kk_tts *t, const char *text, const kk_synth_params *
     kk_forward_result_free(&r);
     free(buf);
     free(words);
-    for (size_t i = 0; i < chunks.n; i++)
-        free(chunks.v[i].phonemes), free(chunks.v[i].ids), free(chunks.v[i].words);
-    free(chunks.v);
-    kk_g2p_free(g);
     kk_voice_free(voice);
+    return st;
+}
+
+kk_status kk_tts_synthesize(kk_tts *t, const char *text, const kk_synth_params *p, kk_error *err)
+{
+    kk_tts_script *s = NULL;
+    kk_status st = kk_tts_prepare(t, text, p, &s, err);
+    if (st == KK_OK)
+        st = kk_tts_speak(t, s, p, err);
+    kk_tts_script_free(s);
     return st;
 }

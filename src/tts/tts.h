@@ -50,6 +50,10 @@ void kk_tts_free(kk_tts *t);
 const char *kk_tts_model_path(const kk_tts *t);
 const char *kk_tts_voices_dir(const kk_tts *t);
 double kk_tts_load_ms(const kk_tts *t);
+/* Which audio this context makes for given phonemes, voice and speed: the
+ * weights' hash and the engine's version, as text ("kkw-<hex>-e<n>"), for
+ * the keys of caches of rendered audio. */
+const char *kk_tts_identity(const kk_tts *t);
 
 /* When a word is spoken, read off the engine's predicted durations. */
 typedef struct kk_tts_word {
@@ -89,10 +93,28 @@ typedef struct kk_synth_params {
     kk_tts_abort_fn abort;
     kk_tts_warning_fn on_warning;
     void *user;
+    int threads; /* for the engine; 0: one per online CPU. Output is the same for any count. */
 } kk_synth_params;
 
 kk_synth_params kk_synth_default_params(void);
 
 kk_status kk_tts_synthesize(kk_tts *t, const char *text, const kk_synth_params *p, kk_error *err);
+
+/* kk_tts_synthesize in two steps, for callers that want to know what will
+ * be said before paying for it (the render cache keys on the phonemes):
+ * kk_tts_prepare phonemizes (p->voice gives the language unless p->lang
+ * does; p->strict, lexicon_path and on_warning apply), kk_tts_speak
+ * synthesises a prepared script with p's voice, speed and callbacks. A
+ * script may be spoken any number of times, from any thread. */
+typedef struct kk_tts_script kk_tts_script;
+
+kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, kk_tts_script **out,
+                         kk_error *err);
+/* Every chunk's phonemes and pause, as one string ("<phonemes>|<pause ms>"
+ * per chunk, chunks separated by newlines): equal strings, equal audio. */
+const char *kk_tts_script_phonemes(const kk_tts_script *s);
+size_t kk_tts_script_chunks(const kk_tts_script *s);
+kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params *p, kk_error *err);
+void kk_tts_script_free(kk_tts_script *s);
 
 #endif

@@ -119,8 +119,11 @@ static kk_status write_all(int fd, const void *data, size_t n)
         ssize_t k = write(fd, p, n);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k <= 0)
+        if (k <= 0) {
+            if (k == 0)
+                errno = EIO;
             return KK_ERR_IO;
+        }
         p += k, n -= (size_t)k;
     }
     return KK_OK;
@@ -129,12 +132,11 @@ static kk_status write_all(int fd, const void *data, size_t n)
 /* fsync and close the temporary file, then rename it over the target. */
 static kk_status finish_file(int fd, const char *tmp, const char *path, kk_error *err)
 {
-    int bad = fsync(fd) != 0;
-    int e = errno;
-    bad |= close(fd) != 0;
-    if (bad)
-        return kk_error_set(err, KK_ERR_IO, "%s: write failed: %s; check free space", path,
-                            strerror(e ? e : errno));
+    int e = fsync(fd) != 0 ? errno : 0;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (e)
+        return kk_error_set(err, KK_ERR_IO, "%s: write failed: %s; check free space", path, strerror(e));
     if (rename(tmp, path) != 0)
         return kk_error_set(err, KK_ERR_IO, "%s: cannot move the finished file into place: %s", path,
                             strerror(errno));
@@ -634,12 +636,14 @@ static kk_status mp3_start(kk_audio_writer *w, const kk_export_params *p, kk_err
     return KK_OK;
 }
 
-/* The .m4a extension gets the iTunes flavour of MP4 ("ipod"); .mp4 and
- * .mov their own; any other name is still an M4A file. */
+/* .m4a (and the audiobook .m4b) get the iTunes flavour of MP4 ("ipod"),
+ * .mov QuickTime, any other name plain MP4: AAC in MP4 all the same. */
 static const char *m4a_muxer(const char *path)
 {
     const char *ext = path_ext(path);
-    return !strcasecmp(ext, ".mp4") ? "mp4" : !strcasecmp(ext, ".mov") ? "mov" : "ipod";
+    if (!strcasecmp(ext, ".m4a") || !strcasecmp(ext, ".m4b"))
+        return "ipod";
+    return !strcasecmp(ext, ".mov") ? "mov" : "mp4";
 }
 
 /* Opens the temporary file (already created, empty) for libavformat. */
@@ -674,7 +678,9 @@ static kk_status empty_m4a(kk_error *err, const char *path)
 
 static kk_status m4a_start(kk_audio_writer *w, const kk_export_params *p, kk_error *err)
 {
-    int r = avformat_alloc_output_context2(&w->oc, NULL, m4a_muxer(w->path), NULL);
+    /* the final name goes in for the muxer's messages; the file it
+     * writes is the temporary one, opened by av_open_tmp */
+    int r = avformat_alloc_output_context2(&w->oc, NULL, m4a_muxer(w->path), w->path);
     if (r < 0)
         return kk_error_set(err, KK_ERR_UNSUPPORTED, "%s: this FFmpeg cannot write MP4: %s", w->path,
                             av_err2str(r));
@@ -1078,7 +1084,7 @@ static kk_status mux_prepare(mux_job *j, kk_error *err)
     kk_status st = open_input(&j->ic, j->in_path, err);
     if (st != KK_OK)
         return st;
-    int r = avformat_alloc_output_context2(&j->oc, NULL, mux_muxer(j->out_path), NULL);
+    int r = avformat_alloc_output_context2(&j->oc, NULL, mux_muxer(j->out_path), j->out_path);
     if (r < 0)
         return kk_error_set(err, KK_ERR_UNSUPPORTED, "%s: this FFmpeg cannot write %s files: %s", j->out_path,
                             path_ext(j->out_path), av_err2str(r));
@@ -1219,7 +1225,9 @@ static kk_status check_mux_args(const char *video_in, const char *out_path, cons
     if (!mux_muxer(out_path))
         return kk_error_set(err, KK_ERR_ARG, "%s: cannot tell the container from the name; end it in .mp4, .m4v, "
                             ".mov or .mkv", out_path);
-    if (!samples || !n)
+    if (!samples && n)
+        return kk_error_set(err, KK_ERR_ARG, "kk_mux_video: no samples");
+    if (!n)
         return kk_error_set(err, KK_ERR_ARG, "%s: the track to dub is empty", out_path);
     if ((st = check_rate(in_rate, "input", err)) != KK_OK)
         return st;

@@ -53,7 +53,16 @@ const char *kk_export_format_ext(kk_export_format f);
 
 /* A streaming writer: open, write samples (mono float at in_rate) in any
  * number of calls, then commit (finish and rename into place) or abort
- * (remove the temporary file). Both free the writer. */
+ * (remove the temporary file). Both free the writer. p->progress is not
+ * called by the writer (only kk_export_audio knows the whole length).
+ * Rates: MP3 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100 or
+ * 48000 Hz; M4A those and 64000, 88200, 96000 Hz; WAV and FLAC (and
+ * in_rate) 1000..384000 Hz. MP3 CBR takes the bit rates an MP3 frame
+ * can state at its rate (32..320 kbps from 32 kHz, 8..160 from 16 kHz,
+ * 8..64 below), AAC 16..320 kbps. Anything else is KK_ERR_ARG naming
+ * what is allowed.
+ * An empty track makes a valid WAV, FLAC or MP3 file (decoding to no
+ * samples); M4A refuses it with KK_ERR_ARG (at commit for the writer). */
 typedef struct kk_audio_writer kk_audio_writer;
 
 kk_status kk_audio_writer_open(kk_audio_writer **out, const char *path, int in_rate, const kk_export_params *p,
@@ -83,12 +92,19 @@ kk_mux_params kk_mux_default_params(void);
 /* Writes out_path (its container from its extension: .mp4, .m4v, .mov,
  * .mkv) with every video stream of video_in copied as it is (no
  * re-encoding) and the track encoded as AAC at 48 kHz. Subtitles and data
- * streams are dropped. Errors name the file and what FFmpeg said. */
+ * streams are dropped. Errors name the file and what FFmpeg said. The
+ * track starts with the video and is kept whole (an empty one is
+ * KK_ERR_ARG). MP4/MOV record AAC's encoder delay (an edit list);
+ * Matroska cannot, so there the muxer delays every stream by it (1024
+ * samples, 21 ms) and sync is kept. */
 kk_status kk_mux_video(const char *video_in, const char *out_path, const float *samples, size_t n, int in_rate,
                        const kk_mux_params *p, kk_error *err);
 
 /* Decodes the first audio stream of any file FFmpeg reads, mixed to mono
- * float; resampled to want_rate unless it is 0. *samples malloc'd. */
+ * float (the channels' average); resampled to want_rate unless it is 0.
+ * Encoder delay and padding are trimmed (MP3 info tag, MP4 edit list), so
+ * our MP3 and M4A exports come back at their exact length. *samples
+ * malloc'd (also when *n is 0); rate may be NULL. */
 kk_status kk_audio_decode(const char *path, int want_rate, float **samples, size_t *n, int *rate, kk_error *err);
 
 #endif

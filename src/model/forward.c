@@ -436,6 +436,7 @@ void kk_forward_result_free(kk_forward_result *r)
 {
     free(r->samples);
     free(r->durations);
+    free(r->raw_durations);
     memset(r, 0, sizeof *r);
 }
 
@@ -701,7 +702,7 @@ static void concat_style(const float *x, int T, const float *s, float *y)
 
 /* Duration encoder, duration LSTM and projection: d[T2][640], dur[T2]. */
 static int durations(fwd *f, const kk_model *m, const float *benc, int T2, const float *s_pro, float speed,
-                     float *d, int *dur)
+                     float *d, int *dur, float *raw)
 {
     float *h = alloc(f, (size_t)T2 * 512), *g = alloc(f, 1024), *logit = alloc(f, (size_t)T2 * 50);
     int rc = -1;
@@ -726,6 +727,7 @@ static int durations(fwd *f, const kk_model *m, const float *benc, int T2, const
         float sum = 0.0f;
         for (int k = 0; k < 50; k++)
             sum += nn_sigmoid1(logit[t * 50 + k]);
+        raw[t] = sum;
         float df = sum / speed;
         float r = rintf(df); /* ONNX Round: half to even, as rintf in the default mode */
         dur[t] = r < 1.0f ? 1 : (int)r;
@@ -1166,10 +1168,11 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
     float *benc = alloc(f, (size_t)T2 * 512), *d = alloc(f, (size_t)T2 * 640), *ten = alloc(f, (size_t)T2 * 512);
     float *en = NULL, *sh = NULL, *shc = NULL, *F0 = NULL, *Nc = NULL, *asr = NULL, *wave = NULL;
     int *dur = malloc(sizeof(int) * T2), rc = -1;
+    float *raw = malloc(sizeof(float) * T2);
     kk_status st = KK_OK;
-    if (f->oom || !dur)
+    if (f->oom || !dur || !raw)
         goto oom;
-    if (albert(f, m, ids, T2, benc) || durations(f, m, benc, T2, s_pro, p->speed, d, dur))
+    if (albert(f, m, ids, T2, benc) || durations(f, m, benc, T2, s_pro, p->speed, d, dur, raw))
         goto fail;
     for (int t = 0; t < T2; t++)
         L += dur[t];
@@ -1219,6 +1222,7 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
     out->samples = wave, wave = NULL;
     out->n_samples = (size_t)600 * L;
     out->durations = dur, dur = NULL;
+    out->raw_durations = raw, raw = NULL;
     out->n_ids = T2;
     out->n_frames = L;
     goto done;
@@ -1234,6 +1238,7 @@ oom:
     st = kk_error_set(err, KK_ERR_NOMEM, "out of memory in the forward pass (%d ids, %d frames)", T2, L);
 done:
     free(benc), free(d), free(ten), free(en), free(sh), free(shc), free(F0), free(Nc), free(asr), free(wave), free(dur);
+    free(raw);
     nn_scratch_free(&f->s);
     nn_scratch_free(&f->s2);
     return st;

@@ -73,6 +73,10 @@ typedef struct kk_forward_result {
     float *samples; /* 24 kHz mono, malloc'd (free with kk_forward_result_free) */
     size_t n_samples;
     int *durations; /* frames per input id (pads included), malloc'd */
+    /* The same before the speed and the rounding: durations[t] is
+     * max(1, rint(raw_durations[t] / speed)). Lets a caller predict the
+     * length at another speed without running the model again. malloc'd. */
+    float *raw_durations;
     int n_ids;
     int n_frames; /* sum of durations; n_samples = 600 * n_frames */
 } kk_forward_result;

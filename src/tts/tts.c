@@ -313,8 +313,6 @@ kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, 
     kk_g2p_free(g);
     if (st == KK_OK && s->chunks.oom)
         st = kk_error_set(err, KK_ERR_NOMEM, "out of memory while phonemizing");
-    if (st == KK_OK && s->chunks.n == 0)
-        st = kk_error_set(err, KK_ERR_INPUT, "the text has nothing to speak");
     if (st == KK_OK && !(s->phonemes = join_phonemes(&s->chunks)))
         st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
     if (st != KK_OK) {
@@ -333,6 +331,8 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
     kk_status st = check_params(p, err);
     if (st != KK_OK)
         return st;
+    if (s->chunks.n == 0)
+        return kk_error_set(err, KK_ERR_INPUT, "the text has nothing to speak");
     kk_voice *voice = NULL;
     st = kk_voice_load(t->voices_dir, p->voice ? p->voice : "af_heart", &voice, err);
     if (st != KK_OK)
@@ -386,6 +386,7 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
         kk_tts_chunk out = {.samples = buf, .n_samples = speech + pause, .pause_samples = pause, .index = i,
                             .text_start = c->text_start, .text_end = c->text_end, .phonemes = c->phonemes,
                             .durations = c->n_ids ? r.durations : NULL, .n_durations = c->n_ids ? (size_t)r.n_ids : 0,
+                            .raw_durations = c->n_ids ? r.raw_durations : NULL,
                             .words = words, .n_words = words ? c->n_words : 0};
         if (p->on_chunk && p->on_chunk(p->user, &out))
             st = kk_error_set(err, KK_ERR_ABORTED, "synthesis stopped by the caller");

@@ -71,6 +71,7 @@ typedef struct kk_tts_chunk {
     const char *phonemes;        /* what was spoken (NULL for a pure pause) */
     const int *durations;        /* frames (600 samples) per phoneme, pads first and last */
     size_t n_durations;
+    const float *raw_durations; /* the same before speed and rounding (kokoro.h) */
     const kk_tts_word *words; /* the chunk's words with their times */
     size_t n_words;
 } kk_tts_chunk;
@@ -105,7 +106,9 @@ kk_status kk_tts_synthesize(kk_tts *t, const char *text, const kk_synth_params *
  * kk_tts_prepare phonemizes (p->voice gives the language unless p->lang
  * does; p->strict, lexicon_path and on_warning apply), kk_tts_speak
  * synthesises a prepared script with p's voice, speed and callbacks. A
- * script may be spoken any number of times, from any thread. */
+ * script may be spoken any number of times, from any thread. A text with
+ * nothing to say gives a script of 0 chunks, which kk_tts_speak refuses
+ * (KK_ERR_INPUT). */
 typedef struct kk_tts_script kk_tts_script;
 
 kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, kk_tts_script **out,

@@ -1,0 +1,302 @@
+/* test_cli_render.c - `kokoro render` end to end on the real model: the
+ * bundled example to every export format, each decoded back (with FFmpeg's
+ * libraries) to the track's length; subtitles and report; a dubbed video;
+ * an interrupted render leaves no file; bad requests fail clearly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavformat/avformat.h>
+
+#include "cli_helpers.h"
+#include "export.h"
+
+static char cache[4200];
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* Files in TEST_TMPDIR whose name contains s (temporary files left over). */
+static int count_named(const char *s)
+{
+    const char *d = getenv("TEST_TMPDIR");
+    DIR *dp = opendir(d ? d : "/tmp");
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dp)))
+        n += strstr(e->d_name, s) != NULL;
+    closedir(dp);
+    return n;
+}
+
+/* tmp() names live in 8 rotating buffers, which run() uses too: keep a
+ * name that must outlive a run() in a buffer of its own. */
+#define KEEP(var, name)                                                                                                \
+    char var[4200];                                                                                                    \
+    snprintf(var, sizeof var, "%s", tmp(name))
+
+static double report_duration(const char *path)
+{
+    char *s = slurp(path, NULL);
+    assert_non_null(s);
+    cJSON *j = cJSON_Parse(s);
+    free(s);
+    assert_non_null(j);
+    double d = cJSON_GetObjectItem(j, "duration_s")->valuedouble;
+    cJSON_Delete(j);
+    return d;
+}
+
+static void test_every_format_decodes_to_the_track_length(void **state)
+{
+    const char *fmts[][2] = {{"wav", ""}, {"wav", "--format wav32"}, {"flac", ""}, {"mp3", ""}, {"mp3", "--vbr"},
+                             {"m4a", ""}, {"wav", "--rate 48000"}};
+    double track = 0;
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "welcome%zu.%s", i, fmts[i][0]);
+        KEEP(out, name);
+        KEEP(rep, "welcome.report.json");
+        run_result r = run(NULL, "render '%s' -o '%s' %s --cache-dir '%s' --report '%s'", example("welcome.srt"), out,
+                           fmts[i][1], cache, rep);
+        if (r.code)
+            fprintf(stderr, "%s", r.err);
+        assert_int_equal(r.code, 0);
+        assert_non_null(strstr(r.err, "wrote"));
+        if (i == 0)
+            track = report_duration(rep);
+        else /* the cache gives the same track */
+            assert_true(fabs(report_duration(rep) - track) < 1e-9);
+        done(&r);
+        float *x = NULL;
+        size_t n = 0;
+        int rate = 0;
+        kk_error err;
+        assert_int_equal(kk_audio_decode(out, 0, &x, &n, &rate, &err), KK_OK);
+        double got = (double)n / rate;
+        fprintf(stderr, "%-24s %s: %.4f s decoded, track %.4f s\n", name, fmts[i][1], got, track);
+        /* the last cue ends at 10.5 s */
+        assert_true(track >= 10.5);
+        /* lossless: to the sample; lossy: within 5 ms */
+        assert_true(fabs(got - track) <= (i == 3 || i == 4 || i == 5 ? 0.005 : 0.5 / rate));
+        double e = 0;
+        for (size_t k = 0; k < n; k++)
+            e += (double)x[k] * x[k];
+        assert_true(e > 1.0); /* speech, not silence */
+        free(x);
+        unlink(out);
+    }
+    assert_int_equal(count_named(".tmp"), 0);
+}
+
+static void test_subtitles_report_and_text(void **state)
+{
+    KEEP(txt, "story.txt");
+    KEEP(out, "story.wav");
+    KEEP(srt, "story.srt");
+    KEEP(rep, "story.json");
+    put(txt, "The first paragraph is short.\n\nThe second one follows after a "
+             "pause.\n");
+    run_result r = run(NULL,
+                       "render '%s' -o '%s' --subtitles '%s' --report '%s' --gap "
+                       "800 --cache-dir '%s'",
+                       txt, out, srt, rep, cache);
+    assert_int_equal(r.code, 0);
+    done(&r);
+    char *s = slurp(srt, NULL);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "The second one follows after a pause."));
+    assert_non_null(strstr(s, "00:00:00,000 --> "));
+    free(s);
+    s = slurp(rep, NULL);
+    cJSON *j = cJSON_Parse(s);
+    free(s);
+    cJSON *cues = cJSON_GetObjectItem(j, "cues");
+    assert_int_equal(cJSON_GetArraySize(cues), 2);
+    double end0 = cJSON_GetObjectItem(cJSON_GetArrayItem(cues, 0), "end_s")->valuedouble;
+    double start1 = cJSON_GetObjectItem(cJSON_GetArrayItem(cues, 1), "start_s")->valuedouble;
+    assert_true(fabs(start1 - end0 - 0.8) < 1e-6);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(cues, 1), "words")) == 7);
+    cJSON_Delete(j);
+}
+
+static void test_fit_summary_on_stderr(void **state)
+{
+    KEEP(srt, "tight.srt");
+    KEEP(out, "tight.wav");
+    put(srt, "1\n00:00:00,000 --> 00:00:01,000\nThis line is much too long to be "
+             "spoken in only one second.\n\n"
+             "2\n00:00:01,500 --> 00:00:02,500\nShort.\n");
+    run_result r = run(NULL, "render '%s' -o '%s' --cache-dir '%s'", srt, out, cache);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.err, "spoken faster"));
+    assert_non_null(strstr(r.err, "time-stretched"));
+    assert_non_null(strstr(r.err, "overlap the next one (worst: cue 1"));
+    done(&r);
+    r = run(NULL, "render '%s' -o '%s' --fit truncate --cache-dir '%s'", srt, out, cache);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.err, "cut short"));
+    done(&r);
+}
+
+/* Streams of each kind in a media file. */
+static void count_streams(const char *path, int *video, int *audio, double *audio_s)
+{
+    AVFormatContext *f = NULL;
+    assert_int_equal(avformat_open_input(&f, path, NULL, NULL), 0);
+    assert_true(avformat_find_stream_info(f, NULL) >= 0);
+    *video = *audio = 0;
+    for (unsigned i = 0; i < f->nb_streams; i++) {
+        AVStream *s = f->streams[i];
+        if (s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
+            ++*video;
+        if (s->codecpar->codec_type == AVMEDIA_TYPE_AUDIO) {
+            ++*audio;
+            if (audio_s && s->duration != AV_NOPTS_VALUE)
+                *audio_s = (double)s->duration * av_q2d(s->time_base);
+        }
+    }
+    avformat_close_input(&f);
+}
+
+static void test_dub_a_video(void **state)
+{
+    const char *ffmpeg = getenv("FFMPEG");
+    KEEP(video, "clip.mp4");
+    KEEP(out, "clip-dub.mp4");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "'%s' -loglevel error -y -f lavfi -i "
+             "testsrc=size=160x120:rate=10:duration=12 -f lavfi "
+             "-i sine=frequency=300:duration=12 -c:v mpeg4 -c:a aac -shortest '%s'",
+             ffmpeg ? ffmpeg : "ffmpeg", video);
+    assert_int_equal(system(cmd), 0);
+    run_result r =
+        run(NULL, "render '%s' --video '%s' -o '%s' --cache-dir '%s'", example("welcome.srt"), video, out, cache);
+    if (r.code)
+        fprintf(stderr, "%s", r.err);
+    assert_int_equal(r.code, 0);
+    done(&r);
+    int v, a;
+    double as = 0;
+    count_streams(out, &v, &a, &as);
+    assert_int_equal(v, 1);
+    assert_int_equal(a, 1); /* replaced */
+    assert_true(as >= 10.4);
+    float *x;
+    size_t n;
+    int rate;
+    kk_error err;
+    /* the audio is ours (speech), not the 300 Hz tone: check it is not a tone
+     * by its silence before the first cue (0.5 s) */
+    assert_int_equal(kk_audio_decode(out, 24000, &x, &n, &rate, &err), KK_OK);
+    double e = 0;
+    for (size_t k = 0; k < 9000; k++)
+        e += (double)x[k] * x[k];
+    assert_true(e < 1e-3);
+    free(x);
+    r = run(NULL, "render '%s' --video '%s' --keep-audio -o '%s' --cache-dir '%s'", example("welcome.srt"), video, out,
+            cache);
+    assert_int_equal(r.code, 0);
+    done(&r);
+    count_streams(out, &v, &a, NULL);
+    assert_int_equal(v, 1);
+    assert_int_equal(a, 2);
+    unlink(out);
+    /* a missing video: a clear error, no output */
+    r = run(NULL, "render '%s' --video '%s' -o '%s' --cache-dir '%s'", example("welcome.srt"), tmp("nope.mp4"), out,
+            cache);
+    assert_int_not_equal(r.code, 0);
+    assert_non_null(strstr(r.err, "nope.mp4"));
+    assert_false(exists(out));
+    done(&r);
+}
+
+static void test_interrupted_render_leaves_nothing(void **state)
+{
+    KEEP(out, "interrupted.m4a");
+    char empty_cache[4300];
+    snprintf(empty_cache, sizeof empty_cache, "%s-interrupt", cache);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl(getenv("KOKORO_BIN"), "kokoro", "render", example("welcome.srt"), "-o", out, "--cache-dir", empty_cache,
+              (char *)NULL);
+        _exit(127);
+    }
+    struct timespec t = {1, 200000000}; /* well inside the first segments */
+    nanosleep(&t, NULL);
+    kill(pid, SIGINT);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+    assert_false(exists(out));
+    assert_int_equal(count_named("interrupted.m4a."), 0);
+}
+
+static void test_bad_requests(void **state)
+{
+    run_result r = run(NULL, "render '%s' -o '%s'", example("welcome.srt"), tmp("x.ogg"));
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "x.ogg"));
+    done(&r);
+    r = run(NULL, "render '%s'", example("welcome.srt"));
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "-o"));
+    done(&r);
+    r = run(NULL, "render '%s' -o '%s'", tmp("missing.srt"), tmp("x.wav"));
+    assert_int_not_equal(r.code, 0);
+    assert_non_null(strstr(r.err, "missing.srt"));
+    done(&r);
+    r = run(NULL, "render '%s' -o /nonexistent-dir/x.wav --cache-dir '%s'", example("welcome.srt"), cache);
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "/nonexistent-dir/x.wav"));
+    done(&r);
+    r = run(NULL, "render '%s' -o '%s' --voice-map Anna", example("welcome.srt"), tmp("x.wav"));
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "SPEAKER=VOICE"));
+    done(&r);
+    r = run(NULL, "render '%s' -o '%s' --pitch 30", example("welcome.srt"), tmp("x.wav"));
+    assert_int_equal(r.code, 2);
+    done(&r);
+    assert_false(exists(tmp("x.wav")));
+}
+
+int main(void)
+{
+    snprintf(cache, sizeof cache, "%s", tmp("render-cache"));
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s-interrupt'", cache, cache);
+    if (system(cmd) != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_interrupted_render_leaves_nothing),
+        cmocka_unit_test(test_every_format_decodes_to_the_track_length),
+        cmocka_unit_test(test_subtitles_report_and_text),
+        cmocka_unit_test(test_fit_summary_on_stderr),
+        cmocka_unit_test(test_dub_a_video),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

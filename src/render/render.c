@@ -1,0 +1,1073 @@
+/*
+ * render.c - see render.h. Owns the timeline: turning segments into jobs,
+ * the worker pool that renders them through the cache, the fit of long
+ * speech into its cue, and the placement of everything on one track.
+ *
+ * A job's audio depends only on the job (its text, voice, speed, pitch, its
+ * cue's length), never on which worker ran it or on the other jobs, so the
+ * track is the same for any number of workers. Placement, which does look at
+ * neighbours (the gap before the next cue, untimed segments following each
+ * other), happens afterwards on one thread.
+ */
+#include "render.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "tmpfile.h"
+
+#define MS 24 /* samples per millisecond at 24 kHz */
+/* Bumped when what is cached for a segment changes (the trim, the blob). */
+#define RENDER_VERSION 2
+/* The trim keeps sound above this level, with margins. */
+#define TRIM_LEVEL 0.004f
+#define TRIM_HEAD (5 * MS)
+#define TRIM_TAIL (40 * MS)
+#define FADE (8 * MS) /* fade-out at a cut */
+/* Speech this much longer than its cue is left as it is (it runs into the
+ * silence after the cue): not worth a re-synthesis or a stretch. */
+#define FIT_SLACK (40 * MS)
+
+kk_render_params kk_render_default_params(void)
+{
+    kk_loudness_params lp = kk_loudness_default_params();
+    return (kk_render_params){
+        .voice = "af_heart",
+        .speed = 1.0f,
+        .fit = {.enabled = 1, .max_speed = 1.25f, .max_stretch = 1.2, .use_gap = 1, .overflow = KK_OVERFLOW_OVERLAP},
+        .gap_ms = 500,
+        .loudness = lp,
+    };
+}
+
+/* ---- the voice map ---- */
+
+kk_status kk_render_check_voice_map(const char *map, kk_error *err)
+{
+    if (!map || !*map)
+        return KK_OK;
+    const char *p = map;
+    for (;;) {
+        const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (!eq || eq == p || eq + 1 == end)
+            return kk_error_set(err, KK_ERR_ARG,
+                                "voice map \"%s\": \"%.*s\" is not SPEAKER=VOICE "
+                                "(write Anna=af_heart,Ben=am_adam)",
+                                map, (int)(end - p), p);
+        if (!comma)
+            return KK_OK;
+        p = comma + 1;
+    }
+}
+
+/* The voice the map gives speaker, copied; NULL when none. */
+static char *map_voice(const char *map, const char *speaker)
+{
+    if (!map || !speaker)
+        return NULL;
+    size_t sl = strlen(speaker);
+    for (const char *p = map; p && *p;) {
+        const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (eq && (size_t)(eq - p) == sl && strncmp(p, speaker, sl) == 0)
+            return strndup(eq + 1, (size_t)(end - eq - 1));
+        p = comma ? comma + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* ---- one rendered piece of audio, as cached ---- */
+
+typedef struct {
+    float *samples;
+    size_t n;
+    kk_render_word *words; /* sample times within the piece */
+    size_t n_words;
+    /* The engine's durations before speed and rounding, every chunk's in
+     * turn (kokoro.h): what the length would be at another speed. */
+    float *raw;
+    size_t n_raw;
+} piece;
+
+static void piece_free(piece *a)
+{
+    free(a->samples);
+    free(a->words);
+    free(a->raw);
+    memset(a, 0, sizeof *a);
+}
+
+/* Blob: "KKR2", u32 n_words, u32 n_raw, u64 n, n floats, n_raw floats,
+ * n_words x {u64 text_start, text_end; i64 start, end}. The cache checks
+ * integrity; this checks shape. */
+static void *piece_pack(const piece *a, size_t *len)
+{
+    size_t n = 20 + (a->n + a->n_raw) * sizeof(float) + a->n_words * 32;
+    unsigned char *b = malloc(n), *e = b;
+    if (!b)
+        return NULL;
+    uint32_t nw = (uint32_t)a->n_words, nr = (uint32_t)a->n_raw;
+    uint64_t ns = a->n;
+    memcpy(e, "KKR2", 4), e += 4;
+    memcpy(e, &nw, 4), e += 4;
+    memcpy(e, &nr, 4), e += 4;
+    memcpy(e, &ns, 8), e += 8;
+    memcpy(e, a->samples, a->n * sizeof(float)), e += a->n * sizeof(float);
+    memcpy(e, a->raw, a->n_raw * sizeof(float)), e += a->n_raw * sizeof(float);
+    for (size_t i = 0; i < a->n_words; i++) {
+        const kk_render_word *w = &a->words[i];
+        uint64_t v[4] = {w->text_start, w->text_end, (uint64_t)w->start_sample, (uint64_t)w->end_sample};
+        memcpy(e, v, 32), e += 32;
+    }
+    *len = n;
+    return b;
+}
+
+static int piece_unpack(const void *blob, size_t len, piece *a)
+{
+    const unsigned char *b = blob;
+    uint32_t nw, nr;
+    uint64_t ns;
+    if (len < 20 || memcmp(b, "KKR2", 4))
+        return -1;
+    memcpy(&nw, b + 4, 4);
+    memcpy(&nr, b + 8, 4);
+    memcpy(&ns, b + 12, 8);
+    if (ns > (len - 20) / sizeof(float) || len != 20 + (ns + nr) * sizeof(float) + (uint64_t)nw * 32)
+        return -1;
+    memset(a, 0, sizeof *a);
+    a->samples = malloc((ns ? ns : 1) * sizeof(float));
+    a->raw = malloc((nr ? nr : 1) * sizeof(float));
+    a->words = malloc((nw ? nw : 1) * sizeof *a->words);
+    if (!a->samples || !a->words || !a->raw) {
+        piece_free(a);
+        return -1;
+    }
+    const unsigned char *e = b + 20;
+    memcpy(a->samples, e, ns * sizeof(float)), e += ns * sizeof(float);
+    memcpy(a->raw, e, nr * sizeof(float)), e += nr * sizeof(float);
+    a->n = ns, a->n_raw = nr;
+    for (uint32_t i = 0; i < nw; i++, e += 32) {
+        uint64_t v[4];
+        memcpy(v, e, 32);
+        if (v[0] > v[1] || (int64_t)v[2] > (int64_t)v[3] || v[3] > ns) {
+            piece_free(a);
+            return -1;
+        }
+        a->words[i] = (kk_render_word){v[0], v[1], (int64_t)v[2], (int64_t)v[3]};
+    }
+    a->n_words = nw;
+    return 0;
+}
+
+/* ---- jobs ---- */
+
+typedef struct render_ctx render_ctx;
+
+typedef struct {
+    size_t index; /* input order, 0-based */
+    const char *text;
+    int64_t start_ms, end_ms;
+    int64_t next_start_ms; /* the next cue's start in time order; KK_TIME_NONE
+                              when none */
+    char *voice;
+    float speed;
+    double pitch;
+    /* results */
+    piece audio;
+    int64_t natural;
+    float speed_used;
+    double stretch;
+    int cached;  /* every piece came from the cache */
+    int silent;  /* nothing to say */
+    int pending; /* a cache-only pass missed: render it in the second pass */
+} job;
+
+struct render_ctx {
+    kk_tts *tts;
+    const kk_render_params *p;
+    job *jobs;
+    size_t n;
+    /* The jobs of the current pass: first all of them, from the cache only
+     * (cache_only), then those that missed, synthesised with the cores
+     * shared among as many workers as there are such jobs. */
+    size_t *todo, n_todo;
+    int cache_only;
+    int threads; /* engine threads per worker in this pass */
+    atomic_size_t next;
+    atomic_int stop;      /* an error or an abort: workers stop taking jobs */
+    pthread_mutex_t lock; /* callbacks, first error, counters */
+    kk_error err;
+    kk_status status;
+    size_t done;
+    double weight_total, weight_done;
+    struct timespec t0;
+    int put_warned;
+};
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void warn(render_ctx *c, size_t index, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void warn(render_ctx *c, size_t index, const char *fmt, ...)
+{
+    if (!c->p->on_warning)
+        return;
+    char msg[KK_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&c->lock);
+    c->p->on_warning(c->p->user, index + 1, msg);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* The first error wins; it stops the other workers. */
+static void fail(render_ctx *c, const kk_error *e)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->status == KK_OK) {
+        c->status = e->code;
+        c->err = *e;
+    }
+    pthread_mutex_unlock(&c->lock);
+    atomic_store(&c->stop, 1);
+}
+
+static int aborted(render_ctx *c)
+{
+    if (atomic_load(&c->stop))
+        return 1;
+    if (c->p->abort && c->p->abort(c->p->user)) {
+        atomic_store(&c->stop, 1);
+        return 1;
+    }
+    return 0;
+}
+
+/* Collects a segment's chunks into one piece; carries the context for the
+ * abort check (the synthesis callbacks share one user pointer). */
+typedef struct {
+    piece a;
+    int oom;
+    render_ctx *c;
+} collect_state;
+
+static int synth_abort(void *user) { return aborted(((collect_state *)user)->c); }
+
+static int on_chunk(void *user, const kk_tts_chunk *ch)
+{
+    collect_state *s = user;
+    float *v = realloc(s->a.samples, (s->a.n + ch->n_samples + 1) * sizeof *v);
+    kk_render_word *w = realloc(s->a.words, (s->a.n_words + ch->n_words + 1) * sizeof *w);
+    float *raw = realloc(s->a.raw, (s->a.n_raw + ch->n_durations + 1) * sizeof *raw);
+    if (v)
+        s->a.samples = v;
+    if (w)
+        s->a.words = w;
+    if (raw)
+        s->a.raw = raw;
+    if (!v || !w || !raw)
+        return s->oom = 1;
+    if (ch->raw_durations)
+        memcpy(raw + s->a.n_raw, ch->raw_durations, ch->n_durations * sizeof *raw);
+    s->a.n_raw += ch->raw_durations ? ch->n_durations : 0;
+    memcpy(v + s->a.n, ch->samples, ch->n_samples * sizeof *v);
+    for (size_t i = 0; i < ch->n_words; i++)
+        w[s->a.n_words++] = (kk_render_word){ch->words[i].text_start, ch->words[i].text_end,
+                                             (int64_t)(s->a.n + ch->words[i].start_sample),
+                                             (int64_t)(s->a.n + ch->words[i].end_sample)};
+    s->a.n += ch->n_samples;
+    return 0;
+}
+
+/* Cuts the engine's silence at both ends (with margins) so that a segment's
+ * sound starts where it is placed. */
+static void trim(piece *a)
+{
+    size_t first = 0, last = a->n;
+    while (first < a->n && fabsf(a->samples[first]) < TRIM_LEVEL)
+        first++;
+    while (last > first && fabsf(a->samples[last - 1]) < TRIM_LEVEL)
+        last--;
+    if (first == a->n) { /* all silence */
+        a->n = 0;
+        a->n_words = 0;
+        return;
+    }
+    size_t from = first > TRIM_HEAD ? first - TRIM_HEAD : 0;
+    size_t to = last + TRIM_TAIL < a->n ? last + TRIM_TAIL : a->n;
+    memmove(a->samples, a->samples + from, (to - from) * sizeof *a->samples);
+    a->n = to - from;
+    for (size_t i = 0; i < a->n_words; i++) {
+        kk_render_word *w = &a->words[i];
+        w->start_sample = w->start_sample > (int64_t)from ? w->start_sample - (int64_t)from : 0;
+        w->end_sample = w->end_sample > (int64_t)from ? w->end_sample - (int64_t)from : 0;
+        if (w->start_sample > (int64_t)a->n)
+            w->start_sample = (int64_t)a->n;
+        if (w->end_sample > (int64_t)a->n)
+            w->end_sample = (int64_t)a->n;
+    }
+}
+
+static kk_cache_key base_key(render_ctx *c, const job *j, const char *phonemes, float speed)
+{
+    kk_cache_key_builder b;
+    kk_cache_key_init(&b);
+    kk_cache_key_add_str(&b, "kokoro-segment");
+    kk_cache_key_add_i64(&b, RENDER_VERSION);
+    kk_cache_key_add_str(&b, kk_tts_identity(c->tts));
+    kk_cache_key_add_str(&b, kk_tts_voices_dir(c->tts));
+    kk_cache_key_add_str(&b, j->voice);
+    kk_cache_key_add_str(&b, j->text); /* word spans point into it */
+    kk_cache_key_add_str(&b, phonemes);
+    kk_cache_key_add_f64(&b, (double)speed);
+    return kk_cache_key_final(&b);
+}
+
+static kk_cache_key processed_key(const kk_cache_key *base, double stretch, double pitch)
+{
+    kk_cache_key_builder b;
+    kk_cache_key_init(&b);
+    kk_cache_key_add_str(&b, "kokoro-processed");
+    kk_cache_key_add(&b, base->bytes, sizeof base->bytes);
+    kk_cache_key_add_f64(&b, stretch);
+    kk_cache_key_add_f64(&b, pitch);
+    return kk_cache_key_final(&b);
+}
+
+/* Looks key up; 1 on a hit (a filled), 0 on a miss, -1 on an error. */
+static int cache_get(render_ctx *c, const kk_cache_key *key, piece *a)
+{
+    if (!c->p->cache)
+        return 0;
+    void *blob = NULL;
+    size_t len = 0;
+    kk_error e;
+    if (kk_cache_get(c->p->cache, key, &blob, &len, &e) != KK_OK) {
+        fail(c, &e);
+        return -1;
+    }
+    if (!blob)
+        return 0;
+    int ok = piece_unpack(blob, len, a) == 0;
+    free(blob);
+    return ok;
+}
+
+static void cache_put(render_ctx *c, const job *j, const kk_cache_key *key, const piece *a)
+{
+    if (!c->p->cache)
+        return;
+    size_t len;
+    void *blob = piece_pack(a, &len);
+    kk_error e;
+    if (!blob) {
+        kk_error_set(&e, KK_ERR_NOMEM, "out of memory");
+        fail(c, &e);
+        return;
+    }
+    if (kk_cache_put(c->p->cache, key, blob, len, &e) != KK_OK) {
+        pthread_mutex_lock(&c->lock);
+        int first = !c->put_warned;
+        c->put_warned = 1;
+        pthread_mutex_unlock(&c->lock);
+        if (first) /* the render goes on; the next run renders again */
+            warn(c, j->index, "could not store rendered audio in the cache: %s", e.msg);
+    }
+    free(blob);
+}
+
+/* Prefixes an error message with the segment it is about. */
+static void name_segment(kk_error *e, const job *j)
+{
+    char msg[KK_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", e->msg);
+    kk_error_set(e, e->code, "segment %zu: %.1000s", j->index + 1, msg);
+}
+
+/* The segment's speech at a speed: from the cache, or synthesised (and
+ * trimmed) and cached. 0 on success, 1 on a miss in a cache-only pass, -1
+ * on an error. */
+static int speech_at(render_ctx *c, job *j, const kk_tts_script *script, float speed, piece *a, kk_cache_key *key)
+{
+    *key = base_key(c, j, kk_tts_script_phonemes(script), speed);
+    int hit = cache_get(c, key, a);
+    if (hit < 0)
+        return -1;
+    if (hit)
+        return 0;
+    if (c->cache_only)
+        return 1;
+    j->cached = 0;
+    kk_synth_params sp = kk_synth_default_params();
+    sp.voice = j->voice;
+    sp.lang = c->p->lang;
+    sp.speed = speed;
+    sp.threads = c->threads;
+    sp.abort = synth_abort;
+    sp.on_chunk = on_chunk;
+    collect_state cs = {.c = c};
+    sp.user = &cs;
+    kk_error e;
+    kk_status st = kk_tts_speak(c->tts, script, &sp, &e);
+    if (st == KK_OK && cs.oom)
+        st = kk_error_set(&e, KK_ERR_NOMEM, "out of memory");
+    if (st != KK_OK) {
+        piece_free(&cs.a);
+        if (st != KK_ERR_ABORTED) /* an unknown voice, say: name the segment */
+            name_segment(&e, j);
+        fail(c, &e);
+        return -1;
+    }
+    trim(&cs.a);
+    *a = cs.a;
+    cache_put(c, j, key, a);
+    return 0;
+}
+
+static int64_t cue_samples(const job *j)
+{
+    return j->start_ms == KK_TIME_NONE ? INT64_MAX : (j->end_ms - j->start_ms) * MS;
+}
+
+/* Frames the engine gives at a speed, from its raw durations (kokoro.h:
+ * the same float arithmetic as the engine's). */
+static int64_t frames_at(const piece *a, float speed)
+{
+    int64_t f = 0;
+    for (size_t i = 0; i < a->n_raw; i++) {
+        float r = rintf(a->raw[i] / speed);
+        f += r < 1.0f ? 1 : (int64_t)r;
+    }
+    return f;
+}
+
+/* The slowest speed, in steps of 0.01 up to cap, at which the speech (a, at
+ * speed) is predicted to fit in want samples: the length changes by the
+ * change in frames, the trimmed silence around it staying about the same.
+ * One synthesis at the speed found, instead of trying speeds one by one. */
+static float fitting_speed(const piece *a, float speed, float cap, int64_t want)
+{
+    int64_t f0 = frames_at(a, speed);
+    float s = speed;
+    for (int k = 1; s < cap; k++) {
+        s = speed + 0.01f * (float)k;
+        if (s > cap)
+            s = cap;
+        if ((int64_t)a->n + (frames_at(a, s) - f0) * 600 <= want)
+            break;
+    }
+    return s;
+}
+
+static void render_job(render_ctx *c, job *j)
+{
+    const kk_render_params *p = c->p;
+    kk_synth_params sp = kk_synth_default_params();
+    sp.voice = j->voice;
+    sp.lang = p->lang;
+    sp.speed = j->speed;
+    sp.lexicon_path = p->lexicon_path;
+    kk_tts_script *script = NULL;
+    kk_error e;
+    kk_status st = kk_tts_prepare(c->tts, j->text, &sp, &script, &e);
+    j->cached = 1;
+    j->stretch = 1.0;
+    j->speed_used = j->speed;
+    if (st == KK_OK && kk_tts_script_chunks(script) == 0) {
+        /* Nothing to say (only markup or punctuation): a silent segment. */
+        j->silent = 1;
+        warn(c, j->index, "nothing to say in \"%.60s\": the segment stays silent", j->text);
+        kk_tts_script_free(script);
+        return;
+    }
+    if (st != KK_OK) {
+        name_segment(&e, j);
+        fail(c, &e);
+        return;
+    }
+    piece a = {0};
+    kk_cache_key key;
+    int got = speech_at(c, j, script, j->speed, &a, &key);
+    if (got) {
+        j->pending = got > 0;
+        kk_tts_script_free(script);
+        return;
+    }
+    j->natural = (int64_t)a.n;
+    int64_t want = cue_samples(j);
+    float cap = j->speed * p->fit.max_speed;
+    if (cap > 2.0f)
+        cap = 2.0f;
+    if (p->fit.enabled && (int64_t)a.n > want + FIT_SLACK && j->speed < cap) {
+        float s = fitting_speed(&a, j->speed, cap, want);
+        piece b = {0};
+        kk_cache_key kb;
+        if ((got = speech_at(c, j, script, s, &b, &kb)) != 0) {
+            j->pending = got > 0;
+            piece_free(&a);
+            kk_tts_script_free(script);
+            return;
+        }
+        piece_free(&a);
+        a = b, key = kb, j->speed_used = s;
+    }
+    kk_tts_script_free(script);
+    double ratio = 1.0;
+    if (p->fit.enabled && (int64_t)a.n > want + FIT_SLACK && p->fit.max_stretch > 1.0) {
+        ratio = (double)want / (double)a.n;
+        if (ratio < 1.0 / p->fit.max_stretch)
+            ratio = 1.0 / p->fit.max_stretch;
+        ratio = ceil(ratio * 1e4) / 1e4;
+    }
+    if (ratio < 1.0 || j->pitch != 0.0) {
+        kk_cache_key pk = processed_key(&key, ratio, j->pitch);
+        piece b = {0};
+        int hit = cache_get(c, &pk, &b);
+        if (hit < 0 || (!hit && c->cache_only)) {
+            j->pending = !hit;
+            piece_free(&a);
+            return;
+        }
+        if (!hit) {
+            j->cached = 0;
+            st = kk_dsp_stretch(a.samples, a.n, KK_RENDER_RATE, ratio, j->pitch, &b.samples, &b.n, &e);
+            if (st != KK_OK) {
+                name_segment(&e, j);
+                fail(c, &e);
+                piece_free(&a);
+                return;
+            }
+            b.words = a.words, b.n_words = a.n_words;
+            a.words = NULL, a.n_words = 0;
+            for (size_t i = 0; i < b.n_words; i++) {
+                b.words[i].start_sample = (int64_t)llround((double)b.words[i].start_sample * ratio);
+                b.words[i].end_sample = (int64_t)llround((double)b.words[i].end_sample * ratio);
+                if (b.words[i].end_sample > (int64_t)b.n)
+                    b.words[i].end_sample = (int64_t)b.n;
+                if (b.words[i].start_sample > b.words[i].end_sample)
+                    b.words[i].start_sample = b.words[i].end_sample;
+            }
+            cache_put(c, j, &pk, &b);
+        }
+        piece_free(&a);
+        a = b;
+        j->stretch = ratio;
+    }
+    j->audio = a;
+}
+
+static void progress(render_ctx *c, const job *j)
+{
+    pthread_mutex_lock(&c->lock);
+    c->done++;
+    c->weight_done += 1.0 + (double)strlen(j->text);
+    if (c->p->on_progress) {
+        double el = now_s() - ((double)c->t0.tv_sec + (double)c->t0.tv_nsec * 1e-9);
+        double eta = c->weight_done > 0 && c->done < c->n ? el * (c->weight_total - c->weight_done) / c->weight_done
+                                                          : (c->done == c->n ? 0.0 : -1.0);
+        c->p->on_progress(c->p->user, c->done, c->n, eta);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void *worker(void *arg)
+{
+    render_ctx *c = arg;
+    for (;;) {
+        if (aborted(c))
+            break;
+        size_t k = atomic_fetch_add(&c->next, 1);
+        if (k >= c->n_todo)
+            break;
+        job *j = &c->jobs[c->todo[k]];
+        j->pending = 0;
+        render_job(c, j);
+        if (atomic_load(&c->stop))
+            break;
+        if (!j->pending)
+            progress(c, j);
+    }
+    return NULL;
+}
+
+/* ---- placement ---- */
+
+static int cmp_start(const void *a, const void *b, void *jobs_)
+{
+    const job *jobs = jobs_;
+    const job *x = &jobs[*(const size_t *)a], *y = &jobs[*(const size_t *)b];
+    if (x->start_ms != y->start_ms)
+        return x->start_ms < y->start_ms ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Each timed cue's next cue start (in time order). */
+static kk_status link_next(job *jobs, size_t n, kk_error *err)
+{
+    size_t *ord = malloc((n ? n : 1) * sizeof *ord), m = 0;
+    if (!ord)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        jobs[i].next_start_ms = KK_TIME_NONE;
+        if (jobs[i].start_ms != KK_TIME_NONE)
+            ord[m++] = i;
+    }
+    /* insertion sort is quadratic; qsort has no context argument in C11, so
+     * sort indices by a merge sort over a scratch array */
+    size_t *tmp = malloc((m ? m : 1) * sizeof *tmp);
+    if (!tmp) {
+        free(ord);
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    }
+    for (size_t w = 1; w < m; w *= 2) {
+        for (size_t lo = 0; lo < m; lo += 2 * w) {
+            size_t mid = lo + w < m ? lo + w : m, hi = lo + 2 * w < m ? lo + 2 * w : m;
+            size_t a = lo, b = mid, k = lo;
+            while (a < mid && b < hi)
+                tmp[k++] = cmp_start(&ord[b], &ord[a], jobs) < 0 ? ord[b++] : ord[a++];
+            while (a < mid)
+                tmp[k++] = ord[a++];
+            while (b < hi)
+                tmp[k++] = ord[b++];
+        }
+        memcpy(ord, tmp, m * sizeof *ord);
+    }
+    for (size_t k = 0; k + 1 < m; k++)
+        jobs[ord[k]].next_start_ms = jobs[ord[k + 1]].start_ms;
+    free(tmp);
+    free(ord);
+    return KK_OK;
+}
+
+static kk_status place(render_ctx *c, kk_render_result *r, kk_error *err)
+{
+    const kk_render_params *p = c->p;
+    size_t n = c->n;
+    r->cues = calloc(n ? n : 1, sizeof *r->cues);
+    if (!r->cues)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    r->n_cues = n;
+    /* Where each segment goes and how long it sounds. */
+    int64_t cursor = p->lead_ms * MS, length = p->min_length_ms * MS;
+    for (size_t i = 0; i < n; i++) {
+        job *j = &c->jobs[i];
+        kk_render_cue *q = &r->cues[i];
+        q->index = i + 1;
+        q->text = strdup(j->text);
+        q->voice = strdup(j->voice);
+        if (!q->text || !q->voice)
+            return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        q->cue_start_ms = j->start_ms, q->cue_end_ms = j->end_ms;
+        q->natural_samples = j->natural;
+        q->speed = j->speed_used;
+        q->asked_speed = j->speed;
+        q->stretch = j->stretch;
+        q->pitch = j->pitch;
+        q->cached = j->cached && !j->silent;
+        int64_t len = (int64_t)j->audio.n;
+        if (j->start_ms == KK_TIME_NONE) {
+            q->start_sample = cursor;
+            q->end_sample = cursor + len;
+            cursor = q->end_sample + p->gap_ms * MS;
+        } else {
+            int64_t start = j->start_ms * MS, cue_end = j->end_ms * MS;
+            int64_t next = j->next_start_ms == KK_TIME_NONE ? INT64_MAX : j->next_start_ms * MS;
+            int64_t end = start + len;
+            int64_t limit = p->fit.use_gap ? next : (cue_end < next ? cue_end : next);
+            if (end > cue_end)
+                q->gap_samples = (end < next ? end : next) - cue_end;
+            if (q->gap_samples < 0)
+                q->gap_samples = 0;
+            if (end > limit && p->fit.overflow == KK_OVERFLOW_TRUNCATE) {
+                q->truncated_samples = end - limit;
+                end = limit > start ? limit : start;
+            } else if (end > next) {
+                q->overlap_samples = end - next;
+            }
+            q->start_sample = start, q->end_sample = end;
+            if (cue_end > length)
+                length = cue_end;
+            if (cursor < end + p->gap_ms * MS)
+                cursor = end + p->gap_ms * MS;
+        }
+        if (q->end_sample > length)
+            length = q->end_sample;
+    }
+    r->samples = calloc((size_t)length + 1, sizeof *r->samples);
+    if (!r->samples)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory for a %.1f s track", (double)length / KK_RENDER_RATE);
+    r->n_samples = (size_t)length;
+    for (size_t i = 0; i < n; i++) {
+        job *j = &c->jobs[i];
+        kk_render_cue *q = &r->cues[i];
+        int64_t len = q->end_sample - q->start_sample;
+        float *dst = r->samples + q->start_sample;
+        for (int64_t k = 0; k < len; k++) {
+            float g = 1.0f;
+            if (q->truncated_samples && k >= len - FADE) /* no click at the cut */
+                g = (float)(len - k) / (float)FADE;
+            dst[k] += g * j->audio.samples[k];
+        }
+        q->words = calloc(j->audio.n_words ? j->audio.n_words : 1, sizeof *q->words);
+        if (!q->words)
+            return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        for (size_t w = 0; w < j->audio.n_words; w++) {
+            kk_render_word v = j->audio.words[w];
+            if (v.start_sample >= len) /* cut off */
+                break;
+            if (v.end_sample > len)
+                v.end_sample = len;
+            v.start_sample += q->start_sample, v.end_sample += q->start_sample;
+            q->words[q->n_words++] = v;
+        }
+    }
+    return KK_OK;
+}
+
+/* ---- the whole render ---- */
+
+static kk_status make_jobs(render_ctx *c, const kk_render_segment *segs, kk_error *err)
+{
+    const kk_render_params *p = c->p;
+    for (size_t i = 0; i < c->n; i++) {
+        const kk_render_segment *s = &segs[i];
+        job *j = &c->jobs[i];
+        j->index = i;
+        j->text = s->text ? s->text : "";
+        j->start_ms = s->start_ms, j->end_ms = s->end_ms;
+        if ((s->start_ms == KK_TIME_NONE) != (s->end_ms == KK_TIME_NONE) ||
+            (s->start_ms != KK_TIME_NONE && (s->start_ms < 0 || s->end_ms < s->start_ms)))
+            return kk_error_set(err, KK_ERR_ARG, "segment %zu: times %lld .. %lld ms are not a time span", i + 1,
+                                (long long)s->start_ms, (long long)s->end_ms);
+        j->speed = s->speed > 0 ? s->speed : p->speed;
+        j->pitch = isnan(s->pitch) ? p->pitch : s->pitch;
+        if (!(j->speed >= 0.5f && j->speed <= 2.0f))
+            return kk_error_set(err, KK_ERR_ARG, "segment %zu: speed %g is outside 0.5 .. 2", i + 1, (double)j->speed);
+        if (!(j->pitch >= -12.0 && j->pitch <= 12.0))
+            return kk_error_set(err, KK_ERR_ARG, "segment %zu: pitch %g semitones is outside -12 .. 12", i + 1,
+                                j->pitch);
+        j->voice = s->voice ? strdup(s->voice) : map_voice(p->voice_map, s->speaker);
+        if (!j->voice)
+            j->voice = strdup(p->voice ? p->voice : "af_heart");
+        if (!j->voice)
+            return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        c->weight_total += 1.0 + (double)strlen(j->text);
+    }
+    return link_next(c->jobs, c->n, err);
+}
+
+/* Runs the current pass on `workers` threads (this one among them). */
+static kk_status run_pool(render_ctx *c, size_t workers, kk_error *err)
+{
+    pthread_t *th = calloc(workers, sizeof *th);
+    if (!th)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    size_t started = 0;
+    for (; started + 1 < workers; started++)
+        if (pthread_create(&th[started], NULL, worker, c))
+            break; /* fewer workers: slower, still correct */
+    worker(c);
+    for (size_t k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+    free(th);
+    if (c->status != KK_OK) {
+        if (err)
+            *err = c->err;
+        return c->status;
+    }
+    if (atomic_load(&c->stop))
+        return kk_error_set(err, KK_ERR_ABORTED, "rendering stopped by the caller");
+    return KK_OK;
+}
+
+static kk_status check_params(const kk_render_params *p, kk_error *err)
+{
+    if (!(p->speed >= 0.5f && p->speed <= 2.0f))
+        return kk_error_set(err, KK_ERR_ARG, "speed %g is outside 0.5 .. 2", (double)p->speed);
+    if (!(p->pitch >= -12.0 && p->pitch <= 12.0))
+        return kk_error_set(err, KK_ERR_ARG, "pitch %g semitones is outside -12 .. 12", p->pitch);
+    if (!(p->fit.max_speed >= 1.0f && p->fit.max_speed <= 2.0f))
+        return kk_error_set(err, KK_ERR_ARG, "the fit's maximum speed-up %g is outside 1 .. 2",
+                            (double)p->fit.max_speed);
+    if (!(p->fit.max_stretch >= 1.0 && p->fit.max_stretch <= 2.0))
+        return kk_error_set(err, KK_ERR_ARG, "the fit's maximum stretch %g is outside 1 .. 2", p->fit.max_stretch);
+    if (p->gap_ms < 0 || p->lead_ms < 0 || p->min_length_ms < 0)
+        return kk_error_set(err, KK_ERR_ARG, "gap, lead and minimum length must not be negative");
+    if (p->workers < 0 || p->threads < 0)
+        return kk_error_set(err, KK_ERR_ARG, "workers and threads must not be negative");
+    return kk_render_check_voice_map(p->voice_map, err);
+}
+
+kk_status kk_render(kk_tts *tts, const kk_render_segment *segs, size_t n, const kk_render_params *p,
+                    kk_render_result *out, kk_error *err)
+{
+    kk_render_params defaults = kk_render_default_params();
+    if (!p)
+        p = &defaults;
+    memset(out, 0, sizeof *out);
+    if (!tts || (!segs && n))
+        return kk_error_set(err, KK_ERR_ARG, "kk_render: no model or no segments");
+    kk_status st = check_params(p, err);
+    if (st != KK_OK)
+        return st;
+    double t0 = now_s();
+    render_ctx c = {.tts = tts, .p = p, .n = n};
+    clock_gettime(CLOCK_MONOTONIC, &c.t0);
+    pthread_mutex_init(&c.lock, NULL);
+    c.jobs = calloc(n ? n : 1, sizeof *c.jobs);
+    if (!c.jobs)
+        st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    if (st == KK_OK)
+        st = make_jobs(&c, segs, err);
+    if (st == KK_OK && n) {
+        c.todo = malloc(n * sizeof *c.todo);
+        if (!c.todo)
+            st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; c.todo && i < n; i++)
+            c.todo[i] = i;
+        c.n_todo = c.todo ? n : 0;
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t max_workers = p->workers > 0 ? (size_t)p->workers : (size_t)(cpus > 0 ? cpus : 1);
+    /* Pass 1 from the cache only (when there is one), pass 2 for the rest. */
+    for (int pass = p->cache ? 0 : 1; st == KK_OK && pass < 2 && c.n_todo; pass++) {
+        c.cache_only = pass == 0;
+        size_t workers = c.n_todo < max_workers ? c.n_todo : max_workers;
+        c.threads = p->threads > 0 ? p->threads : (int)((size_t)(cpus > 0 ? cpus : 1) / workers);
+        if (c.threads < 1)
+            c.threads = 1;
+        atomic_store(&c.next, 0);
+        st = run_pool(&c, workers, err);
+        size_t m = 0;
+        for (size_t k = 0; k < c.n_todo; k++)
+            if (c.jobs[c.todo[k]].pending)
+                c.todo[m++] = c.todo[k];
+        c.n_todo = m;
+    }
+    free(c.todo);
+    if (st == KK_OK)
+        st = place(&c, out, err);
+    if (st == KK_OK && p->normalize) {
+        st = kk_loudness_normalize(out->samples, out->n_samples, KK_RENDER_RATE, &p->loudness, &out->loudness, err);
+        out->normalized = st == KK_OK;
+    }
+    for (size_t i = 0; i < n && c.jobs; i++) {
+        if (c.jobs[i].silent || !c.jobs[i].cached)
+            out->synthesized += !c.jobs[i].silent;
+        else
+            out->from_cache++;
+        free(c.jobs[i].voice);
+        piece_free(&c.jobs[i].audio);
+    }
+    free(c.jobs);
+    pthread_mutex_destroy(&c.lock);
+    if (st != KK_OK) {
+        kk_render_result_free(out);
+        return st;
+    }
+    out->seconds = now_s() - t0;
+    return KK_OK;
+}
+
+void kk_render_result_free(kk_render_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_cues; i++)
+        free(r->cues[i].text), free(r->cues[i].voice), free(r->cues[i].words);
+    free(r->cues);
+    free(r->samples);
+    memset(r, 0, sizeof *r);
+}
+
+kk_render_segment *kk_render_segments_from_doc(const kk_doc *doc)
+{
+    kk_render_segment *s = calloc(doc->n_segs ? doc->n_segs : 1, sizeof *s);
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < doc->n_segs; i++) {
+        const kk_segment *g = &doc->segs[i];
+        s[i] = (kk_render_segment){
+            .text = g->text, .start_ms = g->start_ms, .end_ms = g->end_ms, .speaker = g->speaker, .pitch = NAN};
+    }
+    return s;
+}
+
+/* ---- what came out: subtitles, report, summary ---- */
+
+static int64_t to_ms(int64_t samples) { return (samples + MS / 2) / MS; }
+
+kk_status kk_render_save_subtitles(const kk_render_result *r, const char *path, kk_format format, kk_error *err)
+{
+    kk_doc *doc = kk_doc_new(format);
+    if (!doc)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    kk_status st = KK_OK;
+    for (size_t i = 0; i < r->n_cues && st == KK_OK; i++) {
+        const kk_render_cue *q = &r->cues[i];
+        kk_segment s = {
+            .start_ms = to_ms(q->start_sample), .end_ms = to_ms(q->end_sample), .text = q->text, .score = NAN};
+        if (q->end_sample == q->start_sample && q->cue_start_ms != KK_TIME_NONE)
+            s.start_ms = q->cue_start_ms, s.end_ms = q->cue_end_ms; /* silent: keep the cue */
+        kk_word *w = calloc(q->n_words ? q->n_words : 1, sizeof *w);
+        if (!w) {
+            st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+            break;
+        }
+        for (size_t k = 0; k < q->n_words; k++) {
+            w[k].text = strndup(q->text + q->words[k].text_start, q->words[k].text_end - q->words[k].text_start);
+            w[k].start_ms = to_ms(q->words[k].start_sample);
+            w[k].end_ms = to_ms(q->words[k].end_sample);
+            w[k].score = NAN;
+            if (!w[k].text)
+                st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        }
+        s.words = q->n_words ? w : NULL;
+        s.n_words = q->n_words;
+        if (st == KK_OK && kk_doc_add(doc, &s) != KK_OK)
+            st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        for (size_t k = 0; k < q->n_words; k++)
+            free(w[k].text);
+        free(w);
+    }
+    if (st == KK_OK)
+        st = kk_doc_save(doc, path, format, err);
+    kk_doc_free(doc);
+    return st;
+}
+
+static double secs(int64_t samples) { return (double)samples / KK_RENDER_RATE; }
+
+char *kk_render_report_json(const kk_render_result *r)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return NULL;
+    cJSON_AddNumberToObject(root, "sample_rate", KK_RENDER_RATE);
+    cJSON_AddNumberToObject(root, "duration_s", secs((int64_t)r->n_samples));
+    cJSON_AddNumberToObject(root, "segments", (double)r->n_cues);
+    cJSON_AddNumberToObject(root, "synthesized", (double)r->synthesized);
+    cJSON_AddNumberToObject(root, "from_cache", (double)r->from_cache);
+    cJSON_AddNumberToObject(root, "render_s", r->seconds);
+    if (r->normalized) {
+        cJSON *l = cJSON_AddObjectToObject(root, "loudness");
+        cJSON_AddNumberToObject(l, "input_lufs", isfinite(r->loudness.input_lufs) ? r->loudness.input_lufs : -999);
+        cJSON_AddNumberToObject(l, "gain_db", r->loudness.gain_db);
+        cJSON_AddNumberToObject(l, "limited_db", r->loudness.limited_db);
+        cJSON_AddNumberToObject(l, "output_lufs", isfinite(r->loudness.output_lufs) ? r->loudness.output_lufs : -999);
+        cJSON_AddNumberToObject(l, "output_true_peak_db", r->loudness.output_peak_db);
+    }
+    cJSON *cues = cJSON_AddArrayToObject(root, "cues");
+    for (size_t i = 0; i < r->n_cues; i++) {
+        const kk_render_cue *q = &r->cues[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(cues, o);
+        cJSON_AddNumberToObject(o, "index", (double)q->index);
+        cJSON_AddStringToObject(o, "text", q->text);
+        cJSON_AddStringToObject(o, "voice", q->voice);
+        if (q->cue_start_ms != KK_TIME_NONE) {
+            cJSON_AddNumberToObject(o, "cue_start_s", (double)q->cue_start_ms / 1000.0);
+            cJSON_AddNumberToObject(o, "cue_end_s", (double)q->cue_end_ms / 1000.0);
+        }
+        cJSON_AddNumberToObject(o, "start_s", secs(q->start_sample));
+        cJSON_AddNumberToObject(o, "end_s", secs(q->end_sample));
+        cJSON_AddNumberToObject(o, "natural_s", secs(q->natural_samples));
+        cJSON_AddNumberToObject(o, "speed", (double)q->speed);
+        cJSON_AddNumberToObject(o, "stretch", q->stretch);
+        cJSON_AddNumberToObject(o, "pitch", q->pitch);
+        cJSON_AddNumberToObject(o, "gap_s", secs(q->gap_samples));
+        cJSON_AddNumberToObject(o, "overlap_s", secs(q->overlap_samples));
+        cJSON_AddNumberToObject(o, "truncated_s", secs(q->truncated_samples));
+        cJSON_AddBoolToObject(o, "cached", q->cached);
+        cJSON *words = cJSON_AddArrayToObject(o, "words");
+        for (size_t k = 0; k < q->n_words; k++) {
+            cJSON *w = cJSON_CreateObject();
+            cJSON_AddItemToArray(words, w);
+            char *t = strndup(q->text + q->words[k].text_start, q->words[k].text_end - q->words[k].text_start);
+            cJSON_AddStringToObject(w, "word", t ? t : "");
+            free(t);
+            cJSON_AddNumberToObject(w, "start_s", secs(q->words[k].start_sample));
+            cJSON_AddNumberToObject(w, "end_s", secs(q->words[k].end_sample));
+        }
+    }
+    char *s = cJSON_Print(root);
+    cJSON_Delete(root);
+    return s;
+}
+
+kk_status kk_render_save_report(const kk_render_result *r, const char *path, kk_error *err)
+{
+    char *json = kk_render_report_json(r);
+    if (!json)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    size_t n = strlen(json);
+    char *tmp = NULL;
+    int fd = kk_tmpfile_create(path, &tmp);
+    kk_status st = KK_OK;
+    if (fd < 0) {
+        st = kk_error_set(err, KK_ERR_IO, "%s: cannot write the report: %s", path, strerror(errno));
+    } else {
+        FILE *f = fdopen(fd, "w");
+        if (!f || fwrite(json, 1, n, f) != n || fputc('\n', f) == EOF || fclose(f) != 0 || rename(tmp, path)) {
+            st = kk_error_set(err, KK_ERR_IO, "%s: cannot write the report: %s", path, strerror(errno));
+            unlink(tmp);
+        }
+        if (!f)
+            close(fd);
+    }
+    free(tmp);
+    free(json);
+    return st;
+}
+
+kk_render_summary kk_render_summarize(const kk_render_result *r)
+{
+    kk_render_summary s = {.max_speed = 1.0f, .min_stretch = 1.0};
+    for (size_t i = 0; i < r->n_cues; i++) {
+        const kk_render_cue *q = &r->cues[i];
+        float up = q->asked_speed > 0 ? q->speed / q->asked_speed : 1.0f;
+        if (up > 1.0005f) {
+            s.sped_up++;
+            if (up > s.max_speed)
+                s.max_speed = up;
+        }
+        if (q->stretch < 1.0) {
+            s.stretched++;
+            if (q->stretch < s.min_stretch)
+                s.min_stretch = q->stretch;
+        }
+        s.into_gap += q->gap_samples > 0;
+        s.silent += q->end_sample == q->start_sample;
+        if (q->overlap_samples > 0) {
+            s.overlapping++;
+            if (q->overlap_samples > s.max_overlap_samples) {
+                s.max_overlap_samples = q->overlap_samples;
+                s.worst_overlap_index = q->index;
+            }
+        }
+        if (q->truncated_samples > 0) {
+            s.truncated++;
+            if (q->truncated_samples > s.max_truncated_samples)
+                s.max_truncated_samples = q->truncated_samples;
+        }
+    }
+    return s;
+}

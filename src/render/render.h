@@ -1,0 +1,172 @@
+/*
+ * render.h - segments to one timed track: the main job of Kokoro Studio.
+ *
+ * Each segment (a subtitle cue, or a paragraph of plain text) is spoken and
+ * placed on a 24 kHz timeline at its start time, to the sample. Segments
+ * without times (plain text) follow each other with a pause. The work, in
+ * order:
+ *
+ *   1. phonemize every segment (cheap), so that each one's cache key is
+ *      known: the model's identity, the phonemes, the voice, the speed, the
+ *      pitch and the fit;
+ *   2. render the segments that are not cached on a pool of worker threads
+ *      sharing one loaded model, each segment on its own (so the result is
+ *      the same whatever the number of workers), and store them in the
+ *      cache as they finish (an interrupted render keeps what it did);
+ *   3. place them on the timeline, fitting speech that is longer than its
+ *      cue (see kk_fit_params), and optionally normalise the loudness.
+ *
+ * Speech is trimmed of the engine's leading and trailing silence, so that a
+ * segment's sound starts at its start time.
+ *
+ * A kk_render_result says, per segment, where it went and what was done to
+ * it (the report), with word times on the timeline.
+ */
+#ifndef KK_RENDER_H
+#define KK_RENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache.h"
+#include "dsp.h"
+#include "error.h"
+#include "subtitles.h"
+#include "tts.h"
+
+#define KK_RENDER_RATE KK_TTS_SAMPLE_RATE
+
+/* What happens to speech that is still too long after the speed, stretch
+ * and gap allowances: it runs over the next cue (mixed with it), or is cut
+ * (with a short fade) where the next cue starts. */
+typedef enum kk_overflow {
+    KK_OVERFLOW_OVERLAP = 0,
+    KK_OVERFLOW_TRUNCATE,
+} kk_overflow;
+
+typedef struct kk_fit_params {
+    int enabled;          /* 0: speech keeps its natural length (overflow still applies) */
+    float max_speed;      /* raise the model's speed up to this factor of the segment's
+                             speed; default 1.25 */
+    double max_stretch;   /* then compress with Rubber Band up to this factor (1.2: to
+                           * 1/1.2 of the length, pitch kept); 1: never; default 1.2 */
+    int use_gap;          /* then run into the silence before the next cue; default 1 */
+    kk_overflow overflow; /* and finally overlap or truncate; default overlap */
+} kk_fit_params;
+
+/* One segment to render. Strings are copied by kk_render where needed. */
+typedef struct kk_render_segment {
+    const char *text;
+    int64_t start_ms, end_ms; /* KK_TIME_NONE (both): after the previous segment */
+    const char *speaker;      /* for the voice map; may be NULL */
+    const char *voice;        /* NULL: the voice map's for the speaker, else params.voice */
+    float speed;              /* 0: params.speed */
+    double pitch;             /* semitones; NAN: params.pitch */
+} kk_render_segment;
+
+/* done of total segments finished; eta_s: an estimate of the seconds left
+ * (negative while there is nothing to estimate from). */
+typedef void (*kk_render_progress_fn)(void *user, size_t done, size_t total, double eta_s);
+typedef int (*kk_render_abort_fn)(void *user);
+/* A problem with one segment that did not stop the render (index 1-based). */
+typedef void (*kk_render_warning_fn)(void *user, size_t index, const char *message);
+
+typedef struct kk_render_params {
+    const char *voice;     /* default "af_heart"; a blend "af_heart:0.7,am_adam:0.3"
+                              works too */
+    const char *voice_map; /* "Anna=af_heart,Ben=am_adam": speakers to voices;
+                              NULL: none */
+    const char *lang;      /* NULL: from each segment's voice */
+    const char *lexicon_path;
+    float speed;  /* 0.5 .. 2; default 1 */
+    double pitch; /* semitones, -12 .. 12; default 0 */
+    kk_fit_params fit;
+    int64_t gap_ms;        /* untimed segments: the pause between two; default 500 */
+    int64_t lead_ms;       /* untimed segments: silence before the first; default 0 */
+    int64_t min_length_ms; /* the track lasts at least this long (e.g. a video's
+                              length); default 0 */
+    int workers;           /* threads rendering segments at once; 0: one per online CPU */
+    int threads;           /* engine threads per worker; 0: the cores shared among the
+                            * workers at work (one edited segment alone gets every core) */
+    kk_cache *cache;       /* NULL: no cache */
+    int normalize;         /* loudness normalisation of the whole track */
+    kk_loudness_params loudness;
+    kk_render_progress_fn on_progress;
+    kk_render_abort_fn abort; /* checked between segments and inside the engine */
+    kk_render_warning_fn on_warning;
+    void *user;
+} kk_render_params;
+
+kk_render_params kk_render_default_params(void);
+
+/* Parses "Anna=af_heart,Ben=am_adam" (checks its shape, not the voices). */
+kk_status kk_render_check_voice_map(const char *map, kk_error *err);
+
+typedef struct kk_render_word {
+    size_t text_start, text_end;      /* bytes in the segment's text */
+    int64_t start_sample, end_sample; /* on the timeline */
+} kk_render_word;
+
+/* What became of one segment (the report). */
+typedef struct kk_render_cue {
+    size_t index; /* 1-based, in input order */
+    char *text;
+    char *voice;                      /* the voice used */
+    int64_t cue_start_ms, cue_end_ms; /* as given (KK_TIME_NONE for untimed) */
+    int64_t start_sample, end_sample; /* the speech on the timeline */
+    int64_t natural_samples;          /* its length at the asked speed, trimmed */
+    float asked_speed;                /* the segment's speed before the fit */
+    float speed;                      /* the model speed used */
+    double stretch;                   /* Rubber Band time ratio applied (1: none; 0.9: 10 % shorter) */
+    double pitch;                     /* semitones applied */
+    int64_t gap_samples;              /* how far it ran past its cue's end into the silence
+                                         after it */
+    int64_t overlap_samples;          /* how far it runs over the next cue's start */
+    int64_t truncated_samples;        /* cut off at the next cue's start */
+    int cached;                       /* 1: its audio came from the cache */
+    kk_render_word *words;
+    size_t n_words;
+} kk_render_cue;
+
+typedef struct kk_render_result {
+    float *samples; /* the track, KK_RENDER_RATE mono */
+    size_t n_samples;
+    kk_render_cue *cues; /* in input order */
+    size_t n_cues;
+    size_t synthesized, from_cache; /* segments */
+    int normalized;
+    kk_loudness_report loudness;
+    double seconds; /* wall time of kk_render */
+} kk_render_result;
+
+/* Renders n segments. On error nothing is returned (out is zeroed), but
+ * what was rendered is in the cache. KK_ERR_ABORTED when the abort callback
+ * said so. A segment that cannot be spoken (nothing to say after markup) is
+ * a warning and stays silent; an unknown voice is an error. */
+kk_status kk_render(kk_tts *tts, const kk_render_segment *segs, size_t n, const kk_render_params *p,
+                    kk_render_result *out, kk_error *err);
+void kk_render_result_free(kk_render_result *r);
+
+/* The segments of a parsed document, for kk_render (pointing into doc). */
+kk_render_segment *kk_render_segments_from_doc(const kk_doc *doc);
+
+/* The rendered times as subtitles (SRT, VTT or WScribe JSON with word
+ * times), written atomically. */
+kk_status kk_render_save_subtitles(const kk_render_result *r, const char *path, kk_format format, kk_error *err);
+
+/* The report as JSON: per cue, where it went and what was done to it. */
+char *kk_render_report_json(const kk_render_result *r);
+kk_status kk_render_save_report(const kk_render_result *r, const char *path, kk_error *err);
+
+/* Counts of fit adjustments, for a one-line summary. */
+typedef struct kk_render_summary {
+    size_t sped_up, stretched, into_gap, overlapping, truncated, silent;
+    float max_speed;    /* largest speed factor applied (over the asked speed) */
+    double min_stretch; /* strongest compression */
+    int64_t max_overlap_samples, max_truncated_samples;
+    size_t worst_overlap_index; /* 1-based; 0: none */
+} kk_render_summary;
+
+kk_render_summary kk_render_summarize(const kk_render_result *r);
+
+#endif

@@ -1,0 +1,352 @@
+/* test_render.c - the timeline on the real model: each cue's speech starts
+ * at the cue's start (found from the signal, not from the renderer's
+ * bookkeeping), silence between cues, the track's length; the fit of long
+ * speech; untimed text; the same track for any number of workers; the
+ * cache (unchanged re-render synthesises nothing, an edit re-renders one
+ * segment, a corrupt entry is re-rendered); abort. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "render.h"
+
+#define MS 24
+
+static kk_tts *tts;
+static char cache_dir[4096];
+
+static int setup(void **state)
+{
+    kk_error err;
+    kk_tts_params p = kk_tts_default_params();
+    if (kk_tts_new(&p, &tts, &err) != KK_OK) {
+        fprintf(stderr, "test_render needs the model: %s\n", err.msg);
+        return -1;
+    }
+    const char *t = getenv("TEST_TMPDIR");
+    snprintf(cache_dir, sizeof cache_dir, "%s/render-cache-%d", t ? t : "/tmp", (int)getpid());
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    kk_tts_free(tts);
+    return 0;
+}
+
+static const kk_render_segment cues[] = {
+    {.text = "Welcome to Kokoro Studio.", .start_ms = 500, .end_ms = 2600, .pitch = NAN},
+    {.text = "Each line starts on its cue.", .start_ms = 3400, .end_ms = 5600, .pitch = NAN},
+    {.text = "Then there is silence.", .start_ms = 7000, .end_ms = 9000, .pitch = NAN},
+};
+#define N_CUES (sizeof cues / sizeof cues[0])
+
+/* RMS of 5 ms windows; the onset is the start of the first window above
+ * -40 dBFS at or after from. */
+static double window_rms(const float *x, size_t n, size_t at)
+{
+    double e = 0;
+    size_t k = 0;
+    for (; k < 5 * MS && at + k < n; k++)
+        e += (double)x[at + k] * x[at + k];
+    return k ? sqrt(e / (double)k) : 0;
+}
+
+static int64_t onset(const float *x, size_t n, size_t from)
+{
+    for (size_t at = from; at + 5 * MS <= n; at += MS) /* 1 ms steps */
+        if (window_rms(x, n, at) > 0.01)
+            return (int64_t)at;
+    return -1;
+}
+
+static kk_render_params params(kk_cache *cache, int workers)
+{
+    kk_render_params p = kk_render_default_params();
+    p.cache = cache;
+    p.workers = workers;
+    return p;
+}
+
+static void test_cues_start_on_time(void **state)
+{
+    kk_render_params p = params(NULL, 2);
+    kk_render_result r;
+    kk_error err;
+    assert_int_equal(kk_render(tts, cues, N_CUES, &p, &r, &err), KK_OK);
+    assert_int_equal(r.n_cues, N_CUES);
+    /* the track runs at least to the last cue's end */
+    assert_true(r.n_samples >= 9000 * MS);
+    size_t prev_end = 0;
+    for (size_t i = 0; i < N_CUES; i++) {
+        int64_t cue = cues[i].start_ms * MS;
+        /* searching from well before the cue: nothing sounds before it */
+        size_t from = cue > 300 * MS ? (size_t)(cue - 300 * MS) : 0;
+        if (from < prev_end)
+            from = prev_end;
+        int64_t on = onset(r.samples, r.n_samples, from);
+        fprintf(stderr, "cue %zu: onset %.1f ms after the cue start\n", i + 1, (double)(on - cue) / MS);
+        assert_true(on >= 0);
+        assert_true(llabs(on - cue) <= 20 * MS);
+        /* silence from the previous speech to this cue: exact zeros */
+        for (size_t k = prev_end; k < (size_t)(cue - 5 * MS); k++)
+            assert_true(r.samples[k] == 0.0f);
+        /* every cue here fits: no adjustment, speech within the cue */
+        assert_true(r.cues[i].speed == 1.0f && r.cues[i].stretch == 1.0);
+        assert_true(r.cues[i].end_sample <= cues[i].end_ms * MS);
+        assert_true(r.cues[i].n_words >= 4);
+        assert_true(r.cues[i].words[0].start_sample >= r.cues[i].start_sample);
+        prev_end = (size_t)r.cues[i].end_sample;
+    }
+    for (size_t k = prev_end; k < r.n_samples; k++)
+        assert_true(r.samples[k] == 0.0f);
+    assert_int_equal(r.n_samples, 9000 * MS);
+    kk_render_result_free(&r);
+}
+
+static void test_same_for_any_worker_count(void **state)
+{
+    kk_render_result a, b;
+    kk_error err;
+    kk_render_params p1 = params(NULL, 1), p3 = params(NULL, 3);
+    assert_int_equal(kk_render(tts, cues, N_CUES, &p1, &a, &err), KK_OK);
+    assert_int_equal(kk_render(tts, cues, N_CUES, &p3, &b, &err), KK_OK);
+    assert_int_equal(a.n_samples, b.n_samples);
+    assert_memory_equal(a.samples, b.samples, a.n_samples * sizeof(float));
+    kk_render_result_free(&a);
+    kk_render_result_free(&b);
+}
+
+/* Flips a byte in the middle of every cache file. */
+static int corrupt_dir(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[8192];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(p, &st))
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            n += corrupt_dir(p);
+        } else if (strstr(e->d_name, ".kkc") && st.st_size > 64) {
+            FILE *f = fopen(p, "r+b");
+            fseek(f, st.st_size / 2, SEEK_SET);
+            int c = fgetc(f);
+            fseek(f, st.st_size / 2, SEEK_SET);
+            fputc(c ^ 0x5a, f);
+            fclose(f);
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_cache(void **state)
+{
+    kk_cache_params cp = kk_cache_default_params();
+    cp.dir = cache_dir;
+    kk_cache *cache;
+    kk_error err;
+    assert_int_equal(kk_cache_open(&cp, &cache, &err), KK_OK);
+    kk_render_params p = params(cache, 2);
+    kk_render_result first, again, edited, healed;
+    assert_int_equal(kk_render(tts, cues, N_CUES, &p, &first, &err), KK_OK);
+    assert_int_equal(first.synthesized, N_CUES);
+    assert_int_equal(first.from_cache, 0);
+
+    /* unchanged: nothing synthesised, the same track */
+    assert_int_equal(kk_render(tts, cues, N_CUES, &p, &again, &err), KK_OK);
+    assert_int_equal(again.synthesized, 0);
+    assert_int_equal(again.from_cache, N_CUES);
+    assert_int_equal(again.n_samples, first.n_samples);
+    assert_memory_equal(again.samples, first.samples, first.n_samples * sizeof(float));
+    fprintf(stderr, "first render %.2f s, unchanged re-render %.3f s\n", first.seconds, again.seconds);
+
+    /* one cue edited: one segment synthesised */
+    kk_render_segment ed[N_CUES];
+    memcpy(ed, cues, sizeof ed);
+    ed[1].text = "Each line starts right on its cue.";
+    assert_int_equal(kk_render(tts, ed, N_CUES, &p, &edited, &err), KK_OK);
+    assert_int_equal(edited.synthesized, 1);
+    assert_int_equal(edited.from_cache, N_CUES - 1);
+    assert_false(edited.cues[1].cached);
+    assert_true(edited.cues[0].cached && edited.cues[2].cached);
+    kk_cache_close(cache);
+
+    /* every entry on disk damaged, memory level empty (a new cache): each
+     * is found bad, dropped and rendered again, never played */
+    assert_true(corrupt_dir(cache_dir) >= (int)N_CUES);
+    assert_int_equal(kk_cache_open(&cp, &cache, &err), KK_OK);
+    p.cache = cache;
+    assert_int_equal(kk_render(tts, cues, N_CUES, &p, &healed, &err), KK_OK);
+    kk_cache_stats s = kk_cache_get_stats(cache);
+    assert_true(s.corrupt >= N_CUES);
+    assert_int_equal(healed.synthesized, N_CUES);
+    assert_memory_equal(healed.samples, first.samples, first.n_samples * sizeof(float));
+    kk_cache_close(cache);
+    kk_render_result_free(&first);
+    kk_render_result_free(&again);
+    kk_render_result_free(&edited);
+    kk_render_result_free(&healed);
+}
+
+static const kk_render_segment tight[] = {
+    /* far too much text for 1.2 s */
+    {.text = "This sentence has far too many words to be spoken in the short "
+             "time its cue allows.",
+     .start_ms = 200,
+     .end_ms = 1400,
+     .pitch = NAN},
+    {.text = "Next.", .start_ms = 2400, .end_ms = 3200, .pitch = NAN},
+};
+
+static void test_fit(void **state)
+{
+    kk_render_params p = params(NULL, 2);
+    kk_render_result r, t;
+    kk_error err;
+    assert_int_equal(kk_render(tts, tight, 2, &p, &r, &err), KK_OK);
+    const kk_render_cue *q = &r.cues[0];
+    /* speed raised to its limit, then stretched to its limit, then into the
+     * gap and over the next cue */
+    assert_true(q->natural_samples > 1200 * MS);
+    assert_true(fabsf(q->speed - 1.25f) < 1e-6f);
+    assert_true(fabs(q->stretch - 1.0 / 1.2) < 1e-3);
+    assert_true(q->gap_samples == 1000 * MS);
+    assert_true(q->overlap_samples > 0);
+    assert_int_equal(q->end_sample - q->start_sample, 2200 * MS + q->overlap_samples);
+    kk_render_summary s = kk_render_summarize(&r);
+    assert_int_equal(s.sped_up, 1);
+    assert_int_equal(s.stretched, 1);
+    assert_int_equal(s.overlapping, 1);
+    assert_int_equal(s.worst_overlap_index, 1);
+    char *json = kk_render_report_json(&r);
+    assert_non_null(strstr(json, "\"overlap_s\""));
+    free(json);
+
+    /* truncate: cut where the next cue starts, with no sound after the cut */
+    p.fit.overflow = KK_OVERFLOW_TRUNCATE;
+    assert_int_equal(kk_render(tts, tight, 2, &p, &t, &err), KK_OK);
+    assert_int_equal(t.cues[0].end_sample, 2400 * MS);
+    assert_true(t.cues[0].truncated_samples == q->overlap_samples);
+    assert_true(t.samples[2400 * MS - 1] == 0.0f || fabsf(t.samples[2400 * MS - 1]) < 0.01f);
+    kk_render_result_free(&t);
+    kk_render_result_free(&r);
+}
+
+static void test_untimed_text_becomes_subtitles(void **state)
+{
+    kk_render_segment seg[] = {
+        {.text = "First paragraph.", .start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .pitch = NAN},
+        {.text = "Second paragraph, a little longer.", .start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .pitch = NAN},
+    };
+    kk_render_params p = params(NULL, 2);
+    p.gap_ms = 700;
+    p.lead_ms = 100;
+    kk_render_result r;
+    kk_error err;
+    assert_int_equal(kk_render(tts, seg, 2, &p, &r, &err), KK_OK);
+    assert_int_equal(r.cues[0].start_sample, 100 * MS);
+    assert_int_equal(r.cues[1].start_sample, r.cues[0].end_sample + 700 * MS);
+    assert_int_equal(r.n_samples, (size_t)r.cues[1].end_sample);
+    int64_t on = onset(r.samples, r.n_samples, (size_t)r.cues[0].end_sample);
+    assert_true(llabs(on - r.cues[1].start_sample) <= 20 * MS);
+
+    char path[4200];
+    snprintf(path, sizeof path, "%s.srt", cache_dir);
+    assert_int_equal(kk_render_save_subtitles(&r, path, KK_FORMAT_SRT, &err), KK_OK);
+    kk_doc *doc;
+    assert_int_equal(kk_parse_file(path, NULL, &doc, &err), KK_OK);
+    assert_int_equal(doc->n_segs, 2);
+    assert_int_equal(doc->segs[1].start_ms, (r.cues[1].start_sample + MS / 2) / MS);
+    assert_string_equal(doc->segs[1].text, seg[1].text);
+    kk_doc_free(doc);
+    unlink(path);
+    snprintf(path, sizeof path, "%s.json", cache_dir);
+    assert_int_equal(kk_render_save_subtitles(&r, path, KK_FORMAT_WSCRIBE, &err), KK_OK);
+    assert_int_equal(kk_parse_file(path, NULL, &doc, &err), KK_OK);
+    assert_true(doc->segs[0].n_words == 2);
+    assert_string_equal(doc->segs[0].words[1].text, "paragraph");
+    kk_doc_free(doc);
+    unlink(path);
+    kk_render_result_free(&r);
+}
+
+static int stop_now(void *user) { return ++*(int *)user > 1; }
+
+static void test_abort_and_bad_requests(void **state)
+{
+    kk_render_params p = params(NULL, 1);
+    int calls = 0;
+    p.abort = stop_now;
+    p.user = &calls;
+    kk_render_result r;
+    kk_error err;
+    assert_int_equal(kk_render(tts, cues, N_CUES, &p, &r, &err), KK_ERR_ABORTED);
+    assert_null(r.samples);
+
+    p = params(NULL, 1);
+    kk_render_segment bad = cues[0];
+    bad.voice = "xx_nobody";
+    assert_int_not_equal(kk_render(tts, &bad, 1, &p, &r, &err), KK_OK);
+    fprintf(stderr, "unknown voice: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "segment 1"));
+    assert_non_null(strstr(err.msg, "xx_nobody"));
+    bad = cues[0];
+    bad.end_ms = 100; /* before its start */
+    assert_int_equal(kk_render(tts, &bad, 1, &p, &r, &err), KK_ERR_ARG);
+    p.voice_map = "Anna";
+    assert_int_equal(kk_render(tts, cues, 1, &p, &r, &err), KK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "SPEAKER=VOICE"));
+}
+
+static void test_voice_map_and_pitch(void **state)
+{
+    kk_render_segment seg[] = {
+        {.text = "Hello there.", .start_ms = 0, .end_ms = 1500, .speaker = "Ben", .pitch = NAN},
+        {.text = "Hello there.", .start_ms = 2000, .end_ms = 3500, .speaker = "Anna", .pitch = 4.0},
+    };
+    kk_render_params p = params(NULL, 2);
+    p.voice_map = "Anna=af_heart,Ben=am_adam";
+    kk_render_result r;
+    kk_error err;
+    assert_int_equal(kk_render(tts, seg, 2, &p, &r, &err), KK_OK);
+    assert_string_equal(r.cues[0].voice, "am_adam");
+    assert_string_equal(r.cues[1].voice, "af_heart");
+    assert_true(r.cues[1].pitch == 4.0 && r.cues[0].pitch == 0.0);
+    int64_t on = onset(r.samples, r.n_samples, 1700 * MS);
+    assert_true(llabs(on - 2000 * MS) <= 20 * MS);
+    kk_render_result_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cues_start_on_time),
+        cmocka_unit_test(test_same_for_any_worker_count),
+        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_fit),
+        cmocka_unit_test(test_untimed_text_becomes_subtitles),
+        cmocka_unit_test(test_abort_and_bad_requests),
+        cmocka_unit_test(test_voice_map_and_pitch),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -17,8 +17,7 @@ build: deps
 # The main job: read the bundled subtitle file, then speak the bundled text
 # (needs the model: see README, "The model").
 demo: build
-	./$(BUILD)/kokoro parse examples/welcome.srt
-	./$(BUILD)/kokoro say -f examples/welcome.txt -o $(BUILD)/welcome.wav
+	./$(BUILD)/kokoro render examples/welcome.srt -o $(BUILD)/welcome.mp3 --report $(BUILD)/welcome.report.json
 
 test-plain: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -39,6 +38,7 @@ test: test-plain test-asan
 bench: build
 	bench/parse_large.sh
 	bench/engine_bench.sh
+	bench/render_bench.sh
 
 # ONNX Runtime reference tools (tools/reference/README.md); need the model.
 reference-smoke:

@@ -34,6 +34,8 @@ const char *kk_status_name(kk_status code)
     case KK_ERR_ARG: return "invalid argument";
     case KK_ERR_UNSUPPORTED: return "unsupported";
     case KK_ERR_ABORTED: return "aborted";
+    case KK_ERR_NOT_FOUND: return "not found";
+    case KK_ERR_CONFLICT: return "conflict";
     }
     return "unknown error";
 }

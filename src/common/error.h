@@ -20,6 +20,8 @@ typedef enum kk_status {
     KK_ERR_ARG,         /* the caller passed an invalid argument */
     KK_ERR_UNSUPPORTED, /* a valid request we cannot serve (format, feature) */
     KK_ERR_ABORTED,     /* a callback asked us to stop */
+    KK_ERR_NOT_FOUND,   /* no such thing (a project, a segment) */
+    KK_ERR_CONFLICT,    /* the request does not fit the current state (nothing to undo, say) */
 } kk_status;
 
 #define KK_ERROR_MSG_MAX 1024

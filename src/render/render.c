@@ -447,6 +447,9 @@ static int64_t cue_samples(const job *j)
     return j->start_ms == KK_TIME_NONE ? INT64_MAX : (j->end_ms - j->start_ms) * MS;
 }
 
+/* Longer than the cue by more than the slack (want is INT64_MAX untimed). */
+static int too_long(const piece *a, int64_t want) { return (int64_t)a->n > want && (int64_t)a->n - want > FIT_SLACK; }
+
 /* Frames the engine gives at a speed, from its raw durations (kokoro.h:
  * the same float arithmetic as the engine's). */
 static int64_t frames_at(const piece *a, float speed)
@@ -516,7 +519,7 @@ static void render_job(render_ctx *c, job *j)
     float cap = j->speed * p->fit.max_speed;
     if (cap > 2.0f)
         cap = 2.0f;
-    if (p->fit.enabled && (int64_t)a.n > want + FIT_SLACK && j->speed < cap) {
+    if (p->fit.enabled && too_long(&a, want) && j->speed < cap) {
         float s = fitting_speed(&a, j->speed, cap, want);
         piece b = {0};
         kk_cache_key kb;
@@ -531,7 +534,7 @@ static void render_job(render_ctx *c, job *j)
     }
     kk_tts_script_free(script);
     double ratio = 1.0;
-    if (p->fit.enabled && (int64_t)a.n > want + FIT_SLACK && p->fit.max_stretch > 1.0) {
+    if (p->fit.enabled && too_long(&a, want) && p->fit.max_stretch > 1.0) {
         ratio = (double)want / (double)a.n;
         if (ratio < 1.0 / p->fit.max_stretch)
             ratio = 1.0 / p->fit.max_stretch;
@@ -577,6 +580,19 @@ static void render_job(render_ctx *c, job *j)
 static void progress(render_ctx *c, const job *j)
 {
     pthread_mutex_lock(&c->lock);
+    if (c->p->on_piece) {
+        kk_render_piece pc = {.index = j->index + 1,
+                              .samples = j->audio.samples,
+                              .n_samples = j->audio.n,
+                              .words = j->audio.words,
+                              .n_words = j->audio.n_words,
+                              .natural_samples = j->natural,
+                              .speed = j->speed_used,
+                              .stretch = j->stretch,
+                              .cached = j->cached && !j->silent,
+                              .silent = j->silent};
+        c->p->on_piece(c->p->user, &pc);
+    }
     c->done++;
     c->weight_done += 1.0 + (double)strlen(j->text);
     if (c->p->on_progress) {
@@ -798,6 +814,26 @@ static kk_status run_pool(render_ctx *c, size_t workers, kk_error *err)
     return KK_OK;
 }
 
+/* order must name each index once. */
+static kk_status check_order(const size_t *order, size_t n, kk_error *err)
+{
+    if (!order)
+        return KK_OK;
+    unsigned char *seen = calloc(n ? n : 1, 1);
+    if (!seen)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    kk_status st = KK_OK;
+    for (size_t i = 0; i < n && st == KK_OK; i++) {
+        if (order[i] >= n || seen[order[i]])
+            st = kk_error_set(err, KK_ERR_ARG, "render order: entry %zu (%zu) is out of range or repeated", i,
+                              order[i]);
+        else
+            seen[order[i]] = 1;
+    }
+    free(seen);
+    return st;
+}
+
 static kk_status check_params(const kk_render_params *p, kk_error *err)
 {
     if (!(p->speed >= 0.5f && p->speed <= 2.0f))
@@ -826,6 +862,8 @@ kk_status kk_render(kk_tts *tts, const kk_render_segment *segs, size_t n, const 
     if (!tts || (!segs && n))
         return kk_error_set(err, KK_ERR_ARG, "kk_render: no model or no segments");
     kk_status st = check_params(p, err);
+    if (st == KK_OK)
+        st = check_order(p->order, n, err);
     if (st != KK_OK)
         return st;
     double t0 = now_s();
@@ -842,7 +880,7 @@ kk_status kk_render(kk_tts *tts, const kk_render_segment *segs, size_t n, const 
         if (!c.todo)
             st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
         for (size_t i = 0; c.todo && i < n; i++)
-            c.todo[i] = i;
+            c.todo[i] = p->order ? p->order[i] : i;
         c.n_todo = c.todo ? n : 0;
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);

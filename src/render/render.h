@@ -68,6 +68,29 @@ typedef struct kk_render_segment {
  * (negative while there is nothing to estimate from). */
 typedef void (*kk_render_progress_fn)(void *user, size_t done, size_t total, double eta_s);
 typedef int (*kk_render_abort_fn)(void *user);
+typedef struct kk_render_word {
+    size_t text_start, text_end;      /* bytes in the segment's text */
+    int64_t start_sample, end_sample; /* on the timeline (in a kk_render_piece: from the piece's start) */
+} kk_render_word;
+
+/* One segment's audio as soon as it is rendered (before placement: a cut
+ * at the next cue, in truncate mode, is not applied yet). */
+typedef struct kk_render_piece {
+    size_t index; /* 1-based, in input order */
+    const float *samples;
+    size_t n_samples;
+    const kk_render_word *words;
+    size_t n_words;
+    int64_t natural_samples;
+    float speed;
+    double stretch;
+    int cached, silent;
+} kk_render_piece;
+
+/* Called from the worker threads, one call at a time; the piece is valid
+ * during the call only. */
+typedef void (*kk_render_piece_fn)(void *user, const kk_render_piece *piece);
+
 /* A problem with one segment that did not stop the render (index 1-based). */
 typedef void (*kk_render_warning_fn)(void *user, size_t index, const char *message);
 
@@ -94,7 +117,12 @@ typedef struct kk_render_params {
     kk_render_progress_fn on_progress;
     kk_render_abort_fn abort; /* checked between segments and inside the engine */
     kk_render_warning_fn on_warning;
+    kk_render_piece_fn on_piece;
     void *user;
+    /* The order to render in: a permutation of 0 .. n-1 (the studio puts
+     * the segments nearest the playhead first); NULL: input order. The
+     * result does not depend on it. */
+    const size_t *order;
 } kk_render_params;
 
 kk_render_params kk_render_default_params(void);
@@ -102,10 +130,6 @@ kk_render_params kk_render_default_params(void);
 /* Parses "Anna=af_heart,Ben=am_adam" (checks its shape, not the voices). */
 kk_status kk_render_check_voice_map(const char *map, kk_error *err);
 
-typedef struct kk_render_word {
-    size_t text_start, text_end;      /* bytes in the segment's text */
-    int64_t start_sample, end_sample; /* on the timeline */
-} kk_render_word;
 
 /* What became of one segment (the report). */
 typedef struct kk_render_cue {

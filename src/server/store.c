@@ -756,7 +756,8 @@ static void timeline_sort(ord *v, size_t n)
             anchor = v[i].start;
         v[i].key = v[i].start != KK_TIME_NONE ? v[i].start : anchor;
     }
-    qsort(v, n, sizeof *v, ord_cmp);
+    if (n) /* v is NULL for an empty project, and qsort's v must not be */
+        qsort(v, n, sizeof *v, ord_cmp);
 }
 
 /* The project's segments' ids in timeline order. */

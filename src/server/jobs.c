@@ -13,8 +13,9 @@
  * What a segment's audio was made from is summed up in a content key
  * (text, voice, speed, pitch, fit, cue length, resolved against the
  * project's settings): a segment is ready when the audio kept for its id
- * has the key of its current content, so an undo that brings content back
- * finds its audio still here. An edit during a pass cancels it (the abort
+ * has the key of its current content. audio_version is a hash of the
+ * samples served, so content that comes back (an undo) comes back from
+ * the cache under the version it had. An edit during a pass cancels it (the abort
  * callback) and marks the project for another pass; the cache keeps what
  * the cancelled pass finished, so the restart is cheap.
  *

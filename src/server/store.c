@@ -1002,11 +1002,13 @@ static kk_status apply_ins(kk_store *s, int64_t project, cJSON *op, int64_t *id,
         }
     }
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
     if (rc == SQLITE_CONSTRAINT)
-        return damaged(s, project, err); /* the id is taken */
-    if (rc != SQLITE_DONE)
-        return db_fail(s, rc, "inserting a segment", err);
+        r = damaged(s, project, err); /* the id is taken */
+    else if (rc != SQLITE_DONE)
+        r = db_fail(s, rc, "inserting a segment", err); /* before finalize: SQLite's message is still there */
+    sqlite3_finalize(st);
+    if (r != KK_OK)
+        return r;
     *id = sqlite3_last_insert_rowid(s->db);
     if (!want) {
         cJSON *nid = cJSON_CreateNumber((double)*id);

@@ -16,6 +16,7 @@ PKGS=(
   librubberband-dev                  # time-stretch and pitch shift
   libebur128-dev                     # loudness normalisation (EBU R128)
   libxxhash-dev                      # render cache keys and checksums
+  libsqlite3-dev                     # the studio's projects and edit history (src/server/store.c)
   ffmpeg                             # tests: makes a small video to dub
   python3-onnx python3-numpy         # reference tools (tools/reference), /usr/bin/python3
 )

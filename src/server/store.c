@@ -438,19 +438,35 @@ kk_status kk_store_open(const char *path, kk_store **out, kk_error *err)
         goto fail;
     }
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-    /* Refuse a newer schema before changing anything in the file (the
-     * journal mode below is written to its header). */
-    int version = 0;
-    if ((st = pragma_int(s, "PRAGMA user_version", &version, err)) != KK_OK)
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        st = kk_error_set(err, KK_ERR_IO,
+                          "%s: the database can only be read (the file is write-protected); check the permissions "
+                          "of the file and of its directory",
+                          path);
+        goto fail;
+    }
+    /* Refuse a newer schema or another program's database before changing
+     * anything in the file (the journal mode below is written to it). */
+    int version = 0, app = 0, tables = 0;
+    if ((st = pragma_int(s, "PRAGMA user_version", &version, err)) != KK_OK ||
+        (st = pragma_int(s, "PRAGMA application_id", &app, err)) != KK_OK ||
+        (st = pragma_int(s, "SELECT count(*) FROM sqlite_master", &tables, err)) != KK_OK)
         goto fail;
     if (version > SCHEMA_VERSION) {
         st = refuse_newer(s, version, err);
         goto fail;
     }
+    if ((app != 0 && app != APPLICATION_ID) || (version == 0 && tables)) {
+        st = refuse_foreign(s, err);
+        goto fail;
+    }
+    /* WAL: readers do not block the writer, and a commit is one append.
+     * Where WAL is impossible (some network file systems) SQLite keeps its
+     * rollback journal, which is as safe, only slower. */
     if ((st = exec(s, "PRAGMA foreign_keys = ON", "turning foreign keys on", err)) != KK_OK ||
         (st = exec(s, "PRAGMA journal_mode = WAL", "switching to WAL mode", err)) != KK_OK ||
         (st = exec(s, "PRAGMA synchronous = FULL", "setting synchronous writes", err)) != KK_OK ||
-        (st = migrate(s, err)) != KK_OK)
+        (version < SCHEMA_VERSION && (st = migrate(s, err)) != KK_OK))
         goto fail;
     *out = s;
     return KK_OK;
@@ -986,11 +1002,13 @@ static kk_status apply_ins(kk_store *s, int64_t project, cJSON *op, int64_t *id,
         }
     }
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
     if (rc == SQLITE_CONSTRAINT)
-        return damaged(s, project, err); /* the id is taken */
-    if (rc != SQLITE_DONE)
-        return db_fail(s, rc, "inserting a segment", err);
+        r = damaged(s, project, err); /* the id is taken */
+    else if (rc != SQLITE_DONE)
+        r = db_fail(s, rc, "inserting a segment", err); /* before finalize: SQLite's message is still there */
+    sqlite3_finalize(st);
+    if (r != KK_OK)
+        return r;
     *id = sqlite3_last_insert_rowid(s->db);
     if (!want) {
         cJSON *nid = cJSON_CreateNumber((double)*id);

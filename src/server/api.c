@@ -676,7 +676,8 @@ static kk_status load_project(kk_server *s, int64_t id, kk_store_project *sp, kk
     return st;
 }
 
-/* Answers the whole project (GET, PATCH, create). */
+/* Answers the whole project (GET, PATCH, create); an existing project
+ * opened is brought up to date in the background. */
 static void reply_project(kk_server *s, int64_t id, unsigned status, cJSON *warnings, srv_reply *rp)
 {
     kk_store_project sp;
@@ -688,6 +689,7 @@ static void reply_project(kk_server *s, int64_t id, unsigned status, cJSON *warn
         srv_reply_status(rp, &err);
         return;
     }
+    srv_jobs_touch(s->jobs, id, 0);
     cJSON *o = project_json(s, &sp, segs, n, 1);
     if (o && warnings)
         cJSON_AddItemToObject(o, "warnings", warnings);
@@ -788,11 +790,7 @@ void api_projects_list(srv_request *rq, srv_reply *rp)
     srv_reply_json(rp, 200, o);
 }
 
-void api_project_get(srv_request *rq, srv_reply *rp)
-{
-    srv_jobs_touch(rq->srv->jobs, rq->id[0], 0);
-    reply_project(rq->srv, rq->id[0], 200, NULL, rp);
-}
+void api_project_get(srv_request *rq, srv_reply *rp) { reply_project(rq->srv, rq->id[0], 200, NULL, rp); }
 
 void api_project_patch(srv_request *rq, srv_reply *rp)
 {
@@ -1373,7 +1371,7 @@ void api_segments_op(srv_request *rq, srv_reply *rp)
         }
         if (g.voice)
             note_voice(s, g.voice);
-        srv_reply_json(rp, 201, edit_answer(s, project, &id, 1, NULL, 0));
+        srv_reply_json(rp, 200, edit_answer(s, project, &id, 1, NULL, 0));
     } else if (!strcmp(name, "delete")) {
         static const char *const keys[] = {"op", "id", NULL};
         if (known_keys(o, keys, rp) || get_int(o, "id", 0, INT64_MAX / 2, &id, rp))

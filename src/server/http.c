@@ -86,7 +86,7 @@ static const route routes[] = {
     {"GET", "/api/voices/*/preview", api_voice_preview, R_SLOW},
     {"GET", "/api/settings", api_settings_get, 0},
     {"PUT", "/api/settings", api_settings_put, R_JSON},
-    {"POST", "/api/projects", api_projects_create, R_JSON | R_FORM},
+    {"POST", "/api/projects", api_projects_create, R_JSON | R_FORM | R_SLOW}, /* parses up to 50 MB */
     {"GET", "/api/projects", api_projects_list, 0},
     {"GET", "/api/projects/#", api_project_get, 0},
     {"PATCH", "/api/projects/#", api_project_patch, R_JSON},

@@ -29,12 +29,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MS 24                  /* samples per millisecond */
 #define MAX_LOADED 32          /* projects whose audio stays in memory */
 #define PLAYHEAD_JUMP_MS 10000 /* a playhead moved this far reorders the pass */
 #define PROGRESS_EVERY_S 0.25  /* progress events at most this often */
 #define FADE (8 * MS)          /* at a cut, as the renderer fades the track */
+/* A pass cancelled by an edit starts again once the project has had no
+ * edit for this long: a burst of edits (a segment dragged along the
+ * timeline) costs one restart, not one per edit. */
+#define QUIET_S 0.25
 
 /* ---- ids to positions ---- */
 
@@ -124,8 +129,8 @@ struct proj {
     size_t n, cap;
     idmap map; /* segment id -> e[] */
     int dirty, rendering, deleted;
-    double touched;
-    int64_t track_samples; /* -1 until a pass completes */
+    double touched, edited; /* srv_now() of the last use and the last edit */
+    int64_t track_samples;  /* -1 until a pass completes */
     /* the pass in progress: which segments, with which content */
     idmap pass_map;
     kk_cache_key *pass_keys;
@@ -838,6 +843,9 @@ static void run_pass(srv_jobs *j, proj *p)
         kk_render_result r = {0};
         kk_status st = order ? kk_render(s->tts, rs, ps.n_render, &rp, &r, &err)
                              : kk_error_set(&err, KK_ERR_NOMEM, "out of memory");
+        if (st == KK_OK && s->p.log_requests)
+            srv_log(s, "render: project %lld: %zu segments (%zu synthesised, %zu from the cache) in %.2f s",
+                    (long long)p->id, ps.n_render, r.synthesized, r.from_cache, r.seconds);
         free(order);
         free(rs);
         if (st == KK_OK) {
@@ -877,13 +885,25 @@ out:
     free(ps.map);
 }
 
-/* The most recently used project that needs a pass. */
-static proj *pick(srv_jobs *j)
+/* The most recently used project that needs a pass and has been quiet
+ * for QUIET_S; else NULL, with *wait_s the time until one will be (0:
+ * none waits). */
+static proj *pick(srv_jobs *j, double *wait_s)
 {
     proj *best = NULL;
-    for (proj *p = j->projects; p; p = p->next)
-        if (p->dirty && !p->deleted && (!best || p->touched > best->touched))
+    double now = srv_now();
+    *wait_s = 0;
+    for (proj *p = j->projects; p; p = p->next) {
+        if (!p->dirty || p->deleted)
+            continue;
+        double quiet = p->edited + QUIET_S - now;
+        if (quiet > 0) {
+            if (*wait_s == 0 || quiet < *wait_s)
+                *wait_s = quiet;
+        } else if (!best || p->touched > best->touched) {
             best = p;
+        }
+    }
     return best;
 }
 
@@ -892,7 +912,17 @@ static void *render_main(void *arg)
     srv_jobs *j = arg;
     pthread_mutex_lock(&j->lock);
     while (!j->stop) {
-        proj *p = pick(j);
+        double wait_s;
+        proj *p = pick(j, &wait_s);
+        if (!p && wait_s > 0) {
+            struct timespec t;
+            clock_gettime(CLOCK_REALTIME, &t);
+            long ns = t.tv_nsec + (long)(wait_s * 1e9);
+            t.tv_sec += ns / 1000000000L;
+            t.tv_nsec = ns % 1000000000L;
+            pthread_cond_timedwait(&j->cond, &j->lock, &t);
+            continue;
+        }
         if (!p) {
             pthread_cond_wait(&j->cond, &j->lock);
             continue;
@@ -977,6 +1007,7 @@ void srv_jobs_touch(srv_jobs *j, int64_t project, int edited)
         p->touched = srv_now();
         if (edited) {
             p->dirty = 1;
+            p->edited = p->touched;
             if (j->current == p)
                 atomic_store(&j->abort, 1);
         }

@@ -807,6 +807,10 @@ void api_project_patch(srv_request *rq, srv_reply *rp)
     }
     if (jn && get_str(jn, "name", NAME_MAX_BYTES, 0, &name, rp))
         return;
+    if (name && is_blank(name)) {
+        srv_bad(rp, "name: empty");
+        return;
+    }
     kk_store_project sp = {0};
     kk_error err = {0};
     if (kk_store_get_project(s->store, rq->id[0], &sp, &err) != KK_OK) {
@@ -1230,6 +1234,24 @@ static int segment_fields(kk_server *s, const cJSON *o, kk_store_segment *g, uns
     return 0;
 }
 
+/* A position in UTF-16 code units (a JavaScript string index, what the
+ * studio's text fields give) as a byte offset in the UTF-8 text; -1 when
+ * it is past the end or inside a surrogate pair. */
+static int64_t utf16_to_byte(const char *text, int64_t units)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    int64_t u = 0;
+    size_t i = 0;
+    while (u < units && p[i]) {
+        unsigned c = p[i];
+        size_t k = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        u += k == 4 ? 2 : 1; /* characters beyond the BMP are two units */
+        for (size_t m = 0; m < k && p[i]; m++)
+            i++;
+    }
+    return u == units ? (int64_t)i : -1;
+}
+
 static cJSON *edit_answer(kk_server *s, int64_t project, const int64_t *ids, size_t n, const int64_t *deleted,
                           size_t n_deleted)
 {
@@ -1328,7 +1350,18 @@ void api_segments_op(srv_request *rq, srv_reply *rp)
             return;
         if (room_for_one(s, project, rp))
             return;
-        if (kk_store_split(s->store, project, id, at, (size_t)off, &new_id, &err) != KK_OK) {
+        kk_store_segment g;
+        if (kk_store_get_segment(s->store, project, id, &g, &err) != KK_OK) {
+            srv_reply_status(rp, &err);
+            return;
+        }
+        int64_t byte = utf16_to_byte(g.text ? g.text : "", off);
+        kk_store_segment_free(&g);
+        if (byte < 0) {
+            srv_bad(rp, "text_offset: %lld is not a place in the segment's text (UTF-16 code units)", (long long)off);
+            return;
+        }
+        if (kk_store_split(s->store, project, id, at, (size_t)byte, &new_id, &err) != KK_OK) {
             srv_reply_status(rp, &err);
             return;
         }

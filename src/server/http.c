@@ -333,8 +333,10 @@ static int host_ok(const kk_server *s, const char *host)
             return 1;
     if (s->host && host_is(host, s->host, s->port))
         return 1;
+    /* --allow-host NAME (on our port) or NAME:PORT (exactly: a development
+     * server that proxies to us keeps its own Host). */
     for (size_t i = 0; i < s->n_allow_hosts; i++)
-        if (host_is(host, s->allow_hosts[i], s->port))
+        if (host_is(host, s->allow_hosts[i], s->port) || !strcasecmp(host, s->allow_hosts[i]))
             return 1;
     /* Bound to every address the token guards the door; the studio may be
      * reached under any of the machine's addresses. */

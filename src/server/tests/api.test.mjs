@@ -258,6 +258,7 @@ describe('edits', () => {
     check(r, 'split');
     assert.equal(r.json.segments.length, 2);
     assert.deepEqual(r.json.segments.map((s) => [s.start_ms, s.end_ms]), [[500, 1200], [1200, 2000]]);
+    assert.deepEqual(r.json.segments.map((s) => s.text), ['Hello', 'again.']);
     const split2 = r.json.segments[1].id;
     snaps.push(snapshot(await project(server, id)));
     r = await api(server, 'POST', `${P}/segments`, { op: 'merge', ids: [s2, s3] });
@@ -344,6 +345,16 @@ describe('edits', () => {
       assert.equal(r.status, status, `${method} ${url} ${JSON.stringify(body)}: ${r.text}`);
       assert.ok(r.json.error.message.length > 0);
     }
+    // text_offset is a JavaScript string index (UTF-16 code units).
+    const u = (await api(server, 'PATCH', `${P}/segments/${s}`, { text: 'Café 😀 ok, then more.' })).json.segment;
+    let r = await api(server, 'POST', `${P}/segments`, { op: 'split', id: s, at_ms: 1000, text_offset: 6 });
+    assert.equal(r.status, 400, 'inside the surrogate pair');
+    r = await api(server, 'POST', `${P}/segments`, { op: 'split', id: s, at_ms: 1000, text_offset: 'Café 😀 ok,'.length });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.segments.map((x) => x.text), ['Café 😀 ok,', 'then more.']);
+    assert.equal(r.json.segments[0].id, u.id);
+    await api(server, 'POST', `${P}/undo`);
+    await api(server, 'POST', `${P}/undo`);
     assert.equal((await api(server, 'PUT', `${P}/playhead`, { ms: 3000 })).status, 204);
     assert.equal((await project(server, p.id)).playhead_ms, 3000);
     assert.equal((await project(server, p.id)).history.can_undo, false, 'nothing above was an edit');

@@ -598,7 +598,8 @@ static void on_progress(void *user, size_t done, size_t total, double eta)
     proj *p = ps->p;
     p->done = done, p->total = total;
     double now = srv_now();
-    int due = done == total || now - p->last_progress >= PROGRESS_EVERY_S;
+    /* The last one comes when the pass has placed everything. */
+    int due = done < total && now - p->last_progress >= PROGRESS_EVERY_S;
     if (due)
         p->last_progress = now;
     pthread_mutex_unlock(&j->lock);

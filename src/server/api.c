@@ -940,10 +940,16 @@ static int build_doc(kk_server *s, const src_in *src, size_t n, kk_doc **out, cJ
         kk_doc *doc = NULL;
         kk_error err = {0};
         if (kk_parse_memory(src[f].name, src[f].data, src[f].len, &pp, &doc, &err) != KK_OK) {
-            if (err.code == KK_ERR_INPUT || err.code == KK_ERR_ARG)
-                srv_bad(rp, "%s", err.msg);
-            else
+            if (err.code == KK_ERR_INPUT || err.code == KK_ERR_ARG) {
+                /* The parser's warnings say what was wrong with each cue. */
+                cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
+                cJSON_AddStringToObject(e, "code", "bad_request");
+                cJSON_AddStringToObject(e, "message", srv_utf8_valid(err.msg, strlen(err.msg)) ? err.msg : "bad file");
+                cJSON_AddItemToObject(o, "warnings", cJSON_Duplicate(warnings, 1));
+                srv_reply_json(rp, 400, o);
+            } else {
                 srv_reply_status(rp, &err);
+            }
             kk_doc_free(all);
             return -1;
         }

@@ -45,6 +45,11 @@
 #define MB ((size_t)1 << 20)
 /* A request with files may carry this many files' worth of bytes. */
 #define UPLOAD_FILES_PER_REQUEST 4
+/* A body over its limit by at most this much is read (and dropped) before
+ * the 413: a reply sent while the client is still sending may reach it as
+ * a reset connection instead. A larger one announced is answered at once,
+ * one that keeps coming (chunked) has its connection closed. */
+#define DRAIN_BYTES ((size_t)16 << 20)
 
 double srv_now(void)
 {
@@ -668,7 +673,7 @@ static enum MHD_Result on_form_data(void *cls, enum MHD_ValueKind kind, const ch
     }
     size_t limit = p->filename ? r->part_limit : r->rq.srv->p.max_body_bytes;
     if (p->data.len + size > limit) {
-        r->too_large = 1;
+        r->too_large = 2; /* this part, not the whole request */
         return MHD_NO;
     }
     if (size && kk_buf_append(&p->data, data, size))
@@ -776,11 +781,12 @@ static int begin(kk_server *s, http_req *r, const char *method)
         char *end;
         errno = 0;
         unsigned long long v = strtoull(cl, &end, 10);
-        if (errno || *end || v > r->limit) {
+        if (errno || *end || v > r->limit + DRAIN_BYTES) {
             srv_reply_error(rp, 413, "too_large", "the body (%s bytes) is over the limit of %zu bytes%s", cl, r->limit,
                             r->pp ? " for uploads" : " for a request (JSON: --max-body-mb)");
             return 0;
         }
+        r->too_large = v > r->limit; /* read it, drop it, then say so */
     }
     return 1;
 }
@@ -791,9 +797,14 @@ static int finish(kk_server *s, http_req *r)
 {
     srv_reply *rp = &r->reply;
     struct MHD_Connection *c = r->rq.conn;
+    if (r->too_large == 2) {
+        srv_reply_error(rp, 413, "too_large", "an uploaded file is over the limit of %zu bytes (--max-upload-mb)",
+                        r->part_limit);
+        return 1;
+    }
     if (r->too_large) {
-        srv_reply_error(rp, 413, "too_large", "%s over the limit of %zu bytes",
-                        r->pp ? "an uploaded file is" : "the body is", r->pp ? r->part_limit : r->limit);
+        srv_reply_error(rp, 413, "too_large", "the body is over the limit of %zu bytes%s", r->limit,
+                        r->pp ? " for a request with files" : " for a request (JSON: --max-body-mb)");
         return 1;
     }
     if (!r->rt) {
@@ -874,13 +885,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
+        r->received += n;
+        if (r->received > r->limit && !r->too_large)
+            r->too_large = 1;
+        if (r->too_large && r->received > r->limit + DRAIN_BYTES) {
+            /* Enough dropped: no reply can be queued while the body comes,
+             * so the connection closes. */
+            srv_log(s, "%s %s: closed, the body is over %zu bytes", r->rq.method, r->path, r->limit + DRAIN_BYTES);
+            return MHD_NO;
+        }
         if (r->too_large || r->bad_form)
             return MHD_YES; /* read and dropped; the reply says why */
-        r->received += n;
-        if (r->received > r->limit) {
-            r->too_large = 1;
-            return MHD_YES;
-        }
         if (r->pp) {
             if (MHD_post_process(r->pp, upload_data, n) != MHD_YES && !r->too_large)
                 r->bad_form = 1;

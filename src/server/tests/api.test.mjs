@@ -83,7 +83,7 @@ before(async () => {
   writeFileSync(path.join(web, 'assets', 'index-4f3a2b1c.js.map'), '{}');
   writeFileSync(path.join(web, 'icon.png'), '\x89PNG');
   writeFileSync(path.join(web, 'manifest.json'), '{}');
-  server = await startServer({ args: ['--web', web] });
+  server = await startServer({ args: ['--web', web, '--max-upload-mb', '1'] });
 });
 
 after(async () => {
@@ -564,6 +564,20 @@ describe('bad requests', () => {
       method: 'POST', path: '/api/projects',
       headers: { 'Content-Type': 'multipart/form-data; boundary=xyz', 'Content-Length': String(400 << 20) },
       body: '--xyz\r\n',
+    });
+    assert.equal(r.status, 413);
+    // One file over --max-upload-mb (1 MB here); one just under it is fine.
+    const cue = (i) => `${i}\n00:00:01,000 --> 00:00:02,000\n${'Long line of words. '.repeat(40)}\n\n`;
+    let big = '';
+    for (let i = 1; big.length < 1.2e6; i++) big += cue(i);
+    r = await api(server, 'POST', '/api/projects', form([['big.srt', big]]));
+    assert.equal(r.status, 413, r.text);
+    assert.match(r.json.error.message, /uploaded file is over the limit of 1048576 bytes/);
+    // A JSON body far over its limit (past what the server drains) is
+    // refused as it comes.
+    r = await raw(server, {
+      method: 'POST', path: '/api/projects', headers: { 'Content-Type': 'application/json', 'Content-Length': String(64 << 20) },
+      body: '{"text": "',
     });
     assert.equal(r.status, 413);
     r = await api(server, 'POST', '/api/projects', form([['notes.pdf', '%PDF-1.4']]));

@@ -83,7 +83,7 @@ before(async () => {
   writeFileSync(path.join(web, 'assets', 'index-4f3a2b1c.js.map'), '{}');
   writeFileSync(path.join(web, 'icon.png'), '\x89PNG');
   writeFileSync(path.join(web, 'manifest.json'), '{}');
-  server = await startServer({ args: ['--web', web, '--max-upload-mb', '1'] });
+  server = await startServer({ args: ['--web', web, '--max-upload-mb', '1', '--max-segments', '50'] });
 });
 
 after(async () => {
@@ -580,6 +580,17 @@ describe('bad requests', () => {
       body: '{"text": "',
     });
     assert.equal(r.status, 413);
+    // More segments than --max-segments (50 here); inserting past it.
+    const srt = (n) => Array.from({ length: n }, (_, i) => `${i + 1}\n00:00:${String(i).padStart(2, '0')},000 --> 00:00:${String(i).padStart(2, '0')},500\nCue ${i}.\n`).join('\n');
+    r = await api(server, 'POST', '/api/projects', { text: srt(51), format: 'srt' });
+    assert.equal(r.status, 413);
+    assert.match(r.json.error.message, /limit of 50 segments/);
+    const full = (await api(server, 'POST', '/api/projects', { text: srt(50), format: 'srt' })).json;
+    r = await api(server, 'POST', `/api/projects/${full.id}/segments`, { op: 'insert', start_ms: 60000, end_ms: 61000, text: 'One more.' });
+    assert.equal(r.status, 413);
+    r = await api(server, 'POST', `/api/projects/${full.id}/segments`, { op: 'split', id: full.segments[0].id, at_ms: 200, text_offset: 3 });
+    assert.equal(r.status, 413);
+    assert.equal((await api(server, 'DELETE', `/api/projects/${full.id}`)).status, 204);
     r = await api(server, 'POST', '/api/projects', form([['notes.pdf', '%PDF-1.4']]));
     assert.equal(r.status, 415);
     assert.equal(r.json.error.code, 'unsupported');

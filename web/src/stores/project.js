@@ -331,6 +331,8 @@ export const useProject = defineStore('project', {
         if (lost) {
           useToasts().dismissKey('connection');
           useToasts().success('Reconnected to the server.', { key: 'connection' });
+          // Save what waited for the server at once.
+          for (const [sid, dr] of Object.entries(this.drafts)) if (dr.state === 'unsaved') this.scheduleSave(Number(sid), 0);
         }
         if (d && d.render) this.progress = { done: d.render.done, total: d.render.total, eta_s: null };
         // Anything may have happened while we were away.
@@ -351,7 +353,11 @@ export const useProject = defineStore('project', {
       es.addEventListener('progress', (ev) => {
         const d = data(ev);
         if (d) this.progress = d;
-        if (d && this.project) this.project.render = { done: d.done, total: d.total, rendering: d.done < d.total };
+        if (d && this.project) {
+          this.project.render = { done: d.done, total: d.total, rendering: d.done < d.total };
+          const entry = this.projects.find((x) => x.id === this.project.id);
+          if (entry) entry.render = this.project.render;
+        }
       });
       es.addEventListener('project', (ev) => {
         const d = data(ev);

@@ -16,6 +16,8 @@ PKGS=(
   librubberband-dev                  # time-stretch and pitch shift
   libebur128-dev                     # loudness normalisation (EBU R128)
   libxxhash-dev                      # render cache keys and checksums
+  libsqlite3-dev                     # the studio's projects and edit history (src/server/store.c)
+  libmicrohttpd-dev                  # the studio server's HTTP (src/server/http.c)
   ffmpeg                             # tests: makes a small video to dub
   python3-onnx python3-numpy         # reference tools (tools/reference), /usr/bin/python3
 )

@@ -112,23 +112,6 @@ static kk_status io_error(kk_error *err, const char *path, int e)
                         "writable", path, strerror(e));
 }
 
-static kk_status write_all(int fd, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            if (k == 0)
-                errno = EIO;
-            return KK_ERR_IO;
-        }
-        p += k, n -= (size_t)k;
-    }
-    return KK_OK;
-}
-
 /* fsync and close the temporary file, then rename it over the target. */
 static kk_status finish_file(int fd, const char *tmp, const char *path, kk_error *err)
 {
@@ -721,7 +704,7 @@ static kk_status mp3_write(kk_audio_writer *w, const float *x, size_t n, kk_erro
         int got = lame_encode_buffer_ieee_float(w->lame, w->scratch, NULL, (int)k, w->mp3buf, (int)w->mp3cap);
         if (got < 0)
             return kk_error_set(err, KK_ERR_INPUT, "%s: MP3 encoding failed (LAME error %d)", w->path, got);
-        if (write_all(w->fd, w->mp3buf, (size_t)got) != KK_OK)
+        if (kk_write_all(w->fd, w->mp3buf, (size_t)got) != 0)
             return kk_error_set(err, KK_ERR_IO, "%s: write failed: %s; check free space", w->path,
                                 strerror(errno));
         x += k, n -= k;
@@ -752,7 +735,7 @@ static kk_status mp3_finish(kk_audio_writer *w, kk_error *err)
     int got = lame_encode_flush(w->lame, w->mp3buf, (int)w->mp3cap);
     if (got < 0)
         return kk_error_set(err, KK_ERR_INPUT, "%s: MP3 encoding failed (LAME error %d)", w->path, got);
-    if (write_all(w->fd, w->mp3buf, (size_t)got) != KK_OK)
+    if (kk_write_all(w->fd, w->mp3buf, (size_t)got) != 0)
         return kk_error_set(err, KK_ERR_IO, "%s: write failed: %s; check free space", w->path, strerror(errno));
     /* the info tag goes over the placeholder frame at the very start */
     size_t tag = lame_get_lametag_frame(w->lame, w->mp3buf, w->mp3cap);

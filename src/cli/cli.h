@@ -20,6 +20,7 @@ int cmd_voices(int argc, char **argv);
 int cmd_phonemize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_render(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Prints "kokoro: error: MSG" and returns the exit code for the status. */
 int cli_fail(const kk_error *err);

@@ -25,6 +25,9 @@ static const struct {
      "render FILE -o OUT [-v VOICE] [-s SPEED] [--pitch ST] [--voice-map A=v,B=w] [--fit overlap|truncate|none]\n"
      "         [--report R.json] [--subtitles OUT.srt] [--normalize] [--video IN.mp4]   speak a subtitle or text\n"
      "         file on its timeline into .wav/.flac/.mp3/.m4a, or dub a video (kokoro render --help)"},
+    {"serve", cmd_serve,
+     "serve [--host 127.0.0.1] [--port 8080] [--data DIR] [--web DIR] [--cache-dir D] [--max-upload-mb 50]\n"
+     "         [--token T] [--allow-origin URL] [--log-requests]   the web studio and its API (docs/api.md)"},
     {"phonemize", cmd_phonemize, "phonemize TEXT|-f FILE [-l LANG]   print the phonemes that would be spoken"},
     {"bench", cmd_bench, "bench [--model M] [-v VOICE]   time the engine on a paragraph (real-time factor)"},
     {"voices", cmd_voices, "voices [--model DIR]   list the voices"},
@@ -77,7 +80,9 @@ int main(int argc, char **argv)
      * (docs/engine-notes.md, section 13). libgomp reads the policy when it
      * loads, before main, so set it and start again (once; a policy already
      * in the environment is respected). */
-    if ((!strcmp(argv[1], "say") || !strcmp(argv[1], "bench") || !strcmp(argv[1], "render")) && !getenv("OMP_WAIT_POLICY")) {
+    if ((!strcmp(argv[1], "say") || !strcmp(argv[1], "bench") || !strcmp(argv[1], "render") ||
+         !strcmp(argv[1], "serve")) &&
+        !getenv("OMP_WAIT_POLICY")) {
         setenv("OMP_WAIT_POLICY", "passive", 1);
         execv("/proc/self/exe", argv);
         /* no /proc: go on with the default policy */

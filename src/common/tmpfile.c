@@ -39,3 +39,20 @@ int kk_tmpfile_create(const char *path, char **tmp)
     *tmp = name;
     return fd;
 }
+
+int kk_write_all(int fd, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += k, n -= (size_t)k;
+    }
+    return 0;
+}

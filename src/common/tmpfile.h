@@ -7,8 +7,14 @@
 #ifndef KK_TMPFILE_H
 #define KK_TMPFILE_H
 
+#include <stddef.h>
+
 /* Creates "<path>.<random>.tmp" for writing. Returns the descriptor and sets
  * *tmp to its malloc'd name, or returns -1 with errno set (*tmp NULL). */
 int kk_tmpfile_create(const char *path, char **tmp);
+
+/* Writes all n bytes (retrying short writes and EINTR): 0, or -1 with errno
+ * set (EIO for a write that wrote nothing). */
+int kk_write_all(int fd, const void *data, size_t n);
 
 #endif

@@ -667,24 +667,6 @@ static void disk_evict(kk_cache *c)
     free(all);
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return -1;
-        }
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Reads up to n bytes at off; returns how many (fewer at the end of the
  * file), or -1. */
 static ssize_t read_at(int fd, void *p, size_t n, off_t off)
@@ -731,7 +713,7 @@ static kk_status disk_write(kk_cache *c, const kk_cache_key *key, const void *da
     memcpy(h + 16, key->bytes, 16);
     put_u64le(h + 32, (uint64_t)XXH3_64bits(n ? data : h, n)); /* never a NULL pointer into xxhash */
     struct stat st;
-    int bad = write_all(fd, h, sizeof h) != 0 || (n && write_all(fd, data, n) != 0) || fstat(fd, &st) != 0;
+    int bad = kk_write_all(fd, h, sizeof h) != 0 || (n && kk_write_all(fd, data, n) != 0) || fstat(fd, &st) != 0;
     int e = errno;
     if (close(fd) != 0 && !bad)
         bad = 1, e = errno;

@@ -132,6 +132,16 @@ kk_status kk_store_delete_segment(kk_store *s, int64_t project, int64_t id, kk_e
 kk_status kk_store_undo(kk_store *s, int64_t project, int64_t **changed, size_t *n_changed, kk_error *err);
 kk_status kk_store_redo(kk_store *s, int64_t project, int64_t **changed, size_t *n_changed, kk_error *err);
 
+/* The project's source files without their bytes (for listings), in
+ * index order. *out is a malloc'd array (free with kk_store_sources_free). */
+typedef struct kk_store_source_info {
+    char *name, *format;
+    size_t len;
+} kk_store_source_info;
+
+kk_status kk_store_sources(kk_store *s, int64_t project, kk_store_source_info **out, size_t *n, kk_error *err);
+void kk_store_sources_free(kk_store_source_info *v, size_t n); /* members and array */
+
 /* A source file back (for download); *data malloc'd. */
 kk_status kk_store_get_source(kk_store *s, int64_t project, size_t index, char **name, char **format, void **data,
                               size_t *len, kk_error *err);

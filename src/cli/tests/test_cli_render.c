@@ -138,6 +138,28 @@ static void test_subtitles_report_and_text(void **state)
     cJSON_Delete(j);
 }
 
+static void test_loudness_normalisation(void **state)
+{
+    KEEP(out, "loud.wav");
+    KEEP(rep, "loud.json");
+    run_result r = run(NULL, "render '%s' -o '%s' --normalize --lufs -18 --true-peak -2 --report '%s' --cache-dir '%s'",
+                       example("welcome.srt"), out, rep, cache);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.err, "LUFS"));
+    done(&r);
+    char *s = slurp(rep, NULL);
+    cJSON *j = cJSON_Parse(s);
+    free(s);
+    cJSON *l = cJSON_GetObjectItem(j, "loudness");
+    assert_non_null(l);
+    double lufs = cJSON_GetObjectItem(l, "output_lufs")->valuedouble;
+    double peak = cJSON_GetObjectItem(l, "output_true_peak_db")->valuedouble;
+    fprintf(stderr, "normalised: %.2f LUFS, true peak %.2f dBTP\n", lufs, peak);
+    assert_true(fabs(lufs + 18.0) < 1.0);
+    assert_true(peak <= -2.0 + 0.1);
+    cJSON_Delete(j);
+}
+
 static void test_fit_summary_on_stderr(void **state)
 {
     KEEP(srt, "tight.srt");
@@ -296,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_every_format_decodes_to_the_track_length),
         cmocka_unit_test(test_subtitles_report_and_text),
         cmocka_unit_test(test_fit_summary_on_stderr),
+        cmocka_unit_test(test_loudness_normalisation),
         cmocka_unit_test(test_dub_a_video),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1718 @@
+/*
+ * api.c - the handlers of docs/api.md: what each endpoint checks, asks the
+ * store (store.h), the renderer (jobs.c) and the exporters for, and the
+ * JSON it answers (Project, Segment, errors). Every field a client sends is
+ * checked here, with a message that names it; nothing a client sends is
+ * used as a path (uploaded file names are display text only).
+ */
+#include "internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "export.h"
+#include "subtitles.h"
+#include "tmpfile.h"
+
+#ifndef KOKORO_VERSION
+#define KOKORO_VERSION "dev"
+#endif
+
+#define RECENT_MAX 8
+#define NAME_MAX_BYTES 200
+#define MAX_WARNINGS 100
+
+/* ---- JSON text checks ---- */
+
+int srv_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    while (p < e) {
+        unsigned c = *p;
+        size_t k;
+        unsigned min;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            k = 1, min = 0x80, c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            k = 2, min = 0x800, c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            k = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return 0;
+        }
+        if ((size_t)(e - p) <= k)
+            return 0;
+        for (size_t i = 1; i <= k; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+            c = (c << 6) | (p[i] & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return 0;
+        p += k + 1;
+    }
+    return 1;
+}
+
+int srv_json_precheck(const char *text, size_t len, int max_depth, kk_error *err)
+{
+    if (memchr(text, '\0', len)) {
+        kk_error_set(err, KK_ERR_INPUT, "a NUL byte in the JSON");
+        return -1;
+    }
+    if (!srv_utf8_valid(text, len)) {
+        kk_error_set(err, KK_ERR_INPUT, "the JSON is not valid UTF-8");
+        return -1;
+    }
+    /* cJSON recurses as deep as the document nests: count first. */
+    int depth = 0, in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_depth) {
+                kk_error_set(err, KK_ERR_INPUT, "JSON nested deeper than the limit of %d levels", max_depth);
+                return -1;
+            }
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+/* ---- field checks: each sets a 400 naming the field and returns -1 ---- */
+
+static int want_object(const cJSON *j, srv_reply *rp)
+{
+    if (!cJSON_IsObject(j)) {
+        srv_bad(rp, "body: a JSON object is expected");
+        return -1;
+    }
+    return 0;
+}
+
+static int get_int(const cJSON *o, const char *key, int64_t lo, int64_t hi, int64_t *out, srv_reply *rp)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(d >= (double)lo && d <= (double)hi) || d != floor(d)) {
+        srv_bad(rp, "%s: an integer from %lld to %lld is expected", key, (long long)lo, (long long)hi);
+        return -1;
+    }
+    *out = (int64_t)d;
+    return 0;
+}
+
+static int get_num(const cJSON *v, const char *key, double lo, double hi, double *out, srv_reply *rp)
+{
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(d >= lo && d <= hi)) {
+        srv_bad(rp, "%s: a number from %g to %g is expected", key, lo, hi);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+/* A string of at most max bytes without control characters (but tabs and,
+ * where multiline, newlines). */
+static int get_str(const cJSON *v, const char *key, size_t max, int multiline, const char **out, srv_reply *rp)
+{
+    if (!cJSON_IsString(v) || !v->valuestring) {
+        srv_bad(rp, "%s: a string is expected", key);
+        return -1;
+    }
+    size_t n = strlen(v->valuestring);
+    if (n > max) {
+        srv_bad(rp, "%s: %zu bytes, over the limit of %zu", key, n, max);
+        return -1;
+    }
+    for (const unsigned char *p = (const unsigned char *)v->valuestring; *p; p++)
+        if ((*p < 0x20 && *p != '\t' && !(multiline && (*p == '\n' || *p == '\r'))) || *p == 0x7f) {
+            srv_bad(rp, "%s: control characters are not allowed", key);
+            return -1;
+        }
+    *out = v->valuestring;
+    return 0;
+}
+
+/* Only these keys may appear in o. */
+static int known_keys(const cJSON *o, const char *const *keys, srv_reply *rp)
+{
+    for (const cJSON *c = o ? o->child : NULL; c; c = c->next) {
+        size_t i = 0;
+        while (keys[i] && strcmp(keys[i], c->string))
+            i++;
+        if (!keys[i]) {
+            srv_bad(rp, "%.100s: not a field here", c->string);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int is_blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+            return 0;
+    return 1;
+}
+
+/* ---- voices and settings ---- */
+
+static int voice_id_known(const kk_server *s, const char *id, size_t n)
+{
+    for (size_t i = 0; i < s->n_voices; i++)
+        if (strlen(s->voices[i].id) == n && !strncmp(s->voices[i].id, id, n))
+            return 1;
+    return 0;
+}
+
+int srv_voice_known(const kk_server *s, const char *spec)
+{
+    if (!spec || !*spec || strlen(spec) >= 256)
+        return 0;
+    for (const char *p = spec;;) {
+        const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        if (!voice_id_known(s, p, (size_t)((colon ? colon : end) - p)))
+            return 0;
+        if (colon) {
+            char *e;
+            double w = strtod(colon + 1, &e);
+            if (e != end || !(w > 0))
+                return 0;
+        }
+        if (!comma)
+            return 1;
+        p = comma + 1;
+    }
+}
+
+static const char *fit_name(srv_fit f)
+{
+    return f == SRV_FIT_TRUNCATE ? "truncate" : f == SRV_FIT_NONE ? "none" : "overlap";
+}
+
+static void settings_defaults(srv_settings *st)
+{
+    memset(st, 0, sizeof *st);
+    snprintf(st->voice, sizeof st->voice, "af_heart");
+    st->speed = 1.0;
+    st->pitch = 0.0;
+    st->fit = SRV_FIT_OVERLAP;
+    st->gap_ms = 500;
+}
+
+void srv_settings_parse(const char *json, srv_settings *st)
+{
+    settings_defaults(st);
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    const cJSON *v;
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "voice")) && cJSON_IsString(v) && *v->valuestring)
+        snprintf(st->voice, sizeof st->voice, "%s", v->valuestring);
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "speed")) && cJSON_IsNumber(v) && v->valuedouble >= 0.5 &&
+        v->valuedouble <= 2)
+        st->speed = v->valuedouble;
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "pitch")) && cJSON_IsNumber(v) && fabs(v->valuedouble) <= 12)
+        st->pitch = v->valuedouble;
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "fit")) && cJSON_IsString(v))
+        st->fit = !strcmp(v->valuestring, "truncate") ? SRV_FIT_TRUNCATE
+                  : !strcmp(v->valuestring, "none")   ? SRV_FIT_NONE
+                                                      : SRV_FIT_OVERLAP;
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "gap_ms")) && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+        v->valuedouble <= 600000)
+        st->gap_ms = (int64_t)v->valuedouble;
+    cJSON_Delete(o);
+}
+
+static cJSON *settings_json(const srv_settings *st)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "voice", st->voice);
+    cJSON_AddNumberToObject(o, "speed", st->speed);
+    cJSON_AddNumberToObject(o, "pitch", st->pitch);
+    cJSON_AddStringToObject(o, "fit", fit_name(st->fit));
+    cJSON_AddNumberToObject(o, "gap_ms", (double)st->gap_ms);
+    return o;
+}
+
+static char *settings_text(const srv_settings *st)
+{
+    cJSON *o = settings_json(st);
+    char *t = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return t;
+}
+
+/* Applies a partial settings object to st. */
+static int settings_apply(kk_server *s, const cJSON *in, srv_settings *st, srv_reply *rp)
+{
+    static const char *const keys[] = {"voice", "speed", "pitch", "fit", "gap_ms", NULL};
+    if (!cJSON_IsObject(in)) {
+        srv_bad(rp, "settings: an object is expected");
+        return -1;
+    }
+    if (known_keys(in, keys, rp))
+        return -1;
+    const cJSON *v;
+    const char *str;
+    if ((v = cJSON_GetObjectItemCaseSensitive(in, "voice"))) {
+        if (get_str(v, "settings.voice", sizeof st->voice - 1, 0, &str, rp))
+            return -1;
+        if (!srv_voice_known(s, str)) {
+            srv_bad(rp, "settings.voice: no voice \"%.100s\" (GET /api/voices lists them)", str);
+            return -1;
+        }
+        snprintf(st->voice, sizeof st->voice, "%s", str);
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(in, "speed")) && get_num(v, "settings.speed", 0.5, 2, &st->speed, rp))
+        return -1;
+    if ((v = cJSON_GetObjectItemCaseSensitive(in, "pitch")) && get_num(v, "settings.pitch", -12, 12, &st->pitch, rp))
+        return -1;
+    if ((v = cJSON_GetObjectItemCaseSensitive(in, "fit"))) {
+        if (!cJSON_IsString(v) || (strcmp(v->valuestring, "overlap") && strcmp(v->valuestring, "truncate") &&
+                                   strcmp(v->valuestring, "none"))) {
+            srv_bad(rp, "settings.fit: overlap, truncate or none");
+            return -1;
+        }
+        st->fit = !strcmp(v->valuestring, "truncate") ? SRV_FIT_TRUNCATE
+                  : !strcmp(v->valuestring, "none")   ? SRV_FIT_NONE
+                                                      : SRV_FIT_OVERLAP;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(in, "gap_ms") && get_int(in, "gap_ms", 0, 600000, &st->gap_ms, rp))
+        return -1;
+    return 0;
+}
+
+/* ---- the user's settings ---- */
+
+static cJSON *user_setting(kk_server *s, const char *key)
+{
+    char *json = NULL;
+    kk_error err;
+    if (kk_store_get_setting(s->store, key, &json, &err) != KK_OK || !json)
+        return NULL;
+    cJSON *v = cJSON_Parse(json);
+    free(json);
+    return v;
+}
+
+/* Keeps the last RECENT_MAX voices used in edits, newest first. */
+static void note_voice(kk_server *s, const char *voice)
+{
+    if (!voice)
+        return;
+    pthread_mutex_lock(&s->settings_lock);
+    cJSON *old = user_setting(s, "recent"), *list = cJSON_CreateArray();
+    cJSON_AddItemToArray(list, cJSON_CreateString(voice));
+    int n = 1;
+    for (const cJSON *c = cJSON_IsArray(old) ? old->child : NULL; c && n < RECENT_MAX; c = c->next)
+        if (cJSON_IsString(c) && strcmp(c->valuestring, voice)) {
+            cJSON_AddItemToArray(list, cJSON_CreateString(c->valuestring));
+            n++;
+        }
+    char *text = cJSON_PrintUnformatted(list);
+    kk_error err;
+    if (text && kk_store_put_setting(s->store, "recent", text, &err) != KK_OK)
+        srv_log(s, "warning: cannot keep the recent voices: %s", err.msg);
+    free(text);
+    cJSON_Delete(list);
+    cJSON_Delete(old);
+    pthread_mutex_unlock(&s->settings_lock);
+}
+
+static int in_list(const cJSON *list, const char *id)
+{
+    for (const cJSON *c = cJSON_IsArray(list) ? list->child : NULL; c; c = c->next)
+        if (cJSON_IsString(c) && !strcmp(c->valuestring, id))
+            return 1;
+    return 0;
+}
+
+static cJSON *user_settings_json(kk_server *s)
+{
+    cJSON *o = cJSON_CreateObject(), *v;
+    v = user_setting(s, "theme");
+    cJSON_AddItemToObject(o, "theme", cJSON_IsString(v) ? v : (cJSON_Delete(v), cJSON_CreateString("dark-glass")));
+    v = user_setting(s, "favourites");
+    cJSON_AddItemToObject(o, "favourites", cJSON_IsArray(v) ? v : (cJSON_Delete(v), cJSON_CreateArray()));
+    v = user_setting(s, "recent");
+    cJSON_AddItemToObject(o, "recent", cJSON_IsArray(v) ? v : (cJSON_Delete(v), cJSON_CreateArray()));
+    return o;
+}
+
+void api_settings_get(srv_request *rq, srv_reply *rp) { srv_reply_json(rp, 200, user_settings_json(rq->srv)); }
+
+static int check_voice_list(const cJSON *v, const char *key, srv_reply *rp)
+{
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 200) {
+        srv_bad(rp, "%s: an array of at most 200 voice ids is expected", key);
+        return -1;
+    }
+    for (const cJSON *c = v->child; c; c = c->next) {
+        const char *str;
+        if (get_str(c, key, KK_VOICE_ID_MAX - 1, 0, &str, rp))
+            return -1;
+    }
+    return 0;
+}
+
+void api_settings_put(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    static const char *const keys[] = {"theme", "favourites", "recent", NULL};
+    if (want_object(rq->json, rp) || known_keys(rq->json, keys, rp))
+        return;
+    const cJSON *theme = cJSON_GetObjectItemCaseSensitive(rq->json, "theme");
+    const cJSON *fav = cJSON_GetObjectItemCaseSensitive(rq->json, "favourites");
+    const cJSON *rec = cJSON_GetObjectItemCaseSensitive(rq->json, "recent");
+    const char *str;
+    if (theme && get_str(theme, "theme", 64, 0, &str, rp))
+        return;
+    if ((fav && check_voice_list(fav, "favourites", rp)) || (rec && check_voice_list(rec, "recent", rp)))
+        return;
+    pthread_mutex_lock(&s->settings_lock);
+    kk_error err = {0};
+    kk_status st = KK_OK;
+    const cJSON *vals[] = {theme, fav, rec};
+    for (size_t i = 0; i < 3 && st == KK_OK; i++) {
+        if (!vals[i])
+            continue;
+        char *text = cJSON_PrintUnformatted(vals[i]);
+        st = text ? kk_store_put_setting(s->store, keys[i], text, &err)
+                  : kk_error_set(&err, KK_ERR_NOMEM, "out of memory");
+        free(text);
+    }
+    pthread_mutex_unlock(&s->settings_lock);
+    if (st != KK_OK)
+        srv_reply_status(rp, &err);
+    else
+        srv_reply_json(rp, 200, user_settings_json(s));
+}
+
+/* ---- health and voices ---- */
+
+void api_health(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "ok");
+    cJSON_AddStringToObject(o, "version", KOKORO_VERSION);
+    cJSON_AddStringToObject(o, "model", kk_tts_identity(s->tts));
+    cJSON_AddNumberToObject(o, "voices", (double)s->n_voices);
+    cJSON_AddNumberToObject(o, "uptime_s", round((srv_now() - s->t0) * 10) / 10);
+    srv_reply_json(rp, 200, o);
+}
+
+static int cmp_voice(const void *a, const void *b)
+{
+    const kk_voice_info *x = a, *y = b;
+    int c = strcmp(x->language, y->language);
+    return c ? c : strcmp(x->id, y->id);
+}
+
+void api_voices(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    kk_voice_info *v = malloc((s->n_voices ? s->n_voices : 1) * sizeof *v);
+    if (!v) {
+        srv_reply_error(rp, 500, "internal", "out of memory");
+        return;
+    }
+    memcpy(v, s->voices, s->n_voices * sizeof *v);
+    qsort(v, s->n_voices, sizeof *v, cmp_voice);
+    cJSON *fav = user_setting(s, "favourites"), *rec = user_setting(s, "recent"), *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < s->n_voices; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", v[i].id);
+        cJSON_AddStringToObject(o, "language", v[i].language);
+        cJSON_AddStringToObject(o, "gender", v[i].gender == 'f' ? "female" : v[i].gender == 'm' ? "male" : "unknown");
+        cJSON_AddBoolToObject(o, "favourite", in_list(fav, v[i].id));
+        cJSON_AddBoolToObject(o, "recent", in_list(rec, v[i].id));
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON_Delete(fav);
+    cJSON_Delete(rec);
+    free(v);
+    srv_reply_json(rp, 200, arr);
+}
+
+void api_voice_preview(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    const char *id = rq->name;
+    if (!id || !voice_id_known(s, id, strlen(id))) {
+        srv_reply_error(rp, 404, "not_found", "no voice \"%.100s\"", id ? id : "");
+        return;
+    }
+    kk_error err = {0};
+    char *wav = NULL;
+    size_t len = 0;
+    if (srv_jobs_preview(s->jobs, id, &wav, &len, &err) != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    rp->status = 200;
+    rp->type = "audio/wav";
+    rp->body = wav;
+    rp->len = len;
+    srv_reply_header(rp, "Cache-Control", "private, max-age=86400");
+}
+
+/* ---- sources ---- */
+
+static cJSON *sources_json(kk_server *s, int64_t project)
+{
+    cJSON *arr = cJSON_CreateArray();
+    kk_store_source_info *v = NULL;
+    size_t n = 0;
+    kk_error err;
+    if (kk_store_sources(s->store, project, &v, &n, &err) != KK_OK)
+        return arr;
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "index", (double)i);
+        cJSON_AddStringToObject(o, "name", v[i].name ? v[i].name : "");
+        cJSON_AddStringToObject(o, "format", v[i].format ? v[i].format : "");
+        cJSON_AddNumberToObject(o, "bytes", (double)v[i].len);
+        cJSON_AddItemToArray(arr, o);
+    }
+    kk_store_sources_free(v, n);
+    return arr;
+}
+
+/* ---- Project and Segment ---- */
+
+cJSON *api_rendered_json(const srv_seg_view *v, const char *text)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (v->placed) {
+        cJSON_AddNumberToObject(o, "start_ms", (double)v->start_ms);
+        cJSON_AddNumberToObject(o, "end_ms", (double)v->end_ms);
+    } else {
+        cJSON_AddNullToObject(o, "start_ms");
+        cJSON_AddNullToObject(o, "end_ms");
+    }
+    cJSON_AddNumberToObject(o, "speed", round(v->speed * 1000) / 1000);
+    cJSON_AddNumberToObject(o, "stretch", round(v->stretch * 10000) / 10000);
+    cJSON_AddNumberToObject(o, "overlap_ms", (double)v->overlap_ms);
+    cJSON_AddNumberToObject(o, "truncated_ms", (double)v->truncated_ms);
+    cJSON *words = cJSON_AddArrayToObject(o, "words");
+    size_t tl = text ? strlen(text) : 0;
+    for (size_t i = 0; i < v->n_words; i++) {
+        const kk_render_word *w = &v->words[i];
+        if (w->text_end > tl || w->text_start > w->text_end)
+            continue;
+        cJSON *x = cJSON_CreateObject();
+        char *t = strndup(text + w->text_start, w->text_end - w->text_start);
+        cJSON_AddStringToObject(x, "text", t ? t : "");
+        free(t);
+        if (v->placed) {
+            cJSON_AddNumberToObject(x, "start_ms", (double)((w->start_sample + 12) / 24));
+            cJSON_AddNumberToObject(x, "end_ms", (double)((w->end_sample + 12) / 24));
+        } else {
+            cJSON_AddNullToObject(x, "start_ms");
+            cJSON_AddNullToObject(x, "end_ms");
+        }
+        cJSON_AddItemToArray(words, x);
+    }
+    return o;
+}
+
+static void add_time(cJSON *o, const char *key, int64_t ms)
+{
+    if (ms == KK_TIME_NONE)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddNumberToObject(o, key, (double)ms);
+}
+
+static void add_str_or_null(cJSON *o, const char *key, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *segment_json(const kk_store_segment *g, size_t index, const srv_seg_view *v)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)g->id);
+    cJSON_AddNumberToObject(o, "index", (double)index);
+    add_time(o, "start_ms", g->start_ms);
+    add_time(o, "end_ms", g->end_ms);
+    cJSON_AddStringToObject(o, "text", g->text ? g->text : "");
+    add_str_or_null(o, "speaker", g->speaker);
+    add_str_or_null(o, "voice", g->voice);
+    if (g->speed > 0)
+        cJSON_AddNumberToObject(o, "speed", g->speed);
+    else
+        cJSON_AddNullToObject(o, "speed");
+    if (!isnan(g->pitch))
+        cJSON_AddNumberToObject(o, "pitch", g->pitch);
+    else
+        cJSON_AddNullToObject(o, "pitch");
+    cJSON_AddStringToObject(o, "status", v->status);
+    add_str_or_null(o, "error", v->error);
+    add_str_or_null(o, "audio_version", v->rendered ? v->audio_version : NULL);
+    if (v->rendered)
+        cJSON_AddItemToObject(o, "rendered", api_rendered_json(v, g->text));
+    else
+        cJSON_AddNullToObject(o, "rendered");
+    return o;
+}
+
+static cJSON *history_json(const kk_store_project *sp)
+{
+    cJSON *h = cJSON_CreateObject();
+    cJSON_AddBoolToObject(h, "can_undo", sp->can_undo);
+    cJSON_AddBoolToObject(h, "can_redo", sp->can_redo);
+    add_str_or_null(h, "undo_label", sp->undo_label);
+    add_str_or_null(h, "redo_label", sp->redo_label);
+    return h;
+}
+
+static cJSON *render_json(const srv_render_view *rv)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "done", (double)rv->done);
+    cJSON_AddNumberToObject(r, "total", (double)rv->total);
+    cJSON_AddBoolToObject(r, "rendering", rv->rendering);
+    return r;
+}
+
+/* Views of every segment; *rv the project's render state. */
+static srv_seg_view *views_of(kk_server *s, const kk_store_project *sp, const kk_store_segment *segs, size_t n,
+                              srv_render_view *rv)
+{
+    srv_settings st;
+    srv_settings_parse(sp->settings_json, &st);
+    srv_seg_view *v = calloc(n ? n : 1, sizeof *v);
+    if (v)
+        srv_jobs_view(s->jobs, sp->id, &st, segs, n, v, rv);
+    return v;
+}
+
+static void views_free(srv_seg_view *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        srv_seg_view_free(&v[i]);
+    free(v);
+}
+
+static cJSON *project_json(kk_server *s, const kk_store_project *sp, const kk_store_segment *segs, size_t n,
+                           int with_segments)
+{
+    srv_render_view rv = {0};
+    srv_seg_view *v = views_of(s, sp, segs, n, &rv);
+    if (!v)
+        return NULL;
+    srv_settings st;
+    srv_settings_parse(sp->settings_json, &st);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)sp->id);
+    cJSON_AddStringToObject(o, "name", sp->name ? sp->name : "");
+    cJSON_AddNumberToObject(o, "created_ms", (double)sp->created_ms);
+    cJSON_AddNumberToObject(o, "updated_ms", (double)sp->updated_ms);
+    cJSON_AddItemToObject(o, "settings", settings_json(&st));
+    cJSON_AddItemToObject(o, "sources", sources_json(s, sp->id));
+    cJSON_AddNumberToObject(o, "playhead_ms", (double)sp->playhead_ms);
+    cJSON_AddNumberToObject(o, "version", (double)sp->version);
+    cJSON_AddItemToObject(o, "history", history_json(sp));
+    cJSON_AddItemToObject(o, "render", render_json(&rv));
+    /* The track lasts to the last cue's end or the last speech's end. */
+    int64_t dur = rv.track_ms;
+    for (size_t i = 0; i < n; i++) {
+        if (segs[i].end_ms != KK_TIME_NONE && segs[i].end_ms > dur)
+            dur = segs[i].end_ms;
+        if (v[i].rendered && v[i].placed && v[i].end_ms > dur)
+            dur = v[i].end_ms;
+    }
+    if (dur >= 0)
+        cJSON_AddNumberToObject(o, "duration_ms", (double)dur);
+    else
+        cJSON_AddNullToObject(o, "duration_ms");
+    if (with_segments) {
+        cJSON *arr = cJSON_AddArrayToObject(o, "segments");
+        for (size_t i = 0; i < n; i++)
+            cJSON_AddItemToArray(arr, segment_json(&segs[i], i, &v[i]));
+    }
+    views_free(v, n);
+    return o;
+}
+
+/* The project with its segments, from the store. */
+static kk_status load_project(kk_server *s, int64_t id, kk_store_project *sp, kk_store_segment **segs, size_t *n,
+                              kk_error *err)
+{
+    memset(sp, 0, sizeof *sp);
+    *segs = NULL, *n = 0;
+    kk_status st = kk_store_get_project(s->store, id, sp, err);
+    if (st == KK_OK && (st = kk_store_segments(s->store, id, segs, n, err)) != KK_OK)
+        kk_store_project_free(sp);
+    return st;
+}
+
+/* Answers the whole project (GET, PATCH, create); an existing project
+ * opened is brought up to date in the background. */
+static void reply_project(kk_server *s, int64_t id, unsigned status, cJSON *warnings, srv_reply *rp)
+{
+    kk_store_project sp;
+    kk_store_segment *segs;
+    size_t n;
+    kk_error err = {0};
+    if (load_project(s, id, &sp, &segs, &n, &err) != KK_OK) {
+        cJSON_Delete(warnings);
+        srv_reply_status(rp, &err);
+        return;
+    }
+    srv_jobs_touch(s->jobs, id, 0);
+    cJSON *o = project_json(s, &sp, segs, n, 1);
+    if (o && warnings)
+        cJSON_AddItemToObject(o, "warnings", warnings);
+    else
+        cJSON_Delete(warnings);
+    kk_store_segments_free(segs, n);
+    kk_store_project_free(&sp);
+    srv_reply_json(rp, status, o);
+}
+
+char *api_hello_json(kk_server *s, int64_t project)
+{
+    kk_store_project sp;
+    kk_store_segment *segs;
+    size_t n;
+    kk_error err;
+    if (load_project(s, project, &sp, &segs, &n, &err) != KK_OK)
+        return NULL;
+    srv_render_view rv = {0};
+    views_free(views_of(s, &sp, segs, n, &rv), n);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "version", (double)sp.version);
+    cJSON_AddItemToObject(o, "render", render_json(&rv));
+    kk_store_segments_free(segs, n);
+    kk_store_project_free(&sp);
+    char *t = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return t;
+}
+
+/* {"version", "history"} after an edit; also told to the other tabs. */
+static cJSON *after_edit(kk_server *s, int64_t id)
+{
+    srv_jobs_touch(s->jobs, id, 1);
+    kk_store_project sp = {0};
+    kk_error err;
+    if (kk_store_get_project(s->store, id, &sp, &err) != KK_OK)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "version", (double)sp.version);
+    cJSON_AddItemToObject(o, "history", history_json(&sp));
+    kk_store_project_free(&sp);
+    if (srv_events_listening(s->events, id))
+        srv_events_publish_json(s->events, id, "project", cJSON_Duplicate(o, 1));
+    return o;
+}
+
+/* A segment as the client sees it now. */
+static cJSON *segment_now(kk_server *s, int64_t project, int64_t id)
+{
+    kk_store_project sp;
+    kk_store_segment *segs;
+    size_t n;
+    kk_error err;
+    if (load_project(s, project, &sp, &segs, &n, &err) != KK_OK)
+        return NULL;
+    cJSON *o = NULL;
+    for (size_t i = 0; i < n && !o; i++)
+        if (segs[i].id == id) {
+            srv_render_view rv;
+            srv_settings st;
+            srv_seg_view v;
+            srv_settings_parse(sp.settings_json, &st);
+            srv_jobs_view(s->jobs, project, &st, &segs[i], 1, &v, &rv);
+            o = segment_json(&segs[i], i, &v);
+            srv_seg_view_free(&v);
+        }
+    kk_store_segments_free(segs, n);
+    kk_store_project_free(&sp);
+    return o;
+}
+
+/* ---- projects ---- */
+
+void api_projects_list(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    kk_store_project *v = NULL;
+    size_t n = 0;
+    kk_error err = {0};
+    if (kk_store_list_projects(s->store, &v, &n, &err) != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "projects");
+    for (size_t i = 0; i < n; i++) {
+        kk_store_segment *segs = NULL;
+        size_t m = 0;
+        if (kk_store_segments(s->store, v[i].id, &segs, &m, &err) == KK_OK) {
+            cJSON *p = project_json(s, &v[i], segs, m, 0);
+            if (p)
+                cJSON_AddItemToArray(arr, p);
+            kk_store_segments_free(segs, m);
+        }
+        kk_store_project_free(&v[i]);
+    }
+    free(v);
+    srv_reply_json(rp, 200, o);
+}
+
+void api_project_get(srv_request *rq, srv_reply *rp) { reply_project(rq->srv, rq->id[0], 200, NULL, rp); }
+
+void api_project_patch(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    static const char *const keys[] = {"name", "settings", NULL};
+    if (want_object(rq->json, rp) || known_keys(rq->json, keys, rp))
+        return;
+    const cJSON *jn = cJSON_GetObjectItemCaseSensitive(rq->json, "name");
+    const cJSON *js = cJSON_GetObjectItemCaseSensitive(rq->json, "settings");
+    const char *name = NULL;
+    if (!jn && !js) {
+        srv_bad(rp, "body: nothing to change (name, settings)");
+        return;
+    }
+    if (jn && get_str(jn, "name", NAME_MAX_BYTES, 0, &name, rp))
+        return;
+    if (name && is_blank(name)) {
+        srv_bad(rp, "name: empty");
+        return;
+    }
+    kk_store_project sp = {0};
+    kk_error err = {0};
+    if (kk_store_get_project(s->store, rq->id[0], &sp, &err) != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    char *settings = NULL;
+    srv_settings st;
+    srv_settings_parse(sp.settings_json, &st);
+    kk_store_project_free(&sp);
+    if (js) {
+        if (settings_apply(s, js, &st, rp))
+            return;
+        if (!(settings = settings_text(&st))) {
+            srv_reply_error(rp, 500, "internal", "out of memory");
+            return;
+        }
+    }
+    kk_status r = kk_store_update_project(s->store, rq->id[0], name, settings, &err);
+    free(settings);
+    if (r != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    if (js && cJSON_GetObjectItemCaseSensitive(js, "voice"))
+        note_voice(s, st.voice);
+    cJSON_Delete(after_edit(s, rq->id[0]));
+    reply_project(s, rq->id[0], 200, NULL, rp);
+}
+
+void api_project_delete(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    kk_error err = {0};
+    if (kk_store_delete_project(s->store, rq->id[0], &err) != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    srv_jobs_forget(s->jobs, rq->id[0]);
+    srv_events_end_project(s->events, rq->id[0]);
+    rp->status = 204;
+}
+
+/* ---- creating a project ---- */
+
+typedef struct upload_ctx {
+    cJSON *warnings;
+    size_t n_warnings;
+} upload_ctx;
+
+static void on_parse_warning(void *user, const char *file, long line, const char *msg)
+{
+    upload_ctx *u = user;
+    if (u->n_warnings++ >= MAX_WARNINGS)
+        return;
+    char buf[KK_ERROR_MSG_MAX + 300];
+    if (u->n_warnings == MAX_WARNINGS)
+        snprintf(buf, sizeof buf, "(more warnings left out)");
+    else
+        snprintf(buf, sizeof buf, "%s:%ld: %s", file, line, msg);
+    if (srv_utf8_valid(buf, strlen(buf)))
+        cJSON_AddItemToArray(u->warnings, cJSON_CreateString(buf));
+}
+
+/* The format of an uploaded file, from its extension; AUTO: not ours. */
+static kk_format upload_format(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot)
+        return KK_FORMAT_AUTO;
+    static const struct {
+        const char *ext;
+        kk_format f;
+    } map[] = {{".txt", KK_FORMAT_TXT}, {".srt", KK_FORMAT_SRT}, {".vtt", KK_FORMAT_VTT},
+               {".ass", KK_FORMAT_ASS}, {".ssa", KK_FORMAT_ASS}, {".json", KK_FORMAT_WSCRIBE}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcasecmp(dot, map[i].ext))
+            return map[i].f;
+    return KK_FORMAT_AUTO;
+}
+
+/* A file name for display: its last part, valid UTF-8, no control
+ * characters, at most NAME_MAX_BYTES. Never a path. */
+static char *display_name(const char *name)
+{
+    const char *a = strrchr(name, '/'), *b = strrchr(name, '\\');
+    const char *base = a && (!b || a > b) ? a + 1 : b ? b + 1 : name;
+    size_t n = strlen(base);
+    if (n > NAME_MAX_BYTES)
+        n = NAME_MAX_BYTES;
+    while (n && !srv_utf8_valid(base, n)) /* do not cut a character in two */
+        n--;
+    char *d = strndup(base, n);
+    for (char *p = d; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '_';
+    if (d && !*d) {
+        free(d);
+        d = strdup("untitled");
+    }
+    return d;
+}
+
+typedef struct src_in {
+    char *name; /* display */
+    kk_format format;
+    const char *data;
+    size_t len;
+} src_in;
+
+/* Parses each source and appends its segments to one document, each file
+ * after the previous one's last end. */
+static int build_doc(kk_server *s, const src_in *src, size_t n, kk_doc **out, cJSON *warnings, srv_reply *rp)
+{
+    kk_doc *all = kk_doc_new(src[0].format);
+    upload_ctx u = {.warnings = warnings};
+    int64_t offset = 0;
+    if (!all) {
+        srv_reply_error(rp, 500, "internal", "out of memory");
+        return -1;
+    }
+    for (size_t f = 0; f < n; f++) {
+        kk_parse_params pp = kk_parse_default_params();
+        pp.format = src[f].format;
+        pp.on_warning = on_parse_warning;
+        pp.warning_user = &u;
+        kk_doc *doc = NULL;
+        kk_error err = {0};
+        if (kk_parse_memory(src[f].name, src[f].data, src[f].len, &pp, &doc, &err) != KK_OK) {
+            if (err.code == KK_ERR_INPUT || err.code == KK_ERR_ARG)
+                srv_bad(rp, "%s", err.msg);
+            else
+                srv_reply_status(rp, &err);
+            kk_doc_free(all);
+            return -1;
+        }
+        int64_t last = offset;
+        for (size_t i = 0; i < doc->n_segs; i++) {
+            kk_segment g = doc->segs[i];
+            if (all->n_segs >= s->p.max_segments) {
+                srv_reply_error(rp, 413, "too_large", "more than the limit of %zu segments in a project",
+                                s->p.max_segments);
+                kk_doc_free(doc);
+                kk_doc_free(all);
+                return -1;
+            }
+            if (g.text && strlen(g.text) > s->p.max_text_bytes) {
+                srv_bad(rp, "%s:%ld: the text is %zu bytes, over the limit of %zu a segment", src[f].name, g.line,
+                        strlen(g.text), s->p.max_text_bytes);
+                kk_doc_free(doc);
+                kk_doc_free(all);
+                return -1;
+            }
+            kk_word *w = NULL;
+            if (g.start_ms != KK_TIME_NONE && offset) {
+                g.start_ms += offset;
+                g.end_ms += offset;
+                if (g.n_words && (w = malloc(g.n_words * sizeof *w))) {
+                    for (size_t k = 0; k < g.n_words; k++) {
+                        w[k] = g.words[k];
+                        if (w[k].start_ms != KK_TIME_NONE)
+                            w[k].start_ms += offset;
+                        if (w[k].end_ms != KK_TIME_NONE)
+                            w[k].end_ms += offset;
+                    }
+                    g.words = w;
+                } else {
+                    g.words = NULL, g.n_words = 0;
+                }
+            }
+            if (g.end_ms != KK_TIME_NONE && g.end_ms > last)
+                last = g.end_ms;
+            kk_status st = kk_doc_add(all, &g);
+            free(w);
+            if (st != KK_OK) {
+                srv_reply_error(rp, 500, "internal", "out of memory");
+                kk_doc_free(doc);
+                kk_doc_free(all);
+                return -1;
+            }
+        }
+        offset = last;
+        kk_doc_free(doc);
+    }
+    *out = all;
+    return 0;
+}
+
+void api_projects_create(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    src_in src[16];
+    size_t n_src = 0;
+    const char *name = NULL;
+    char *name_copy = NULL;
+    srv_settings st;
+    settings_defaults(&st);
+    cJSON *settings_in = NULL;
+    int ok = 0;
+    memset(src, 0, sizeof src);
+    if (rq->n_parts) {
+        for (size_t i = 0; i < rq->n_parts; i++) {
+            srv_part *p = &rq->parts[i];
+            const char *data = p->data.data ? p->data.data : "";
+            if (!strcmp(p->name, "file") && p->filename) {
+                if (n_src == sizeof src / sizeof src[0]) {
+                    srv_reply_error(rp, 413, "too_large", "at most %zu files make one project",
+                                    sizeof src / sizeof src[0]);
+                    goto out;
+                }
+                src[n_src].name = display_name(p->filename);
+                if (!src[n_src].name) {
+                    srv_reply_error(rp, 500, "internal", "out of memory");
+                    goto out;
+                }
+                src[n_src].format = upload_format(src[n_src].name);
+                src[n_src].data = data;
+                src[n_src].len = p->data.len;
+                n_src++;
+                if (src[n_src - 1].format == KK_FORMAT_AUTO) {
+                    srv_reply_error(rp, 415, "unsupported",
+                                    "%s: not a file type we read (.txt .srt .vtt .ass .ssa .json)",
+                                    src[n_src - 1].name);
+                    goto out;
+                }
+            } else if (!strcmp(p->name, "name")) {
+                if (!srv_utf8_valid(data, p->data.len) || p->data.len > NAME_MAX_BYTES) {
+                    srv_bad(rp, "name: valid UTF-8 of at most %d bytes is expected", NAME_MAX_BYTES);
+                    goto out;
+                }
+                name = data;
+            } else if (!strcmp(p->name, "settings")) {
+                kk_error err = {0};
+                if (srv_json_precheck(data, p->data.len, s->p.max_json_depth, &err) ||
+                    !(settings_in = cJSON_ParseWithLength(data, p->data.len))) {
+                    srv_bad(rp, "settings: %s", err.msg[0] ? err.msg : "malformed JSON");
+                    goto out;
+                }
+            } else {
+                srv_bad(rp, "%.100s: not a field here (file, name, settings)", p->name);
+                goto out;
+            }
+        }
+        if (!n_src) {
+            srv_bad(rp, "file: no file in the form (a part named \"file\" with a file name)");
+            goto out;
+        }
+    } else {
+        static const char *const keys[] = {"name", "text", "format", "settings", NULL};
+        if (want_object(rq->json, rp) || known_keys(rq->json, keys, rp))
+            goto out;
+        const cJSON *jt = cJSON_GetObjectItemCaseSensitive(rq->json, "text");
+        const cJSON *jf = cJSON_GetObjectItemCaseSensitive(rq->json, "format");
+        const cJSON *jn = cJSON_GetObjectItemCaseSensitive(rq->json, "name");
+        if (jn && get_str(jn, "name", NAME_MAX_BYTES, 0, &name, rp))
+            goto out;
+        if (!cJSON_IsString(jt)) {
+            srv_bad(rp, "text: a string is expected (or upload files as multipart/form-data)");
+            goto out;
+        }
+        kk_format f = KK_FORMAT_TXT;
+        if (jf) {
+            if (!cJSON_IsString(jf) || (f = kk_format_from_name(jf->valuestring)) == KK_FORMAT_AUTO) {
+                srv_bad(rp, "format: txt, srt, vtt, ass or wscribe");
+                goto out;
+            }
+        }
+        static const char *const ext[] = {"", ".txt", ".srt", ".vtt", ".ass", ".json"};
+        char fname[NAME_MAX_BYTES + 16];
+        snprintf(fname, sizeof fname, "%s%s", name && *name ? name : "text", ext[f]);
+        src[0].name = display_name(fname);
+        src[0].format = f;
+        src[0].data = jt->valuestring;
+        src[0].len = strlen(jt->valuestring);
+        n_src = 1;
+        if (!src[0].name) {
+            srv_reply_error(rp, 500, "internal", "out of memory");
+            goto out;
+        }
+        settings_in = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rq->json, "settings"), 1);
+    }
+    if (settings_in && settings_apply(s, settings_in, &st, rp))
+        goto out;
+    if (!name || is_blank(name)) { /* the first file's name without its extension */
+        name_copy = strdup(src[0].name);
+        char *dot = name_copy ? strrchr(name_copy, '.') : NULL;
+        if (dot && dot != name_copy)
+            *dot = '\0';
+        name = name_copy ? name_copy : "Untitled";
+    }
+    cJSON *warnings = cJSON_CreateArray();
+    kk_doc *doc = NULL;
+    if (build_doc(s, src, n_src, &doc, warnings, rp)) {
+        cJSON_Delete(warnings);
+        goto out;
+    }
+    kk_store_source ss[16];
+    for (size_t i = 0; i < n_src; i++)
+        ss[i] = (kk_store_source){
+            .name = src[i].name, .format = kk_format_name(src[i].format), .data = src[i].data, .len = src[i].len};
+    char *settings = settings_text(&st);
+    int64_t id = 0;
+    kk_error err = {0};
+    kk_status r = settings ? kk_store_create_project(s->store, name, settings, doc, ss, n_src, &id, &err)
+                           : kk_error_set(&err, KK_ERR_NOMEM, "out of memory");
+    free(settings);
+    kk_doc_free(doc);
+    if (r != KK_OK) {
+        cJSON_Delete(warnings);
+        srv_reply_status(rp, &err);
+        goto out;
+    }
+    if (settings_in && cJSON_GetObjectItemCaseSensitive(settings_in, "voice"))
+        note_voice(s, st.voice);
+    srv_jobs_touch(s->jobs, id, 1);
+    char loc[64];
+    snprintf(loc, sizeof loc, "/api/projects/%lld", (long long)id);
+    reply_project(s, id, 201, warnings, rp);
+    if (rp->status == 201)
+        srv_reply_header(rp, "Location", loc);
+    ok = 1;
+out:
+    (void)ok;
+    for (size_t i = 0; i < n_src; i++)
+        free(src[i].name);
+    free(name_copy);
+    cJSON_Delete(settings_in);
+}
+
+/* ---- segments ---- */
+
+void api_segments_list(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    kk_store_project sp;
+    kk_store_segment *segs;
+    size_t n;
+    kk_error err = {0};
+    if (load_project(s, rq->id[0], &sp, &segs, &n, &err) != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    srv_jobs_touch(s->jobs, rq->id[0], 0);
+    srv_render_view rv;
+    srv_seg_view *v = views_of(s, &sp, segs, n, &rv);
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "segments");
+    for (size_t i = 0; v && i < n; i++)
+        cJSON_AddItemToArray(arr, segment_json(&segs[i], i, &v[i]));
+    views_free(v, n);
+    kk_store_segments_free(segs, n);
+    kk_store_project_free(&sp);
+    srv_reply_json(rp, v ? 200 : 500, o);
+}
+
+/* Reads the segment fields of o into *g and *mask (PATCH and insert). */
+static int segment_fields(kk_server *s, const cJSON *o, kk_store_segment *g, unsigned *mask, srv_reply *rp)
+{
+    const cJSON *v;
+    const char *str;
+    *mask = 0;
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "text"))) {
+        if (get_str(v, "text", s->p.max_text_bytes, 1, &str, rp))
+            return -1;
+        if (is_blank(str)) {
+            srv_bad(rp, "text: empty (delete the segment instead)");
+            return -1;
+        }
+        g->text = (char *)str;
+        *mask |= KK_SEG_TEXT;
+    }
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "start_ms"),
+                *b = cJSON_GetObjectItemCaseSensitive(o, "end_ms");
+    if (a || b) {
+        if (!a || !b) {
+            srv_bad(rp, "start_ms and end_ms: both are expected together");
+            return -1;
+        }
+        if (cJSON_IsNull(a) && cJSON_IsNull(b)) {
+            g->start_ms = g->end_ms = KK_TIME_NONE;
+        } else {
+            const int64_t max = (int64_t)1000 * 3600 * 1000; /* 1000 hours */
+            if (get_int(o, "start_ms", 0, max, &g->start_ms, rp) || get_int(o, "end_ms", 0, max, &g->end_ms, rp))
+                return -1;
+            if (g->end_ms < g->start_ms) {
+                srv_bad(rp, "end_ms: before start_ms");
+                return -1;
+            }
+        }
+        *mask |= KK_SEG_TIMES;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "speaker"))) {
+        if (!cJSON_IsNull(v) && get_str(v, "speaker", NAME_MAX_BYTES, 0, &str, rp))
+            return -1;
+        g->speaker = cJSON_IsNull(v) ? NULL : (char *)str;
+        *mask |= KK_SEG_SPEAKER;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "voice"))) {
+        if (!cJSON_IsNull(v)) {
+            if (get_str(v, "voice", 255, 0, &str, rp))
+                return -1;
+            if (!srv_voice_known(s, str)) {
+                srv_bad(rp, "voice: no voice \"%.100s\" (GET /api/voices lists them)", str);
+                return -1;
+            }
+        }
+        g->voice = cJSON_IsNull(v) ? NULL : (char *)str;
+        *mask |= KK_SEG_VOICE;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "speed"))) {
+        g->speed = 0;
+        if (!cJSON_IsNull(v) && get_num(v, "speed", 0.5, 2, &g->speed, rp))
+            return -1;
+        *mask |= KK_SEG_SPEED;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "pitch"))) {
+        g->pitch = NAN;
+        if (!cJSON_IsNull(v) && get_num(v, "pitch", -12, 12, &g->pitch, rp))
+            return -1;
+        *mask |= KK_SEG_PITCH;
+    }
+    return 0;
+}
+
+/* A position in UTF-16 code units (a JavaScript string index, what the
+ * studio's text fields give) as a byte offset in the UTF-8 text; -1 when
+ * it is past the end or inside a surrogate pair. */
+static int64_t utf16_to_byte(const char *text, int64_t units)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    int64_t u = 0;
+    size_t i = 0;
+    while (u < units && p[i]) {
+        unsigned c = p[i];
+        size_t k = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        u += k == 4 ? 2 : 1; /* characters beyond the BMP are two units */
+        for (size_t m = 0; m < k && p[i]; m++)
+            i++;
+    }
+    return u == units ? (int64_t)i : -1;
+}
+
+static cJSON *edit_answer(kk_server *s, int64_t project, const int64_t *ids, size_t n, const int64_t *deleted,
+                          size_t n_deleted)
+{
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "segments");
+    cJSON *proj = after_edit(s, project);
+    for (size_t i = 0; i < n; i++) {
+        cJSON *g = segment_now(s, project, ids[i]);
+        if (g)
+            cJSON_AddItemToArray(arr, g);
+    }
+    cJSON *d = cJSON_AddArrayToObject(o, "deleted");
+    for (size_t i = 0; i < n_deleted; i++)
+        cJSON_AddItemToArray(d, cJSON_CreateNumber((double)deleted[i]));
+    cJSON_AddItemToObject(o, "project", proj);
+    return o;
+}
+
+/* 413 when the project already has the most segments allowed. */
+static int room_for_one(kk_server *s, int64_t project, srv_reply *rp)
+{
+    kk_store_project sp = {0};
+    kk_error err = {0};
+    if (kk_store_get_project(s->store, project, &sp, &err) != KK_OK) {
+        srv_reply_status(rp, &err);
+        return -1;
+    }
+    size_t n = sp.n_segments;
+    kk_store_project_free(&sp);
+    if (n >= s->p.max_segments) {
+        srv_reply_error(rp, 413, "too_large", "the project has the limit of %zu segments", s->p.max_segments);
+        return -1;
+    }
+    return 0;
+}
+
+void api_segment_patch(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    static const char *const keys[] = {"text", "start_ms", "end_ms", "speaker", "voice", "speed", "pitch", NULL};
+    if (want_object(rq->json, rp) || known_keys(rq->json, keys, rp))
+        return;
+    kk_store_segment g = {.start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .pitch = NAN};
+    unsigned mask;
+    if (segment_fields(s, rq->json, &g, &mask, rp))
+        return;
+    if (!mask) {
+        srv_bad(rp, "body: nothing to change (text, start_ms and end_ms, speaker, voice, speed, pitch)");
+        return;
+    }
+    kk_error err = {0};
+    if (kk_store_edit_segment(s->store, rq->id[0], rq->id[1], mask, &g, &err) != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    if ((mask & KK_SEG_VOICE) && g.voice)
+        note_voice(s, g.voice);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *proj = after_edit(s, rq->id[0]);
+    cJSON *seg = segment_now(s, rq->id[0], rq->id[1]);
+    cJSON_AddItemToObject(o, "segment", seg ? seg : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "project", proj);
+    srv_reply_json(rp, 200, o);
+}
+
+static void delete_segment(kk_server *s, int64_t project, int64_t id, srv_reply *rp)
+{
+    kk_error err = {0};
+    if (kk_store_delete_segment(s->store, project, id, &err) != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    srv_reply_json(rp, 200, edit_answer(s, project, NULL, 0, &id, 1));
+}
+
+void api_segment_delete(srv_request *rq, srv_reply *rp) { delete_segment(rq->srv, rq->id[0], rq->id[1], rp); }
+
+void api_segments_op(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    const cJSON *o = rq->json;
+    if (want_object(o, rp))
+        return;
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(o, "op");
+    const char *name = cJSON_IsString(op) ? op->valuestring : "";
+    int64_t project = rq->id[0], id = 0, ids[2];
+    kk_error err = {0};
+    if (!strcmp(name, "split")) {
+        static const char *const keys[] = {"op", "id", "at_ms", "text_offset", NULL};
+        int64_t at = 0, off = 0, new_id = 0;
+        if (known_keys(o, keys, rp) || get_int(o, "id", 0, INT64_MAX / 2, &id, rp) ||
+            get_int(o, "text_offset", 0, INT32_MAX, &off, rp))
+            return;
+        if (cJSON_GetObjectItemCaseSensitive(o, "at_ms") &&
+            !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "at_ms")) &&
+            get_int(o, "at_ms", 0, INT64_MAX / 2, &at, rp))
+            return;
+        if (room_for_one(s, project, rp))
+            return;
+        kk_store_segment g;
+        if (kk_store_get_segment(s->store, project, id, &g, &err) != KK_OK) {
+            srv_reply_status(rp, &err);
+            return;
+        }
+        int64_t byte = utf16_to_byte(g.text ? g.text : "", off);
+        kk_store_segment_free(&g);
+        if (byte < 0) {
+            srv_bad(rp, "text_offset: %lld is not a place in the segment's text (UTF-16 code units)", (long long)off);
+            return;
+        }
+        if (kk_store_split(s->store, project, id, at, (size_t)byte, &new_id, &err) != KK_OK) {
+            srv_reply_status(rp, &err);
+            return;
+        }
+        ids[0] = id, ids[1] = new_id;
+        srv_reply_json(rp, 200, edit_answer(s, project, ids, 2, NULL, 0));
+    } else if (!strcmp(name, "merge")) {
+        static const char *const keys[] = {"op", "ids", NULL};
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "ids");
+        if (known_keys(o, keys, rp))
+            return;
+        if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || !cJSON_IsNumber(v->child) ||
+            !cJSON_IsNumber(v->child->next) || v->child->valuedouble < 0 || v->child->next->valuedouble < 0) {
+            srv_bad(rp, "ids: two segment ids are expected ([17, 18])");
+            return;
+        }
+        ids[0] = (int64_t)v->child->valuedouble, ids[1] = (int64_t)v->child->next->valuedouble;
+        if (kk_store_merge(s->store, project, ids[0], ids[1], &err) != KK_OK) {
+            srv_reply_status(rp, &err);
+            return;
+        }
+        srv_reply_json(rp, 200, edit_answer(s, project, ids, 1, &ids[1], 1));
+    } else if (!strcmp(name, "insert")) {
+        static const char *const keys[] = {"op",    "text",  "start_ms", "end_ms", "speaker",
+                                           "voice", "speed", "pitch",    NULL};
+        if (known_keys(o, keys, rp))
+            return;
+        kk_store_segment g = {.start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .pitch = NAN};
+        unsigned mask;
+        if (segment_fields(s, o, &g, &mask, rp))
+            return;
+        if (!(mask & KK_SEG_TEXT)) {
+            srv_bad(rp, "text: the new segment's text is expected");
+            return;
+        }
+        if (room_for_one(s, project, rp))
+            return;
+        if (kk_store_insert(s->store, project, &g, &id, &err) != KK_OK) {
+            srv_reply_status(rp, &err);
+            return;
+        }
+        if (g.voice)
+            note_voice(s, g.voice);
+        srv_reply_json(rp, 200, edit_answer(s, project, &id, 1, NULL, 0));
+    } else if (!strcmp(name, "delete")) {
+        static const char *const keys[] = {"op", "id", NULL};
+        if (known_keys(o, keys, rp) || get_int(o, "id", 0, INT64_MAX / 2, &id, rp))
+            return;
+        delete_segment(s, project, id, rp);
+    } else {
+        srv_bad(rp, "op: split, merge, insert or delete");
+    }
+}
+
+static void undo_redo(srv_request *rq, srv_reply *rp, int redo)
+{
+    kk_server *s = rq->srv;
+    if (rq->json && want_object(rq->json, rp))
+        return;
+    int64_t *changed = NULL;
+    size_t n = 0;
+    kk_error err = {0};
+    kk_status st = redo ? kk_store_redo(s->store, rq->id[0], &changed, &n, &err)
+                        : kk_store_undo(s->store, rq->id[0], &changed, &n, &err);
+    if (st != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject(), *c = cJSON_AddArrayToObject(o, "changed"),
+          *d = cJSON_AddArrayToObject(o, "deleted");
+    for (size_t i = 0; i < n; i++) {
+        kk_store_segment g;
+        kk_error e2;
+        if (kk_store_get_segment(s->store, rq->id[0], changed[i], &g, &e2) == KK_OK) {
+            kk_store_segment_free(&g);
+            cJSON_AddItemToArray(c, cJSON_CreateNumber((double)changed[i]));
+        } else {
+            cJSON_AddItemToArray(d, cJSON_CreateNumber((double)changed[i]));
+        }
+    }
+    free(changed);
+    cJSON_AddItemToObject(o, "project", after_edit(s, rq->id[0]));
+    srv_reply_json(rp, 200, o);
+}
+
+void api_undo(srv_request *rq, srv_reply *rp) { undo_redo(rq, rp, 0); }
+void api_redo(srv_request *rq, srv_reply *rp) { undo_redo(rq, rp, 1); }
+
+void api_playhead(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    static const char *const keys[] = {"ms", NULL};
+    int64_t ms;
+    if (want_object(rq->json, rp) || known_keys(rq->json, keys, rp) ||
+        get_int(rq->json, "ms", 0, (int64_t)1000 * 3600 * 1000, &ms, rp))
+        return;
+    kk_error err = {0};
+    if (kk_store_set_playhead(s->store, rq->id[0], ms, &err) != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    srv_jobs_playhead(s->jobs, rq->id[0], ms);
+    rp->status = 204;
+}
+
+/* ---- audio and files ---- */
+
+void api_segment_audio(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    kk_store_project sp = {0};
+    kk_store_segment g;
+    kk_error err = {0};
+    if (kk_store_get_project(s->store, rq->id[0], &sp, &err) != KK_OK ||
+        kk_store_get_segment(s->store, rq->id[0], rq->id[1], &g, &err) != KK_OK) {
+        kk_store_project_free(&sp);
+        srv_reply_status(rp, &err);
+        return;
+    }
+    srv_settings st;
+    srv_settings_parse(sp.settings_json, &st);
+    kk_store_project_free(&sp);
+    srv_jobs_touch(s->jobs, rq->id[0], 0);
+    char *wav = NULL, version[17] = "";
+    size_t len = 0;
+    const char *status = "pending";
+    kk_status r = srv_jobs_segment_wav(s->jobs, rq->id[0], &st, &g, &wav, &len, version, &status, &err);
+    kk_store_segment_free(&g);
+    if (r == KK_ERR_CONFLICT) {
+        cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(e, "code", "conflict");
+        cJSON_AddStringToObject(e, "message", err.msg);
+        cJSON_AddStringToObject(o, "status", status);
+        srv_reply_json(rp, 409, o);
+        return;
+    }
+    if (r != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%s\"", version);
+    const char *inm = srv_header(rq, "If-None-Match"), *v = srv_query(rq, "v");
+    srv_reply_header(rp, "ETag", etag);
+    srv_reply_header(rp, "Cache-Control",
+                     v && !strcmp(v, version) ? "private, max-age=31536000, immutable" : "no-cache");
+    if (inm && strstr(inm, etag)) {
+        free(wav);
+        rp->status = 304;
+        return;
+    }
+    rp->status = 200;
+    rp->type = "audio/wav";
+    rp->body = wav;
+    rp->len = len;
+}
+
+void api_events(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    kk_store_project sp = {0};
+    kk_error err = {0};
+    if (kk_store_get_project(s->store, rq->id[0], &sp, &err) != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    kk_store_project_free(&sp);
+    srv_jobs_touch(s->jobs, rq->id[0], 0);
+    struct MHD_Response *r = srv_events_stream(s->events, rq->conn, rq->id[0], &err);
+    if (!r) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    rp->status = 200;
+    rp->raw = r;
+    rp->type = "text/event-stream";
+    srv_reply_header(rp, "Cache-Control", "no-cache");
+}
+
+/* Content-Disposition for a download named after the project: an ASCII
+ * fallback and the UTF-8 name (RFC 6266). */
+static void attachment(srv_reply *rp, const char *name, const char *ext)
+{
+    char ascii[NAME_MAX_BYTES + 16], enc[NAME_MAX_BYTES * 3 + 32];
+    size_t a = 0, e = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p && a < NAME_MAX_BYTES; p++) {
+        ascii[a++] = (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '/') ? (char)*p : '_';
+        if (isalnum(*p) || strchr("-._~", *p))
+            enc[e++] = (char)*p;
+        else
+            e += (size_t)snprintf(enc + e, sizeof enc - e, "%%%02X", *p);
+    }
+    ascii[a] = '\0', enc[e] = '\0';
+    if (!a)
+        snprintf(ascii, sizeof ascii, "track");
+    char v[sizeof ascii + sizeof enc + 64];
+    snprintf(v, sizeof v, "attachment; filename=\"%s%s\"; filename*=UTF-8''%s%s", ascii, ext, e ? enc : "track", ext);
+    srv_reply_header(rp, "Content-Disposition", v);
+}
+
+/* A fresh file in the data directory's tmp/ for an export; its name in
+ * *path (malloc'd). */
+static kk_status export_path(kk_server *s, const char *ext, char **path, kk_error *err)
+{
+    char dir[PATH_MAX], base[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/tmp", s->data_dir);
+    if (mkdir(dir, 0700) && errno != EEXIST)
+        return kk_error_set(err, KK_ERR_IO, "%s: %s", dir, strerror(errno));
+    snprintf(base, sizeof base, "%s/export%s", dir, ext);
+    int fd = kk_tmpfile_create(base, path);
+    if (fd < 0)
+        return kk_error_set(err, KK_ERR_IO, "%s: cannot create a file: %s", dir, strerror(errno));
+    close(fd);
+    return KK_OK;
+}
+
+/* Hands the finished file at path to the reply (open, then unlinked: it
+ * goes when the reply is sent). */
+static void reply_file(srv_reply *rp, const char *path, const char *type)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    unlink(path);
+    if (fd < 0 || fstat(fd, &st)) {
+        if (fd >= 0)
+            close(fd);
+        srv_reply_error(rp, 500, "internal", "the export vanished: %s", strerror(errno));
+        return;
+    }
+    rp->status = 200;
+    rp->fd = fd;
+    rp->fd_len = (uint64_t)st.st_size;
+    rp->type = type;
+}
+
+static char *project_name(kk_server *s, int64_t id)
+{
+    kk_store_project sp = {0};
+    kk_error err;
+    if (kk_store_get_project(s->store, id, &sp, &err) != KK_OK)
+        return NULL;
+    char *n = sp.name ? strdup(sp.name) : strdup("track");
+    kk_store_project_free(&sp);
+    return n;
+}
+
+void api_track(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    const char *f = srv_query(rq, "format");
+    static const struct {
+        const char *name, *type;
+    } formats[] = {{"wav", "audio/wav"}, {"mp3", "audio/mpeg"}, {"m4a", "audio/mp4"}, {"flac", "audio/flac"}};
+    size_t k = 0;
+    if (!f)
+        f = "wav";
+    while (k < 4 && strcmp(f, formats[k].name))
+        k++;
+    if (k == 4) {
+        srv_bad(rp, "format: wav, mp3, m4a or flac");
+        return;
+    }
+    kk_export_params ep = kk_export_default_params();
+    kk_error err = {0};
+    char *name = project_name(s, rq->id[0]), *path = NULL;
+    if (!name) {
+        srv_reply_error(rp, 404, "not_found", "project %lld does not exist", (long long)rq->id[0]);
+        return;
+    }
+    kk_render_result r = {0};
+    kk_status st = kk_export_format_parse(f, &ep.format, &err);
+    if (st == KK_OK)
+        st = srv_jobs_render_now(s->jobs, rq->id[0], &r, &err);
+    if (st == KK_OK)
+        st = export_path(s, kk_export_format_ext(ep.format), &path, &err);
+    if (st == KK_OK)
+        st = kk_export_audio(path, r.samples, r.n_samples, KK_RENDER_RATE, &ep, &err);
+    kk_render_result_free(&r);
+    if (st != KK_OK) {
+        if (path)
+            unlink(path);
+        srv_reply_status(rp, &err);
+    } else {
+        reply_file(rp, path, formats[k].type);
+        if (rp->status == 200)
+            attachment(rp, name, kk_export_format_ext(ep.format));
+    }
+    free(path);
+    free(name);
+}
+
+void api_subtitles(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    const char *f = srv_query(rq, "format");
+    kk_format fmt;
+    const char *type, *ext;
+    if (!f || !strcmp(f, "srt"))
+        fmt = KK_FORMAT_SRT, type = "application/x-subrip; charset=utf-8", ext = ".srt";
+    else if (!strcmp(f, "vtt"))
+        fmt = KK_FORMAT_VTT, type = "text/vtt; charset=utf-8", ext = ".vtt";
+    else if (!strcmp(f, "wscribe"))
+        fmt = KK_FORMAT_WSCRIBE, type = "application/json; charset=utf-8", ext = ".json";
+    else {
+        srv_bad(rp, "format: srt, vtt or wscribe");
+        return;
+    }
+    kk_error err = {0};
+    char *name = project_name(s, rq->id[0]), *path = NULL;
+    if (!name) {
+        srv_reply_error(rp, 404, "not_found", "project %lld does not exist", (long long)rq->id[0]);
+        return;
+    }
+    kk_render_result r = {0};
+    kk_status st = srv_jobs_render_now(s->jobs, rq->id[0], &r, &err);
+    if (st == KK_OK)
+        st = export_path(s, ext, &path, &err);
+    if (st == KK_OK)
+        st = kk_render_save_subtitles(&r, path, fmt, &err);
+    kk_render_result_free(&r);
+    if (st != KK_OK) {
+        if (path)
+            unlink(path);
+        srv_reply_status(rp, &err);
+    } else {
+        reply_file(rp, path, type);
+        if (rp->status == 200)
+            attachment(rp, name, ext);
+    }
+    free(path);
+    free(name);
+}
+
+void api_source(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    char *name = NULL, *format = NULL;
+    void *data = NULL;
+    size_t len = 0;
+    kk_error err = {0};
+    if (kk_store_get_source(s->store, rq->id[0], (size_t)rq->id[1], &name, &format, &data, &len, &err) != KK_OK) {
+        srv_reply_status(rp, &err);
+        return;
+    }
+    rp->status = 200;
+    rp->type = format && !strcmp(format, "wscribe") ? "application/json; charset=utf-8" : "text/plain; charset=utf-8";
+    rp->body = data;
+    rp->len = len;
+    const char *dot = name ? strrchr(name, '.') : NULL;
+    char base[NAME_MAX_BYTES + 1];
+    snprintf(base, sizeof base, "%.*s", dot ? (int)(dot - name) : (int)strlen(name ? name : ""), name ? name : "");
+    attachment(rp, base, dot ? dot : "");
+    free(name);
+    free(format);
+}

@@ -1,0 +1,1150 @@
+/*
+ * jobs.c - background rendering and each project's audio in memory.
+ *
+ * One render thread brings projects up to date, one at a time, the most
+ * recently used first. A pass snapshots the project's segments from the
+ * store and hands them all to kk_render, nearest the playhead first:
+ * segments already in the render cache come back at once, the others are
+ * synthesised; each one's audio is kept here as soon as it is done
+ * (on_piece) and announced to the project's event streams. When the pass
+ * completes, its placement (where each segment went on the timeline, the
+ * overlaps, the cuts) becomes the project's "placed" view.
+ *
+ * What a segment's audio was made from is summed up in a content key
+ * (text, voice, speed, pitch, fit, cue length, resolved against the
+ * project's settings): a segment is ready when the audio kept for its id
+ * has the key of its current content. audio_version is a hash of the
+ * samples served, so content that comes back (an undo) comes back from
+ * the cache under the version it had. An edit during a pass cancels it (the abort
+ * callback) and marks the project for another pass; the cache keeps what
+ * the cancelled pass finished, so the restart is cheap.
+ *
+ * One lock guards the projects and their audio; the store and kk_render
+ * are called without it. Events are published under it (events.c never
+ * calls back here while holding its own lock).
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MS 24                  /* samples per millisecond */
+#define MAX_LOADED 32          /* projects whose audio stays in memory */
+#define PLAYHEAD_JUMP_MS 10000 /* a playhead moved this far reorders the pass */
+#define PROGRESS_EVERY_S 0.25  /* progress events at most this often */
+#define FADE (8 * MS)          /* at a cut, as the renderer fades the track */
+/* A pass cancelled by an edit starts again once the project has had no
+ * edit for this long: a burst of edits (a segment dragged along the
+ * timeline) costs one restart, not one per edit. */
+#define QUIET_S 0.25
+
+/* ---- ids to positions ---- */
+
+#define EMPTY INT64_MIN
+
+typedef struct idmap {
+    int64_t *keys;
+    size_t *vals;
+    size_t cap, n; /* cap: a power of two, or 0 */
+} idmap;
+
+static size_t slot_of(int64_t k, size_t cap)
+{
+    uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 17) & (cap - 1);
+}
+
+static void idmap_free(idmap *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+static size_t *idmap_get(const idmap *m, int64_t k)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = slot_of(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        if (m->keys[i] == k)
+            return &m->vals[i];
+        if (m->keys[i] == EMPTY)
+            return NULL;
+    }
+}
+
+static int idmap_put(idmap *m, int64_t k, size_t v)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        idmap g = {malloc(cap * sizeof *g.keys), malloc(cap * sizeof *g.vals), cap, 0};
+        if (!g.keys || !g.vals) {
+            idmap_free(&g);
+            return -1;
+        }
+        for (size_t i = 0; i < cap; i++)
+            g.keys[i] = EMPTY;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->keys[i] != EMPTY)
+                idmap_put(&g, m->keys[i], m->vals[i]);
+        idmap_free(m);
+        *m = g;
+    }
+    size_t i = slot_of(k, m->cap);
+    while (m->keys[i] != EMPTY && m->keys[i] != k)
+        i = (i + 1) & (m->cap - 1);
+    if (m->keys[i] == EMPTY)
+        m->n++;
+    m->keys[i] = k;
+    m->vals[i] = v;
+    return 0;
+}
+
+/* ---- a project's audio ---- */
+
+typedef struct entry {
+    int64_t id;
+    kk_cache_key key; /* the content this audio was made from */
+    int error;        /* rendering that content failed: msg says why */
+    char *msg;
+    int16_t *pcm; /* as served (cut in truncate mode) */
+    size_t n;
+    char version[17];   /* of pcm */
+    kk_cache_key piece; /* hash of the renderer's piece (before a cut) */
+    float speed;
+    double stretch;
+    int placed;                             /* start known */
+    int64_t start, end, overlap, truncated; /* samples on the timeline */
+    kk_render_word *words;                  /* times from start */
+    size_t n_words;
+} entry;
+
+typedef struct proj proj;
+struct proj {
+    int64_t id;
+    entry *e;
+    size_t n, cap;
+    idmap map; /* segment id -> e[] */
+    int dirty, rendering, deleted;
+    double touched, edited; /* srv_now() of the last use and the last edit */
+    int64_t track_samples;  /* -1 until a pass completes */
+    /* the pass in progress: which segments, with which content */
+    idmap pass_map;
+    kk_cache_key *pass_keys;
+    int64_t pass_playhead;
+    size_t done, total;
+    double last_progress;
+    proj *next;
+};
+
+typedef struct preview {
+    char voice[KK_VOICE_ID_MAX];
+    char *wav;
+    size_t len;
+    struct preview *next;
+} preview;
+
+struct srv_jobs {
+    kk_server *srv;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    proj *projects;
+    size_t n_projects;
+    proj *current;
+    atomic_int abort; /* the pass in progress should stop */
+    int stop;
+    pthread_t thread;
+    int started;
+    preview *previews;
+};
+
+static void entry_free(entry *e)
+{
+    free(e->msg);
+    free(e->pcm);
+    free(e->words);
+}
+
+static void proj_free(proj *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        entry_free(&p->e[i]);
+    free(p->e);
+    idmap_free(&p->map);
+    idmap_free(&p->pass_map);
+    free(p->pass_keys);
+    free(p);
+}
+
+static proj *find(srv_jobs *j, int64_t id)
+{
+    for (proj *p = j->projects; p; p = p->next)
+        if (p->id == id && !p->deleted)
+            return p;
+    return NULL;
+}
+
+static void unlink_proj(srv_jobs *j, proj *p)
+{
+    for (proj **pp = &j->projects; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            j->n_projects--;
+            return;
+        }
+}
+
+/* Keeps at most MAX_LOADED projects: the least recently used one that is
+ * not being rendered goes (its audio comes back from the cache). */
+static void evict(srv_jobs *j)
+{
+    while (j->n_projects > MAX_LOADED) {
+        proj *old = NULL;
+        for (proj *p = j->projects; p; p = p->next)
+            if (!p->rendering && (!old || p->touched < old->touched))
+                old = p;
+        if (!old)
+            return;
+        unlink_proj(j, old);
+        proj_free(old);
+    }
+}
+
+static proj *get_or_add(srv_jobs *j, int64_t id)
+{
+    proj *p = find(j, id);
+    if (p)
+        return p;
+    if (!(p = calloc(1, sizeof *p)))
+        return NULL;
+    p->id = id;
+    p->dirty = 1;
+    p->touched = srv_now(); /* not the first to go */
+    p->track_samples = -1;
+    p->next = j->projects;
+    j->projects = p;
+    j->n_projects++;
+    evict(j);
+    return p;
+}
+
+static entry *entry_of(proj *p, int64_t id)
+{
+    size_t *k = idmap_get(&p->map, id);
+    return k ? &p->e[*k] : NULL;
+}
+
+static entry *entry_add(proj *p, int64_t id)
+{
+    entry *e = entry_of(p, id);
+    if (e)
+        return e;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        entry *v = realloc(p->e, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        p->e = v, p->cap = cap;
+    }
+    if (idmap_put(&p->map, id, p->n))
+        return NULL;
+    e = &p->e[p->n++];
+    memset(e, 0, sizeof *e);
+    e->id = id;
+    return e;
+}
+
+static int key_eq(const kk_cache_key *a, const kk_cache_key *b) { return !memcmp(a->bytes, b->bytes, 16); }
+
+/* ---- what a segment's audio is made from ---- */
+
+static const char *seg_voice(const srv_settings *st, const kk_store_segment *g)
+{
+    return g->voice ? g->voice : st->voice;
+}
+
+static kk_cache_key seg_key(const srv_settings *st, const kk_store_segment *g)
+{
+    kk_cache_key_builder b;
+    kk_cache_key_init(&b);
+    kk_cache_key_add_str(&b, "kokoro-studio-segment-1");
+    kk_cache_key_add_str(&b, g->text ? g->text : "");
+    kk_cache_key_add_str(&b, seg_voice(st, g));
+    kk_cache_key_add_f64(&b, (double)(float)(g->speed > 0 ? g->speed : st->speed));
+    kk_cache_key_add_f64(&b, isnan(g->pitch) ? st->pitch : g->pitch);
+    kk_cache_key_add_i64(&b, st->fit);
+    /* The fit shortens speech to its cue's length; where the cue sits
+     * changes only the placement. */
+    kk_cache_key_add_i64(&b, g->start_ms == KK_TIME_NONE ? -1 : g->end_ms - g->start_ms);
+    return kk_cache_key_final(&b);
+}
+
+static kk_render_params render_params(srv_jobs *j, const srv_settings *st)
+{
+    kk_render_params rp = kk_render_default_params();
+    rp.voice = st->voice;
+    rp.speed = (float)st->speed;
+    rp.pitch = st->pitch;
+    rp.fit.enabled = st->fit != SRV_FIT_NONE;
+    rp.fit.overflow = st->fit == SRV_FIT_TRUNCATE ? KK_OVERFLOW_TRUNCATE : KK_OVERFLOW_OVERLAP;
+    rp.gap_ms = st->gap_ms;
+    rp.workers = j->srv->p.render_workers;
+    rp.cache = j->srv->cache;
+    return rp;
+}
+
+static kk_render_segment render_segment(const kk_store_segment *g)
+{
+    return (kk_render_segment){.text = g->text ? g->text : "",
+                               .start_ms = g->start_ms,
+                               .end_ms = g->end_ms,
+                               .speaker = g->speaker,
+                               .voice = g->voice,
+                               .speed = (float)g->speed,
+                               .pitch = g->pitch};
+}
+
+/* ---- audio as served ---- */
+
+static void version_of(const int16_t *pcm, size_t n, char out[17])
+{
+    kk_cache_key_builder b;
+    kk_cache_key_init(&b);
+    kk_cache_key_add(&b, pcm, n * sizeof *pcm);
+    kk_cache_key k = kk_cache_key_final(&b);
+    char hex[33];
+    kk_cache_key_hex(&k, hex);
+    memcpy(out, hex, 16);
+    out[16] = '\0';
+}
+
+static int16_t to_pcm(float x)
+{
+    float v = x * 32767.0f;
+    if (!(v > -32768.0f)) /* NaN too */
+        return v != v ? 0 : -32768;
+    if (v > 32767.0f)
+        return 32767;
+    return (int16_t)lrintf(v);
+}
+
+static char *wav_from_pcm(const int16_t *pcm, size_t n, size_t *len)
+{
+    size_t data = n * 2;
+    unsigned char *w = malloc(44 + data);
+    if (!w)
+        return NULL;
+    uint32_t rate = KK_RENDER_RATE, byte_rate = rate * 2, riff = (uint32_t)(36 + data), dlen = (uint32_t)data;
+    uint16_t fmt = 1, ch = 1, align = 2, bits = 16;
+    uint32_t fmt_len = 16;
+#define PUT(v) (memcpy(p, &(v), sizeof(v)), p += sizeof(v))
+    unsigned char *p = w;
+    memcpy(p, "RIFF", 4), p += 4;
+    PUT(riff);
+    memcpy(p, "WAVEfmt ", 8), p += 8;
+    PUT(fmt_len);
+    PUT(fmt);
+    PUT(ch);
+    PUT(rate);
+    PUT(byte_rate);
+    PUT(align);
+    PUT(bits);
+    memcpy(p, "data", 4), p += 4;
+    PUT(dlen);
+#undef PUT
+    /* little-endian samples (x86 and ARM Linux are) */
+    memcpy(p, pcm, data);
+    *len = 44 + data;
+    return (char *)w;
+}
+
+char *srv_wav_from_float(const float *x, size_t n, size_t *len)
+{
+    int16_t *pcm = malloc((n ? n : 1) * sizeof *pcm);
+    if (!pcm)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        pcm[i] = to_pcm(x[i]);
+    char *w = wav_from_pcm(pcm, n, len);
+    free(pcm);
+    return w;
+}
+
+/* ---- views ---- */
+
+static void fill_view(const entry *e, srv_seg_view *v)
+{
+    memset(v, 0, sizeof *v);
+    if (e->error) {
+        v->status = "error";
+        v->error = strdup(e->msg ? e->msg : "rendering failed");
+        return;
+    }
+    v->status = "ready";
+    memcpy(v->audio_version, e->version, sizeof v->audio_version);
+    v->rendered = 1;
+    v->placed = e->placed;
+    v->start_ms = (e->start + MS / 2) / MS;
+    v->end_ms = (e->end + MS / 2) / MS;
+    v->overlap_ms = (e->overlap + MS / 2) / MS;
+    v->truncated_ms = (e->truncated + MS / 2) / MS;
+    v->speed = e->speed;
+    v->stretch = e->stretch;
+    if (e->n_words && (v->words = malloc(e->n_words * sizeof *v->words))) {
+        for (size_t i = 0; i < e->n_words; i++) {
+            v->words[i] = e->words[i];
+            v->words[i].start_sample += e->start;
+            v->words[i].end_sample += e->start;
+        }
+        v->n_words = e->n_words;
+    }
+}
+
+void srv_seg_view_free(srv_seg_view *v)
+{
+    free(v->error);
+    free(v->words);
+    memset(v, 0, sizeof *v);
+}
+
+void srv_jobs_view(srv_jobs *j, int64_t project, const srv_settings *st, const kk_store_segment *segs, size_t n,
+                   srv_seg_view *views, srv_render_view *rv)
+{
+    pthread_mutex_lock(&j->lock);
+    proj *p = find(j, project);
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        srv_seg_view *v = &views[i];
+        kk_cache_key k = seg_key(st, &segs[i]);
+        entry *e = p ? entry_of(p, segs[i].id) : NULL;
+        size_t *pk;
+        if (e && (e->error || e->version[0]) && key_eq(&e->key, &k)) {
+            fill_view(e, v);
+            done++;
+        } else {
+            memset(v, 0, sizeof *v);
+            v->status =
+                p && p->rendering && (pk = idmap_get(&p->pass_map, segs[i].id)) && key_eq(&p->pass_keys[*pk], &k)
+                    ? "rendering"
+                    : "pending";
+        }
+    }
+    rv->done = done;
+    rv->total = n;
+    rv->rendering = p && (p->rendering || p->dirty) && done < n;
+    rv->track_ms = p && p->track_samples >= 0 ? (p->track_samples + MS / 2) / MS : -1;
+    pthread_mutex_unlock(&j->lock);
+}
+
+kk_status srv_jobs_segment_wav(srv_jobs *j, int64_t project, const srv_settings *st, const kk_store_segment *seg,
+                               char **wav, size_t *len, char version[17], const char **status, kk_error *err)
+{
+    srv_seg_view v;
+    srv_render_view rv;
+    srv_jobs_view(j, project, st, seg, 1, &v, &rv);
+    *status = v.status;
+    srv_seg_view_free(&v);
+    if (strcmp(*status, "ready"))
+        return kk_error_set(err, KK_ERR_CONFLICT, "segment %lld is not rendered yet (%s)", (long long)seg->id, *status);
+    kk_status st_ = KK_OK;
+    pthread_mutex_lock(&j->lock);
+    proj *p = find(j, project);
+    entry *e = p ? entry_of(p, seg->id) : NULL;
+    kk_cache_key k = seg_key(st, seg);
+    if (!e || e->error || !key_eq(&e->key, &k)) { /* changed since the view */
+        *status = "pending";
+        st_ = kk_error_set(err, KK_ERR_CONFLICT, "segment %lld is not rendered yet", (long long)seg->id);
+    } else if (!(*wav = wav_from_pcm(e->pcm, e->n, len))) {
+        st_ = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    } else {
+        memcpy(version, e->version, 17);
+    }
+    pthread_mutex_unlock(&j->lock);
+    return st_;
+}
+
+/* ---- events ---- */
+
+/* {"id", "status", "audio_version", "rendered"} for e (NULL: status only). */
+static cJSON *segment_event(int64_t id, const char *status, const entry *e, const char *text)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)id);
+    if (e) {
+        srv_seg_view v;
+        fill_view(e, &v);
+        status = v.status;
+        cJSON_AddStringToObject(o, "status", status);
+        if (v.rendered)
+            cJSON_AddStringToObject(o, "audio_version", v.audio_version);
+        else
+            cJSON_AddNullToObject(o, "audio_version");
+        if (v.rendered)
+            cJSON_AddItemToObject(o, "rendered", api_rendered_json(&v, text));
+        else
+            cJSON_AddNullToObject(o, "rendered");
+        if (v.error)
+            cJSON_AddStringToObject(o, "error", v.error);
+        srv_seg_view_free(&v);
+    } else {
+        cJSON_AddStringToObject(o, "status", status);
+        cJSON_AddNullToObject(o, "audio_version");
+        cJSON_AddNullToObject(o, "rendered");
+    }
+    return o;
+}
+
+static void publish_progress(srv_jobs *j, proj *p, double eta)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "done", (double)p->done);
+    cJSON_AddNumberToObject(o, "total", (double)p->total);
+    if (eta >= 0)
+        cJSON_AddNumberToObject(o, "eta_s", round(eta * 10) / 10);
+    else
+        cJSON_AddNullToObject(o, "eta_s");
+    srv_events_publish_json(j->srv->events, p->id, "progress", o);
+}
+
+/* ---- a pass ---- */
+
+typedef struct pass {
+    srv_jobs *j;
+    proj *p;
+    srv_settings st;
+    kk_store_segment *segs;
+    size_t n;
+    kk_cache_key *keys; /* per segs[] */
+    size_t *map;        /* render index -> segs[] */
+    size_t n_render;
+    int listening; /* someone has the event stream open */
+} pass;
+
+static int pass_abort(void *user)
+{
+    pass *ps = user;
+    return atomic_load(&ps->j->abort) || atomic_load(&ps->j->srv->stopping);
+}
+
+static int export_abort(void *user)
+{
+    srv_jobs *j = user;
+    return atomic_load(&j->srv->stopping);
+}
+
+/* One segment's audio, as soon as it is done. */
+static void on_piece(void *user, const kk_render_piece *pc)
+{
+    pass *ps = user;
+    srv_jobs *j = ps->j;
+    if (pc->index < 1 || pc->index > ps->n_render)
+        return;
+    size_t k = ps->map[pc->index - 1];
+    const kk_store_segment *g = &ps->segs[k];
+    int16_t *pcm = malloc((pc->n_samples ? pc->n_samples : 1) * sizeof *pcm);
+    kk_render_word *words = malloc((pc->n_words ? pc->n_words : 1) * sizeof *words);
+    if (!pcm || !words) {
+        free(pcm), free(words);
+        return; /* stays pending; the next pass tries again */
+    }
+    for (size_t i = 0; i < pc->n_samples; i++)
+        pcm[i] = to_pcm(pc->samples[i]);
+    memcpy(words, pc->words, pc->n_words * sizeof *words);
+    kk_cache_key_builder b;
+    kk_cache_key_init(&b);
+    kk_cache_key_add(&b, pcm, pc->n_samples * sizeof *pcm);
+    kk_cache_key piece = kk_cache_key_final(&b);
+
+    pthread_mutex_lock(&j->lock);
+    proj *p = ps->p;
+    entry *e = entry_add(p, g->id);
+    int changed = 0;
+    if (e && (e->error || !key_eq(&e->key, &ps->keys[k]) || !key_eq(&e->piece, &piece) || !e->version[0])) {
+        changed = 1;
+        free(e->pcm), free(e->words), free(e->msg);
+        e->msg = NULL;
+        e->error = 0;
+        e->key = ps->keys[k];
+        e->piece = piece;
+        e->pcm = pcm, e->n = pc->n_samples;
+        e->words = words, e->n_words = pc->n_words;
+        pcm = NULL, words = NULL;
+        version_of(e->pcm, e->n, e->version);
+        e->speed = pc->speed;
+        e->stretch = pc->stretch;
+        e->overlap = e->truncated = 0;
+        if (g->start_ms != KK_TIME_NONE) {
+            e->placed = 1;
+            e->start = g->start_ms * MS;
+        } /* untimed: where it was, until the pass places it */
+        e->end = e->start + (int64_t)e->n;
+    }
+    cJSON *ev = changed && ps->listening ? segment_event(g->id, "ready", e, g->text) : NULL;
+    pthread_mutex_unlock(&j->lock);
+    free(pcm), free(words);
+    if (ev)
+        srv_events_publish_json(j->srv->events, p->id, "segment", ev);
+}
+
+static void on_progress(void *user, size_t done, size_t total, double eta)
+{
+    pass *ps = user;
+    srv_jobs *j = ps->j;
+    pthread_mutex_lock(&j->lock);
+    proj *p = ps->p;
+    p->done = done, p->total = total;
+    double now = srv_now();
+    int due = done == total || now - p->last_progress >= PROGRESS_EVERY_S;
+    if (due)
+        p->last_progress = now;
+    pthread_mutex_unlock(&j->lock);
+    if (due && ps->listening)
+        publish_progress(j, p, eta);
+}
+
+/* Cuts a segment's audio where the placement cut it, with the renderer's
+ * fade, so that what is served is what the track plays. */
+static void apply_cut(entry *e, int64_t len)
+{
+    if (len < 0 || (size_t)len >= e->n)
+        return;
+    e->n = (size_t)len;
+    for (int64_t k = len > FADE ? len - FADE : 0; k < len; k++)
+        e->pcm[k] = (int16_t)lrintf((float)e->pcm[k] * (float)(len - k) / (float)FADE);
+    version_of(e->pcm, e->n, e->version);
+}
+
+/* The pass completed: every segment's place on the timeline. */
+static void place(pass *ps, const kk_render_result *r)
+{
+    srv_jobs *j = ps->j;
+    proj *p = ps->p;
+    cJSON *evs = cJSON_CreateArray();
+    pthread_mutex_lock(&j->lock);
+    for (size_t i = 0; i < r->n_cues && i < ps->n_render; i++) {
+        size_t k = ps->map[i];
+        const kk_render_cue *q = &r->cues[i];
+        entry *e = entry_of(p, ps->segs[k].id);
+        if (!e || e->error || !key_eq(&e->key, &ps->keys[k]))
+            continue;
+        char before[17];
+        memcpy(before, e->version, sizeof before);
+        int moved = !e->placed || e->start != q->start_sample || e->end != q->end_sample ||
+                    e->overlap != q->overlap_samples || e->truncated != q->truncated_samples;
+        e->placed = 1;
+        e->start = q->start_sample;
+        e->end = q->end_sample;
+        e->overlap = q->overlap_samples;
+        e->truncated = q->truncated_samples;
+        if (q->truncated_samples > 0)
+            apply_cut(e, q->end_sample - q->start_sample);
+        kk_render_word *w = malloc((q->n_words ? q->n_words : 1) * sizeof *w);
+        if (w) {
+            for (size_t m = 0; m < q->n_words; m++) {
+                w[m] = q->words[m];
+                w[m].start_sample -= q->start_sample;
+                w[m].end_sample -= q->start_sample;
+            }
+            free(e->words);
+            e->words = w, e->n_words = q->n_words;
+        }
+        if ((moved || strcmp(before, e->version)) && ps->listening && evs)
+            cJSON_AddItemToArray(evs, segment_event(e->id, "ready", e, ps->segs[k].text));
+    }
+    p->track_samples = (int64_t)r->n_samples;
+    pthread_mutex_unlock(&j->lock);
+    cJSON *ev;
+    while (evs && (ev = cJSON_DetachItemFromArray(evs, 0)))
+        srv_events_publish_json(j->srv->events, p->id, "segment", ev);
+    cJSON_Delete(evs);
+}
+
+/* Marks a segment's current content as failed and says so. */
+static void fail_segment(pass *ps, size_t k, const char *msg)
+{
+    srv_jobs *j = ps->j;
+    pthread_mutex_lock(&j->lock);
+    entry *e = entry_add(ps->p, ps->segs[k].id);
+    if (e) {
+        free(e->pcm), free(e->words), free(e->msg);
+        e->pcm = NULL, e->words = NULL, e->n = 0, e->n_words = 0;
+        e->error = 1;
+        e->msg = strdup(msg);
+        e->key = ps->keys[k];
+        e->version[0] = '\0';
+        memset(&e->piece, 0, sizeof e->piece);
+    }
+    cJSON *ev = e && ps->listening ? segment_event(ps->segs[k].id, "error", e, ps->segs[k].text) : NULL;
+    pthread_mutex_unlock(&j->lock);
+    if (ev) {
+        srv_events_publish_json(j->srv->events, ps->p->id, "segment", ev);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "id", (double)ps->segs[k].id);
+        cJSON_AddStringToObject(o, "message", msg);
+        srv_events_publish_json(j->srv->events, ps->p->id, "error", o);
+    }
+}
+
+typedef struct {
+    int64_t d;
+    size_t i;
+} by_dist;
+
+static int cmp_dist(const void *a, const void *b)
+{
+    const by_dist *x = a, *y = b;
+    if (x->d != y->d)
+        return x->d < y->d ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Render order: nearest the playhead first, then outward. Untimed
+ * segments are where the last pass put them, else estimated from the
+ * length of the text before them. */
+static size_t *playhead_order(pass *ps, int64_t playhead_ms)
+{
+    size_t n = ps->n_render;
+    by_dist *v = malloc((n ? n : 1) * sizeof *v);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!v || !order) {
+        free(v), free(order);
+        return NULL;
+    }
+    int64_t est = 0;
+    pthread_mutex_lock(&ps->j->lock);
+    for (size_t i = 0; i < n; i++) {
+        const kk_store_segment *g = &ps->segs[ps->map[i]];
+        int64_t a, b;
+        entry *e = entry_of(ps->p, g->id);
+        if (g->start_ms != KK_TIME_NONE) {
+            a = g->start_ms, b = g->end_ms;
+        } else if (e && e->placed) {
+            a = e->start / MS, b = e->end / MS;
+        } else {
+            a = est;
+            b = a + (int64_t)strlen(g->text ? g->text : "") * 60; /* about 16 characters a second */
+        }
+        est = b + ps->st.gap_ms;
+        v[i].d = playhead_ms < a ? a - playhead_ms : playhead_ms > b ? playhead_ms - b : 0;
+        v[i].i = i;
+    }
+    pthread_mutex_unlock(&ps->j->lock);
+    qsort(v, n, sizeof *v, cmp_dist);
+    for (size_t i = 0; i < n; i++)
+        order[i] = v[i].i;
+    free(v);
+    return order;
+}
+
+/* Which segments go into a render: not those whose current content is
+ * known to fail, nor those whose voice does not exist (marked failed). */
+static kk_status select_segments(pass *ps, kk_render_segment **out, kk_error *err)
+{
+    srv_jobs *j = ps->j;
+    kk_render_segment *rs = malloc((ps->n ? ps->n : 1) * sizeof *rs);
+    if (!rs)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    ps->n_render = 0;
+    for (size_t k = 0; k < ps->n; k++) {
+        const kk_store_segment *g = &ps->segs[k];
+        pthread_mutex_lock(&j->lock);
+        entry *e = entry_of(ps->p, g->id);
+        int failed = e && e->error && key_eq(&e->key, &ps->keys[k]);
+        pthread_mutex_unlock(&j->lock);
+        if (failed)
+            continue;
+        if (!srv_voice_known(j->srv, seg_voice(&ps->st, g))) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "unknown voice \"%.200s\"", seg_voice(&ps->st, g));
+            fail_segment(ps, k, msg);
+            continue;
+        }
+        rs[ps->n_render] = render_segment(g);
+        ps->map[ps->n_render++] = k;
+    }
+    *out = rs;
+    return KK_OK;
+}
+
+/* "segment 12: ..." names the render input that failed (1-based). */
+static size_t failed_index(const char *msg)
+{
+    unsigned long n = 0;
+    return sscanf(msg, "segment %lu:", &n) == 1 ? (size_t)n : 0;
+}
+
+static void run_pass(srv_jobs *j, proj *p)
+{
+    kk_server *s = j->srv;
+    kk_error err = {0};
+    kk_store_project sp = {0};
+    pass ps = {.j = j, .p = p};
+    if (kk_store_get_project(s->store, p->id, &sp, &err) != KK_OK) {
+        if (err.code == KK_ERR_NOT_FOUND) {
+            pthread_mutex_lock(&j->lock);
+            p->deleted = 1;
+            pthread_mutex_unlock(&j->lock);
+        } else {
+            srv_log(s, "render: project %lld: %s", (long long)p->id, err.msg);
+        }
+        return;
+    }
+    srv_settings_parse(sp.settings_json, &ps.st);
+    int64_t playhead = sp.playhead_ms;
+    kk_store_project_free(&sp);
+    if (kk_store_segments(s->store, p->id, &ps.segs, &ps.n, &err) != KK_OK) {
+        srv_log(s, "render: project %lld: %s", (long long)p->id, err.msg);
+        return;
+    }
+    ps.keys = malloc((ps.n ? ps.n : 1) * sizeof *ps.keys);
+    ps.map = malloc((ps.n ? ps.n : 1) * sizeof *ps.map);
+    if (!ps.keys || !ps.map)
+        goto out;
+    for (size_t k = 0; k < ps.n; k++)
+        ps.keys[k] = seg_key(&ps.st, &ps.segs[k]);
+    ps.listening = srv_events_listening(s->events, p->id);
+
+    /* What this pass renders, for the "rendering" status. */
+    cJSON *evs = cJSON_CreateArray();
+    pthread_mutex_lock(&j->lock);
+    idmap_free(&p->pass_map);
+    free(p->pass_keys);
+    p->pass_keys = malloc((ps.n ? ps.n : 1) * sizeof *p->pass_keys);
+    p->pass_playhead = playhead;
+    p->done = 0, p->total = ps.n;
+    for (size_t k = 0; p->pass_keys && k < ps.n; k++) {
+        p->pass_keys[k] = ps.keys[k];
+        idmap_put(&p->pass_map, ps.segs[k].id, k);
+        entry *e = entry_of(p, ps.segs[k].id);
+        if (ps.listening && evs && !(e && key_eq(&e->key, &ps.keys[k])))
+            cJSON_AddItemToArray(evs, segment_event(ps.segs[k].id, "rendering", NULL, NULL));
+    }
+    pthread_mutex_unlock(&j->lock);
+    cJSON *ev;
+    while (evs && (ev = cJSON_DetachItemFromArray(evs, 0)))
+        srv_events_publish_json(s->events, p->id, "segment", ev);
+    cJSON_Delete(evs);
+
+    /* A segment that fails is set aside and the pass goes on without it. */
+    for (size_t attempt = 0; attempt <= ps.n; attempt++) {
+        kk_render_segment *rs = NULL;
+        if (select_segments(&ps, &rs, &err) != KK_OK)
+            break;
+        size_t *order = playhead_order(&ps, playhead);
+        kk_render_params rp = render_params(j, &ps.st);
+        rp.order = order;
+        rp.on_piece = on_piece;
+        rp.on_progress = on_progress;
+        rp.abort = pass_abort;
+        rp.user = &ps;
+        kk_render_result r = {0};
+        kk_status st = order ? kk_render(s->tts, rs, ps.n_render, &rp, &r, &err)
+                             : kk_error_set(&err, KK_ERR_NOMEM, "out of memory");
+        if (st == KK_OK && s->p.log_requests)
+            srv_log(s, "render: project %lld: %zu segments (%zu synthesised, %zu from the cache) in %.2f s",
+                    (long long)p->id, ps.n_render, r.synthesized, r.from_cache, r.seconds);
+        free(order);
+        free(rs);
+        if (st == KK_OK) {
+            place(&ps, &r);
+            kk_render_result_free(&r);
+            pthread_mutex_lock(&j->lock);
+            p->done = p->total;
+            pthread_mutex_unlock(&j->lock);
+            if (ps.listening)
+                publish_progress(j, p, 0);
+            break;
+        }
+        if (st == KK_ERR_ABORTED)
+            break;
+        size_t bad = failed_index(err.msg);
+        if (bad >= 1 && bad <= ps.n_render) {
+            const char *m = strchr(err.msg, ':');
+            fail_segment(&ps, ps.map[bad - 1], m ? m + 2 : err.msg);
+            continue;
+        }
+        /* Not one segment's fault (memory, the cache): the stale segments
+         * fail with the message; an edit tries again. */
+        srv_log(s, "render: project %lld: %s", (long long)p->id, err.msg);
+        for (size_t k = 0; k < ps.n; k++) {
+            pthread_mutex_lock(&j->lock);
+            entry *e = entry_of(p, ps.segs[k].id);
+            int ready = e && key_eq(&e->key, &ps.keys[k]);
+            pthread_mutex_unlock(&j->lock);
+            if (!ready)
+                fail_segment(&ps, k, err.msg);
+        }
+        break;
+    }
+out:
+    kk_store_segments_free(ps.segs, ps.n);
+    free(ps.keys);
+    free(ps.map);
+}
+
+/* The most recently used project that needs a pass and has been quiet
+ * for QUIET_S; else NULL, with *wait_s the time until one will be (0:
+ * none waits). */
+static proj *pick(srv_jobs *j, double *wait_s)
+{
+    proj *best = NULL;
+    double now = srv_now();
+    *wait_s = 0;
+    for (proj *p = j->projects; p; p = p->next) {
+        if (!p->dirty || p->deleted)
+            continue;
+        double quiet = p->edited + QUIET_S - now;
+        if (quiet > 0) {
+            if (*wait_s == 0 || quiet < *wait_s)
+                *wait_s = quiet;
+        } else if (!best || p->touched > best->touched) {
+            best = p;
+        }
+    }
+    return best;
+}
+
+static void *render_main(void *arg)
+{
+    srv_jobs *j = arg;
+    pthread_mutex_lock(&j->lock);
+    while (!j->stop) {
+        double wait_s;
+        proj *p = pick(j, &wait_s);
+        if (!p && wait_s > 0) {
+            struct timespec t;
+            clock_gettime(CLOCK_REALTIME, &t);
+            long ns = t.tv_nsec + (long)(wait_s * 1e9);
+            t.tv_sec += ns / 1000000000L;
+            t.tv_nsec = ns % 1000000000L;
+            pthread_cond_timedwait(&j->cond, &j->lock, &t);
+            continue;
+        }
+        if (!p) {
+            pthread_cond_wait(&j->cond, &j->lock);
+            continue;
+        }
+        p->dirty = 0;
+        p->rendering = 1;
+        j->current = p;
+        atomic_store(&j->abort, 0);
+        pthread_mutex_unlock(&j->lock);
+        run_pass(j, p);
+        pthread_mutex_lock(&j->lock);
+        p->rendering = 0;
+        j->current = NULL;
+        idmap_free(&p->pass_map);
+        free(p->pass_keys);
+        p->pass_keys = NULL;
+        if (p->deleted) {
+            unlink_proj(j, p);
+            proj_free(p);
+        }
+        evict(j);
+    }
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+kk_status srv_jobs_start(kk_server *s, srv_jobs **out, kk_error *err)
+{
+    srv_jobs *j = calloc(1, sizeof *j);
+    if (!j)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    j->srv = s;
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->cond, NULL);
+    if (pthread_create(&j->thread, NULL, render_main, j)) {
+        srv_jobs_free(j);
+        return kk_error_set(err, KK_ERR_IO, "cannot start the render thread");
+    }
+    j->started = 1;
+    *out = j;
+    return KK_OK;
+}
+
+void srv_jobs_stop(srv_jobs *j)
+{
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->lock);
+    j->stop = 1;
+    atomic_store(&j->abort, 1);
+    pthread_cond_broadcast(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    if (j->started)
+        pthread_join(j->thread, NULL);
+    j->started = 0;
+}
+
+void srv_jobs_free(srv_jobs *j)
+{
+    if (!j)
+        return;
+    srv_jobs_stop(j);
+    for (proj *p = j->projects, *n; p; p = n) {
+        n = p->next;
+        proj_free(p);
+    }
+    for (preview *v = j->previews, *n; v; v = n) {
+        n = v->next;
+        free(v->wav);
+        free(v);
+    }
+    pthread_mutex_destroy(&j->lock);
+    pthread_cond_destroy(&j->cond);
+    free(j);
+}
+
+void srv_jobs_touch(srv_jobs *j, int64_t project, int edited)
+{
+    pthread_mutex_lock(&j->lock);
+    proj *p = get_or_add(j, project);
+    if (p) {
+        p->touched = srv_now();
+        if (edited) {
+            p->dirty = 1;
+            p->edited = p->touched;
+            if (j->current == p)
+                atomic_store(&j->abort, 1);
+        }
+        if (p->dirty)
+            pthread_cond_signal(&j->cond);
+    }
+    pthread_mutex_unlock(&j->lock);
+}
+
+void srv_jobs_playhead(srv_jobs *j, int64_t project, int64_t ms)
+{
+    pthread_mutex_lock(&j->lock);
+    proj *p = find(j, project);
+    if (p && j->current == p && llabs(ms - p->pass_playhead) > PLAYHEAD_JUMP_MS) {
+        /* Far from where the pass started: start again from there (what
+         * is done is cached). */
+        p->dirty = 1;
+        atomic_store(&j->abort, 1);
+        pthread_cond_signal(&j->cond);
+    }
+    pthread_mutex_unlock(&j->lock);
+}
+
+void srv_jobs_forget(srv_jobs *j, int64_t project)
+{
+    pthread_mutex_lock(&j->lock);
+    proj *p = find(j, project);
+    if (p) {
+        if (j->current == p) {
+            p->deleted = 1; /* the render thread frees it */
+            atomic_store(&j->abort, 1);
+        } else {
+            unlink_proj(j, p);
+            proj_free(p);
+        }
+    }
+    pthread_mutex_unlock(&j->lock);
+}
+
+/* ---- renders on request ---- */
+
+kk_status srv_jobs_render_now(srv_jobs *j, int64_t project, kk_render_result *out, kk_error *err)
+{
+    kk_server *s = j->srv;
+    memset(out, 0, sizeof *out);
+    kk_store_project sp = {0};
+    kk_status st = kk_store_get_project(s->store, project, &sp, err);
+    if (st != KK_OK)
+        return st;
+    pass ps = {.j = j};
+    srv_settings_parse(sp.settings_json, &ps.st);
+    kk_store_project_free(&sp);
+    if ((st = kk_store_segments(s->store, project, &ps.segs, &ps.n, err)) != KK_OK)
+        return st;
+    kk_render_segment *rs = malloc((ps.n ? ps.n : 1) * sizeof *rs);
+    ps.keys = malloc((ps.n ? ps.n : 1) * sizeof *ps.keys);
+    size_t m = 0;
+    if (!rs || !ps.keys)
+        st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; st == KK_OK && k < ps.n; k++) {
+        const kk_store_segment *g = &ps.segs[k];
+        kk_cache_key key = seg_key(&ps.st, g);
+        pthread_mutex_lock(&j->lock);
+        proj *p = find(j, project);
+        entry *e = p ? entry_of(p, g->id) : NULL;
+        int failed = e && e->error && key_eq(&e->key, &key);
+        pthread_mutex_unlock(&j->lock);
+        /* What cannot be rendered stays out, as in the background. */
+        if (!failed && srv_voice_known(s, seg_voice(&ps.st, g)))
+            rs[m++] = render_segment(g);
+    }
+    if (st == KK_OK) {
+        kk_render_params rp = render_params(j, &ps.st);
+        rp.abort = export_abort;
+        rp.user = j;
+        st = kk_render(s->tts, rs, m, &rp, out, err);
+    }
+    free(rs);
+    free(ps.keys);
+    kk_store_segments_free(ps.segs, ps.n);
+    return st;
+}
+
+/* Something to say in each language, by the voice's first letter. */
+static const char *preview_text(const char *voice)
+{
+    switch (voice[0]) {
+        case 'e': return "Hola, esta es mi voz. Bienvenido a Kokoro Studio.";
+        case 'f': return "Bonjour, voici ma voix. Bienvenue dans Kokoro Studio.";
+        case 'i': return "Ciao, questa è la mia voce. Benvenuto in Kokoro Studio.";
+        case 'p': return "Olá, esta é a minha voz. Bem-vindo ao Kokoro Studio.";
+        case 'h': return "नमस्ते, यह मेरी आवाज़ है।";
+        case 'j': return "こんにちは、これは私の声です。";
+        case 'z': return "你好，这是我的声音。";
+        default: return "Hello, this is my voice. Welcome to Kokoro Studio.";
+    }
+}
+
+kk_status srv_jobs_preview(srv_jobs *j, const char *voice, char **wav, size_t *len, kk_error *err)
+{
+    pthread_mutex_lock(&j->lock);
+    for (preview *v = j->previews; v; v = v->next)
+        if (!strcmp(v->voice, voice)) {
+            *wav = malloc(v->len);
+            if (*wav)
+                memcpy(*wav, v->wav, v->len), *len = v->len;
+            pthread_mutex_unlock(&j->lock);
+            return *wav ? KK_OK : kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        }
+    pthread_mutex_unlock(&j->lock);
+    kk_render_segment seg = {
+        .text = preview_text(voice), .start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .voice = voice, .pitch = NAN};
+    kk_render_params rp = kk_render_default_params();
+    rp.voice = voice;
+    rp.cache = j->srv->cache;
+    rp.workers = 1;
+    rp.abort = export_abort;
+    rp.user = j;
+    kk_render_result r = {0};
+    kk_status st = kk_render(j->srv->tts, &seg, 1, &rp, &r, err);
+    if (st != KK_OK)
+        return st;
+    *wav = srv_wav_from_float(r.samples, r.n_samples, len);
+    kk_render_result_free(&r);
+    if (!*wav)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    preview *v = calloc(1, sizeof *v);
+    if (v && (v->wav = malloc(*len))) {
+        memcpy(v->wav, *wav, *len);
+        v->len = *len;
+        snprintf(v->voice, sizeof v->voice, "%s", voice);
+        pthread_mutex_lock(&j->lock);
+        v->next = j->previews;
+        j->previews = v;
+        pthread_mutex_unlock(&j->lock);
+    } else {
+        free(v);
+    }
+    return KK_OK;
+}

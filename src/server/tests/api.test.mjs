@@ -1,0 +1,700 @@
+// api.test.mjs - the studio server's API (docs/api.md) over real HTTP on
+// loopback: `kokoro serve` on the real model, driven with fetch and
+// node:http. Run by CTest (server_api) or by hand from the repository root:
+//   KOKORO_BIN=build/kokoro node --test src/server/tests/
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { api, events, form, raw, removeDir, startServer, tempDir, waitRendered } from './helper.mjs';
+
+// Short texts keep the renders quick.
+const SRT = `1
+00:00:00,500 --> 00:00:02,000
+Hello there.
+
+2
+00:00:02,500 --> 00:00:04,000
+Good morning.
+
+3
+00:00:04,500 --> 00:00:06,000
+See you soon.
+`;
+const VTT = `WEBVTT
+
+00:00:01.000 --> 00:00:02.500
+<v Anna>First line.
+
+00:00:03.000 --> 00:00:04.000
+Second line.
+`;
+const ASS = `[Script Info]
+ScriptType: v4.00+
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+Dialogue: 0,0:00:01.00,0:00:02.50,Default,Anna,0,0,0,,{\\i1}One{\\i0} two.
+Dialogue: 0,0:00:03.00,0:00:04.00,Default,Ben,0,0,0,,Three four.
+`;
+const WSCRIBE = JSON.stringify([
+  { text: 'Good day.', start: '00:00:01.000', end: '00:00:02.000', score: 0.9,
+    words: [{ text: 'Good', start: 1000, end: 1400 }, { text: 'day.', start: 1400, end: 2000 }] },
+  { text: 'Thank you.', start: '00:00:02.500', end: '00:00:03.500' },
+]);
+const TXT = 'The first paragraph.\n\nThe second one.\n';
+
+// What an edit changes (not the render state).
+function snapshot(p) {
+  return {
+    name: p.name,
+    settings: p.settings,
+    segments: p.segments.map(({ id, index, start_ms, end_ms, text, speaker, voice, speed, pitch }) =>
+      ({ id, index, start_ms, end_ms, text, speaker, voice, speed, pitch })),
+  };
+}
+
+async function project(server, id) {
+  const r = await api(server, 'GET', `/api/projects/${id}`);
+  assert.equal(r.status, 200, r.text);
+  return r.json;
+}
+
+function wavInfo(bytes) {
+  assert.equal(bytes.toString('latin1', 0, 4), 'RIFF');
+  assert.equal(bytes.toString('latin1', 8, 12), 'WAVE');
+  return { channels: bytes.readUInt16LE(22), rate: bytes.readUInt32LE(24), bits: bytes.readUInt16LE(34) };
+}
+
+let server;
+let web;
+
+before(async () => {
+  // A stand-in for the web studio's build, for the static file tests.
+  web = tempDir('kk-web-');
+  mkdirSync(path.join(web, 'assets'));
+  writeFileSync(path.join(web, 'index.html'), '<!doctype html><title>studio</title>');
+  writeFileSync(path.join(web, 'assets', 'index-4f3a2b1c.js'), 'console.log(1)');
+  writeFileSync(path.join(web, 'assets', 'index-4f3a2b1c.css'), 'body{}');
+  writeFileSync(path.join(web, 'assets', 'logo-1a2b.svg'), '<svg/>');
+  writeFileSync(path.join(web, 'assets', 'font-9f8e.woff2'), 'wOF2');
+  writeFileSync(path.join(web, 'assets', 'engine-77aa.wasm'), '\0asm');
+  writeFileSync(path.join(web, 'assets', 'index-4f3a2b1c.js.map'), '{}');
+  writeFileSync(path.join(web, 'icon.png'), '\x89PNG');
+  writeFileSync(path.join(web, 'manifest.json'), '{}');
+  server = await startServer({ args: ['--web', web] });
+});
+
+after(async () => {
+  const r = await server.stop();
+  removeDir(server.data);
+  removeDir(web);
+  assert.equal(r.code, 0, `exit status after SIGTERM; stderr:\n${server.stderr()}`);
+});
+
+describe('basics', () => {
+  test('health', async () => {
+    const r = await api(server, 'GET', '/api/health');
+    assert.equal(r.status, 200);
+    assert.equal(r.json.status, 'ok');
+    assert.match(r.json.model, /^kkw-/);
+    assert.ok(r.json.voices > 0);
+    assert.equal(typeof r.json.uptime_s, 'number');
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+  });
+
+  test('voices sorted by language then id', async () => {
+    const r = await api(server, 'GET', '/api/voices');
+    assert.equal(r.status, 200);
+    const v = r.json;
+    assert.ok(v.find((x) => x.id === 'af_heart' && x.language === 'en-us' && x.gender === 'female'));
+    const sorted = [...v].sort((a, b) => (a.language < b.language ? -1 : a.language > b.language ? 1 : a.id < b.id ? -1 : 1));
+    assert.deepEqual(v.map((x) => x.id), sorted.map((x) => x.id));
+  });
+
+  test('settings: put a subset, get the whole; favourites show in voices', async () => {
+    let r = await api(server, 'GET', '/api/settings');
+    assert.deepEqual(r.json, { theme: 'dark-glass', favourites: [], recent: [] });
+    r = await api(server, 'PUT', '/api/settings', { theme: 'light', favourites: ['af_heart', 'am_adam'] });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { theme: 'light', favourites: ['af_heart', 'am_adam'], recent: [] });
+    r = await api(server, 'PUT', '/api/settings', { favourites: ['af_heart'] });
+    assert.equal(r.json.theme, 'light');
+    const v = (await api(server, 'GET', '/api/voices')).json;
+    assert.equal(v.find((x) => x.id === 'af_heart').favourite, true);
+    assert.equal(v.find((x) => x.id === 'am_adam').favourite, false);
+    for (const bad of [{ theme: 3 }, { favourites: 'af_heart' }, { colour: 'red' }, []]) {
+      r = await api(server, 'PUT', '/api/settings', bad);
+      assert.equal(r.status, 400, JSON.stringify(bad));
+      assert.equal(r.json.error.code, 'bad_request');
+    }
+  });
+
+  test('voice preview', async () => {
+    const r = await api(server, 'GET', '/api/voices/af_heart/preview');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('content-type'), 'audio/wav');
+    assert.deepEqual(wavInfo(r.bytes), { channels: 1, rate: 24000, bits: 16 });
+    assert.ok(r.bytes.length > 44 + 24000, 'about a second of speech at least');
+    const again = await api(server, 'GET', '/api/voices/af_heart/preview');
+    assert.ok(again.bytes.equals(r.bytes), 'the second preview is the first one');
+    assert.equal((await api(server, 'GET', '/api/voices/zz_nobody/preview')).status, 404);
+  });
+});
+
+describe('projects', () => {
+  test('upload each format by multipart', async () => {
+    const cases = [
+      ['welcome.txt', TXT, 'txt', 2, false],
+      ['welcome.srt', SRT, 'srt', 3, true],
+      ['welcome.vtt', VTT, 'vtt', 2, true],
+      ['welcome.ass', ASS, 'ass', 2, true],
+      ['welcome.json', WSCRIBE, 'wscribe', 2, true],
+    ];
+    for (const [name, content, format, n, timed] of cases) {
+      const r = await api(server, 'POST', '/api/projects', form([[name, content]]));
+      assert.equal(r.status, 201, `${name}: ${r.text}`);
+      const p = r.json;
+      assert.equal(r.headers.get('location'), `/api/projects/${p.id}`);
+      assert.equal(p.name, 'welcome');
+      assert.equal(p.segments.length, n, name);
+      assert.deepEqual(p.sources, [{ index: 0, name, format, bytes: Buffer.byteLength(content) }]);
+      assert.deepEqual(p.settings, { voice: 'af_heart', speed: 1, pitch: 0, fit: 'overlap', gap_ms: 500 });
+      assert.ok(Array.isArray(p.warnings));
+      for (const [i, s] of p.segments.entries()) {
+        assert.equal(s.index, i);
+        assert.equal(s.start_ms === null, !timed, `${name} segment ${i} times`);
+        assert.ok(['pending', 'rendering', 'ready'].includes(s.status));
+      }
+      const src = await api(server, 'GET', `/api/projects/${p.id}/sources/0`);
+      assert.equal(src.status, 200);
+      assert.equal(src.text, content, `${name} comes back as uploaded`);
+      assert.match(src.headers.get('content-disposition'), /attachment; filename="welcome\./);
+      assert.equal((await api(server, 'GET', `/api/projects/${p.id}/sources/1`)).status, 404);
+    }
+    // Speakers and word times come through.
+    const vtt = (await api(server, 'GET', '/api/projects')).json.projects.find((p) => p.sources[0].format === 'vtt');
+    assert.equal((await project(server, vtt.id)).segments[0].speaker, 'Anna');
+  });
+
+  test('several files make one project, each after the last end of the one before', async () => {
+    const r = await api(server, 'POST', '/api/projects',
+      form([['a.srt', SRT], ['b.vtt', VTT]], { name: 'Two files', settings: JSON.stringify({ voice: 'am_adam', gap_ms: 300 }) }));
+    assert.equal(r.status, 201, r.text);
+    const p = r.json;
+    assert.equal(p.name, 'Two files');
+    assert.equal(p.settings.voice, 'am_adam');
+    assert.equal(p.settings.gap_ms, 300);
+    assert.equal(p.sources.length, 2);
+    assert.deepEqual(p.segments.map((s) => s.start_ms), [500, 2500, 4500, 6000 + 1000, 6000 + 3000]);
+  });
+
+  test('text by JSON, with a format', async () => {
+    let r = await api(server, 'POST', '/api/projects', { name: 'Notes', text: 'One sentence here. And another one.' });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.name, 'Notes');
+    assert.equal(r.json.sources[0].format, 'txt');
+    assert.equal(r.json.segments[0].start_ms, null);
+    r = await api(server, 'POST', '/api/projects', { text: SRT, format: 'srt', settings: { speed: 1.1, fit: 'truncate' } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.segments.length, 3);
+    assert.equal(r.json.settings.fit, 'truncate');
+    assert.equal(r.json.settings.speed, 1.1);
+  });
+
+  test('get, list (newest first), delete', async () => {
+    const a = (await api(server, 'POST', '/api/projects', { name: 'older', text: 'A.' })).json;
+    const b = (await api(server, 'POST', '/api/projects', { name: 'newer', text: 'B.' })).json;
+    const list = (await api(server, 'GET', '/api/projects')).json.projects;
+    assert.equal(list[0].id, b.id);
+    assert.equal(list[1].id, a.id);
+    assert.equal(list[0].segments, undefined, 'no segments in the list');
+    assert.ok(list[0].render && list[0].history && list[0].sources);
+    const got = await project(server, a.id);
+    assert.equal(got.name, 'older');
+    assert.equal(got.segments.length, 1);
+    const segs = await api(server, 'GET', `/api/projects/${a.id}/segments`);
+    assert.deepEqual(segs.json.segments.map((s) => s.id), got.segments.map((s) => s.id));
+    let r = await api(server, 'DELETE', `/api/projects/${a.id}`);
+    assert.equal(r.status, 204);
+    assert.equal((await api(server, 'GET', `/api/projects/${a.id}`)).status, 404);
+    assert.equal((await api(server, 'DELETE', `/api/projects/${a.id}`)).status, 404);
+    r = await api(server, 'GET', '/api/projects');
+    assert.ok(!r.json.projects.find((p) => p.id === a.id));
+  });
+});
+
+describe('edits', () => {
+  test('every edit kind, then undo and redo across every step', async () => {
+    const p0 = (await api(server, 'POST', '/api/projects', form([['edits.srt', SRT]]))).json;
+    const id = p0.id;
+    const [s1, s2, s3] = p0.segments.map((s) => s.id);
+    const P = `/api/projects/${id}`;
+    const steps = [];
+    const snaps = [snapshot(await project(server, id))];
+    const check = (r, what) => {
+      assert.ok(r.status === 200 || r.status === 201, `${what}: ${r.status} ${r.text}`);
+      assert.ok(r.json.project.history.can_undo, what);
+      steps.push(what);
+    };
+    let r = await api(server, 'PATCH', `${P}/segments/${s1}`, { text: 'Hello again.' });
+    check(r, 'text');
+    assert.equal(r.json.segment.text, 'Hello again.');
+    assert.equal(r.json.segment.status, 'pending');
+    assert.equal(r.json.project.history.undo_label !== null, true);
+    snaps.push(snapshot(await project(server, id)));
+    check(await api(server, 'PATCH', `${P}/segments/${s2}`, { start_ms: 2600, end_ms: 4100 }), 'times');
+    snaps.push(snapshot(await project(server, id)));
+    check(await api(server, 'PATCH', `${P}/segments/${s3}`, { speaker: 'Ben' }), 'speaker');
+    snaps.push(snapshot(await project(server, id)));
+    check(await api(server, 'PATCH', `${P}/segments/${s1}`, { voice: 'am_adam' }), 'voice');
+    snaps.push(snapshot(await project(server, id)));
+    check(await api(server, 'PATCH', `${P}/segments/${s2}`, { speed: 1.2, pitch: 2 }), 'speed and pitch');
+    snaps.push(snapshot(await project(server, id)));
+    check(await api(server, 'PATCH', `${P}/segments/${s2}`, { speed: null }), 'speed back to the project');
+    snaps.push(snapshot(await project(server, id)));
+    r = await api(server, 'POST', `${P}/segments`, { op: 'split', id: s1, at_ms: 1200, text_offset: 6 });
+    check(r, 'split');
+    assert.equal(r.json.segments.length, 2);
+    assert.deepEqual(r.json.segments.map((s) => [s.start_ms, s.end_ms]), [[500, 1200], [1200, 2000]]);
+    assert.deepEqual(r.json.segments.map((s) => s.text), ['Hello', 'again.']);
+    const split2 = r.json.segments[1].id;
+    snaps.push(snapshot(await project(server, id)));
+    r = await api(server, 'POST', `${P}/segments`, { op: 'merge', ids: [s2, s3] });
+    check(r, 'merge');
+    assert.deepEqual(r.json.deleted, [s3]);
+    assert.equal(r.json.segments[0].id, s2);
+    snaps.push(snapshot(await project(server, id)));
+    r = await api(server, 'POST', `${P}/segments`, { op: 'insert', start_ms: 9000, end_ms: 10000, text: 'The end.', voice: 'bf_emma' });
+    check(r, 'insert');
+    const inserted = r.json.segments[0].id;
+    assert.equal(r.json.segments[0].voice, 'bf_emma');
+    snaps.push(snapshot(await project(server, id)));
+    r = await api(server, 'POST', `${P}/segments`, { op: 'delete', id: split2 });
+    check(r, 'op delete');
+    assert.deepEqual(r.json.deleted, [split2]);
+    snaps.push(snapshot(await project(server, id)));
+    r = await api(server, 'DELETE', `${P}/segments/${inserted}`);
+    check(r, 'DELETE segment');
+    snaps.push(snapshot(await project(server, id)));
+    r = await api(server, 'PATCH', P, { name: 'Edited', settings: { fit: 'truncate', voice: 'bf_emma' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.name, 'Edited');
+    assert.equal(r.json.settings.fit, 'truncate');
+    assert.equal(r.json.settings.speed, 1, 'a partial settings object keeps the rest');
+    steps.push('project');
+    snaps.push(snapshot(await project(server, id)));
+    // The recent voices follow the edits.
+    assert.equal((await api(server, 'GET', '/api/settings')).json.recent[0], 'bf_emma');
+
+    // Undo everything, step by step, then redo everything.
+    for (let k = steps.length; k > 0; k--) {
+      r = await api(server, 'POST', `${P}/undo`);
+      assert.equal(r.status, 200, `undo ${steps[k - 1]}: ${r.text}`);
+      assert.ok(Array.isArray(r.json.changed) && Array.isArray(r.json.deleted));
+      assert.deepEqual(snapshot(await project(server, id)), snaps[k - 1], `after undoing ${steps[k - 1]}`);
+    }
+    r = await api(server, 'POST', `${P}/undo`);
+    assert.equal(r.status, 409);
+    assert.equal(r.json.error.code, 'conflict');
+    for (let k = 1; k <= steps.length; k++) {
+      r = await api(server, 'POST', `${P}/redo`);
+      assert.equal(r.status, 200, `redo ${steps[k - 1]}: ${r.text}`);
+      assert.deepEqual(snapshot(await project(server, id)), snaps[k], `after redoing ${steps[k - 1]}`);
+    }
+    assert.equal((await api(server, 'POST', `${P}/redo`)).status, 409);
+    // An undone delete brings the same id back.
+    await api(server, 'POST', `${P}/undo`);
+    await api(server, 'POST', `${P}/undo`);
+    r = await api(server, 'POST', `${P}/undo`);
+    assert.ok(r.json.changed.includes(split2), JSON.stringify(r.json));
+    assert.ok((await project(server, id)).segments.find((s) => s.id === split2));
+  });
+
+  test('bad edits', async () => {
+    const p = (await api(server, 'POST', '/api/projects', form([['bad.srt', SRT]]))).json;
+    const P = `/api/projects/${p.id}`;
+    const s = p.segments[0].id;
+    const bad = [
+      ['PATCH', `${P}/segments/${s}`, {}, 400],
+      ['PATCH', `${P}/segments/${s}`, { text: '' }, 400],
+      ['PATCH', `${P}/segments/${s}`, { text: 'x'.repeat(10001) }, 400],
+      ['PATCH', `${P}/segments/${s}`, { start_ms: 100 }, 400],
+      ['PATCH', `${P}/segments/${s}`, { start_ms: 500, end_ms: 100 }, 400],
+      ['PATCH', `${P}/segments/${s}`, { voice: 'xx_nobody' }, 400],
+      ['PATCH', `${P}/segments/${s}`, { speed: 5 }, 400],
+      ['PATCH', `${P}/segments/${s}`, { pitch: 'high' }, 400],
+      ['PATCH', `${P}/segments/${s}`, { colour: 'red' }, 400],
+      ['PATCH', `${P}/segments/999999`, { text: 'x' }, 404],
+      ['POST', `${P}/segments`, { op: 'explode' }, 400],
+      ['POST', `${P}/segments`, { op: 'split', id: s, at_ms: 1, text_offset: 2 }, 400],
+      ['POST', `${P}/segments`, { op: 'merge', ids: [s] }, 400],
+      ['POST', `${P}/segments`, { op: 'insert', start_ms: 1, end_ms: 2 }, 400],
+      ['POST', `${P}/segments`, { op: 'delete', id: 999999 }, 404],
+      ['PATCH', P, { settings: { fit: 'squeeze' } }, 400],
+      ['PATCH', P, { settings: { voice: 'nobody' } }, 400],
+      ['PATCH', P, { settings: { gap_ms: -1 } }, 400],
+      ['PATCH', P, {}, 400],
+      ['PUT', `${P}/playhead`, { ms: -5 }, 400],
+      ['PUT', `${P}/playhead`, {}, 400],
+      ['POST', `${P}/redo`, undefined, 409],
+    ];
+    for (const [method, url, body, status] of bad) {
+      const r = await api(server, method, url, body);
+      assert.equal(r.status, status, `${method} ${url} ${JSON.stringify(body)}: ${r.text}`);
+      assert.ok(r.json.error.message.length > 0);
+    }
+    // text_offset is a JavaScript string index (UTF-16 code units).
+    const u = (await api(server, 'PATCH', `${P}/segments/${s}`, { text: 'Café 😀 ok, then more.' })).json.segment;
+    let r = await api(server, 'POST', `${P}/segments`, { op: 'split', id: s, at_ms: 1000, text_offset: 6 });
+    assert.equal(r.status, 400, 'inside the surrogate pair');
+    r = await api(server, 'POST', `${P}/segments`, { op: 'split', id: s, at_ms: 1000, text_offset: 'Café 😀 ok,'.length });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.segments.map((x) => x.text), ['Café 😀 ok,', 'then more.']);
+    assert.equal(r.json.segments[0].id, u.id);
+    await api(server, 'POST', `${P}/undo`);
+    await api(server, 'POST', `${P}/undo`);
+    assert.equal((await api(server, 'PUT', `${P}/playhead`, { ms: 3000 })).status, 204);
+    assert.equal((await project(server, p.id)).playhead_ms, 3000);
+    assert.equal((await project(server, p.id)).history.can_undo, false, 'nothing above was an edit');
+  });
+
+  test('undo and redo survive a restart', async () => {
+    const data = tempDir('kk-restart-');
+    let srv = await startServer({ data, cache: server.cache });
+    const p = (await api(srv, 'POST', '/api/projects', form([['r.srt', SRT]]))).json;
+    const P = `/api/projects/${p.id}`;
+    const snaps = [snapshot(await project(srv, p.id))];
+    await api(srv, 'PATCH', `${P}/segments/${p.segments[0].id}`, { text: 'Changed once.' });
+    snaps.push(snapshot(await project(srv, p.id)));
+    await api(srv, 'POST', `${P}/segments`, { op: 'delete', id: p.segments[1].id });
+    snaps.push(snapshot(await project(srv, p.id)));
+    await api(srv, 'PATCH', P, { name: 'Renamed' });
+    snaps.push(snapshot(await project(srv, p.id)));
+    await api(srv, 'POST', `${P}/undo`);
+    assert.equal((await srv.stop()).code, 0);
+
+    srv = await startServer({ data, cache: server.cache });
+    try {
+      let got = await project(srv, p.id);
+      assert.deepEqual(snapshot(got), snaps[2]);
+      assert.equal(got.history.can_undo, true);
+      assert.equal(got.history.can_redo, true);
+      assert.equal((await api(srv, 'POST', `${P}/redo`)).status, 200);
+      assert.deepEqual(snapshot(await project(srv, p.id)), snaps[3]);
+      for (let k = 2; k >= 0; k--) {
+        assert.equal((await api(srv, 'POST', `${P}/undo`)).status, 200);
+        assert.deepEqual(snapshot(await project(srv, p.id)), snaps[k]);
+      }
+      assert.equal((await api(srv, 'POST', `${P}/undo`)).status, 409);
+    } finally {
+      assert.equal((await srv.stop()).code, 0);
+      removeDir(data);
+    }
+  });
+});
+
+describe('rendering', () => {
+  let id;
+  let ids;
+
+  test('segment audio becomes ready (events) and changes after a text edit', async () => {
+    const p = (await api(server, 'POST', '/api/projects', { name: 'Audio', text: SRT, format: 'srt' })).json;
+    id = p.id;
+    ids = p.segments.map((s) => s.id);
+    const ev = await events(server, id);
+    try {
+      const hello = await ev.next((e) => e.event === 'hello');
+      assert.equal(hello.data.version, p.version);
+      assert.equal(hello.data.render.total, 3);
+      // Those not ready when we looked get a `segment` event when they are.
+      const now = await project(server, id);
+      for (const s of now.segments.filter((x) => x.status !== 'ready'))
+        await ev.next((e) => e.event === 'segment' && e.data.id === s.id && e.data.status === 'ready');
+      const ready = await project(server, id);
+      assert.equal(ready.render.done, 3);
+      for (const s of ready.segments) {
+        assert.equal(s.status, 'ready');
+        assert.match(s.audio_version, /^[0-9a-f]{16}$/);
+        assert.ok(s.rendered.end_ms > s.rendered.start_ms);
+        assert.equal(s.rendered.start_ms, s.start_ms, 'timed speech starts at its cue');
+        assert.ok(s.rendered.words.length >= 2);
+      }
+      assert.ok(ev.all.some((e) => e.event === 'progress'));
+      const first = ready.segments[0];
+      let a = await api(server, 'GET', `/api/projects/${id}/segments/${first.id}/audio`);
+      assert.equal(a.status, 200);
+      assert.equal(a.headers.get('content-type'), 'audio/wav');
+      assert.deepEqual(wavInfo(a.bytes), { channels: 1, rate: 24000, bits: 16 });
+      assert.equal(a.headers.get('etag'), `"${first.audio_version}"`);
+      const cached = await api(server, 'GET', `/api/projects/${id}/segments/${first.id}/audio?v=${first.audio_version}`);
+      assert.equal(cached.headers.get('cache-control'), 'private, max-age=31536000, immutable');
+      assert.ok(cached.bytes.equals(a.bytes));
+      const not = await api(server, 'GET', `/api/projects/${id}/segments/${first.id}/audio`, undefined,
+        { 'If-None-Match': `"${first.audio_version}"` });
+      assert.equal(not.status, 304);
+
+      // Edit the text: pending (409) until the new audio is ready.
+      const e = await api(server, 'PATCH', `/api/projects/${id}/segments/${first.id}`, { text: 'Goodbye for now.' });
+      assert.equal(e.status, 200);
+      await ev.next((x) => x.event === 'project' && x.data.version === e.json.project.version);
+      const pending = await api(server, 'GET', `/api/projects/${id}/segments/${first.id}/audio`);
+      assert.equal(pending.status, 409);
+      assert.equal(pending.json.error.code, 'conflict');
+      assert.ok(['pending', 'rendering'].includes(pending.json.status));
+      const done = await ev.next((x) => x.event === 'segment' && x.data.id === first.id && x.data.status === 'ready');
+      assert.notEqual(done.data.audio_version, first.audio_version);
+      a = await api(server, 'GET', `/api/projects/${id}/segments/${first.id}/audio`);
+      assert.equal(a.status, 200);
+      assert.equal(a.headers.get('etag'), `"${done.data.audio_version}"`);
+      assert.ok(!a.bytes.equals(cached.bytes), 'new audio');
+      // Undo brings the old audio back (from the render cache) under the
+      // same version: a client's cached copy is good again.
+      await api(server, 'POST', `/api/projects/${id}/undo`);
+      const back = await ev.next((x) => x.event === 'segment' && x.data.id === first.id && x.data.status === 'ready');
+      assert.equal(back.data.audio_version, first.audio_version);
+      assert.equal((await project(server, id)).segments[0].audio_version, first.audio_version);
+    } finally {
+      await ev.close();
+    }
+  });
+
+  test('export the track in every format', async () => {
+    const magic = {
+      wav: (b) => b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WAVE',
+      mp3: (b) => b.toString('latin1', 0, 3) === 'ID3' || (b[0] === 0xff && (b[1] & 0xe0) === 0xe0),
+      m4a: (b) => b.toString('latin1', 4, 8) === 'ftyp',
+      flac: (b) => b.toString('latin1', 0, 4) === 'fLaC',
+    };
+    const types = { wav: 'audio/wav', mp3: 'audio/mpeg', m4a: 'audio/mp4', flac: 'audio/flac' };
+    for (const f of Object.keys(magic)) {
+      const r = await api(server, 'GET', `/api/projects/${id}/track?format=${f}`);
+      assert.equal(r.status, 200, `${f}: ${r.text}`);
+      assert.equal(r.headers.get('content-type'), types[f]);
+      assert.ok(magic[f](r.bytes), `${f} magic`);
+      assert.ok(r.bytes.length > 2000, `${f} size`);
+      assert.match(r.headers.get('content-disposition'), new RegExp(`attachment; filename="Audio\\.${f}"`));
+    }
+    const wav = (await api(server, 'GET', `/api/projects/${id}/track`)).bytes;
+    // 6 s of cues at 24 kHz, 16-bit: the track covers them.
+    assert.ok(wav.readUInt32LE(40) / 2 >= 6 * 24000);
+    assert.equal((await api(server, 'GET', `/api/projects/${id}/track?format=ogg`)).status, 400);
+  });
+
+  test('export subtitles with the rendered times', async () => {
+    const p = await project(server, id);
+    let r = await api(server, 'GET', `/api/projects/${id}/subtitles?format=srt`);
+    assert.equal(r.status, 200, r.text);
+    const cues = r.text.trim().split(/\r?\n\r?\n/);
+    assert.equal(cues.length, 3);
+    assert.match(cues[0], /^1\r?\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\r?\n/);
+    r = await api(server, 'GET', `/api/projects/${id}/subtitles?format=vtt`);
+    assert.equal(r.status, 200);
+    assert.ok(r.text.startsWith('WEBVTT'));
+    assert.match(r.text, /00:00:00\.500 --> /);
+    r = await api(server, 'GET', `/api/projects/${id}/subtitles?format=wscribe`);
+    assert.equal(r.status, 200);
+    const w = JSON.parse(r.text);
+    assert.equal(w.length, 3);
+    assert.equal(w[0].text, p.segments[0].text);
+    assert.ok(w[0].words.length >= 2, 'word times');
+    // What we write, we read.
+    const back = await api(server, 'POST', '/api/projects', form([['back.json', r.text]]));
+    assert.equal(back.status, 201, back.text);
+    assert.equal(back.json.segments.length, 3);
+    assert.equal((await api(server, 'GET', `/api/projects/${id}/subtitles?format=ass`)).status, 400);
+  });
+
+  test('untimed text gets its place from the render', async () => {
+    const p = (await api(server, 'POST', '/api/projects', { text: TXT })).json;
+    const done = await waitRendered(server, p.id);
+    const [a, b] = done.segments;
+    assert.equal(a.rendered.start_ms, 0);
+    assert.ok(b.rendered.start_ms >= a.rendered.end_ms + 500 - 1, 'after the first with the 500 ms gap');
+    assert.ok(done.duration_ms >= b.rendered.end_ms);
+    const srt = (await api(server, 'GET', `/api/projects/${p.id}/subtitles?format=srt`)).text;
+    assert.match(srt, /^1\r?\n00:00:00,000 --> /);
+  });
+});
+
+describe('bad requests', () => {
+  test('malformed, deep, too large, unsupported', async () => {
+    let r = await api(server, 'POST', '/api/projects', '{"text": "x",');
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.code, 'bad_request');
+    assert.match(r.json.error.message, /JSON/);
+    r = await api(server, 'POST', '/api/projects', '['.repeat(40) + ']'.repeat(40));
+    assert.equal(r.status, 400);
+    assert.match(r.json.error.message, /deeper than the limit of 32/);
+    r = await api(server, 'POST', '/api/projects', { text: 'x'.repeat(2 << 20) });
+    assert.equal(r.status, 413);
+    assert.equal(r.json.error.code, 'too_large');
+    // Without a Content-Length (chunked), the limit holds as the body comes.
+    const chunk = 'x'.repeat(256 << 10);
+    r = await raw(server, {
+      method: 'POST', path: '/api/projects', headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+      chunks: ['{"text": "', chunk, chunk, chunk, chunk, chunk, '"}'],
+    });
+    assert.equal(r.status, 413);
+    // An upload announced over the limit is refused before it is sent.
+    r = await raw(server, {
+      method: 'POST', path: '/api/projects',
+      headers: { 'Content-Type': 'multipart/form-data; boundary=xyz', 'Content-Length': String(400 << 20) },
+      body: '--xyz\r\n',
+    });
+    assert.equal(r.status, 413);
+    r = await api(server, 'POST', '/api/projects', form([['notes.pdf', '%PDF-1.4']]));
+    assert.equal(r.status, 415);
+    assert.equal(r.json.error.code, 'unsupported');
+    r = await api(server, 'POST', '/api/projects', form([['empty.srt', 'no subtitles in here\n']]));
+    assert.equal(r.status, 400);
+    r = await api(server, 'POST', '/api/projects', form([['bad.json', '{"not": "wscribe"']]));
+    assert.equal(r.status, 400);
+    r = await api(server, 'POST', '/api/projects', 'text=hello', { 'Content-Type': 'text/plain' });
+    assert.equal(r.status, 415);
+    r = await api(server, 'POST', '/api/projects', { text: 'x', format: 'docx' });
+    assert.equal(r.status, 400);
+    r = await api(server, 'POST', '/api/projects', [1, 2]);
+    assert.equal(r.status, 400);
+    r = await api(server, 'POST', '/api/projects', '"\xff"');
+    assert.equal(r.status, 400);
+    r = await raw(server, { method: 'POST', path: '/api/projects', headers: { 'Content-Type': 'application/json' }, body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) });
+    assert.equal(r.status, 400);
+  });
+
+  test('unknown ids and paths', async () => {
+    for (const p of ['/api/projects/987654', '/api/projects/987654/segments', '/api/projects/987654/events',
+      '/api/projects/987654/track', '/api/projects/987654/subtitles', '/api/projects/987654/sources/0',
+      '/api/projects/987654/segments/1/audio', '/api/nothing', '/api/projects/abc', '/api/projects/-1',
+      '/api/projects/99999999999999999999999']) {
+      const r = await api(server, 'GET', p);
+      assert.equal(r.status, 404, p);
+      assert.equal(r.json.error.code, 'not_found', p);
+    }
+    for (const [m, p] of [['PATCH', '/api/projects/987654'], ['DELETE', '/api/projects/987654'],
+      ['POST', '/api/projects/987654/undo'], ['PUT', '/api/projects/987654/playhead']]) {
+      const r = await api(server, m, p, m === 'PUT' ? { ms: 1 } : m === 'PATCH' ? { name: 'x' } : undefined);
+      assert.equal(r.status, 404, `${m} ${p}`);
+    }
+    const r = await api(server, 'DELETE', '/api/health');
+    assert.equal(r.status, 405);
+    assert.match(r.headers.get('allow'), /GET/);
+  });
+
+  test('Host and Origin', async () => {
+    let r = await raw(server, { path: '/api/health', headers: { Host: 'evil.example:80' } });
+    assert.equal(r.status, 403);
+    assert.equal(JSON.parse(r.text).error.code, 'forbidden');
+    r = await raw(server, { path: '/', headers: { Host: `attacker.test:${server.port}` } });
+    assert.equal(r.status, 403, 'DNS rebinding: the page too');
+    for (const host of [`localhost:${server.port}`, `127.0.0.1:${server.port}`, `[::1]:${server.port}`]) {
+      r = await raw(server, { path: '/api/health', headers: { Host: host } });
+      assert.equal(r.status, 200, host);
+    }
+    const body = JSON.stringify({ text: 'Hi.' });
+    r = await raw(server, {
+      method: 'POST', path: '/api/projects', body,
+      headers: { 'Content-Type': 'application/json', Origin: 'http://evil.example' },
+    });
+    assert.equal(r.status, 403);
+    r = await raw(server, {
+      method: 'POST', path: '/api/projects', body,
+      headers: { 'Content-Type': 'application/json', Origin: `http://127.0.0.1:${server.port}` },
+    });
+    assert.equal(r.status, 201, r.text);
+    // A read with a foreign Origin is answered (no CORS headers: the
+    // browser keeps it from the page).
+    r = await raw(server, { path: '/api/health', headers: { Origin: 'http://evil.example' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['access-control-allow-origin'], undefined);
+  });
+
+  test('static files: types, caching, no way out', async () => {
+    const cases = [
+      ['/', 'text/html; charset=utf-8', 'no-cache'],
+      ['/index.html', 'text/html; charset=utf-8', 'no-cache'],
+      ['/assets/index-4f3a2b1c.js', 'text/javascript; charset=utf-8', 'public, max-age=31536000, immutable'],
+      ['/assets/index-4f3a2b1c.css', 'text/css; charset=utf-8', 'public, max-age=31536000, immutable'],
+      ['/assets/logo-1a2b.svg', 'image/svg+xml', 'public, max-age=31536000, immutable'],
+      ['/assets/font-9f8e.woff2', 'font/woff2', 'public, max-age=31536000, immutable'],
+      ['/assets/engine-77aa.wasm', 'application/wasm', 'public, max-age=31536000, immutable'],
+      ['/assets/index-4f3a2b1c.js.map', 'application/json', 'public, max-age=31536000, immutable'],
+      ['/icon.png', 'image/png', 'no-cache'],
+      ['/manifest.json', 'application/json', 'no-cache'],
+      ['/projects/12', 'text/html; charset=utf-8', 'no-cache'],
+    ];
+    for (const [p, type, cache] of cases) {
+      const r = await raw(server, { path: p });
+      assert.equal(r.status, 200, p);
+      assert.equal(r.headers['content-type'], type, p);
+      assert.equal(r.headers['cache-control'], cache, p);
+    }
+    assert.equal((await raw(server, { path: '/' })).text, '<!doctype html><title>studio</title>');
+    for (const p of ['/../../../../etc/passwd', '/assets/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd',
+      '/assets/%2e%2e/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2f..%2fetc%2fpasswd', '/assets/x%00.js',
+      '/assets\\..\\..\\etc\\passwd', '//etc/passwd', '/assets/missing.js', '/nothing.css']) {
+      const r = await raw(server, { path: p });
+      // 400 or 404; a path like a studio route may get the studio's page
+      // (index.html), never anything from outside the directory.
+      const page = r.status === 200 && r.text === '<!doctype html><title>studio</title>';
+      assert.ok(r.status === 400 || r.status === 404 || page, `${p}: ${r.status}`);
+      assert.ok(!r.text.includes('root:'), p);
+    }
+    const r = await raw(server, { method: 'POST', path: '/index.html', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    assert.equal(r.status, 405);
+  });
+
+  test('the server still answers', async () => {
+    const r = await api(server, 'GET', '/api/health');
+    assert.equal(r.status, 200);
+  });
+});
+
+describe('token', () => {
+  test('bound beyond loopback, every API request needs the token', async () => {
+    const srv = await startServer({ args: ['--host', '0.0.0.0'], cache: server.cache });
+    try {
+      assert.match(srv.token, /^[0-9a-f]{64}$/);
+      let r = await raw(srv, { path: '/api/health' });
+      assert.equal(r.status, 401);
+      assert.equal(JSON.parse(r.text).error.code, 'unauthorized');
+      r = await raw(srv, { path: '/api/health', headers: { Authorization: 'Bearer wrong' } });
+      assert.equal(r.status, 401);
+      r = await raw(srv, { path: `/api/health?token=${srv.token.slice(0, 63)}` });
+      assert.equal(r.status, 401);
+      r = await raw(srv, { path: '/api/health', headers: { Authorization: `Bearer ${srv.token}` } });
+      assert.equal(r.status, 200);
+      r = await raw(srv, { path: `/api/projects?token=${srv.token}` });
+      assert.equal(r.status, 200);
+      r = await raw(srv, { method: 'POST', path: '/api/projects', headers: { 'Content-Type': 'application/json' }, body: '{"text":"x"}' });
+      assert.equal(r.status, 401);
+    } finally {
+      assert.equal((await srv.stop()).code, 0);
+      removeDir(srv.data);
+    }
+  });
+});
+
+describe('shutdown', () => {
+  test('SIGTERM while rendering with streams open: exit 0, streams end', async () => {
+    const srv = await startServer({ cache: tempDir('kk-cache-') });
+    try {
+      const p = (await api(srv, 'POST', '/api/projects', {
+        text: 'A first sentence that takes a while to say.\n\nA second one, just as long as the first.\n\nAnd a third.',
+      })).json;
+      const ev = await events(srv, p.id);
+      await ev.next((e) => e.event === 'hello');
+      const t0 = Date.now();
+      const r = await srv.stop('SIGTERM');
+      assert.equal(r.code, 0, srv.stderr());
+      assert.ok(Date.now() - t0 < 20000, 'stops promptly');
+      await ev.done;
+      assert.ok(ev.ended);
+    } finally {
+      await srv.stop();
+      removeDir(srv.data);
+      removeDir(srv.cache);
+    }
+  });
+});

@@ -14,7 +14,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,38 +38,33 @@ const audioBodies = new Map(); // "sid@version" -> Buffer
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
+/** Starts kokoro serve (port 0: any free port, read from its first line). */
 async function startServer(port, dataDir) {
   const args = ['serve', '--port', String(port), '--data', dataDir, '--web', path.join(webDir, 'dist')];
   const log = [];
-  const proc = spawn(KOKORO, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
-  proc.stdout.on('data', (d) => log.push(String(d)));
+  const proc = spawn(KOKORO, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  let url = port ? `http://127.0.0.1:${port}` : null;
+  proc.stdout.on('data', (d) => {
+    log.push(String(d));
+    const m = /serving the studio at (http:\/\/[^\s/]+)/.exec(log.join(''));
+    if (m && !url) url = m[1];
+  });
   proc.stderr.on('data', (d) => log.push(String(d)));
-  const url = `http://127.0.0.1:${port}`;
   const t0 = Date.now();
   for (;;) {
     if (proc.exitCode != null) throw new Error(`kokoro serve exited (${proc.exitCode}):\n${log.join('')}`);
-    try {
-      const r = await fetch(`${url}/api/health`);
-      if (r.ok) break;
-    } catch {
-      /* not up yet */
+    if (url) {
+      try {
+        const r = await fetch(`${url}/api/health`);
+        if (r.ok) break;
+      } catch {
+        /* not up yet */
+      }
     }
     if (Date.now() - t0 > 60000) throw new Error(`kokoro serve did not answer in 60 s:\n${log.join('')}`);
     await sleep(200);
   }
-  return { proc, port, dataDir, log, url };
+  return { proc, port: Number(new URL(url).port), dataDir, log, url };
 }
 
 function stopServer(s, signal = 'SIGTERM') {
@@ -136,7 +130,7 @@ before(async () => {
   if (!base) {
     assert.ok(fs.existsSync(KOKORO), `${KOKORO} is missing: build the project first`);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kokoro-web-test-'));
-    server = await startServer(await freePort(), dataDir);
+    server = await startServer(0, dataDir);
     base = server.url;
   }
   browser = await puppeteer.launch({
@@ -213,7 +207,7 @@ test('upload examples/welcome.srt and see its 3 segments render', async () => {
 
 test('edit a text: it is saved, re-rendered and the new audio differs', async () => {
   const first = original[0];
-  const edited = `Welcome to the studio, edited at ${Date.now() % 100000}.`;
+  const edited = `Welcome, take ${Date.now() % 1000}.`;
   const ta = await page.$(`.seg-row[data-id="${first.id}"] textarea`);
   await ta.click({ clickCount: 3 });
   await page.keyboard.down('Control');
@@ -403,6 +397,51 @@ function parseSrt(text) {
   return cues;
 }
 
+test('play: the time runs, the playing segment is highlighted; pause', async () => {
+  await page.click('[data-test=play]');
+  await until('the playhead moving', async () => {
+    const t = await page.$eval('[data-test=time]', (e) => e.textContent);
+    const [m, sec] = t.split(':');
+    return Number(m) * 60 + Number(sec) > 0.7;
+  }, 15000);
+  await until('a segment highlighted as playing', async () => (await page.$('.seg-row.playing')) != null, 10000);
+  await page.click('[data-test=play]');
+  const a = await page.$eval('[data-test=time]', (e) => e.textContent);
+  await sleep(400);
+  assert.equal(await page.$eval('[data-test=time]', (e) => e.textContent), a, 'paused');
+});
+
+test('split at the text cursor and merge back, then undo both', async () => {
+  const third = original[2];
+  const ta = await page.$(`.seg-row[data-id="${third.id}"] textarea`);
+  await ta.click();
+  // The caret after "Edit a line," (12 characters).
+  await ta.evaluate((e) => {
+    e.focus();
+    e.setSelectionRange(12, 12);
+    e.dispatchEvent(new KeyboardEvent('keyup', { key: 'ArrowRight', bubbles: true }));
+  });
+  await page.click('[data-test=split]');
+  await until('4 segments', async () => (await rows()).length === 4, 15000);
+  const r4 = await rows();
+  assert.equal(norm(r4[2].text), 'Edit a line,');
+  assert.equal(norm(r4[3].text), 'and hear it again at once.');
+  // Alt+M merges the selected one (the second half) with the next: none; select the first half.
+  await page.click(`.seg-row[data-id="${third.id}"] .seg-num`);
+  await page.keyboard.down('Alt');
+  await page.keyboard.press('KeyM');
+  await page.keyboard.up('Alt');
+  await until('3 segments again', async () => (await rows()).length === 3, 15000);
+  assert.equal(norm((await rows())[2].text), norm(third.text));
+  await page.click('[data-test=undo]');
+  await until('undo the merge', async () => (await rows()).length === 4, 15000);
+  await page.click('[data-test=undo]');
+  await until('undo the split', async () => (await rows()).length === 3, 15000);
+  const r3 = await rows();
+  assert.deepEqual(r3.map((x) => x.id), original.map((x) => x.id));
+  assert.deepEqual(r3.map((x) => norm(x.text)), original.map((x) => norm(x.text)));
+});
+
 test('keyboard: the help overlay lists the shortcuts; segment navigation', async () => {
   await page.focus('[data-test=play]');
   await page.keyboard.type('?');
@@ -488,7 +527,11 @@ test('2,000 segments: only the visible rows are in the page, scrolling reaches t
   }
 });
 
-test('the server going away: typing is kept, marked unsaved, and saved when it is back', { skip: !server && 'KOKORO_URL given: the test does not own the server' }, async () => {
+test('the server going away: typing is kept, marked unsaved, and saved when it is back', async (t) => {
+  if (!server) {
+    t.skip('KOKORO_URL given: the test does not own the server');
+    return;
+  }
   const second = (await rows())[1];
   allowFailuresUntil = Infinity;
   await stopServer(server);

@@ -127,6 +127,8 @@ export class Engine extends Emitter {
     let trackEnd = (durationMs || 0) / 1000;
     for (const s of segments) {
       if (s.status !== 'ready' || !s.rendered || !s.audio_version) continue;
+      // An untimed segment's place is known at the end of its render pass.
+      if (s.rendered.start_ms == null || s.rendered.end_ms == null) continue;
       const start = s.rendered.start_ms / 1000;
       const end = s.rendered.end_ms / 1000;
       entries.push({ id: s.id, start, end, version: s.audio_version });

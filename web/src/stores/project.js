@@ -13,11 +13,11 @@ const LAST_KEY = 'kokoro.lastProject';
 /** Where a segment sits on the timeline (ms): its cue, else where it was rendered. */
 export function startOf(s) {
   if (s.start_ms != null) return s.start_ms;
-  return s.rendered ? s.rendered.start_ms : null;
+  return s.rendered && s.rendered.start_ms != null ? s.rendered.start_ms : null;
 }
 export function endOf(s) {
   if (s.end_ms != null) return s.end_ms;
-  return s.rendered ? s.rendered.end_ms : null;
+  return s.rendered && s.rendered.end_ms != null ? s.rendered.end_ms : null;
 }
 /** The span that plays for a segment: cue and rendered speech together. */
 export function spanOf(s) {
@@ -316,6 +316,7 @@ export const useProject = defineStore('project', {
       eventSource = markRaw(es);
       this.connection = 'connecting';
       let wasLost = false;
+      let hellos = 0;
       const data = (ev) => {
         try {
           return JSON.parse(ev.data);
@@ -335,8 +336,16 @@ export const useProject = defineStore('project', {
           for (const [sid, dr] of Object.entries(this.drafts)) if (dr.state === 'unsaved') this.scheduleSave(Number(sid), 0);
         }
         if (d && d.render) this.progress = { done: d.render.done, total: d.render.total, eta_s: null };
-        // Anything may have happened while we were away.
-        if (lost || (d && d.version != null && this.project && d.version !== this.project.version)) this.refresh();
+        // A hello after the first means events may have been missed (a
+        // reconnect, or a stream that fell behind): fetch the project again.
+        // The first one only when something changed since it was fetched.
+        hellos++;
+        const stale =
+          d &&
+          this.project &&
+          ((d.version != null && d.version !== this.project.version) ||
+            (d.render && this.project.render && d.render.done !== this.project.render.done));
+        if (lost || hellos > 1 || stale) this.refresh();
       });
       es.addEventListener('segment', (ev) => {
         const d = data(ev);
@@ -595,8 +604,9 @@ export const useProject = defineStore('project', {
         useToasts().info('Put the text cursor where the segment should be split (not at either end).');
         return;
       }
-      const atMs = splitTime(s, at);
-      const r = await this.structural({ op: 'split', id, at_ms: atMs, text_offset: at }, 'split the segment');
+      const op = { op: 'split', id, text_offset: at };
+      if (s.start_ms != null && s.end_ms != null) op.at_ms = splitTime(s, at);
+      const r = await this.structural(op, 'split the segment');
       if (r) {
         const second = (r.segments || []).find((x) => x.id !== id);
         if (second) this.selectedId = second.id;
@@ -644,7 +654,9 @@ export const useProject = defineStore('project', {
       let to = from + 2000;
       if (next && startOf(next) != null && startOf(next) > from + MIN_CUE_MS) to = Math.min(to, startOf(next) - 100);
       if (to - from < MIN_CUE_MS) to = from + 1000;
-      const r = await this.structural({ op: 'insert', start_ms: from, end_ms: to, text: 'New line.' }, 'insert a segment');
+      const untimed = s ? s.start_ms == null : this.segments.length > 0 && this.segments.every((x) => x.start_ms == null);
+      const op = untimed ? { op: 'insert', text: 'New line.' } : { op: 'insert', start_ms: from, end_ms: to, text: 'New line.' };
+      const r = await this.structural(op, 'insert a segment');
       if (r && r.segments && r.segments[0]) this.selectedId = r.segments[0].id;
     },
 
@@ -761,10 +773,16 @@ export function splitTime(s, offset) {
     const w = words[Math.min(before, words.length - 1)];
     if (w && before > 0 && before < words.length) {
       const prev = words[before - 1];
-      return Math.round((prev.end_ms + w.start_ms) / 2);
+      if (prev.end_ms != null && w.start_ms != null) return insideCue(s, Math.round((prev.end_ms + w.start_ms) / 2));
     }
   }
   const a = startOf(s) ?? 0;
   const b = endOf(s) ?? a + 1000;
-  return Math.round(a + ((b - a) * offset) / Math.max(1, text.length));
+  return insideCue(s, Math.round(a + ((b - a) * offset) / Math.max(1, text.length)));
+}
+
+/** splitTime kept strictly inside the cue, as the server wants it. */
+function insideCue(s, ms) {
+  if (s.start_ms == null || s.end_ms == null) return ms;
+  return Math.min(Math.max(ms, s.start_ms + 1), s.end_ms - 1);
 }

@@ -202,7 +202,6 @@ test('upload examples/welcome.srt and see its 3 segments render', async () => {
   await until('the audio of segment 1', () => audioBodies.has(`${original[0].id}@${original[0].version}`), 30000);
   const wav = audioBodies.get(`${original[0].id}@${original[0].version}`);
   assert.equal(wav.subarray(0, 4).toString('latin1'), 'RIFF');
-  await page.screenshot({ path: path.join(OUT, 'studio.png') });
 });
 
 test('edit a text: it is saved, re-rendered and the new audio differs', async () => {
@@ -440,6 +439,32 @@ test('split at the text cursor and merge back, then undo both', async () => {
   const r3 = await rows();
   assert.deepEqual(r3.map((x) => x.id), original.map((x) => x.id));
   assert.deepEqual(r3.map((x) => norm(x.text)), original.map((x) => norm(x.text)));
+});
+
+test('a picture of the editor for the README (OUT/studio.png)', async () => {
+  await page.$$eval('.toasts button', (bs) => bs.forEach((b) => b.click()));
+  await page.setViewport({ width: 1360, height: 820 });
+  await until('every segment rendered', async () => (await rows()).every((x) => x.status === 'ready'), 90000, 250);
+  await page.click('#tab-voices');
+  const second = original[1];
+  await page.click(`.seg-row[data-id="${second.id}"] .seg-num`);
+  // The playhead inside the second cue: its word is lit, the waveform half played.
+  const start = await page.evaluate((id) => {
+    const row = document.querySelector(`.seg-row[data-id="${id}"] .t-start`);
+    const [m, s] = row.textContent.split(':');
+    return Number(m) * 60000 + Number(s) * 1000;
+  }, second.id);
+  await page.focus('[data-test=play]');
+  await page.evaluate(() => document.activeElement.blur());
+  await page.click('#seek');
+  await page.evaluate((ms) => {
+    const el = document.querySelector('#seek');
+    el.value = String(ms);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, start + 900);
+  await sleep(800);
+  await page.screenshot({ path: path.join(OUT, 'studio.png') });
+  await page.setViewport({ width: 1440, height: 900 });
 });
 
 test('keyboard: the help overlay lists the shortcuts; segment navigation', async () => {

@@ -142,10 +142,19 @@ export class Engine extends Emitter {
       const e = byId.get(id);
       if (!e || e.version !== src.version || e.start !== src.start) this.stopSource(id);
     }
+    // Audio that changed is dropped; its peaks stay drawn (where it was)
+    // until the new audio arrives, so the waveform does not flicker away
+    // while a segment re-renders. Segments that are gone lose both.
+    const alive = new Set(segments.map((s) => s.id));
     let peaksChanged = false;
     for (const [id, c] of this.cache) {
       const e = byId.get(id);
-      if (!e || e.version !== c.version || e.start !== c.start) {
+      if (e && e.version === c.version && e.start === c.start) continue;
+      if (alive.has(id) && !c.stale) {
+        c.stale = true;
+        c.buffer = null;
+        c.version = null;
+      } else if (!alive.has(id)) {
         this.cache.delete(id);
         peaksChanged = true;
       }
@@ -409,10 +418,9 @@ export class Engine extends Emitter {
   buildPeaks() {
     const bins = Math.max(1, Math.ceil(this.duration * PEAKS_PER_SEC));
     const out = new Float32Array(bins * 2);
-    for (const [id, c] of this.cache) {
-      const e = this.byId.get(id);
-      if (!e || !c.peaks) continue;
-      const first = Math.round(e.start * PEAKS_PER_SEC);
+    for (const c of this.cache.values()) {
+      if (!c.peaks) continue;
+      const first = Math.round(c.start * PEAKS_PER_SEC);
       const n = c.peaks.length / 2;
       for (let i = 0; i < n; i++) {
         const b = first + i;

@@ -401,7 +401,24 @@ export const useProject = defineStore('project', {
             wasLost = true;
             this.connection = 'lost';
           }
-          if (es.readyState === EventSource.CLOSED) setTimeout(() => this.project && this.project.id === id && this.connect(), 3000);
+          if (es.readyState === EventSource.CLOSED) {
+            // Refused for good: the project may have been deleted elsewhere.
+            setTimeout(async () => {
+              if (!this.project || this.project.id !== id) return;
+              try {
+                await api.getProject(id);
+              } catch (e) {
+                if (e instanceof ApiError && e.status === 404) {
+                  useToasts().dismissKey('connection');
+                  useToasts().warning(`The project “${this.project.name}” was deleted.`);
+                  this.projects = this.projects.filter((p) => p.id !== id);
+                  this.close();
+                  return;
+                }
+              }
+              if (this.project && this.project.id === id) this.connect();
+            }, 3000);
+          }
         }
       });
     },

@@ -39,20 +39,21 @@ const audioBodies = new Map(); // "sid@version" -> Buffer
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts kokoro serve (port 0: any free port, read from its first line). */
-async function startServer(port, dataDir) {
-  const args = ['serve', '--port', String(port), '--data', dataDir, '--web', path.join(webDir, 'dist')];
-  const log = [];
+async function startServer(port, dataDir, log = []) {
+  const args = ['serve', '--port', String(port), '--data', dataDir, '--web', path.join(webDir, 'dist'), '--log-requests'];
   const proc = spawn(KOKORO, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   let url = port ? `http://127.0.0.1:${port}` : null;
+  let out = '';
   proc.stdout.on('data', (d) => {
     log.push(String(d));
-    const m = /serving the studio at (http:\/\/[^\s/]+)/.exec(log.join(''));
+    out += String(d);
+    const m = /serving the studio at (http:\/\/[^\s/]+)/.exec(out);
     if (m && !url) url = m[1];
   });
   proc.stderr.on('data', (d) => log.push(String(d)));
   const t0 = Date.now();
   for (;;) {
-    if (proc.exitCode != null) throw new Error(`kokoro serve exited (${proc.exitCode}):\n${log.join('')}`);
+    if (proc.exitCode != null) throw new Error(`kokoro serve exited (${proc.exitCode}):\n${log.join('').slice(-4000)}`);
     if (url) {
       try {
         const r = await fetch(`${url}/api/health`);
@@ -61,7 +62,7 @@ async function startServer(port, dataDir) {
         /* not up yet */
       }
     }
-    if (Date.now() - t0 > 60000) throw new Error(`kokoro serve did not answer in 60 s:\n${log.join('')}`);
+    if (Date.now() - t0 > 60000) throw new Error(`kokoro serve did not answer in 60 s:\n${log.join('').slice(-4000)}`);
     await sleep(200);
   }
   return { proc, port: Number(new URL(url).port), dataDir, log, url };
@@ -171,6 +172,9 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
+  if (server && process.env.KOKORO_WEB_SERVER_LOG !== '0') {
+    fs.writeFileSync(path.join(OUT, 'server.log'), server.log.join(''));
+  }
   if (server) {
     await stopServer(server);
     fs.rmSync(server.dataDir, { recursive: true, force: true });
@@ -567,7 +571,8 @@ test('the server going away: typing is kept, marked unsaved, and saved when it i
   await until('the unsaved mark', async () => /Unsaved/.test(await page.$eval(`[data-test="status-${second.id}"]`, (e) => e.textContent)), 15000);
   await until('an error notification', async () => (await page.$eval('[data-test=toasts-errors]', (e) => e.textContent)).length > 0, 15000);
   assert.match(await page.$eval(`.seg-row[data-id="${second.id}"] textarea`, (e) => e.value), /Still here\.$/);
-  server = await startServer(server.port, server.dataDir);
+  server.log.push('--- restarted ---\n');
+  server = await startServer(server.port, server.dataDir, server.log);
   await until('saved after the restart', async () => {
     const p = await api('GET', `/api/projects/${projectId}`);
     return /Still here\.$/.test(p.segments.find((x) => x.id === second.id).text);

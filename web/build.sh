@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")"
 if ! command -v npm >/dev/null 2>&1; then
-    echo "web/build.sh: npm is missing (Node.js 20.19 or newer is needed to build the studio)" >&2
+    echo "web/build.sh: npm is missing (Node.js 18 or newer is needed to build the studio)" >&2
     exit 1
 fi
 stamp=node_modules/.package-lock.json

@@ -260,6 +260,17 @@ test('undo restores the text (button), redo and undo again (keyboard)', async ()
   await until('undone again', async () => norm(await textOf()) === norm(first.text), 15000);
 });
 
+/** axe-core's violations on the page (rule ids and a few targets). */
+async function axe(options) {
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) {
+    await page.addScriptTag({ path: path.join(webDir, 'node_modules', 'axe-core', 'axe.min.js') });
+  }
+  return page.evaluate(async (opts) => {
+    const r = await window.axe.run(document, opts);
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  }, options);
+}
+
 /** WCAG contrast of the main text against what it sits on, per theme. */
 function contrastReport() {
   const parse = (c) => {
@@ -330,6 +341,7 @@ test('every theme switches at once, is readable (WCAG AA) and is remembered', as
     assert.deepEqual(attrs, [mode, variant]);
     await sleep(250);
     for (const c of await page.evaluate(contrastReport)) if (c.ratio < 4.5) low.push(`${theme}: ${c.what} ${c.ratio}:1`);
+    for (const v of await axe({ runOnly: ['color-contrast'] })) low.push(`${theme}: axe ${v}`);
     await page.screenshot({ path: path.join(OUT, `${theme}.png`) });
   }
   assert.deepEqual(low, [], 'text contrast under 4.5:1');
@@ -491,6 +503,15 @@ test('keyboard: the help overlay lists the shortcuts; segment navigation', async
     bs.filter((b) => !(b.getAttribute('aria-label') || b.textContent.trim() || b.getAttribute('title'))).map((b) => b.outerHTML.slice(0, 80)),
   );
   assert.deepEqual(unnamed, []);
+});
+
+test('axe-core finds no WCAG 2.1 A/AA problem in the editor (each side panel)', async () => {
+  const found = [];
+  for (const tab of ['input', 'voices', 'export']) {
+    await page.click(`#tab-${tab}`);
+    for (const v of await axe({ runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })) found.push(`${tab}: ${v}`);
+  }
+  assert.deepEqual(found, []);
 });
 
 test('a file of the wrong type is refused before upload, with a clear message', async () => {

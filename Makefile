@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build demo test test-plain test-asan bench clean reference-smoke reference-bench reference-eval
+.PHONY: all deps build demo test test-plain test-asan bench bench-server clean reference-smoke reference-bench reference-eval
 
 all: build
 
@@ -39,6 +39,10 @@ bench: build
 	bench/parse_large.sh
 	bench/engine_bench.sh
 	bench/render_bench.sh
+
+# The studio server under concurrent clients (wrk when installed).
+bench-server: build
+	bench/server_bench.sh
 
 # ONNX Runtime reference tools (tools/reference/README.md); need the model.
 reference-smoke:

@@ -11,7 +11,31 @@
 // segments in turn (a fresh text each time, so every edit sets off a
 // background render) while the others read --path; reads and edits are
 // reported apart.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+
+// --parse-wrk FILE: wrk's --latency report as the same JSON (for the
+// table in server_bench.sh).
+function parseWrk(text) {
+  const ms = (v, unit) => Number(v) * ({ us: 1e-3, ms: 1, s: 1e3, m: 6e4 }[unit] ?? 1);
+  const pct = (p) => {
+    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(text);
+    return m ? ms(m[1], m[2]) : NaN;
+  };
+  const max = /Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)/.exec(text);
+  const req = /(\d+) requests in ([\d.]+)(\w+)/.exec(text);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
+  const failed = (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
+  return { requests: req ? Number(req[1]) : 0, rps: rps ? Number(rps[1]) : 0, p50: pct(50), p90: pct(90), p99: pct(99),
+    max: max ? ms(max[1], max[2]) : NaN, failed };
+}
+const wrkIndex = process.argv.indexOf('--parse-wrk');
+if (wrkIndex > 0) {
+  console.log(JSON.stringify({ reads: parseWrk(readFileSync(process.argv[wrkIndex + 1], 'utf8')) }));
+  process.exit(0);
+}
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, v) => (a.startsWith('--') ? [...acc, [a.slice(2), v[i + 1]]] : acc), []));

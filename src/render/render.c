@@ -123,8 +123,12 @@ static void *piece_pack(const piece *a, size_t *len)
     memcpy(e, &nw, 4), e += 4;
     memcpy(e, &nr, 4), e += 4;
     memcpy(e, &ns, 8), e += 8;
-    memcpy(e, a->samples, a->n * sizeof(float)), e += a->n * sizeof(float);
-    memcpy(e, a->raw, a->n_raw * sizeof(float)), e += a->n_raw * sizeof(float);
+    /* A stretched piece has no raw durations (raw NULL): memcpy may not be
+     * handed NULL even for no bytes. */
+    if (a->n)
+        memcpy(e, a->samples, a->n * sizeof(float)), e += a->n * sizeof(float);
+    if (a->n_raw)
+        memcpy(e, a->raw, a->n_raw * sizeof(float)), e += a->n_raw * sizeof(float);
     for (size_t i = 0; i < a->n_words; i++) {
         const kk_render_word *w = &a->words[i];
         uint64_t v[4] = {w->text_start, w->text_end, (uint64_t)w->start_sample, (uint64_t)w->end_sample};

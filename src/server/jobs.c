@@ -552,7 +552,8 @@ static void on_piece(void *user, const kk_render_piece *pc)
     }
     for (size_t i = 0; i < pc->n_samples; i++)
         pcm[i] = to_pcm(pc->samples[i]);
-    memcpy(words, pc->words, pc->n_words * sizeof *words);
+    if (pc->n_words) /* words may be NULL when there are none */
+        memcpy(words, pc->words, pc->n_words * sizeof *words);
     kk_cache_key_builder b;
     kk_cache_key_init(&b);
     kk_cache_key_add(&b, pcm, pc->n_samples * sizeof *pcm);
@@ -597,7 +598,8 @@ static void on_progress(void *user, size_t done, size_t total, double eta)
     proj *p = ps->p;
     p->done = done, p->total = total;
     double now = srv_now();
-    int due = done == total || now - p->last_progress >= PROGRESS_EVERY_S;
+    /* The last one comes when the pass has placed everything. */
+    int due = done < total && now - p->last_progress >= PROGRESS_EVERY_S;
     if (due)
         p->last_progress = now;
     pthread_mutex_unlock(&j->lock);

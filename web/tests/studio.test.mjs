@@ -153,10 +153,10 @@ before(async () => {
   });
   page.on('response', async (r) => {
     const u = new URL(r.url());
-    const m = /\/api\/projects\/\d+\/segments\/(\d+)\/audio$/.exec(u.pathname);
-    if (m && r.status() === 200) {
+    const m = /\/api\/projects\/(\d+)\/segments\/(\d+)\/audio$/.exec(u.pathname);
+    if (m && r.status() === 200 && (projectId == null || Number(m[1]) === projectId)) {
       try {
-        audioBodies.set(`${m[1]}@${u.searchParams.get('v')}`, await r.buffer());
+        audioBodies.set(`${m[2]}@${u.searchParams.get('v')}`, await r.buffer());
       } catch {
         /* body gone */
       }
@@ -593,12 +593,17 @@ test('2,000 segments: only the visible rows are in the page, scrolling reaches t
   const p = await api('POST', '/api/projects', { name: 'large', text: cues.join('\n'), format: 'srt' });
   try {
     assert.equal(p.segments.length, 2000);
-    const t0 = Date.now();
-    await page.evaluate((id) => {
+    // Timed inside the page: from the address change to the first row shown.
+    const opened = await page.evaluate(async (id) => {
+      const t0 = performance.now();
       location.hash = `#/p/${id}`;
+      for (;;) {
+        await new Promise((r) => requestAnimationFrame(() => r()));
+        const ta = document.querySelector('.seg-row[data-index="0"] textarea');
+        if (ta && ta.value === 'Line 1.') return Math.round(performance.now() - t0);
+        if (performance.now() - t0 > 30000) return Infinity;
+      }
     }, p.id);
-    await until('the large project open', async () => (await page.$$eval('.seg-row[data-index="0"] textarea', (e) => e.map((x) => x.value))).includes('Line 1.'), 20000);
-    const opened = Date.now() - t0;
     const n = await page.$$eval('.seg-row', (e) => e.length);
     assert.ok(n < 60, `${n} rows in the DOM for 2,000 segments`);
     assert.equal(await page.$eval('.segments .count', (e) => e.textContent.trim()), '2000');
@@ -620,7 +625,7 @@ test('2,000 segments: only the visible rows are in the page, scrolling reaches t
     const worst = Math.max(...frames);
     assert.ok(worst < 1000, `a scroll frame took ${Math.round(worst)} ms`);
     console.log(`# 2,000 segments: opened in ${opened} ms, ${n} rows in the DOM, slowest scroll frame ${Math.round(worst)} ms`);
-    assert.ok(opened < 30000, `opening 2,000 segments took ${opened} ms`);
+    assert.ok(opened < 10000, `opening 2,000 segments took ${opened} ms`);
   } finally {
     await page.evaluate((id) => {
       location.hash = `#/p/${id}`;

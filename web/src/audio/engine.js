@@ -47,6 +47,7 @@ export class Engine extends Emitter {
   constructor() {
     super();
     this.ctx = null;
+    this.decoder = null;
     this.gain = null;
     this.projectId = null;
     this.entries = []; // [{id, start, end, version}] sorted by start (seconds), ready segments only
@@ -92,9 +93,17 @@ export class Engine extends Emitter {
     if (this.gain) this.gain.gain.value = this.muted ? 0 : this.volume;
   }
 
+  /**
+   * Decodes a WAV. An OfflineAudioContext does it, so that no live
+   * AudioContext is made before the user starts playback (browsers refuse
+   * to start one without a gesture); the buffers play in any context.
+   */
   async decode(bytes) {
-    const ctx = this.ensureCtx();
-    return ctx.decodeAudioData(bytes);
+    if (!this.decoder) {
+      const OAC = window.OfflineAudioContext || window.webkitOfflineAudioContext;
+      this.decoder = OAC ? new OAC(1, 1, 24000) : this.ensureCtx();
+    }
+    return this.decoder.decodeAudioData(bytes);
   }
 
   // ---- timeline ----

@@ -515,6 +515,9 @@ test('a picture of the editor for the README (OUT/studio.png)', async () => {
   await page.setViewport({ width: 1360, height: 820 });
   await until('every segment rendered', async () => (await rows()).every((x) => x.status === 'ready'), 90000, 250);
   await page.click('#tab-voices');
+  await page.$eval('#tabpanel-voices', (e) => {
+    e.scrollTop = 0;
+  });
   const second = original[1];
   await page.click(`.seg-row[data-id="${second.id}"] .seg-num`);
   // The playhead inside the second cue: its word is lit, the waveform half played.

@@ -1,0 +1,821 @@
+import { defineStore } from 'pinia';
+import { markRaw } from 'vue';
+import { api, ApiError, utf8Length } from '../api.js';
+import { engine } from '../audio/engine.js';
+import { useToasts } from './toasts.js';
+import { useSettings } from './settings.js';
+
+const SAVE_DELAY_MS = 600;
+const RETRY_MS = [1000, 2000, 4000, 8000, 15000, 30000];
+const MIN_CUE_MS = 50;
+const LAST_KEY = 'kokoro.lastProject';
+
+/** Where a segment sits on the timeline (ms): its cue, else where it was rendered. */
+export function startOf(s) {
+  if (s.start_ms != null) return s.start_ms;
+  return s.rendered && s.rendered.start_ms != null ? s.rendered.start_ms : null;
+}
+export function endOf(s) {
+  if (s.end_ms != null) return s.end_ms;
+  return s.rendered && s.rendered.end_ms != null ? s.rendered.end_ms : null;
+}
+/** The span that plays for a segment: cue and rendered speech together. */
+export function spanOf(s) {
+  const a = [startOf(s), s.rendered && s.rendered.start_ms].filter((v) => v != null);
+  const b = [endOf(s), s.rendered && s.rendered.end_ms].filter((v) => v != null);
+  if (!a.length) return null;
+  return { start: Math.min(...a), end: Math.max(...(b.length ? b : a)) };
+}
+
+function sortSegments(list) {
+  // Timeline order: by the server's index, which follows start times.
+  list.sort((a, b) => a.index - b.index || a.id - b.id);
+  list.forEach((s, i) => {
+    s.index = i;
+  });
+  return list;
+}
+
+let saveTimers = new Map();
+let retryCounts = new Map();
+let eventSource = null;
+let timelineTimer = null;
+let playheadTimer = null;
+let refreshTimer = null;
+
+export const useProject = defineStore('project', {
+  state: () => ({
+    projects: [],
+    project: null, // the open project, without segments
+    segments: [], // its segments in timeline order
+    selectedId: null,
+    drafts: {}, // id -> {text, state: dirty|saving|unsaved|error, message}
+    caret: {}, // id -> caret offset in the text field (for split)
+    connection: 'idle', // idle | connecting | open | lost
+    progress: null, // {done, total, eta_s}
+    loading: false,
+    busy: false, // an undo/redo/structural edit in flight
+    serverVersion: null,
+  }),
+
+  getters: {
+    byId(state) {
+      const m = new Map();
+      for (const s of state.segments) m.set(s.id, s);
+      return m;
+    },
+    selected() {
+      return this.selectedId != null ? this.byId.get(this.selectedId) || null : null;
+    },
+    selectedIndex() {
+      const s = this.selected;
+      return s ? this.segments.indexOf(s) : -1;
+    },
+    history: (state) => (state.project && state.project.history) || { can_undo: false, can_redo: false },
+    unsavedCount: (state) => Object.values(state.drafts).filter((d) => d.state !== 'saving').length,
+    renderStats(state) {
+      let ready = 0;
+      let errors = 0;
+      for (const s of state.segments) {
+        if (s.status === 'ready') ready++;
+        else if (s.status === 'error') errors++;
+      }
+      return { ready, errors, total: state.segments.length };
+    },
+    /** Starts (ms) in timeline order, for finding the segment at a time. */
+    starts(state) {
+      return state.segments.map((s) => {
+        const sp = spanOf(s);
+        return sp ? sp.start : null;
+      });
+    },
+  },
+
+  actions: {
+    // ---------------- projects ----------------
+
+    async loadProjects() {
+      try {
+        const r = await api.listProjects();
+        this.projects = r.projects || [];
+      } catch (e) {
+        useToasts().error(`Could not list the projects: ${e.message}`, { key: 'projects' });
+      }
+    },
+
+    async restore() {
+      const fromHash = /^#\/p\/(\d+)/.exec(location.hash);
+      let id = fromHash ? Number(fromHash[1]) : null;
+      if (id == null) {
+        try {
+          id = Number(localStorage.getItem(LAST_KEY)) || null;
+        } catch {
+          id = null;
+        }
+      }
+      if (id != null && this.projects.some((p) => p.id === id)) await this.open(id);
+      else if (fromHash && id != null) await this.open(id);
+    },
+
+    async open(id, preloaded = null) {
+      if (this.project && this.project.id !== id) await this.flushAll();
+      this.loading = true;
+      try {
+        const p = preloaded || (await api.getProject(id));
+        this.setProject(p);
+        try {
+          localStorage.setItem(LAST_KEY, String(p.id));
+        } catch {
+          /* ignore */
+        }
+        if (location.hash !== `#/p/${p.id}`) history.replaceState(null, '', `#/p/${p.id}`);
+        this.connect();
+        const first = this.segments[0];
+        this.selectedId = first ? first.id : null;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) {
+          useToasts().warning(`Project ${id} no longer exists.`);
+          try {
+            localStorage.removeItem(LAST_KEY);
+          } catch {
+            /* ignore */
+          }
+          history.replaceState(null, '', '#/');
+        } else {
+          useToasts().error(`Could not open the project: ${e.message}`, { key: 'open' });
+        }
+      } finally {
+        this.loading = false;
+      }
+    },
+
+    setProject(p) {
+      const { segments, warnings, ...rest } = p;
+      this.project = rest;
+      this.serverVersion = rest.version;
+      this.segments = sortSegments((segments || []).slice());
+      this.drafts = {};
+      this.caret = {};
+      this.progress = rest.render ? { done: rest.render.done, total: rest.render.total, eta_s: null } : null;
+      engine.reset(rest.id);
+      this.syncTimeline(true);
+      engine.seek((rest.playhead_ms || 0) / 1000);
+      const i = this.projects.findIndex((x) => x.id === rest.id);
+      if (i >= 0) this.projects[i] = rest;
+      else this.projects.unshift(rest);
+    },
+
+    close() {
+      this.disconnect();
+      this.project = null;
+      this.segments = [];
+      this.drafts = {};
+      this.selectedId = null;
+      engine.reset(null);
+      history.replaceState(null, '', '#/');
+      try {
+        localStorage.removeItem(LAST_KEY);
+      } catch {
+        /* ignore */
+      }
+    },
+
+    async deleteProject(id) {
+      try {
+        await api.deleteProject(id);
+        this.projects = this.projects.filter((p) => p.id !== id);
+        if (this.project && this.project.id === id) this.close();
+        useToasts().success('Project deleted.');
+      } catch (e) {
+        useToasts().error(`Could not delete the project: ${e.message}`);
+      }
+    },
+
+    /** After POST /api/projects: opens it and reports parser warnings. */
+    async created(p) {
+      if (Array.isArray(p.warnings) && p.warnings.length) {
+        const more = p.warnings.length > 3 ? ` (and ${p.warnings.length - 3} more)` : '';
+        useToasts().warning(`Some lines were skipped: ${p.warnings.slice(0, 3).join('; ')}${more}`);
+      }
+      await this.open(p.id, p.segments ? p : null);
+    },
+
+    async createFromText({ text, name, format }) {
+      const p = await api.createFromText({ name: name || undefined, text, format: format || 'txt' });
+      await this.created(p);
+      return p;
+    },
+
+    async refresh() {
+      if (!this.project) return;
+      const id = this.project.id;
+      try {
+        const p = await api.getProject(id);
+        if (!this.project || this.project.id !== id) return;
+        const { segments, ...rest } = p;
+        this.project = rest;
+        this.serverVersion = rest.version;
+        this.replaceSegments(segments || []);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.network)) useToasts().error(`Could not reload the project: ${e.message}`);
+      }
+    },
+
+    async refreshSegments() {
+      if (!this.project) return;
+      const id = this.project.id;
+      const r = await api.segments(id);
+      if (!this.project || this.project.id !== id) return;
+      this.replaceSegments(r.segments || []);
+    },
+
+    replaceSegments(list) {
+      this.segments = sortSegments(list.slice());
+      const ids = new Set(list.map((s) => s.id));
+      for (const id of Object.keys(this.drafts)) {
+        const d = this.drafts[id];
+        if (!ids.has(Number(id))) delete this.drafts[id];
+        else if (d.state !== 'saving' && d.state !== 'dirty' && d.state !== 'unsaved' && d.state !== 'error') delete this.drafts[id];
+      }
+      if (this.selectedId != null && !ids.has(this.selectedId)) this.selectedId = this.segments[0] ? this.segments[0].id : null;
+      this.syncTimeline();
+    },
+
+    /** Merges answers (segments that changed) into the list. */
+    upsert(segs = [], deleted = []) {
+      let reorder = false;
+      for (const s of segs) {
+        const cur = this.byId.get(s.id);
+        if (cur) {
+          if (cur.index !== s.index || cur.start_ms !== s.start_ms) reorder = true;
+          Object.assign(cur, s);
+        } else {
+          this.segments.push(s);
+          reorder = true;
+        }
+      }
+      if (deleted.length) {
+        const gone = new Set(deleted);
+        this.segments = this.segments.filter((s) => !gone.has(s.id));
+        for (const id of deleted) delete this.drafts[id];
+        if (gone.has(this.selectedId)) this.selectedId = null;
+        reorder = true;
+      }
+      if (reorder) {
+        // Timeline order after a local change: by start, then previous index.
+        this.segments.sort((a, b) => {
+          const sa = startOf(a);
+          const sb = startOf(b);
+          if (sa != null && sb != null && sa !== sb) return sa - sb;
+          return a.index - b.index || a.id - b.id;
+        });
+        this.segments.forEach((s, i) => {
+          s.index = i;
+        });
+      }
+      this.syncTimeline();
+    },
+
+    applyProjectState(p) {
+      if (!p || !this.project) return;
+      if (p.version != null) {
+        this.project.version = p.version;
+        this.serverVersion = Math.max(this.serverVersion || 0, p.version);
+      }
+      if (p.history) this.project.history = p.history;
+    },
+
+    /** Tells the player where the rendered segments are (batched). */
+    syncTimeline(now = false) {
+      const run = () => {
+        timelineTimer = null;
+        if (!this.project) return;
+        let dur = this.project.duration_ms || 0;
+        for (const s of this.segments) {
+          const e = endOf(s);
+          if (e != null && e > dur) dur = e;
+          if (s.rendered && s.rendered.end_ms > dur) dur = s.rendered.end_ms;
+        }
+        engine.setTimeline(this.segments, dur);
+      };
+      if (now) {
+        clearTimeout(timelineTimer);
+        run();
+      } else if (!timelineTimer) {
+        timelineTimer = setTimeout(run, 30);
+      }
+    },
+
+    // ---------------- live events ----------------
+
+    connect() {
+      this.disconnect();
+      if (!this.project) return;
+      const id = this.project.id;
+      const es = new EventSource(api.eventsUrl(id));
+      eventSource = markRaw(es);
+      this.connection = 'connecting';
+      let wasLost = false;
+      let hellos = 0;
+      let seenVersion = 0;
+      const data = (ev) => {
+        try {
+          return JSON.parse(ev.data);
+        } catch {
+          return null;
+        }
+      };
+      es.addEventListener('hello', (ev) => {
+        const d = data(ev);
+        const lost = wasLost;
+        wasLost = false;
+        this.connection = 'open';
+        if (lost) {
+          useToasts().dismissKey('connection');
+          useToasts().success('Reconnected to the server.', { key: 'connection' });
+          // Save what waited for the server at once.
+          for (const [sid, dr] of Object.entries(this.drafts)) if (dr.state === 'unsaved') this.scheduleSave(Number(sid), 0);
+        }
+        if (d && d.render) this.progress = { done: d.render.done, total: d.render.total, eta_s: null };
+        // A hello after the first means events may have been missed (a
+        // reconnect, or a stream that fell behind): fetch the project again.
+        // The first one only when something changed since it was fetched.
+        hellos++;
+        const stale =
+          d &&
+          this.project &&
+          ((d.version != null && d.version !== this.project.version) ||
+            (d.render && this.project.render && d.render.done !== this.project.render.done));
+        if (lost || hellos > 1 || stale) this.refresh();
+      });
+      es.addEventListener('segment', (ev) => {
+        const d = data(ev);
+        if (!d) return;
+        const s = this.byId.get(d.id);
+        if (!s) return;
+        s.status = d.status;
+        if ('audio_version' in d) s.audio_version = d.audio_version;
+        if ('rendered' in d) s.rendered = d.rendered;
+        if (d.status === 'ready') s.error = null;
+        if ('error' in d) s.error = d.error;
+        this.syncTimeline();
+      });
+      es.addEventListener('progress', (ev) => {
+        const d = data(ev);
+        if (d) this.progress = d;
+        if (d && this.project) {
+          this.project.render = { done: d.done, total: d.total, rendering: d.done < d.total };
+          const entry = this.projects.find((x) => x.id === this.project.id);
+          if (entry) entry.render = this.project.render;
+        }
+      });
+      es.addEventListener('project', (ev) => {
+        const d = data(ev);
+        if (!d || !this.project) return;
+        if (d.history && d.version >= (this.project.version || 0)) this.project.history = d.history;
+        // Someone else (another tab) edited: fetch what changed. Our own
+        // edits' events may come before their answers: look again a moment
+        // later, once those answers have raised serverVersion.
+        seenVersion = Math.max(seenVersion, d.version || 0);
+        const check = () => {
+          if (!this.project || this.project.id !== id) return;
+          if (seenVersion <= (this.serverVersion || 0)) return;
+          if (this.busy || this.saving()) {
+            refreshTimer = setTimeout(check, 500);
+            return;
+          }
+          this.serverVersion = seenVersion;
+          this.refresh();
+        };
+        clearTimeout(refreshTimer);
+        refreshTimer = setTimeout(check, 500);
+      });
+      es.addEventListener('error', (ev) => {
+        // A named `error` event carries data; a connection error does not.
+        if (ev && typeof ev.data === 'string') {
+          const d = data(ev);
+          if (!d) return;
+          const s = this.byId.get(d.id);
+          if (s) {
+            s.status = 'error';
+            s.error = d.message;
+          }
+          const n = s ? `Segment ${s.index + 1}` : 'A segment';
+          useToasts().error(`${n} could not be rendered: ${d.message}`, { key: `render-${d.id}` });
+          return;
+        }
+        if (es.readyState === EventSource.CLOSED || es.readyState === EventSource.CONNECTING) {
+          if (this.connection === 'open' || this.connection === 'connecting') {
+            if (!wasLost) {
+              useToasts().error('Lost the connection to the server; retrying. Your edits are kept.', { key: 'connection' });
+            }
+            wasLost = true;
+            this.connection = 'lost';
+          }
+          if (es.readyState === EventSource.CLOSED) {
+            // Refused for good: the project may have been deleted elsewhere.
+            setTimeout(async () => {
+              if (!this.project || this.project.id !== id) return;
+              try {
+                await api.getProject(id);
+              } catch (e) {
+                if (e instanceof ApiError && e.status === 404) {
+                  useToasts().dismissKey('connection');
+                  useToasts().warning(`The project “${this.project.name}” was deleted.`);
+                  this.projects = this.projects.filter((p) => p.id !== id);
+                  this.close();
+                  return;
+                }
+              }
+              if (this.project && this.project.id === id) this.connect();
+            }, 3000);
+          }
+        }
+      });
+    },
+
+    disconnect() {
+      if (eventSource) eventSource.close();
+      eventSource = null;
+      this.connection = 'idle';
+    },
+
+    // ---------------- text edits (debounced, retried) ----------------
+
+    /** Whether a text save is on its way to the server. */
+    saving() {
+      return Object.values(this.drafts).some((d) => d.state === 'saving');
+    },
+
+    textOf(s) {
+      const d = this.drafts[s.id];
+      return d ? d.text : s.text;
+    },
+
+    setText(id, text) {
+      const seg = this.byId.get(id);
+      if (!seg) return;
+      const d = this.drafts[id];
+      if (!d && text === seg.text) return;
+      if (d) {
+        d.text = text;
+        if (d.state === 'saving') d.again = true;
+        else {
+          d.state = 'dirty';
+          d.message = null;
+        }
+      } else {
+        this.drafts[id] = { text, state: 'dirty', message: null, again: false, promise: null };
+      }
+      this.scheduleSave(id, SAVE_DELAY_MS);
+    },
+
+    scheduleSave(id, ms) {
+      clearTimeout(saveTimers.get(id));
+      saveTimers.set(
+        id,
+        setTimeout(() => this.save(id), ms),
+      );
+    },
+
+    async save(id) {
+      clearTimeout(saveTimers.get(id));
+      saveTimers.delete(id);
+      const d = this.drafts[id];
+      if (!d || !this.project) return;
+      if (d.state === 'saving') {
+        d.again = true;
+        return d.promise;
+      }
+      const seg = this.byId.get(id);
+      if (!seg) {
+        delete this.drafts[id];
+        return;
+      }
+      if (d.text === seg.text) {
+        delete this.drafts[id];
+        return;
+      }
+      if (utf8Length(d.text) > 10000) {
+        d.state = 'error';
+        d.message = 'Longer than 10,000 bytes: shorten it or split the segment.';
+        return;
+      }
+      const sent = d.text;
+      const pid = this.project.id;
+      d.state = 'saving';
+      d.again = false;
+      const promise = (async () => {
+        try {
+          const r = await api.patchSegment(pid, id, { text: sent });
+          if (!this.project || this.project.id !== pid) return;
+          retryCounts.delete(id);
+          this.upsert([r.segment]);
+          this.applyProjectState(r.project);
+          const cur = this.drafts[id];
+          if (cur && cur.text === sent) delete this.drafts[id];
+          else if (cur) {
+            cur.state = 'dirty';
+            this.scheduleSave(id, 50);
+          }
+          useToasts().dismissKey('save');
+        } catch (e) {
+          const cur = this.drafts[id];
+          if (!cur) return;
+          if (e instanceof ApiError && (e.network || e.status >= 500 || e.status === 409)) {
+            // Keep the text and try again, a little later each time.
+            const n = retryCounts.get(id) || 0;
+            retryCounts.set(id, n + 1);
+            cur.state = 'unsaved';
+            cur.message = e.message;
+            if (n === 0) useToasts().error(`Not saved yet: ${e.message} Retrying…`, { key: 'save' });
+            this.scheduleSave(id, RETRY_MS[Math.min(n, RETRY_MS.length - 1)]);
+          } else {
+            cur.state = 'error';
+            cur.message = e.message;
+            useToasts().error(`Could not save segment ${seg.index + 1}: ${e.message}`, { key: 'save' });
+          }
+        } finally {
+          const cur = this.drafts[id];
+          if (cur) cur.promise = null;
+          if (cur && cur.again && cur.state === 'dirty') this.scheduleSave(id, 50);
+        }
+      })();
+      d.promise = promise;
+      return promise;
+    },
+
+    async flush(id) {
+      if (this.drafts[id]) await this.save(id);
+      const d = this.drafts[id];
+      if (d && d.promise) await d.promise;
+    },
+
+    /** Saves every pending text now; true when nothing is left unsaved. */
+    async flushAll() {
+      const ids = Object.keys(this.drafts).map(Number);
+      await Promise.all(ids.map((id) => this.flush(id)));
+      return Object.keys(this.drafts).length === 0;
+    },
+
+    // ---------------- other edits ----------------
+
+    async patchSegment(id, patch) {
+      if (!this.project) return false;
+      const pid = this.project.id;
+      try {
+        const r = await api.patchSegment(pid, id, patch);
+        if (!this.project || this.project.id !== pid) return false;
+        this.upsert([r.segment]);
+        this.applyProjectState(r.project);
+        if (patch.voice) useSettings().noteRecent(patch.voice);
+        return true;
+      } catch (e) {
+        useToasts().error(`Could not change the segment: ${e.message}`);
+        return false;
+      }
+    },
+
+    async setTimes(id, startMs, endMs) {
+      const s = this.byId.get(id);
+      if (!s) return false;
+      const start = Math.max(0, Math.round(startMs));
+      const end = Math.max(start + MIN_CUE_MS, Math.round(endMs));
+      if (start === s.start_ms && end === s.end_ms) return true;
+      const before = { start_ms: s.start_ms, end_ms: s.end_ms };
+      s.start_ms = start; // at once, so that repeated nudges add up
+      s.end_ms = end;
+      const ok = await this.patchSegment(id, { start_ms: start, end_ms: end });
+      if (!ok && this.byId.get(id)) Object.assign(this.byId.get(id), before);
+      return ok;
+    },
+
+    nudge(id, which, deltaMs) {
+      const s = this.byId.get(id);
+      if (!s || s.start_ms == null || s.end_ms == null) {
+        useToasts().info('This segment has no cue times to nudge (plain text gets its place from the render).');
+        return;
+      }
+      let start = s.start_ms;
+      let end = s.end_ms;
+      if (which === 'start') start = Math.min(Math.max(0, start + deltaMs), end - MIN_CUE_MS);
+      else if (which === 'end') end = Math.max(end + deltaMs, start + MIN_CUE_MS);
+      else {
+        const d = Math.max(deltaMs, -start);
+        start += d;
+        end += d;
+      }
+      return this.setTimes(id, start, end);
+    },
+
+    async structural(op, label) {
+      if (!this.project) return null;
+      const pid = this.project.id;
+      this.busy = true;
+      try {
+        const r = await api.segmentOp(pid, op);
+        if (!this.project || this.project.id !== pid) return null;
+        this.applyProjectState(r.project);
+        this.upsert(r.segments || [], r.deleted || []);
+        return r;
+      } catch (e) {
+        useToasts().error(`Could not ${label}: ${e.message}`);
+        return null;
+      } finally {
+        this.busy = false;
+      }
+    },
+
+    /** Splits at a character offset of the text (the caret's). */
+    async split(id, offset) {
+      await this.flush(id);
+      const s = this.byId.get(id);
+      if (!s) return;
+      const text = s.text;
+      const at = Math.max(0, Math.min(offset ?? Math.floor(text.length / 2), text.length));
+      if (at <= 0 || at >= text.length || !text.slice(0, at).trim() || !text.slice(at).trim()) {
+        useToasts().info('Put the text cursor where the segment should be split (not at either end).');
+        return;
+      }
+      const op = { op: 'split', id, text_offset: at };
+      if (s.start_ms != null && s.end_ms != null) op.at_ms = splitTime(s, at);
+      const r = await this.structural(op, 'split the segment');
+      if (r) {
+        const second = (r.segments || []).find((x) => x.id !== id);
+        if (second) this.selectedId = second.id;
+      }
+    },
+
+    async mergeWithNext(id) {
+      const i = this.segments.findIndex((s) => s.id === id);
+      const next = this.segments[i + 1];
+      if (i < 0 || !next) {
+        useToasts().info('There is no next segment to merge with.');
+        return;
+      }
+      await Promise.all([this.flush(id), this.flush(next.id)]);
+      const r = await this.structural({ op: 'merge', ids: [id, next.id] }, 'merge the segments');
+      if (r) this.selectedId = id;
+    },
+
+    async mergeWithPrevious(id) {
+      const i = this.segments.findIndex((s) => s.id === id);
+      if (i <= 0) {
+        useToasts().info('There is no previous segment to merge with.');
+        return;
+      }
+      const prev = this.segments[i - 1];
+      await this.mergeWithNext(prev.id);
+      this.selectedId = prev.id;
+    },
+
+    async deleteSegment(id) {
+      const i = this.segments.findIndex((s) => s.id === id);
+      await this.flush(id);
+      const r = await this.structural({ op: 'delete', id }, 'delete the segment');
+      if (r) {
+        const next = this.segments[Math.min(i, this.segments.length - 1)];
+        this.selectedId = next ? next.id : null;
+      }
+    },
+
+    async insertAfter(id) {
+      const s = id != null ? this.byId.get(id) : this.segments[this.segments.length - 1];
+      const i = s ? this.segments.indexOf(s) : -1;
+      const next = this.segments[i + 1];
+      const from = s ? (endOf(s) ?? 0) + 200 : 0;
+      let to = from + 2000;
+      if (next && startOf(next) != null && startOf(next) > from + MIN_CUE_MS) to = Math.min(to, startOf(next) - 100);
+      if (to - from < MIN_CUE_MS) to = from + 1000;
+      const untimed = s ? s.start_ms == null : this.segments.length > 0 && this.segments.every((x) => x.start_ms == null);
+      const op = untimed ? { op: 'insert', text: 'New line.' } : { op: 'insert', start_ms: from, end_ms: to, text: 'New line.' };
+      const r = await this.structural(op, 'insert a segment');
+      if (r && r.segments && r.segments[0]) this.selectedId = r.segments[0].id;
+    },
+
+    async setProjectSettings(partial) {
+      if (!this.project) return false;
+      const pid = this.project.id;
+      try {
+        const p = await api.patchProject(pid, { settings: partial });
+        if (!this.project || this.project.id !== pid) return false;
+        const { segments, ...rest } = p;
+        this.project = rest;
+        this.serverVersion = Math.max(this.serverVersion || 0, rest.version || 0);
+        if (segments) this.replaceSegments(segments);
+        if (partial.voice) useSettings().noteRecent(partial.voice);
+        return true;
+      } catch (e) {
+        useToasts().error(`Could not change the project's settings: ${e.message}`);
+        return false;
+      }
+    },
+
+    async rename(name) {
+      if (!this.project || !name.trim() || name === this.project.name) return;
+      const pid = this.project.id;
+      try {
+        const p = await api.patchProject(pid, { name: name.trim() });
+        const { segments, ...rest } = p;
+        this.project = rest;
+        this.serverVersion = Math.max(this.serverVersion || 0, rest.version || 0);
+        const i = this.projects.findIndex((x) => x.id === pid);
+        if (i >= 0) this.projects[i] = rest;
+      } catch (e) {
+        useToasts().error(`Could not rename the project: ${e.message}`);
+      }
+    },
+
+    // ---------------- history ----------------
+
+    async undo() {
+      return this.travel('undo');
+    },
+    async redo() {
+      return this.travel('redo');
+    },
+
+    async travel(which) {
+      if (!this.project || this.busy) return;
+      // Pending typing is an edit too: save it first so that it is the one undone.
+      await this.flushAll();
+      if (which === 'undo' && !this.history.can_undo) return;
+      if (which === 'redo' && !this.history.can_redo) return;
+      const pid = this.project.id;
+      this.busy = true;
+      try {
+        const r = await api[which](pid);
+        if (!this.project || this.project.id !== pid) return;
+        this.applyProjectState(r.project);
+        await this.refreshSegments();
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 409) useToasts().info(`Nothing to ${which}.`);
+        else useToasts().error(`Could not ${which}: ${e.message}`);
+      } finally {
+        this.busy = false;
+      }
+    },
+
+    // ---------------- playhead ----------------
+
+    reportPlayhead(ms) {
+      if (!this.project) return;
+      const pid = this.project.id;
+      clearTimeout(playheadTimer);
+      playheadTimer = setTimeout(() => {
+        api.playhead(pid, ms).catch(() => {});
+      }, 400);
+    },
+
+    /** The index of the segment playing at ms (-1: none). */
+    indexAt(ms) {
+      const starts = this.starts;
+      let lo = 0;
+      let hi = starts.length - 1;
+      let best = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        const st = starts[mid];
+        if (st == null) {
+          // untimed and not rendered yet: scan linearly around
+          break;
+        }
+        if (st <= ms) {
+          best = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      if (best < 0) return -1;
+      // Look back a few in case cues overlap.
+      for (let i = best; i >= Math.max(0, best - 3); i--) {
+        const sp = spanOf(this.segments[i]);
+        if (sp && sp.start <= ms && ms < sp.end) return i;
+      }
+      return -1;
+    },
+  },
+});
+
+/** The time (ms) of a split at a text offset: from word times when known. */
+export function splitTime(s, offset) {
+  const text = s.text;
+  const words = (s.rendered && s.rendered.words) || [];
+  if (words.length) {
+    // Count the words before the offset.
+    const before = text.slice(0, offset).trim().split(/\s+/).filter(Boolean).length;
+    const w = words[Math.min(before, words.length - 1)];
+    if (w && before > 0 && before < words.length) {
+      const prev = words[before - 1];
+      if (prev.end_ms != null && w.start_ms != null) return insideCue(s, Math.round((prev.end_ms + w.start_ms) / 2));
+    }
+  }
+  const a = startOf(s) ?? 0;
+  const b = endOf(s) ?? a + 1000;
+  return insideCue(s, Math.round(a + ((b - a) * offset) / Math.max(1, text.length)));
+}
+
+/** splitTime kept strictly inside the cue, as the server wants it. */
+function insideCue(s, ms) {
+  if (s.start_ms == null || s.end_ms == null) return ms;
+  return Math.min(Math.max(ms, s.start_ms + 1), s.end_ms - 1);
+}

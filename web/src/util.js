@@ -1,0 +1,50 @@
+/** 83500 → "1:23.500" (or "1:02:03.500" past an hour); null → "—". */
+export function fmtTime(ms, { millis = true } = {}) {
+  if (ms == null || !Number.isFinite(ms)) return '—';
+  const neg = ms < 0;
+  let t = Math.abs(Math.round(ms));
+  const h = Math.floor(t / 3600000);
+  t -= h * 3600000;
+  const m = Math.floor(t / 60000);
+  t -= m * 60000;
+  const s = Math.floor(t / 1000);
+  const r = t - s * 1000;
+  const ss = String(s).padStart(2, '0');
+  const frac = millis ? '.' + String(r).padStart(3, '0') : '';
+  const body = h ? `${h}:${String(m).padStart(2, '0')}:${ss}${frac}` : `${m}:${ss}${frac}`;
+  return (neg ? '−' : '') + body;
+}
+
+/** Spoken form for screen readers: "1 minute 23.5 seconds". */
+export function spokenTime(ms) {
+  if (ms == null) return 'no time';
+  const s = ms / 1000;
+  const m = Math.floor(s / 60);
+  const rest = Math.round((s - m * 60) * 10) / 10;
+  return m ? `${m} minute${m === 1 ? '' : 's'} ${rest} seconds` : `${rest} seconds`;
+}
+
+export function fmtBytes(n) {
+  if (n == null) return '';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** True when the event comes from a place where typing goes (text fields). */
+export function isTyping(el) {
+  if (!el) return false;
+  if (el.isContentEditable) return true;
+  const tag = el.tagName;
+  if (tag === 'TEXTAREA') return true;
+  if (tag === 'SELECT') return true;
+  if (tag === 'INPUT') {
+    const t = (el.getAttribute('type') || 'text').toLowerCase();
+    return !['button', 'checkbox', 'radio', 'range', 'submit', 'reset', 'file', 'color'].includes(t);
+  }
+  return false;
+}
+
+export function clamp(v, lo, hi) {
+  return Math.max(lo, Math.min(hi, v));
+}

@@ -13,6 +13,7 @@ deps:
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
+	@web/build.sh
 
 # The main job: read the bundled subtitle file, then speak the bundled text
 # (needs the model: see README, "The model").
@@ -22,6 +23,7 @@ demo: build
 test-plain: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j $(JOBS)
+	@web/build.sh
 	ctest --test-dir build --output-on-failure -j $(JOBS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build: the same tests, and the

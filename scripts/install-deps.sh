@@ -19,6 +19,7 @@ PKGS=(
   libsqlite3-dev                     # the studio's projects and edit history (src/server/store.c)
   libmicrohttpd-dev                  # the studio server's HTTP (src/server/http.c)
   ffmpeg                             # tests: makes a small video to dub
+  chromium                           # tests: the web studio in a real headless browser (web/tests)
   python3-onnx python3-numpy         # reference tools (tools/reference), /usr/bin/python3
 )
 # node runs ONNX Runtime for the reference_eval test; any node >= 18 will do

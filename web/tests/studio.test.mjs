@@ -640,6 +640,24 @@ test('2,000 segments: only the visible rows are in the page, scrolling reaches t
   }
 });
 
+test('a project whose render began before the page connected still fills in', async () => {
+  // Made through the API: its render pass starts before the studio listens.
+  const p = await api('POST', '/api/projects', { name: 'early', text: `A fresh line, number ${Date.now() % 100000}.`, format: 'txt' });
+  try {
+    await page.evaluate((id) => {
+      location.hash = `#/p/${id}`;
+    }, p.id);
+    await until('its segment shown', async () => (await rows()).length === 1 && (await rows())[0].id === p.segments[0].id, 20000);
+    await until('its segment rendered', async () => (await rows())[0].status === 'ready', 90000, 250);
+  } finally {
+    await page.evaluate((id) => {
+      location.hash = `#/p/${id}`;
+    }, projectId);
+    await until('back to the example', async () => (await rows()).length === 3, 20000);
+    await api('DELETE', `/api/projects/${p.id}`);
+  }
+});
+
 test('the server going away: typing is kept, marked unsaved, and saved when it is back', async (t) => {
   if (!server) {
     t.skip('KOKORO_URL given: the test does not own the server');

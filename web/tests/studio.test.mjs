@@ -626,9 +626,29 @@ test('2,000 segments: only the visible rows are in the page, scrolling reaches t
     });
     await until('the last row shown', async () => (await page.$$eval('.seg-row', (els) => els.map((e) => Number(e.dataset.index)))).includes(1999), 3000);
     const worst = Math.max(...frames);
-    assert.ok(worst < 1000, `a scroll frame took ${Math.round(worst)} ms`);
-    console.log(`# 2,000 segments: opened in ${opened} ms, ${n} rows in the DOM, slowest scroll frame ${Math.round(worst)} ms`);
+    const median = frames.slice().sort((a, b) => a - b)[frames.length >> 1];
+    // The median, not the worst frame: the machine may be busy with other work.
+    assert.ok(median < 300, `scroll frames took ${Math.round(median)} ms (median)`);
+    console.log(`# 2,000 segments: opened in ${opened} ms, ${n} rows in the DOM, scroll frames ${Math.round(median)} ms median, ${Math.round(worst)} ms worst`);
     assert.ok(opened < 10000, `opening 2,000 segments took ${opened} ms`);
+  } finally {
+    await page.evaluate((id) => {
+      location.hash = `#/p/${id}`;
+    }, projectId);
+    await until('back to the example', async () => (await rows()).length === 3, 20000);
+    await api('DELETE', `/api/projects/${p.id}`);
+  }
+});
+
+test('a project whose render began before the page connected still fills in', async () => {
+  // Made through the API: its render pass starts before the studio listens.
+  const p = await api('POST', '/api/projects', { name: 'early', text: `A fresh line, number ${Date.now() % 100000}.`, format: 'txt' });
+  try {
+    await page.evaluate((id) => {
+      location.hash = `#/p/${id}`;
+    }, p.id);
+    await until('its segment shown', async () => (await rows()).length === 1 && (await rows())[0].id === p.segments[0].id, 20000);
+    await until('its segment rendered', async () => (await rows())[0].status === 'ready', 90000, 250);
   } finally {
     await page.evaluate((id) => {
       location.hash = `#/p/${id}`;

@@ -42,6 +42,10 @@ let eventSource = null;
 let timelineTimer = null;
 let playheadTimer = null;
 let refreshTimer = null;
+let watchdog = null;
+let lastEventAt = 0;
+const QUIET_MS = 4000;
+let quietMs = QUIET_MS; // doubles after each look that was not needed, up to a minute
 
 export const useProject = defineStore('project', {
   state: () => ({
@@ -315,6 +319,9 @@ export const useProject = defineStore('project', {
       const es = new EventSource(api.eventsUrl(id));
       eventSource = markRaw(es);
       this.connection = 'connecting';
+      lastEventAt = Date.now();
+      quietMs = QUIET_MS;
+      this.startWatchdog();
       let wasLost = false;
       let hellos = 0;
       let seenVersion = 0;
@@ -341,14 +348,17 @@ export const useProject = defineStore('project', {
         // reconnect, or a stream that fell behind): fetch the project again.
         // The first one only when something changed since it was fetched.
         hellos++;
+        lastEventAt = Date.now();
+        const st = this.renderStats;
         const stale =
           d &&
           this.project &&
-          ((d.version != null && d.version !== this.project.version) ||
-            (d.render && this.project.render && d.render.done !== this.project.render.done));
+          ((d.version != null && d.version !== this.project.version) || (d.render && d.render.done !== st.ready + st.errors));
         if (lost || hellos > 1 || stale) this.refresh();
       });
       es.addEventListener('segment', (ev) => {
+        lastEventAt = Date.now();
+        quietMs = QUIET_MS;
         const d = data(ev);
         if (!d) return;
         const s = this.byId.get(d.id);
@@ -361,6 +371,7 @@ export const useProject = defineStore('project', {
         this.syncTimeline();
       });
       es.addEventListener('progress', (ev) => {
+        lastEventAt = Date.now();
         const d = data(ev);
         if (d) this.progress = d;
         if (d && this.project) {
@@ -437,7 +448,28 @@ export const useProject = defineStore('project', {
     disconnect() {
       if (eventSource) eventSource.close();
       eventSource = null;
+      clearInterval(watchdog);
+      watchdog = null;
       this.connection = 'idle';
+    },
+
+    /**
+     * A safety net for missed events: while segments wait to be rendered
+     * and the stream has said nothing for a while, look at the project
+     * again (a render pass that began before the stream opened sends no
+     * events).
+     */
+    startWatchdog() {
+      clearInterval(watchdog);
+      watchdog = setInterval(() => {
+        if (!this.project || this.connection !== 'open' || this.busy || this.saving()) return;
+        if (Date.now() - lastEventAt < quietMs) return;
+        const waiting = this.segments.some((x) => x.status === 'pending' || x.status === 'rendering');
+        if (!waiting) return;
+        lastEventAt = Date.now();
+        quietMs = Math.min(quietMs * 2, 60000);
+        this.refresh();
+      }, 1000);
     },
 
     // ---------------- text edits (debounced, retried) ----------------

@@ -520,8 +520,11 @@ typedef struct pass {
     kk_cache_key *keys; /* per segs[] */
     size_t *map;        /* render index -> segs[] */
     size_t n_render;
-    int listening; /* someone has the event stream open */
 } pass;
+
+/* Someone has the project's event stream open. Asked at each event, not once
+ * a pass: a client that connects just after a pass began must hear it. */
+static int listening(const pass *ps) { return srv_events_listening(ps->j->srv->events, ps->p->id); }
 
 static int pass_abort(void *user)
 {
@@ -583,7 +586,7 @@ static void on_piece(void *user, const kk_render_piece *pc)
         } /* untimed: where it was, until the pass places it */
         e->end = e->start + (int64_t)e->n;
     }
-    cJSON *ev = changed && ps->listening ? segment_event(g->id, "ready", e, g->text) : NULL;
+    cJSON *ev = changed && listening(ps) ? segment_event(g->id, "ready", e, g->text) : NULL;
     pthread_mutex_unlock(&j->lock);
     free(pcm), free(words);
     if (ev)
@@ -603,7 +606,7 @@ static void on_progress(void *user, size_t done, size_t total, double eta)
     if (due)
         p->last_progress = now;
     pthread_mutex_unlock(&j->lock);
-    if (due && ps->listening)
+    if (due && listening(ps))
         publish_progress(j, p, eta);
 }
 
@@ -653,7 +656,7 @@ static void place(pass *ps, const kk_render_result *r)
             free(e->words);
             e->words = w, e->n_words = q->n_words;
         }
-        if ((moved || strcmp(before, e->version)) && ps->listening && evs)
+        if ((moved || strcmp(before, e->version)) && listening(ps) && evs)
             cJSON_AddItemToArray(evs, segment_event(e->id, "ready", e, ps->segs[k].text));
     }
     p->track_samples = (int64_t)r->n_samples;
@@ -679,7 +682,7 @@ static void fail_segment(pass *ps, size_t k, const char *msg)
         e->version[0] = '\0';
         memset(&e->piece, 0, sizeof e->piece);
     }
-    cJSON *ev = e && ps->listening ? segment_event(ps->segs[k].id, "error", e, ps->segs[k].text) : NULL;
+    cJSON *ev = e && listening(ps) ? segment_event(ps->segs[k].id, "error", e, ps->segs[k].text) : NULL;
     pthread_mutex_unlock(&j->lock);
     if (ev) {
         srv_events_publish_json(j->srv->events, ps->p->id, "segment", ev);
@@ -807,8 +810,7 @@ static void run_pass(srv_jobs *j, proj *p)
         goto out;
     for (size_t k = 0; k < ps.n; k++)
         ps.keys[k] = seg_key(&ps.st, &ps.segs[k]);
-    ps.listening = srv_events_listening(s->events, p->id);
-
+    
     /* What this pass renders, for the "rendering" status. */
     cJSON *evs = cJSON_CreateArray();
     pthread_mutex_lock(&j->lock);
@@ -821,7 +823,7 @@ static void run_pass(srv_jobs *j, proj *p)
         p->pass_keys[k] = ps.keys[k];
         idmap_put(&p->pass_map, ps.segs[k].id, k);
         entry *e = entry_of(p, ps.segs[k].id);
-        if (ps.listening && evs && !(e && key_eq(&e->key, &ps.keys[k])))
+        if (listening(&ps) && evs && !(e && key_eq(&e->key, &ps.keys[k])))
             cJSON_AddItemToArray(evs, segment_event(ps.segs[k].id, "rendering", NULL, NULL));
     }
     pthread_mutex_unlock(&j->lock);
@@ -856,7 +858,7 @@ static void run_pass(srv_jobs *j, proj *p)
             pthread_mutex_lock(&j->lock);
             p->done = p->total;
             pthread_mutex_unlock(&j->lock);
-            if (ps.listening)
+            if (listening(&ps))
                 publish_progress(j, p, 0);
             break;
         }

@@ -645,6 +645,76 @@ static kk_status item_unit(kk_g2p *g, const kk_item *it, const char *ph, units *
     return tokenize(g, ph, it->start, what, &u->ids, &u->n, err);
 }
 
+/* The byte lengths of the first np space-separated pieces of p, into len
+ * (which it returns). */
+static size_t *piece_len(const char *p, size_t np, size_t *len)
+{
+    size_t k = 0;
+    for (const char *q = p; *q && k < np;) {
+        while (*q == ' ')
+            q++;
+        const char *s = q;
+        while (*q && *q != ' ')
+            q++;
+        if (q > s)
+            len[k++] = (size_t)(q - s);
+    }
+    return len;
+}
+
+/* espeak-ng joined some of the words of a run (np < nw pieces: "on the" ->
+ * "ɔnðə"): which ones? Each word alone gives a length; split the nw words
+ * into np consecutive groups whose lengths best match the pieces' (dynamic
+ * programming over the split points). first[k]: the first word of piece k.
+ * 0 when done, -1 when it cannot say (then the run stays one unit). */
+#define ALIGN_MAX_WORDS 64
+static int align_groups(kk_g2p *g, const lang_info *L, const kk_items *items, size_t a, size_t nw,
+                        const size_t *plen, size_t np, size_t *first)
+{
+    if (nw > ALIGN_MAX_WORDS || np == 0 || np >= nw)
+        return -1;
+    size_t wl[ALIGN_MAX_WORDS + 1] = {0};
+    for (size_t i = 0; i < nw; i++) {
+        const kk_item *it = &items->v[a + i];
+        char *w = strndup(g->text + it->wstart, it->wend - it->wstart);
+        kk_buf ipa = {0};
+        kk_error e;
+        int ok = w && kk_espeak_ipa(L->voices, w, &ipa, &e) == KK_OK &&
+                 kk_ipa_to_misaki(&ipa, L->style, g->p.flap_as_T) >= 0;
+        wl[i] = ok && ipa.data ? strlen(ipa.data) : 0;
+        free(w);
+        kk_buf_free(&ipa);
+        if (!ok)
+            return -1;
+    }
+    /* D[k][i]: best cost of the first i words as the first k pieces */
+    static const size_t INF = (size_t)-1;
+    size_t D[ALIGN_MAX_WORDS + 1][ALIGN_MAX_WORDS + 1], from[ALIGN_MAX_WORDS + 1][ALIGN_MAX_WORDS + 1];
+    for (size_t k = 0; k <= np; k++)
+        for (size_t i = 0; i <= nw; i++)
+            D[k][i] = INF;
+    D[0][0] = 0;
+    for (size_t k = 1; k <= np; k++)
+        for (size_t i = k; i <= nw; i++)
+            for (size_t j = k - 1, len = 0; j < i; j++) {
+                len = 0;
+                for (size_t t = j; t < i; t++)
+                    len += wl[t];
+                if (D[k - 1][j] == INF)
+                    continue;
+                size_t c = D[k - 1][j] + (len > plen[k - 1] ? len - plen[k - 1] : plen[k - 1] - len);
+                if (c < D[k][i])
+                    D[k][i] = c, from[k][i] = j;
+            }
+    if (D[np][nw] == INF)
+        return -1;
+    for (size_t k = np, i = nw; k > 0; k--) {
+        first[k - 1] = from[k][i];
+        i = from[k][i];
+    }
+    return 0;
+}
+
 /* Gives items [a, b) (words and overrides, no punctuation between them)
  * their ids. The words go to espeak-ng in one call, for context (an
  * unstressed "a" stays ə); an override stands in as a placeholder word whose
@@ -728,6 +798,30 @@ static kk_status phonemize_run(kk_g2p *g, const lang_info *L, const kk_items *it
              "g2p: espeak-ng gave no phonemes for '%s' (text byte %zu); it is not spoken (give a "
              "pronunciation with [word](/phonemes/) if it should be)",
              txt.data, items->v[a].start);
+    }
+    size_t first[ALIGN_MAX_WORDS], plen[ALIGN_MAX_WORDS];
+    if (np && np < nw && nw <= ALIGN_MAX_WORDS &&
+        align_groups(g, L, items, a, nw, piece_len(p, np, plen), np, first) == 0) {
+        /* words espeak-ng joined share a unit; the others keep their own */
+        const char *q = p;
+        for (size_t k = 0; k < np && st == KK_OK; k++) {
+            while (*q == ' ')
+                q++;
+            const char *s = q;
+            while (*q && *q != ' ')
+                q++;
+            char *piece = strndup(s, (size_t)(q - s));
+            if (!piece) {
+                st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+                break;
+            }
+            st = item_unit(g, &items->v[a + first[k]], piece, out, err);
+            free(piece);
+            size_t last = k + 1 < np ? first[k + 1] : nw;
+            if (st == KK_OK)
+                out->v[out->n - 1].end = items->v[a + last - 1].end;
+        }
+        goto done;
     }
     const char *q = p;
     for (size_t i = a; i < b && st == KK_OK; i++) {

@@ -243,6 +243,25 @@ static void words_carry_spans_and_ids(void **state)
     kk_g2p_free(g);
 }
 
+/* espeak-ng joins function words ("on the" -> ɔnðə): those share a word,
+ * the others keep their own (not the whole clause as one word). */
+static void joined_function_words_stay_local(void **state)
+{
+    NEED_MODEL();
+    warnings w;
+    kk_g2p *g = new_g2p(&w);
+    const char *text = "Placed right on the timeline";
+    word_capture cap = {.text = text};
+    kk_error err;
+    assert_int_equal(kk_g2p_run(g, text, "en-us", capture_words, &cap, &err), KK_OK);
+    assert_int_equal(cap.n_words, 4);
+    assert_string_equal(cap.words[0], "Placed");
+    assert_string_equal(cap.words[1], "right");
+    assert_string_equal(cap.words[2], "on the");
+    assert_string_equal(cap.words[3], "timeline");
+    kk_g2p_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +269,7 @@ int main(void)
         cmocka_unit_test(clause_then_word_boundaries),
         cmocka_unit_test(paragraphs),
         cmocka_unit_test(words_carry_spans_and_ids),
+        cmocka_unit_test(joined_function_words_stay_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1181,6 +1181,13 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
                           "split the text into shorter pieces", L / 40.0, MAX_FRAMES / 40);
         goto done;
     }
+    if (p->durations_only) {
+        out->durations = dur, dur = NULL;
+        out->raw_durations = raw, raw = NULL;
+        out->n_ids = T2;
+        out->n_frames = L;
+        goto done;
+    }
     if (aborted(f))
         goto abort;
 

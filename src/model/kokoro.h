@@ -65,6 +65,10 @@ typedef struct kk_forward_params {
      * idle threads sleep rather than spin, which costs ~25 % when the cores
      * are shared. */
     int threads;
+    /* Stop after the duration predictor (a small part of the work): the
+     * result has durations, raw_durations and n_frames, no samples. For
+     * callers that want to know how long the speech will be. */
+    int durations_only;
 } kk_forward_params;
 
 kk_forward_params kk_forward_default_params(void);

@@ -37,6 +37,8 @@
 /* Speech this much longer than its cue is left as it is (it runs into the
  * silence after the cue): not worth a re-synthesis or a stretch. */
 #define FIT_SLACK (40 * MS)
+/* A predicted length must exceed its cue by this much to be acted on. */
+#define PREDICT_MARGIN (150 * MS)
 
 kk_render_params kk_render_default_params(void)
 {
@@ -484,6 +486,119 @@ static float fitting_speed(const piece *a, float speed, float cap, int64_t want)
     return s;
 }
 
+/* Collects what a prediction says: the raw durations, the length, and
+ * what the trim would cut (the pads' frames at both ends, the last pause). */
+typedef struct {
+    piece a;
+    int64_t first_pad, last_pad; /* frames */
+    size_t last_pause;
+    int oom, seen;
+    render_ctx *c;
+} predict_state;
+
+static int predict_abort(void *user) { return aborted(((predict_state *)user)->c); }
+
+static int on_prediction(void *user, const kk_tts_chunk *ch)
+{
+    predict_state *s = user;
+    float *raw = realloc(s->a.raw, (s->a.n_raw + ch->n_durations + 1) * sizeof *raw);
+    if (!raw)
+        return s->oom = 1;
+    s->a.raw = raw;
+    if (ch->raw_durations)
+        memcpy(raw + s->a.n_raw, ch->raw_durations, ch->n_durations * sizeof *raw);
+    s->a.n_raw += ch->raw_durations ? ch->n_durations : 0;
+    if (ch->n_durations >= 2) {
+        if (!s->seen)
+            s->first_pad = ch->durations[0], s->seen = 1;
+        /* the trailing pad, and the silence of the punctuation before it
+         * (one id per symbol) */
+        s->last_pad = ch->durations[ch->n_durations - 1];
+        size_t k = ch->n_durations - 1, len = ch->phonemes ? strlen(ch->phonemes) : 0;
+        while (k > 1 && len > 0 && strchr(".,!?;:\"()", ch->phonemes[len - 1]))
+            s->last_pad += ch->durations[--k], len--;
+    }
+    s->a.n += ch->n_samples;
+    s->last_pause = ch->pause_samples;
+    return 0;
+}
+
+/* The model speed a segment is made at: its own, or a faster one (up to
+ * cap) when its natural speech is predicted longer than want. The choice
+ * is cached (key: the natural speech's key and the limits), so a render
+ * that meets the segment again needs no prediction. 0, 1 (a miss in a
+ * cache-only pass) or -1 (an error). */
+static int predicted_speed(render_ctx *c, job *j, const kk_tts_script *script, float cap, int64_t want, float *out)
+{
+    kk_cache_key natural = base_key(c, j, kk_tts_script_phonemes(script), j->speed);
+    kk_cache_key_builder b;
+    kk_cache_key_init(&b);
+    kk_cache_key_add_str(&b, "kokoro-fit-speed");
+    kk_cache_key_add(&b, natural.bytes, sizeof natural.bytes);
+    kk_cache_key_add_f64(&b, (double)cap);
+    kk_cache_key_add_i64(&b, want);
+    kk_cache_key key = kk_cache_key_final(&b);
+    *out = j->speed;
+    if (c->p->cache) {
+        void *blob = NULL;
+        size_t len = 0;
+        kk_error e;
+        if (kk_cache_get(c->p->cache, &key, &blob, &len, &e) != KK_OK) {
+            fail(c, &e);
+            return -1;
+        }
+        int ok = blob && len == sizeof(float) + sizeof(int64_t);
+        if (ok) {
+            memcpy(out, blob, sizeof(float));
+            memcpy(&j->natural, (char *)blob + sizeof(float), sizeof(int64_t));
+        }
+        free(blob);
+        if (ok)
+            return 0;
+    }
+    if (c->cache_only)
+        return 1;
+    kk_synth_params sp = kk_synth_default_params();
+    sp.voice = j->voice;
+    sp.lang = c->p->lang;
+    sp.speed = j->speed;
+    sp.threads = c->threads;
+    sp.durations_only = 1;
+    sp.abort = predict_abort;
+    sp.on_chunk = on_prediction;
+    predict_state ps = {.c = c};
+    sp.user = &ps;
+    kk_error e;
+    kk_status st = kk_tts_speak(c->tts, script, &sp, &e);
+    if (st == KK_OK && ps.oom)
+        st = kk_error_set(&e, KK_ERR_NOMEM, "out of memory");
+    if (st != KK_OK) {
+        piece_free(&ps.a);
+        if (st != KK_ERR_ABORTED)
+            name_segment(&e, j);
+        fail(c, &e);
+        return -1;
+    }
+    int64_t len = (int64_t)ps.a.n - (ps.first_pad + ps.last_pad) * 600 - (int64_t)ps.last_pause + TRIM_HEAD + TRIM_TAIL;
+    ps.a.n = len > 0 ? (size_t)len : 0;
+    /* Trusted only when clearly too long; near the limit the natural speech
+     * is made and measured (the estimate of the trimmed silence is rough). */
+    if ((int64_t)ps.a.n > want && (int64_t)ps.a.n - want > PREDICT_MARGIN) {
+        *out = fitting_speed(&ps.a, j->speed, cap, want);
+        j->natural = (int64_t)ps.a.n; /* predicted: the natural speech is never made */
+    }
+    piece_free(&ps.a);
+    if (c->p->cache) {
+        kk_error pe;
+        char blob[sizeof(float) + sizeof(int64_t)];
+        memcpy(blob, out, sizeof(float));
+        memcpy(blob + sizeof(float), &j->natural, sizeof(int64_t));
+        if (kk_cache_put(c->p->cache, &key, blob, sizeof blob, &pe) != KK_OK)
+            warn(c, j->index, "could not store a fit in the cache: %s", pe.msg);
+    }
+    return 0;
+}
+
 static void render_job(render_ctx *c, job *j)
 {
     const kk_render_params *p = c->p;
@@ -498,6 +613,7 @@ static void render_job(render_ctx *c, job *j)
     j->cached = 1;
     j->stretch = 1.0;
     j->speed_used = j->speed;
+    j->natural = 0;
     if (st == KK_OK && kk_tts_script_chunks(script) == 0) {
         /* Nothing to say (only markup or punctuation): a silent segment. */
         j->silent = 1;
@@ -512,18 +628,31 @@ static void render_job(render_ctx *c, job *j)
     }
     piece a = {0};
     kk_cache_key key;
-    int got = speech_at(c, j, script, j->speed, &a, &key);
+    int64_t want = cue_samples(j);
+    float cap = j->speed * p->fit.max_speed;
+    if (cap > 2.0f)
+        cap = 2.0f;
+    /* Speech known to need a faster speed is made at that speed only: the
+     * speed comes from a prediction of the natural speech (the engine's
+     * durations, a small part of its work), not from making it. */
+    int got = 0;
+    float fast = j->speed;
+    if (p->fit.enabled && want != INT64_MAX && j->speed < cap &&
+        (got = predicted_speed(c, j, script, cap, want, &fast)) != 0) {
+        j->pending = got > 0;
+        kk_tts_script_free(script);
+        return;
+    }
+    got = speech_at(c, j, script, fast, &a, &key);
     if (got) {
         j->pending = got > 0;
         kk_tts_script_free(script);
         return;
     }
-    j->natural = (int64_t)a.n;
-    int64_t want = cue_samples(j);
-    float cap = j->speed * p->fit.max_speed;
-    if (cap > 2.0f)
-        cap = 2.0f;
-    if (p->fit.enabled && too_long(&a, want) && j->speed < cap) {
+    j->speed_used = fast;
+    if (fast == j->speed)
+        j->natural = (int64_t)a.n;
+    if (p->fit.enabled && too_long(&a, want) && j->speed_used < cap && fast == j->speed) {
         float s = fitting_speed(&a, j->speed, cap, want);
         piece b = {0};
         kk_cache_key kb;
@@ -829,8 +958,8 @@ static kk_status check_order(const size_t *order, size_t n, kk_error *err)
     kk_status st = KK_OK;
     for (size_t i = 0; i < n && st == KK_OK; i++) {
         if (order[i] >= n || seen[order[i]])
-            st = kk_error_set(err, KK_ERR_ARG, "render order: entry %zu (%zu) is out of range or repeated", i,
-                              order[i]);
+            st =
+                kk_error_set(err, KK_ERR_ARG, "render order: entry %zu (%zu) is out of range or repeated", i, order[i]);
         else
             seen[order[i]] = 1;
     }

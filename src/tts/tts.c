@@ -344,6 +344,7 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
     kk_forward_params fp = kk_forward_default_params();
     fp.speed = p->speed;
     fp.threads = p->threads;
+    fp.durations_only = p->durations_only;
     fp.abort = forward_abort;
     fp.abort_user = (void *)p;
     for (size_t i = 0; st == KK_OK && i < chunks.n; i++) {
@@ -362,18 +363,19 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
             st = kk_model_forward(t->model, c->ids, (int)c->n_ids, style, &fp, &r, err);
             if (st != KK_OK)
                 break;
-            speech = r.n_samples;
+            speech = (size_t)r.n_frames * 600;
         }
         size_t pause = (size_t)c->pause_ms * KK_TTS_SAMPLE_RATE / 1000;
         free(buf);
-        buf = malloc((speech + pause + 1) * sizeof *buf);
-        if (!buf) {
+        buf = p->durations_only ? NULL : malloc((speech + pause + 1) * sizeof *buf);
+        if (!buf && !p->durations_only) {
             st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
             break;
         }
-        if (speech)
+        if (buf && speech)
             memcpy(buf, r.samples, speech * sizeof *buf);
-        memset(buf + speech, 0, pause * sizeof *buf);
+        if (buf)
+            memset(buf + speech, 0, pause * sizeof *buf);
         free(words);
         words = c->n_words && speech ? malloc(c->n_words * sizeof *words) : NULL;
         if (c->n_words && speech) {

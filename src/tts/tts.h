@@ -95,6 +95,10 @@ typedef struct kk_synth_params {
     kk_tts_warning_fn on_warning;
     void *user;
     int threads; /* for the engine; 0: one per online CPU. Output is the same for any count. */
+    /* Predict only (kk_tts_speak): chunks come with their durations, words
+     * and n_samples (what the speech would be, pause included) but no
+     * samples (NULL), at a small part of the cost. */
+    int durations_only;
 } kk_synth_params;
 
 kk_synth_params kk_synth_default_params(void);

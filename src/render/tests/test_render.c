@@ -249,6 +249,30 @@ static void test_fit(void **state)
     assert_true(t.cues[0].truncated_samples == q->overlap_samples);
     assert_true(t.samples[2400 * MS - 1] == 0.0f || fabsf(t.samples[2400 * MS - 1]) < 0.01f);
     kk_render_result_free(&t);
+
+    /* a fitted cue found again in the cache: the same speed, nothing made */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s-fit", cache_dir);
+    kk_cache_params cp = kk_cache_default_params();
+    cp.dir = dir;
+    kk_cache *cache;
+    assert_int_equal(kk_cache_open(&cp, &cache, &err), KK_OK);
+    kk_render_result a, b;
+    p = params(cache, 2);
+    assert_int_equal(kk_render(tts, tight, 2, &p, &a, &err), KK_OK);
+    kk_cache_close(cache);
+    assert_int_equal(kk_cache_open(&cp, &cache, &err), KK_OK); /* memory level empty */
+    p.cache = cache;
+    assert_int_equal(kk_render(tts, tight, 2, &p, &b, &err), KK_OK);
+    assert_int_equal(b.synthesized, 0);
+    assert_int_equal(b.from_cache, 2);
+    assert_true(b.cues[0].speed == a.cues[0].speed && b.cues[0].natural_samples == a.cues[0].natural_samples);
+    assert_int_equal(a.n_samples, b.n_samples);
+    assert_memory_equal(a.samples, b.samples, a.n_samples * sizeof(float));
+    assert_memory_equal(a.samples, r.samples, a.n_samples * sizeof(float)); /* the cache changes nothing */
+    kk_cache_close(cache);
+    kk_render_result_free(&a);
+    kk_render_result_free(&b);
     kk_render_result_free(&r);
 }
 

@@ -119,6 +119,42 @@ static void test_speed_changes_length(void **state)
     assert_true(len[1] < len[0] * 0.8);
 }
 
+/* A prediction (durations only) says how long the speech will be, to the
+ * sample, with the same words, and gives no samples. */
+typedef struct {
+    size_t samples, words, chunks;
+    int null_samples;
+} predicted;
+
+static int on_predicted(void *user, const kk_tts_chunk *c)
+{
+    predicted *k = user;
+    k->samples += c->n_samples;
+    k->words += c->n_words;
+    k->chunks++;
+    k->null_samples += c->samples == NULL && c->raw_durations != NULL;
+    return 0;
+}
+
+static void test_prediction_matches_synthesis(void **state)
+{
+    NEED_MODEL();
+    const char *text = "The quick brown fox jumps over the lazy dog. Then it sleeps.";
+    predicted a = {0}, b = {0};
+    kk_synth_params p = kk_synth_default_params();
+    p.on_chunk = on_predicted;
+    p.user = &a;
+    kk_error err;
+    assert_int_equal(kk_tts_synthesize(tts, text, &p, &err), KK_OK);
+    p.user = &b;
+    p.durations_only = 1;
+    assert_int_equal(kk_tts_synthesize(tts, text, &p, &err), KK_OK);
+    assert_int_equal(a.samples, b.samples);
+    assert_int_equal(a.words, b.words);
+    assert_int_equal(b.null_samples, (int)b.chunks);
+    assert_int_equal(a.null_samples, 0);
+}
+
 static int abort_now(void *user) { return 1; }
 
 static void test_abort_and_bad_requests(void **state)
@@ -161,6 +197,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sentences_stream_with_pauses),
         cmocka_unit_test(test_speed_changes_length),
+        cmocka_unit_test(test_prediction_matches_synthesis),
         cmocka_unit_test(test_abort_and_bad_requests),
         cmocka_unit_test(test_missing_model_is_a_clear_error),
     };

@@ -408,6 +408,34 @@ static void name_segment(kk_error *e, const job *j)
     kk_error_set(e, e->code, "segment %zu: %.1000s", j->index + 1, msg);
 }
 
+/* Runs the engine on a segment's script, its chunks to fn with cs; on an
+ * error (an unknown voice, say: the message names the segment) the render
+ * stops. 0 or -1. */
+static int speak(render_ctx *c, job *j, const kk_tts_script *script, float speed, int durations_only,
+                 kk_tts_chunk_fn fn, collect_state *cs)
+{
+    kk_synth_params sp = kk_synth_default_params();
+    sp.voice = j->voice;
+    sp.lang = c->p->lang;
+    sp.speed = speed;
+    sp.threads = c->threads;
+    sp.durations_only = durations_only;
+    sp.abort = synth_abort;
+    sp.on_chunk = fn;
+    sp.user = cs;
+    kk_error e;
+    kk_status st = kk_tts_speak(c->tts, script, &sp, &e);
+    if (st == KK_OK && cs->oom)
+        st = kk_error_set(&e, KK_ERR_NOMEM, "out of memory");
+    if (st == KK_OK)
+        return 0;
+    piece_free(&cs->a);
+    if (st != KK_ERR_ABORTED)
+        name_segment(&e, j);
+    fail(c, &e);
+    return -1;
+}
+
 /* The segment's speech at a speed: from the cache, or synthesised (and
  * trimmed) and cached. 0 on success, 1 on a miss in a cache-only pass, -1
  * on an error. */
@@ -422,26 +450,9 @@ static int speech_at(render_ctx *c, job *j, const kk_tts_script *script, float s
     if (c->cache_only)
         return 1;
     j->cached = 0;
-    kk_synth_params sp = kk_synth_default_params();
-    sp.voice = j->voice;
-    sp.lang = c->p->lang;
-    sp.speed = speed;
-    sp.threads = c->threads;
-    sp.abort = synth_abort;
-    sp.on_chunk = on_chunk;
     collect_state cs = {.c = c};
-    sp.user = &cs;
-    kk_error e;
-    kk_status st = kk_tts_speak(c->tts, script, &sp, &e);
-    if (st == KK_OK && cs.oom)
-        st = kk_error_set(&e, KK_ERR_NOMEM, "out of memory");
-    if (st != KK_OK) {
-        piece_free(&cs.a);
-        if (st != KK_ERR_ABORTED) /* an unknown voice, say: name the segment */
-            name_segment(&e, j);
-        fail(c, &e);
+    if (speak(c, j, script, speed, 0, on_chunk, &cs))
         return -1;
-    }
     trim(&cs.a);
     *a = cs.a;
     cache_put(c, j, key, a);
@@ -489,25 +500,23 @@ static float fitting_speed(const piece *a, float speed, float cap, int64_t want)
 /* Collects what a prediction says: the raw durations, the length, and
  * what the trim would cut (the pads' frames at both ends, the last pause). */
 typedef struct {
-    piece a;
+    collect_state base;          /* first: the engine's callbacks see a collect_state */
     int64_t first_pad, last_pad; /* frames */
     size_t last_pause;
-    int oom, seen;
-    render_ctx *c;
+    int seen;
 } predict_state;
-
-static int predict_abort(void *user) { return aborted(((predict_state *)user)->c); }
 
 static int on_prediction(void *user, const kk_tts_chunk *ch)
 {
     predict_state *s = user;
-    float *raw = realloc(s->a.raw, (s->a.n_raw + ch->n_durations + 1) * sizeof *raw);
+    piece *a = &s->base.a;
+    float *raw = realloc(a->raw, (a->n_raw + ch->n_durations + 1) * sizeof *raw);
     if (!raw)
-        return s->oom = 1;
-    s->a.raw = raw;
+        return s->base.oom = 1;
+    a->raw = raw;
     if (ch->raw_durations)
-        memcpy(raw + s->a.n_raw, ch->raw_durations, ch->n_durations * sizeof *raw);
-    s->a.n_raw += ch->raw_durations ? ch->n_durations : 0;
+        memcpy(raw + a->n_raw, ch->raw_durations, ch->n_durations * sizeof *raw);
+    a->n_raw += ch->raw_durations ? ch->n_durations : 0;
     if (ch->n_durations >= 2) {
         if (!s->seen)
             s->first_pad = ch->durations[0], s->seen = 1;
@@ -518,7 +527,7 @@ static int on_prediction(void *user, const kk_tts_chunk *ch)
         while (k > 1 && len > 0 && strchr(".,!?;:\"()", ch->phonemes[len - 1]))
             s->last_pad += ch->durations[--k], len--;
     }
-    s->a.n += ch->n_samples;
+    a->n += ch->n_samples;
     s->last_pause = ch->pause_samples;
     return 0;
 }
@@ -558,36 +567,19 @@ static int predicted_speed(render_ctx *c, job *j, const kk_tts_script *script, f
     }
     if (c->cache_only)
         return 1;
-    kk_synth_params sp = kk_synth_default_params();
-    sp.voice = j->voice;
-    sp.lang = c->p->lang;
-    sp.speed = j->speed;
-    sp.threads = c->threads;
-    sp.durations_only = 1;
-    sp.abort = predict_abort;
-    sp.on_chunk = on_prediction;
-    predict_state ps = {.c = c};
-    sp.user = &ps;
-    kk_error e;
-    kk_status st = kk_tts_speak(c->tts, script, &sp, &e);
-    if (st == KK_OK && ps.oom)
-        st = kk_error_set(&e, KK_ERR_NOMEM, "out of memory");
-    if (st != KK_OK) {
-        piece_free(&ps.a);
-        if (st != KK_ERR_ABORTED)
-            name_segment(&e, j);
-        fail(c, &e);
+    predict_state ps = {.base = {.c = c}};
+    if (speak(c, j, script, j->speed, 1, on_prediction, &ps.base))
         return -1;
-    }
-    int64_t len = (int64_t)ps.a.n - (ps.first_pad + ps.last_pad) * 600 - (int64_t)ps.last_pause + TRIM_HEAD + TRIM_TAIL;
-    ps.a.n = len > 0 ? (size_t)len : 0;
+    piece *pa = &ps.base.a;
+    int64_t len = (int64_t)pa->n - (ps.first_pad + ps.last_pad) * 600 - (int64_t)ps.last_pause + TRIM_HEAD + TRIM_TAIL;
+    pa->n = len > 0 ? (size_t)len : 0;
     /* Trusted only when clearly too long; near the limit the natural speech
      * is made and measured (the estimate of the trimmed silence is rough). */
-    if ((int64_t)ps.a.n > want && (int64_t)ps.a.n - want > PREDICT_MARGIN) {
-        *out = fitting_speed(&ps.a, j->speed, cap, want);
-        j->natural = (int64_t)ps.a.n; /* predicted: the natural speech is never made */
+    if ((int64_t)pa->n > want && (int64_t)pa->n - want > PREDICT_MARGIN) {
+        *out = fitting_speed(pa, j->speed, cap, want);
+        j->natural = (int64_t)pa->n; /* predicted: the natural speech is never made */
     }
-    piece_free(&ps.a);
+    piece_free(pa);
     if (c->p->cache) {
         kk_error pe;
         char blob[sizeof(float) + sizeof(int64_t)];

@@ -1613,9 +1613,53 @@ static char *project_name(kk_server *s, int64_t id)
     return n;
 }
 
-void api_track(srv_request *rq, srv_reply *rp)
+/* Writes a rendered project to path, as a track or as subtitles. */
+typedef kk_status (*export_fn)(const kk_render_result *r, const char *path, const void *how, kk_error *err);
+
+static kk_status write_track(const kk_render_result *r, const char *path, const void *how, kk_error *err)
+{
+    return kk_export_audio(path, r->samples, r->n_samples, KK_RENDER_RATE, how, err);
+}
+
+static kk_status write_subtitles(const kk_render_result *r, const char *path, const void *how, kk_error *err)
+{
+    return kk_render_save_subtitles(r, path, *(const kk_format *)how, err);
+}
+
+/* An export's reply: the project rendered (what is missing first), written
+ * by fn to a file in the data directory, sent as an attachment NAME.ext. */
+static void reply_export(srv_request *rq, srv_reply *rp, const char *ext, const char *type, export_fn fn,
+                         const void *how)
 {
     kk_server *s = rq->srv;
+    kk_error err = {0};
+    char *name = project_name(s, rq->id[0]), *path = NULL;
+    if (!name) {
+        srv_reply_error(rp, 404, "not_found", "project %lld does not exist", (long long)rq->id[0]);
+        return;
+    }
+    kk_render_result r = {0};
+    kk_status st = srv_jobs_render_now(s->jobs, rq->id[0], &r, &err);
+    if (st == KK_OK)
+        st = export_path(s, ext, &path, &err);
+    if (st == KK_OK)
+        st = fn(&r, path, how, &err);
+    kk_render_result_free(&r);
+    if (st != KK_OK) {
+        if (path)
+            unlink(path);
+        srv_reply_status(rp, &err);
+    } else {
+        reply_file(rp, path, type);
+        if (rp->status == 200)
+            attachment(rp, name, ext);
+    }
+    free(path);
+    free(name);
+}
+
+void api_track(srv_request *rq, srv_reply *rp)
+{
     const char *f = srv_query(rq, "format");
     static const struct {
         const char *name, *type;
@@ -1631,36 +1675,15 @@ void api_track(srv_request *rq, srv_reply *rp)
     }
     kk_export_params ep = kk_export_default_params();
     kk_error err = {0};
-    char *name = project_name(s, rq->id[0]), *path = NULL;
-    if (!name) {
-        srv_reply_error(rp, 404, "not_found", "project %lld does not exist", (long long)rq->id[0]);
+    if (kk_export_format_parse(f, &ep.format, &err) != KK_OK) {
+        srv_reply_status(rp, &err);
         return;
     }
-    kk_render_result r = {0};
-    kk_status st = kk_export_format_parse(f, &ep.format, &err);
-    if (st == KK_OK)
-        st = srv_jobs_render_now(s->jobs, rq->id[0], &r, &err);
-    if (st == KK_OK)
-        st = export_path(s, kk_export_format_ext(ep.format), &path, &err);
-    if (st == KK_OK)
-        st = kk_export_audio(path, r.samples, r.n_samples, KK_RENDER_RATE, &ep, &err);
-    kk_render_result_free(&r);
-    if (st != KK_OK) {
-        if (path)
-            unlink(path);
-        srv_reply_status(rp, &err);
-    } else {
-        reply_file(rp, path, formats[k].type);
-        if (rp->status == 200)
-            attachment(rp, name, kk_export_format_ext(ep.format));
-    }
-    free(path);
-    free(name);
+    reply_export(rq, rp, kk_export_format_ext(ep.format), formats[k].type, write_track, &ep);
 }
 
 void api_subtitles(srv_request *rq, srv_reply *rp)
 {
-    kk_server *s = rq->srv;
     const char *f = srv_query(rq, "format");
     kk_format fmt;
     const char *type, *ext;
@@ -1674,30 +1697,7 @@ void api_subtitles(srv_request *rq, srv_reply *rp)
         srv_bad(rp, "format: srt, vtt or wscribe");
         return;
     }
-    kk_error err = {0};
-    char *name = project_name(s, rq->id[0]), *path = NULL;
-    if (!name) {
-        srv_reply_error(rp, 404, "not_found", "project %lld does not exist", (long long)rq->id[0]);
-        return;
-    }
-    kk_render_result r = {0};
-    kk_status st = srv_jobs_render_now(s->jobs, rq->id[0], &r, &err);
-    if (st == KK_OK)
-        st = export_path(s, ext, &path, &err);
-    if (st == KK_OK)
-        st = kk_render_save_subtitles(&r, path, fmt, &err);
-    kk_render_result_free(&r);
-    if (st != KK_OK) {
-        if (path)
-            unlink(path);
-        srv_reply_status(rp, &err);
-    } else {
-        reply_file(rp, path, type);
-        if (rp->status == 200)
-            attachment(rp, name, ext);
-    }
-    free(path);
-    free(name);
+    reply_export(rq, rp, ext, type, write_subtitles, &fmt);
 }
 
 void api_source(srv_request *rq, srv_reply *rp)

@@ -78,22 +78,7 @@ static kk_status write_timestamps(const char *path, cJSON *words, kk_error *err)
     cJSON_Delete(root);
     if (!json)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
-    char *tmp = NULL;
-    int fd = kk_tmpfile_create(path, &tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    int bad = !f || fputs(json, f) < 0 || fputc('\n', f) < 0;
-    bad |= f ? fclose(f) != 0 : 1;
-    if (!bad && rename(tmp, path) != 0)
-        bad = 1;
-    kk_status st = KK_OK;
-    if (bad) {
-        st = kk_error_set(err, KK_ERR_IO, "%s: cannot write the word times: %s", path, strerror(errno));
-        if (tmp)
-            unlink(tmp);
-        if (fd >= 0 && !f)
-            close(fd);
-    }
-    free(tmp);
+    kk_status st = kk_write_text_file(path, json, "word times", err);
     free(json);
     return st;
 }

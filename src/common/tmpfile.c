@@ -56,3 +56,22 @@ int kk_write_all(int fd, const void *data, size_t n)
     }
     return 0;
 }
+
+kk_status kk_write_text_file(const char *path, const char *text, const char *what, kk_error *err)
+{
+    size_t n = strlen(text);
+    char *tmp = NULL;
+    int fd = kk_tmpfile_create(path, &tmp);
+    int bad = fd < 0 || kk_write_all(fd, text, n) != 0 || ((!n || text[n - 1] != '\n') && kk_write_all(fd, "\n", 1));
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0 && !bad)
+        bad = 1, e = errno;
+    if (!bad && rename(tmp, path) != 0)
+        bad = 1, e = errno;
+    if (bad && tmp)
+        unlink(tmp);
+    free(tmp);
+    if (bad)
+        return kk_error_set(err, KK_ERR_IO, "%s: cannot write the %s: %s", path, what, strerror(e));
+    return KK_OK;
+}

@@ -1181,22 +1181,7 @@ kk_status kk_render_save_report(const kk_render_result *r, const char *path, kk_
     char *json = kk_render_report_json(r);
     if (!json)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
-    size_t n = strlen(json);
-    char *tmp = NULL;
-    int fd = kk_tmpfile_create(path, &tmp);
-    kk_status st = KK_OK;
-    if (fd < 0) {
-        st = kk_error_set(err, KK_ERR_IO, "%s: cannot write the report: %s", path, strerror(errno));
-    } else {
-        FILE *f = fdopen(fd, "w");
-        if (!f || fwrite(json, 1, n, f) != n || fputc('\n', f) == EOF || fclose(f) != 0 || rename(tmp, path)) {
-            st = kk_error_set(err, KK_ERR_IO, "%s: cannot write the report: %s", path, strerror(errno));
-            unlink(tmp);
-        }
-        if (!f)
-            close(fd);
-    }
-    free(tmp);
+    kk_status st = kk_write_text_file(path, json, "report", err);
     free(json);
     return st;
 }

@@ -38,6 +38,7 @@ test-asan: deps
 test: test-plain test-asan
 
 bench: build
+	./$(BUILD)/kk-g2p-bench
 	bench/parse_large.sh
 	bench/engine_bench.sh
 	bench/render_bench.sh

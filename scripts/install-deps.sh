@@ -38,6 +38,17 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# CMUdict for the pronunciation dictionary (tools/lexicon, pinned in its
+# package-lock.json; the build turns it into kokoro-en-us.lexdb with
+# kk-lexgen). npm ci only when node_modules is missing or older than the
+# lock file; re-run cmake afterwards if the build directory existed before.
+lexicon="$(dirname "$0")/../tools/lexicon"
+if [ ! -f "$lexicon/node_modules/.package-lock.json" ] ||
+   [ "$lexicon/package-lock.json" -nt "$lexicon/node_modules/.package-lock.json" ]; then
+  echo "install-deps: installing CMUdict (npm ci in tools/lexicon)"
+  (cd "$lexicon" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
 # onnxruntime-node for the reference_eval test (C engine vs ONNX Runtime);
 # quick when present. KOKORO_NO_REFERENCE=1 skips it (the test then fails
 # where the model is available, since it cannot run).

@@ -7,6 +7,7 @@
 #ifndef KK_CLI_H
 #define KK_CLI_H
 
+#include "buf.h"
 #include "error.h"
 
 #define KK_EXIT_OK 0
@@ -18,9 +19,14 @@ int cmd_convert(int argc, char **argv);
 int cmd_say(int argc, char **argv);
 int cmd_voices(int argc, char **argv);
 int cmd_phonemize(int argc, char **argv);
+int cmd_normalize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+
+/* Reads a whole text file, or standard input for "-", into out
+ * (NUL-terminated). 0 on success, -1 with err set. */
+int cli_read_text(const char *path, kk_buf *out, kk_error *err);
 
 /* Prints "kokoro: error: MSG" and returns the exit code for the status. */
 int cli_fail(const kk_error *err);

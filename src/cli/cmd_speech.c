@@ -103,7 +103,7 @@ static void on_warning(void *user, const char *msg)
 }
 
 /* Reads a whole text file (or stdin for "-") into out. */
-static int read_text(const char *path, kk_buf *out, kk_error *err)
+int cli_read_text(const char *path, kk_buf *out, kk_error *err)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) {
@@ -172,7 +172,7 @@ int cmd_say(int argc, char **argv)
     kk_error err = {0};
     kk_buf buf = {0};
     if (file) {
-        if (read_text(file, &buf, &err)) {
+        if (cli_read_text(file, &buf, &err)) {
             kk_buf_free(&buf);
             return cli_fail(&err);
         }
@@ -290,6 +290,10 @@ int cmd_phonemize(int argc, char **argv)
             gp.lexicon_path = v, i++;
         else if (!strcmp(a, "--strict"))
             gp.strict = 1;
+        else if (!strcmp(a, "--no-dictionary"))
+            gp.no_dictionary = 1;
+        else if (!strcmp(a, "--no-normalize"))
+            gp.normalize = 0;
         else if (a[0] == '-' && a[1])
             return cli_usage("phonemize: unknown or incomplete option '%s'", a);
         else if (!text)
@@ -305,7 +309,7 @@ int cmd_phonemize(int argc, char **argv)
     kk_buf buf = {0};
     char found[4096];
     if (file) {
-        if (read_text(file, &buf, &err)) {
+        if (cli_read_text(file, &buf, &err)) {
             kk_buf_free(&buf);
             return cli_fail(&err);
         }

@@ -28,7 +28,9 @@ static const struct {
     {"serve", cmd_serve,
      "serve [--host 127.0.0.1] [--port 8080] [--data DIR] [--web DIR] [--cache-dir D] [--max-upload-mb 50]\n"
      "         [--token T] [--allow-origin URL] [--log-requests]   the web studio and its API (docs/api.md)"},
-    {"phonemize", cmd_phonemize, "phonemize TEXT|-f FILE [-l LANG]   print the phonemes that would be spoken"},
+    {"phonemize", cmd_phonemize, "phonemize TEXT|-f FILE [-l LANG] [--no-dictionary] [--no-normalize]   print the phonemes that would be spoken"},
+    {"normalize", cmd_normalize,
+     "normalize TEXT|-f FILE [-l LANG] [--json]   print the words that will be spoken (numbers, dates, money...)"},
     {"bench", cmd_bench, "bench [--model M] [-v VOICE]   time the engine on a paragraph (real-time factor)"},
     {"voices", cmd_voices, "voices [--model DIR]   list the voices"},
 };

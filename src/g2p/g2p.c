@@ -1,6 +1,12 @@
 /*
  * g2p.c - the context, the vocabulary, the lexicon and the pipeline
- * (markup -> words -> espeak-ng -> misaki symbols -> ids -> chunks).
+ * (normaliser -> markup -> words -> homographs, function words, dictionary,
+ * espeak-ng -> misaki symbols -> ids -> chunks).
+ *
+ * Positions: the pipeline works on the normalised text; every unit's span
+ * is mapped back to the caller's text once the units are built (and
+ * warnings before that are mapped as they are made), so chunks, words and
+ * warnings always carry offsets into the text the caller gave.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -13,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "homograph.h"
 #include "internal.h"
 
 #define VOCAB_IDS 256
@@ -36,10 +43,20 @@ struct kk_g2p {
     int space_id;
     lex_entry *lex; /* open addressing, cap a power of two */
     size_t lex_n, lex_cap;
+    const kk_lexdb *dict; /* the pronunciation dictionary, or NULL */
+    kk_lexdb *own_dict;   /* ... when this context opened it */
     /* per run */
-    const char *text;
+    const char *text;     /* the normalised text the pipeline reads */
+    const kk_norm *norm;  /* its map back to the caller's text, or NULL */
+    int mapped;           /* unit spans are in the caller's text already */
     kk_error *err;
 };
+
+/* A position of the text being read, in the caller's text. */
+static size_t src_pos(const kk_g2p *g, size_t pos, int end)
+{
+    return g->norm && !g->mapped ? kk_norm_source_pos(g->norm, pos, end) : pos;
+}
 
 kk_g2p_params kk_g2p_default_params(void)
 {
@@ -51,6 +68,7 @@ kk_g2p_params kk_g2p_default_params(void)
     p.pause_comma_ms = 100;
     p.pause_word_ms = 0;
     p.flap_as_T = 1;
+    p.normalize = 1;
     return p;
 }
 
@@ -70,7 +88,7 @@ static void warn(kk_g2p *g, kk_g2p_warning_kind kind, size_t off, const char *sy
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    kk_g2p_warning w = {kind, msg, symbol, pos, off, file, line};
+    kk_g2p_warning w = {kind, msg, symbol, pos, src_pos(g, off, 0), file, line};
     g->p.warn(g->p.warn_user, &w);
 }
 
@@ -249,12 +267,12 @@ static kk_status tokenize(kk_g2p *g, const char *ph, size_t off, const char *wha
             return kk_error_set(err, KK_ERR_INPUT,
                                 "g2p: phoneme symbol '%s' (U+%04X) at position %zu of /%s/ for %s (text byte "
                                 "%zu) is not in the model's vocab; fix the pronunciation or turn off strict mode",
-                                sym, cp, pos, ph, what, off);
+                                sym, cp, pos, ph, what, src_pos(g, off, 0));
         }
         warn(g, KK_G2P_WARN_UNKNOWN_SYMBOL, off, sym, pos, NULL, 0,
              "g2p: phoneme symbol '%s' (U+%04X) at position %zu of /%s/ for %s (text byte %zu) is not in "
              "the model's vocab; it is left out (fix the pronunciation with [word](/phonemes/) or a lexicon entry)",
-             sym, cp, pos, ph, what, off);
+             sym, cp, pos, ph, what, src_pos(g, off, 0));
         i += l;
     }
     *ids = v;
@@ -494,6 +512,17 @@ kk_status kk_g2p_new(const char *model_path, const kk_g2p_params *params, kk_g2p
     if (s == KK_OK && g->p.lexicon_path)
         s = kk_g2p_load_lexicon(g, g->p.lexicon_path, err);
     g->p.lexicon_path = NULL; /* not ours to keep */
+    g->dict = g->p.dictionary;
+    if (s == KK_OK && !g->dict && !g->p.no_dictionary) {
+        kk_error e;
+        if (kk_lexdb_open_default(&g->own_dict, &e) == KK_OK)
+            g->dict = g->own_dict;
+        else
+            warn(g, KK_G2P_WARN_NO_DICTIONARY, 0, NULL, 0, NULL, 0,
+                 "g2p: no pronunciation dictionary (%s); English words are read by espeak-ng alone, "
+                 "which reads some of them less well (run scripts/install-deps.sh and rebuild)",
+                 e.msg);
+    }
     if (s != KK_OK) {
         kk_g2p_free(g);
         return s;
@@ -512,6 +541,7 @@ void kk_g2p_free(kk_g2p *g)
     }
     free(g->lex);
     free(g->vocab);
+    kk_lexdb_close(g->own_dict);
     free(g);
 }
 
@@ -797,7 +827,7 @@ static kk_status phonemize_run(kk_g2p *g, const lang_info *L, const kk_items *it
         warn(g, KK_G2P_WARN_NO_PHONEMES, items->v[a].start, NULL, 0, NULL, 0,
              "g2p: espeak-ng gave no phonemes for '%s' (text byte %zu); it is not spoken (give a "
              "pronunciation with [word](/phonemes/) if it should be)",
-             txt.data, items->v[a].start);
+             txt.data, src_pos(g, items->v[a].start, 0));
     }
     size_t first[ALIGN_MAX_WORDS], plen[ALIGN_MAX_WORDS];
     if (np && np < nw && nw <= ALIGN_MAX_WORDS &&
@@ -857,6 +887,292 @@ done:
     return st;
 }
 
+/* ------------------------------------------------------------------ */
+/* words read without espeak-ng: homographs, function words, dictionary */
+
+/* The word of an item as the dictionary spells it (’ -> '), into w (cap
+ * bytes); 0 when it does not fit or holds something no dictionary entry
+ * has (digits, non-ASCII letters). */
+static size_t dict_spelling(const kk_g2p *g, const kk_item *it, char *w, size_t cap)
+{
+    size_t n = 0;
+    for (size_t j = it->wstart; j < it->wend;) {
+        unsigned char c = (unsigned char)g->text[j];
+        if (strncmp(g->text + j, "\u2019", 3) == 0) {
+            c = '\'';
+            j += 3;
+        } else {
+            j++;
+        }
+        if (!(isalpha(c) || c == '\'' || c == '-' || c == '.') || n + 1 >= cap)
+            return 0;
+        w[n++] = (char)c;
+    }
+    w[n] = '\0';
+    return n;
+}
+
+/* Phonemes of the last vowel or consonant of ph: the sibilant and voicing
+ * class that picks the 's ending (s, z or ᵻz, as for plurals). */
+static const char *possessive_ending(const char *ph)
+{
+    size_t n = strlen(ph);
+    static const char *const sib[] = {"s", "z", "ʃ", "ʒ", "ʧ", "ʤ"};
+    static const char *const voiceless[] = {"p", "t", "k", "f", "θ"};
+    for (size_t i = 0; i < sizeof sib / sizeof sib[0]; i++) {
+        size_t l = strlen(sib[i]);
+        if (n >= l && strcmp(ph + n - l, sib[i]) == 0)
+            return "ᵻz";
+    }
+    for (size_t i = 0; i < sizeof voiceless / sizeof voiceless[0]; i++) {
+        size_t l = strlen(voiceless[i]);
+        if (n >= l && strcmp(ph + n - l, voiceless[i]) == 0)
+            return "s";
+    }
+    return "z";
+}
+
+/* The dictionary's reading of w[0, n) into out (appended): the word
+ * itself, else its parts at hyphens (each found, joined by spaces), else a
+ * possessive 's on a known stem. 1 when found, 0 when not, -1 on no memory. */
+static int dict_read(const kk_g2p *g, const char *w, size_t n, kk_buf *out)
+{
+    const char *pr[1];
+    if (kk_lexdb_lookup(g->dict, w, n, pr, 1))
+        return kk_buf_puts(out, pr[0]) < 0 ? -1 : 1;
+    const char *dash = memchr(w, '-', n);
+    if (dash && dash > w && dash + 1 < w + n) {
+        size_t mark = out->len;
+        int r = dict_read(g, w, (size_t)(dash - w), out);
+        if (r == 1 && (r = kk_buf_putc(out, ' ') < 0 ? -1 : 1) == 1)
+            r = dict_read(g, dash + 1, n - (size_t)(dash + 1 - w), out);
+        if (r == 0)
+            out->len = mark, out->data[mark] = '\0';
+        return r;
+    }
+    if (n > 2 && w[n - 2] == '\'' && (w[n - 1] == 's' || w[n - 1] == 'S') &&
+        kk_lexdb_lookup(g->dict, w, n - 2, pr, 1))
+        return kk_buf_puts(out, pr[0]) < 0 || kk_buf_puts(out, possessive_ending(pr[0])) < 0 ? -1 : 1;
+    return 0;
+}
+
+/* Function words whose reading depends on what follows (misaki's special
+ * cases): which one it is, or FW_NONE. */
+enum { FW_NONE, FW_THE, FW_A, FW_AN, FW_TO, FW_IN, FW_I };
+
+static int function_word(const char *w, size_t n)
+{
+    if (n == 1 && (w[0] == 'a' || w[0] == 'A'))
+        return FW_A;
+    if (n == 1 && w[0] == 'I')
+        return FW_I;
+    if (n == 2 && strncasecmp(w, "an", 2) == 0)
+        return FW_AN;
+    if (n == 2 && strncasecmp(w, "to", 2) == 0)
+        return FW_TO;
+    if (n == 2 && strncasecmp(w, "in", 2) == 0)
+        return FW_IN;
+    if (n == 3 && strncasecmp(w, "the", 3) == 0)
+        return FW_THE;
+    return FW_NONE;
+}
+
+/* Does the text after item i start with a vowel sound? 1 yes, 0 no, -1
+ * nothing follows in the clause (punctuation, a pause or the end). A word
+ * with phonemes already is judged by them; one left to espeak-ng by its
+ * spelling (an "hour", a "one", a "university" are the usual exceptions). */
+static int next_vowel(const kk_g2p *g, const kk_items *items, size_t i)
+{
+    if (i + 1 >= items->n)
+        return -1;
+    const kk_item *it = &items->v[i + 1];
+    if (it->kind == KK_ITEM_OVERRIDE && it->sym) {
+        for (const char *p = it->sym; *p; p += kk_utf8_len(p)) {
+            if (strncmp(p, "ˈ", strlen("ˈ")) == 0 || strncmp(p, "ˌ", strlen("ˌ")) == 0)
+                continue;
+            static const char *const V[] = {"A", "I", "O", "Q", "W", "Y", "a", "i", "u", "æ", "ɑ", "ɒ",
+                                            "ɔ", "ə", "ɛ", "ɜ", "ɪ", "ʊ", "ʌ", "ᵻ", "ɐ", "e", "o"};
+            for (size_t k = 0; k < sizeof V / sizeof V[0]; k++)
+                if (strncmp(p, V[k], strlen(V[k])) == 0)
+                    return 1;
+            return 0;
+        }
+        return -1;
+    }
+    if (it->kind != KK_ITEM_WORD)
+        return -1;
+    const char *w = g->text + it->wstart;
+    size_t n = it->wend - it->wstart;
+    if (!n || !isalpha((unsigned char)w[0]))
+        return 0;
+    if ((n >= 3 && (strncasecmp(w, "uni", 3) == 0 || strncasecmp(w, "use", 3) == 0 ||
+                    strncasecmp(w, "one", 3) == 0 || strncasecmp(w, "eu", 2) == 0)))
+        return 0;
+    if (n >= 4 && (strncasecmp(w, "hour", 4) == 0 || strncasecmp(w, "honest", n < 6 ? n : 6) == 0 ||
+                   strncasecmp(w, "honor", 5) == 0 || strncasecmp(w, "heir", 4) == 0))
+        return 1;
+    return strchr("aeiouAEIOU", w[0]) != NULL;
+}
+
+/* A number word as the normaliser writes numbers ("forty-nine": its last
+ * part). */
+static int number_word(const kk_hword *w)
+{
+    static const char *const N[] = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven",
+                                    "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen",
+                                    "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+                                    "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+                                    "hundred", "thousand", "million", "billion", "trillion"};
+    const char *s = w->s;
+    size_t n = w->len;
+    const char *dash = memchr(s, '-', n);
+    if (dash)
+        n -= (size_t)(dash + 1 - s), s = dash + 1;
+    for (size_t i = 0; i < sizeof N / sizeof N[0]; i++)
+        if (strlen(N[i]) == n && strncasecmp(N[i], s, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* "point" inside a number (three point five) is unstressed, as misaki
+ * reads decimals. */
+static int decimal_point(const kk_hword *hw, size_t nw, size_t i)
+{
+    return i > 0 && i + 1 < nw && hw[i].len == 5 && strncasecmp(hw[i].s, "point", 5) == 0 &&
+           number_word(&hw[i - 1]) && number_word(&hw[i + 1]);
+}
+
+/* A lone capital letter beside another one is spelled ("H T T P"). */
+static int is_letter(const kk_g2p *g, const kk_item *it)
+{
+    return it->kind == KK_ITEM_WORD && it->wend - it->wstart == 1 && isupper((unsigned char)g->text[it->wstart]);
+}
+
+static int spelled_letter(const kk_g2p *g, const kk_items *items, size_t i)
+{
+    return (i > 0 && is_letter(g, &items->v[i - 1])) || (i + 1 < items->n && is_letter(g, &items->v[i + 1]));
+}
+
+/* Gives a word the phonemes read for it (misaki's v1.0 symbols, flap T);
+ * with flap_as_T off the flap is written ɾ, as espeak-ng's words are. */
+static kk_status set_override(const kk_g2p *g, kk_item *it, const char *ph, kk_error *err)
+{
+    kk_buf b = {0};
+    if (kk_buf_puts(&b, ph) < 0 || (!g->p.flap_as_T && kk_buf_replace(&b, "T", "ɾ") < 0)) {
+        kk_buf_free(&b);
+        return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+    }
+    free(it->sym);
+    it->sym = kk_buf_steal(&b);
+    it->kind = KK_ITEM_OVERRIDE;
+    return it->sym ? KK_OK : kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+}
+
+/* Reads the words of items [a, b), one sentence, without espeak-ng where it
+ * can: homographs by context, then the dictionary; function words last,
+ * since their reading depends on the word after them. Words it cannot read
+ * stay WORD items for espeak-ng. */
+static kk_status read_sentence(kk_g2p *g, const lang_info *L, kk_items *items, size_t a, size_t b,
+                               kk_error *err)
+{
+    int british = L->style == KK_IPA_EN_GB;
+    size_t nw = 0;
+    for (size_t i = a; i < b; i++)
+        nw += items->v[i].kind == KK_ITEM_WORD || items->v[i].kind == KK_ITEM_OVERRIDE;
+    if (!nw)
+        return KK_OK;
+    kk_hword *hw = malloc(nw * sizeof *hw);
+    unsigned char *fw = calloc(b - a, 1);
+    kk_buf ph = {0};
+    kk_status st = KK_OK;
+    if (!hw || !fw) {
+        st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+        goto done;
+    }
+    for (size_t i = a, k = 0; i < b; i++) {
+        const kk_item *it = &items->v[i];
+        if (it->kind == KK_ITEM_WORD || it->kind == KK_ITEM_OVERRIDE)
+            hw[k++] = (kk_hword){g->text + it->wstart, it->wend - it->wstart};
+    }
+    for (size_t i = a, k = 0; i < b && st == KK_OK; i++) {
+        kk_item *it = &items->v[i];
+        if (it->kind != KK_ITEM_WORD && it->kind != KK_ITEM_OVERRIDE)
+            continue;
+        size_t wi = k++;
+        if (it->kind != KK_ITEM_WORD)
+            continue;
+        const char *h = kk_homograph_pick(hw, nw, wi, british);
+        if (!h && decimal_point(hw, nw, wi))
+            h = "pYnt";
+        if (h) {
+            st = set_override(g, it, h, err);
+            continue;
+        }
+        if (british) /* the dictionary and the function-word rules are American */
+            continue;
+        char w[64];
+        size_t n = dict_spelling(g, it, w, sizeof w);
+        if (!n)
+            continue;
+        int f = function_word(w, n);
+        if (f == FW_A && w[0] == 'A' && spelled_letter(g, items, i))
+            f = FW_NONE;
+        if (f != FW_NONE) {
+            fw[i - a] = (unsigned char)f;
+            continue;
+        }
+        if (!g->dict)
+            continue;
+        kk_buf_clear(&ph);
+        int r = dict_read(g, w, n, &ph);
+        if (r < 0)
+            st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+        else if (r > 0)
+            st = set_override(g, it, ph.data, err);
+    }
+    for (size_t i = b; i-- > a && st == KK_OK;) {
+        if (!fw[i - a])
+            continue;
+        int v = next_vowel(g, items, i);
+        const char *r = NULL;
+        switch (fw[i - a]) {
+        case FW_THE: r = v == 1 ? "ði" : "ðə"; break;
+        case FW_A: r = "ɐ"; break;
+        case FW_AN: r = "ɐn"; break;
+        case FW_TO: r = v == 1 ? "tʊ" : v == 0 ? "tə" : "tu"; break;
+        case FW_IN: r = v == -1 ? "ˈɪn" : "ɪn"; break;
+        case FW_I: r = "ˌI"; break;
+        }
+        if (r)
+            st = set_override(g, &items->v[i], r, err);
+    }
+done:
+    free(hw);
+    free(fw);
+    kk_buf_free(&ph);
+    return st;
+}
+
+/* The words of every sentence of an English text (sentences end at . ! ?
+ * …, blank lines and pauses). Other languages are left to espeak-ng. */
+static kk_status read_words(kk_g2p *g, const lang_info *L, kk_items *items, kk_error *err)
+{
+    if (L->style == KK_IPA_OTHER)
+        return KK_OK;
+    size_t a = 0;
+    for (size_t i = 0; i <= items->n; i++) {
+        const kk_item *it = i < items->n ? &items->v[i] : NULL;
+        if (it && it->kind != KK_ITEM_PARA && it->kind != KK_ITEM_PAUSE &&
+            !(it->kind == KK_ITEM_PUNCT && it->brk == KK_BRK_SENTENCE))
+            continue;
+        kk_status st = read_sentence(g, L, items, a, i, err);
+        if (st != KK_OK)
+            return st;
+        a = i + 1;
+    }
+    return KK_OK;
+}
+
 static kk_status build_units(kk_g2p *g, const lang_info *L, kk_items *items, units *out, kk_error *err)
 {
     /* lexicon entries turn words into overrides */
@@ -871,6 +1187,9 @@ static kk_status build_units(kk_g2p *g, const lang_info *L, kk_items *items, uni
             it->kind = KK_ITEM_OVERRIDE;
         }
     }
+    kk_status rs = read_words(g, L, items, err);
+    if (rs != KK_OK)
+        return rs;
     for (size_t i = 0; i < items->n;) {
         kk_item *it = &items->v[i];
         kk_status st;
@@ -967,6 +1286,15 @@ static kk_status put_ids(chunker *ck, const int64_t *ids, size_t n)
 /* Records that the ids just put (the last n) are the word at [start, end). */
 static kk_status put_word(chunker *ck, size_t start, size_t end, size_t n)
 {
+    if (ck->c.n_words) {
+        /* the words of one expansion ("$49.99" -> forty-nine dollars ...)
+         * share its source span: they are one word of the source */
+        kk_g2p_word *last = &ck->words[ck->c.n_words - 1];
+        if (last->text_start == start && last->text_end == end) {
+            last->n_ids = ck->c.n_ids - last->first_id;
+            return KK_OK;
+        }
+    }
     if (ck->c.n_words == ck->words_cap) {
         size_t cap = ck->words_cap ? 2 * ck->words_cap : 32;
         kk_g2p_word *v = realloc(ck->words, cap * sizeof *v);
@@ -1179,13 +1507,30 @@ kk_status kk_g2p_run(kk_g2p *g, const char *text, const char *lang, kk_g2p_chunk
     const lang_info *L = find_lang(lang, err);
     if (!L)
         return err ? err->code : KK_ERR_ARG;
+    kk_norm norm = {0};
+    kk_status st = KK_OK;
+    if (g->p.normalize && L->style != KK_IPA_OTHER) {
+        st = kk_normalize(text, L->name, &norm, err);
+        if (st != KK_OK)
+            return st;
+        g->norm = &norm;
+        text = norm.text;
+    }
     g->text = text;
+    g->mapped = 0;
     kk_items items = {0};
     units U = {0};
     chunker ck = {.g = g, .fn = fn, .user = user, .err = err};
-    kk_status st = kk_markup_parse(text, &items, markup_warn, g, err);
+    st = kk_markup_parse(text, &items, markup_warn, g, err);
     if (st == KK_OK)
         st = build_units(g, L, &items, &U, err);
+    if (st == KK_OK && g->norm) {
+        for (size_t i = 0; i < U.n; i++) {
+            U.v[i].start = kk_norm_source_pos(g->norm, U.v[i].start, 0);
+            U.v[i].end = kk_norm_source_pos(g->norm, U.v[i].end, 1);
+        }
+        g->mapped = 1;
+    }
     if (st == KK_OK)
         st = chunk_units(g, &U, &ck);
     kk_items_free(&items);
@@ -1193,6 +1538,8 @@ kk_status kk_g2p_run(kk_g2p *g, const char *text, const char *lang, kk_g2p_chunk
     free(ck.ids);
     free(ck.words);
     kk_buf_free(&ck.ph);
+    kk_norm_free(&norm);
     g->text = NULL;
+    g->norm = NULL;
     return st;
 }

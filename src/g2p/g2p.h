@@ -13,6 +13,14 @@
  *   - Markup: [word](/phonemes/) overrides a word's pronunciation,
  *     [pause:500ms] or [pause:1.5s] inserts silence. Anything else is spoken
  *     as written; markup that looks meant but is broken gets a warning.
+ *   - English text is normalised first (normalize.h: numbers, money, dates,
+ *     times, units, abbreviations, URLs become words), then each word is
+ *     read, in this order, from: markup, the user lexicon, the homograph
+ *     rules (homograph.h), the function words whose reading depends on the
+ *     next word (the, a, an, to, in, I), the pronunciation dictionary
+ *     (lexdb.h: CMUdict in misaki's symbols, American English only), and
+ *     espeak-ng for the rest. Word spans always point at the source text: a
+ *     normalised "$49.99" is one word of the chunk covering the whole token.
  *   - A user lexicon (word<TAB>phonemes lines) overrides words too.
  *   - The result is cut into chunks of at most max_tokens (510) ids: at
  *     paragraph breaks (blank lines) and pauses always, then, when a chunk
@@ -38,6 +46,8 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "lexdb.h"
+#include "normalize.h"
 
 /* The longest chunk Kokoro-82M accepts (the model adds a pad id 0 at both
  * ends, 512 in all). */
@@ -51,6 +61,7 @@ typedef enum kk_g2p_warning_kind {
     KK_G2P_WARN_LEXICON,        /* a bad lexicon line, skipped */
     KK_G2P_WARN_SPLIT,          /* a word longer than a chunk had to be cut */
     KK_G2P_WARN_NO_PHONEMES,    /* espeak-ng gave nothing for some words */
+    KK_G2P_WARN_NO_DICTIONARY,  /* no pronunciation dictionary: espeak-ng alone */
 } kk_g2p_warning_kind;
 
 typedef struct kk_g2p_warning {
@@ -90,6 +101,16 @@ typedef struct kk_g2p_params {
     int flap_as_T;
     /* A lexicon file loaded by kk_g2p_new; NULL: none. */
     const char *lexicon_path;
+    /* The pronunciation dictionary for American English, borrowed (it must
+     * outlive the context; share one among contexts: it is read-only). NULL:
+     * kk_g2p_new opens the default one (kk_lexdb_open_default) for itself,
+     * unless no_dictionary is set; when there is none, espeak-ng reads every
+     * word and one KK_G2P_WARN_NO_DICTIONARY warning says so. */
+    const kk_lexdb *dictionary;
+    int no_dictionary;
+    /* Read English numbers, money, dates, abbreviations... as words first
+     * (normalize.h); default 1. */
+    int normalize;
 } kk_g2p_params;
 
 kk_g2p_params kk_g2p_default_params(void);

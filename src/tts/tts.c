@@ -6,6 +6,7 @@
 #include "tts.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,12 @@ struct kk_tts {
     char model_dir[4096];
     char voices_dir[4096];
     char identity[64];
+    /* The pronunciation dictionary, mapped once and shared by every
+     * prepare (read-only); NULL when there is none, which the first
+     * prepare reports. */
+    kk_lexdb *dict;
+    char dict_error[KK_ERROR_MSG_MAX + 256];
+    atomic_int dict_reported;
 };
 
 kk_tts_params kk_tts_default_params(void)
@@ -135,6 +142,12 @@ kk_status kk_tts_new(const kk_tts_params *params, kk_tts **out, kk_error *err)
         free(t);
         return st;
     }
+    kk_error de;
+    if (kk_lexdb_open_default(&t->dict, &de) != KK_OK)
+        snprintf(t->dict_error, sizeof t->dict_error,
+                 "no pronunciation dictionary (%s); English words are read by espeak-ng alone, which reads "
+                 "some of them less well (run scripts/install-deps.sh and rebuild)",
+                 de.msg);
     snprintf(t->identity, sizeof t->identity, "kkw-%016llx-e%d", (unsigned long long)kk_model_identity(t->model),
              KK_ENGINE_VERSION);
     *out = t;
@@ -146,6 +159,7 @@ void kk_tts_free(kk_tts *t)
     if (!t)
         return;
     kk_model_free(t->model);
+    kk_lexdb_close(t->dict);
     free(t);
 }
 
@@ -303,6 +317,10 @@ kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, 
     gp.lexicon_path = p->lexicon_path;
     gp.warn = g2p_warning;
     gp.warn_user = (void *)p;
+    gp.dictionary = t->dict;
+    gp.no_dictionary = !t->dict;
+    if (!t->dict && p->on_warning && !atomic_exchange(&t->dict_reported, 1))
+        p->on_warning(p->user, t->dict_error);
     kk_tts_script *s = calloc(1, sizeof *s);
     if (!s)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");

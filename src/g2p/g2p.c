@@ -1055,6 +1055,47 @@ static int spelled_letter(const kk_g2p *g, const kk_items *items, size_t i)
 
 /* Gives a word the phonemes read for it (misaki's v1.0 symbols, flap T);
  * with flap_as_T off the flap is written ɾ, as espeak-ng's words are. */
+/* Letters read by name ("AI" ˌAˈI, the "A" of "H T T P A"): every
+ * letter but the last with secondary stress, the last with primary, as
+ * misaki spells acronyms. 1 when w is all ASCII letters (appended to out),
+ * 0 when not, -1 on no memory. */
+static int spell_letters(const char *w, size_t n, kk_buf *out)
+{
+    static const char *const NAME[26] = {"ˈA",  "bˈi",  "sˈi", "dˈi",  "ˈi",   "ˈɛf", "ʤˈi",      "ˈAʧ", "ˈI",
+                                         "ʤˈA", "kˈA",  "ˈɛl", "ˈɛm",  "ˈɛn",  "ˈO",  "pˈi",      "kjˈu", "ˈɑɹ",
+                                         "ˈɛs", "tˈi",  "jˈu", "vˈi",  "dˈʌbᵊlju", "ˈɛks", "wˈI", "zˈi"};
+    for (size_t i = 0; i < n; i++)
+        if (!isalpha((unsigned char)w[i]))
+            return 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = NAME[toupper((unsigned char)w[i]) - 'A'];
+        const char *mark = strstr(name, "ˈ");
+        int ok = i + 1 == n ? kk_buf_puts(out, name) >= 0
+                            : kk_buf_append(out, name, (size_t)(mark - name)) >= 0 && kk_buf_puts(out, "ˌ") >= 0 &&
+                                  kk_buf_puts(out, mark + strlen("ˈ")) >= 0;
+        if (!ok)
+            return -1;
+    }
+    return 1;
+}
+
+/* An acronym to spell: two capitals that are not a word written in
+ * capitals ("AI", "UK", but "IT", "NO", "OK" as words). Longer ones are
+ * left to the dictionary, which has the usual ones either spelled (FBI)
+ * or said (NASA); espeak-ng spells the rest. */
+static int spelled_acronym(const char *w, size_t n)
+{
+    static const char *const WORDS[] = {"AM", "AN", "AS", "AT", "BE", "BY", "DO", "GO", "HA", "HE", "HI",
+                                        "IF", "IN", "IS", "IT", "ME", "MY", "NO", "OF", "OH", "OK", "ON",
+                                        "OR", "OX", "SO", "TO", "UP", "US", "WE", "YE", "YO"};
+    if (n != 2 || !isupper((unsigned char)w[0]) || !isupper((unsigned char)w[1]))
+        return 0;
+    for (size_t i = 0; i < sizeof WORDS / sizeof WORDS[0]; i++)
+        if (strncmp(WORDS[i], w, 2) == 0)
+            return 0;
+    return 1;
+}
+
 static kk_status set_override(const kk_g2p *g, kk_item *it, const char *ph, kk_error *err)
 {
     kk_buf b = {0};
@@ -1114,9 +1155,16 @@ static kk_status read_sentence(kk_g2p *g, const lang_info *L, kk_items *items, s
         size_t n = dict_spelling(g, it, w, sizeof w);
         if (!n)
             continue;
+        if ((n == 1 && isupper((unsigned char)w[0]) && spelled_letter(g, items, i)) || spelled_acronym(w, n)) {
+            kk_buf_clear(&ph);
+            int r = spell_letters(w, n, &ph);
+            if (r < 0)
+                st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+            else if (r > 0)
+                st = set_override(g, it, ph.data, err);
+            continue;
+        }
         int f = function_word(w, n);
-        if (f == FW_A && w[0] == 'A' && spelled_letter(g, items, i))
-            f = FW_NONE;
         if (f != FW_NONE) {
             fw[i - a] = (unsigned char)f;
             continue;

@@ -181,6 +181,19 @@ static void ordinary_words_unchanged(void **state)
     kk_g2p_free(g);
 }
 
+/* Two capitals are spelled unless they are a word in capitals; spelled
+ * letters (as the normaliser writes "https") are read by name. */
+static void acronyms_and_letters(void **state)
+{
+    (void)state;
+    NEED_MODEL();
+    assert_string_equal(phon(G, "the AI", "en-us"), "ði ˌAˈI");
+    assert_string_equal(phon(G, "the UK", "en-us"), "ðə jˌukˈA");
+    assert_string_equal(phon(G, "H T T P", "en-us"), "ˈAʧ tˈi tˈi pˈi");
+    assert_string_equal(phon(G, "A B C", "en-us"), "ˈA bˈi sˈi");
+    assert_string_equal(phon(G, "It is OK.", "en-us"), phon(G, "It is ok.", "en-us"));
+}
+
 static void homographs_in_context(void **state)
 {
     (void)state;
@@ -227,7 +240,7 @@ int main(void)
         cmocka_unit_test(numbers_and_money_spoken),     cmocka_unit_test(function_words),
         cmocka_unit_test(dictionary_words),             cmocka_unit_test(homographs_in_context),
         cmocka_unit_test(other_languages_untouched),    cmocka_unit_test(without_dictionary),
-        cmocka_unit_test(ordinary_words_unchanged),
+        cmocka_unit_test(ordinary_words_unchanged),     cmocka_unit_test(acronyms_and_letters),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

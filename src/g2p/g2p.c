@@ -932,15 +932,41 @@ static const char *possessive_ending(const char *ph)
     return "z";
 }
 
+/* A number word: a cardinal the normaliser writes ("zero" .. "ninety",
+ * "hundred" .. "trillion", "oh" for a zero digit) or, with ordinals set, an
+ * ordinal ("first", "twentieth"). */
+static int is_number_word(const char *s, size_t n, int ordinals)
+{
+    static const char *const N[] = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven",
+                                    "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen",
+                                    "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+                                    "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+                                    "hundred", "thousand", "million", "billion", "trillion"};
+    static const char *const O[] = {"first", "second", "third", "fourth", "fifth", "sixth", "seventh",
+                                    "eighth", "ninth"};
+    for (size_t i = 0; i < sizeof N / sizeof N[0]; i++)
+        if (strlen(N[i]) == n && strncasecmp(N[i], s, n) == 0)
+            return 1;
+    for (size_t i = 0; ordinals && i < sizeof O / sizeof O[0]; i++)
+        if (strlen(O[i]) == n && strncasecmp(O[i], s, n) == 0)
+            return 1;
+    return 0;
+}
+
 /* The dictionary's reading of w[0, n) into out (appended): the word
  * itself, else its parts at hyphens (each found, joined by spaces), else a
- * possessive 's on a known stem. 1 when found, 0 when not, -1 on no memory. */
+ * possessive 's on a known stem. A compound number ("twenty-five",
+ * "twenty-first") is always read part by part, as misaki reads numbers,
+ * even where CMUdict has the compound. 1 when found, 0 when not, -1 on no
+ * memory. */
 static int dict_read(const kk_g2p *g, const char *w, size_t n, kk_buf *out)
 {
     const char *pr[1];
-    if (kk_lexdb_lookup(g->dict, w, n, pr, 1))
-        return kk_buf_puts(out, pr[0]) < 0 ? -1 : 1;
     const char *dash = memchr(w, '-', n);
+    int compound_number = dash && is_number_word(w, (size_t)(dash - w), 0) &&
+                          is_number_word(dash + 1, n - (size_t)(dash + 1 - w), 1);
+    if (!compound_number && kk_lexdb_lookup(g->dict, w, n, pr, 1))
+        return kk_buf_puts(out, pr[0]) < 0 ? -1 : 1;
     if (dash && dash > w && dash + 1 < w + n) {
         size_t mark = out->len;
         int r = dict_read(g, w, (size_t)(dash - w), out);
@@ -1018,20 +1044,12 @@ static int next_vowel(const kk_g2p *g, const kk_items *items, size_t i)
  * part). */
 static int number_word(const kk_hword *w)
 {
-    static const char *const N[] = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven",
-                                    "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen",
-                                    "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
-                                    "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-                                    "hundred", "thousand", "million", "billion", "trillion"};
     const char *s = w->s;
     size_t n = w->len;
     const char *dash = memchr(s, '-', n);
     if (dash)
         n -= (size_t)(dash + 1 - s), s = dash + 1;
-    for (size_t i = 0; i < sizeof N / sizeof N[0]; i++)
-        if (strlen(N[i]) == n && strncasecmp(N[i], s, n) == 0)
-            return 1;
-    return 0;
+    return is_number_word(s, n, 0);
 }
 
 /* "point" inside a number (three point five) is unstressed, as misaki

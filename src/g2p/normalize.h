@@ -4,7 +4,15 @@
  * Runs before phonemisation: "$49.99" becomes "forty-nine dollars and
  * ninety-nine cents", "Henry VIII" "Henry the Eighth", "in 1999" "in
  * nineteen ninety-nine", "7:30 pm" "seven thirty PM", "Elm St." "Elm
- * Street", "https://a.io" "h t t p s colon slash slash a dot i o".
+ * Street", "https://a.io" "H T T P S colon slash slash A dot I O".
+ *
+ * Expansions are words separated by single spaces, compounds hyphenated
+ * ("twenty-one"); lower case except proper names (months, titles: "Mister",
+ * "Henry the Eighth"), "AM"/"PM", and letters to be spelled, written as
+ * capitals one by one ("W W W") so the dictionary reads their names.
+ * Acronyms are left as written. Punctuation an expansion adds (the commas
+ * between a phone number's groups, the period an abbreviation shares with
+ * the end of a sentence: "etc." -> "et cetera.") belongs to it.
  *
  * It never drops text: what it cannot read it copies as it is, for the
  * phonemiser. Markup ([word](/phonemes/), [pause:500ms]) is copied verbatim.
@@ -14,8 +22,11 @@
  * source token.
  *
  * Languages: "en-us" and "en-gb" (British readings where they differ:
- * "one hundred and five", dates "the third of March"); any other language
- * is copied through unchanged (espeak-ng reads its numbers).
+ * "one hundred and five", dates "the third of March", "centimetres", a
+ * score of 0 "nil"); "en" and other "en-*" read as en-us, except en-uk,
+ * en-au, en-nz, en-ie, en-in and en-za, read as en-gb (case-insensitive,
+ * '-' or '_'). Any other language is copied through unchanged (espeak-ng
+ * reads its numbers).
  *
  * Threads: no shared state; any number of calls may run in parallel.
  */
@@ -27,8 +38,10 @@
 #include "error.h"
 
 /* out[out_start, out_end) of the normalised text came from
- * src[src_start, src_end) of the source. Spans are in order and cover the
- * normalised text without gaps or overlaps. */
+ * src[src_start, src_end) of the source. Spans are in order and cover both
+ * the normalised text and the source without gaps or overlaps; none is
+ * empty (so an empty text has no spans). Adjacent verbatim runs are one
+ * span. */
 typedef struct kk_norm_span {
     size_t out_start, out_end;
     size_t src_start, src_end;

@@ -551,14 +551,14 @@ void kk_g2p_free(kk_g2p *g)
 typedef struct lang_info {
     const char *name;
     const char *aliases[4];
-    const char *voices[3];
+    const char *voices[4]; /* NULL-terminated */
     kk_ipa_style style;
     const char *placeholder; /* a plain noun standing in for overridden words */
 } lang_info;
 
 static const lang_info LANGS[] = {
     {"en-us", {"en", "a", "en_us", NULL}, {"en-us", NULL}, KK_IPA_EN_US, "thing"},
-    {"en-gb", {"b", "en_gb", "en-uk", NULL}, {"en-gb", "en", NULL}, KK_IPA_EN_GB, "thing"},
+    {"en-gb", {"b", "en_gb", "en-uk", NULL}, {"en-gb-x-rp", "en-gb", "en", NULL}, KK_IPA_EN_GB, "thing"},
     {"es", {"e", "es-es", NULL}, {"es", NULL}, KK_IPA_OTHER, "cosa"},
     {"fr-fr", {"fr", "f", NULL}, {"fr-fr", "fr", NULL}, KK_IPA_OTHER, "chose"},
     {"hi", {"h", NULL}, {"hi", NULL}, KK_IPA_OTHER, "चीज़"},
@@ -1003,6 +1003,48 @@ static int function_word(const char *w, size_t n)
     return FW_NONE;
 }
 
+/* Does the phoneme string p start with a vowel symbol? */
+static int is_vowel_symbol(const char *p)
+{
+    static const char *const V[] = {"A", "I", "O", "Q", "W", "Y", "a", "i", "u", "æ", "ɑ", "ɒ",
+                                    "ɔ", "ə", "ɛ", "ɜ", "ɪ", "ʊ", "ʌ", "ᵻ", "ɐ", "e", "o", "ᵊ"};
+    for (size_t k = 0; k < sizeof V / sizeof V[0]; k++)
+        if (strncmp(p, V[k], strlen(V[k])) == 0)
+            return 1;
+    return 0;
+}
+
+/* A word written with a capital that the dictionary reads without stress
+ * ("He", "My", "It" at the head of a sentence, "WE") gets some, as misaki
+ * stresses capitalised words: secondary before the first vowel, primary
+ * when the whole word is in capitals. -1 on no memory. */
+static int stress_capitalised(const char *w, size_t n, kk_buf *ph)
+{
+    if (!n || !isupper((unsigned char)w[0]) || strstr(ph->data, "ˈ") || strstr(ph->data, "ˌ"))
+        return 0;
+    int upper = n > 1;
+    for (size_t i = 1; i < n; i++)
+        if (islower((unsigned char)w[i]))
+            upper = 0;
+    for (char *p = ph->data; *p; p += kk_utf8_len(p)) {
+        if (!is_vowel_symbol(p))
+            continue;
+        kk_buf b = {0};
+        size_t at = (size_t)(p - ph->data);
+        int r = kk_buf_append(&b, ph->data, at) < 0 || kk_buf_puts(&b, upper ? "ˈ" : "ˌ") < 0 ||
+                        kk_buf_puts(&b, ph->data + at) < 0
+                    ? -1
+                    : 0;
+        if (r == 0) {
+            kk_buf_clear(ph);
+            r = kk_buf_puts(ph, b.data) < 0 ? -1 : 0;
+        }
+        kk_buf_free(&b);
+        return r;
+    }
+    return 0;
+}
+
 /* Does the text after item i start with a vowel sound? 1 yes, 0 no, -1
  * nothing follows in the clause (punctuation, a pause or the end). A word
  * with phonemes already is judged by them; one left to espeak-ng by its
@@ -1016,12 +1058,7 @@ static int next_vowel(const kk_g2p *g, const kk_items *items, size_t i)
         for (const char *p = it->sym; *p; p += kk_utf8_len(p)) {
             if (strncmp(p, "ˈ", strlen("ˈ")) == 0 || strncmp(p, "ˌ", strlen("ˌ")) == 0)
                 continue;
-            static const char *const V[] = {"A", "I", "O", "Q", "W", "Y", "a", "i", "u", "æ", "ɑ", "ɒ",
-                                            "ɔ", "ə", "ɛ", "ɜ", "ɪ", "ʊ", "ʌ", "ᵻ", "ɐ", "e", "o"};
-            for (size_t k = 0; k < sizeof V / sizeof V[0]; k++)
-                if (strncmp(p, V[k], strlen(V[k])) == 0)
-                    return 1;
-            return 0;
+            return is_vowel_symbol(p);
         }
         return -1;
     }
@@ -1128,9 +1165,9 @@ static kk_status set_override(const kk_g2p *g, kk_item *it, const char *ph, kk_e
 }
 
 /* Reads the words of items [a, b), one sentence, without espeak-ng where it
- * can: homographs by context, then the dictionary; function words last,
- * since their reading depends on the word after them. Words it cannot read
- * stay WORD items for espeak-ng. */
+ * can: homographs by context, spelled letters, then the dictionary (American
+ * only); function words last, since their reading depends on the word after
+ * them. Words it cannot read stay WORD items for espeak-ng. */
 static kk_status read_sentence(kk_g2p *g, const lang_info *L, kk_items *items, size_t a, size_t b,
                                kk_error *err)
 {
@@ -1167,8 +1204,6 @@ static kk_status read_sentence(kk_g2p *g, const lang_info *L, kk_items *items, s
             st = set_override(g, it, h, err);
             continue;
         }
-        if (british) /* the dictionary and the function-word rules are American */
-            continue;
         char w[64];
         size_t n = dict_spelling(g, it, w, sizeof w);
         if (!n)
@@ -1187,10 +1222,12 @@ static kk_status read_sentence(kk_g2p *g, const lang_info *L, kk_items *items, s
             fw[i - a] = (unsigned char)f;
             continue;
         }
-        if (!g->dict)
+        if (!g->dict || british) /* the dictionary is American */
             continue;
         kk_buf_clear(&ph);
         int r = dict_read(g, w, n, &ph);
+        if (r > 0)
+            r = stress_capitalised(w, n, &ph) < 0 ? -1 : 1;
         if (r < 0)
             st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
         else if (r > 0)

@@ -127,7 +127,8 @@ int kk_ipa_to_misaki(kk_buf *b, kk_ipa_style style, int flap_as_T)
     if (apply(b, EN_RULES, sizeof EN_RULES / sizeof EN_RULES[0]) < 0 || syllabic_to_schwa(b) < 0)
         return -1;
     if (style == KK_IPA_EN_GB) {
-        if (kk_buf_replace(b, "iə", "ɪə") < 0 || kk_buf_replace(b, "ə^ʊ", "Q") < 0)
+        /* misaki's British symbols have a, not æ ("ash" ˈaʃ) */
+        if (kk_buf_replace(b, "iə", "ɪə") < 0 || kk_buf_replace(b, "ə^ʊ", "Q") < 0 || kk_buf_replace(b, "æ", "a") < 0)
             return -1;
     } else {
         static const rule US[] = {

@@ -1248,6 +1248,29 @@ static int r_phone(nz *z, size_t i, size_t *endp)
     return 1;
 }
 
+/* Service numbers, said digit by digit: 911 anywhere; 999, 112 and the
+ * N11 numbers after "call"; any number of up to 6 digits after "dial" or
+ * "press" ("dial 0", "press 12"). "called 20 friends" stays a count. */
+static int r_service(nz *z, size_t i, size_t *endp)
+{
+    static const char *const DIAL[] = {"dial",  "dials",  "dialed",  "dialled", "dialing",
+                                       "dialling", "press", "pressed", "presses", NULL};
+    static const char *const CALL[] = {"call", "calls", "called", "calling", "ring", "phone", NULL};
+    size_t d = digits_at(z, i, 6), ws, wl;
+    if (!d || word_before(z, i) || !ok_end(z, i + d) || (at(z, i + d) == '.' && is_digit(at(z, i + d + 1))) ||
+        (at(z, i + d) == ',' && is_digit(at(z, i + d + 1))))
+        return 0;
+    unsigned v = d == 3 ? val(z, i, 3) : 0;
+    int service = d == 3 && (v % 100 == 11 || v == 999 || v == 112) && v >= 200;
+    wl = prev_word(z, i, &ws);
+    int dial = wl && word_in(z, ws, wl, DIAL), call = wl && word_in(z, ws, wl, CALL);
+    if (!(v == 911 || dial || (call && (service || v == 112))))
+        return 0;
+    say_digits(z, &z->x, i, i + d, !dial); /* "press zero", "nine one one" */
+    *endp = i + d;
+    return 1;
+}
+
 /* "am"/"pm"/"a.m."/"P.M." at i: 'A' or 'P' and the end after it. */
 static int ampm_at(const nz *z, size_t i, size_t *end)
 {
@@ -2187,8 +2210,8 @@ static int try_rule(nz *z, rule_fn f, size_t i, size_t *endp)
 static int try_rules(nz *z, size_t i, size_t *endp)
 {
     static const rule_fn ALPHA[] = {r_url, r_date_month_first, r_numeric, r_abbrev, r_roman};
-    static const rule_fn DIGIT[] = {r_iso_date, r_slash_date, r_phone,  r_time, r_date_day_first,
-                                    r_feet,     r_range,      r_frac,   r_numeric};
+    static const rule_fn DIGIT[] = {r_iso_date, r_slash_date,     r_phone, r_service, r_time,
+                                    r_date_day_first, r_feet, r_range, r_frac,    r_numeric};
     static const rule_fn PLUS[] = {r_phone, r_numeric};
     static const rule_fn SIGN[] = {r_numeric};
     static const rule_fn HASH[] = {r_hash};

@@ -43,7 +43,6 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 
@@ -53,6 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import kokoro_graph  # noqa: E402
+from asr import edit_distance, norm_words, run, transcribe  # noqa: E402  (shared with tools/g2p_eval/eval.py)
 
 PY = "/usr/bin/python3"
 DUR_TENSOR = "/encoder/Cast_output_0"
@@ -65,13 +65,6 @@ def model_dir():
 
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
-
-
-def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if r.returncode != 0:
-        raise RuntimeError("%s failed (%d): %s" % (cmd[0], r.returncode, r.stderr.strip()[-2000:]))
-    return r.stdout
 
 
 # ---------------------------------------------------------------- sentences
@@ -89,17 +82,6 @@ def load_sentences(path):
             text, _, spoken = line.partition(" | ")
             out.append((text.strip(), (spoken or text).strip()))
     return out
-
-
-# Spellings that pocketsphinx's dictionary uses for words the reference spells
-# out (applied to reference and transcripts alike).
-CANON = {"doctor": "dr", "missus": "mrs", "mister": "mr"}
-
-
-def norm_words(s):
-    s = s.lower().replace("’", "'")
-    s = re.sub(r"[^a-z0-9' ]+", " ", s.replace(".", ""))
-    return [CANON.get(w, w) for w in (w.strip("'") for w in s.split()) if w]
 
 
 def wer_summary(runs):
@@ -131,16 +113,6 @@ def rescore(path, sentences_path):
         json.dump(summary, f, indent=1, ensure_ascii=False)
     w = summary["wer"]
     print("WER (pocketsphinx, %d words): ours %.1f %%  ORT %.1f %%" % (w["words"], w["ours"], w["ort"]))
-
-
-def edit_distance(a, b):
-    d = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(b) + 1):
-            cur = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
-            prev, d[j] = d[j], cur
-    return d[len(b)]
 
 
 # ---------------------------------------------------------------- dumps
@@ -236,15 +208,6 @@ def spec_snr_db(x, y, n_fft=1024, hop=256):
 
 
 # ---------------------------------------------------------------- ASR
-
-
-def transcribe(f32, work):
-    wav = os.path.join(work, os.path.basename(f32) + ".16k.wav")
-    run(["sox", "-q", "-D", "-t", "raw", "-r", "24000", "-e", "floating-point", "-b", "32", "-c", "1",
-         "-L", f32, "-r", "16000", "-b", "16", "-e", "signed-integer", wav])
-    out = run(["pocketsphinx_continuous", "-infile", wav, "-logfn", "/dev/null"])
-    os.unlink(wav)
-    return " ".join(l.strip() for l in out.splitlines() if l.strip())
 
 
 # ---------------------------------------------------------------- main

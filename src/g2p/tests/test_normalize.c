@@ -339,7 +339,17 @@ TABLE(phones,
       EN("+1 555 123 4567", "plus one, five five five, one two three, four five six seven"),
       EN("+44 20 7946 0958", "plus four four, two oh, seven nine four six, oh nine five eight"),
       EN("+1-555-123-4567", "plus one, five five five, one two three, four five six seven"),
-      EN("+1 5", "plus one five"))
+      EN("+1 5", "plus one five"),
+      /* service numbers digit by digit; counts stay counts */
+      EN("dial 911 now", "dial nine one one now"),
+      EN("Call 999.", "Call nine nine nine."),
+      EN("call 411", "call four one one"),
+      EN("press 0 for help", "press zero for help"),
+      EN("Dial 1205", "Dial one two zero five"),
+      EN("he called 20 friends", "he called twenty friends"),
+      US("room 411", "room four hundred eleven"),
+      GB("room 411", "room four hundred and eleven"),
+      US("call 1,500 people", "call one thousand five hundred people"))
 
 TABLE(roman,
       EN("Henry VIII", "Henry the Eighth"),

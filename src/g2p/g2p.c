@@ -531,6 +531,13 @@ kk_status kk_g2p_new(const char *model_path, const kk_g2p_params *params, kk_g2p
     return KK_OK;
 }
 
+void kk_g2p_set_warnings(kk_g2p *g, kk_g2p_warn_fn fn, void *user, int strict)
+{
+    g->p.warn = fn;
+    g->p.warn_user = user;
+    g->p.strict = strict;
+}
+
 void kk_g2p_free(kk_g2p *g)
 {
     if (!g)

@@ -145,6 +145,11 @@ kk_status kk_g2p_new(const char *model_path, const kk_g2p_params *params,
                      kk_g2p **out, kk_error *err);
 void kk_g2p_free(kk_g2p *g);
 
+/* Changes the warning callback and strict mode between runs, so that one
+ * context (its vocab and dictionary loaded once) can serve callers with
+ * different callbacks. A lexicon already loaded is kept. */
+void kk_g2p_set_warnings(kk_g2p *g, kk_g2p_warn_fn warn, void *user, int strict);
+
 /* Adds a lexicon file's entries (later entries win). One entry per line:
  * word<TAB>phonemes (misaki symbols, checked against the vocab); blank lines
  * and lines starting with # are ignored; lookup is case-insensitive (ASCII

@@ -6,6 +6,7 @@
 #include "tts.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include "g2p.h"
 #include "kokoro.h"
 #include "voice.h"
+
+#define G2P_IDLE_MAX 8
 
 struct kk_tts {
     kk_model *model;
@@ -28,6 +31,11 @@ struct kk_tts {
     kk_lexdb *dict;
     char dict_error[KK_ERROR_MSG_MAX + 256];
     atomic_int dict_reported;
+    /* g2p contexts for prepares without a lexicon file, kept for the next
+     * ones (a context is one thread's at a time; workers take one each). */
+    pthread_mutex_t g2p_lock;
+    kk_g2p *g2p_idle[G2P_IDLE_MAX];
+    int n_g2p_idle;
 };
 
 kk_tts_params kk_tts_default_params(void)
@@ -142,6 +150,7 @@ kk_status kk_tts_new(const kk_tts_params *params, kk_tts **out, kk_error *err)
         free(t);
         return st;
     }
+    pthread_mutex_init(&t->g2p_lock, NULL);
     kk_error de;
     if (kk_lexdb_open_default(&t->dict, &de) != KK_OK)
         snprintf(t->dict_error, sizeof t->dict_error,
@@ -159,6 +168,9 @@ void kk_tts_free(kk_tts *t)
     if (!t)
         return;
     kk_model_free(t->model);
+    for (int i = 0; i < t->n_g2p_idle; i++)
+        kk_g2p_free(t->g2p_idle[i]);
+    pthread_mutex_destroy(&t->g2p_lock);
     kk_lexdb_close(t->dict);
     free(t);
 }
@@ -324,10 +336,30 @@ kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, 
     kk_tts_script *s = calloc(1, sizeof *s);
     if (!s)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    /* one context per engine for the usual case: the vocab and the
+     * dictionary are not read again for every text */
     kk_g2p *g = NULL;
-    st = kk_g2p_new(t->model_dir, &gp, &g, err);
-    if (st == KK_OK)
+    int pooled = !p->lexicon_path;
+    if (pooled) {
+        pthread_mutex_lock(&t->g2p_lock);
+        if (t->n_g2p_idle)
+            g = t->g2p_idle[--t->n_g2p_idle];
+        pthread_mutex_unlock(&t->g2p_lock);
+    }
+    st = g ? KK_OK : kk_g2p_new(t->model_dir, &gp, &g, err);
+    if (st == KK_OK) {
+        kk_g2p_set_warnings(g, g2p_warning, (void *)p, p->strict);
         st = kk_g2p_run(g, text, lang, collect, &s->chunks, err);
+        kk_g2p_set_warnings(g, NULL, NULL, 0);
+    }
+    if (pooled && g) {
+        pthread_mutex_lock(&t->g2p_lock);
+        if (t->n_g2p_idle < G2P_IDLE_MAX) {
+            t->g2p_idle[t->n_g2p_idle++] = g;
+            g = NULL;
+        }
+        pthread_mutex_unlock(&t->g2p_lock);
+    }
     kk_g2p_free(g);
     if (st == KK_OK && s->chunks.oom)
         st = kk_error_set(err, KK_ERR_NOMEM, "out of memory while phonemizing");

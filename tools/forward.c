@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kokoro.h"
+#include "kk_forward.h"
 #include "voice.h"
 
 typedef struct {

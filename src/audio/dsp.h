@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 /* Stretches mono audio in time by time_ratio (2.0: twice as long, 0.8:
  * 20 % shorter; 0.25 .. 4) and shifts its pitch by semitones (-12 .. 12)

@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 typedef enum kk_export_format {
     KK_EXPORT_WAV16 = 0, /* WAV, 16-bit PCM (clipped to [-1, 1]) */

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 typedef enum kk_wav_format {
     KK_WAV_PCM16 = 0, /* 16-bit integer, samples clipped to [-1, 1] */

@@ -8,7 +8,7 @@
 #define KK_CLI_H
 
 #include "buf.h"
-#include "error.h"
+#include "kk_error.h"
 
 #define KK_EXIT_OK 0
 #define KK_EXIT_FAIL 1

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 /* Creates "<path>.<random>.tmp" for writing. Returns the descriptor and sets
  * *tmp to its malloc'd name, or returns -1 with errno set (*tmp NULL). */

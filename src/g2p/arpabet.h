@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 /* Longest ARPAbet pronunciation (in phones) we convert; CMUdict's longest
  * is 28. Longer input is KK_ERR_INPUT, never cut. */

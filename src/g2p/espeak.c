@@ -14,7 +14,7 @@
 
 #include <espeak-ng/speak_lib.h>
 
-#include "internal.h"
+#include "g2p_internal.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_state;          /* 0 not tried, 1 ready, -1 failed */

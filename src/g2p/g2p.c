@@ -20,7 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "homograph.h"
-#include "internal.h"
+#include "g2p_internal.h"
 
 #define VOCAB_IDS 256
 

@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "g2p_internal.h"
 
 int kk_buf_replace(kk_buf *b, const char *from, const char *to)
 {

@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 typedef struct kk_lexdb kk_lexdb;
 

@@ -195,7 +195,7 @@ static int word_before(const nz *z, size_t i)
     return j + l == i && is_word_cp(cp);
 }
 
-/* Whitespace as markup.c sees it (ASCII, no-break, thin, ideographic). */
+/* Whitespace as g2p_markup.c sees it (ASCII, no-break, thin, ideographic). */
 static int space_at(const nz *z, size_t i, size_t *len)
 {
     unsigned c = at(z, i);
@@ -2175,7 +2175,7 @@ static size_t close_paren(nz *z, size_t from)
 }
 
 /* Markup at i ("[word](/phonemes/)", "[pause:...]", any "[...](...)"): its
- * length, or 0. The same shapes markup.c recognises, so the phonemiser gets
+ * length, or 0. The same shapes g2p_markup.c recognises, so the phonemiser gets
  * them untouched. */
 static size_t markup_len(nz *z, size_t i)
 {

@@ -35,7 +35,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 /* out[out_start, out_end) of the normalised text came from
  * src[src_start, src_end) of the source. Spans are in order and cover both

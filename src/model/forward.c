@@ -1,5 +1,5 @@
 /*
- * forward.c - the Kokoro-82M forward pass (see kokoro.h), module by module
+ * forward.c - the Kokoro-82M forward pass (see kk_forward.h), module by module
  * as docs/engine-notes.md describes the ONNX graph:
  *
  *   ALBERT -> bert_encoder -> prosody text encoder -> durations -> alignment
@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kokoro.h"
+#include "kk_forward.h"
 #include "nn.h"
 #include "weights.h"
 

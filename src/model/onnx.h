@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 /* TensorProto.DataType values we name (the numbers are fixed by onnx.proto). */
 enum {

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 #define KK_VOICE_ROWS 510
 #define KK_VOICE_DIM 256

@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 #define KK_WEIGHTS_VERSION 1
 #define KK_MAX_DIMS 6

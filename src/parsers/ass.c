@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "parsers_internal.h"
 
 #define MAX_COLS 32
 

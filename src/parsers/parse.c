@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "parsers_internal.h"
 
 static const char *const format_names[] = {"auto", "txt", "srt", "vtt", "ass", "wscribe"};
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "parsers_internal.h"
 
 /* Undecodable UTF-16 (an unpaired surrogate, an odd final byte) is turned into
  * this byte, which is never valid UTF-8, so that the line validator reports it

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "parsers_internal.h"
 
 #define SRT_TAGS "i b u s font"
 

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 /* A time that the source does not give (plain text has no times). */
 #define KK_TIME_NONE ((int64_t)-1)

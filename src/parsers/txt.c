@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "parsers_internal.h"
 
 typedef struct {
     kk_pctx *c;

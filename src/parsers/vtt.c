@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "parsers_internal.h"
 
 #define VTT_TAGS "c i b u v lang ruby rt"
 

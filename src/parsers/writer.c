@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "parsers_internal.h"
 #include "tmpfile.h"
 
 struct kk_writer {

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "parsers_internal.h"
 
 /* Lines on which the elements of the top-level array start. */
 static long *element_lines(const char *s, size_t n, size_t *count)

@@ -97,7 +97,7 @@ typedef struct {
     kk_render_word *words; /* sample times within the piece */
     size_t n_words;
     /* The engine's durations before speed and rounding, every chunk's in
-     * turn (kokoro.h): what the length would be at another speed. */
+     * turn (kk_forward.h): what the length would be at another speed. */
     float *raw;
     size_t n_raw;
 } piece;
@@ -467,7 +467,7 @@ static int64_t cue_samples(const job *j)
 /* Longer than the cue by more than the slack (want is INT64_MAX untimed). */
 static int too_long(const piece *a, int64_t want) { return (int64_t)a->n > want && (int64_t)a->n - want > FIT_SLACK; }
 
-/* Frames the engine gives at a speed, from its raw durations (kokoro.h:
+/* Frames the engine gives at a speed, from its raw durations (kk_forward.h:
  * the same float arithmetic as the engine's). */
 static int64_t frames_at(const piece *a, float speed)
 {

@@ -30,7 +30,7 @@
 
 #include "cache.h"
 #include "dsp.h"
-#include "error.h"
+#include "kk_error.h"
 #include "subtitles.h"
 #include "tts.h"
 

@@ -5,7 +5,7 @@
  * checked here, with a message that names it; nothing a client sends is
  * used as a path (uploaded file names are display text only).
  */
-#include "internal.h"
+#include "server_internal.h"
 
 #include <ctype.h>
 #include <errno.h>

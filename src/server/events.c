@@ -10,7 +10,7 @@
  * falls so far behind that the ring has dropped events it has not sent
  * gets a fresh `hello` (the client refetches) instead of a gap.
  */
-#include "internal.h"
+#include "server_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

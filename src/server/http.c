@@ -13,7 +13,7 @@
  */
 /* realpath() is X/Open, beyond the POSIX level the build asks for. */
 #define _XOPEN_SOURCE 700
-#include "internal.h"
+#include "server_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

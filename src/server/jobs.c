@@ -23,7 +23,7 @@
  * are called without it. Events are published under it (events.c never
  * calls back here while holding its own lock).
  */
-#include "internal.h"
+#include "server_internal.h"
 
 #include <math.h>
 #include <stdio.h>

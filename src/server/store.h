@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "kk_error.h"
 #include "subtitles.h"
 
 typedef struct kk_store kk_store;

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 #include "g2p.h"
-#include "kokoro.h"
+#include "kk_forward.h"
 #include "voice.h"
 
 #define G2P_IDLE_MAX 8

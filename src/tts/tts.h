@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 #define KK_TTS_SAMPLE_RATE 24000
 
@@ -71,7 +71,7 @@ typedef struct kk_tts_chunk {
     const char *phonemes;        /* what was spoken (NULL for a pure pause) */
     const int *durations;        /* frames (600 samples) per phoneme, pads first and last */
     size_t n_durations;
-    const float *raw_durations; /* the same before speed and rounding (kokoro.h) */
+    const float *raw_durations; /* the same before speed and rounding (kk_forward.h) */
     const kk_tts_word *words; /* the chunk's words with their times */
     size_t n_words;
 } kk_tts_chunk;

@@ -190,7 +190,7 @@ def phonemize_all(a, rows, work):
 
 def override(text, phonemes):
     """text spoken as the given phonemes: one [text](/phonemes/) override
-    (markup.c: no brackets or newline in the word, no ')' in the phonemes)."""
+    (src/g2p/g2p_markup.c: no brackets or newline in the word, no ')' in the phonemes)."""
     word = "".join(c for c in text if c not in "[]()\n") or "x"
     if ")" in phonemes or "\n" in phonemes:
         raise ValueError("reference phonemes contain ')' or a newline: cannot be an override: %r" % phonemes)

@@ -30,7 +30,7 @@
 
 #include "arpabet.h"
 #include "buf.h"
-#include "error.h"
+#include "kk_error.h"
 #include "tmpfile.h"
 
 /* index.js is 4.7 MB; anything far larger is not the file we expect. */

@@ -1,6 +1,6 @@
 /* test_markup.c - clock times, tag and override stripping, entities. */
 #include "helpers.h"
-#include "internal.h"
+#include "parsers_internal.h"
 
 #include <string.h>
 

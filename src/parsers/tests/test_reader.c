@@ -1,7 +1,7 @@
 /* test_reader.c - decoding and line splitting: BOMs, UTF-16, line ends,
  * invalid bytes, long lines, and the chunk boundary of the reader. */
 #include "helpers.h"
-#include "internal.h"
+#include "parsers_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

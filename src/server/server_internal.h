@@ -1,5 +1,5 @@
 /*
- * internal.h - what the server's files share; not part of the public
+ * server_internal.h - what the server's files share; not part of the public
  * interface (server.h).
  *
  *   http.c   the server core: the daemon, requests, routing, limits,
@@ -21,7 +21,7 @@
 
 #include "buf.h"
 #include "cache.h"
-#include "error.h"
+#include "kk_error.h"
 #include "render.h"
 #include "server.h"
 #include "store.h"

@@ -1,5 +1,5 @@
-/* error.c - see error.h. */
-#include "error.h"
+/* kk_error.c - see kk_error.h. */
+#include "kk_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

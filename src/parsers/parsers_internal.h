@@ -1,5 +1,5 @@
 /*
- * internal.h - what the parsers share and nobody else sees: the decoding line
+ * parsers_internal.h - what the parsers share and nobody else sees: the decoding line
  * reader, the parse context (warnings, strict mode, segment emission) and the
  * markup helpers. Each format's parser is one function over a kk_pctx.
  */

@@ -1,5 +1,5 @@
 /*
- * kokoro.h - the Kokoro-82M forward pass: phoneme ids, a style vector and a
+ * kk_forward.h - the Kokoro-82M forward pass (the low-level engine): phoneme ids, a style vector and a
  * speed in, 24 kHz samples out.
  *
  * A kk_model holds the mapped weights and pointers into them, resolved once
@@ -13,13 +13,13 @@
  * intermediate results under the graph's tensor names, in the graph's
  * layouts.
  */
-#ifndef KK_KOKORO_H
-#define KK_KOKORO_H
+#ifndef KK_FORWARD_H
+#define KK_FORWARD_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "kk_error.h"
 
 #define KK_SAMPLE_RATE 24000
 #define KK_SAMPLES_PER_FRAME 600 /* one predicted duration unit, 25 ms */

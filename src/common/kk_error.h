@@ -1,5 +1,5 @@
 /*
- * error.h - status codes and error messages shared by every Kokoro subsystem.
+ * kk_error.h - status codes and error messages shared by every Kokoro subsystem.
  *
  * Every library call that can fail returns a kk_status and, when the caller
  * passes a kk_error, fills it with one human-readable message that says what

@@ -1,5 +1,5 @@
 /*
- * internal.h - pieces of the g2p module shared between its files.
+ * g2p_internal.h - pieces of the g2p module shared between its files.
  */
 #ifndef KK_G2P_INTERNAL_H
 #define KK_G2P_INTERNAL_H
@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "error.h"
+#include "kk_error.h"
 #include "g2p.h"
 
 /* --- espeak.c: the one door into espeak-ng (global state, one mutex) --- */
@@ -34,7 +34,7 @@ int kk_ipa_to_misaki(kk_buf *ipa, kk_ipa_style style, int flap_as_T);
 /* Replaces every occurrence of from with to in b; -1 on no memory. */
 int kk_buf_replace(kk_buf *b, const char *from, const char *to);
 
-/* --- markup.c: text -> items --- */
+/* --- g2p_markup.c: text -> items --- */
 
 typedef enum kk_item_kind {
     KK_ITEM_WORD,     /* a word for espeak-ng */

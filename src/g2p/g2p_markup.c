@@ -1,5 +1,5 @@
 /*
- * markup.c - splits text into words, punctuation tokens and markup.
+ * g2p_markup.c - splits text into words, punctuation tokens and markup.
  *
  * Markup: [word](/phonemes/) (pronunciation override) and [pause:500ms] /
  * [pause:1.5s]. Everything else is text spoken as written; a '[' that
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "g2p_internal.h"
 
 size_t kk_utf8_len(const char *s)
 {

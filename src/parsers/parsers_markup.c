@@ -1,5 +1,5 @@
 /*
- * markup.c - small text helpers the parsers share: clock times, HTML-like
+ * parsers_markup.c - small text helpers the parsers share: clock times, HTML-like
  * tags, ASS override blocks, character references and white space. All work
  * in place, since every edit only ever makes the string shorter.
  */
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "parsers_internal.h"
 
 static int read_uint(const char **s, int max_digits, int64_t *v)
 {

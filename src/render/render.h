@@ -94,6 +94,15 @@ typedef void (*kk_render_piece_fn)(void *user, const kk_render_piece *piece);
 /* A problem with one segment that did not stop the render (index 1-based). */
 typedef void (*kk_render_warning_fn)(void *user, size_t index, const char *message);
 
+/* Why kk_render failed, when one segment is the cause (an unknown voice, a
+ * text the engine refuses): its 1-based index in input order and the
+ * status; index 0 when the failure is not one segment's (no memory, an
+ * abort, a bad parameter). Callers act on this, never on the message. */
+typedef struct kk_render_failure {
+    size_t index;
+    kk_status status;
+} kk_render_failure;
+
 typedef struct kk_render_params {
     const char *voice;     /* default "af_heart"; a blend "af_heart:0.7,am_adam:0.3"
                               works too */
@@ -123,6 +132,8 @@ typedef struct kk_render_params {
      * the segments nearest the playhead first); NULL: input order. The
      * result does not depend on it. */
     const size_t *order;
+    /* Filled on failure (see kk_render_failure); NULL: not wanted. */
+    kk_render_failure *failure;
 } kk_render_params;
 
 kk_render_params kk_render_default_params(void);

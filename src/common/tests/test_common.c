@@ -1,0 +1,91 @@
+/* test_common.c - the shared helpers: the monotonic clock, mkdir -p, UTF-8
+ * checks. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "kk_fs.h"
+#include "kk_time.h"
+#include "kk_utf8.h"
+
+static void clock_moves_forward(void **state)
+{
+    (void)state;
+    double a = kk_now_s();
+    struct timespec d = {0, 20000000};
+    nanosleep(&d, NULL);
+    double b = kk_now_s();
+    assert_true(b - a >= 0.015 && b - a < 5.0);
+    assert_true(kk_now_ms() >= b * 1e3);
+}
+
+static const char *tmpdir(void)
+{
+    const char *t = getenv("TEST_TMPDIR");
+    return t && *t ? t : "/tmp";
+}
+
+static void mkdirs_makes_parents(void **state)
+{
+    (void)state;
+    char path[1100], file[1024], failed[1100];
+    snprintf(path, sizeof path, "%s/kk_mkdirs_%d/a//b/c/", tmpdir(), (int)getpid());
+    assert_int_equal(kk_mkdirs(path, 0755, failed, sizeof failed), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(kk_mkdirs(path, 0755, failed, sizeof failed), 0); /* exists: fine */
+    /* a file in the way: ENOTDIR, and the component is named */
+    snprintf(file, sizeof file, "%s/kk_mkdirs_%d/a/file", tmpdir(), (int)getpid());
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/sub", file);
+    errno = 0;
+    assert_int_equal(kk_mkdirs(path, 0755, failed, sizeof failed), -1);
+    assert_int_equal(errno, ENOTDIR);
+    assert_string_equal(failed, file);
+    /* an empty path is an error, not a read of uninitialised memory */
+    errno = 0;
+    assert_int_equal(kk_mkdirs("", 0755, failed, sizeof failed), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(kk_mkdirs(NULL, 0755, NULL, 0), -1);
+}
+
+static void utf8_checks(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int ok;
+    } cases[] = {
+        {"plain ASCII", 1},    {"caf\xc3\xa9", 1},       {"\xe2\x82\xac 5", 1}, {"\xf0\x9f\x98\x80", 1},
+        {"\xc0\xaf", 0},       /* overlong */            {"\xed\xa0\x80", 0},   /* surrogate */
+        {"\xf4\x90\x80\x80", 0}, /* above U+10FFFF */    {"\xe2\x82", 0},       /* cut short */
+        {"\x80", 0},           {"\xff", 0},              {"", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (kk_utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].ok)
+            fail_msg("case %zu: want %d", i, cases[i].ok);
+    /* the length bounds the check: a sequence cut by n is invalid */
+    assert_false(kk_utf8_valid("caf\xc3\xa9", 4));
+    assert_true(kk_utf8_valid("a\0b", 3));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(clock_moves_forward),
+        cmocka_unit_test(mkdirs_makes_parents),
+        cmocka_unit_test(utf8_checks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -6,6 +6,7 @@
 #include "tmpfile.h"
 
 #include <errno.h>
+#include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,4 +95,59 @@ void kk_wav_abort(kk_wav_writer *w)
     close(w->fd);
     unlink(w->tmp);
     release(w);
+}
+
+int16_t kk_wav_pcm16(float x)
+{
+    float v = x * 32767.0f;
+    if (!(v > -32768.0f)) /* NaN too */
+        return v != v ? 0 : -32768;
+    if (v > 32767.0f)
+        return 32767;
+    return (int16_t)lrintf(v);
+}
+
+char *kk_wav_memory_pcm16(const int16_t *pcm, size_t n, int sample_rate, size_t *len)
+{
+    if (n > (UINT32_MAX - 44) / 2)
+        return NULL; /* RIFF sizes are 32-bit */
+    size_t data = n * 2;
+    unsigned char *w = malloc(44 + data);
+    if (!w)
+        return NULL;
+    uint32_t rate = (uint32_t)sample_rate, byte_rate = rate * 2, riff = (uint32_t)(36 + data), dlen = (uint32_t)data;
+    uint16_t fmt = 1, ch = 1, align = 2, bits = 16;
+    uint32_t fmt_len = 16;
+#define PUT(v) (memcpy(p, &(v), sizeof(v)), p += sizeof(v))
+    unsigned char *p = w;
+    memcpy(p, "RIFF", 4), p += 4;
+    PUT(riff);
+    memcpy(p, "WAVEfmt ", 8), p += 8;
+    PUT(fmt_len);
+    PUT(fmt);
+    PUT(ch);
+    PUT(rate);
+    PUT(byte_rate);
+    PUT(align);
+    PUT(bits);
+    memcpy(p, "data", 4), p += 4;
+    PUT(dlen);
+#undef PUT
+    /* little-endian samples (x86 and ARM Linux are) */
+    if (data)
+        memcpy(p, pcm, data);
+    *len = 44 + data;
+    return (char *)w;
+}
+
+char *kk_wav_memory(const float *x, size_t n, int sample_rate, size_t *len)
+{
+    int16_t *pcm = malloc((n ? n : 1) * sizeof *pcm);
+    if (!pcm)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        pcm[i] = kk_wav_pcm16(x[i]);
+    char *w = kk_wav_memory_pcm16(pcm, n, sample_rate, len);
+    free(pcm);
+    return w;
 }

@@ -11,6 +11,7 @@
 #define KK_WAV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kk_error.h"
 
@@ -32,5 +33,16 @@ kk_status kk_wav_commit(kk_wav_writer *w, kk_error *err);
 void kk_wav_abort(kk_wav_writer *w);
 /* Samples written so far. */
 size_t kk_wav_frames(const kk_wav_writer *w);
+
+/* One float sample as 16-bit PCM: scaled by 32767, rounded, clipped; NaN
+ * is 0. (The one conversion the in-memory WAVs and the studio's audio use.) */
+int16_t kk_wav_pcm16(float x);
+
+/* A whole mono 16-bit WAV in memory (44-byte header + samples), malloc'd,
+ * its size in *len; NULL when memory runs out. For audio served from
+ * memory (the studio's segments and previews); files go through
+ * kk_wav_open or the exporters. */
+char *kk_wav_memory_pcm16(const int16_t *pcm, size_t n, int sample_rate, size_t *len);
+char *kk_wav_memory(const float *x, size_t n, int sample_rate, size_t *len);
 
 #endif

@@ -102,12 +102,43 @@ static void test_bad_paths(void **state)
     assert_int_equal(kk_wav_open(&w, "-", 24000, KK_WAV_PCM16, &err), KK_ERR_ARG);
 }
 
+/* A WAV in memory: the header a player needs, clipped samples, NaN as 0. */
+static void test_memory_wav(void **state)
+{
+    (void)state;
+    const float x[4] = {0.5f, -2.0f, 2.0f, 0.0f / 0.0f};
+    size_t len = 0;
+    char *w = kk_wav_memory(x, 4, 24000, &len);
+    assert_non_null(w);
+    assert_int_equal(len, 44 + 8);
+    assert_memory_equal(w, "RIFF", 4);
+    assert_memory_equal(w + 8, "WAVEfmt ", 8);
+    assert_memory_equal(w + 36, "data", 4);
+    uint32_t rate, data;
+    int16_t pcm[4];
+    memcpy(&rate, w + 24, 4);
+    memcpy(&data, w + 40, 4);
+    memcpy(pcm, w + 44, 8);
+    assert_int_equal(rate, 24000);
+    assert_int_equal(data, 8);
+    assert_int_equal(pcm[0], 16384);
+    assert_int_equal(pcm[1], -32768);
+    assert_int_equal(pcm[2], 32767);
+    assert_int_equal(pcm[3], 0);
+    free(w);
+    w = kk_wav_memory(NULL, 0, 24000, &len); /* empty audio is a valid file */
+    assert_non_null(w);
+    assert_int_equal(len, 44);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_abort_keeps_existing_file),
         cmocka_unit_test(test_bad_paths),
+        cmocka_unit_test(test_memory_wav),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,11 +74,12 @@ static const char *const SECONDARY_WORDS[] = {
 /* The most frequent words whose CMUdict readings all differ from the form
  * Kokoro heard in training (CMUdict lists the weak "ənd" first, and "on"
  * with ɑ where misaki has ɔ): every reading of the word becomes this one.
- * (A linear scan: six entries.) */
+ * (A linear scan: a handful of entries.) */
 static const struct {
     const char *word, *misaki;
 } FIXED_WORDS[] = {
-    {"and", "ænd"}, {"down", "dˌWn"}, {"on", "ˌɔn"}, {"than", "ðən"}, {"was", "wʌz"}, {"your", "jʊɹ"},
+    {"and", "ænd"}, {"down", "dˌWn"}, {"eighth", "ˈAθ"}, {"on", "ˌɔn"}, {"than", "ðən"}, {"was", "wʌz"},
+    {"your", "jʊɹ"},
 };
 
 static const char *fixed_reading(const char *w, size_t len)

@@ -991,7 +991,25 @@ static int dict_read(const kk_g2p *g, const char *w, size_t n, kk_buf *out)
 
 /* Function words whose reading depends on what follows (misaki's special
  * cases): which one it is, or FW_NONE. */
-enum { FW_NONE, FW_THE, FW_A, FW_AN, FW_TO, FW_IN, FW_I };
+enum { FW_NONE, FW_THE, FW_A, FW_AN, FW_TO, FW_IN, FW_I, FW_FINAL };
+
+/* Unstressed words that take stress where nothing follows them in the
+ * clause ("I think I have.", "Look there!"), as misaki reads them: the
+ * stress they take then ("ˈ" or "ˌ"), or NULL for any other word. */
+static const char *clause_final_stress(const char *w, size_t n)
+{
+    static const struct {
+        const char *word, *mark;
+    } W[] = {{"be", "ˈ"},      {"been", "ˌ"},  {"by", "ˈ"},      {"can", "ˈ"},     {"could", "ˈ"},
+             {"get", "ˈ"},     {"gone", "ˈ"},  {"got", "ˈ"},     {"had", "ˌ"},     {"has", "ˈ"},
+             {"have", "ˈ"},    {"her", "ˌ"},   {"hers", "ˈ"},    {"his", "ˌ"},     {"my", "ˈ"},
+             {"there", "ˈ"},   {"there's", "ˈ"}, {"these", "ˈ"}, {"this", "ˈ"},    {"those", "ˈ"},
+             {"through", "ˈ"}, {"will", "ˈ"},  {"won't", "ˈ"},   {"would", "ˈ"}};
+    for (size_t i = 0; i < sizeof W / sizeof W[0]; i++)
+        if (strlen(W[i].word) == n && strncasecmp(W[i].word, w, n) == 0)
+            return W[i].mark;
+    return NULL;
+}
 
 static int function_word(const char *w, size_t n)
 {
@@ -1239,12 +1257,40 @@ static kk_status read_sentence(kk_g2p *g, const lang_info *L, kk_items *items, s
             st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
         else if (r > 0)
             st = set_override(g, it, ph.data, err);
+        if (r > 0 && clause_final_stress(w, n))
+            fw[i - a] = FW_FINAL;
     }
     for (size_t i = b; i-- > a && st == KK_OK;) {
         if (!fw[i - a])
             continue;
         int v = next_vowel(g, items, i);
         const char *r = NULL;
+        if (fw[i - a] == FW_FINAL) {
+            kk_item *it = &items->v[i];
+            if (v != -1 || strstr(it->sym, "ˈ") || strstr(it->sym, "ˌ"))
+                continue;
+            char w[64];
+            size_t n = dict_spelling(g, it, w, sizeof w);
+            kk_buf_clear(&ph);
+            int ok = kk_buf_puts(&ph, it->sym) >= 0;
+            for (char *p = ph.data; ok && *p; p += kk_utf8_len(p))
+                if (is_vowel_symbol(p)) {
+                    kk_buf b2 = {0};
+                    size_t at = (size_t)(p - ph.data);
+                    ok = kk_buf_append(&b2, ph.data, at) >= 0 && kk_buf_puts(&b2, clause_final_stress(w, n)) >= 0 &&
+                         kk_buf_puts(&b2, ph.data + at) >= 0;
+                    if (ok) {
+                        free(it->sym);
+                        it->sym = kk_buf_steal(&b2);
+                        ok = it->sym != NULL;
+                    }
+                    kk_buf_free(&b2);
+                    break;
+                }
+            if (!ok)
+                st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+            continue;
+        }
         switch (fw[i - a]) {
         case FW_THE: r = v == 1 ? "ði" : "ðə"; break;
         case FW_A: r = "ɐ"; break;

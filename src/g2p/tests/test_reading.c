@@ -148,6 +148,10 @@ static void dictionary_words(void **state)
     assert_string_equal(phon(G, "jacket", "en-us"), "ʤˈækət");
     assert_string_equal(phon(G, "grandmother", "en-us"), "ɡɹˈændmˌʌðəɹ");
     assert_string_equal(phon(G, "headquarters", "en-us"), "hˈɛdkwˌɔɹTəɹz");
+    /* a function word ending its clause takes stress; inside it, none */
+    assert_string_equal(phon(G, "I have.", "en-us"), "ˌI hˈæv.");
+    assert_string_equal(phon(G, "I have it.", "en-us"), "ˌI hæv ɪt.");
+    assert_string_equal(phon(G, "eighth", "en-us"), "ˈAθ");
     /* possessive on a known stem, hyphenated parts */
     assert_string_equal(phon(G, "jacket's", "en-us"), "ʤˈækəts");
     assert_string_equal(phon(G, "Smith's", "en-us"), "smˈɪθs");

@@ -1,11 +1,18 @@
 /*
- * cli.h - the `kokoro` program: one command per file, each a thin layer over
- * the library that turns arguments into params and status codes into exit
- * codes. Exit codes: 0 success (warnings allowed), 1 failure of the program
- * or the system (I/O, memory), 2 bad input or bad usage.
+ * cli.h - the `kokoro` program: a thin layer over the library that turns
+ * arguments into params and status codes into exit codes. One file per
+ * command (cmd_say.c, cmd_voices.c, cmd_phonemize.c, cmd_bench.c,
+ * cmd_render.c, cmd_serve.c, cmd_normalize.c; parse and convert, the two
+ * subtitle-file commands, share cmd_subtitles.c); what several commands
+ * need is declared here and lives in cli_common.c; main.c dispatches.
+ * May call every library module (src/common up to src/server); nothing
+ * calls it. Exit codes: 0 success (warnings allowed), 1 failure of the
+ * program or the system (I/O, memory), 2 bad input or bad usage.
  */
 #ifndef KK_CLI_H
 #define KK_CLI_H
+
+#include <stddef.h>
 
 #include "buf.h"
 #include "kk_error.h"
@@ -32,5 +39,17 @@ int cli_read_text(const char *path, kk_buf *out, kk_error *err);
 int cli_fail(const kk_error *err);
 /* Prints a usage error and returns KK_EXIT_INPUT. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "kokoro: warning: MSG" on standard error. */
+void cli_warn(const char *msg);
+
+/* The model folder: model when given (--model), else kk_tts_find_model's
+ * answer written into buf (cap bytes). NULL with err set when none is found. */
+const char *cli_model_dir(const char *model, char *buf, size_t cap, kk_error *err);
+
+/* The name of the language ("Japanese", "Chinese") when voice (an id or a
+ * blend, by its first voice) speaks one the phonemizer cannot read, so that
+ * the voice cannot speak text without --lang; NULL when it can (or when its
+ * prefix names no language, which the engine reads as English). */
+const char *cli_voice_unsupported(const char *voice);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * main.c - `kokoro`: dispatches to a command.
+ * main.c - `kokoro`: the help text, and the dispatch to a command (cmd_*.c;
+ * what they share is in cli_common.c).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,28 +43,6 @@ static void usage(FILE *fp)
         fprintf(fp, "  kokoro %s\n", commands[i].help);
     fprintf(fp, "\nFormats: txt, srt, vtt, ass (also .ssa), wscribe (WScribe JSON).\n"
                 "Exit status: 0 ok, 1 failure, 2 bad input or usage.\n");
-}
-
-int cli_fail(const kk_error *err)
-{
-    fprintf(stderr, "kokoro: error: %s\n", err->msg[0] ? err->msg : kk_status_name(err->code));
-    switch (err->code) {
-    case KK_ERR_INPUT:
-    case KK_ERR_ARG:
-    case KK_ERR_UNSUPPORTED: return KK_EXIT_INPUT;
-    default: return KK_EXIT_FAIL;
-    }
-}
-
-int cli_usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("kokoro: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (kokoro --help lists the commands)\n", stderr);
-    va_end(ap);
-    return KK_EXIT_INPUT;
 }
 
 int main(int argc, char **argv)

@@ -21,6 +21,7 @@
 
 #include "homograph.h"
 #include "g2p_internal.h"
+#include "kk_voice_lang.h"
 
 #define VOCAB_IDS 256
 
@@ -573,28 +574,12 @@ static const lang_info LANGS[] = {
     {"pt-br", {"pt", "p", "pt_br", NULL}, {"pt-br", "pt", NULL}, KK_IPA_OTHER, "coisa"},
 };
 
-const char *kk_g2p_lang_for_voice(const char *voice)
-{
-    if (!voice || !voice[0] || (voice[1] && voice[1] != 'f' && voice[1] != 'm'))
-        return NULL;
-    switch (voice[0]) {
-    case 'a': return "en-us";
-    case 'b': return "en-gb";
-    case 'e': return "es";
-    case 'f': return "fr-fr";
-    case 'h': return "hi";
-    case 'i': return "it";
-    case 'p': return "pt-br";
-    case 'j': return "ja";
-    case 'z': return "zh";
-    default: return NULL;
-    }
-}
+/* The map itself is kk_voice_lang (src/common): the voice list uses it too. */
+const char *kk_g2p_lang_for_voice(const char *voice) { return kk_voice_lang(voice); }
 
-static const lang_info *find_lang(const char *lang, kk_error *err)
+/* LANGS' entry for a name or an alias (case-insensitive), or NULL. */
+static const lang_info *lookup_lang(const char *lang)
 {
-    if (!lang)
-        return &LANGS[0];
     for (size_t i = 0; i < sizeof LANGS / sizeof LANGS[0]; i++) {
         if (strcasecmp(lang, LANGS[i].name) == 0)
             return &LANGS[i];
@@ -602,6 +587,18 @@ static const lang_info *find_lang(const char *lang, kk_error *err)
             if (strcasecmp(lang, LANGS[i].aliases[a]) == 0)
                 return &LANGS[i];
     }
+    return NULL;
+}
+
+int kk_g2p_lang_supported(const char *lang) { return !lang || lookup_lang(lang) != NULL; }
+
+static const lang_info *find_lang(const char *lang, kk_error *err)
+{
+    if (!lang)
+        return &LANGS[0];
+    const lang_info *li = lookup_lang(lang);
+    if (li)
+        return li;
     if (strcasecmp(lang, "ja") == 0 || strcasecmp(lang, "j") == 0 || strcasecmp(lang, "zh") == 0 ||
         strcasecmp(lang, "z") == 0 || strcasecmp(lang, "cmn") == 0)
         kk_error_set(err, KK_ERR_UNSUPPORTED,

@@ -182,7 +182,15 @@ size_t kk_g2p_vocab_size(const kk_g2p *g);
 
 /* The default language of a voice from its prefix: "af_heart" -> "en-us",
  * "bf_emma" -> "en-gb", e -> "es", f -> "fr-fr", h -> "hi", i -> "it",
- * p -> "pt-br", j -> "ja", z -> "zh". NULL for an unknown prefix. */
+ * p -> "pt-br", j -> "ja", z -> "zh". NULL for an unknown prefix. The same
+ * map as kk_voice_lang (src/common/kk_voice_lang.h), which this calls. */
 const char *kk_g2p_lang_for_voice(const char *voice);
+
+/* 1 when kk_g2p_run reads language lang (a name or an alias such as "fr";
+ * NULL, the default, counts), 0 otherwise: "ja" and "zh", which
+ * kk_g2p_run refuses with KK_ERR_UNSUPPORTED, and unknown names. Lets a
+ * voice list mark the voices that cannot speak text (jf_*, zf_*) before
+ * anyone tries. */
+int kk_g2p_lang_supported(const char *lang);
 
 #endif

@@ -3,6 +3,7 @@
  * memory rather than mapped; a blend is just a weighted sum of packs.
  */
 #include "voice.h"
+#include "kk_voice_lang.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -86,20 +87,11 @@ const float *kk_voice_style(const kk_voice *v, int n_tokens, kk_error *err)
     return v->rows[n_tokens - 1];
 }
 
+/* The map is kk_voice_lang (src/common), the one the phonemizer uses. */
 const char *kk_voice_language(const char *id)
 {
-    switch (id[0]) {
-    case 'a': return "en-us";
-    case 'b': return "en-gb";
-    case 'e': return "es";
-    case 'f': return "fr";
-    case 'h': return "hi";
-    case 'i': return "it";
-    case 'j': return "ja";
-    case 'p': return "pt-br";
-    case 'z': return "zh";
-    default: return "unknown";
-    }
+    const char *lang = kk_voice_lang(id);
+    return lang ? lang : "unknown";
 }
 
 static int valid_id(const char *s, size_t n)

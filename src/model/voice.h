@@ -26,7 +26,7 @@ typedef struct kk_voice {
 
 typedef struct kk_voice_info {
     char id[KK_VOICE_ID_MAX];
-    const char *language; /* "en-us", "en-gb", ... or "unknown" */
+    const char *language; /* kk_voice_language: "en-us", "en-gb", ... or "unknown" */
     char gender;          /* 'f', 'm' or '?' */
 } kk_voice_info;
 
@@ -47,7 +47,8 @@ const float *kk_voice_style(const kk_voice *v, int n_tokens, kk_error *err);
 /* Lists dir's *.bin voices sorted by id; *out is malloc'd (free it). */
 kk_status kk_voice_list(const char *dir, kk_voice_info **out, size_t *n, kk_error *err);
 
-/* Language of a voice id from its first letter ("unknown" if none fits). */
+/* Language of a voice id, as the phonemizer names it (kk_voice_lang:
+ * "en-us", "fr-fr", "ja", ...), or "unknown" when the prefix fits none. */
 const char *kk_voice_language(const char *id);
 
 #endif

@@ -78,11 +78,16 @@ kk_status kk_parse_wscribe(kk_pctx *c);
 /* WScribe's JSON object for one segment (malloc'd, NULL when out of memory). */
 char *kk_segment_wscribe_json(const kk_segment *seg);
 
-/* ---- markup.c ---- */
+/* ---- parsers_markup.c: clocks, time lines, tags ---- */
 
 /* Parses "[h:]mm:ss[.,]fff" starting at *s (hours of any length, 1-3 fraction
  * digits); advances *s past it. Returns 0 and sets *ms, or -1. */
 int kk_parse_clock(const char **s, int64_t *ms);
+/* A cue's time line "START --> END" (SRT and VTT; blanks around the parts;
+ * after END only the end of the line or a blank, where VTT's cue settings
+ * start). 1: a valid time line, *a and *b set; 0: not a time line at all;
+ * -1: contains "-->" but does not parse (a broken time line). */
+int kk_parse_time_line(const char *s, int64_t *a, int64_t *b);
 /* Removes HTML-like tags from s in place (and, with blocks, SRT's override
  * blocks "{\\...}"). Tags whose name is in known (a space-separated list)
  * are removed silently; other tag-shaped runs are removed and reported

@@ -1,7 +1,8 @@
 /*
- * parsers_markup.c - small text helpers the parsers share: clock times, HTML-like
- * tags, ASS override blocks, character references and white space. All work
- * in place, since every edit only ever makes the string shorter.
+ * parsers_markup.c - small text helpers the parsers share: clock times,
+ * SRT/VTT time lines, HTML-like tags, ASS override blocks, character
+ * references and white space. All work in place, since every edit only ever
+ * makes the string shorter.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -60,6 +61,25 @@ int kk_parse_clock(const char **s, int64_t *ms)
     *ms = ((h * 60 + m) * 60 + sec) * 1000 + frac;
     *s = p;
     return 0;
+}
+
+int kk_parse_time_line(const char *s, int64_t *a, int64_t *b)
+{
+    const char *p = s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (kk_parse_clock(&p, a))
+        return strstr(s, "-->") ? -1 : 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (strncmp(p, "-->", 3))
+        return strstr(s, "-->") ? -1 : 0;
+    p += 3;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (kk_parse_clock(&p, b))
+        return -1;
+    return (*p == '\0' || *p == ' ' || *p == '\t') ? 1 : -1; /* VTT's cue settings may follow */
 }
 
 static int name_in_list(const char *name, size_t n, const char *list)

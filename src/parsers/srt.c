@@ -44,27 +44,6 @@ static void rtrim(kk_buf *b)
         b->data[--b->len] = '\0';
 }
 
-/* 1: a valid time line, 0: not a time line at all, -1: contains "-->" but
- * does not parse (a broken time line). */
-static int time_line(const char *s, int64_t *a, int64_t *b)
-{
-    const char *p = s;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (kk_parse_clock(&p, a))
-        return strstr(s, "-->") ? -1 : 0;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (strncmp(p, "-->", 3))
-        return strstr(s, "-->") ? -1 : 0;
-    p += 3;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (kk_parse_clock(&p, b))
-        return -1;
-    return (*p == '\0' || *p == ' ' || *p == '\t') ? 1 : -1;
-}
-
 static int add_text(srt *s, const char *line, size_t n)
 {
     if ((s->text.len && kk_buf_putc(&s->text, ' ')) || kk_buf_append(&s->text, line, n)) {
@@ -137,7 +116,7 @@ kk_status kk_parse_srt(kk_pctx *c)
         rtrim(&c->rd->line);
         int blank = is_blank(line);
         int64_t a, b;
-        int tl = blank ? 0 : time_line(line, &a, &b);
+        int tl = blank ? 0 : kk_parse_time_line(line, &a, &b);
         switch (s.state) {
         case SEEK:
         case AFTER_NUMBER:

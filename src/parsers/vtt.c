@@ -33,26 +33,6 @@ static int keyword_block(const char *s, const char *kw)
     return strncmp(s, kw, n) == 0 && (s[n] == '\0' || s[n] == ' ' || s[n] == '\t');
 }
 
-/* 1 valid time line, 0 none, -1 broken (has "-->" but does not parse). */
-static int time_line(const char *s, int64_t *a, int64_t *b)
-{
-    const char *p = s;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (kk_parse_clock(&p, a))
-        return strstr(s, "-->") ? -1 : 0;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (strncmp(p, "-->", 3))
-        return strstr(s, "-->") ? -1 : 0;
-    p += 3;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (kk_parse_clock(&p, b))
-        return -1;
-    return (*p == '\0' || *p == ' ' || *p == '\t') ? 1 : -1; /* cue settings may follow */
-}
-
 /* Removes the payload's tags in place, takes the first voice span's name as
  * the speaker (a malloc'd copy in *speaker), drops <rt> text. Returns the
  * number of unknown tags; the first one is copied to first. */
@@ -154,7 +134,7 @@ kk_status kk_parse_vtt(kk_pctx *c)
         long ln = c->rd->lineno;
         int blank = is_blank(line);
         int64_t a = 0, b = 0;
-        int tl = blank ? 0 : time_line(line, &a, &b);
+        int tl = blank ? 0 : kk_parse_time_line(line, &a, &b);
         if (state == HEADER && ln == 1) {
             if (keyword_block(line, "WEBVTT"))
                 continue;

@@ -11,45 +11,15 @@
 #include <sys/wait.h>
 
 #include "cli_helpers.h"
+#include "kk_testutil.h"
 
+char *slurp(const char *path, size_t *len) { return kk_test_read(path, len); }
 
-char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *s = malloc(cap);
-    size_t k;
-    while ((k = fread(s + n, 1, cap - n - 1, f)) > 0) {
-        n += k;
-        if (cap - n < 2)
-            s = realloc(s, cap *= 2);
-    }
-    fclose(f);
-    s[n] = '\0';
-    if (len)
-        *len = n;
-    return s;
-}
+const char *tmp(const char *name) { return kk_test_path(name); }
 
-const char *tmp(const char *name)
-{
-    static char buf[8][4096];
-    static int i;
-    const char *dir = getenv("TEST_TMPDIR");
-    char *b = buf[i++ % 8];
-    snprintf(b, 4096, "%s/%s", dir ? dir : "/tmp", name);
-    return b;
-}
+const char *tmp_dir(void) { return kk_test_tmpdir(); }
 
-void put(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+void put(const char *path, const char *text) { assert_int_equal(kk_test_write(path, text, strlen(text)), 0); }
 
 /* Runs `kokoro ARGS` (a shell word list) with optional stdin text. */
 run_result run(const char *stdin_text, const char *fmt, ...)

@@ -37,8 +37,7 @@ static int exists(const char *p)
 /* Files in TEST_TMPDIR whose name contains s (temporary files left over). */
 static int count_named(const char *s)
 {
-    const char *d = getenv("TEST_TMPDIR");
-    DIR *dp = opendir(d ? d : "/tmp");
+    DIR *dp = opendir(tmp_dir());
     int n = 0;
     struct dirent *e;
     while ((e = readdir(dp)))

@@ -85,12 +85,37 @@ static void test_phonemize_and_voices(void **state)
     done(&r);
 }
 
+/* Japanese and Chinese voices: listed, marked as not supported, and `say`
+ * refuses them by name before loading anything (exit 2, no file). */
+static void test_unsupported_voices(void **state)
+{
+    run_result r = run(NULL, "voices");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "jf_alpha         ja       female  not supported"));
+    assert_non_null(strstr(r.out, "zm_yunxi         zh       male    not supported"));
+    const char *heart = strstr(r.out, "af_heart ");
+    assert_non_null(heart);
+    assert_null(strstr(strtok((char *)heart, "\n"), "not supported"));
+    done(&r);
+    remove(tmp("ja.wav"));
+    r = run(NULL, "say 'Hello.' -v jf_alpha -o '%s'", tmp("ja.wav"));
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "voice jf_alpha speaks Japanese, which is not supported"));
+    assert_int_equal(access(tmp("ja.wav"), F_OK), -1);
+    done(&r);
+    r = run(NULL, "say 'Hello.' -v zf_xiaobei:0.5,af_heart:0.5 -o '%s'", tmp("ja.wav"));
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "speaks Chinese"));
+    done(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_say_writes_wav_and_word_times),
         cmocka_unit_test(test_say_from_stdin_and_failures_leave_no_file),
         cmocka_unit_test(test_phonemize_and_voices),
+        cmocka_unit_test(test_unsupported_voices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

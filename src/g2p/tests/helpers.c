@@ -4,21 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-const char *model_dir(void)
-{
-    static char path[4096];
-    const char *env = getenv("KOKORO_MODEL_DIR");
-    if (env && *env)
-        snprintf(path, sizeof path, "%s", env);
-    else
-        snprintf(path, sizeof path, "%s/../shared/models/kokoro-82m-v1.0", KK_SOURCE_DIR);
-    char cfg[4200];
-    snprintf(cfg, sizeof cfg, "%s/config.json", path);
-    struct stat st;
-    return stat(cfg, &st) == 0 ? path : NULL;
-}
+#include "kk_testutil.h"
+
+/* The g2p needs only the model's config.json (the vocab). */
+const char *model_dir(void) { return kk_test_model_dir("config.json"); }
 
 void collect_warning(void *user, const kk_g2p_warning *w)
 {
@@ -102,18 +92,9 @@ const char *phon(kk_g2p *g, const char *text, const char *lang)
     return out;
 }
 
-const char *tmp_path(const char *name)
-{
-    static char path[4096];
-    const char *dir = getenv("TEST_TMPDIR");
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/tmp", name);
-    return path;
-}
+const char *tmp_path(const char *name) { return kk_test_path(name); }
 
 void write_file(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_int_equal(kk_test_write(path, text, strlen(text)), 0);
 }

@@ -59,7 +59,9 @@ kk_g2p *new_g2p_params(kk_g2p_params p, warnings *w);
 /* Runs text and returns all chunk phonemes joined with " | " (static). */
 const char *phon(kk_g2p *g, const char *text, const char *lang);
 
+/* A scratch path in TEST_TMPDIR (kk_test_path: 8 rotating buffers). */
 const char *tmp_path(const char *name);
+/* Writes text to path; fails the test when it cannot. */
 void write_file(const char *path, const char *text);
 
 #endif

@@ -4,58 +4,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "kk_testutil.h"
 #include "onnx.h"
 #include "weights.h"
 
-const char *tmp_path(const char *name)
-{
-    /* A few rotating buffers, so that two paths can be passed to one call. */
-    static char bufs[4][4096];
-    static int next;
-    char *buf = bufs[next++ % 4];
-    const char *dir = getenv("TEST_TMPDIR");
-    snprintf(buf, 4096, "%s/%s", dir && dir[0] ? dir : "/tmp", name);
-    return buf;
-}
+const char *tmp_path(const char *name) { return kk_test_path(name); }
 
 void write_file(const char *path, const void *data, size_t len)
 {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
+    assert_int_equal(kk_test_write(path, data, len), 0);
 }
 
 uint8_t *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc((size_t)n + 1);
+    uint8_t *d = (uint8_t *)kk_test_read(path, len);
     assert_non_null(d);
-    assert_int_equal(fread(d, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
     return d;
 }
 
-const char *real_model_dir(void)
-{
-    static char buf[4096];
-    const char *d = getenv("KOKORO_MODEL_DIR");
-    if (d && d[0])
-        snprintf(buf, sizeof buf, "%s", d);
-    else
-        snprintf(buf, sizeof buf, "%s/../shared/models/kokoro-82m-v1.0", KK_SOURCE_DIR);
-    char f[4200];
-    snprintf(f, sizeof f, "%s/model_q4_w16.onnx", buf);
-    struct stat sb;
-    return stat(f, &sb) == 0 ? buf : NULL;
-}
+const char *real_model_dir(void) { return kk_test_model_dir("model_q4_w16.onnx"); }
 
 const float test_scales[6] = {0.5f, -0.25f, 1.0f, 2.0f, 0.125f, -1.0f};
 const uint8_t test_zp[3] = {0x3A, 0x05, 0xF0};

@@ -11,9 +11,11 @@
 
 #include "pbw.h"
 
-/* A path for a scratch file in the test's temporary directory (one of four
- * rotating static buffers). */
+/* A path for a scratch file in the test's temporary directory
+ * (kk_test_path: one of eight rotating static buffers). */
 const char *tmp_path(const char *name);
+/* Whole files out and in (src/common/kk_testutil.h); fail the test when
+ * they cannot. read_file's result is malloc'd and NUL-terminated. */
 void write_file(const char *path, const void *data, size_t len);
 uint8_t *read_file(const char *path, size_t *len);
 /* The real model directory ($KOKORO_MODEL_DIR, else ../shared/models/

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kk_testutil.h"
+
 static void on_warn(void *user, const char *file, long line, const char *msg)
 {
     warnings *w = user;
@@ -49,37 +51,15 @@ kk_doc *parse_ok(const char *name, const char *text, kk_format fmt, warnings *w)
     return d;
 }
 
-const char *tmp_path(const char *name)
-{
-    static char buf[4096];
-    const char *dir = getenv("TEST_TMPDIR");
-    snprintf(buf, sizeof buf, "%s/%s", dir ? dir : "/tmp", name);
-    return buf;
-}
+const char *tmp_path(const char *name) { return kk_test_path(name); }
+
+const char *tmp_dir(void) { return kk_test_tmpdir(); }
 
 void write_file(const char *path, const void *data, size_t len)
 {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
+    assert_int_equal(kk_test_write(path, data, len), 0);
 }
 
-char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return s;
-}
+char *read_file(const char *path, size_t *len) { return kk_test_read(path, len); }
 
 int file_exists(const char *path) { return access(path, F_OK) == 0; }

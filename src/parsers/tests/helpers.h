@@ -24,8 +24,12 @@ kk_doc *parse_bytes(const char *name, const void *data, size_t len, kk_format fm
                     warnings *w, kk_status *st, kk_error *err);
 /* Parses and asserts success. */
 kk_doc *parse_ok(const char *name, const char *text, kk_format fmt, warnings *w);
-/* A path for a scratch file in the test's temporary directory. */
+/* A path for a scratch file in the test's temporary directory
+ * (kk_test_path: 8 rotating buffers), and that directory. */
 const char *tmp_path(const char *name);
+const char *tmp_dir(void);
+/* Writes a file (fails the test when it cannot); reads one whole
+ * (malloc'd, NUL-terminated; NULL when it cannot be read). */
 void write_file(const char *path, const void *data, size_t len);
 char *read_file(const char *path, size_t *len);
 int file_exists(const char *path);

@@ -156,7 +156,7 @@ static void test_text_without_times_cannot_be_srt(void **state)
     kk_doc *d = parse_ok("p.txt", "Just text.", KK_FORMAT_AUTO, &w);
     const char *path = tmp_path("keep.srt");
     write_file(path, "precious", 8);
-    int before = count_tmp_files(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp");
+    int before = count_tmp_files(tmp_dir());
     kk_error err;
     assert_int_equal(kk_doc_save(d, path, KK_FORMAT_SRT, &err), KK_ERR_ARG);
     assert_non_null(strstr(err.msg, "time"));
@@ -166,7 +166,7 @@ static void test_text_without_times_cannot_be_srt(void **state)
     assert_int_equal(n, 8);
     assert_memory_equal(s, "precious", 8);
     free(s);
-    assert_int_equal(count_tmp_files(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp"), before);
+    assert_int_equal(count_tmp_files(tmp_dir()), before);
     kk_doc_free(d);
 }
 

@@ -60,7 +60,13 @@ export class Engine extends Emitter {
     this.startPos = 0;
     this.loop = null; // {start, end} seconds
     this.timer = null;
-    this.cache = new Map(); // id -> {version, buffer, peaks: Float32Array|null}
+    // id -> {version, start, buffer, peaks, at, stale}: the audio_version and
+    // start (s) the audio was fetched for; buffer, the decoded AudioBuffer
+    // (null once dropped far from the playhead, or while stale); peaks
+    // (Float32Array|null), kept while stale so the waveform stays drawn; at,
+    // when it was fetched (ms); stale, set when the segment changed and its
+    // new audio is awaited (version is null then).
+    this.cache = new Map();
     this.fetching = new Map(); // id -> version being fetched
     this.failed = new Map(); // id -> {version, until}
     this.sources = new Map(); // id -> {node, version}

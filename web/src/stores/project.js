@@ -47,6 +47,135 @@ let lastEventAt = 0;
 const QUIET_MS = 4000;
 let quietMs = QUIET_MS; // doubles after each look that was not needed, up to a minute
 
+// ---------------- live events: connect()'s handlers ----------------
+// conn is one stream's state: { id, es, wasLost, hellos, seenVersion }.
+
+/** The JSON payload of a server-sent event, or null. */
+function eventData(ev) {
+  try {
+    return JSON.parse(ev.data);
+  } catch {
+    return null;
+  }
+}
+
+/** hello: the stream is open (again); fetch what may have been missed. */
+function onHello(store, conn, d) {
+  const lost = conn.wasLost;
+  conn.wasLost = false;
+  store.connection = 'open';
+  if (lost) {
+    useToasts().dismissKey('connection');
+    useToasts().success('Reconnected to the server.', { key: 'connection' });
+    // Save what waited for the server at once.
+    for (const [sid, dr] of Object.entries(store.drafts)) if (dr.state === 'unsaved') store.scheduleSave(Number(sid), 0);
+  }
+  if (d && d.render) store.progress = { done: d.render.done, total: d.render.total, eta_s: null };
+  // A hello after the first means events may have been missed (a
+  // reconnect, or a stream that fell behind): fetch the project again.
+  // The first one only when something changed since it was fetched.
+  conn.hellos++;
+  lastEventAt = Date.now();
+  const st = store.renderStats;
+  const stale =
+    d &&
+    store.project &&
+    ((d.version != null && d.version !== store.project.version) || (d.render && d.render.done !== st.ready + st.errors));
+  if (lost || conn.hellos > 1 || stale) store.refresh();
+}
+
+/** segment: one segment's render status changed. */
+function onSegmentEvent(store, d) {
+  if (!d) return;
+  const s = store.byId.get(d.id);
+  if (!s) return;
+  s.status = d.status;
+  if ('audio_version' in d) s.audio_version = d.audio_version;
+  if ('rendered' in d) s.rendered = d.rendered;
+  if (d.status === 'ready') s.error = null;
+  if ('error' in d) s.error = d.error;
+  store.syncTimeline();
+}
+
+/** progress: how far the render pass is (also shown in the project list). */
+function onProgressEvent(store, d) {
+  if (d) store.progress = d;
+  if (d && store.project) {
+    store.project.render = { done: d.done, total: d.total, rendering: d.done < d.total };
+    const entry = store.projects.find((x) => x.id === store.project.id);
+    if (entry) entry.render = store.project.render;
+  }
+}
+
+/** project: the project changed (its history, or someone else's edit). */
+function onProjectEvent(store, conn, d) {
+  if (!d || !store.project) return;
+  if (d.history && d.version >= (store.project.version || 0)) store.project.history = d.history;
+  // Someone else (another tab) edited: fetch what changed. Our own
+  // edits' events may come before their answers: look again a moment
+  // later, once those answers have raised serverVersion.
+  conn.seenVersion = Math.max(conn.seenVersion, d.version || 0);
+  const check = () => {
+    if (!store.project || store.project.id !== conn.id) return;
+    if (conn.seenVersion <= (store.serverVersion || 0)) return;
+    if (store.busy || store.saving()) {
+      refreshTimer = setTimeout(check, 500);
+      return;
+    }
+    store.serverVersion = conn.seenVersion;
+    store.refresh();
+  };
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(check, 500);
+}
+
+/** A named `error` event: a segment could not be rendered. */
+function onRenderError(store, d) {
+  if (!d) return;
+  const s = store.byId.get(d.id);
+  if (s) {
+    s.status = 'error';
+    s.error = d.message;
+  }
+  const n = s ? `Segment ${s.index + 1}` : 'A segment';
+  useToasts().error(`${n} could not be rendered: ${d.message}`, { key: `render-${d.id}` });
+}
+
+/**
+ * The connection failed: EventSource retries by itself (CONNECTING); when it
+ * gives up (CLOSED), see whether the project still exists, then connect again.
+ */
+function onConnectionError(store, conn) {
+  const { es, id } = conn;
+  if (es.readyState === EventSource.CLOSED || es.readyState === EventSource.CONNECTING) {
+    if (store.connection === 'open' || store.connection === 'connecting') {
+      if (!conn.wasLost) {
+        useToasts().error('Lost the connection to the server; retrying. Your edits are kept.', { key: 'connection' });
+      }
+      conn.wasLost = true;
+      store.connection = 'lost';
+    }
+    if (es.readyState === EventSource.CLOSED) {
+      // Refused for good: the project may have been deleted elsewhere.
+      setTimeout(async () => {
+        if (!store.project || store.project.id !== id) return;
+        try {
+          await api.getProject(id);
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 404) {
+            useToasts().dismissKey('connection');
+            useToasts().warning(`The project “${store.project.name}” was deleted.`);
+            store.projects = store.projects.filter((p) => p.id !== id);
+            store.close();
+            return;
+          }
+        }
+        if (store.project && store.project.id === id) store.connect();
+      }, 3000);
+    }
+  }
+}
+
 export const useProject = defineStore('project', {
   state: () => ({
     projects: [],
@@ -312,6 +441,10 @@ export const useProject = defineStore('project', {
 
     // ---------------- live events ----------------
 
+    /**
+     * Opens the project's event stream. Each kind of event has its handler
+     * above the store ("live events: connect()'s handlers").
+     */
     connect() {
       this.disconnect();
       if (!this.project) return;
@@ -322,126 +455,22 @@ export const useProject = defineStore('project', {
       lastEventAt = Date.now();
       quietMs = QUIET_MS;
       this.startWatchdog();
-      let wasLost = false;
-      let hellos = 0;
-      let seenVersion = 0;
-      const data = (ev) => {
-        try {
-          return JSON.parse(ev.data);
-        } catch {
-          return null;
-        }
-      };
-      es.addEventListener('hello', (ev) => {
-        const d = data(ev);
-        const lost = wasLost;
-        wasLost = false;
-        this.connection = 'open';
-        if (lost) {
-          useToasts().dismissKey('connection');
-          useToasts().success('Reconnected to the server.', { key: 'connection' });
-          // Save what waited for the server at once.
-          for (const [sid, dr] of Object.entries(this.drafts)) if (dr.state === 'unsaved') this.scheduleSave(Number(sid), 0);
-        }
-        if (d && d.render) this.progress = { done: d.render.done, total: d.render.total, eta_s: null };
-        // A hello after the first means events may have been missed (a
-        // reconnect, or a stream that fell behind): fetch the project again.
-        // The first one only when something changed since it was fetched.
-        hellos++;
-        lastEventAt = Date.now();
-        const st = this.renderStats;
-        const stale =
-          d &&
-          this.project &&
-          ((d.version != null && d.version !== this.project.version) || (d.render && d.render.done !== st.ready + st.errors));
-        if (lost || hellos > 1 || stale) this.refresh();
-      });
+      const conn = { id, es, wasLost: false, hellos: 0, seenVersion: 0 };
+      es.addEventListener('hello', (ev) => onHello(this, conn, eventData(ev)));
       es.addEventListener('segment', (ev) => {
         lastEventAt = Date.now();
         quietMs = QUIET_MS;
-        const d = data(ev);
-        if (!d) return;
-        const s = this.byId.get(d.id);
-        if (!s) return;
-        s.status = d.status;
-        if ('audio_version' in d) s.audio_version = d.audio_version;
-        if ('rendered' in d) s.rendered = d.rendered;
-        if (d.status === 'ready') s.error = null;
-        if ('error' in d) s.error = d.error;
-        this.syncTimeline();
+        onSegmentEvent(this, eventData(ev));
       });
       es.addEventListener('progress', (ev) => {
         lastEventAt = Date.now();
-        const d = data(ev);
-        if (d) this.progress = d;
-        if (d && this.project) {
-          this.project.render = { done: d.done, total: d.total, rendering: d.done < d.total };
-          const entry = this.projects.find((x) => x.id === this.project.id);
-          if (entry) entry.render = this.project.render;
-        }
+        onProgressEvent(this, eventData(ev));
       });
-      es.addEventListener('project', (ev) => {
-        const d = data(ev);
-        if (!d || !this.project) return;
-        if (d.history && d.version >= (this.project.version || 0)) this.project.history = d.history;
-        // Someone else (another tab) edited: fetch what changed. Our own
-        // edits' events may come before their answers: look again a moment
-        // later, once those answers have raised serverVersion.
-        seenVersion = Math.max(seenVersion, d.version || 0);
-        const check = () => {
-          if (!this.project || this.project.id !== id) return;
-          if (seenVersion <= (this.serverVersion || 0)) return;
-          if (this.busy || this.saving()) {
-            refreshTimer = setTimeout(check, 500);
-            return;
-          }
-          this.serverVersion = seenVersion;
-          this.refresh();
-        };
-        clearTimeout(refreshTimer);
-        refreshTimer = setTimeout(check, 500);
-      });
+      es.addEventListener('project', (ev) => onProjectEvent(this, conn, eventData(ev)));
       es.addEventListener('error', (ev) => {
         // A named `error` event carries data; a connection error does not.
-        if (ev && typeof ev.data === 'string') {
-          const d = data(ev);
-          if (!d) return;
-          const s = this.byId.get(d.id);
-          if (s) {
-            s.status = 'error';
-            s.error = d.message;
-          }
-          const n = s ? `Segment ${s.index + 1}` : 'A segment';
-          useToasts().error(`${n} could not be rendered: ${d.message}`, { key: `render-${d.id}` });
-          return;
-        }
-        if (es.readyState === EventSource.CLOSED || es.readyState === EventSource.CONNECTING) {
-          if (this.connection === 'open' || this.connection === 'connecting') {
-            if (!wasLost) {
-              useToasts().error('Lost the connection to the server; retrying. Your edits are kept.', { key: 'connection' });
-            }
-            wasLost = true;
-            this.connection = 'lost';
-          }
-          if (es.readyState === EventSource.CLOSED) {
-            // Refused for good: the project may have been deleted elsewhere.
-            setTimeout(async () => {
-              if (!this.project || this.project.id !== id) return;
-              try {
-                await api.getProject(id);
-              } catch (e) {
-                if (e instanceof ApiError && e.status === 404) {
-                  useToasts().dismissKey('connection');
-                  useToasts().warning(`The project “${this.project.name}” was deleted.`);
-                  this.projects = this.projects.filter((p) => p.id !== id);
-                  this.close();
-                  return;
-                }
-              }
-              if (this.project && this.project.id === id) this.connect();
-            }, 3000);
-          }
-        }
+        if (ev && typeof ev.data === 'string') onRenderError(this, eventData(ev));
+        else onConnectionError(this, conn);
       });
     },
 

@@ -1,0 +1,65 @@
+#!/bin/sh
+# install_test.sh BUILD_DIR SOURCE_DIR LIBDIR CC WORK - what a user does:
+# installs the build into a fresh prefix (cmake --install), compiles
+# examples/basic.c against it with nothing but `pkg-config --cflags --libs
+# kokoro`, and runs it. Exits 77 (a skip) when the example finds no model,
+# after everything up to speaking was checked.
+set -eu
+build=$1
+src=$2
+libdir=$3
+cc=$4
+work=$5
+prefix=$work/prefix
+rm -rf "$work"
+mkdir -p "$work"
+
+cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 || {
+    cat "$work/install.log" >&2
+    echo "cmake --install failed" >&2
+    exit 1
+}
+for f in "$prefix/include/kokoro.h" "$prefix/$libdir/libkokoro.so" "$prefix/$libdir/pkgconfig/kokoro.pc" \
+         "$prefix/bin/kokoro"; do
+    [ -e "$f" ] || { echo "not installed: $f" >&2; exit 1; }
+done
+# Only the public header: nothing of the modules' is installed.
+if [ "$(ls "$prefix/include")" != "kokoro.h" ]; then
+    echo "more than kokoro.h installed in $prefix/include: $(ls "$prefix/include")" >&2
+    exit 1
+fi
+
+# The system's own pkg-config directories are left out, so that only the
+# freshly installed kokoro.pc can answer.
+export PKG_CONFIG_LIBDIR="$prefix/$libdir/pkgconfig"
+unset PKG_CONFIG_PATH
+flags=$(pkg-config --cflags --libs kokoro) || { echo "pkg-config does not find kokoro" >&2; exit 1; }
+echo "pkg-config --cflags --libs kokoro: $flags"
+case "$flags" in
+    *"$prefix"*) ;;
+    *) echo "kokoro.pc does not point into the prefix $prefix" >&2; exit 1 ;;
+esac
+# The example is compiled outside the source tree, as a user would, with
+# the project's warnings.
+cp "$src/examples/basic.c" "$work/basic.c"
+# shellcheck disable=SC2086
+"$cc" -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -o "$work/basic" "$work/basic.c" $flags
+
+# from the source tree, where ../shared/models is found as by the other tests
+cd "$src"
+set +e
+LD_LIBRARY_PATH="$prefix/$libdir" "$work/basic" "$work/hello.wav"
+rc=$?
+set -e
+if [ $rc -eq 77 ]; then
+    echo "no model: the example was built and linked against the installed library but did not speak"
+    exit 77
+fi
+[ $rc -eq 0 ] || { echo "the example failed (exit $rc)" >&2; exit 1; }
+# A real WAV file with some speech in it (44-byte header + at least 0.25 s).
+size=$(wc -c <"$work/hello.wav")
+if [ "$(head -c 4 "$work/hello.wav")" != "RIFF" ] || [ "$size" -lt 12044 ]; then
+    echo "hello.wav is not a WAV file with speech ($size bytes)" >&2
+    exit 1
+fi
+echo "the installed example spoke: hello.wav, $size bytes"

@@ -1,22 +1,19 @@
 /*
- * wav.c - see wav.h. The temporary file (src/common/tmpfile.h) is handed
- * to libsndfile by descriptor.
+ * wav.c - see wav.h. The file writer is export.c's kk_audio_writer in one
+ * of its WAV formats, so that audio files are written in one place (the
+ * temporary file, libsndfile, the sync and the rename); this adds the
+ * frame count. The in-memory WAVs are written here by hand: 44 bytes of
+ * header need no library.
  */
 #include "wav.h"
-#include "tmpfile.h"
+#include "export.h"
 
-#include <errno.h>
 #include <math.h>
-#include <sndfile.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct kk_wav_writer {
-    SNDFILE *sf;
-    int fd;
-    char *path, *tmp;
+    kk_audio_writer *w;
     size_t frames;
 };
 
@@ -27,63 +24,33 @@ kk_status kk_wav_open(kk_wav_writer **out, const char *path, int sample_rate, kk
     if (!path || !*path || !strcmp(path, "-"))
         return kk_error_set(err, KK_ERR_ARG, "a WAV file needs a file name (standard output cannot be rewound)");
     kk_wav_writer *w = calloc(1, sizeof *w);
-    if (!w || !(w->path = strdup(path))) {
-        free(w);
+    if (!w)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
-    }
-    w->fd = kk_tmpfile_create(path, &w->tmp);
-    if (w->fd < 0) {
-        kk_status st = kk_error_set(err, KK_ERR_IO, "%s: cannot create the output file: %s; check the directory "
-                                    "exists and is writable", path, strerror(errno));
-        free(w->path), free(w);
+    kk_export_params ep = kk_export_default_params();
+    ep.format = format == KK_WAV_FLOAT32 ? KK_EXPORT_WAV32 : KK_EXPORT_WAV16;
+    kk_status st = kk_audio_writer_open(&w->w, path, sample_rate, &ep, err);
+    if (st != KK_OK) {
+        free(w);
         return st;
     }
-    SF_INFO info = {.samplerate = sample_rate, .channels = 1,
-                    .format = SF_FORMAT_WAV | (format == KK_WAV_FLOAT32 ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16)};
-    w->sf = sf_open_fd(w->fd, SFM_WRITE, &info, 0);
-    if (!w->sf) {
-        kk_status st = kk_error_set(err, KK_ERR_IO, "%s: cannot start the WAV file: %s", path, sf_strerror(NULL));
-        close(w->fd);
-        unlink(w->tmp);
-        free(w->path), free(w->tmp), free(w);
-        return st;
-    }
-    /* float to integer conversion clips instead of wrapping around */
-    sf_command(w->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
     *out = w;
     return KK_OK;
 }
 
 kk_status kk_wav_write(kk_wav_writer *w, const float *samples, size_t n, kk_error *err)
 {
-    if (n && sf_writef_float(w->sf, samples, (sf_count_t)n) != (sf_count_t)n)
-        return kk_error_set(err, KK_ERR_IO, "%s: write failed: %s; check free space", w->path, sf_strerror(w->sf));
-    w->frames += n;
-    return KK_OK;
+    kk_status st = kk_audio_writer_write(w->w, samples, n, err);
+    if (st == KK_OK)
+        w->frames += n;
+    return st;
 }
 
 size_t kk_wav_frames(const kk_wav_writer *w) { return w->frames; }
 
-static void release(kk_wav_writer *w)
-{
-    free(w->path), free(w->tmp), free(w);
-}
-
 kk_status kk_wav_commit(kk_wav_writer *w, kk_error *err)
 {
-    kk_status st = KK_OK;
-    sf_write_sync(w->sf);
-    int bad = sf_close(w->sf) != 0;
-    bad |= fsync(w->fd) != 0;
-    bad |= close(w->fd) != 0;
-    if (bad)
-        st = kk_error_set(err, KK_ERR_IO, "%s: write failed: %s; check free space", w->path, strerror(errno));
-    else if (rename(w->tmp, w->path) != 0)
-        st = kk_error_set(err, KK_ERR_IO, "%s: cannot move the finished file into place: %s", w->path,
-                          strerror(errno));
-    if (st != KK_OK)
-        unlink(w->tmp);
-    release(w);
+    kk_status st = kk_audio_writer_commit(w->w, err);
+    free(w);
     return st;
 }
 
@@ -91,10 +58,8 @@ void kk_wav_abort(kk_wav_writer *w)
 {
     if (!w)
         return;
-    sf_close(w->sf);
-    close(w->fd);
-    unlink(w->tmp);
-    release(w);
+    kk_audio_writer_abort(w->w);
+    free(w);
 }
 
 int16_t kk_wav_pcm16(float x)

@@ -4,8 +4,11 @@
  * written, so an interrupted or failed write never leaves a partial file
  * (and an existing file is replaced only by a complete one).
  *
- * Built on libsndfile; for now WAV only (16-bit PCM or 32-bit float). The
- * render issue adds MP3, M4A and FLAC beside it.
+ * Mono WAV, 16-bit PCM or 32-bit float, at 1000 .. 384000 Hz: the
+ * streaming writer of `kokoro speak`, a thin layer over export.h's
+ * kk_audio_writer (which writes every audio file, WAV included, through
+ * libsndfile; use it for other formats and for resampling). Also the WAV
+ * in memory (kk_wav_memory), for audio served without a file.
  */
 #ifndef KK_WAV_H
 #define KK_WAV_H
@@ -22,10 +25,12 @@ typedef enum kk_wav_format {
 
 typedef struct kk_wav_writer kk_wav_writer;
 
-/* Opens a mono writer at sample_rate; path "-" is not supported (a WAV
- * header needs a seekable file). */
+/* Opens a mono writer at sample_rate (1000 .. 384000 Hz, else KK_ERR_ARG);
+ * path "-" is not supported (a WAV header needs a seekable file): KK_ERR_ARG.
+ * KK_ERR_IO when the file cannot be made. */
 kk_status kk_wav_open(kk_wav_writer **out, const char *path, int sample_rate, kk_wav_format format,
                       kk_error *err);
+/* Appends n samples; after a failed write, commit fails too (abort). */
 kk_status kk_wav_write(kk_wav_writer *w, const float *samples, size_t n, kk_error *err);
 /* Finishes the file and renames it into place; frees w. */
 kk_status kk_wav_commit(kk_wav_writer *w, kk_error *err);

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "kk_fs.h"
+#include "kk_time.h"
 #include "kkw_format.h"
 #include "onnx.h"
 #include "weights.h"
@@ -317,24 +319,19 @@ static kk_status plan_q4(conv *c, int ni, int *out)
     return KK_OK;
 }
 
-static kk_status plan(conv *c)
+/* ---- the plan: what the .kkw file will hold ----
+ * plan() runs these steps in order; each one reads what the ones before it
+ * decided (c->vals, c->node_drop, c->node_q4, c->node_name, c->st). */
+
+/* Constants and Casts of constants become values (their nodes are dropped);
+ * nodes are in topological order, so a Cast always comes after what it
+ * reads. */
+static kk_status plan_fold_constants(conv *c)
 {
     kk_onnx *m = c->m;
     int nn = m->n_nodes;
-    c->node_drop = calloc((size_t)nn + 1, sizeof *c->node_drop);
-    c->node_q4 = malloc(((size_t)nn + 1) * sizeof *c->node_q4);
-    c->node_name = calloc((size_t)nn + 1, sizeof *c->node_name);
-    if (!c->node_drop || !c->node_q4 || !c->node_name)
-        return oom(c);
-    for (int i = 0; i < m->n_inits; i++)
-        if (add_value(c, m->inits[i].name, &m->inits[i], V_INIT) == -1)
-            return oom(c);
-
-    /* Constants and Casts of constants become values; nodes are in
-     * topological order, so a Cast always comes after what it reads. */
     for (int i = 0; i < nn; i++) {
         const kk_onnx_node *n = &m->nodes[i];
-        c->node_q4[i] = -1;
         if (n->domain[0] && strcmp(n->domain, "ai.onnx"))
             continue;
         if (!strcmp(n->op_type, "Constant") && n->n_outputs == 1) {
@@ -355,8 +352,16 @@ static kk_status plan(conv *c)
             }
         }
     }
+    return KK_OK;
+}
 
-    /* Node names: unique and never empty, since keys are built from them. */
+/* Node names: unique and never empty, since keys are built from them (an
+ * unnamed node is named after its first output, or its position; a repeated
+ * name gets its position appended). */
+static kk_status plan_node_names(conv *c)
+{
+    kk_onnx *m = c->m;
+    int nn = m->n_nodes;
     smap names = {0};
     for (int i = 0; i < nn; i++) {
         if (c->node_drop[i])
@@ -400,8 +405,15 @@ static kk_status plan(conv *c)
         }
     }
     smap_free(&names);
+    return KK_OK;
+}
 
-    /* Q4 tensors, then uses of every value by the remaining nodes. */
+/* Q4 tensors (MatMulNBits), then the uses of every value by the remaining
+ * nodes and by the graph's outputs: direct, or absorbed into a Q4 tensor. */
+static kk_status plan_uses(conv *c)
+{
+    kk_onnx *m = c->m;
+    int nn = m->n_nodes;
     for (int i = 0; i < nn; i++) {
         const kk_onnx_node *n = &m->nodes[i];
         if (c->node_drop[i])
@@ -426,8 +438,13 @@ static kk_status plan(conv *c)
         if (v >= 0)
             c->vals[v].direct_uses++;
     }
+    return KK_OK;
+}
 
-    /* Stored tensors. */
+/* Stored tensors: every value used directly, and the initialisers that
+ * nothing absorbed; refused when the engine cannot use its type or shape. */
+static kk_status plan_stored_values(conv *c)
+{
     for (int v = 0; v < c->n_vals; v++) {
         value *x = &c->vals[v];
         if (x->stored >= 0)
@@ -448,8 +465,15 @@ static kk_status plan(conv *c)
             return oom(c);
         x->stored = s;
     }
+    return KK_OK;
+}
 
-    /* Tensor attributes of remaining nodes (e.g. ConstantOfShape's value). */
+/* Tensor attributes of remaining nodes (e.g. ConstantOfShape's value),
+ * stored as "<node>.<attribute>". */
+static kk_status plan_attributes(conv *c)
+{
+    kk_onnx *m = c->m;
+    int nn = m->n_nodes;
     for (int i = 0; i < nn; i++) {
         const kk_onnx_node *n = &m->nodes[i];
         if (c->node_drop[i])
@@ -482,7 +506,12 @@ static kk_status plan(conv *c)
                                : oom(c);
         }
     }
+    return KK_OK;
+}
 
+/* Every stored tensor's payload is there and of its size. */
+static kk_status plan_check_payloads(conv *c)
+{
     for (int s = 0; s < c->n_st; s++) {
         const stored *x = &c->st[s];
         kk_status st = KK_OK;
@@ -494,8 +523,15 @@ static kk_status plan(conv *c)
         if (st != KK_OK)
             return st;
     }
+    return KK_OK;
+}
 
-    /* Keys. */
+/* Keys: every stored tensor by its name, a Q4 node's weight by the node's
+ * name, and each input of a remaining node as "<node>#<input>". */
+static kk_status plan_keys(conv *c)
+{
+    kk_onnx *m = c->m;
+    int nn = m->n_nodes;
     for (int s = 0; s < c->n_st; s++)
         if (add_key(c, c->st[s].name, s) < 0)
             return oom(c);
@@ -523,6 +559,35 @@ static kk_status plan(conv *c)
         }
     }
     return KK_OK;
+}
+
+static kk_status plan(conv *c)
+{
+    int nn = c->m->n_nodes;
+    c->node_drop = calloc((size_t)nn + 1, sizeof *c->node_drop);
+    c->node_q4 = malloc(((size_t)nn + 1) * sizeof *c->node_q4);
+    c->node_name = calloc((size_t)nn + 1, sizeof *c->node_name);
+    if (!c->node_drop || !c->node_q4 || !c->node_name)
+        return oom(c);
+    for (int i = 0; i < nn; i++)
+        c->node_q4[i] = -1;
+    for (int i = 0; i < c->m->n_inits; i++)
+        if (add_value(c, c->m->inits[i].name, &c->m->inits[i], V_INIT) == -1)
+            return oom(c);
+    kk_status st = plan_fold_constants(c);
+    if (st == KK_OK)
+        st = plan_node_names(c);
+    if (st == KK_OK)
+        st = plan_uses(c);
+    if (st == KK_OK)
+        st = plan_stored_values(c);
+    if (st == KK_OK)
+        st = plan_attributes(c);
+    if (st == KK_OK)
+        st = plan_check_payloads(c);
+    if (st == KK_OK)
+        st = plan_keys(c);
+    return st;
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -950,26 +1015,19 @@ static kk_status cache_dir(char *dst, size_t n, kk_error *err)
     return KK_OK;
 }
 
+/* mkdir -p for the weight cache (kk_mkdirs), with the message naming the
+ * directory that could not be made. */
 static kk_status mkdirs(const char *path, kk_error *err)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+    char failed[4096];
+    if (kk_mkdirs(path, 0755, failed, sizeof failed) == 0)
+        return KK_OK;
+    if (errno == ENAMETOOLONG)
         return kk_error_set(err, KK_ERR_ARG, "path too long: %s", path);
-    for (char *p = tmp + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-                return kk_error_set(err, KK_ERR_IO,
-                                    "cannot create cache directory %s: %s; set KOKORO_CACHE_DIR "
-                                    "to a writable directory",
-                                    tmp, strerror(errno));
-            *p = saved;
-            if (!saved)
-                break;
-        }
-    }
-    return KK_OK;
+    return kk_error_set(err, KK_ERR_IO,
+                        "cannot create cache directory %s: %s; set KOKORO_CACHE_DIR "
+                        "to a writable directory",
+                        failed[0] ? failed : path, strerror(errno));
 }
 
 kk_status kk_weights_cache_path(const char *onnx_path, char *dst, size_t n, kk_error *err)

@@ -20,10 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kk_forward.h"
+#include "kk_time.h"
 #include "nn.h"
 #include "weights.h"
 
@@ -290,16 +290,9 @@ static void get_gen_blk(resolver *r, const char *block, int C, int k, gen_blk *g
     }
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 kk_status kk_model_load(const char *path, kk_model **out, kk_error *err)
 {
-    double t0 = now_ms();
+    double t0 = kk_now_ms();
     *out = NULL;
     kk_model *m = calloc(1, sizeof *m);
     if (!m)
@@ -410,7 +403,7 @@ kk_status kk_model_load(const char *path, kk_model **out, kk_error *err)
         kk_model_free(m);
         return err ? err->code : KK_ERR_INPUT;
     }
-    m->load_ms = now_ms() - t0;
+    m->load_ms = kk_now_ms() - t0;
     *out = m;
     return KK_OK;
 }
@@ -941,7 +934,12 @@ static lin_pos lin_at(int x, float scale, int in_w)
     return p;
 }
 
-/* v(x, h) read through get(); h < 8 pairs harmonic h with h + 1 at weight 0. */
+/* The source's Resize of v (rad or phase, [harmonic][x]) at p for harmonic
+ * h, from the four values the caller read: a = v(x1, h), b = v(x2, h),
+ * c = v(x1, h2), d = v(x2, h2), h2 the next harmonic (h < 8: h + 1, at
+ * weight 0; the last: itself). Written out term by term, the repeated
+ * half-weighted terms included, in the order that matches ONNX Runtime to
+ * the bit (engine-notes 8a): do not simplify. */
 static inline float lin_value(const lin_pos *p, int h, float a, float b, float c, float d)
 {
     const float dz = 0.5f;
@@ -952,7 +950,7 @@ static inline float lin_value(const lin_pos *p, int h, float a, float b, float c
 
 static inline float rad_at(const float *F0, int x, int h)
 {
-    float v = (F0[x / 300] * (float)(h + 1)) / 24000.0f;
+    float v = (F0[x / 300] * (float)(h + 1)) / (float)KK_SAMPLE_RATE;
     return v - floorf(v);
 }
 
@@ -1009,7 +1007,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
                   const float *s, float *wave)
 {
     int n2 = 2 * L;
-    size_t N = (size_t)600 * L;
+    size_t N = (size_t)KK_SAMPLES_PER_FRAME * L;
     int F = 120 * L + 1;
     float *f0d = alloc(f, L), *nd = alloc(f, L), *ar = alloc(f, (size_t)64 * L);
     float *cat = alloc(f, (size_t)1090 * L), *x = alloc(f, (size_t)1024 * L);
@@ -1157,8 +1155,9 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
         if (ids[i] < 0 || ids[i] >= 178)
             return kk_error_set(err, KK_ERR_ARG, "phoneme id %lld at position %d is outside the vocabulary (0..177)",
                                 (long long)ids[i], i);
-    if (!(p->speed >= 0.25f && p->speed <= 4.0f))
-        return kk_error_set(err, KK_ERR_ARG, "speed %g is outside 0.25 .. 4", (double)p->speed);
+    if (!(p->speed >= KK_SPEED_MIN && p->speed <= KK_SPEED_MAX))
+        return kk_error_set(err, KK_ERR_ARG, "speed %g is outside %g .. %g", (double)p->speed, (double)KK_SPEED_MIN,
+                            (double)KK_SPEED_MAX);
 
     int nthreads = p->threads > 0 ? p->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     nn_set_threads(nthreads > 0 ? nthreads : 1);
@@ -1217,7 +1216,7 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
                 asr[(size_t)c * L + j] = ten[(size_t)t * 512 + c];
     if (aborted(f))
         goto abort;
-    wave = alloc(f, (size_t)600 * L);
+    wave = alloc(f, (size_t)KK_SAMPLES_PER_FRAME * L);
     if (f->oom)
         goto oom;
     rc = decode(f, m, asr, F0, Nc, L, s_dec, wave);
@@ -1225,9 +1224,9 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
         goto abort;
     if (rc)
         goto fail;
-    emit(f, "waveform", 2, 1, (int64_t)600 * L, 0, wave);
+    emit(f, "waveform", 2, 1, (int64_t)KK_SAMPLES_PER_FRAME * L, 0, wave);
     out->samples = wave, wave = NULL;
-    out->n_samples = (size_t)600 * L;
+    out->n_samples = (size_t)KK_SAMPLES_PER_FRAME * L;
     out->durations = dur, dur = NULL;
     out->raw_durations = raw, raw = NULL;
     out->n_ids = T2;

@@ -1,6 +1,6 @@
 /*
  * kk_forward.h - the Kokoro-82M forward pass (the low-level engine): phoneme ids, a style vector and a
- * speed in, 24 kHz samples out.
+ * speed in, 24 kHz samples out (KK_SAMPLE_RATE).
  *
  * A kk_model holds the mapped weights and pointers into them, resolved once
  * at load; it is read-only afterwards, so any number of threads may run
@@ -21,8 +21,17 @@
 
 #include "kk_error.h"
 
+/* The one sample rate of the whole library: what the model makes and what
+ * every layer above it (tts, render, the studio) speaks in. */
 #define KK_SAMPLE_RATE 24000
 #define KK_SAMPLES_PER_FRAME 600 /* one predicted duration unit, 25 ms */
+/* The speeds accepted everywhere (kk_forward_params, kk_synth_params,
+ * kk_render_params and the render's fit, the CLI's --speed, the studio's
+ * settings): a factor of the voice's natural pace, both ends included.
+ * Outside it the predicted durations leave what the model was trained on
+ * (sounds slurred or clipped). */
+#define KK_SPEED_MIN 0.5f
+#define KK_SPEED_MAX 2.0f
 #define KK_MAX_IDS 512           /* phoneme ids including the two pads */
 #define KK_STYLE_DIM 256
 
@@ -51,7 +60,7 @@ typedef void (*kk_tensor_fn)(void *user, const char *name, int ndim, const int64
 typedef int (*kk_abort_fn)(void *user);
 
 typedef struct kk_forward_params {
-    float speed;           /* 1.0 = the voice's natural pace; > 0 */
+    float speed;           /* 1.0 = the voice's natural pace; KK_SPEED_MIN .. KK_SPEED_MAX */
     kk_tensor_fn on_tensor; /* NULL: no intermediate tensors */
     void *tensor_user;
     kk_abort_fn abort;
@@ -82,7 +91,7 @@ typedef struct kk_forward_result {
      * length at another speed without running the model again. malloc'd. */
     float *raw_durations;
     int n_ids;
-    int n_frames; /* sum of durations; n_samples = 600 * n_frames */
+    int n_frames; /* sum of durations; n_samples = KK_SAMPLES_PER_FRAME * n_frames */
 } kk_forward_result;
 
 /* ids: n_ids phoneme ids *including* the leading and trailing pad 0

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "kk_time.h"
 #include "kkw_format.h"
 #include "weights_internal.h"
 
@@ -36,13 +36,6 @@ struct kk_weights {
     void *node_mem; /* one block for all node arrays */
     kk_weights_stats stats;
 };
-
-double kk_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* ---- XXH64 (the published algorithm, written from its description) ---- */
 

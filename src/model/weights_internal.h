@@ -9,7 +9,6 @@
 
 #include "weights.h"
 
-double kk_now_ms(void);
 size_t kk_dtype_size(kk_dtype dt); /* 0 for Q4 */
 int kk_host_little_endian(void);
 /* Opens a converted file (no cache logic); fills stats.open_ms. */

@@ -32,6 +32,7 @@
  * overhead per entry).
  */
 #include "cache.h"
+#include "kk_fs.h"
 #include "tmpfile.h"
 
 #include <dirent.h>
@@ -374,40 +375,6 @@ static int64_t mtime_ns(const struct stat *st)
     return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* mkdir -p, mode 0777 less the umask. On failure returns -1 with errno set
- * and the component that could not be made in failed (same size as path). */
-static int make_dirs(const char *path, char *failed)
-{
-    size_t n = strlen(path);
-    char *p = failed;
-    memcpy(p, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        if (p[i - 1] == '/')
-            continue; /* "a//b" */
-        char saved = p[i];
-        p[i] = '\0';
-        /* An existing directory may still answer EACCES or EROFS to mkdir,
-         * so what counts is whether it is there afterwards. */
-        if (mkdir(p, 0777) != 0) {
-            int e = errno == EEXIST ? ENOTDIR : errno;
-            if (!is_dir(p)) {
-                errno = e;
-                return -1;
-            }
-        }
-        p[i] = saved;
-    }
-    return 0;
-}
-
 static void entry_path(const kk_cache *c, const kk_cache_key *k, char *path, size_t size)
 {
     char hex[33];
@@ -505,12 +472,14 @@ kk_status kk_cache_open(const kk_cache_params *p, kk_cache **out, kk_error *err)
         while (n > 1 && c->dir[n - 1] == '/')
             c->dir[--n] = '\0';
         char failed[PATH_MAX];
-        if (make_dirs(c->dir, failed) != 0) {
+        /* mode 0777 less the umask; failed: the component that could not be
+         * made (empty when none is to blame, e.g. a path too long) */
+        if (kk_mkdirs(c->dir, 0777, failed, sizeof failed) != 0) {
             int e = errno;
             kk_status st = kk_error_set(err, KK_ERR_IO, "%s: cannot create the cache directory%s%s: %s; check the "
                                         "path and its permissions, or choose another cache directory",
-                                        c->dir, strcmp(failed, c->dir) ? " at " : "",
-                                        strcmp(failed, c->dir) ? failed : "", strerror(e));
+                                        c->dir, failed[0] && strcmp(failed, c->dir) ? " at " : "",
+                                        failed[0] && strcmp(failed, c->dir) ? failed : "", strerror(e));
             kk_cache_close(c);
             return st;
         }
@@ -700,7 +669,7 @@ static kk_status disk_write(kk_cache *c, const kk_cache_key *key, const void *da
         char sub[PATH_MAX], failed[PATH_MAX];
         snprintf(sub, sizeof sub, "%s", path);
         *strrchr(sub, '/') = '\0';
-        if (make_dirs(sub, failed) == 0)
+        if (kk_mkdirs(sub, 0777, failed, sizeof failed) == 0)
             fd = kk_tmpfile_create(path, &tmp);
     }
     if (fd < 0)

@@ -19,14 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "kk_time.h"
 #include "tmpfile.h"
 
-#define MS 24 /* samples per millisecond at 24 kHz */
+#define MS (KK_SAMPLE_RATE / 1000) /* samples per millisecond */
 /* Bumped when what is cached for a segment changes (the trim, the blob). */
 #define RENDER_VERSION 2
 /* The trim keeps sound above this level, with margins. */
@@ -216,18 +216,12 @@ struct render_ctx {
     pthread_mutex_t lock; /* callbacks, first error, counters */
     kk_error err;
     kk_status status;
+    size_t fail_index; /* the first error's segment, 1-based; 0: not one segment's */
     size_t done;
     double weight_total, weight_done;
-    struct timespec t0;
+    double t0; /* kk_now_s() at the start */
     int put_warned;
 };
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static void warn(render_ctx *c, size_t index, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void warn(render_ctx *c, size_t index, const char *fmt, ...)
@@ -244,17 +238,21 @@ static void warn(render_ctx *c, size_t index, const char *fmt, ...)
     pthread_mutex_unlock(&c->lock);
 }
 
-/* The first error wins; it stops the other workers. */
-static void fail(render_ctx *c, const kk_error *e)
+/* The first error wins; it stops the other workers. index: the segment
+ * that caused it (1-based), 0 when it is not one segment's (kk_render_failure). */
+static void fail_at(render_ctx *c, const kk_error *e, size_t index)
 {
     pthread_mutex_lock(&c->lock);
     if (c->status == KK_OK) {
         c->status = e->code;
         c->err = *e;
+        c->fail_index = index;
     }
     pthread_mutex_unlock(&c->lock);
     atomic_store(&c->stop, 1);
 }
+
+static void fail(render_ctx *c, const kk_error *e) { fail_at(c, e, 0); }
 
 static int aborted(render_ctx *c)
 {
@@ -400,12 +398,15 @@ static void cache_put(render_ctx *c, const job *j, const kk_cache_key *key, cons
     free(blob);
 }
 
-/* Prefixes an error message with the segment it is about. */
-static void name_segment(kk_error *e, const job *j)
+/* A segment's own error (an unknown voice, a text the engine refuses):
+ * the message, for people, is prefixed with the segment; the index is kept
+ * as data for kk_render_params.failure. */
+static void fail_segment(render_ctx *c, kk_error *e, const job *j)
 {
     char msg[KK_ERROR_MSG_MAX];
     snprintf(msg, sizeof msg, "%s", e->msg);
     kk_error_set(e, e->code, "segment %zu: %.1000s", j->index + 1, msg);
+    fail_at(c, e, j->index + 1);
 }
 
 /* Runs the engine on a segment's script, its chunks to fn with cs; on an
@@ -430,9 +431,10 @@ static int speak(render_ctx *c, job *j, const kk_tts_script *script, float speed
     if (st == KK_OK)
         return 0;
     piece_free(&cs->a);
-    if (st != KK_ERR_ABORTED)
-        name_segment(&e, j);
-    fail(c, &e);
+    if (st == KK_ERR_ABORTED)
+        fail(c, &e);
+    else
+        fail_segment(c, &e, j);
     return -1;
 }
 
@@ -491,7 +493,7 @@ static float fitting_speed(const piece *a, float speed, float cap, int64_t want)
         s = speed + 0.01f * (float)k;
         if (s > cap)
             s = cap;
-        if ((int64_t)a->n + (frames_at(a, s) - f0) * 600 <= want)
+        if ((int64_t)a->n + (frames_at(a, s) - f0) * KK_SAMPLES_PER_FRAME <= want)
             break;
     }
     return s;
@@ -571,7 +573,7 @@ static int predicted_speed(render_ctx *c, job *j, const kk_tts_script *script, f
     if (speak(c, j, script, j->speed, 1, on_prediction, &ps.base))
         return -1;
     piece *pa = &ps.base.a;
-    int64_t len = (int64_t)pa->n - (ps.first_pad + ps.last_pad) * 600 - (int64_t)ps.last_pause + TRIM_HEAD + TRIM_TAIL;
+    int64_t len = (int64_t)pa->n - (ps.first_pad + ps.last_pad) * KK_SAMPLES_PER_FRAME - (int64_t)ps.last_pause + TRIM_HEAD + TRIM_TAIL;
     pa->n = len > 0 ? (size_t)len : 0;
     /* Trusted only when clearly too long; near the limit the natural speech
      * is made and measured (the estimate of the trimmed silence is rough). */
@@ -614,16 +616,15 @@ static void render_job(render_ctx *c, job *j)
         return;
     }
     if (st != KK_OK) {
-        name_segment(&e, j);
-        fail(c, &e);
+        fail_segment(c, &e, j);
         return;
     }
     piece a = {0};
     kk_cache_key key;
     int64_t want = cue_samples(j);
     float cap = j->speed * p->fit.max_speed;
-    if (cap > 2.0f)
-        cap = 2.0f;
+    if (cap > KK_SPEED_MAX)
+        cap = KK_SPEED_MAX;
     /* Speech known to need a faster speed is made at that speed only: the
      * speed comes from a prediction of the natural speech (the engine's
      * durations, a small part of its work), not from making it. */
@@ -676,10 +677,9 @@ static void render_job(render_ctx *c, job *j)
         }
         if (!hit) {
             j->cached = 0;
-            st = kk_dsp_stretch(a.samples, a.n, KK_RENDER_RATE, ratio, j->pitch, &b.samples, &b.n, &e);
+            st = kk_dsp_stretch(a.samples, a.n, KK_SAMPLE_RATE, ratio, j->pitch, &b.samples, &b.n, &e);
             if (st != KK_OK) {
-                name_segment(&e, j);
-                fail(c, &e);
+                fail_segment(c, &e, j);
                 piece_free(&a);
                 return;
             }
@@ -721,7 +721,7 @@ static void progress(render_ctx *c, const job *j)
     c->done++;
     c->weight_done += 1.0 + (double)strlen(j->text);
     if (c->p->on_progress) {
-        double el = now_s() - ((double)c->t0.tv_sec + (double)c->t0.tv_nsec * 1e-9);
+        double el = kk_now_s() - c->t0;
         double eta = c->weight_done > 0 && c->done < c->n ? el * (c->weight_total - c->weight_done) / c->weight_done
                                                           : (c->done == c->n ? 0.0 : -1.0);
         c->p->on_progress(c->p->user, c->done, c->n, eta);
@@ -751,49 +751,37 @@ static void *worker(void *arg)
 
 /* ---- placement ---- */
 
-static int cmp_start(const void *a, const void *b, void *jobs_)
+/* A timed cue for sorting by start: qsort has no context argument in C11,
+ * so the key travels with the index (which also makes the order total:
+ * equal starts keep input order). */
+typedef struct {
+    int64_t start_ms;
+    size_t i;
+} by_start;
+
+static int cmp_start(const void *a, const void *b)
 {
-    const job *jobs = jobs_;
-    const job *x = &jobs[*(const size_t *)a], *y = &jobs[*(const size_t *)b];
+    const by_start *x = a, *y = b;
     if (x->start_ms != y->start_ms)
         return x->start_ms < y->start_ms ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
+    return x->i < y->i ? -1 : x->i > y->i;
 }
 
 /* Each timed cue's next cue start (in time order). */
 static kk_status link_next(job *jobs, size_t n, kk_error *err)
 {
-    size_t *ord = malloc((n ? n : 1) * sizeof *ord), m = 0;
+    by_start *ord = malloc((n ? n : 1) * sizeof *ord);
+    size_t m = 0;
     if (!ord)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         jobs[i].next_start_ms = KK_TIME_NONE;
         if (jobs[i].start_ms != KK_TIME_NONE)
-            ord[m++] = i;
+            ord[m++] = (by_start){jobs[i].start_ms, i};
     }
-    /* insertion sort is quadratic; qsort has no context argument in C11, so
-     * sort indices by a merge sort over a scratch array */
-    size_t *tmp = malloc((m ? m : 1) * sizeof *tmp);
-    if (!tmp) {
-        free(ord);
-        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
-    }
-    for (size_t w = 1; w < m; w *= 2) {
-        for (size_t lo = 0; lo < m; lo += 2 * w) {
-            size_t mid = lo + w < m ? lo + w : m, hi = lo + 2 * w < m ? lo + 2 * w : m;
-            size_t a = lo, b = mid, k = lo;
-            while (a < mid && b < hi)
-                tmp[k++] = cmp_start(&ord[b], &ord[a], jobs) < 0 ? ord[b++] : ord[a++];
-            while (a < mid)
-                tmp[k++] = ord[a++];
-            while (b < hi)
-                tmp[k++] = ord[b++];
-        }
-        memcpy(ord, tmp, m * sizeof *ord);
-    }
+    qsort(ord, m, sizeof *ord, cmp_start);
     for (size_t k = 0; k + 1 < m; k++)
-        jobs[ord[k]].next_start_ms = jobs[ord[k + 1]].start_ms;
-    free(tmp);
+        jobs[ord[k].i].next_start_ms = ord[k + 1].start_ms;
     free(ord);
     return KK_OK;
 }
@@ -854,7 +842,7 @@ static kk_status place(render_ctx *c, kk_render_result *r, kk_error *err)
     }
     r->samples = calloc((size_t)length + 1, sizeof *r->samples);
     if (!r->samples)
-        return kk_error_set(err, KK_ERR_NOMEM, "out of memory for a %.1f s track", (double)length / KK_RENDER_RATE);
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory for a %.1f s track", (double)length / KK_SAMPLE_RATE);
     r->n_samples = (size_t)length;
     for (size_t i = 0; i < n; i++) {
         job *j = &c->jobs[i];
@@ -885,6 +873,7 @@ static kk_status place(render_ctx *c, kk_render_result *r, kk_error *err)
 
 /* ---- the whole render ---- */
 
+/* A segment's bad parameter is that segment's failure (c->fail_index). */
 static kk_status make_jobs(render_ctx *c, const kk_render_segment *segs, kk_error *err)
 {
     const kk_render_params *p = c->p;
@@ -894,17 +883,20 @@ static kk_status make_jobs(render_ctx *c, const kk_render_segment *segs, kk_erro
         j->index = i;
         j->text = s->text ? s->text : "";
         j->start_ms = s->start_ms, j->end_ms = s->end_ms;
+        c->fail_index = i + 1;
         if ((s->start_ms == KK_TIME_NONE) != (s->end_ms == KK_TIME_NONE) ||
             (s->start_ms != KK_TIME_NONE && (s->start_ms < 0 || s->end_ms < s->start_ms)))
             return kk_error_set(err, KK_ERR_ARG, "segment %zu: times %lld .. %lld ms are not a time span", i + 1,
                                 (long long)s->start_ms, (long long)s->end_ms);
         j->speed = s->speed > 0 ? s->speed : p->speed;
         j->pitch = isnan(s->pitch) ? p->pitch : s->pitch;
-        if (!(j->speed >= 0.5f && j->speed <= 2.0f))
-            return kk_error_set(err, KK_ERR_ARG, "segment %zu: speed %g is outside 0.5 .. 2", i + 1, (double)j->speed);
+        if (!(j->speed >= KK_SPEED_MIN && j->speed <= KK_SPEED_MAX))
+            return kk_error_set(err, KK_ERR_ARG, "segment %zu: speed %g is outside %g .. %g", i + 1, (double)j->speed,
+                                (double)KK_SPEED_MIN, (double)KK_SPEED_MAX);
         if (!(j->pitch >= -12.0 && j->pitch <= 12.0))
             return kk_error_set(err, KK_ERR_ARG, "segment %zu: pitch %g semitones is outside -12 .. 12", i + 1,
                                 j->pitch);
+        c->fail_index = 0;
         j->voice = s->voice ? strdup(s->voice) : map_voice(p->voice_map, s->speaker);
         if (!j->voice)
             j->voice = strdup(p->voice ? p->voice : "af_heart");
@@ -961,8 +953,9 @@ static kk_status check_order(const size_t *order, size_t n, kk_error *err)
 
 static kk_status check_params(const kk_render_params *p, kk_error *err)
 {
-    if (!(p->speed >= 0.5f && p->speed <= 2.0f))
-        return kk_error_set(err, KK_ERR_ARG, "speed %g is outside 0.5 .. 2", (double)p->speed);
+    if (!(p->speed >= KK_SPEED_MIN && p->speed <= KK_SPEED_MAX))
+        return kk_error_set(err, KK_ERR_ARG, "speed %g is outside %g .. %g", (double)p->speed, (double)KK_SPEED_MIN,
+                            (double)KK_SPEED_MAX);
     if (!(p->pitch >= -12.0 && p->pitch <= 12.0))
         return kk_error_set(err, KK_ERR_ARG, "pitch %g semitones is outside -12 .. 12", p->pitch);
     if (!(p->fit.max_speed >= 1.0f && p->fit.max_speed <= 2.0f))
@@ -977,13 +970,12 @@ static kk_status check_params(const kk_render_params *p, kk_error *err)
     return kk_render_check_voice_map(p->voice_map, err);
 }
 
-kk_status kk_render(kk_tts *tts, const kk_render_segment *segs, size_t n, const kk_render_params *p,
-                    kk_render_result *out, kk_error *err)
+/* kk_render without the failure report: *fail_index is the 1-based
+ * segment a failure is caused by, 0 when none. */
+static kk_status render(kk_tts *tts, const kk_render_segment *segs, size_t n, const kk_render_params *p,
+                        kk_render_result *out, size_t *fail_index, kk_error *err)
 {
-    kk_render_params defaults = kk_render_default_params();
-    if (!p)
-        p = &defaults;
-    memset(out, 0, sizeof *out);
+    *fail_index = 0;
     if (!tts || (!segs && n))
         return kk_error_set(err, KK_ERR_ARG, "kk_render: no model or no segments");
     kk_status st = check_params(p, err);
@@ -991,9 +983,9 @@ kk_status kk_render(kk_tts *tts, const kk_render_segment *segs, size_t n, const 
         st = check_order(p->order, n, err);
     if (st != KK_OK)
         return st;
-    double t0 = now_s();
+    double t0 = kk_now_s();
     render_ctx c = {.tts = tts, .p = p, .n = n};
-    clock_gettime(CLOCK_MONOTONIC, &c.t0);
+    c.t0 = t0;
     pthread_mutex_init(&c.lock, NULL);
     c.jobs = calloc(n ? n : 1, sizeof *c.jobs);
     if (!c.jobs)
@@ -1029,7 +1021,7 @@ kk_status kk_render(kk_tts *tts, const kk_render_segment *segs, size_t n, const 
     if (st == KK_OK)
         st = place(&c, out, err);
     if (st == KK_OK && p->normalize) {
-        st = kk_loudness_normalize(out->samples, out->n_samples, KK_RENDER_RATE, &p->loudness, &out->loudness, err);
+        st = kk_loudness_normalize(out->samples, out->n_samples, KK_SAMPLE_RATE, &p->loudness, &out->loudness, err);
         out->normalized = st == KK_OK;
     }
     for (size_t i = 0; i < n && c.jobs; i++) {
@@ -1043,11 +1035,27 @@ kk_status kk_render(kk_tts *tts, const kk_render_segment *segs, size_t n, const 
     free(c.jobs);
     pthread_mutex_destroy(&c.lock);
     if (st != KK_OK) {
+        /* the first error is the one returned (run_pool hands it on) */
+        *fail_index = c.fail_index;
         kk_render_result_free(out);
         return st;
     }
-    out->seconds = now_s() - t0;
+    out->seconds = kk_now_s() - t0;
     return KK_OK;
+}
+
+kk_status kk_render(kk_tts *tts, const kk_render_segment *segs, size_t n, const kk_render_params *p,
+                    kk_render_result *out, kk_error *err)
+{
+    kk_render_params defaults = kk_render_default_params();
+    if (!p)
+        p = &defaults;
+    memset(out, 0, sizeof *out);
+    size_t index = 0;
+    kk_status st = render(tts, segs, n, p, out, &index, err);
+    if (p->failure)
+        *p->failure = (kk_render_failure){.index = st == KK_OK ? 0 : index, .status = st};
+    return st;
 }
 
 void kk_render_result_free(kk_render_result *r)
@@ -1117,14 +1125,14 @@ kk_status kk_render_save_subtitles(const kk_render_result *r, const char *path, 
     return st;
 }
 
-static double secs(int64_t samples) { return (double)samples / KK_RENDER_RATE; }
+static double secs(int64_t samples) { return (double)samples / KK_SAMPLE_RATE; }
 
 char *kk_render_report_json(const kk_render_result *r)
 {
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return NULL;
-    cJSON_AddNumberToObject(root, "sample_rate", KK_RENDER_RATE);
+    cJSON_AddNumberToObject(root, "sample_rate", KK_SAMPLE_RATE);
     cJSON_AddNumberToObject(root, "duration_s", secs((int64_t)r->n_samples));
     cJSON_AddNumberToObject(root, "segments", (double)r->n_cues);
     cJSON_AddNumberToObject(root, "synthesized", (double)r->synthesized);

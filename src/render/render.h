@@ -2,9 +2,9 @@
  * render.h - segments to one timed track: the main job of Kokoro Studio.
  *
  * Each segment (a subtitle cue, or a paragraph of plain text) is spoken and
- * placed on a 24 kHz timeline at its start time, to the sample. Segments
- * without times (plain text) follow each other with a pause. The work, in
- * order:
+ * placed on a 24 kHz (KK_SAMPLE_RATE) timeline at its start time, to the
+ * sample. Segments without times (plain text) follow each other with a
+ * pause. The work, in order:
  *
  *   1. phonemize every segment (cheap), so that each one's cache key is
  *      known: the model's identity, the phonemes, the voice, the speed, the
@@ -34,7 +34,9 @@
 #include "subtitles.h"
 #include "tts.h"
 
-#define KK_RENDER_RATE KK_TTS_SAMPLE_RATE
+/* Deprecated: KK_SAMPLE_RATE (kk_forward.h, through tts.h) is the one name
+ * (kept until every caller has switched). */
+#define KK_RENDER_RATE KK_SAMPLE_RATE
 
 /* What happens to speech that is still too long after the speed, stretch
  * and gap allowances: it runs over the next cue (mixed with it), or is cut
@@ -47,7 +49,7 @@ typedef enum kk_overflow {
 typedef struct kk_fit_params {
     int enabled;          /* 0: speech keeps its natural length (overflow still applies) */
     float max_speed;      /* raise the model's speed up to this factor of the segment's
-                             speed; default 1.25 */
+                             speed (1 .. 2; never past KK_SPEED_MAX); default 1.25 */
     double max_stretch;   /* then compress with Rubber Band up to this factor (1.2: to
                            * 1/1.2 of the length, pitch kept); 1: never; default 1.2 */
     int use_gap;          /* then run into the silence before the next cue; default 1 */
@@ -110,7 +112,7 @@ typedef struct kk_render_params {
                               NULL: none */
     const char *lang;      /* NULL: from each segment's voice */
     const char *lexicon_path;
-    float speed;  /* 0.5 .. 2; default 1 */
+    float speed;  /* KK_SPEED_MIN .. KK_SPEED_MAX (0.5 .. 2), also per segment; default 1 */
     double pitch; /* semitones, -12 .. 12; default 0 */
     kk_fit_params fit;
     int64_t gap_ms;        /* untimed segments: the pause between two; default 500 */
@@ -164,7 +166,7 @@ typedef struct kk_render_cue {
 } kk_render_cue;
 
 typedef struct kk_render_result {
-    float *samples; /* the track, KK_RENDER_RATE mono */
+    float *samples; /* the track, KK_SAMPLE_RATE mono */
     size_t n_samples;
     kk_render_cue *cues; /* in input order */
     size_t n_cues;

@@ -249,7 +249,8 @@ static void word_times(const chunk *c, const int *d, kk_tts_word *out)
         for (; j < w->first_id + w->n_ids; j++)
             frames += (size_t)d[j + 1];
         out[i] = (kk_tts_word){.text_start = w->text_start, .text_end = w->text_end,
-                               .start_sample = start * 600, .end_sample = frames * 600};
+                               .start_sample = start * KK_SAMPLES_PER_FRAME,
+                               .end_sample = frames * KK_SAMPLES_PER_FRAME};
     }
 }
 
@@ -287,8 +288,9 @@ size_t kk_tts_script_chunks(const kk_tts_script *s) { return s->chunks.n; }
 
 static kk_status check_params(const kk_synth_params *p, kk_error *err)
 {
-    if (!(p->speed >= 0.5f && p->speed <= 2.0f))
-        return kk_error_set(err, KK_ERR_ARG, "speed %g is outside 0.5 .. 2.0", (double)p->speed);
+    if (!(p->speed >= KK_SPEED_MIN && p->speed <= KK_SPEED_MAX))
+        return kk_error_set(err, KK_ERR_ARG, "speed %g is outside %g .. %g", (double)p->speed, (double)KK_SPEED_MIN,
+                            (double)KK_SPEED_MAX);
     if (p->threads < 0)
         return kk_error_set(err, KK_ERR_ARG, "threads %d is negative", p->threads);
     return KK_OK;
@@ -413,9 +415,9 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
             st = kk_model_forward(t->model, c->ids, (int)c->n_ids, style, &fp, &r, err);
             if (st != KK_OK)
                 break;
-            speech = (size_t)r.n_frames * 600;
+            speech = (size_t)r.n_frames * KK_SAMPLES_PER_FRAME;
         }
-        size_t pause = (size_t)c->pause_ms * KK_TTS_SAMPLE_RATE / 1000;
+        size_t pause = (size_t)c->pause_ms * KK_SAMPLE_RATE / 1000;
         free(buf);
         buf = p->durations_only ? NULL : malloc((speech + pause + 1) * sizeof *buf);
         if (!buf && !p->durations_only) {

@@ -21,8 +21,11 @@
 #include <stdint.h>
 
 #include "kk_error.h"
+#include "kk_forward.h" /* KK_SAMPLE_RATE, KK_SAMPLES_PER_FRAME, KK_SPEED_MIN/MAX */
 
-#define KK_TTS_SAMPLE_RATE 24000
+/* Deprecated: KK_SAMPLE_RATE is the one name (kept until every caller has
+ * switched). */
+#define KK_TTS_SAMPLE_RATE KK_SAMPLE_RATE
 
 typedef struct kk_tts kk_tts;
 
@@ -63,13 +66,13 @@ typedef struct kk_tts_word {
 
 /* One chunk of speech, as it is handed over. */
 typedef struct kk_tts_chunk {
-    const float *samples; /* 24 kHz mono: speech, then pause_samples of silence */
+    const float *samples; /* KK_SAMPLE_RATE mono: speech, then pause_samples of silence */
     size_t n_samples;
     size_t pause_samples;        /* trailing silence included in n_samples */
     size_t index;                /* 0, 1, ... */
     size_t text_start, text_end; /* the chunk's byte span in the input text */
     const char *phonemes;        /* what was spoken (NULL for a pure pause) */
-    const int *durations;        /* frames (600 samples) per phoneme, pads first and last */
+    const int *durations;        /* frames (KK_SAMPLES_PER_FRAME samples) per phoneme, pads first and last */
     size_t n_durations;
     const float *raw_durations; /* the same before speed and rounding (kk_forward.h) */
     const kk_tts_word *words; /* the chunk's words with their times */
@@ -86,7 +89,7 @@ typedef void (*kk_tts_warning_fn)(void *user, const char *message);
 typedef struct kk_synth_params {
     const char *voice; /* "af_heart", or a blend "af_heart:0.7,am_michael:0.3" */
     const char *lang;  /* NULL: from the voice's first letter (a: en-us, b: en-gb, ...) */
-    float speed;       /* 1.0 natural; 0.5 .. 2.0 */
+    float speed;       /* 1.0 natural; KK_SPEED_MIN .. KK_SPEED_MAX (0.5 .. 2) */
     int strict;        /* phonemes the model does not know are an error, not a warning */
     const char *lexicon_path; /* word<TAB>phonemes overrides; NULL: none */
     kk_tts_chunk_fn on_chunk;

@@ -100,6 +100,12 @@ static void test_bad_paths(void **state)
     assert_null(w);
     assert_non_null(strstr(err.msg, "no/such/dir/x.wav"));
     assert_int_equal(kk_wav_open(&w, "-", 24000, KK_WAV_PCM16, &err), KK_ERR_ARG);
+    /* the rates every writer takes (export.h), no file left behind */
+    assert_int_equal(kk_wav_open(&w, tmp("slow.wav"), 999, KK_WAV_PCM16, &err), KK_ERR_ARG);
+    assert_null(w);
+    assert_int_equal(kk_wav_open(&w, tmp("fast.wav"), 384001, KK_WAV_FLOAT32, &err), KK_ERR_ARG);
+    assert_null(w);
+    assert_int_equal(count_tmp(), 0);
 }
 
 /* A WAV in memory: the header a player needs, clipped samples, NaN as 0. */

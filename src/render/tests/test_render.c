@@ -3,7 +3,8 @@
  * bookkeeping), silence between cues, the track's length; the fit of long
  * speech; untimed text; the same track for any number of workers; the
  * cache (unchanged re-render synthesises nothing, an edit re-renders one
- * segment, a corrupt entry is re-rendered); abort. */
+ * segment, a corrupt entry is re-rendered); abort; failures as data
+ * (which segment); the speed range. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +21,7 @@
 
 #include "render.h"
 
-#define MS 24
+#define MS (KK_SAMPLE_RATE / 1000) /* samples per millisecond */
 
 static kk_tts *tts;
 static char cache_dir[4096];
@@ -342,6 +343,106 @@ static void test_abort_and_bad_requests(void **state)
     assert_non_null(strstr(err.msg, "SPEAKER=VOICE"));
 }
 
+/* Failures as data (kk_render_params.failure): the segment at fault by
+ * its 1-based index, whatever the number of workers; 0 when no one
+ * segment is; cleared on success. */
+static void test_failure_as_data(void **state)
+{
+    kk_render_segment segs[4];
+    for (size_t i = 0; i < 4; i++)
+        segs[i] = (kk_render_segment){.text = "Hi.", .start_ms = (int64_t)i * 1000,
+                                      .end_ms = (int64_t)i * 1000 + 900, .pitch = NAN};
+    segs[2].voice = "xx_nobody";
+    kk_render_failure f;
+    kk_render_result r;
+    kk_error err;
+    for (int workers = 1; workers <= 4; workers += 3) {
+        kk_render_params p = params(NULL, workers);
+        p.failure = &f;
+        f = (kk_render_failure){.index = 99, .status = KK_OK};
+        kk_status st = kk_render(tts, segs, 4, &p, &r, &err);
+        assert_int_not_equal(st, KK_OK);
+        assert_int_equal(f.index, 3);
+        assert_int_equal(f.status, st);
+        assert_null(r.samples);
+    }
+    /* a segment's bad parameter is that segment's too */
+    kk_render_params p = params(NULL, 1);
+    p.failure = &f;
+    segs[2].voice = NULL;
+    segs[1].speed = 3.0f;
+    assert_int_equal(kk_render(tts, segs, 4, &p, &r, &err), KK_ERR_ARG);
+    assert_int_equal(f.index, 2);
+    assert_int_equal(f.status, KK_ERR_ARG);
+    segs[1].speed = 0;
+    /* not one segment's: a bad parameter of the render, an abort */
+    p.speed = 3.0f;
+    f.index = 99;
+    assert_int_equal(kk_render(tts, segs, 4, &p, &r, &err), KK_ERR_ARG);
+    assert_int_equal(f.index, 0);
+    assert_int_equal(f.status, KK_ERR_ARG);
+    p = params(NULL, 1);
+    p.failure = &f;
+    int calls = 0;
+    p.abort = stop_now;
+    p.user = &calls;
+    f.index = 99;
+    assert_int_equal(kk_render(tts, segs, 4, &p, &r, &err), KK_ERR_ABORTED);
+    assert_int_equal(f.index, 0);
+    assert_int_equal(f.status, KK_ERR_ABORTED);
+    /* success clears it */
+    p = params(NULL, 2);
+    p.failure = &f;
+    f = (kk_render_failure){.index = 99, .status = KK_ERR_IO};
+    assert_int_equal(kk_render(tts, segs, 2, &p, &r, &err), KK_OK);
+    assert_int_equal(f.index, 0);
+    assert_int_equal(f.status, KK_OK);
+    kk_render_result_free(&r);
+}
+
+/* The speed range (KK_SPEED_MIN .. KK_SPEED_MAX, both included), for the
+ * render and for a segment. */
+static void test_speed_range(void **state)
+{
+    kk_render_segment seg = {.text = "Hi.", .start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .pitch = NAN};
+    kk_render_result r;
+    kk_error err;
+    const float ok[] = {KK_SPEED_MIN, KK_SPEED_MAX};
+    const float bad[] = {nextafterf(KK_SPEED_MIN, 0.0f), nextafterf(KK_SPEED_MAX, 10.0f), NAN};
+    for (int per_segment = 0; per_segment < 2; per_segment++) {
+        for (size_t i = 0; i < 2; i++) {
+            kk_render_params p = params(NULL, 1);
+            if (per_segment)
+                seg.speed = ok[i];
+            else
+                p.speed = ok[i], seg.speed = 0;
+            assert_int_equal(kk_render(tts, &seg, 1, &p, &r, &err), KK_OK);
+            assert_true(r.n_samples > 0);
+            assert_true(r.cues[0].speed == ok[i]);
+            kk_render_result_free(&r);
+        }
+        for (size_t i = 0; i < 3; i++) {
+            kk_render_params p = params(NULL, 1);
+            if (per_segment && !isnan(bad[i]))
+                seg.speed = bad[i];
+            else
+                p.speed = bad[i], seg.speed = 0;
+            assert_int_equal(kk_render(tts, &seg, 1, &p, &r, &err), KK_ERR_ARG);
+            assert_non_null(strstr(err.msg, "outside 0.5 .. 2"));
+        }
+    }
+    /* the two ends are far apart in length: the speed is applied */
+    kk_render_params p = params(NULL, 1);
+    p.speed = KK_SPEED_MIN;
+    assert_int_equal(kk_render(tts, &seg, 1, &p, &r, &err), KK_OK);
+    size_t slow = r.n_samples;
+    kk_render_result_free(&r);
+    p.speed = KK_SPEED_MAX;
+    assert_int_equal(kk_render(tts, &seg, 1, &p, &r, &err), KK_OK);
+    assert_true(r.n_samples * 2 < slow);
+    kk_render_result_free(&r);
+}
+
 static void test_voice_map_and_pitch(void **state)
 {
     kk_render_segment seg[] = {
@@ -371,6 +472,8 @@ int main(void)
         cmocka_unit_test(test_untimed_text_becomes_subtitles),
         cmocka_unit_test(test_abort_and_bad_requests),
         cmocka_unit_test(test_voice_map_and_pitch),
+        cmocka_unit_test(test_failure_as_data),
+        cmocka_unit_test(test_speed_range),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

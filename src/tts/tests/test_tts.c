@@ -1,5 +1,6 @@
 /* test_tts.c - speech from text on the real model: chunks stream in order
- * with their pauses, progress and abort work, bad requests fail clearly.
+ * with their pauses, progress and abort work, bad requests fail clearly,
+ * one speed range for the engine and the forward pass under it.
  * Skipped (with a message) only when no model is installed. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -63,7 +64,7 @@ static int on_chunk(void *user, const kk_tts_chunk *c)
         size_t frames = 0;
         for (size_t i = 0; i < c->n_durations; i++)
             frames += (size_t)c->durations[i];
-        assert_int_equal(frames * 600, c->n_samples - c->pause_samples);
+        assert_int_equal(frames * KK_SAMPLES_PER_FRAME, c->n_samples - c->pause_samples);
     }
     return k->stop_after && (int)k->chunks >= k->stop_after;
 }
@@ -96,8 +97,8 @@ static void test_sentences_stream_with_pauses(void **state)
     assert_true(k.order_ok);
     assert_int_equal(k.last_done, k.chunks);
     assert_int_equal(k.last_total, k.chunks);
-    assert_true(k.pause >= 500 * 24); /* the explicit pause at least */
-    double seconds = k.samples / 24000.0;
+    assert_true(k.pause >= 500 * KK_SAMPLE_RATE / 1000); /* the explicit pause at least */
+    double seconds = k.samples / (double)KK_SAMPLE_RATE;
     assert_true(seconds > 2.0 && seconds < 15.0);
     assert_true(sqrt(k.energy / k.samples) > 0.01); /* not silence */
 }
@@ -181,6 +182,51 @@ static void test_abort_and_bad_requests(void **state)
     assert_int_not_equal(kk_tts_synthesize(tts, "   ", &p, &err), KK_OK);
 }
 
+/* One speed range, KK_SPEED_MIN .. KK_SPEED_MAX with both ends, for the
+ * engine (kk_synth_params) and for the forward pass under it. */
+static void test_speed_range(void **state)
+{
+    NEED_MODEL();
+    const float ok[] = {KK_SPEED_MIN, KK_SPEED_MAX};
+    const float bad[] = {nextafterf(KK_SPEED_MIN, 0.0f), nextafterf(KK_SPEED_MAX, 10.0f), 0.0f, NAN};
+    kk_error err;
+    predicted a = {0};
+    kk_synth_params p = kk_synth_default_params();
+    p.durations_only = 1; /* the speed is checked all the same, at a small part of the cost */
+    p.on_chunk = on_predicted;
+    p.user = &a;
+    for (size_t i = 0; i < 2; i++) {
+        p.speed = ok[i];
+        assert_int_equal(kk_tts_synthesize(tts, "Hi.", &p, &err), KK_OK);
+    }
+    for (size_t i = 0; i < 4; i++) {
+        p.speed = bad[i];
+        assert_int_equal(kk_tts_synthesize(tts, "Hi.", &p, &err), KK_ERR_ARG);
+        assert_non_null(strstr(err.msg, "outside 0.5 .. 2"));
+    }
+
+    kk_model *m = NULL;
+    assert_int_equal(kk_model_load(kk_tts_model_path(tts), &m, &err), KK_OK);
+    const int64_t ids[] = {0, 50, 83, 54, 0};
+    static float style[KK_STYLE_DIM];
+    kk_forward_params fp = kk_forward_default_params();
+    fp.durations_only = 1;
+    for (size_t i = 0; i < 2; i++) {
+        kk_forward_result r = {0};
+        fp.speed = ok[i];
+        assert_int_equal(kk_model_forward(m, ids, 5, style, &fp, &r, &err), KK_OK);
+        assert_true(r.n_frames > 0);
+        kk_forward_result_free(&r);
+    }
+    for (size_t i = 0; i < 4; i++) {
+        kk_forward_result r = {0};
+        fp.speed = bad[i];
+        assert_int_equal(kk_model_forward(m, ids, 5, style, &fp, &r, &err), KK_ERR_ARG);
+        assert_non_null(strstr(err.msg, "outside 0.5 .. 2"));
+    }
+    kk_model_free(m);
+}
+
 static void test_missing_model_is_a_clear_error(void **state)
 {
     kk_tts_params p = kk_tts_default_params();
@@ -199,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_speed_changes_length),
         cmocka_unit_test(test_prediction_matches_synthesis),
         cmocka_unit_test(test_abort_and_bad_requests),
+        cmocka_unit_test(test_speed_range),
         cmocka_unit_test(test_missing_model_is_a_clear_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

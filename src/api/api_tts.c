@@ -28,7 +28,7 @@ _Static_assert(KOKORO_ERR_ABORTED == (int)KK_ERR_ABORTED, "status values differ"
 _Static_assert(KOKORO_ERR_NOT_FOUND == (int)KK_ERR_NOT_FOUND, "status values differ");
 _Static_assert(KOKORO_ERR_CONFLICT == (int)KK_ERR_CONFLICT, "status values differ");
 _Static_assert(KOKORO_ERROR_MAX == KK_ERROR_MSG_MAX, "message sizes differ");
-_Static_assert(KOKORO_SAMPLE_RATE == KK_TTS_SAMPLE_RATE, "sample rates differ");
+_Static_assert(KOKORO_SAMPLE_RATE == KK_SAMPLE_RATE, "sample rates differ");
 
 /* ---- errors ---- */
 

@@ -46,10 +46,5 @@ void cli_warn(const char *msg);
  * answer written into buf (cap bytes). NULL with err set when none is found. */
 const char *cli_model_dir(const char *model, char *buf, size_t cap, kk_error *err);
 
-/* The name of the language ("Japanese", "Chinese") when voice (an id or a
- * blend, by its first voice) speaks one the phonemizer cannot read, so that
- * the voice cannot speak text without --lang; NULL when it can (or when its
- * prefix names no language, which the engine reads as English). */
-const char *cli_voice_unsupported(const char *voice);
 
 #endif

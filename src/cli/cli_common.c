@@ -63,10 +63,3 @@ const char *cli_model_dir(const char *model, char *buf, size_t cap, kk_error *er
     return kk_tts_find_model(buf, cap, err) == KK_OK ? buf : NULL;
 }
 
-const char *cli_voice_unsupported(const char *voice)
-{
-    const char *lang = kk_g2p_lang_for_voice(voice);
-    if (!lang || kk_g2p_lang_supported(lang))
-        return NULL;
-    return !strcmp(lang, "ja") ? "Japanese" : !strcmp(lang, "zh") ? "Chinese" : lang;
-}

@@ -55,7 +55,7 @@ int cmd_bench(int argc, char **argv)
     kk_tts_free(tts);
     if (st != KK_OK)
         return cli_fail(&err);
-    double audio = b.samples / (double)KK_TTS_SAMPLE_RATE;
+    double audio = b.samples / (double)KK_SAMPLE_RATE;
     printf("load %.3f s, synthesis %.2f s for %.2f s of speech: real-time factor %.3f (%.1fx faster than "
            "real time)\n",
            load, took, audio, took / audio, audio / took);

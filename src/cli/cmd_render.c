@@ -106,12 +106,12 @@ static void print_summary(const kk_render_result *r)
                 "kokoro: fit: %zu cues overlap the next one (worst: cue %zu, by "
                 "%.2f s); "
                 "--fit truncate cuts them instead\n",
-                s.overlapping, s.worst_overlap_index, (double)s.max_overlap_samples / KK_RENDER_RATE);
+                s.overlapping, s.worst_overlap_index, (double)s.max_overlap_samples / KK_SAMPLE_RATE);
     if (s.truncated)
         fprintf(stderr,
                 "kokoro: fit: %zu cues cut short where the next cue starts (up to "
                 "%.2f s lost)\n",
-                s.truncated, (double)s.max_truncated_samples / KK_RENDER_RATE);
+                s.truncated, (double)s.max_truncated_samples / KK_SAMPLE_RATE);
     if (s.sped_up + s.stretched + s.into_gap + s.overlapping + s.truncated)
         fprintf(stderr, "kokoro: fit: --report FILE.json lists every cue\n");
 }
@@ -270,7 +270,7 @@ static kk_status write_track(const render_args *a, const kk_render_result *r, re
             mp.bitrate_kbps = a->ep.bitrate_kbps;
         mp.progress = on_export_progress;
         mp.user = ui;
-        return kk_mux_video(a->video, a->out, r->samples, r->n_samples, KK_RENDER_RATE, &mp, err);
+        return kk_mux_video(a->video, a->out, r->samples, r->n_samples, KK_SAMPLE_RATE, &mp, err);
     }
     kk_export_params ep = a->ep;
     kk_status st = kk_export_format_parse(a->format ? a->format : a->out, &ep.format, err);
@@ -278,7 +278,7 @@ static kk_status write_track(const render_args *a, const kk_render_result *r, re
         return st;
     ep.progress = on_export_progress;
     ep.user = ui;
-    return kk_export_audio(a->out, r->samples, r->n_samples, KK_RENDER_RATE, &ep, err);
+    return kk_export_audio(a->out, r->samples, r->n_samples, KK_SAMPLE_RATE, &ep, err);
 }
 
 static kk_status open_cache(const render_args *a, kk_cache **cache, kk_error *err)
@@ -376,7 +376,7 @@ int cmd_render(int argc, char **argv)
         fprintf(stderr,
                 "kokoro: wrote %s (%.2f s, %zu segments: %zu rendered, %zu from "
                 "the cache, in %.1f s)\n",
-                a.out, (double)r.n_samples / KK_RENDER_RATE, r.n_cues, r.synthesized, r.from_cache, r.seconds);
+                a.out, (double)r.n_samples / KK_SAMPLE_RATE, r.n_cues, r.synthesized, r.from_cache, r.seconds);
         if (r.normalized)
             fprintf(stderr, "kokoro: loudness %.1f LUFS (gain %+.1f dB), true peak %.1f dBTP\n", r.loudness.output_lufs,
                     r.loudness.gain_db, r.loudness.output_peak_db);

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "g2p.h"
 #include "tmpfile.h"
 #include "tts.h"
 #include "wav.h"
@@ -113,7 +114,7 @@ int cmd_say(int argc, char **argv)
         else if ((!strcmp(a, "-s") || !strcmp(a, "--speed")) && v) {
             char *end;
             sp.speed = strtof(v, &end);
-            if (*end || !(sp.speed >= 0.5f && sp.speed <= 2.0f))
+            if (*end || !(sp.speed >= KK_SPEED_MIN && sp.speed <= KK_SPEED_MAX))
                 return cli_usage("--speed takes a number from 0.5 to 2.0");
             i++;
         } else if ((!strcmp(a, "-f") || !strcmp(a, "--file")) && v)
@@ -148,13 +149,10 @@ int cmd_say(int argc, char **argv)
     /* The voice's own language must be one the phonemizer reads; say so by
      * the voice's name before the model is loaded (with --lang, the voice
      * speaks that language's phonemes, which is allowed). */
-    const char *unsupported = sp.lang ? NULL : cli_voice_unsupported(sp.voice);
+    const char *unsupported = sp.lang ? NULL : kk_g2p_voice_unsupported(sp.voice);
     if (unsupported) {
-        kk_error_set(&err, KK_ERR_UNSUPPORTED,
-                     "say: voice %s speaks %s, which is not supported: kokoro cannot phonemize %s text yet "
-                     "(`kokoro voices` marks these voices); choose another voice, or write the text as "
-                     "phonemes with [word](/phonemes/) and give --lang en-us",
-                     sp.voice, unsupported, unsupported);
+        kk_error_set(&err, KK_ERR_UNSUPPORTED, "say: voice %s: %s (`kokoro voices` marks these voices)", sp.voice,
+                     unsupported);
         return cli_fail(&err);
     }
     kk_buf buf = {0};
@@ -171,7 +169,7 @@ int cmd_say(int argc, char **argv)
         return cli_fail(&err);
     }
     say_state st = {.progress = isatty(STDERR_FILENO), .text = text, .words = stamps ? cJSON_CreateArray() : NULL};
-    if (kk_wav_open(&st.wav, out, KK_TTS_SAMPLE_RATE, KK_WAV_PCM16, &err) != KK_OK) {
+    if (kk_wav_open(&st.wav, out, KK_SAMPLE_RATE, KK_WAV_PCM16, &err) != KK_OK) {
         kk_tts_free(tts);
         kk_buf_free(&buf);
         return cli_fail(&err);
@@ -204,6 +202,6 @@ int cmd_say(int argc, char **argv)
     kk_buf_free(&buf);
     if (s != KK_OK)
         return cli_fail(&err);
-    fprintf(stderr, "kokoro: wrote %s (%.2f s of speech)\n", out, frames / (double)KK_TTS_SAMPLE_RATE);
+    fprintf(stderr, "kokoro: wrote %s (%.2f s of speech)\n", out, frames / (double)KK_SAMPLE_RATE);
     return KK_EXIT_OK;
 }

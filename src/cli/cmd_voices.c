@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "g2p.h"
 #include "voice.h"
 
 int cmd_voices(int argc, char **argv)
@@ -37,10 +38,10 @@ int cmd_voices(int argc, char **argv)
     printf("%-16s %-8s %s\n", "voice", "language", "gender");
     for (size_t i = 0; i < n; i++) {
         const char *gender = v[i].gender == 'f' ? "female" : v[i].gender == 'm' ? "male" : "?";
-        const char *unsupported = cli_voice_unsupported(v[i].id);
+        const char *unsupported = kk_g2p_voice_unsupported(v[i].id);
         if (unsupported)
-            printf("%-16s %-8s %-6s  not supported: kokoro cannot phonemize %s text yet\n", v[i].id,
-                   v[i].language, gender, unsupported);
+            printf("%-16s %-8s %-6s  not supported (%.*s)\n", v[i].id, v[i].language, gender,
+                   (int)strcspn(unsupported, ":;"), unsupported);
         else
             printf("%-16s %-8s %s\n", v[i].id, v[i].language, gender);
     }

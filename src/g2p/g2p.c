@@ -592,6 +592,22 @@ static const lang_info *lookup_lang(const char *lang)
 
 int kk_g2p_lang_supported(const char *lang) { return !lang || lookup_lang(lang) != NULL; }
 
+const char *kk_g2p_voice_unsupported(const char *voice)
+{
+    const char *lang = kk_g2p_lang_for_voice(voice);
+    if (!lang || kk_g2p_lang_supported(lang))
+        return NULL;
+    if (!strcmp(lang, "ja"))
+        return "Japanese voices are not supported: espeak-ng cannot read kanji well enough, and Kokoro's "
+               "Japanese voices were trained on a dedicated reader; choose a voice of another language, or give "
+               "the text as phonemes with [word](/phonemes/) and an English language";
+    if (!strcmp(lang, "zh"))
+        return "Chinese voices are not supported: espeak-ng cannot read hanzi well enough, and Kokoro's "
+               "Chinese voices were trained on a dedicated reader; choose a voice of another language, or give "
+               "the text as phonemes with [word](/phonemes/) and an English language";
+    return "this voice's language is not supported; choose another voice";
+}
+
 static const lang_info *find_lang(const char *lang, kk_error *err)
 {
     if (!lang)

@@ -193,4 +193,10 @@ const char *kk_g2p_lang_for_voice(const char *voice);
  * anyone tries. */
 int kk_g2p_lang_supported(const char *lang);
 
+/* Why a voice cannot speak text, as a sentence for people ("Japanese
+ * voices are not supported: ..."), or NULL when its language is one
+ * kk_g2p_run reads (or the voice's prefix names none). The one wording
+ * that `kokoro voices`, `kokoro say` and the studio's voice list show. */
+const char *kk_g2p_voice_unsupported(const char *voice);
+
 #endif

@@ -34,9 +34,6 @@
 #include "subtitles.h"
 #include "tts.h"
 
-/* Deprecated: KK_SAMPLE_RATE (kk_forward.h, through tts.h) is the one name
- * (kept until every caller has switched). */
-#define KK_RENDER_RATE KK_SAMPLE_RATE
 
 /* What happens to speech that is still too long after the speed, stretch
  * and gap allowances: it runs over the next cue (mixed with it), or is cut

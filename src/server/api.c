@@ -4,6 +4,12 @@
  * JSON it answers (Project, Segment, errors). Every field a client sends is
  * checked here, with a message that names it; nothing a client sends is
  * used as a path (uploaded file names are display text only).
+ *
+ * May call: the store, the renders (server_jobs.h), the event hub
+ * (server_events.h), the project rules and views (server_project.h), the
+ * parsers and exporters, and http.c's request and reply helpers
+ * (server_internal.h). Nothing calls up into this file but http.c's routes
+ * and the hub's hello callback (api_hello_json).
  */
 #include "server_internal.h"
 
@@ -21,6 +27,8 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "kk_time.h"
+#include "kk_utf8.h"
 #include "subtitles.h"
 #include "tmpfile.h"
 
@@ -34,46 +42,13 @@
 
 /* ---- JSON text checks ---- */
 
-int srv_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *e = p + n;
-    while (p < e) {
-        unsigned c = *p;
-        size_t k;
-        unsigned min;
-        if (c < 0x80) {
-            p++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            k = 1, min = 0x80, c &= 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            k = 2, min = 0x800, c &= 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            k = 3, min = 0x10000, c &= 0x07;
-        } else {
-            return 0;
-        }
-        if ((size_t)(e - p) <= k)
-            return 0;
-        for (size_t i = 1; i <= k; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return 0;
-            c = (c << 6) | (p[i] & 0x3F);
-        }
-        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-            return 0;
-        p += k + 1;
-    }
-    return 1;
-}
-
 int srv_json_precheck(const char *text, size_t len, int max_depth, kk_error *err)
 {
     if (memchr(text, '\0', len)) {
         kk_error_set(err, KK_ERR_INPUT, "a NUL byte in the JSON");
         return -1;
     }
-    if (!srv_utf8_valid(text, len)) {
+    if (!kk_utf8_valid(text, len)) {
         kk_error_set(err, KK_ERR_INPUT, "the JSON is not valid UTF-8");
         return -1;
     }
@@ -134,6 +109,16 @@ static int get_num(const cJSON *v, const char *key, double lo, double hi, double
     return 0;
 }
 
+/* s[0, n) has no control characters (NUL included) but tabs and, where
+ * multiline, newlines. */
+static int no_controls(const char *s, size_t n, int multiline)
+{
+    for (const unsigned char *p = (const unsigned char *)s, *e = p + n; p < e; p++)
+        if ((*p < 0x20 && *p != '\t' && !(multiline && (*p == '\n' || *p == '\r'))) || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
 /* A string of at most max bytes without control characters (but tabs and,
  * where multiline, newlines). */
 static int get_str(const cJSON *v, const char *key, size_t max, int multiline, const char **out, srv_reply *rp)
@@ -147,11 +132,10 @@ static int get_str(const cJSON *v, const char *key, size_t max, int multiline, c
         srv_bad(rp, "%s: %zu bytes, over the limit of %zu", key, n, max);
         return -1;
     }
-    for (const unsigned char *p = (const unsigned char *)v->valuestring; *p; p++)
-        if ((*p < 0x20 && *p != '\t' && !(multiline && (*p == '\n' || *p == '\r'))) || *p == 0x7f) {
-            srv_bad(rp, "%s: control characters are not allowed", key);
-            return -1;
-        }
+    if (!no_controls(v->valuestring, n, multiline)) {
+        srv_bad(rp, "%s: control characters are not allowed", key);
+        return -1;
+    }
     *out = v->valuestring;
     return 0;
 }
@@ -181,89 +165,12 @@ static int is_blank(const char *s)
 
 /* ---- voices and settings ---- */
 
-static int voice_id_known(const kk_server *s, const char *id, size_t n)
-{
-    for (size_t i = 0; i < s->n_voices; i++)
-        if (strlen(s->voices[i].id) == n && !strncmp(s->voices[i].id, id, n))
-            return 1;
-    return 0;
-}
+/* ---- a project's settings ---- */
 
-int srv_voice_known(const kk_server *s, const char *spec)
+/* A voice the server has, or a blend of them. */
+static int voice_known(const kk_server *s, const char *spec)
 {
-    if (!spec || !*spec || strlen(spec) >= 256)
-        return 0;
-    for (const char *p = spec;;) {
-        const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
-        const char *colon = memchr(p, ':', (size_t)(end - p));
-        if (!voice_id_known(s, p, (size_t)((colon ? colon : end) - p)))
-            return 0;
-        if (colon) {
-            char *e;
-            double w = strtod(colon + 1, &e);
-            if (e != end || !(w > 0))
-                return 0;
-        }
-        if (!comma)
-            return 1;
-        p = comma + 1;
-    }
-}
-
-static const char *fit_name(srv_fit f)
-{
-    return f == SRV_FIT_TRUNCATE ? "truncate" : f == SRV_FIT_NONE ? "none" : "overlap";
-}
-
-static void settings_defaults(srv_settings *st)
-{
-    memset(st, 0, sizeof *st);
-    snprintf(st->voice, sizeof st->voice, "af_heart");
-    st->speed = 1.0;
-    st->pitch = 0.0;
-    st->fit = SRV_FIT_OVERLAP;
-    st->gap_ms = 500;
-}
-
-void srv_settings_parse(const char *json, srv_settings *st)
-{
-    settings_defaults(st);
-    cJSON *o = json ? cJSON_Parse(json) : NULL;
-    const cJSON *v;
-    if ((v = cJSON_GetObjectItemCaseSensitive(o, "voice")) && cJSON_IsString(v) && *v->valuestring)
-        snprintf(st->voice, sizeof st->voice, "%s", v->valuestring);
-    if ((v = cJSON_GetObjectItemCaseSensitive(o, "speed")) && cJSON_IsNumber(v) && v->valuedouble >= 0.5 &&
-        v->valuedouble <= 2)
-        st->speed = v->valuedouble;
-    if ((v = cJSON_GetObjectItemCaseSensitive(o, "pitch")) && cJSON_IsNumber(v) && fabs(v->valuedouble) <= 12)
-        st->pitch = v->valuedouble;
-    if ((v = cJSON_GetObjectItemCaseSensitive(o, "fit")) && cJSON_IsString(v))
-        st->fit = !strcmp(v->valuestring, "truncate") ? SRV_FIT_TRUNCATE
-                  : !strcmp(v->valuestring, "none")   ? SRV_FIT_NONE
-                                                      : SRV_FIT_OVERLAP;
-    if ((v = cJSON_GetObjectItemCaseSensitive(o, "gap_ms")) && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
-        v->valuedouble <= 600000)
-        st->gap_ms = (int64_t)v->valuedouble;
-    cJSON_Delete(o);
-}
-
-static cJSON *settings_json(const srv_settings *st)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "voice", st->voice);
-    cJSON_AddNumberToObject(o, "speed", st->speed);
-    cJSON_AddNumberToObject(o, "pitch", st->pitch);
-    cJSON_AddStringToObject(o, "fit", fit_name(st->fit));
-    cJSON_AddNumberToObject(o, "gap_ms", (double)st->gap_ms);
-    return o;
-}
-
-static char *settings_text(const srv_settings *st)
-{
-    cJSON *o = settings_json(st);
-    char *t = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return t;
+    return srv_voice_known(s->voices, s->n_voices, spec);
 }
 
 /* Applies a partial settings object to st. */
@@ -281,13 +188,13 @@ static int settings_apply(kk_server *s, const cJSON *in, srv_settings *st, srv_r
     if ((v = cJSON_GetObjectItemCaseSensitive(in, "voice"))) {
         if (get_str(v, "settings.voice", sizeof st->voice - 1, 0, &str, rp))
             return -1;
-        if (!srv_voice_known(s, str)) {
+        if (!voice_known(s, str)) {
             srv_bad(rp, "settings.voice: no voice \"%.100s\" (GET /api/voices lists them)", str);
             return -1;
         }
         snprintf(st->voice, sizeof st->voice, "%s", str);
     }
-    if ((v = cJSON_GetObjectItemCaseSensitive(in, "speed")) && get_num(v, "settings.speed", 0.5, 2, &st->speed, rp))
+    if ((v = cJSON_GetObjectItemCaseSensitive(in, "speed")) && get_num(v, "settings.speed", KK_SPEED_MIN, KK_SPEED_MAX, &st->speed, rp))
         return -1;
     if ((v = cJSON_GetObjectItemCaseSensitive(in, "pitch")) && get_num(v, "settings.pitch", -12, 12, &st->pitch, rp))
         return -1;
@@ -422,7 +329,7 @@ void api_health(srv_request *rq, srv_reply *rp)
     cJSON_AddStringToObject(o, "version", KOKORO_VERSION);
     cJSON_AddStringToObject(o, "model", kk_tts_identity(s->tts));
     cJSON_AddNumberToObject(o, "voices", (double)s->n_voices);
-    cJSON_AddNumberToObject(o, "uptime_s", round((srv_now() - s->t0) * 10) / 10);
+    cJSON_AddNumberToObject(o, "uptime_s", round((kk_now_s() - s->t0) * 10) / 10);
     srv_reply_json(rp, 200, o);
 }
 
@@ -451,6 +358,14 @@ void api_voices(srv_request *rq, srv_reply *rp)
         cJSON_AddStringToObject(o, "gender", v[i].gender == 'f' ? "female" : v[i].gender == 'm' ? "male" : "unknown");
         cJSON_AddBoolToObject(o, "favourite", in_list(fav, v[i].id));
         cJSON_AddBoolToObject(o, "recent", in_list(rec, v[i].id));
+        /* The model ships voices the engine cannot read text for: listed,
+         * so that the list matches the model, but said so. */
+        const char *why = srv_voice_unsupported(v[i].id);
+        cJSON_AddBoolToObject(o, "supported", !why);
+        if (why)
+            cJSON_AddStringToObject(o, "unsupported_reason", why);
+        else
+            cJSON_AddNullToObject(o, "unsupported_reason");
         cJSON_AddItemToArray(arr, o);
     }
     cJSON_Delete(fav);
@@ -463,7 +378,7 @@ void api_voice_preview(srv_request *rq, srv_reply *rp)
 {
     kk_server *s = rq->srv;
     const char *id = rq->name;
-    if (!id || !voice_id_known(s, id, strlen(id))) {
+    if (!id || !srv_voice_id_known(s->voices, s->n_voices, id, strlen(id))) {
         srv_reply_error(rp, 404, "not_found", "no voice \"%.100s\"", id ? id : "");
         return;
     }
@@ -505,105 +420,6 @@ static cJSON *sources_json(kk_server *s, int64_t project)
 
 /* ---- Project and Segment ---- */
 
-cJSON *api_rendered_json(const srv_seg_view *v, const char *text)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (v->placed) {
-        cJSON_AddNumberToObject(o, "start_ms", (double)v->start_ms);
-        cJSON_AddNumberToObject(o, "end_ms", (double)v->end_ms);
-    } else {
-        cJSON_AddNullToObject(o, "start_ms");
-        cJSON_AddNullToObject(o, "end_ms");
-    }
-    cJSON_AddNumberToObject(o, "speed", round(v->speed * 1000) / 1000);
-    cJSON_AddNumberToObject(o, "stretch", round(v->stretch * 10000) / 10000);
-    cJSON_AddNumberToObject(o, "overlap_ms", (double)v->overlap_ms);
-    cJSON_AddNumberToObject(o, "truncated_ms", (double)v->truncated_ms);
-    cJSON *words = cJSON_AddArrayToObject(o, "words");
-    size_t tl = text ? strlen(text) : 0;
-    for (size_t i = 0; i < v->n_words; i++) {
-        const kk_render_word *w = &v->words[i];
-        if (w->text_end > tl || w->text_start > w->text_end)
-            continue;
-        cJSON *x = cJSON_CreateObject();
-        char *t = strndup(text + w->text_start, w->text_end - w->text_start);
-        cJSON_AddStringToObject(x, "text", t ? t : "");
-        free(t);
-        if (v->placed) {
-            cJSON_AddNumberToObject(x, "start_ms", (double)((w->start_sample + 12) / 24));
-            cJSON_AddNumberToObject(x, "end_ms", (double)((w->end_sample + 12) / 24));
-        } else {
-            cJSON_AddNullToObject(x, "start_ms");
-            cJSON_AddNullToObject(x, "end_ms");
-        }
-        cJSON_AddItemToArray(words, x);
-    }
-    return o;
-}
-
-static void add_time(cJSON *o, const char *key, int64_t ms)
-{
-    if (ms == KK_TIME_NONE)
-        cJSON_AddNullToObject(o, key);
-    else
-        cJSON_AddNumberToObject(o, key, (double)ms);
-}
-
-static void add_str_or_null(cJSON *o, const char *key, const char *v)
-{
-    if (v)
-        cJSON_AddStringToObject(o, key, v);
-    else
-        cJSON_AddNullToObject(o, key);
-}
-
-static cJSON *segment_json(const kk_store_segment *g, size_t index, const srv_seg_view *v)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)g->id);
-    cJSON_AddNumberToObject(o, "index", (double)index);
-    add_time(o, "start_ms", g->start_ms);
-    add_time(o, "end_ms", g->end_ms);
-    cJSON_AddStringToObject(o, "text", g->text ? g->text : "");
-    add_str_or_null(o, "speaker", g->speaker);
-    add_str_or_null(o, "voice", g->voice);
-    if (g->speed > 0)
-        cJSON_AddNumberToObject(o, "speed", g->speed);
-    else
-        cJSON_AddNullToObject(o, "speed");
-    if (!isnan(g->pitch))
-        cJSON_AddNumberToObject(o, "pitch", g->pitch);
-    else
-        cJSON_AddNullToObject(o, "pitch");
-    cJSON_AddStringToObject(o, "status", v->status);
-    add_str_or_null(o, "error", v->error);
-    add_str_or_null(o, "audio_version", v->rendered ? v->audio_version : NULL);
-    if (v->rendered)
-        cJSON_AddItemToObject(o, "rendered", api_rendered_json(v, g->text));
-    else
-        cJSON_AddNullToObject(o, "rendered");
-    return o;
-}
-
-static cJSON *history_json(const kk_store_project *sp)
-{
-    cJSON *h = cJSON_CreateObject();
-    cJSON_AddBoolToObject(h, "can_undo", sp->can_undo);
-    cJSON_AddBoolToObject(h, "can_redo", sp->can_redo);
-    add_str_or_null(h, "undo_label", sp->undo_label);
-    add_str_or_null(h, "redo_label", sp->redo_label);
-    return h;
-}
-
-static cJSON *render_json(const srv_render_view *rv)
-{
-    cJSON *r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "done", (double)rv->done);
-    cJSON_AddNumberToObject(r, "total", (double)rv->total);
-    cJSON_AddBoolToObject(r, "rendering", rv->rendering);
-    return r;
-}
-
 /* Views of every segment; *rv the project's render state. */
 static srv_seg_view *views_of(kk_server *s, const kk_store_project *sp, const kk_store_segment *segs, size_t n,
                               srv_render_view *rv)
@@ -637,12 +453,12 @@ static cJSON *project_json(kk_server *s, const kk_store_project *sp, const kk_st
     cJSON_AddStringToObject(o, "name", sp->name ? sp->name : "");
     cJSON_AddNumberToObject(o, "created_ms", (double)sp->created_ms);
     cJSON_AddNumberToObject(o, "updated_ms", (double)sp->updated_ms);
-    cJSON_AddItemToObject(o, "settings", settings_json(&st));
+    cJSON_AddItemToObject(o, "settings", srv_settings_json(&st));
     cJSON_AddItemToObject(o, "sources", sources_json(s, sp->id));
     cJSON_AddNumberToObject(o, "playhead_ms", (double)sp->playhead_ms);
     cJSON_AddNumberToObject(o, "version", (double)sp->version);
-    cJSON_AddItemToObject(o, "history", history_json(sp));
-    cJSON_AddItemToObject(o, "render", render_json(&rv));
+    cJSON_AddItemToObject(o, "history", srv_history_json(sp));
+    cJSON_AddItemToObject(o, "render", srv_render_json(&rv));
     /* The track lasts to the last cue's end or the last speech's end. */
     int64_t dur = rv.track_ms;
     for (size_t i = 0; i < n; i++) {
@@ -658,7 +474,7 @@ static cJSON *project_json(kk_server *s, const kk_store_project *sp, const kk_st
     if (with_segments) {
         cJSON *arr = cJSON_AddArrayToObject(o, "segments");
         for (size_t i = 0; i < n; i++)
-            cJSON_AddItemToArray(arr, segment_json(&segs[i], i, &v[i]));
+            cJSON_AddItemToArray(arr, srv_segment_json(&segs[i], i, &v[i]));
     }
     views_free(v, n);
     return o;
@@ -700,8 +516,9 @@ static void reply_project(kk_server *s, int64_t id, unsigned status, cJSON *warn
     srv_reply_json(rp, status, o);
 }
 
-char *api_hello_json(kk_server *s, int64_t project)
+char *api_hello_json(void *server, int64_t project)
 {
+    kk_server *s = server;
     kk_store_project sp;
     kk_store_segment *segs;
     size_t n;
@@ -712,7 +529,7 @@ char *api_hello_json(kk_server *s, int64_t project)
     views_free(views_of(s, &sp, segs, n, &rv), n);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "version", (double)sp.version);
-    cJSON_AddItemToObject(o, "render", render_json(&rv));
+    cJSON_AddItemToObject(o, "render", srv_render_json(&rv));
     kk_store_segments_free(segs, n);
     kk_store_project_free(&sp);
     char *t = cJSON_PrintUnformatted(o);
@@ -730,7 +547,7 @@ static cJSON *after_edit(kk_server *s, int64_t id)
         return cJSON_CreateNull();
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "version", (double)sp.version);
-    cJSON_AddItemToObject(o, "history", history_json(&sp));
+    cJSON_AddItemToObject(o, "history", srv_history_json(&sp));
     kk_store_project_free(&sp);
     if (srv_events_listening(s->events, id))
         srv_events_publish_json(s->events, id, "project", cJSON_Duplicate(o, 1));
@@ -754,7 +571,7 @@ static cJSON *segment_now(kk_server *s, int64_t project, int64_t id)
             srv_seg_view v;
             srv_settings_parse(sp.settings_json, &st);
             srv_jobs_view(s->jobs, project, &st, &segs[i], 1, &v, &rv);
-            o = segment_json(&segs[i], i, &v);
+            o = srv_segment_json(&segs[i], i, &v);
             srv_seg_view_free(&v);
         }
     kk_store_segments_free(segs, n);
@@ -824,7 +641,7 @@ void api_project_patch(srv_request *rq, srv_reply *rp)
     if (js) {
         if (settings_apply(s, js, &st, rp))
             return;
-        if (!(settings = settings_text(&st))) {
+        if (!(settings = srv_settings_text(&st))) {
             srv_reply_error(rp, 500, "internal", "out of memory");
             return;
         }
@@ -871,7 +688,7 @@ static void on_parse_warning(void *user, const char *file, long line, const char
         snprintf(buf, sizeof buf, "(more warnings left out)");
     else
         snprintf(buf, sizeof buf, "%s:%ld: %s", file, line, msg);
-    if (srv_utf8_valid(buf, strlen(buf)))
+    if (kk_utf8_valid(buf, strlen(buf)))
         cJSON_AddItemToArray(u->warnings, cJSON_CreateString(buf));
 }
 
@@ -901,7 +718,7 @@ static char *display_name(const char *name)
     size_t n = strlen(base);
     if (n > NAME_MAX_BYTES)
         n = NAME_MAX_BYTES;
-    while (n && !srv_utf8_valid(base, n)) /* do not cut a character in two */
+    while (n && !kk_utf8_valid(base, n)) /* do not cut a character in two */
         n--;
     char *d = strndup(base, n);
     for (char *p = d; p && *p; p++)
@@ -944,7 +761,7 @@ static int build_doc(kk_server *s, const src_in *src, size_t n, kk_doc **out, cJ
                 /* The parser's warnings say what was wrong with each cue. */
                 cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
                 cJSON_AddStringToObject(e, "code", "bad_request");
-                cJSON_AddStringToObject(e, "message", srv_utf8_valid(err.msg, strlen(err.msg)) ? err.msg : "bad file");
+                cJSON_AddStringToObject(e, "message", kk_utf8_valid(err.msg, strlen(err.msg)) ? err.msg : "bad file");
                 cJSON_AddItemToObject(o, "warnings", cJSON_Duplicate(warnings, 1));
                 srv_reply_json(rp, 400, o);
             } else {
@@ -1005,145 +822,188 @@ static int build_doc(kk_server *s, const src_in *src, size_t n, kk_doc **out, cJ
     return 0;
 }
 
-void api_projects_create(srv_request *rq, srv_reply *rp)
+#define MAX_SOURCES 16
+
+/* What a create request asks for, from a form or a JSON body. */
+typedef struct create_in {
+    src_in src[MAX_SOURCES];
+    size_t n_src;
+    const char *name;   /* the request's (NULL: none); points into it */
+    cJSON *settings_in; /* owned; NULL: none */
+} create_in;
+
+static void create_in_free(create_in *in)
 {
-    kk_server *s = rq->srv;
-    src_in src[16];
-    size_t n_src = 0;
-    const char *name = NULL;
-    char *name_copy = NULL;
-    srv_settings st;
-    settings_defaults(&st);
-    cJSON *settings_in = NULL;
-    int ok = 0;
-    memset(src, 0, sizeof src);
-    if (rq->n_parts) {
-        for (size_t i = 0; i < rq->n_parts; i++) {
-            srv_part *p = &rq->parts[i];
-            const char *data = p->data.data ? p->data.data : "";
-            if (!strcmp(p->name, "file") && p->filename) {
-                if (n_src == sizeof src / sizeof src[0]) {
-                    srv_reply_error(rp, 413, "too_large", "at most %zu files make one project",
-                                    sizeof src / sizeof src[0]);
-                    goto out;
-                }
-                src[n_src].name = display_name(p->filename);
-                if (!src[n_src].name) {
-                    srv_reply_error(rp, 500, "internal", "out of memory");
-                    goto out;
-                }
-                src[n_src].format = upload_format(src[n_src].name);
-                src[n_src].data = data;
-                src[n_src].len = p->data.len;
-                n_src++;
-                if (src[n_src - 1].format == KK_FORMAT_AUTO) {
-                    srv_reply_error(rp, 415, "unsupported",
-                                    "%s: not a file type we read (.txt .srt .vtt .ass .ssa .json)",
-                                    src[n_src - 1].name);
-                    goto out;
-                }
-            } else if (!strcmp(p->name, "name")) {
-                if (!srv_utf8_valid(data, p->data.len) || p->data.len > NAME_MAX_BYTES) {
-                    srv_bad(rp, "name: valid UTF-8 of at most %d bytes is expected", NAME_MAX_BYTES);
-                    goto out;
-                }
-                name = data;
-            } else if (!strcmp(p->name, "settings")) {
-                kk_error err = {0};
-                if (srv_json_precheck(data, p->data.len, s->p.max_json_depth, &err) ||
-                    !(settings_in = cJSON_ParseWithLength(data, p->data.len))) {
-                    srv_bad(rp, "settings: %s", err.msg[0] ? err.msg : "malformed JSON");
-                    goto out;
-                }
-            } else {
-                srv_bad(rp, "%.100s: not a field here (file, name, settings)", p->name);
-                goto out;
-            }
-        }
-        if (!n_src) {
-            srv_bad(rp, "file: no file in the form (a part named \"file\" with a file name)");
-            goto out;
-        }
-    } else {
-        static const char *const keys[] = {"name", "text", "format", "settings", NULL};
-        if (want_object(rq->json, rp) || known_keys(rq->json, keys, rp))
-            goto out;
-        const cJSON *jt = cJSON_GetObjectItemCaseSensitive(rq->json, "text");
-        const cJSON *jf = cJSON_GetObjectItemCaseSensitive(rq->json, "format");
-        const cJSON *jn = cJSON_GetObjectItemCaseSensitive(rq->json, "name");
-        if (jn && get_str(jn, "name", NAME_MAX_BYTES, 0, &name, rp))
-            goto out;
-        if (!cJSON_IsString(jt)) {
-            srv_bad(rp, "text: a string is expected (or upload files as multipart/form-data)");
-            goto out;
-        }
-        kk_format f = KK_FORMAT_TXT;
-        if (jf) {
-            if (!cJSON_IsString(jf) || (f = kk_format_from_name(jf->valuestring)) == KK_FORMAT_AUTO) {
-                srv_bad(rp, "format: txt, srt, vtt, ass or wscribe");
-                goto out;
-            }
-        }
-        static const char *const ext[] = {"", ".txt", ".srt", ".vtt", ".ass", ".json"};
-        char fname[NAME_MAX_BYTES + 16];
-        snprintf(fname, sizeof fname, "%s%s", name && *name ? name : "text", ext[f]);
-        src[0].name = display_name(fname);
-        src[0].format = f;
-        src[0].data = jt->valuestring;
-        src[0].len = strlen(jt->valuestring);
-        n_src = 1;
-        if (!src[0].name) {
-            srv_reply_error(rp, 500, "internal", "out of memory");
-            goto out;
-        }
-        settings_in = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rq->json, "settings"), 1);
+    for (size_t i = 0; i < in->n_src; i++)
+        free(in->src[i].name);
+    cJSON_Delete(in->settings_in);
+    memset(in, 0, sizeof *in);
+}
+
+/* One uploaded file part: its display name and format. -1: a reply is set. */
+static int form_file(const srv_part *p, const char *data, create_in *in, srv_reply *rp)
+{
+    if (in->n_src == MAX_SOURCES) {
+        srv_reply_error(rp, 413, "too_large", "at most %d files make one project", MAX_SOURCES);
+        return -1;
     }
-    if (settings_in && settings_apply(s, settings_in, &st, rp))
-        goto out;
-    if (!name || is_blank(name)) { /* the first file's name without its extension */
-        name_copy = strdup(src[0].name);
-        char *dot = name_copy ? strrchr(name_copy, '.') : NULL;
-        if (dot && dot != name_copy)
-            *dot = '\0';
-        name = name_copy ? name_copy : "Untitled";
+    src_in *f = &in->src[in->n_src];
+    if (!(f->name = display_name(p->filename))) {
+        srv_reply_error(rp, 500, "internal", "out of memory");
+        return -1;
     }
+    f->format = upload_format(f->name);
+    f->data = data;
+    f->len = p->data.len;
+    in->n_src++;
+    if (f->format == KK_FORMAT_AUTO) {
+        srv_reply_error(rp, 415, "unsupported", "%s: not a file type we read (.txt .srt .vtt .ass .ssa .json)",
+                        f->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* A multipart/form-data request: "file" parts, "name", "settings". The
+ * fields get the checks their JSON counterparts get. -1: a reply is set. */
+static int create_from_form(kk_server *s, const srv_request *rq, create_in *in, srv_reply *rp)
+{
+    for (size_t i = 0; i < rq->n_parts; i++) {
+        const srv_part *p = &rq->parts[i];
+        const char *data = p->data.data ? p->data.data : "";
+        if (!strcmp(p->name, "file") && p->filename) {
+            if (form_file(p, data, in, rp))
+                return -1;
+        } else if (!strcmp(p->name, "name")) {
+            if (!kk_utf8_valid(data, p->data.len) || p->data.len > NAME_MAX_BYTES) {
+                srv_bad(rp, "name: valid UTF-8 of at most %d bytes is expected", NAME_MAX_BYTES);
+                return -1;
+            }
+            if (!no_controls(data, p->data.len, 0)) {
+                srv_bad(rp, "name: control characters are not allowed");
+                return -1;
+            }
+            in->name = data;
+        } else if (!strcmp(p->name, "settings")) {
+            kk_error err = {0};
+            cJSON *o = NULL;
+            if (srv_json_precheck(data, p->data.len, s->p.max_json_depth, &err) ||
+                !(o = cJSON_ParseWithLength(data, p->data.len))) {
+                srv_bad(rp, "settings: %s", err.msg[0] ? err.msg : "malformed JSON");
+                return -1;
+            }
+            cJSON_Delete(in->settings_in); /* a second settings part wins, as a second name does */
+            in->settings_in = o;
+        } else {
+            srv_bad(rp, "%.100s: not a field here (file, name, settings)", p->name);
+            return -1;
+        }
+    }
+    if (!in->n_src) {
+        srv_bad(rp, "file: no file in the form (a part named \"file\" with a file name)");
+        return -1;
+    }
+    return 0;
+}
+
+/* A JSON request: {"name", "text", "format", "settings"}; the text is one
+ * source named after the project. -1: a reply is set. */
+static int create_from_json(const cJSON *body, create_in *in, srv_reply *rp)
+{
+    static const char *const keys[] = {"name", "text", "format", "settings", NULL};
+    if (want_object(body, rp) || known_keys(body, keys, rp))
+        return -1;
+    const cJSON *jt = cJSON_GetObjectItemCaseSensitive(body, "text");
+    const cJSON *jf = cJSON_GetObjectItemCaseSensitive(body, "format");
+    const cJSON *jn = cJSON_GetObjectItemCaseSensitive(body, "name");
+    if (jn && get_str(jn, "name", NAME_MAX_BYTES, 0, &in->name, rp))
+        return -1;
+    if (!cJSON_IsString(jt)) {
+        srv_bad(rp, "text: a string is expected (or upload files as multipart/form-data)");
+        return -1;
+    }
+    kk_format f = KK_FORMAT_TXT;
+    if (jf && (!cJSON_IsString(jf) || (f = kk_format_from_name(jf->valuestring)) == KK_FORMAT_AUTO)) {
+        srv_bad(rp, "format: txt, srt, vtt, ass or wscribe");
+        return -1;
+    }
+    static const char *const ext[] = {"", ".txt", ".srt", ".vtt", ".ass", ".json"};
+    char fname[NAME_MAX_BYTES + 16];
+    snprintf(fname, sizeof fname, "%s%s", in->name && *in->name ? in->name : "text", ext[f]);
+    if (!(in->src[0].name = display_name(fname))) {
+        srv_reply_error(rp, 500, "internal", "out of memory");
+        return -1;
+    }
+    in->src[0].format = f;
+    in->src[0].data = jt->valuestring;
+    in->src[0].len = strlen(jt->valuestring);
+    in->n_src = 1;
+    in->settings_in = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(body, "settings"), 1);
+    return 0;
+}
+
+/* Parses the sources, stores the project and answers 201 with it. */
+static void create_project(kk_server *s, const create_in *in, const srv_settings *st, const char *name,
+                           srv_reply *rp)
+{
     cJSON *warnings = cJSON_CreateArray();
     kk_doc *doc = NULL;
-    if (build_doc(s, src, n_src, &doc, warnings, rp)) {
+    if (build_doc(s, in->src, in->n_src, &doc, warnings, rp)) {
         cJSON_Delete(warnings);
-        goto out;
+        return;
     }
-    kk_store_source ss[16];
-    for (size_t i = 0; i < n_src; i++)
-        ss[i] = (kk_store_source){
-            .name = src[i].name, .format = kk_format_name(src[i].format), .data = src[i].data, .len = src[i].len};
-    char *settings = settings_text(&st);
+    kk_store_source ss[MAX_SOURCES];
+    for (size_t i = 0; i < in->n_src; i++)
+        ss[i] = (kk_store_source){.name = in->src[i].name,
+                                  .format = kk_format_name(in->src[i].format),
+                                  .data = in->src[i].data,
+                                  .len = in->src[i].len};
+    char *settings = srv_settings_text(st);
     int64_t id = 0;
     kk_error err = {0};
-    kk_status r = settings ? kk_store_create_project(s->store, name, settings, doc, ss, n_src, &id, &err)
+    kk_status r = settings ? kk_store_create_project(s->store, name, settings, doc, ss, in->n_src, &id, &err)
                            : kk_error_set(&err, KK_ERR_NOMEM, "out of memory");
     free(settings);
     kk_doc_free(doc);
     if (r != KK_OK) {
         cJSON_Delete(warnings);
         srv_reply_status(rp, &err);
-        goto out;
+        return;
     }
-    if (settings_in && cJSON_GetObjectItemCaseSensitive(settings_in, "voice"))
-        note_voice(s, st.voice);
+    if (in->settings_in && cJSON_GetObjectItemCaseSensitive(in->settings_in, "voice"))
+        note_voice(s, st->voice);
     srv_jobs_touch(s->jobs, id, 1);
     char loc[64];
     snprintf(loc, sizeof loc, "/api/projects/%lld", (long long)id);
     reply_project(s, id, 201, warnings, rp);
     if (rp->status == 201)
         srv_reply_header(rp, "Location", loc);
-    ok = 1;
+}
+
+void api_projects_create(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    create_in in;
+    memset(&in, 0, sizeof in);
+    char *name_copy = NULL;
+    srv_settings st;
+    srv_settings_defaults(&st);
+    if (rq->n_parts ? create_from_form(s, rq, &in, rp) : create_from_json(rq->json, &in, rp))
+        goto out;
+    if (in.settings_in && settings_apply(s, in.settings_in, &st, rp))
+        goto out;
+    const char *name = in.name;
+    if (!name || is_blank(name)) { /* the first file's name without its extension */
+        name_copy = strdup(in.src[0].name);
+        char *dot = name_copy ? strrchr(name_copy, '.') : NULL;
+        if (dot && dot != name_copy)
+            *dot = '\0';
+        name = name_copy ? name_copy : "Untitled";
+    }
+    create_project(s, &in, &st, name, rp);
 out:
-    (void)ok;
-    for (size_t i = 0; i < n_src; i++)
-        free(src[i].name);
     free(name_copy);
-    cJSON_Delete(settings_in);
+    create_in_free(&in);
 }
 
 /* ---- segments ---- */
@@ -1164,7 +1024,7 @@ void api_segments_list(srv_request *rq, srv_reply *rp)
     srv_seg_view *v = views_of(s, &sp, segs, n, &rv);
     cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "segments");
     for (size_t i = 0; v && i < n; i++)
-        cJSON_AddItemToArray(arr, segment_json(&segs[i], i, &v[i]));
+        cJSON_AddItemToArray(arr, srv_segment_json(&segs[i], i, &v[i]));
     views_free(v, n);
     kk_store_segments_free(segs, n);
     kk_store_project_free(&sp);
@@ -1217,7 +1077,7 @@ static int segment_fields(kk_server *s, const cJSON *o, kk_store_segment *g, uns
         if (!cJSON_IsNull(v)) {
             if (get_str(v, "voice", 255, 0, &str, rp))
                 return -1;
-            if (!srv_voice_known(s, str)) {
+            if (!voice_known(s, str)) {
                 srv_bad(rp, "voice: no voice \"%.100s\" (GET /api/voices lists them)", str);
                 return -1;
             }
@@ -1227,7 +1087,7 @@ static int segment_fields(kk_server *s, const cJSON *o, kk_store_segment *g, uns
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(o, "speed"))) {
         g->speed = 0;
-        if (!cJSON_IsNull(v) && get_num(v, "speed", 0.5, 2, &g->speed, rp))
+        if (!cJSON_IsNull(v) && get_num(v, "speed", KK_SPEED_MIN, KK_SPEED_MAX, &g->speed, rp))
             return -1;
         *mask |= KK_SEG_SPEED;
     }
@@ -1275,22 +1135,14 @@ static cJSON *edit_answer(kk_server *s, int64_t project, const int64_t *ids, siz
     return o;
 }
 
-/* 413 when the project already has the most segments allowed. */
-static int room_for_one(kk_server *s, int64_t project, srv_reply *rp)
+/* An insert's or a split's failure: the store's limit on segments
+ * (kk_store_set_max_segments, its only KK_ERR_CONFLICT there) is a 413. */
+static void reply_add_failed(kk_server *s, const kk_error *err, srv_reply *rp)
 {
-    kk_store_project sp = {0};
-    kk_error err = {0};
-    if (kk_store_get_project(s->store, project, &sp, &err) != KK_OK) {
-        srv_reply_status(rp, &err);
-        return -1;
-    }
-    size_t n = sp.n_segments;
-    kk_store_project_free(&sp);
-    if (n >= s->p.max_segments) {
+    if (err->code == KK_ERR_CONFLICT)
         srv_reply_error(rp, 413, "too_large", "the project has the limit of %zu segments", s->p.max_segments);
-        return -1;
-    }
-    return 0;
+    else
+        srv_reply_status(rp, err);
 }
 
 void api_segment_patch(srv_request *rq, srv_reply *rp)
@@ -1354,8 +1206,6 @@ void api_segments_op(srv_request *rq, srv_reply *rp)
             !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "at_ms")) &&
             get_int(o, "at_ms", 0, INT64_MAX / 2, &at, rp))
             return;
-        if (room_for_one(s, project, rp))
-            return;
         kk_store_segment g;
         if (kk_store_get_segment(s->store, project, id, &g, &err) != KK_OK) {
             srv_reply_status(rp, &err);
@@ -1368,7 +1218,7 @@ void api_segments_op(srv_request *rq, srv_reply *rp)
             return;
         }
         if (kk_store_split(s->store, project, id, at, (size_t)byte, &new_id, &err) != KK_OK) {
-            srv_reply_status(rp, &err);
+            reply_add_failed(s, &err, rp);
             return;
         }
         ids[0] = id, ids[1] = new_id;
@@ -1402,10 +1252,8 @@ void api_segments_op(srv_request *rq, srv_reply *rp)
             srv_bad(rp, "text: the new segment's text is expected");
             return;
         }
-        if (room_for_one(s, project, rp))
-            return;
         if (kk_store_insert(s->store, project, &g, &id, &err) != KK_OK) {
-            srv_reply_status(rp, &err);
+            reply_add_failed(s, &err, rp);
             return;
         }
         if (g.voice)
@@ -1618,7 +1466,7 @@ typedef kk_status (*export_fn)(const kk_render_result *r, const char *path, cons
 
 static kk_status write_track(const kk_render_result *r, const char *path, const void *how, kk_error *err)
 {
-    return kk_export_audio(path, r->samples, r->n_samples, KK_RENDER_RATE, how, err);
+    return kk_export_audio(path, r->samples, r->n_samples, KK_SAMPLE_RATE, how, err);
 }
 
 static kk_status write_subtitles(const kk_render_result *r, const char *path, const void *how, kk_error *err)

@@ -9,13 +9,23 @@
  * publish, the ping ticker or the server's stop resumes it. A stream that
  * falls so far behind that the ring has dropped events it has not sent
  * gets a fresh `hello` (the client refetches) instead of a gap.
+ *
+ * What a hello says is not this file's: the callback given at the start
+ * (api.c's) writes it. The hub calls nothing else of the server, so that
+ * jobs.c and api.c may publish from anywhere except under the hub's lock.
+ * One lock guards the channels and their streams; MHD suspend and resume
+ * are called under it, the hello callback never.
  */
-#include "server_internal.h"
+#include "server_events.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "buf.h"
+#include "kk_time.h"
 
 #define RING 512      /* events kept per channel */
 #define PING_S 15.0   /* a comment line this often keeps proxies from closing the stream */
@@ -52,7 +62,8 @@ struct stream {
 };
 
 struct srv_events {
-    kk_server *srv;
+    srv_hello_fn hello;
+    void *hello_user;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     channel *channels;
@@ -94,7 +105,7 @@ static void *ticker_main(void *arg)
         clock_gettime(CLOCK_REALTIME, &t);
         t.tv_sec += 1;
         pthread_cond_timedwait(&e->cond, &e->lock, &t);
-        double now = srv_now();
+        double now = kk_now_s();
         for (channel *c = e->channels; c; c = c->next)
             for (stream *st = c->streams; st; st = st->next)
                 if (st->suspended && now - st->last_write >= PING_S)
@@ -104,12 +115,13 @@ static void *ticker_main(void *arg)
     return NULL;
 }
 
-kk_status srv_events_start(kk_server *s, srv_events **out, kk_error *err)
+kk_status srv_events_start(srv_hello_fn hello, void *hello_user, srv_events **out, kk_error *err)
 {
     srv_events *e = calloc(1, sizeof *e);
     if (!e)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
-    e->srv = s;
+    e->hello = hello;
+    e->hello_user = hello_user;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->cond, NULL);
     if (pthread_create(&e->ticker, NULL, ticker_main, e)) {
@@ -222,7 +234,7 @@ static size_t drain(stream *st, char *buf, size_t max)
         st->out_pos = 0;
     }
     if (n)
-        st->last_write = srv_now();
+        st->last_write = kk_now_s();
     return n;
 }
 
@@ -249,7 +261,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
             st->cursor = c->next_seq;
             int64_t project = c->project;
             pthread_mutex_unlock(&e->lock);
-            char *hello = api_hello_json(e->srv, project);
+            char *hello = e->hello(e->hello_user, project);
             pthread_mutex_lock(&e->lock);
             if (!hello) { /* the project is gone */
                 pthread_mutex_unlock(&e->lock);
@@ -275,7 +287,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
             }
             continue;
         }
-        if (srv_now() - st->last_write >= PING_S) {
+        if (kk_now_s() - st->last_write >= PING_S) {
             if (kk_buf_puts(&st->out, ": ping\n\n")) {
                 pthread_mutex_unlock(&e->lock);
                 return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -324,7 +336,7 @@ struct MHD_Response *srv_events_stream(srv_events *e, struct MHD_Connection *con
     st->e = e;
     st->conn = conn;
     st->need_hello = 1;
-    st->last_write = srv_now();
+    st->last_write = kk_now_s();
     if (kk_buf_printf(&st->out, "retry: %d\n\n", RETRY_MS)) {
         free(st);
         kk_error_set(err, KK_ERR_NOMEM, "out of memory");

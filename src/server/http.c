@@ -10,6 +10,10 @@
  * long: event streams suspend their connection while they wait (events.c)
  * and slow handlers run on threads of their own while the connection is
  * suspended, the reply being queued when the connection is resumed.
+ *
+ * May call everything of the server (server_internal.h lists the files,
+ * the threads and the lock order); nothing of the server calls up into
+ * this file but through the request and reply helpers declared there.
  */
 /* realpath() is X/Open, beyond the POSIX level the build asks for. */
 #define _XOPEN_SOURCE 700
@@ -32,6 +36,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kk_fs.h"
+#include "kk_time.h"
+#include "kk_utf8.h"
+
 #ifndef KOKORO_VERSION
 #define KOKORO_VERSION "dev"
 #endif
@@ -50,13 +58,6 @@
  * a reset connection instead. A larger one announced is answered at once,
  * one that keeps coming (chunked) has its connection closed. */
 #define DRAIN_BYTES ((size_t)16 << 20)
-
-double srv_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 void srv_log(kk_server *s, const char *fmt, ...)
 {
@@ -111,7 +112,8 @@ static const route routes[] = {
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
-/* A positive decimal id that fits int64 (no sign, no leading zeros beyond "0"). */
+/* A decimal id of at most 18 digits, so that it fits int64: digits only (no
+ * sign); leading zeros are accepted ("007" is 7). */
 static int parse_id(const char *s, size_t n, int64_t *out)
 {
     if (n == 0 || n > 18)
@@ -262,7 +264,7 @@ void srv_reply_error(srv_reply *rp, unsigned status, const char *code, const cha
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     /* Messages quote what the client sent: keep them valid UTF-8 in the JSON. */
-    if (!srv_utf8_valid(msg, strlen(msg)))
+    if (!kk_utf8_valid(msg, strlen(msg)))
         for (char *p = msg; *p; p++)
             if ((unsigned char)*p >= 0x80)
                 *p = '?';
@@ -633,7 +635,7 @@ static enum MHD_Result send_reply(kk_server *s, http_req *r)
     enum MHD_Result ok = MHD_queue_response(r->rq.conn, status, resp);
     MHD_destroy_response(resp);
     if (s->p.log_requests)
-        srv_log(s, "%s %s %u %.1f ms", r->rq.method, r->path ? r->path : "?", status, (srv_now() - r->t0) * 1e3);
+        srv_log(s, "%s %s %u %.1f ms", r->rq.method, r->path ? r->path : "?", status, (kk_now_s() - r->t0) * 1e3);
     return ok;
 }
 
@@ -689,14 +691,13 @@ static int header_has(struct MHD_Connection *c, const char *name, const char *pr
     return v && !strncasecmp(v, prefix, strlen(prefix));
 }
 
-/* The first call: security, routing, what body to expect. 1: go on; 0: a
- * reply was set. */
-static int begin(kk_server *s, http_req *r, const char *method)
+/* The first call's security checks: Host, token, Origin, and whether the
+ * server still takes requests. 1: go on; 0: a reply was set. */
+static int check_access(kk_server *s, http_req *r, const char *method)
 {
     srv_reply *rp = &r->reply;
     struct MHD_Connection *c = r->rq.conn;
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-    r->is_api = !strncmp(r->path, "/api/", 5) || !strcmp(r->path, "/api");
     if (!host_ok(s, host)) {
         srv_reply_error(rp, 403, "forbidden", "Host \"%.200s\" does not name this server", host ? host : "");
         return 0;
@@ -716,55 +717,71 @@ static int begin(kk_server *s, http_req *r, const char *method)
         srv_reply_error(rp, 503, "unavailable", "the server is stopping");
         return 0;
     }
-    /* Route. */
+    return 1;
+}
+
+/* Finds the API route (r->rt, the path's ids and name); a path outside
+ * /api/ is a static file, read with GET or HEAD only. 1: go on; 0: a reply
+ * was set (404, 405 with Allow). */
+static int route_request(http_req *r, const char *method)
+{
+    srv_reply *rp = &r->reply;
     int head = !strcmp(method, "HEAD");
     const char *want = head ? "GET" : method;
-    if (r->is_api) {
-        char path[1024];
-        size_t n = strlen(r->path);
-        if (n >= sizeof path) {
-            srv_reply_error(rp, 404, "not_found", "no such endpoint");
+    if (!r->is_api) {
+        if (strcmp(want, "GET")) {
+            srv_reply_error(rp, 405, "method_not_allowed", "%s %s: files are read with GET", method, r->path);
+            srv_reply_header(rp, "Allow", "GET, HEAD");
             return 0;
         }
-        memcpy(path, r->path, n + 1);
-        while (n > 1 && path[n - 1] == '/') /* /api/projects/ is /api/projects */
-            path[--n] = '\0';
-        char allow[128] = "";
-        for (size_t i = 0; i < N_ROUTES; i++) {
-            int64_t id[2] = {0, 0};
-            const char *name = NULL;
-            size_t name_len = 0;
-            if (!match(routes[i].pattern, path, id, &name, &name_len))
-                continue;
-            if (strcmp(routes[i].method, want)) {
-                size_t al = strlen(allow);
-                snprintf(allow + al, sizeof allow - al, "%s%s%s", al ? ", " : "", routes[i].method,
-                         !strcmp(routes[i].method, "GET") ? ", HEAD" : "");
-                continue;
-            }
-            r->rt = &routes[i];
-            r->rq.id[0] = id[0], r->rq.id[1] = id[1];
-            if (name && !(r->rq.name = strndup(name, name_len))) {
-                srv_reply_error(rp, 500, "internal", "out of memory");
-                return 0;
-            }
-            break;
-        }
-        if (!r->rt) {
-            if (allow[0]) {
-                srv_reply_error(rp, 405, "method_not_allowed", "%s %s: use %s", method, r->path, allow);
-                srv_reply_header(rp, "Allow", allow);
-            } else {
-                srv_reply_error(rp, 404, "not_found", "no such endpoint: %s %s", method, r->path);
-            }
-            return 0;
-        }
-    } else if (strcmp(want, "GET")) {
-        srv_reply_error(rp, 405, "method_not_allowed", "%s %s: files are read with GET", method, r->path);
-        srv_reply_header(rp, "Allow", "GET, HEAD");
+        return 1;
+    }
+    char path[1024];
+    size_t n = strlen(r->path);
+    if (n >= sizeof path) {
+        srv_reply_error(rp, 404, "not_found", "no such endpoint");
         return 0;
     }
-    /* What body to expect, and how much of it. */
+    memcpy(path, r->path, n + 1);
+    while (n > 1 && path[n - 1] == '/') /* /api/projects/ is /api/projects */
+        path[--n] = '\0';
+    char allow[128] = "";
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        int64_t id[2] = {0, 0};
+        const char *name = NULL;
+        size_t name_len = 0;
+        if (!match(routes[i].pattern, path, id, &name, &name_len))
+            continue;
+        if (strcmp(routes[i].method, want)) {
+            size_t al = strlen(allow);
+            snprintf(allow + al, sizeof allow - al, "%s%s%s", al ? ", " : "", routes[i].method,
+                     !strcmp(routes[i].method, "GET") ? ", HEAD" : "");
+            continue;
+        }
+        r->rt = &routes[i];
+        r->rq.id[0] = id[0], r->rq.id[1] = id[1];
+        if (name && !(r->rq.name = strndup(name, name_len))) {
+            srv_reply_error(rp, 500, "internal", "out of memory");
+            return 0;
+        }
+        return 1;
+    }
+    if (allow[0]) {
+        srv_reply_error(rp, 405, "method_not_allowed", "%s %s: use %s", method, r->path, allow);
+        srv_reply_header(rp, "Allow", allow);
+    } else {
+        srv_reply_error(rp, 404, "not_found", "no such endpoint: %s %s", method, r->path);
+    }
+    return 0;
+}
+
+/* What body to expect, and how much of it: a form's post processor, the
+ * limit, a Content-Length announced over it refused at once. 1: go on; 0:
+ * a reply was set. */
+static int expect_body(kk_server *s, http_req *r)
+{
+    srv_reply *rp = &r->reply;
+    struct MHD_Connection *c = r->rq.conn;
     unsigned fl = r->rt ? r->rt->flags : 0;
     r->limit = s->p.max_body_bytes;
     if ((fl & R_FORM) && header_has(c, "Content-Type", "multipart/form-data")) {
@@ -789,6 +806,14 @@ static int begin(kk_server *s, http_req *r, const char *method)
         r->too_large = v > r->limit; /* read it, drop it, then say so */
     }
     return 1;
+}
+
+/* The first call: security, routing, what body to expect. 1: go on; 0: a
+ * reply was set. */
+static int begin(kk_server *s, http_req *r, const char *method)
+{
+    r->is_api = !strncmp(r->path, "/api/", 5) || !strcmp(r->path, "/api");
+    return check_access(s, r, method) && route_request(r, method) && expect_body(s, r);
 }
 
 /* The whole body is in: parse it and run the handler. 1: a reply is set;
@@ -864,7 +889,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!r)
             return MHD_NO;
         *con_cls = r;
-        r->t0 = srv_now();
+        r->t0 = kk_now_s();
         reply_init(&r->reply);
         r->rq.srv = s;
         r->rq.conn = c;
@@ -951,25 +976,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 kk_server_params kk_server_default_params(void) { return (kk_server_params){.host = "127.0.0.1", .port = 8080}; }
 
-static kk_status make_dirs(const char *path, kk_error *err)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return kk_error_set(err, KK_ERR_ARG, "path too long: %s", path);
-    for (char *p = tmp + 1;; p++) {
-        if (*p == '/' || !*p) {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(tmp, 0700) && errno != EEXIST)
-                return kk_error_set(err, KK_ERR_IO, "%s: cannot create the directory: %s", tmp, strerror(errno));
-            *p = c;
-            if (!c)
-                break;
-        }
-    }
-    return KK_OK;
-}
-
 kk_status kk_server_default_data_dir(char *dst, size_t size, kk_error *err)
 {
     const char *env = getenv("KOKORO_DATA_DIR"), *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
@@ -1053,23 +1059,38 @@ static kk_status make_token(char out[65], kk_error *err)
     return KK_OK;
 }
 
-static char **copy_list(const char *const *v, size_t *n)
-{
-    *n = 0;
-    while (v && v[*n])
-        (*n)++;
-    char **c = calloc(*n + 1, sizeof *c);
-    for (size_t i = 0; c && i < *n; i++)
-        if (!(c[i] = strdup(v[i])))
-            return NULL;
-    return c;
-}
-
 static void free_list(char **v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++)
         free(v[i]);
     free(v);
+}
+
+/* A copy of a NULL-terminated list of strings (NULL: an empty one); NULL
+ * when memory runs out, nothing left allocated. */
+static char **copy_list(const char *const *v, size_t *n)
+{
+    size_t k = 0;
+    while (v && v[k])
+        k++;
+    *n = 0;
+    char **c = calloc(k + 1, sizeof *c);
+    if (!c)
+        return NULL;
+    for (size_t i = 0; i < k; i++)
+        if (!(c[i] = strdup(v[i]))) {
+            free_list(c, i);
+            return NULL;
+        }
+    *n = k;
+    return c;
+}
+
+/* A copy of an optional string: 0, or -1 when memory runs out. */
+static int copy_opt(const char *v, char **out)
+{
+    *out = v ? strdup(v) : NULL;
+    return v && !*out ? -1 : 0;
 }
 
 static kk_status open_cache(kk_server *s, kk_error *err)
@@ -1128,7 +1149,7 @@ kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_er
     if (!s)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
     s->p = *params;
-    s->t0 = srv_now();
+    s->t0 = kk_now_s();
     pthread_mutex_init(&s->settings_lock, NULL);
     kk_server_params *p = &s->p;
     if (!p->max_upload_bytes)
@@ -1148,8 +1169,12 @@ kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_er
     if (!p->max_connections)
         p->max_connections = 256;
     kk_status st = KK_OK;
-    char data_dir[PATH_MAX];
-    if (p->data_dir)
+    char data_dir[PATH_MAX] = "";
+    if (p->data_dir && !*p->data_dir)
+        st = kk_error_set(err, KK_ERR_ARG,
+                          "the data directory is an empty path: give a directory (--data DIR), or none for the "
+                          "default");
+    else if (p->data_dir)
         snprintf(data_dir, sizeof data_dir, "%s", p->data_dir);
     else
         st = kk_server_default_data_dir(data_dir, sizeof data_dir, err);
@@ -1157,25 +1182,37 @@ kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_er
     s->data_dir = strdup(data_dir);
     s->allow_origins = copy_list(p->allow_origins, &s->n_allow_origins);
     s->allow_hosts = copy_list(p->allow_hosts, &s->n_allow_hosts);
-    if (st == KK_OK && (!s->host || !s->data_dir || !s->allow_origins || !s->allow_hosts))
+    int copied = !copy_opt(p->model, &s->model) && !copy_opt(p->voices_dir, &s->voices_dir) &&
+                 !copy_opt(p->cache_dir, &s->cache_dir);
+    if (st == KK_OK && (!s->host || !s->data_dir || !s->allow_origins || !s->allow_hosts || !copied))
         st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
-    /* Strings the caller owns are not kept. */
+    /* Strings the caller owns are not kept: the server's copies (or NULL)
+     * stand in their place. */
     p->host = p->data_dir = p->web_dir = p->token = NULL;
     p->allow_origins = p->allow_hosts = NULL;
+    p->model = s->model;
+    p->voices_dir = s->voices_dir;
+    p->cache_dir = s->cache_dir;
     s->web_dir = find_web_dir(params->web_dir);
     if (params->web_dir && !s->web_dir && st == KK_OK)
         st = kk_error_set(err, KK_ERR_ARG, "--web %s: no index.html there", params->web_dir);
-    if (st == KK_OK)
-        st = make_dirs(s->data_dir, err);
+    char failed[PATH_MAX] = "";
+    if (st == KK_OK && kk_mkdirs(s->data_dir, 0700, failed, sizeof failed)) {
+        int e = errno;
+        st = kk_error_set(err, KK_ERR_IO, "%s: cannot create the data directory: %s", failed[0] ? failed : s->data_dir,
+                          strerror(e));
+    }
     if (st == KK_OK) {
         char db[PATH_MAX + 16];
         snprintf(db, sizeof db, "%s/studio.db", s->data_dir);
         st = kk_store_open(db, &s->store, err);
+        if (st == KK_OK) /* checked inside each insert's and split's transaction */
+            kk_store_set_max_segments(s->store, p->max_segments);
     }
     if (st == KK_OK) {
         kk_tts_params tp = kk_tts_default_params();
-        tp.model = params->model;
-        tp.voices_dir = params->voices_dir;
+        tp.model = s->model;
+        tp.voices_dir = s->voices_dir;
         st = kk_tts_new(&tp, &s->tts, err);
     }
     if (st == KK_OK)
@@ -1195,9 +1232,21 @@ kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_er
             st = make_token(s->token, err);
     }
     if (st == KK_OK)
-        st = srv_events_start(s, &s->events, err);
-    if (st == KK_OK)
-        st = srv_jobs_start(s, &s->jobs, err);
+        st = srv_events_start(api_hello_json, s, &s->events, err);
+    if (st == KK_OK) {
+        srv_jobs_env env = {.store = s->store,
+                            .tts = s->tts,
+                            .cache = s->cache,
+                            .events = s->events,
+                            .voices = s->voices,
+                            .n_voices = s->n_voices,
+                            .render_workers = p->render_workers,
+                            .log_renders = p->log_requests,
+                            .log = p->log,
+                            .log_user = p->log_user,
+                            .stopping = &s->stopping};
+        st = srv_jobs_start(&env, &s->jobs, err);
+    }
     if (st == KK_OK)
         st = slow_start(p->slow_threads, &s->slow, err);
     if (st == KK_OK)
@@ -1251,6 +1300,9 @@ void kk_server_stop(kk_server *s)
     free(s->data_dir);
     free(s->web_dir);
     free(s->url);
+    free(s->model);
+    free(s->voices_dir);
+    free(s->cache_dir);
     free_list(s->allow_origins, s->n_allow_origins);
     free_list(s->allow_hosts, s->n_allow_hosts);
     pthread_mutex_destroy(&s->settings_lock);

@@ -20,18 +20,28 @@
  * the cancelled pass finished, so the restart is cheap.
  *
  * One lock guards the projects and their audio; the store and kk_render
- * are called without it. Events are published under it (events.c never
- * calls back here while holding its own lock).
+ * are called without it. Events are built under it and published after it
+ * is released; whether anyone listens is asked under it (the order is
+ * jobs lock, then the event hub's, never the other way: events.c calls
+ * nothing of this file).
+ *
+ * Works with what srv_jobs_env hands it (server_jobs.h says what it may
+ * call); the server's other state is not in reach.
  */
-#include "server_internal.h"
+#include "server_jobs.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define MS 24                  /* samples per millisecond */
+#include "kk_time.h"
+#include "wav.h"
+
+#define MS (KK_SAMPLE_RATE / 1000) /* samples per millisecond */
 #define MAX_LOADED 32          /* projects whose audio stays in memory */
 #define PLAYHEAD_JUMP_MS 10000 /* a playhead moved this far reorders the pass */
 #define PROGRESS_EVERY_S 0.25  /* progress events at most this often */
@@ -129,7 +139,7 @@ struct proj {
     size_t n, cap;
     idmap map; /* segment id -> e[] */
     int dirty, rendering, deleted;
-    double touched, edited; /* srv_now() of the last use and the last edit */
+    double touched, edited; /* kk_now_s() of the last use and the last edit */
     int64_t track_samples;  /* -1 until a pass completes */
     /* the pass in progress: which segments, with which content */
     idmap pass_map;
@@ -148,7 +158,7 @@ typedef struct preview {
 } preview;
 
 struct srv_jobs {
-    kk_server *srv;
+    srv_jobs_env env;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     proj *projects;
@@ -160,6 +170,19 @@ struct srv_jobs {
     int started;
     preview *previews;
 };
+
+static void jobs_log(srv_jobs *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void jobs_log(srv_jobs *j, const char *fmt, ...)
+{
+    if (!j->env.log)
+        return;
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    j->env.log(j->env.log_user, line);
+}
 
 static void entry_free(entry *e)
 {
@@ -222,7 +245,7 @@ static proj *get_or_add(srv_jobs *j, int64_t id)
         return NULL;
     p->id = id;
     p->dirty = 1;
-    p->touched = srv_now(); /* not the first to go */
+    p->touched = kk_now_s(); /* not the first to go */
     p->track_samples = -1;
     p->next = j->projects;
     j->projects = p;
@@ -291,8 +314,8 @@ static kk_render_params render_params(srv_jobs *j, const srv_settings *st)
     rp.fit.enabled = st->fit != SRV_FIT_NONE;
     rp.fit.overflow = st->fit == SRV_FIT_TRUNCATE ? KK_OVERFLOW_TRUNCATE : KK_OVERFLOW_OVERLAP;
     rp.gap_ms = st->gap_ms;
-    rp.workers = j->srv->p.render_workers;
-    rp.cache = j->srv->cache;
+    rp.workers = j->env.render_workers;
+    rp.cache = j->env.cache;
     return rp;
 }
 
@@ -319,58 +342,6 @@ static void version_of(const int16_t *pcm, size_t n, char out[17])
     kk_cache_key_hex(&k, hex);
     memcpy(out, hex, 16);
     out[16] = '\0';
-}
-
-static int16_t to_pcm(float x)
-{
-    float v = x * 32767.0f;
-    if (!(v > -32768.0f)) /* NaN too */
-        return v != v ? 0 : -32768;
-    if (v > 32767.0f)
-        return 32767;
-    return (int16_t)lrintf(v);
-}
-
-static char *wav_from_pcm(const int16_t *pcm, size_t n, size_t *len)
-{
-    size_t data = n * 2;
-    unsigned char *w = malloc(44 + data);
-    if (!w)
-        return NULL;
-    uint32_t rate = KK_RENDER_RATE, byte_rate = rate * 2, riff = (uint32_t)(36 + data), dlen = (uint32_t)data;
-    uint16_t fmt = 1, ch = 1, align = 2, bits = 16;
-    uint32_t fmt_len = 16;
-#define PUT(v) (memcpy(p, &(v), sizeof(v)), p += sizeof(v))
-    unsigned char *p = w;
-    memcpy(p, "RIFF", 4), p += 4;
-    PUT(riff);
-    memcpy(p, "WAVEfmt ", 8), p += 8;
-    PUT(fmt_len);
-    PUT(fmt);
-    PUT(ch);
-    PUT(rate);
-    PUT(byte_rate);
-    PUT(align);
-    PUT(bits);
-    memcpy(p, "data", 4), p += 4;
-    PUT(dlen);
-#undef PUT
-    /* little-endian samples (x86 and ARM Linux are) */
-    memcpy(p, pcm, data);
-    *len = 44 + data;
-    return (char *)w;
-}
-
-char *srv_wav_from_float(const float *x, size_t n, size_t *len)
-{
-    int16_t *pcm = malloc((n ? n : 1) * sizeof *pcm);
-    if (!pcm)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        pcm[i] = to_pcm(x[i]);
-    char *w = wav_from_pcm(pcm, n, len);
-    free(pcm);
-    return w;
 }
 
 /* ---- views ---- */
@@ -401,13 +372,6 @@ static void fill_view(const entry *e, srv_seg_view *v)
         }
         v->n_words = e->n_words;
     }
-}
-
-void srv_seg_view_free(srv_seg_view *v)
-{
-    free(v->error);
-    free(v->words);
-    memset(v, 0, sizeof *v);
 }
 
 void srv_jobs_view(srv_jobs *j, int64_t project, const srv_settings *st, const kk_store_segment *segs, size_t n,
@@ -457,7 +421,7 @@ kk_status srv_jobs_segment_wav(srv_jobs *j, int64_t project, const srv_settings 
     if (!e || e->error || !key_eq(&e->key, &k)) { /* changed since the view */
         *status = "pending";
         st_ = kk_error_set(err, KK_ERR_CONFLICT, "segment %lld is not rendered yet", (long long)seg->id);
-    } else if (!(*wav = wav_from_pcm(e->pcm, e->n, len))) {
+    } else if (!(*wav = kk_wav_memory_pcm16(e->pcm, e->n, KK_SAMPLE_RATE, len))) {
         st_ = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
     } else {
         memcpy(version, e->version, 17);
@@ -483,7 +447,7 @@ static cJSON *segment_event(int64_t id, const char *status, const entry *e, cons
         else
             cJSON_AddNullToObject(o, "audio_version");
         if (v.rendered)
-            cJSON_AddItemToObject(o, "rendered", api_rendered_json(&v, text));
+            cJSON_AddItemToObject(o, "rendered", srv_rendered_json(&v, text));
         else
             cJSON_AddNullToObject(o, "rendered");
         if (v.error)
@@ -506,7 +470,7 @@ static void publish_progress(srv_jobs *j, proj *p, double eta)
         cJSON_AddNumberToObject(o, "eta_s", round(eta * 10) / 10);
     else
         cJSON_AddNullToObject(o, "eta_s");
-    srv_events_publish_json(j->srv->events, p->id, "progress", o);
+    srv_events_publish_json(j->env.events, p->id, "progress", o);
 }
 
 /* ---- a pass ---- */
@@ -524,18 +488,18 @@ typedef struct pass {
 
 /* Someone has the project's event stream open. Asked at each event, not once
  * a pass: a client that connects just after a pass began must hear it. */
-static int listening(const pass *ps) { return srv_events_listening(ps->j->srv->events, ps->p->id); }
+static int listening(const pass *ps) { return srv_events_listening(ps->j->env.events, ps->p->id); }
 
 static int pass_abort(void *user)
 {
     pass *ps = user;
-    return atomic_load(&ps->j->abort) || atomic_load(&ps->j->srv->stopping);
+    return atomic_load(&ps->j->abort) || atomic_load(ps->j->env.stopping);
 }
 
 static int export_abort(void *user)
 {
     srv_jobs *j = user;
-    return atomic_load(&j->srv->stopping);
+    return atomic_load(j->env.stopping);
 }
 
 /* One segment's audio, as soon as it is done. */
@@ -554,7 +518,7 @@ static void on_piece(void *user, const kk_render_piece *pc)
         return; /* stays pending; the next pass tries again */
     }
     for (size_t i = 0; i < pc->n_samples; i++)
-        pcm[i] = to_pcm(pc->samples[i]);
+        pcm[i] = kk_wav_pcm16(pc->samples[i]);
     if (pc->n_words) /* words may be NULL when there are none */
         memcpy(words, pc->words, pc->n_words * sizeof *words);
     kk_cache_key_builder b;
@@ -590,7 +554,7 @@ static void on_piece(void *user, const kk_render_piece *pc)
     pthread_mutex_unlock(&j->lock);
     free(pcm), free(words);
     if (ev)
-        srv_events_publish_json(j->srv->events, p->id, "segment", ev);
+        srv_events_publish_json(j->env.events, p->id, "segment", ev);
 }
 
 static void on_progress(void *user, size_t done, size_t total, double eta)
@@ -600,7 +564,7 @@ static void on_progress(void *user, size_t done, size_t total, double eta)
     pthread_mutex_lock(&j->lock);
     proj *p = ps->p;
     p->done = done, p->total = total;
-    double now = srv_now();
+    double now = kk_now_s();
     /* The last one comes when the pass has placed everything. */
     int due = done < total && now - p->last_progress >= PROGRESS_EVERY_S;
     if (due)
@@ -663,7 +627,7 @@ static void place(pass *ps, const kk_render_result *r)
     pthread_mutex_unlock(&j->lock);
     cJSON *ev;
     while (evs && (ev = cJSON_DetachItemFromArray(evs, 0)))
-        srv_events_publish_json(j->srv->events, p->id, "segment", ev);
+        srv_events_publish_json(j->env.events, p->id, "segment", ev);
     cJSON_Delete(evs);
 }
 
@@ -685,11 +649,11 @@ static void fail_segment(pass *ps, size_t k, const char *msg)
     cJSON *ev = e && listening(ps) ? segment_event(ps->segs[k].id, "error", e, ps->segs[k].text) : NULL;
     pthread_mutex_unlock(&j->lock);
     if (ev) {
-        srv_events_publish_json(j->srv->events, ps->p->id, "segment", ev);
+        srv_events_publish_json(j->env.events, ps->p->id, "segment", ev);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "id", (double)ps->segs[k].id);
         cJSON_AddStringToObject(o, "message", msg);
-        srv_events_publish_json(j->srv->events, ps->p->id, "error", o);
+        srv_events_publish_json(j->env.events, ps->p->id, "error", o);
     }
 }
 
@@ -761,7 +725,7 @@ static kk_status select_segments(pass *ps, kk_render_segment **out, kk_error *er
         pthread_mutex_unlock(&j->lock);
         if (failed)
             continue;
-        if (!srv_voice_known(j->srv, seg_voice(&ps->st, g))) {
+        if (!srv_voice_known(j->env.voices, j->env.n_voices, seg_voice(&ps->st, g))) {
             char msg[512];
             snprintf(msg, sizeof msg, "unknown voice \"%.200s\"", seg_voice(&ps->st, g));
             fail_segment(ps, k, msg);
@@ -774,16 +738,20 @@ static kk_status select_segments(pass *ps, kk_render_segment **out, kk_error *er
     return KK_OK;
 }
 
-/* "segment 12: ..." names the render input that failed (1-based). */
-static size_t failed_index(const char *msg)
+/* The message for the segment that failed: kk_render's, without the
+ * "segment N: " it starts with (N is the render input's index, which means
+ * nothing to the user). Which segment failed comes from the failure
+ * report, never from the message. */
+static const char *segment_message(const char *msg, size_t index)
 {
-    unsigned long n = 0;
-    return sscanf(msg, "segment %lu:", &n) == 1 ? (size_t)n : 0;
+    char prefix[40];
+    int n = snprintf(prefix, sizeof prefix, "segment %zu: ", index);
+    return n > 0 && !strncmp(msg, prefix, (size_t)n) ? msg + n : msg;
 }
 
 static void run_pass(srv_jobs *j, proj *p)
 {
-    kk_server *s = j->srv;
+    const srv_jobs_env *s = &j->env;
     kk_error err = {0};
     kk_store_project sp = {0};
     pass ps = {.j = j, .p = p};
@@ -793,7 +761,7 @@ static void run_pass(srv_jobs *j, proj *p)
             p->deleted = 1;
             pthread_mutex_unlock(&j->lock);
         } else {
-            srv_log(s, "render: project %lld: %s", (long long)p->id, err.msg);
+            jobs_log(j, "render: project %lld: %s", (long long)p->id, err.msg);
         }
         return;
     }
@@ -801,7 +769,7 @@ static void run_pass(srv_jobs *j, proj *p)
     int64_t playhead = sp.playhead_ms;
     kk_store_project_free(&sp);
     if (kk_store_segments(s->store, p->id, &ps.segs, &ps.n, &err) != KK_OK) {
-        srv_log(s, "render: project %lld: %s", (long long)p->id, err.msg);
+        jobs_log(j, "render: project %lld: %s", (long long)p->id, err.msg);
         return;
     }
     ps.keys = malloc((ps.n ? ps.n : 1) * sizeof *ps.keys);
@@ -829,7 +797,7 @@ static void run_pass(srv_jobs *j, proj *p)
     pthread_mutex_unlock(&j->lock);
     cJSON *ev;
     while (evs && (ev = cJSON_DetachItemFromArray(evs, 0)))
-        srv_events_publish_json(s->events, p->id, "segment", ev);
+        srv_events_publish_json(j->env.events, p->id, "segment", ev);
     cJSON_Delete(evs);
 
     /* A segment that fails is set aside and the pass goes on without it. */
@@ -844,11 +812,13 @@ static void run_pass(srv_jobs *j, proj *p)
         rp.on_progress = on_progress;
         rp.abort = pass_abort;
         rp.user = &ps;
+        kk_render_failure failure = {0};
+        rp.failure = &failure;
         kk_render_result r = {0};
         kk_status st = order ? kk_render(s->tts, rs, ps.n_render, &rp, &r, &err)
                              : kk_error_set(&err, KK_ERR_NOMEM, "out of memory");
-        if (st == KK_OK && s->p.log_requests)
-            srv_log(s, "render: project %lld: %zu segments (%zu synthesised, %zu from the cache) in %.2f s",
+        if (st == KK_OK && s->log_renders)
+            jobs_log(j, "render: project %lld: %zu segments (%zu synthesised, %zu from the cache) in %.2f s",
                     (long long)p->id, ps.n_render, r.synthesized, r.from_cache, r.seconds);
         free(order);
         free(rs);
@@ -864,15 +834,14 @@ static void run_pass(srv_jobs *j, proj *p)
         }
         if (st == KK_ERR_ABORTED)
             break;
-        size_t bad = failed_index(err.msg);
+        size_t bad = failure.index; /* 1-based render input; 0: not one segment's */
         if (bad >= 1 && bad <= ps.n_render) {
-            const char *m = strchr(err.msg, ':');
-            fail_segment(&ps, ps.map[bad - 1], m ? m + 2 : err.msg);
+            fail_segment(&ps, ps.map[bad - 1], segment_message(err.msg, bad));
             continue;
         }
         /* Not one segment's fault (memory, the cache): the stale segments
          * fail with the message; an edit tries again. */
-        srv_log(s, "render: project %lld: %s", (long long)p->id, err.msg);
+        jobs_log(j, "render: project %lld: %s", (long long)p->id, err.msg);
         for (size_t k = 0; k < ps.n; k++) {
             pthread_mutex_lock(&j->lock);
             entry *e = entry_of(p, ps.segs[k].id);
@@ -895,7 +864,7 @@ out:
 static proj *pick(srv_jobs *j, double *wait_s)
 {
     proj *best = NULL;
-    double now = srv_now();
+    double now = kk_now_s();
     *wait_s = 0;
     for (proj *p = j->projects; p; p = p->next) {
         if (!p->dirty || p->deleted)
@@ -953,12 +922,12 @@ static void *render_main(void *arg)
     return NULL;
 }
 
-kk_status srv_jobs_start(kk_server *s, srv_jobs **out, kk_error *err)
+kk_status srv_jobs_start(const srv_jobs_env *env, srv_jobs **out, kk_error *err)
 {
     srv_jobs *j = calloc(1, sizeof *j);
     if (!j)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
-    j->srv = s;
+    j->env = *env;
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->cond, NULL);
     if (pthread_create(&j->thread, NULL, render_main, j)) {
@@ -1008,7 +977,7 @@ void srv_jobs_touch(srv_jobs *j, int64_t project, int edited)
     pthread_mutex_lock(&j->lock);
     proj *p = get_or_add(j, project);
     if (p) {
-        p->touched = srv_now();
+        p->touched = kk_now_s();
         if (edited) {
             p->dirty = 1;
             p->edited = p->touched;
@@ -1055,7 +1024,7 @@ void srv_jobs_forget(srv_jobs *j, int64_t project)
 
 kk_status srv_jobs_render_now(srv_jobs *j, int64_t project, kk_render_result *out, kk_error *err)
 {
-    kk_server *s = j->srv;
+    const srv_jobs_env *s = &j->env;
     memset(out, 0, sizeof *out);
     kk_store_project sp = {0};
     kk_status st = kk_store_get_project(s->store, project, &sp, err);
@@ -1080,7 +1049,7 @@ kk_status srv_jobs_render_now(srv_jobs *j, int64_t project, kk_render_result *ou
         int failed = e && e->error && key_eq(&e->key, &key);
         pthread_mutex_unlock(&j->lock);
         /* What cannot be rendered stays out, as in the background. */
-        if (!failed && srv_voice_known(s, seg_voice(&ps.st, g)))
+        if (!failed && srv_voice_known(s->voices, s->n_voices, seg_voice(&ps.st, g)))
             rs[m++] = render_segment(g);
     }
     if (st == KK_OK) {
@@ -1095,7 +1064,9 @@ kk_status srv_jobs_render_now(srv_jobs *j, int64_t project, kk_render_result *ou
     return st;
 }
 
-/* Something to say in each language, by the voice's first letter. */
+/* Something to say in each language, by the voice's first letter (the
+ * languages the engine reads: srv_voice_unsupported keeps the others
+ * out). */
 static const char *preview_text(const char *voice)
 {
     switch (voice[0]) {
@@ -1104,14 +1075,15 @@ static const char *preview_text(const char *voice)
         case 'i': return "Ciao, questa è la mia voce. Benvenuto in Kokoro Studio.";
         case 'p': return "Olá, esta é a minha voz. Bem-vindo ao Kokoro Studio.";
         case 'h': return "नमस्ते, यह मेरी आवाज़ है।";
-        case 'j': return "こんにちは、これは私の声です。";
-        case 'z': return "你好，这是我的声音。";
         default: return "Hello, this is my voice. Welcome to Kokoro Studio.";
     }
 }
 
 kk_status srv_jobs_preview(srv_jobs *j, const char *voice, char **wav, size_t *len, kk_error *err)
 {
+    const char *why = srv_voice_unsupported(voice);
+    if (why)
+        return kk_error_set(err, KK_ERR_UNSUPPORTED, "%.100s: %s", voice, why);
     pthread_mutex_lock(&j->lock);
     for (preview *v = j->previews; v; v = v->next)
         if (!strcmp(v->voice, voice)) {
@@ -1126,15 +1098,15 @@ kk_status srv_jobs_preview(srv_jobs *j, const char *voice, char **wav, size_t *l
         .text = preview_text(voice), .start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .voice = voice, .pitch = NAN};
     kk_render_params rp = kk_render_default_params();
     rp.voice = voice;
-    rp.cache = j->srv->cache;
+    rp.cache = j->env.cache;
     rp.workers = 1;
     rp.abort = export_abort;
     rp.user = j;
     kk_render_result r = {0};
-    kk_status st = kk_render(j->srv->tts, &seg, 1, &rp, &r, err);
+    kk_status st = kk_render(j->env.tts, &seg, 1, &rp, &r, err);
     if (st != KK_OK)
         return st;
-    *wav = srv_wav_from_float(r.samples, r.n_samples, len);
+    *wav = kk_wav_memory(r.samples, r.n_samples, KK_SAMPLE_RATE, len);
     kk_render_result_free(&r);
     if (!*wav)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");

@@ -72,6 +72,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "kk_utf8.h"
+
 /* Edits kept per project (undo depth). Tests build with a smaller value. */
 #ifndef KK_STORE_HISTORY_MAX
 #define KK_STORE_HISTORY_MAX 1000
@@ -87,6 +89,7 @@ struct kk_store {
     pthread_mutex_t mu; /* held for every public call: one connection, one caller at a time */
     char *path;
     kk_status failed; /* the code of the last SQLite failure (err may be NULL) */
+    size_t max_segments; /* a project's most (inserts and splits); 0: no limit */
 };
 
 /* ---- schema and migrations ---- */
@@ -281,26 +284,8 @@ static int col_dup(sqlite3_stmt *st, int i, char **out)
 
 static int str_eq(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
 
-static int utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p;
-        int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
-        if (n < 0 || (n == 1 && c < 0xC2) || (n == 3 && c > 0xF4))
-            return 0;
-        uint32_t cp = n ? c & (0x3Fu >> n) : c;
-        for (int k = 1; k <= n; k++) {
-            if ((p[k] & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[k] & 0x3Fu);
-        }
-        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        p += n + 1;
-    }
-    return 1;
-}
+/* NUL-terminated text that is UTF-8 (kk_utf8_valid). */
+static int utf8_valid(const char *s) { return kk_utf8_valid(s, strlen(s)); }
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
@@ -486,6 +471,13 @@ void kk_store_close(kk_store *s)
     pthread_mutex_destroy(&s->mu);
     free(s->path);
     free(s);
+}
+
+void kk_store_set_max_segments(kk_store *s, size_t max)
+{
+    lock(s);
+    s->max_segments = max;
+    unlock(s);
 }
 
 /* ---- projects: lookups ---- */
@@ -1777,13 +1769,37 @@ kk_status kk_store_edit_segment(kk_store *s, int64_t project, int64_t id, unsign
     return r;
 }
 
+/* KK_ERR_CONFLICT when the project already has max_segments. Called
+ * inside the edit's write transaction, under the store's lock: two inserts
+ * at once cannot both see room for the last one. */
+static kk_status room_for_one(kk_store *s, int64_t project, kk_error *err)
+{
+    if (!s->max_segments)
+        return KK_OK;
+    sqlite3_stmt *st;
+    kk_status r = prep(s, "SELECT COUNT(*) FROM segments WHERE project_id = ?", &st, err);
+    if (r != KK_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, project);
+    int row = step_row(s, st, "counting the segments", err);
+    int64_t n = row == 1 ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (row != 1)
+        return row == 0 ? kk_error_set(err, KK_ERR_IO, "counting the segments: no answer") : s->failed;
+    if ((uint64_t)n >= (uint64_t)s->max_segments)
+        return kk_error_set(err, KK_ERR_CONFLICT, "project %lld has the limit of %zu segments", (long long)project,
+                            s->max_segments);
+    return KK_OK;
+}
+
 static kk_status split_locked(kk_store *s, int64_t project, int64_t id, int64_t at_ms, size_t off, int64_t *new_id,
                               kk_error *err)
 {
     int64_t pos;
     kk_store_segment old;
     kk_status r = project_pos(s, project, &pos, err);
-    if (r != KK_OK || (r = load_segment(s, project, id, &old, err)) != KK_OK)
+    if (r != KK_OK || (r = room_for_one(s, project, err)) != KK_OK ||
+        (r = load_segment(s, project, id, &old, err)) != KK_OK)
         return r;
     size_t len = strlen(old.text);
     int timed = old.start_ms != KK_TIME_NONE;
@@ -1953,6 +1969,8 @@ static kk_status insert_locked(kk_store *s, int64_t project, const kk_store_segm
     int64_t pos;
     kk_status r = project_pos(s, project, &pos, err);
     if (r != KK_OK)
+        return r;
+    if ((r = room_for_one(s, project, err)) != KK_OK)
         return r;
     ord *o;
     size_t n;

@@ -3,7 +3,7 @@
  * and settings, the history of edits (undo and redo that survive a
  * restart), and the user's settings (theme, favourite and recent voices).
  *
- * One database file (WAL mode, synchronous=NORMAL or FULL, foreign keys
+ * One database file (WAL mode, synchronous=FULL, foreign keys
  * on), its schema versioned with PRAGMA user_version and migrated forward
  * on open; a database from a newer version is refused with a clear error.
  * Every edit is one transaction: after a crash (kill -9 at any moment) the
@@ -18,6 +18,10 @@
  *
  * A kk_store may be used from several threads at once (one connection,
  * serialised by a mutex inside). Strings returned are malloc'd copies.
+ *
+ * May call: SQLite, cJSON, src/common and the parsers' document type
+ * (subtitles.h); nothing else of the server (a leaf: the handlers and the
+ * render thread call it, holding none of their locks but settings_lock).
  */
 #ifndef KK_STORE_H
 #define KK_STORE_H
@@ -122,6 +126,12 @@ kk_status kk_store_split(kk_store *s, int64_t project, int64_t id, int64_t at_ms
 /* Merges segment b into a (a must come right before b in timeline order):
  * a's text + " " + b's text, a's start to b's end; b is deleted. One edit. */
 kk_status kk_store_merge(kk_store *s, int64_t project, int64_t a, int64_t b, kk_error *err);
+/* The most segments a project may have; 0 (the default): no limit. An
+ * insert or a split that would pass it fails with KK_ERR_CONFLICT (the only
+ * KK_ERR_CONFLICT those two return), checked inside the edit's
+ * transaction, so that concurrent edits cannot pass it together. A project
+ * created bigger is not cut (its creator checks the upload). */
+void kk_store_set_max_segments(kk_store *s, size_t max);
 /* Inserts a new segment (seg's id ignored). One edit. */
 kk_status kk_store_insert(kk_store *s, int64_t project, const kk_store_segment *seg, int64_t *new_id, kk_error *err);
 kk_status kk_store_delete_segment(kk_store *s, int64_t project, int64_t id, kk_error *err);

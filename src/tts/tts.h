@@ -23,9 +23,6 @@
 #include "kk_error.h"
 #include "kk_forward.h" /* KK_SAMPLE_RATE, KK_SAMPLES_PER_FRAME, KK_SPEED_MIN/MAX */
 
-/* Deprecated: KK_SAMPLE_RATE is the one name (kept until every caller has
- * switched). */
-#define KK_TTS_SAMPLE_RATE KK_SAMPLE_RATE
 
 typedef struct kk_tts kk_tts;
 

@@ -3,11 +3,12 @@
 // node:http. Run by CTest (server_api) or by hand from the repository root:
 //   KOKORO_BIN=build/kokoro node --test src/server/tests/
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { api, events, form, raw, removeDir, startServer, tempDir, waitRendered } from './helper.mjs';
+import { KOKORO, api, events, form, raw, removeDir, startServer, tempDir, waitRendered } from './helper.mjs';
 
 // Short texts keep the renders quick.
 const SRT = `1
@@ -141,6 +142,26 @@ describe('basics', () => {
     assert.ok(again.bytes.equals(r.bytes), 'the second preview is the first one');
     assert.equal((await api(server, 'GET', '/api/voices/zz_nobody/preview')).status, 404);
   });
+
+  test('Japanese and Chinese voices: listed as not supported, no preview', async () => {
+    const v = (await api(server, 'GET', '/api/voices')).json;
+    const heart = v.find((x) => x.id === 'af_heart');
+    assert.equal(heart.supported, true);
+    assert.equal(heart.unsupported_reason, null);
+    const cjk = v.filter((x) => /^[jz][fm]_/.test(x.id));
+    assert.ok(cjk.length > 0, 'the model has Japanese and Chinese voices');
+    for (const x of cjk) {
+      assert.equal(x.supported, false, x.id);
+      assert.match(x.unsupported_reason, x.id[0] === 'j' ? /Japanese voices are not supported/ : /Chinese voices are not supported/);
+    }
+    assert.ok(v.filter((x) => x.supported).length + cjk.length === v.length, 'the others are supported');
+    for (const x of [cjk.find((y) => y.id[0] === 'j'), cjk.find((y) => y.id[0] === 'z')].filter(Boolean)) {
+      const r = await api(server, 'GET', `/api/voices/${x.id}/preview`);
+      assert.equal(r.status, 415, r.text);
+      assert.equal(r.json.error.code, 'unsupported');
+      assert.match(r.json.error.message, /not supported/);
+    }
+  });
 });
 
 describe('projects', () => {
@@ -188,6 +209,24 @@ describe('projects', () => {
     assert.equal(p.settings.gap_ms, 300);
     assert.equal(p.sources.length, 2);
     assert.deepEqual(p.segments.map((s) => s.start_ms), [500, 2500, 4500, 6000 + 1000, 6000 + 3000]);
+  });
+
+  test('multipart fields get the checks of JSON ones; a second settings part wins', async () => {
+    let r = await api(server, 'POST', '/api/projects', form([['a.srt', SRT]], { name: 'bad\u0001name' }));
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json.error.message, /^name: control characters/);
+    r = await api(server, 'POST', '/api/projects', form([['a.srt', SRT]], { name: 'nul\u0000inside' }));
+    assert.equal(r.status, 400, r.text);
+    r = await api(server, 'POST', '/api/projects', { name: 'bad\u0001name', text: 'Hello.' });
+    assert.equal(r.status, 400, 'the JSON path refuses the same');
+    const f = form([['a.srt', SRT]], { name: 'Tabs\tare fine' });
+    f.append('settings', JSON.stringify({ voice: 'am_adam' }));
+    f.append('settings', JSON.stringify({ voice: 'bf_emma', gap_ms: 250 }));
+    r = await api(server, 'POST', '/api/projects', f);
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.name, 'Tabs\tare fine');
+    assert.deepEqual([r.json.settings.voice, r.json.settings.gap_ms], ['bf_emma', 250]);
+    assert.equal((await api(server, 'DELETE', `/api/projects/${r.json.id}`)).status, 204);
   });
 
   test('text by JSON, with a format', async () => {
@@ -516,6 +555,29 @@ describe('rendering', () => {
     const srt = (await api(server, 'GET', `/api/projects/${p.id}/subtitles?format=srt`)).text;
     assert.match(srt, /^1\r?\n00:00:00,000 --> /);
   });
+
+  test('a segment the engine refuses fails alone; the others render', async () => {
+    // Texts of their own (no cache hits) and edits before the first pass:
+    // every segment is stale when the failure comes, so only a failure
+    // that names its segment leaves the others to render.
+    const text = ['1\n00:00:00,500 --> 00:00:01,500\nOne lonely fox.\n',
+      '2\n00:00:02,000 --> 00:00:03,000\nTwo grey owls.\n',
+      '3\n00:00:03,500 --> 00:00:04,500\nThree odd cats.\n'].join('\n');
+    const p = (await api(server, 'POST', '/api/projects', { text, format: 'srt' })).json;
+    const ja = (await api(server, 'GET', '/api/voices')).json.find((x) => x.id.startsWith('jf_'));
+    assert.ok(ja, 'the model has a Japanese voice');
+    const bad = p.segments[1].id;
+    let r = await api(server, 'PATCH', `/api/projects/${p.id}`, { settings: { speed: 1.05 } });
+    assert.equal(r.status, 200, r.text);
+    r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${bad}`, { voice: ja.id });
+    assert.equal(r.status, 200, r.text);
+    const done = await waitRendered(server, p.id);
+    assert.deepEqual(done.segments.map((x) => x.status), ['ready', 'error', 'ready']);
+    const e = done.segments[1].error;
+    assert.match(e, /not supported/);
+    assert.doesNotMatch(e, /^segment \d/, 'the renderer\'s input index is left out');
+    assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
+  });
 });
 
 describe('events', () => {
@@ -591,6 +653,13 @@ describe('bad requests', () => {
     r = await api(server, 'POST', `/api/projects/${full.id}/segments`, { op: 'split', id: full.segments[0].id, at_ms: 200, text_offset: 3 });
     assert.equal(r.status, 413);
     assert.equal((await api(server, 'DELETE', `/api/projects/${full.id}`)).status, 204);
+    // Inserts at once into a project two short of the limit: two pass.
+    const near = (await api(server, 'POST', '/api/projects', { text: srt(48), format: 'srt' })).json;
+    const many = await Promise.all(Array.from({ length: 6 }, (_, i) =>
+      api(server, 'POST', `/api/projects/${near.id}/segments`, { op: 'insert', text: `Extra ${i}.` })));
+    assert.deepEqual(many.map((x) => x.status).sort(), [200, 200, 413, 413, 413, 413]);
+    assert.equal((await project(server, near.id)).segments.length, 50);
+    assert.equal((await api(server, 'DELETE', `/api/projects/${near.id}`)).status, 204);
     r = await api(server, 'POST', '/api/projects', form([['notes.pdf', '%PDF-1.4']]));
     assert.equal(r.status, 415);
     assert.equal(r.json.error.code, 'unsupported');
@@ -720,6 +789,14 @@ describe('token', () => {
       assert.equal((await srv.stop()).code, 0);
       removeDir(srv.data);
     }
+  });
+});
+
+describe('start-up', () => {
+  test('--data "" is refused with a message', () => {
+    const r = spawnSync(KOKORO, ['serve', '--port', '0', '--data', ''], { encoding: 'utf8', timeout: 60000 });
+    assert.notEqual(r.status, 0, r.stdout);
+    assert.match(r.stderr, /data directory is an empty path/);
   });
 });
 

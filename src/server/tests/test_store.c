@@ -4,7 +4,8 @@
  * snapshots' differences), redo dropped by a new edit, history across a
  * reopen and its cap, the edge cases and errors of split, merge, insert and
  * delete, settings, schema versions (newer refused, empty file migrated,
- * foreign files refused), threads, and kill -9 in the middle of edits.
+ * foreign files refused), threads, the limit on a project's segments (also
+ * under concurrent inserts), and kill -9 in the middle of edits.
  *
  * Built with store.c and KK_STORE_HISTORY_MAX=50 (see CMakeLists.txt). */
 #include <setjmp.h>
@@ -1444,6 +1445,91 @@ static void test_threads(void **state)
     kk_store_close(s);
 }
 
+/* ---- the limit on segments ---- */
+
+typedef struct {
+    kk_store *s;
+    int64_t project;
+    int ok, full, other;
+} inserter;
+
+static void *insert_main(void *arg)
+{
+    inserter *w = arg;
+    for (int i = 0; i < 6; i++) {
+        kk_store_segment g = {.start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .text = "One more.", .pitch = NAN};
+        kk_error err;
+        int64_t id;
+        kk_status st = kk_store_insert(w->s, w->project, &g, &id, &err);
+        if (st == KK_OK)
+            w->ok++;
+        else if (st == KK_ERR_CONFLICT)
+            w->full++;
+        else
+            w->other++;
+    }
+    return NULL;
+}
+
+static void test_max_segments(void **state)
+{
+    char path[4096];
+    kk_store *s = open_store(db_path(path, sizeof path, "limit"));
+    kk_error err;
+    int64_t p = make_project(s, "limit", "a.srt", SRT); /* 5 segments */
+    kk_store_set_max_segments(s, 6);
+    kk_store_segment g = {.start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .text = "Sixth.", .pitch = NAN};
+    int64_t id = 0, nid = 0;
+    assert_int_equal(kk_store_insert(s, p, &g, &id, &err), KK_OK);
+    /* full: neither an insert nor a split adds one, and nothing changes */
+    int64_t v = version(s, p);
+    expect(kk_store_insert(s, p, &g, &nid, &err), KK_ERR_CONFLICT, &err);
+    assert_int_equal(nid, 0);
+    assert_non_null(strstr(err.msg, "limit of 6 segments"));
+    size_t n;
+    kk_store_segment *all = segs(s, p, &n);
+    int64_t first = all[0].id;
+    kk_store_segments_free(all, n);
+    expect(kk_store_split(s, p, first, 2000, 8, &nid, &err), KK_ERR_CONFLICT, &err);
+    assert_int_equal(version(s, p), v);
+    all = segs(s, p, &n);
+    kk_store_segments_free(all, n);
+    assert_int_equal(n, 6);
+    /* a missing project is still not found, full or not */
+    expect(kk_store_insert(s, 424242, &g, &nid, &err), KK_ERR_NOT_FOUND, &err);
+    /* room again after a delete; a split takes it */
+    assert_int_equal(kk_store_delete_segment(s, p, id, &err), KK_OK);
+    assert_int_equal(kk_store_split(s, p, first, 2000, 8, &nid, &err), KK_OK);
+    expect(kk_store_insert(s, p, &g, &nid, &err), KK_ERR_CONFLICT, &err);
+    /* 0: no limit */
+    kk_store_set_max_segments(s, 0);
+    assert_int_equal(kk_store_insert(s, p, &g, &nid, &err), KK_OK);
+
+    /* Inserts at once from several threads: exactly as many pass as there
+     * is room for (the count is checked inside each insert's transaction). */
+    int64_t q = make_project(s, "race", "a.srt", SRT);
+    kk_store_set_max_segments(s, 12);
+    enum { T = 4 };
+    inserter ws[T];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        ws[i] = (inserter){.s = s, .project = q};
+        assert_int_equal(pthread_create(&th[i], NULL, insert_main, &ws[i]), 0);
+    }
+    int ok = 0, full = 0;
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ws[i].other, 0);
+        ok += ws[i].ok, full += ws[i].full;
+    }
+    assert_int_equal(ok, 12 - 5);
+    assert_int_equal(full, T * 6 - (12 - 5));
+    all = segs(s, q, &n);
+    kk_store_segments_free(all, n);
+    assert_int_equal(n, 12);
+    kk_store_close(s);
+}
+
 /* ---- kill -9 ---- */
 
 /* The child: edits the text to "edit N", N = first, first + 1, ..., and
@@ -1566,6 +1652,7 @@ int main(void)
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_migration_and_foreign_files),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_max_segments),
         cmocka_unit_test(test_crash_kill9),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

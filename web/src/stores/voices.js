@@ -47,6 +47,17 @@ export function blendSpec(a, b, weightA) {
   return `${a}:${wa},${b}:${wb}`;
 }
 
+/** The server lists every voice of the model and says which the engine
+ *  cannot speak in (`supported: false`, `unsupported_reason`); a voice from
+ *  a server that does not say is taken as supported. */
+export function isSupported(v) {
+  return !v || v.supported !== false;
+}
+
+export function unsupportedReason(v) {
+  return isSupported(v) ? '' : v.unsupported_reason || 'This voice is not supported.';
+}
+
 export function describeVoice(spec) {
   const parts = parseVoiceSpec(spec);
   if (parts.length <= 1) return parts[0] ? parts[0].id : '';
@@ -57,6 +68,7 @@ export const useVoices = defineStore('voices', {
   state: () => ({ list: [], loaded: false, previewing: null, filter: '' }),
   getters: {
     ids: (s) => s.list.map((v) => v.id),
+    byId: (s) => (id) => s.list.find((v) => v.id === id),
     /** [{language, label, genders: [{gender, voices: [...]}]}] */
     grouped(s) {
       const q = s.filter.trim().toLowerCase();
@@ -86,6 +98,11 @@ export const useVoices = defineStore('voices', {
       }
     },
     async preview(id) {
+      const v = this.list.find((x) => x.id === id);
+      if (!isSupported(v)) {
+        useToasts().error(unsupportedReason(v), { key: 'preview' });
+        return;
+      }
       if (this.previewing === id) {
         engine.stopPreview();
         this.previewing = null;

@@ -39,9 +39,12 @@ int cmd_voices(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         const char *gender = v[i].gender == 'f' ? "female" : v[i].gender == 'm' ? "male" : "?";
         const char *unsupported = kk_g2p_voice_unsupported(v[i].id);
+        /* the reason: between the sentence's ": " and its advice after ";" */
+        const char *why = unsupported ? strstr(unsupported, ": ") : NULL;
+        why = why ? why + 2 : unsupported;
         if (unsupported)
-            printf("%-16s %-8s %-6s  not supported (%.*s)\n", v[i].id, v[i].language, gender,
-                   (int)strcspn(unsupported, ":;"), unsupported);
+            printf("%-16s %-8s %-6s  not supported: %.*s\n", v[i].id, v[i].language, gender,
+                   (int)strcspn(why, ";"), why);
         else
             printf("%-16s %-8s %s\n", v[i].id, v[i].language, gender);
     }

@@ -35,6 +35,14 @@ int cmd_serve(int argc, char **argv);
  * (NUL-terminated). 0 on success, -1 with err set. */
 int cli_read_text(const char *path, kk_buf *out, kk_error *err);
 
+/* The text a command speaks or reads: *text when given, else file's
+ * contents (standard input for "-", or when neither is given and it is not
+ * a terminal), read into buf with *text pointing at it. Returns
+ * KK_EXIT_OK, or the exit code after printing the usage error (neither or
+ * both given) or the read error (buf freed). cmd names the command in the
+ * message. */
+int cli_get_text(const char *cmd, const char **text, const char *file, kk_buf *buf);
+
 /* Prints "kokoro: error: MSG" and returns the exit code for the status. */
 int cli_fail(const kk_error *err);
 /* Prints a usage error and returns KK_EXIT_INPUT. */

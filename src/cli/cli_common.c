@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "g2p.h"
@@ -30,6 +31,23 @@ int cli_read_text(const char *path, kk_buf *out, kk_error *err)
         return -1;
     }
     return 0;
+}
+
+int cli_get_text(const char *cmd, const char **text, const char *file, kk_buf *buf)
+{
+    if (!*text && !file && !isatty(STDIN_FILENO))
+        file = "-"; /* text piped in */
+    if (!*text == !file)
+        return cli_usage("%s: give the text as an argument, with -f FILE, or on standard input (one of them)", cmd);
+    if (file) {
+        kk_error err = {0};
+        if (cli_read_text(file, buf, &err)) {
+            kk_buf_free(buf);
+            return cli_fail(&err);
+        }
+        *text = buf->data;
+    }
+    return KK_EXIT_OK;
 }
 
 int cli_fail(const kk_error *err)

@@ -71,19 +71,11 @@ int cmd_normalize(int argc, char **argv)
         else
             return cli_usage("normalize: give the text as one argument (quote it) or with -f FILE");
     }
-    if (!text && !file && !isatty(STDIN_FILENO))
-        file = "-";
-    if (!text == !file)
-        return cli_usage("normalize: give the text as an argument, with -f FILE, or on standard input");
     kk_error err = {0};
     kk_buf buf = {0};
-    if (file) {
-        if (cli_read_text(file, &buf, &err)) {
-            kk_buf_free(&buf);
-            return cli_fail(&err);
-        }
-        text = buf.data;
-    }
+    int rc0 = cli_get_text("normalize", &text, file, &buf);
+    if (rc0 != KK_EXIT_OK)
+        return rc0;
     kk_norm n;
     kk_status st = kk_normalize(text, lang, &n, &err);
     int rc = KK_EXIT_OK;

@@ -56,20 +56,12 @@ int cmd_phonemize(int argc, char **argv)
         else
             return cli_usage("phonemize: give the text as one argument (quote it) or with -f FILE");
     }
-    if (!text && !file && !isatty(STDIN_FILENO))
-        file = "-";
-    if (!text == !file)
-        return cli_usage("phonemize: give the text as an argument, with -f FILE, or on standard input");
     kk_error err = {0};
     kk_buf buf = {0};
+    int rc0 = cli_get_text("phonemize", &text, file, &buf);
+    if (rc0 != KK_EXIT_OK)
+        return rc0;
     char found[4096];
-    if (file) {
-        if (cli_read_text(file, &buf, &err)) {
-            kk_buf_free(&buf);
-            return cli_fail(&err);
-        }
-        text = buf.data;
-    }
     if (!(model = cli_model_dir(model, found, sizeof found, &err))) {
         kk_buf_free(&buf);
         return cli_fail(&err);

@@ -140,10 +140,6 @@ int cmd_say(int argc, char **argv)
     }
     if (!out)
         return cli_usage("say: name the output file with -o OUT.wav");
-    if (!text && !file && !isatty(STDIN_FILENO))
-        file = "-"; /* text piped in */
-    if (!text == !file)
-        return cli_usage("say: give the text as an argument, with -f FILE, or on standard input (one of them)");
 
     kk_error err = {0};
     /* The voice's own language must be one the phonemizer reads; say so by
@@ -156,13 +152,9 @@ int cmd_say(int argc, char **argv)
         return cli_fail(&err);
     }
     kk_buf buf = {0};
-    if (file) {
-        if (cli_read_text(file, &buf, &err)) {
-            kk_buf_free(&buf);
-            return cli_fail(&err);
-        }
-        text = buf.data;
-    }
+    int rc0 = cli_get_text("say", &text, file, &buf);
+    if (rc0 != KK_EXIT_OK)
+        return rc0;
     kk_tts *tts = NULL;
     if (kk_tts_new(&tp, &tts, &err) != KK_OK) {
         kk_buf_free(&buf);

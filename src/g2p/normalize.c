@@ -1411,6 +1411,22 @@ static void say_date(nz *z, size_t start, unsigned month, unsigned day, unsigned
     }
 }
 
+/* The year that may follow a date's day or month at *e ("March 3, 2025",
+ * "3 March 2025"): its value, with *e moved past it and *comma set when a
+ * comma stood before it; 0 (and *comma 0, *e unmoved) when none follows. */
+static unsigned date_year(nz *z, size_t *e, int *comma)
+{
+    *comma = at(z, *e) == ',';
+    size_t y0 = skip_hs(z, *e + (*comma ? 1 : 0), 2), ye;
+    unsigned year;
+    if (y0 > *e + (*comma ? 1 : 0) && (year = year_at(z, y0, &ye))) {
+        *e = ye;
+        return year;
+    }
+    *comma = 0;
+    return 0;
+}
+
 /* "March 3", "March 3rd", "Mar. 3, 2025", "March 3 2025". */
 static int r_date_month_first(nz *z, size_t i, size_t *endp)
 {
@@ -1424,15 +1440,8 @@ static int r_date_month_first(nz *z, size_t i, size_t *endp)
     unsigned day = day_at(z, k, &e);
     if (!day)
         return 0;
-    unsigned year = 0;
-    int comma = at(z, e) == ',';
-    size_t y0 = skip_hs(z, e + (comma ? 1 : 0), 2), ye;
-    if (y0 > e + (comma ? 1 : 0) && (year = year_at(z, y0, &ye)))
-        e = ye;
-    else {
-        year = 0;
-        comma = 0;
-    }
+    int comma;
+    unsigned year = date_year(z, &e, &comma);
     if (!ok_end(z, e))
         return 0;
     say_date(z, i, (unsigned)month, day, year, 0, comma);
@@ -1458,15 +1467,8 @@ static int r_date_day_first(nz *z, size_t i, size_t *endp)
     if (!month)
         return 0;
     e = j;
-    unsigned year = 0;
-    int comma = at(z, e) == ',';
-    size_t y0 = skip_hs(z, e + (comma ? 1 : 0), 2), ye;
-    if (y0 > e + (comma ? 1 : 0) && (year = year_at(z, y0, &ye)))
-        e = ye;
-    else {
-        year = 0;
-        comma = 0;
-    }
+    int comma;
+    unsigned year = date_year(z, &e, &comma);
     if (!ok_end(z, e))
         return 0;
     say_date(z, i, (unsigned)month, day, year, 1, comma);

@@ -11,6 +11,10 @@
  *
  * Also the way back: kk_audio_decode() reads any file FFmpeg reads into mono
  * float samples (the tests check each export with it).
+ *
+ * Layer: src/audio may call src/common only (and libsndfile, LAME, FFmpeg,
+ * Rubber Band, libebur128); render, the server, the CLI and the public API
+ * call it.
  */
 #ifndef KK_EXPORT_H
 #define KK_EXPORT_H

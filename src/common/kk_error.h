@@ -6,6 +6,9 @@
  * went wrong, where (file:line when the problem is in an input file) and what
  * to do about it. The library never prints and never exits: the CLI and the
  * server decide how to show the message.
+ *
+ * Layer: src/common is the bottom of the library; it calls nothing of ours
+ * and every other folder may call it.
  */
 #ifndef KK_ERROR_H
 #define KK_ERROR_H

@@ -38,6 +38,9 @@
  * (calls from different contexts are serialised there). espeak-ng is
  * initialised once per process and never terminated (it has no way to be
  * re-initialised safely), so its memory lives until exit.
+ *
+ * Layer: src/g2p may call src/common (and espeak-ng, cJSON); src/tts, the
+ * server (voice support), the CLI and the tools call it.
  */
 #ifndef KK_G2P_H
 #define KK_G2P_H

@@ -12,6 +12,9 @@
  * tensor by tensor: the optional on_tensor callback hands out the
  * intermediate results under the graph's tensor names, in the graph's
  * layouts.
+ *
+ * Layer: src/model may call src/nn and src/common; src/tts and the tools
+ * call it.
  */
 #ifndef KK_FORWARD_H
 #define KK_FORWARD_H

@@ -15,6 +15,9 @@
  *
  * Kernels that need working memory take an nn_scratch, a growable buffer the
  * caller keeps between calls so that the hot path does not allocate.
+ *
+ * Layer: src/nn may call OpenBLAS and nothing of ours but src/common; only
+ * src/model calls it.
  */
 #ifndef KK_NN_H
 #define KK_NN_H

@@ -13,6 +13,9 @@
  * through the warning callback with file and line; with params.strict they are
  * errors instead. Fatal ones (unreadable file, binary data, undecodable text, no
  * usable segment at all) return KK_ERR_INPUT or KK_ERR_IO with a message.
+ *
+ * Layer: src/parsers may call src/common only; render, the server, the
+ * CLI and the public API call it.
  */
 #ifndef KK_SUBTITLES_H
 #define KK_SUBTITLES_H

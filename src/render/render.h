@@ -21,6 +21,9 @@
  *
  * A kk_render_result says, per segment, where it went and what was done to
  * it (the report), with word times on the timeline.
+ *
+ * Layer: src/render may call src/tts, src/audio, src/parsers and src/common;
+ * the server, the CLI and the public API call it. It never calls up.
  */
 #ifndef KK_RENDER_H
 #define KK_RENDER_H

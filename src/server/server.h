@@ -10,6 +10,10 @@
  * ends event streams and closes the database). The caller decides when to
  * stop (the CLI waits for SIGINT or SIGTERM); the server never exits the
  * process and installs no signal handlers.
+ *
+ * Layer: src/server may call src/render, src/tts, src/audio, src/parsers,
+ * src/g2p (voice support) and src/common; only the CLI (kokoro serve)
+ * calls it.
  */
 #ifndef KK_SERVER_H
 #define KK_SERVER_H

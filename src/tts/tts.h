@@ -13,6 +13,9 @@
  *
  * In the style of whisper.cpp: an opaque context, a params struct with a
  * _default_params() function, callbacks with a user pointer.
+ *
+ * Layer: src/tts may call src/model (the forward pass, voices), src/g2p and
+ * src/common; render, the server, the CLI and the public API call it.
  */
 #ifndef KK_TTS_H
 #define KK_TTS_H

@@ -1,6 +1,7 @@
 /*
- * kk_forward.h - the Kokoro-82M forward pass (the low-level engine): phoneme ids, a style vector and a
- * speed in, 24 kHz samples out (KK_SAMPLE_RATE).
+ * kk_forward.h - the Kokoro-82M forward pass (the low-level engine):
+ * phoneme ids, a style vector and a speed in, 24 kHz samples out
+ * (KK_SAMPLE_RATE).
  *
  * A kk_model holds the mapped weights and pointers into them, resolved once
  * at load; it is read-only afterwards, so any number of threads may run

@@ -593,6 +593,102 @@ static int predicted_speed(render_ctx *c, job *j, const kk_tts_script *script, f
     return 0;
 }
 
+/* The fit's first step: the model's speech for segment j at the speed the
+ * cue needs (faster up to fit.max_speed times the asked speed, or
+ * KK_SPEED_MAX), into *a with its cache key. A speed known to be needed is
+ * predicted from the engine's durations, so the speech is made once. 0:
+ * done; otherwise the job stops here, with j->pending set when the speech is
+ * only waiting (a cache-only pass) and *a freed. */
+static int fitted_speech(render_ctx *c, job *j, const kk_tts_script *script, piece *a, kk_cache_key *key)
+{
+    const kk_render_params *p = c->p;
+    int64_t want = cue_samples(j);
+    float cap = j->speed * p->fit.max_speed;
+    if (cap > KK_SPEED_MAX)
+        cap = KK_SPEED_MAX;
+    int got = 0;
+    float fast = j->speed;
+    if (p->fit.enabled && want != INT64_MAX && j->speed < cap &&
+        (got = predicted_speed(c, j, script, cap, want, &fast)) != 0) {
+        j->pending = got > 0;
+        return 1;
+    }
+    if ((got = speech_at(c, j, script, fast, a, key)) != 0) {
+        j->pending = got > 0;
+        return 1;
+    }
+    j->speed_used = fast;
+    if (fast == j->speed)
+        j->natural = (int64_t)a->n;
+    if (p->fit.enabled && too_long(a, want) && j->speed_used < cap && fast == j->speed) {
+        float sp = fitting_speed(a, j->speed, cap, want);
+        piece b = {0};
+        kk_cache_key kb;
+        got = speech_at(c, j, script, sp, &b, &kb);
+        piece_free(a);
+        if (got) {
+            j->pending = got > 0;
+            return 1;
+        }
+        *a = b, *key = kb, j->speed_used = sp;
+    }
+    return 0;
+}
+
+/* The fit's second step and the pitch: speech still longer than its cue is
+ * compressed by Rubber Band (up to fit.max_stretch), and shifted when the
+ * segment has a pitch, through the cache under a key of its own. *a is
+ * replaced by the processed piece. 0: done; otherwise the job stops here
+ * (pending, or failed and reported) with *a freed. */
+static int processed_speech(render_ctx *c, job *j, piece *a, const kk_cache_key *key)
+{
+    const kk_render_params *p = c->p;
+    int64_t want = cue_samples(j);
+    double ratio = 1.0;
+    if (p->fit.enabled && too_long(a, want) && p->fit.max_stretch > 1.0) {
+        ratio = (double)want / (double)a->n;
+        if (ratio < 1.0 / p->fit.max_stretch)
+            ratio = 1.0 / p->fit.max_stretch;
+        ratio = ceil(ratio * 1e4) / 1e4;
+    }
+    if (!(ratio < 1.0 || j->pitch != 0.0))
+        return 0;
+    kk_cache_key pk = processed_key(key, ratio, j->pitch);
+    piece b = {0};
+    int hit = cache_get(c, &pk, &b);
+    if (hit < 0 || (!hit && c->cache_only)) {
+        j->pending = !hit;
+        piece_free(a);
+        return 1;
+    }
+    if (!hit) {
+        j->cached = 0;
+        kk_error e;
+        if (kk_dsp_stretch(a->samples, a->n, KK_SAMPLE_RATE, ratio, j->pitch, &b.samples, &b.n, &e) != KK_OK) {
+            fail_segment(c, &e, j);
+            piece_free(a);
+            return 1;
+        }
+        b.words = a->words, b.n_words = a->n_words;
+        a->words = NULL, a->n_words = 0;
+        for (size_t i = 0; i < b.n_words; i++) {
+            b.words[i].start_sample = (int64_t)llround((double)b.words[i].start_sample * ratio);
+            b.words[i].end_sample = (int64_t)llround((double)b.words[i].end_sample * ratio);
+            if (b.words[i].end_sample > (int64_t)b.n)
+                b.words[i].end_sample = (int64_t)b.n;
+            if (b.words[i].start_sample > b.words[i].end_sample)
+                b.words[i].start_sample = b.words[i].end_sample;
+        }
+        cache_put(c, j, &pk, &b);
+    }
+    piece_free(a);
+    *a = b;
+    j->stretch = ratio;
+    return 0;
+}
+
+/* Renders one segment: its script, the fit's speed, then stretch and
+ * pitch; the result (or why there is none) is left in j. */
 static void render_job(render_ctx *c, job *j)
 {
     const kk_render_params *p = c->p;
@@ -621,84 +717,10 @@ static void render_job(render_ctx *c, job *j)
     }
     piece a = {0};
     kk_cache_key key;
-    int64_t want = cue_samples(j);
-    float cap = j->speed * p->fit.max_speed;
-    if (cap > KK_SPEED_MAX)
-        cap = KK_SPEED_MAX;
-    /* Speech known to need a faster speed is made at that speed only: the
-     * speed comes from a prediction of the natural speech (the engine's
-     * durations, a small part of its work), not from making it. */
-    int got = 0;
-    float fast = j->speed;
-    if (p->fit.enabled && want != INT64_MAX && j->speed < cap &&
-        (got = predicted_speed(c, j, script, cap, want, &fast)) != 0) {
-        j->pending = got > 0;
-        kk_tts_script_free(script);
-        return;
-    }
-    got = speech_at(c, j, script, fast, &a, &key);
-    if (got) {
-        j->pending = got > 0;
-        kk_tts_script_free(script);
-        return;
-    }
-    j->speed_used = fast;
-    if (fast == j->speed)
-        j->natural = (int64_t)a.n;
-    if (p->fit.enabled && too_long(&a, want) && j->speed_used < cap && fast == j->speed) {
-        float s = fitting_speed(&a, j->speed, cap, want);
-        piece b = {0};
-        kk_cache_key kb;
-        if ((got = speech_at(c, j, script, s, &b, &kb)) != 0) {
-            j->pending = got > 0;
-            piece_free(&a);
-            kk_tts_script_free(script);
-            return;
-        }
-        piece_free(&a);
-        a = b, key = kb, j->speed_used = s;
-    }
+    int stop = fitted_speech(c, j, script, &a, &key);
     kk_tts_script_free(script);
-    double ratio = 1.0;
-    if (p->fit.enabled && too_long(&a, want) && p->fit.max_stretch > 1.0) {
-        ratio = (double)want / (double)a.n;
-        if (ratio < 1.0 / p->fit.max_stretch)
-            ratio = 1.0 / p->fit.max_stretch;
-        ratio = ceil(ratio * 1e4) / 1e4;
-    }
-    if (ratio < 1.0 || j->pitch != 0.0) {
-        kk_cache_key pk = processed_key(&key, ratio, j->pitch);
-        piece b = {0};
-        int hit = cache_get(c, &pk, &b);
-        if (hit < 0 || (!hit && c->cache_only)) {
-            j->pending = !hit;
-            piece_free(&a);
-            return;
-        }
-        if (!hit) {
-            j->cached = 0;
-            st = kk_dsp_stretch(a.samples, a.n, KK_SAMPLE_RATE, ratio, j->pitch, &b.samples, &b.n, &e);
-            if (st != KK_OK) {
-                fail_segment(c, &e, j);
-                piece_free(&a);
-                return;
-            }
-            b.words = a.words, b.n_words = a.n_words;
-            a.words = NULL, a.n_words = 0;
-            for (size_t i = 0; i < b.n_words; i++) {
-                b.words[i].start_sample = (int64_t)llround((double)b.words[i].start_sample * ratio);
-                b.words[i].end_sample = (int64_t)llround((double)b.words[i].end_sample * ratio);
-                if (b.words[i].end_sample > (int64_t)b.n)
-                    b.words[i].end_sample = (int64_t)b.n;
-                if (b.words[i].start_sample > b.words[i].end_sample)
-                    b.words[i].start_sample = b.words[i].end_sample;
-            }
-            cache_put(c, j, &pk, &b);
-        }
-        piece_free(&a);
-        a = b;
-        j->stretch = ratio;
-    }
+    if (stop || processed_speech(c, j, &a, &key))
+        return;
     j->audio = a;
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "kk_testutil.h"
 
 #define RATE 24000
 #define TONE 440.0
@@ -32,8 +33,7 @@ static const char *dir(void)
 {
     static char d[4096];
     if (!d[0]) {
-        const char *t = getenv("TEST_TMPDIR");
-        if (snprintf(d, sizeof d, "%s/export", t ? t : "/tmp") >= (int)sizeof d)
+        if (snprintf(d, sizeof d, "%s/export", kk_test_tmpdir()) >= (int)sizeof d)
             abort();
         mkdir(d, 0777);
     }

@@ -16,19 +16,13 @@
 #include <unistd.h>
 
 #include "wav.h"
+#include "kk_testutil.h"
 
-static const char *tmp(const char *name)
-{
-    static char b[4096];
-    const char *d = getenv("TEST_TMPDIR");
-    snprintf(b, sizeof b, "%s/%s", d ? d : "/tmp", name);
-    return b;
-}
+static const char *tmp(const char *name) { return kk_test_path(name); }
 
 static int count_tmp(void)
 {
-    const char *d = getenv("TEST_TMPDIR");
-    DIR *dp = opendir(d ? d : "/tmp");
+    DIR *dp = opendir(kk_test_tmpdir());
     int n = 0;
     struct dirent *e;
     while ((e = readdir(dp)))

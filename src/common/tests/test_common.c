@@ -15,6 +15,7 @@
 #include "kk_fs.h"
 #include "kk_time.h"
 #include "kk_utf8.h"
+#include "kk_testutil.h"
 
 static void clock_moves_forward(void **state)
 {
@@ -27,11 +28,7 @@ static void clock_moves_forward(void **state)
     assert_true(kk_now_ms() >= b * 1e3);
 }
 
-static const char *tmpdir(void)
-{
-    const char *t = getenv("TEST_TMPDIR");
-    return t && *t ? t : "/tmp";
-}
+static const char *tmpdir(void) { return kk_test_tmpdir(); }
 
 static void mkdirs_makes_parents(void **state)
 {

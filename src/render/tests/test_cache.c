@@ -21,6 +21,7 @@
 #include <xxhash.h>
 
 #include "cache.h"
+#include "kk_testutil.h"
 
 /* ---- helpers ---- */
 
@@ -60,8 +61,7 @@ static void rm_rf(const char *path)
 /* A path under TEST_TMPDIR with nothing there (left from an earlier run). */
 static char *fresh_dir(char *buf, size_t size, const char *name)
 {
-    const char *d = getenv("TEST_TMPDIR");
-    pathf(buf, size, "%s/%s", d ? d : "/tmp", name);
+    pathf(buf, size, "%s/%s", kk_test_tmpdir(), name);
     rm_rf(buf);
     return buf;
 }

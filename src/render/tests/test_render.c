@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "render.h"
+#include "kk_testutil.h"
 
 #define MS (KK_SAMPLE_RATE / 1000) /* samples per millisecond */
 
@@ -34,8 +35,7 @@ static int setup(void **state)
         fprintf(stderr, "test_render needs the model: %s\n", err.msg);
         return -1;
     }
-    const char *t = getenv("TEST_TMPDIR");
-    snprintf(cache_dir, sizeof cache_dir, "%s/render-cache-%d", t ? t : "/tmp", (int)getpid());
+    snprintf(cache_dir, sizeof cache_dir, "%s/render-cache-%d", kk_test_tmpdir(), (int)getpid());
     return 0;
 }
 

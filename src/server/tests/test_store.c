@@ -30,6 +30,7 @@
 
 #include "store.h"
 #include "subtitles.h"
+#include "kk_testutil.h"
 
 #ifndef KK_STORE_HISTORY_MAX
 #error "the tests expect the history cap of their build (KK_STORE_HISTORY_MAX)"
@@ -52,8 +53,7 @@ static const char TXT[] = "The first paragraph of plain text.\n\nA second one fo
  * earlier run (the WAL and shared-memory files included). */
 static char *db_path(char *buf, size_t size, const char *name)
 {
-    const char *d = getenv("TEST_TMPDIR");
-    snprintf(buf, size, "%s/%s.db", d ? d : "/tmp", name);
+    snprintf(buf, size, "%s/%s.db", kk_test_tmpdir(), name);
     char side[4200];
     unlink(buf);
     snprintf(side, sizeof side, "%s-wal", buf);

@@ -19,8 +19,8 @@ cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 || {
     echo "cmake --install failed" >&2
     exit 1
 }
-for f in "$prefix/include/kokoro.h" "$prefix/$libdir/libkokoro.so" "$prefix/$libdir/pkgconfig/kokoro.pc" \
-         "$prefix/bin/kokoro"; do
+for f in "$prefix/include/kokoro.h" "$prefix/$libdir/libkokoro.so" "$prefix/$libdir/libkokoro.a" \
+         "$prefix/$libdir/pkgconfig/kokoro.pc" "$prefix/bin/kokoro"; do
     [ -e "$f" ] || { echo "not installed: $f" >&2; exit 1; }
 done
 # Only the public header: nothing of the modules' is installed.
@@ -29,9 +29,10 @@ if [ "$(ls "$prefix/include")" != "kokoro.h" ]; then
     exit 1
 fi
 
-# The system's own pkg-config directories are left out, so that only the
-# freshly installed kokoro.pc can answer.
-export PKG_CONFIG_LIBDIR="$prefix/$libdir/pkgconfig"
+# The fresh prefix's pkg-config directory comes first, so that its
+# kokoro.pc answers; the system's directories stay after it, for the
+# libraries kokoro.pc's private fields require.
+export PKG_CONFIG_LIBDIR="$prefix/$libdir/pkgconfig:$(pkg-config --variable pc_path pkg-config)"
 unset PKG_CONFIG_PATH
 flags=$(pkg-config --cflags --libs kokoro) || { echo "pkg-config does not find kokoro" >&2; exit 1; }
 echo "pkg-config --cflags --libs kokoro: $flags"
@@ -45,8 +46,25 @@ cp "$src/examples/basic.c" "$work/basic.c"
 # shellcheck disable=SC2086
 "$cc" -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -o "$work/basic" "$work/basic.c" $flags
 
+# The same example linked statically against libkokoro.a, with the system
+# libraries kokoro.pc's private fields name: it must not need libkokoro.so.
+static_flags=$(pkg-config --static --libs kokoro | sed 's/-lkokoro//') ||
+    { echo "pkg-config --static does not resolve kokoro's private requirements" >&2; exit 1; }
+# shellcheck disable=SC2086
+"$cc" -std=c11 -Wall -Wextra -Werror -o "$work/basic-static" "$work/basic.c" $(pkg-config --cflags kokoro) \
+    "$prefix/$libdir/libkokoro.a" $static_flags
+if ldd "$work/basic-static" | grep -q libkokoro; then
+    echo "basic-static still needs libkokoro.so" >&2
+    exit 1
+fi
+
 # from the source tree, where ../shared/models is found as by the other tests
 cd "$src"
+set +e
+"$work/basic-static" "$work/hello-static.wav" >/dev/null
+rc=$?
+set -e
+[ $rc -eq 0 ] || [ $rc -eq 77 ] || { echo "the statically linked example failed (exit $rc)" >&2; exit 1; }
 set +e
 LD_LIBRARY_PATH="$prefix/$libdir" "$work/basic" "$work/hello.wav"
 rc=$?

@@ -78,8 +78,14 @@ static const char *const SECONDARY_WORDS[] = {
 static const struct {
     const char *word, *misaki;
 } FIXED_WORDS[] = {
-    {"and", "ænd"}, {"down", "dˌWn"}, {"eighth", "ˈAθ"}, {"on", "ˌɔn"}, {"than", "ðən"}, {"was", "wʌz"},
-    {"your", "jʊɹ"},
+    {"and", "ænd"},         {"down", "dˌWn"},       {"on", "ˌɔn"},     {"than", "ðən"},
+    {"was", "wʌz"},         {"your", "jʊɹ"},
+    /* number words, which the normaliser writes for every number: read as
+     * Kokoro heard them (CMUdict has "thirty" with d and "fifteen" with an
+     * unstressed first syllable) */
+    {"eighteen", "ˌAtˈin"}, {"eighth", "ˈAθ"},      {"eleven", "əlˈɛvᵊn"}, {"fifteen", "fˌɪftˈin"},
+    {"million", "mˈɪljᵊn"}, {"ninety", "nˈIndi"},   {"nineties", "nˈIndiz"}, {"sixteen", "sˌɪkstˈin"},
+    {"thirty", "θˈɜɹTi"},   {"thousandth", "θˈWzᵊnθ"},
 };
 
 static const char *fixed_reading(const char *w, size_t len)

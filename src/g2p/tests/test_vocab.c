@@ -165,6 +165,31 @@ static void languages(void **state)
     kk_g2p_free(g);
 }
 
+/* Which languages kk_g2p_run reads, and the one wording for voices whose
+ * language it does not. */
+static void supported_languages(void **state)
+{
+    (void)state;
+    const char *ok[] = {"en-us", "en", "en-gb", "es", "fr-fr", "fr", "hi", "it", "pt-br", NULL};
+    for (size_t i = 0; ok[i]; i++)
+        if (!kk_g2p_lang_supported(ok[i]))
+            fail_msg("%s should be supported", ok[i]);
+    assert_true(kk_g2p_lang_supported(NULL)); /* the default */
+    assert_false(kk_g2p_lang_supported("ja"));
+    assert_false(kk_g2p_lang_supported("zh"));
+    assert_false(kk_g2p_lang_supported("klingon"));
+    assert_null(kk_g2p_voice_unsupported("af_heart"));
+    assert_null(kk_g2p_voice_unsupported("bm_george"));
+    assert_null(kk_g2p_voice_unsupported("xx_unknown")); /* no language named: not ours to refuse */
+    const char *ja = kk_g2p_voice_unsupported("jf_alpha"), *zh = kk_g2p_voice_unsupported("zm_yunxi");
+    assert_non_null(ja);
+    assert_non_null(zh);
+    assert_non_null(strstr(ja, "Japanese voices are not supported"));
+    assert_non_null(strstr(zh, "Chinese voices are not supported"));
+    /* a blend speaks its first voice's language */
+    assert_non_null(kk_g2p_voice_unsupported("zf_xiaobei:0.5,af_heart:0.5"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +199,7 @@ int main(void)
         cmocka_unit_test(bad_model_path),
         cmocka_unit_test(model_vocab),
         cmocka_unit_test(languages),
+        cmocka_unit_test(supported_languages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

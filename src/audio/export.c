@@ -44,6 +44,11 @@
 #define CHUNK 16384
 #define AAC_KBPS_MIN 16
 #define AAC_KBPS_MAX 320
+/* Room kept in a plain WAV's 32-bit sizes for the chunks besides the data
+ * (libsndfile writes fmt, and for float fact and PEAK: under 100 bytes). */
+#define WAV_HEADER_ROOM 4096
+/* Frames the resampler may add to a planned length (its filter's tail). */
+#define RESAMPLE_SLACK 4096
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -320,6 +325,16 @@ kk_export_params kk_export_default_params(void)
 
 kk_mux_params kk_mux_default_params(void) { return (kk_mux_params){0}; }
 
+static int is_wav(kk_export_format f) { return f == KK_EXPORT_WAV16 || f == KK_EXPORT_WAV32; }
+
+int kk_export_needs_rf64(kk_export_format f, uint64_t frames)
+{
+    if (!is_wav(f))
+        return 0;
+    uint64_t bytes_per_frame = f == KK_EXPORT_WAV32 ? 4 : 2; /* mono */
+    return frames > (UINT32_MAX - WAV_HEADER_ROOM) / bytes_per_frame;
+}
+
 const char *kk_export_format_name(kk_export_format f) { return valid_format(f) ? formats[f].name : "unknown"; }
 
 const char *kk_export_format_ext(kk_export_format f) { return valid_format(f) ? formats[f].ext : ""; }
@@ -550,6 +565,8 @@ struct kk_audio_writer {
     int fd;
     int in_rate, rate;
     int failed; /* a write failed: commit must not publish the file */
+    int rf64;   /* WAV: written as RF64 (chosen at open from expected_samples) */
+    uint64_t frames; /* written to the encoder so far, at the file's rate */
     resampler rs;
     int resampling;
     float *scratch; /* clipped samples for LAME */
@@ -569,9 +586,10 @@ static void lame_quiet(const char *format, va_list ap)
 
 static kk_status sf_start(kk_audio_writer *w, kk_error *err)
 {
+    int wav = w->rf64 ? SF_FORMAT_RF64 : SF_FORMAT_WAV;
     int fmt = w->format == KK_EXPORT_FLAC    ? SF_FORMAT_FLAC | SF_FORMAT_PCM_16
-              : w->format == KK_EXPORT_WAV32 ? SF_FORMAT_WAV | SF_FORMAT_FLOAT
-                                             : SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+              : w->format == KK_EXPORT_WAV32 ? wav | SF_FORMAT_FLOAT
+                                             : wav | SF_FORMAT_PCM_16;
     SF_INFO info = {.samplerate = w->rate, .channels = 1, .format = fmt};
     w->sf = sf_open_fd(w->fd, SFM_WRITE, &info, 0);
     if (!w->sf)
@@ -723,9 +741,16 @@ static kk_status backend_write(kk_audio_writer *w, const float *x, size_t n, kk_
     case KK_EXPORT_M4A:
         return aac_push(&w->aac, x, n, err);
     default:
+        /* libsndfile would wrap a plain WAV's 32-bit sizes (a corrupt file):
+         * refuse before that, with what to do instead. */
+        if (is_wav(w->format) && !w->rf64 && kk_export_needs_rf64(w->format, w->frames + n))
+            return kk_error_set(err, KK_ERR_UNSUPPORTED, "%s: the audio is too long for a WAV file (over 4 GiB, "
+                                "more than its 32-bit sizes can say); export FLAC, MP3 or M4A, or give the "
+                                "length up front (expected_samples) to get an RF64 WAV", w->path);
         if (sf_writef_float(w->sf, x, (sf_count_t)n) != (sf_count_t)n)
             return kk_error_set(err, KK_ERR_IO, "%s: write failed: %s; check free space", w->path,
                                 sf_strerror(w->sf));
+        w->frames += n;
         return KK_OK;
     }
 }
@@ -831,6 +856,11 @@ kk_status kk_audio_writer_open(kk_audio_writer **out, const char *path, int in_r
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
     }
     w->format = p->format, w->in_rate = in_rate, w->rate = rate;
+    if (p->expected_samples) {
+        /* the length at the file's rate, rounded up, with the resampler's tail */
+        double planned = ceil((double)p->expected_samples * rate / in_rate) + (rate != in_rate ? RESAMPLE_SLACK : 0);
+        w->rf64 = planned >= 0x1p64 || kk_export_needs_rf64(w->format, (uint64_t)planned);
+    }
     w->fd = kk_tmpfile_create(path, &w->tmp);
     if (w->fd < 0)
         st = io_error(err, path, errno);
@@ -915,8 +945,10 @@ kk_status kk_export_audio(const char *path, const float *samples, size_t n, int 
         return kk_error_set(err, KK_ERR_ARG, "kk_export_audio: no samples");
     if (!n && p && p->format == KK_EXPORT_M4A && path) /* before a temporary file is made */
         return empty_m4a(err, path);
+    kk_export_params known = p ? *p : kk_export_default_params();
+    known.expected_samples = n; /* lets a WAV past 4 GiB be RF64 */
     kk_audio_writer *w;
-    kk_status st = kk_audio_writer_open(&w, path, in_rate, p, err);
+    kk_status st = kk_audio_writer_open(&w, path, in_rate, &known, err);
     if (st != KK_OK)
         return st;
     kk_export_progress_fn fn = p ? p->progress : NULL;

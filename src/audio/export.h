@@ -1,6 +1,6 @@
 /*
  * export.h - the rendered track out to a file: WAV (16-bit PCM or 32-bit
- * float), FLAC, MP3 (LAME, CBR or VBR) and M4A (AAC in MP4 through
+ * float; RF64 when it passes 4 GiB), FLAC, MP3 (LAME, CBR or VBR) and M4A (AAC in MP4 through
  * libavcodec/libavformat), at the input rate or resampled (libswresample)
  * to another; and a dub: a video's streams copied with the track as its
  * audio (kk_mux_video).
@@ -20,6 +20,7 @@
 #define KK_EXPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kk_error.h"
 
@@ -43,9 +44,27 @@ typedef struct kk_export_params {
     int bitrate_kbps; /* MP3 CBR and AAC; 0: the format's default (MP3 128, AAC 128) */
     kk_export_progress_fn progress; /* may be NULL */
     void *user;
+    /* The streaming writer: how many samples (at the input rate) it will be
+     * given, when the caller knows; 0: unknown. Only WAV looks at it, to
+     * choose RF64 up front (see kk_export_needs_rf64); kk_export_audio sets
+     * it itself. A count too small is safe: the write that would pass the
+     * WAV limit is refused instead. */
+    uint64_t expected_samples;
 } kk_export_params;
 
 kk_export_params kk_export_default_params(void);
+
+/* Whether a WAV (KK_EXPORT_WAV16 or WAV32) of frames samples at the file's
+ * rate, mono, must be RF64: 1 when its data, with room for the header
+ * chunks, would pass the 32-bit sizes of RIFF (4 GiB: 16-bit PCM at 24 kHz
+ * passes them after about 24.8 hours, float after half that); 0 otherwise,
+ * and always 0 for the other formats (FLAC, MP3 and M4A have no such
+ * limit). What the writer decides by: an RF64 file is a WAV with 64-bit
+ * sizes (EBU Tech 3306) that FFmpeg, libsndfile and the usual editors read.
+ * A WAV writer that was not told a length over the limit refuses the write
+ * that would pass it (KK_ERR_UNSUPPORTED, with what to do), so a WAV's sizes
+ * never wrap around. */
+int kk_export_needs_rf64(kk_export_format f, uint64_t frames);
 
 /* "wav", "wav32", "flac", "mp3", "m4a" (also "aac"), or a file name whose
  * extension says it (.wav is 16-bit). KK_ERR_ARG naming the choices when

@@ -145,8 +145,38 @@ int kk_warn(kk_pctx *c, long line, const char *fmt, ...)
 
 int kk_next_line(kk_pctx *c) { return kk_reader_getline(c->rd, c->err); }
 
+/* A time past the one bound every layer shares (kk_limits.h). */
+static int past_limit(int64_t ms) { return ms != KK_TIME_NONE && ms > KK_TIME_MAX_MS; }
+
+/* Skips a segment, or drops word times, past KK_TIME_MAX_MS: such a time is
+ * a typo or a hostile file, and a track sized from it would not fit in
+ * memory. Returns 1 when the segment is to be skipped, 0 to keep it, -1 in
+ * strict mode. Checked here, once, so that every format gets it. */
+static int check_times(kk_pctx *c, kk_segment *seg)
+{
+    if (past_limit(seg->start_ms) || past_limit(seg->end_ms)) {
+        char t[32];
+        kk_format_time(past_limit(seg->end_ms) ? seg->end_ms : seg->start_ms, ',', t, sizeof t);
+        return kk_warn(c, seg->line, "time %s is past the limit of %d hours; segment skipped", t,
+                       KK_TIME_MAX_HOURS) ? -1 : 1;
+    }
+    for (size_t i = 0; i < seg->n_words; i++) {
+        kk_word *w = &seg->words[i];
+        if (past_limit(w->start_ms) || past_limit(w->end_ms)) {
+            if (kk_warn(c, seg->line, "word \"%.40s\" has a time past the limit of %d hours; kept without "
+                        "its times", w->text, KK_TIME_MAX_HOURS))
+                return -1;
+            w->start_ms = w->end_ms = KK_TIME_NONE;
+        }
+    }
+    return 0;
+}
+
 int kk_emit(kk_pctx *c, kk_segment *seg)
 {
+    int bad = check_times(c, seg);
+    if (bad)
+        return bad < 0 ? -1 : 0;
     kk_fold_space(seg->text);
     if (seg->speaker) {
         kk_fold_space(seg->speaker);

@@ -62,9 +62,11 @@ typedef struct kk_pctx {
 /* Reports a recoverable problem at line. Returns 0 to go on, or -1 in strict
  * mode (ctx->err then holds the problem as an error). */
 int kk_warn(kk_pctx *c, long line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Folds white space in seg->text (in place), drops segments with no text left
- * (with a warning) and hands the rest to the callback. 0 on success, -1 with
- * ctx->err set. */
+/* Drops segments with a time past KK_TIME_MAX_MS and word times past it
+ * (with a warning), folds white space in seg->text (in place), drops
+ * segments with no text left (with a warning) and hands the rest to the
+ * callback. 0 on success (a segment skipped included), -1 with ctx->err
+ * set (strict mode, or the callback stopped the parse). */
 int kk_emit(kk_pctx *c, kk_segment *seg);
 /* Wraps kk_reader_getline for parsers: 1 line, 0 end, -1 error. */
 int kk_next_line(kk_pctx *c);

@@ -9,7 +9,8 @@
  * KK_WSCRIBE_MAX_BYTES). kk_parse_file() collects the segments into a kk_doc.
  *
  * Problems fall in two kinds. Recoverable ones (a cue with a broken time line,
- * an end before its start, an unknown tag) skip that cue or tag and are reported
+ * an end before its start, a time past KK_TIME_MAX_MS (kk_limits.h: 1000
+ * hours), an unknown tag) skip that cue or tag and are reported
  * through the warning callback with file and line; with params.strict they are
  * errors instead. Fatal ones (unreadable file, binary data, undecodable text, no
  * usable segment at all) return KK_ERR_INPUT or KK_ERR_IO with a message.
@@ -25,6 +26,7 @@
 #include <stdint.h>
 
 #include "kk_error.h"
+#include "kk_limits.h"
 
 /* A time that the source does not give (plain text has no times). */
 #define KK_TIME_NONE ((int64_t)-1)
@@ -47,13 +49,13 @@ kk_format kk_format_from_path(const char *path);
 
 typedef struct kk_word {
     char *text;
-    int64_t start_ms, end_ms; /* KK_TIME_NONE when unknown */
+    int64_t start_ms, end_ms; /* KK_TIME_NONE when unknown; else 0 .. KK_TIME_MAX_MS */
     double score;             /* NAN when absent */
 } kk_word;
 
 typedef struct kk_segment {
     int index;                /* 1-based position among the parsed segments */
-    int64_t start_ms, end_ms; /* KK_TIME_NONE for plain text */
+    int64_t start_ms, end_ms; /* KK_TIME_NONE for plain text; else 0 .. KK_TIME_MAX_MS */
     char *text;               /* UTF-8, markup removed, white space folded */
     char *speaker;            /* NULL when the source names none */
     kk_word *words;           /* word timings, NULL when unknown */

@@ -861,6 +861,14 @@ static kk_status place(render_ctx *c, kk_render_result *r, kk_error *err)
         }
         if (q->end_sample > length)
             length = q->end_sample;
+        /* Every time was checked against the bound, but untimed segments
+         * follow each other and speech may run past its cue: the track is
+         * held to the same bound before it is allocated. */
+        if (length > KK_TIME_MAX_MS * MS) {
+            c->fail_index = i + 1;
+            return kk_error_set(err, KK_ERR_ARG, "segment %zu: its speech would end past the limit of %d hours on "
+                                "a track", i + 1, KK_TIME_MAX_HOURS);
+        }
     }
     r->samples = calloc((size_t)length + 1, sizeof *r->samples);
     if (!r->samples)
@@ -910,6 +918,9 @@ static kk_status make_jobs(render_ctx *c, const kk_render_segment *segs, kk_erro
             (s->start_ms != KK_TIME_NONE && (s->start_ms < 0 || s->end_ms < s->start_ms)))
             return kk_error_set(err, KK_ERR_ARG, "segment %zu: times %lld .. %lld ms are not a time span", i + 1,
                                 (long long)s->start_ms, (long long)s->end_ms);
+        if (s->start_ms != KK_TIME_NONE && s->end_ms > KK_TIME_MAX_MS)
+            return kk_error_set(err, KK_ERR_ARG, "segment %zu: it ends at %lld ms, past the limit of %d hours on "
+                                "times; correct its times", i + 1, (long long)s->end_ms, KK_TIME_MAX_HOURS);
         j->speed = s->speed > 0 ? s->speed : p->speed;
         j->pitch = isnan(s->pitch) ? p->pitch : s->pitch;
         if (!(j->speed >= KK_SPEED_MIN && j->speed <= KK_SPEED_MAX))
@@ -987,6 +998,9 @@ static kk_status check_params(const kk_render_params *p, kk_error *err)
         return kk_error_set(err, KK_ERR_ARG, "the fit's maximum stretch %g is outside 1 .. 2", p->fit.max_stretch);
     if (p->gap_ms < 0 || p->lead_ms < 0 || p->min_length_ms < 0)
         return kk_error_set(err, KK_ERR_ARG, "gap, lead and minimum length must not be negative");
+    if (p->gap_ms > KK_TIME_MAX_MS || p->lead_ms > KK_TIME_MAX_MS || p->min_length_ms > KK_TIME_MAX_MS)
+        return kk_error_set(err, KK_ERR_ARG, "gap, lead and minimum length must not pass the limit of %d hours on "
+                            "times", KK_TIME_MAX_HOURS);
     if (p->workers < 0 || p->threads < 0)
         return kk_error_set(err, KK_ERR_ARG, "workers and threads must not be negative");
     return kk_render_check_voice_map(p->voice_map, err);

@@ -59,7 +59,8 @@ typedef struct kk_fit_params {
 /* One segment to render. Strings are copied by kk_render where needed. */
 typedef struct kk_render_segment {
     const char *text;
-    int64_t start_ms, end_ms; /* KK_TIME_NONE (both): after the previous segment */
+    int64_t start_ms, end_ms; /* KK_TIME_NONE (both): after the previous segment;
+                                 else 0 .. KK_TIME_MAX_MS */
     const char *speaker;      /* for the voice map; may be NULL */
     const char *voice;        /* NULL: the voice map's for the speaker, else params.voice */
     float speed;              /* 0: params.speed */
@@ -179,7 +180,13 @@ typedef struct kk_render_result {
 /* Renders n segments. On error nothing is returned (out is zeroed), but
  * what was rendered is in the cache. KK_ERR_ABORTED when the abort callback
  * said so. A segment that cannot be spoken (nothing to say after markup) is
- * a warning and stays silent; an unknown voice is an error. */
+ * a warning and stays silent; an unknown voice is an error. Times are
+ * bounded by KK_TIME_MAX_MS (kk_limits.h, 1000 hours), as the parsers and
+ * the server bound them: a segment ending past it, or whose speech would
+ * make the track pass it (untimed segments one after another, speech
+ * running past its cue), is KK_ERR_ARG naming the segment (p->failure
+ * says which), before any track is allocated; so are gap_ms, lead_ms and
+ * min_length_ms past it (failure index 0). */
 kk_status kk_render(kk_tts *tts, const kk_render_segment *segs, size_t n, const kk_render_params *p,
                     kk_render_result *out, kk_error *err);
 void kk_render_result_free(kk_render_result *r);

@@ -374,11 +374,24 @@ void api_voices(srv_request *rq, srv_reply *rp)
     srv_reply_json(rp, 200, arr);
 }
 
+/* Whether voice id's pack is in the voices directory now: the list is
+ * read at start, and a pack deleted since is as unknown as one never
+ * there. */
+static int voice_file_present(kk_server *s, const char *id)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    int n = snprintf(path, sizeof path, "%s/%s.bin", kk_tts_voices_dir(s->tts), id);
+    return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 void api_voice_preview(srv_request *rq, srv_reply *rp)
 {
     kk_server *s = rq->srv;
     const char *id = rq->name;
-    if (!id || !srv_voice_id_known(s->voices, s->n_voices, id, strlen(id))) {
+    /* One rule for a voice that is not there, listed at start or not: 404
+     * (a preview kept from before the pack went is not served either). */
+    if (!id || !srv_voice_id_known(s->voices, s->n_voices, id, strlen(id)) || !voice_file_present(s, id)) {
         srv_reply_error(rp, 404, "not_found", "no voice \"%.100s\"", id ? id : "");
         return;
     }
@@ -386,7 +399,10 @@ void api_voice_preview(srv_request *rq, srv_reply *rp)
     char *wav = NULL;
     size_t len = 0;
     if (srv_jobs_preview(s->jobs, id, &wav, &len, &err) != KK_OK) {
-        srv_reply_status(rp, &err);
+        if (!voice_file_present(s, id)) /* deleted while it rendered */
+            srv_reply_error(rp, 404, "not_found", "no voice \"%.100s\"", id);
+        else
+            srv_reply_status(rp, &err);
         return;
     }
     rp->status = 200;
@@ -791,18 +807,31 @@ static int build_doc(kk_server *s, const src_in *src, size_t n, kk_doc **out, cJ
             if (g.start_ms != KK_TIME_NONE && offset) {
                 g.start_ms += offset;
                 g.end_ms += offset;
-                if (g.n_words && (w = malloc(g.n_words * sizeof *w))) {
-                    for (size_t k = 0; k < g.n_words; k++) {
-                        w[k] = g.words[k];
-                        if (w[k].start_ms != KK_TIME_NONE)
-                            w[k].start_ms += offset;
-                        if (w[k].end_ms != KK_TIME_NONE)
-                            w[k].end_ms += offset;
-                    }
-                    g.words = w;
-                } else {
-                    g.words = NULL, g.n_words = 0;
+                /* each file's cues follow the files before it: together
+                 * they must stay within the one bound on times */
+                if (g.end_ms > KK_TIME_MAX_MS) {
+                    srv_bad(rp, "%s:%ld: after the files before it, this segment would end at %.1f hours, past the "
+                                "limit of %d hours; upload the files as separate projects",
+                            src[f].name, g.line, (double)g.end_ms / 3.6e6, KK_TIME_MAX_HOURS);
+                    kk_doc_free(doc);
+                    kk_doc_free(all);
+                    return -1;
                 }
+                if (g.n_words && !(w = malloc(g.n_words * sizeof *w))) {
+                    srv_reply_error(rp, 500, "internal", "out of memory");
+                    kk_doc_free(doc);
+                    kk_doc_free(all);
+                    return -1;
+                }
+                for (size_t k = 0; k < g.n_words; k++) {
+                    w[k] = g.words[k];
+                    if (w[k].start_ms != KK_TIME_NONE)
+                        w[k].start_ms += offset;
+                    if (w[k].end_ms != KK_TIME_NONE)
+                        w[k].end_ms += offset;
+                }
+                if (g.n_words)
+                    g.words = w;
             }
             if (g.end_ms != KK_TIME_NONE && g.end_ms > last)
                 last = g.end_ms;
@@ -1057,7 +1086,7 @@ static int segment_fields(kk_server *s, const cJSON *o, kk_store_segment *g, uns
         if (cJSON_IsNull(a) && cJSON_IsNull(b)) {
             g->start_ms = g->end_ms = KK_TIME_NONE;
         } else {
-            const int64_t max = (int64_t)1000 * 3600 * 1000; /* 1000 hours */
+            const int64_t max = KK_TIME_MAX_MS; /* 1000 hours: the bound the parsers and render keep too */
             if (get_int(o, "start_ms", 0, max, &g->start_ms, rp) || get_int(o, "end_ms", 0, max, &g->end_ms, rp))
                 return -1;
             if (g->end_ms < g->start_ms) {

@@ -53,22 +53,65 @@
 #define MB ((size_t)1 << 20)
 /* A request with files may carry this many files' worth of bytes. */
 #define UPLOAD_FILES_PER_REQUEST 4
-/* A body over its limit by at most this much is read (and dropped) before
- * the 413: a reply sent while the client is still sending may reach it as
- * a reset connection instead. A larger one announced is answered at once,
- * one that keeps coming (chunked) has its connection closed. */
+/* A body announced over its limit (Content-Length) is answered at once,
+ * before it is sent (no "100 Continue"). One that comes without a length
+ * (chunked) is read and dropped up to this much past the limit, then its
+ * connection is closed: a reply sent while the client is still sending
+ * may reach it as a reset connection instead. */
 #define DRAIN_BYTES ((size_t)16 << 20)
+/* More query parameters than this are a 414: libmicrohttpd keeps a record
+ * of each in the connection's memory, and one that runs out of it never
+ * answers (0.9.75), so they are counted before it parses them (on_uri). */
+#define MAX_QUERY_PARAMS 100
+
+/* The length of the UTF-8 sequence at p (n bytes left) if it is well
+ * formed and not a C1 control (U+0080..U+009F); else 0. */
+static size_t utf8_printable(const unsigned char *p, size_t n)
+{
+    size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (!len || len > n || p[0] > 0xf4 || !kk_utf8_valid((const char *)p, len))
+        return 0;
+    return p[0] == 0xc2 && p[1] < 0xa0 ? 0 : len;
+}
+
+/* Copies src into dst (size bytes, NUL-terminated, cut short if need be)
+ * with every control byte written as \xNN: C0, DEL, C1 (as a UTF-8
+ * character or a lone byte), any byte of broken UTF-8, and the backslash
+ * itself (so that an escape in the log always means one). What a client
+ * sends (the decoded URL, names in messages) can then neither start a
+ * line of its own nor reach the terminal as an escape sequence. */
+static void log_escape(char *dst, size_t size, const char *src)
+{
+    size_t w = 0, n = strlen(src);
+    for (size_t i = 0; i < n;) {
+        const unsigned char *p = (const unsigned char *)src + i;
+        size_t len = p[0] >= 0x80 ? utf8_printable(p, n - i) : (p[0] >= 0x20 && p[0] != 0x7f && p[0] != '\\');
+        if (len) {
+            if (w + len >= size)
+                break;
+            memcpy(dst + w, p, len);
+            w += len, i += len;
+        } else {
+            if (w + 4 >= size)
+                break;
+            snprintf(dst + w, 5, "\\x%02x", p[0]);
+            w += 4, i++;
+        }
+    }
+    dst[w] = '\0';
+}
 
 void srv_log(kk_server *s, const char *fmt, ...)
 {
     if (!s->p.log)
         return;
-    char line[2048];
+    char line[2048], safe[2048 * 4];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    s->p.log(s->p.log_user, line);
+    log_escape(safe, sizeof safe, line);
+    s->p.log(s->p.log_user, safe);
 }
 
 /* ---- routes ---- */
@@ -162,6 +205,7 @@ struct http_req {
     const route *rt;
     int is_api;
     int started;  /* the first call (headers) is done */
+    size_t n_query; /* query parameters in the URL (on_uri) */
     int deferred; /* 1: running on a slow thread; 2: its reply is ready */
     int too_large;
     int bad_form;
@@ -180,6 +224,18 @@ static void reply_init(srv_reply *rp)
 {
     memset(rp, 0, sizeof *rp);
     rp->fd = -1;
+}
+
+/* A request's state, made when its first line is read (on_uri) or, failing
+ * that, on the handler's first call. NULL when memory runs out. */
+static http_req *req_new(void)
+{
+    http_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->t0 = kk_now_s();
+    reply_init(&r->reply);
+    return r;
 }
 
 static void reply_free(srv_reply *rp)
@@ -274,9 +330,27 @@ void srv_reply_error(srv_reply *rp, unsigned status, const char *code, const cha
     srv_reply_json(rp, status, root);
 }
 
+/* A full disk, told by the errno the failed write left: kk_error carries
+ * no errno, and the handlers call srv_reply_status right after the call
+ * that failed; errno is cleared before each handler (run_handler), so a
+ * value from an earlier request cannot leak into this one. */
+static int disk_full(int e)
+{
+#ifdef EDQUOT
+    if (e == EDQUOT)
+        return 1;
+#endif
+    return e == ENOSPC;
+}
+
 void srv_reply_status(srv_reply *rp, const kk_error *err)
 {
+    int e = errno;
     const char *m = err->msg[0] ? err->msg : kk_status_name(err->code);
+    if (err->code == KK_ERR_IO && disk_full(e)) {
+        srv_reply_error(rp, 507, "insufficient_storage", "%s", m);
+        return;
+    }
     switch (err->code) {
         case KK_ERR_NOT_FOUND: srv_reply_error(rp, 404, "not_found", "%s", m); break;
         case KK_ERR_CONFLICT: srv_reply_error(rp, 409, "conflict", "%s", m); break;
@@ -438,10 +512,17 @@ static int open_inside(const kk_server *s, const char *rel, struct stat *st)
     /* Symbolic links may not lead out of the directory. */
     if (strncmp(real, s->web_dir, n) || real[n] != '/')
         return -1;
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    /* Regular files only: a FIFO would block the open (and the pool
+     * thread), a device may act on being opened. So: not opened unless
+     * stat says regular, opened without blocking and without following a
+     * link put there since, and checked again on what was opened. */
+    if (stat(real, st) || !S_ISREG(st->st_mode))
+        return -1;
+    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY);
     if (fd < 0)
         return -1;
-    if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fstat(fd, st) || !S_ISREG(st->st_mode) || fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK)) {
         close(fd);
         return -1;
     }
@@ -509,6 +590,15 @@ static void serve_static(kk_server *s, const char *path, srv_reply *rp)
 
 /* ---- slow requests ---- */
 
+/* Runs r's handler on this thread, errno cleared first: srv_reply_status
+ * reads a full disk from it (disk_full), and only this request's calls
+ * may have set it. */
+static void run_handler(http_req *r)
+{
+    errno = 0;
+    r->rt->fn(&r->rq, &r->reply);
+}
+
 struct srv_slow {
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -534,7 +624,7 @@ static void *slow_main(void *arg)
         if (!q->head)
             q->tail = NULL;
         pthread_mutex_unlock(&q->lock);
-        r->rt->fn(&r->rq, &r->reply);
+        run_handler(r);
         r->deferred = 2;
         /* The connection was suspended before r was queued; MHD calls the
          * access handler again, which queues the reply. */
@@ -685,10 +775,83 @@ static enum MHD_Result on_form_data(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
-static int header_has(struct MHD_Connection *c, const char *name, const char *prefix)
+/* Whether the request's Content-Type is the media type `type` exactly
+ * (any case; parameters after a ';' allowed): "application/jsonx" is not
+ * JSON. */
+static int content_type_is(struct MHD_Connection *c, const char *type)
 {
-    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
-    return v && !strncasecmp(v, prefix, strlen(prefix));
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    if (!v)
+        return 0;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(type);
+    if (strncasecmp(v, type, n))
+        return 0;
+    for (v += n; *v == ' ' || *v == '\t';)
+        v++;
+    return !*v || *v == ';';
+}
+
+/* What check_headers counts: the headers a request may carry once. */
+typedef struct header_count {
+    unsigned host, content_type, transfer_encoding, content_length;
+    const char *length; /* the first Content-Length */
+    int lengths_differ;
+} header_count;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    header_count *h = cls;
+    if (!value)
+        value = "";
+    if (!strcasecmp(key, "Host"))
+        h->host++;
+    else if (!strcasecmp(key, "Content-Type"))
+        h->content_type++;
+    else if (!strcasecmp(key, "Transfer-Encoding"))
+        h->transfer_encoding++;
+    else if (!strcasecmp(key, "Content-Length") && h->content_length++ == 0)
+        h->length = value;
+    else if (!strcasecmp(key, "Content-Length") && strcmp(h->length, value))
+        h->lengths_differ = 1;
+    return MHD_YES;
+}
+
+/* The request's framing and its headers that must come once, before
+ * anything else reads them: two different Content-Lengths, or one with a
+ * Transfer-Encoding, would let a proxy in front of us and us disagree on
+ * where the body ends (request smuggling); two Hosts, on which one the
+ * checks saw. A refused request closes its connection (its body is never
+ * read). 1: go on; 0: a reply was set (400, 414, 501). */
+static int check_headers(http_req *r)
+{
+    srv_reply *rp = &r->reply;
+    struct MHD_Connection *c = r->rq.conn;
+    header_count h = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &h);
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+    if (h.host > 1)
+        srv_bad(rp, "Host: given %u times; send it once", h.host);
+    else if (h.content_type > 1)
+        srv_bad(rp, "Content-Type: given %u times; send it once", h.content_type);
+    else if (h.lengths_differ)
+        srv_bad(rp, "Content-Length: given twice with different values");
+    else if (h.length && (!h.length[0] || strspn(h.length, "0123456789") != strlen(h.length)))
+        srv_bad(rp, "Content-Length: \"%.40s\" is not a number of bytes", h.length);
+    else if (h.content_length && h.transfer_encoding)
+        srv_bad(rp, "Content-Length and Transfer-Encoding together: send one");
+    else if (h.transfer_encoding > 1 || (te && strcasecmp(te, "chunked")))
+        srv_reply_error(rp, 501, "not_implemented", "Transfer-Encoding: \"%.40s\": only chunked is read",
+                        te ? te : "");
+    else if (r->n_query > MAX_QUERY_PARAMS)
+        srv_reply_error(rp, 414, "uri_too_long", "the URL has %zu query parameters; at most %d are read", r->n_query,
+                        MAX_QUERY_PARAMS);
+    else
+        return 1;
+    srv_reply_header(rp, "Connection", "close");
+    return 0;
 }
 
 /* The first call's security checks: Host, token, Origin, and whether the
@@ -776,15 +939,16 @@ static int route_request(http_req *r, const char *method)
 }
 
 /* What body to expect, and how much of it: a form's post processor, the
- * limit, a Content-Length announced over it refused at once. 1: go on; 0:
- * a reply was set. */
+ * limit, a Content-Length announced over it refused at once (413, before
+ * the client sends it, "100 Continue" or not). 1: go on; 0: a reply was
+ * set. */
 static int expect_body(kk_server *s, http_req *r)
 {
     srv_reply *rp = &r->reply;
     struct MHD_Connection *c = r->rq.conn;
     unsigned fl = r->rt ? r->rt->flags : 0;
     r->limit = s->p.max_body_bytes;
-    if ((fl & R_FORM) && header_has(c, "Content-Type", "multipart/form-data")) {
+    if ((fl & R_FORM) && content_type_is(c, "multipart/form-data")) {
         r->part_limit = s->p.max_upload_bytes;
         r->limit = s->p.max_upload_bytes * UPLOAD_FILES_PER_REQUEST + s->p.max_body_bytes;
         r->pp = MHD_create_post_processor(c, 64 * 1024, on_form_data, r);
@@ -798,12 +962,13 @@ static int expect_body(kk_server *s, http_req *r)
         char *end;
         errno = 0;
         unsigned long long v = strtoull(cl, &end, 10);
-        if (errno || *end || v > r->limit + DRAIN_BYTES) {
+        if (errno || *end || v > r->limit) { /* digits only (check_headers) */
             srv_reply_error(rp, 413, "too_large", "the body (%s bytes) is over the limit of %zu bytes%s", cl, r->limit,
-                            r->pp ? " for uploads" : " for a request (JSON: --max-body-mb)");
+                            r->pp ? " for a request with files (--max-upload-mb)"
+                                  : " for a request (JSON: --max-body-mb)");
+            srv_reply_header(rp, "Connection", "close");
             return 0;
         }
-        r->too_large = v > r->limit; /* read it, drop it, then say so */
     }
     return 1;
 }
@@ -813,7 +978,7 @@ static int expect_body(kk_server *s, http_req *r)
 static int begin(kk_server *s, http_req *r, const char *method)
 {
     r->is_api = !strncmp(r->path, "/api/", 5) || !strcmp(r->path, "/api");
-    return check_access(s, r, method) && route_request(r, method) && expect_body(s, r);
+    return check_headers(r) && check_access(s, r, method) && route_request(r, method) && expect_body(s, r);
 }
 
 /* The whole body is in: parse it and run the handler. 1: a reply is set;
@@ -848,7 +1013,7 @@ static int finish(kk_server *s, http_req *r)
             srv_bad(rp, "this endpoint takes no body");
             return 1;
         }
-        if (!header_has(c, "Content-Type", "application/json")) {
+        if (!content_type_is(c, "application/json")) {
             srv_reply_error(rp, 415, "unsupported", "a JSON body needs Content-Type: application/json%s",
                             (r->rt->flags & R_FORM) ? " (or multipart/form-data for files)" : "");
             return 1;
@@ -874,7 +1039,7 @@ static int finish(kk_server *s, http_req *r)
         srv_reply_error(rp, 503, "unavailable", "the server is stopping");
         return 1;
     }
-    r->rt->fn(&r->rq, rp);
+    run_handler(r);
     return 1;
 }
 
@@ -884,13 +1049,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     kk_server *s = cls;
     http_req *r = *con_cls;
-    if (!r) {
-        r = calloc(1, sizeof *r);
-        if (!r)
-            return MHD_NO;
-        *con_cls = r;
-        r->t0 = kk_now_s();
-        reply_init(&r->reply);
+    if (!r && !(*con_cls = r = req_new()))
+        return MHD_NO;
+    if (!r->started) {
         r->rq.srv = s;
         r->rq.conn = c;
         r->rq.method = method;
@@ -932,6 +1093,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!finish(s, r))
         return MHD_YES; /* suspended until the slow thread is done */
     return send_reply(s, r);
+}
+
+/* libmicrohttpd's URI log callback: the request line, before the query is
+ * parsed. Counts its parameters, and leaves libmicrohttpd none to parse
+ * when there are too many (check_headers answers 414): the query string
+ * is cut right after its '?' (the buffer is the connection's, writable;
+ * libmicrohttpd parses it only after this call). Its result is the
+ * request's state (*con_cls). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls, (void)c;
+    http_req *r = req_new();
+    const char *q = uri ? strchr(uri, '?') : NULL;
+    if (r && q) {
+        r->n_query = 1;
+        for (const char *p = q + 1; *p; p++)
+            r->n_query += *p == '&';
+        if (r->n_query > MAX_QUERY_PARAMS)
+            ((char *)q)[1] = '\0';
+    }
+    return r;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -1133,7 +1315,7 @@ static kk_status start_daemon(kk_server *s, kk_error *err)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->p.http_threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!s->daemon)
         return kk_error_set(err, KK_ERR_IO, "cannot listen on %s port %d (in use, or not an address of this machine?)",
                             s->host, s->p.port);

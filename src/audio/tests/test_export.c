@@ -762,6 +762,99 @@ static void test_mux_failures(void **state)
     assert_int_equal(count_tmp(), 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* WAV past 4 GiB: RF64                                                */
+
+#define HOURS(h, rate) ((uint64_t)((h) * 3600.0 * (rate)))
+
+/* The decision, on lengths no test could write: a WAV is RF64 exactly
+ * when its data would pass RIFF's 32-bit sizes; other formats never. */
+static void test_rf64_decision(void **state)
+{
+    assert_false(kk_export_needs_rf64(KK_EXPORT_WAV16, 0));
+    assert_false(kk_export_needs_rf64(KK_EXPORT_WAV16, HOURS(10, RATE)));  /* 1.7 GB */
+    assert_true(kk_export_needs_rf64(KK_EXPORT_WAV16, HOURS(30, RATE)));   /* 5.2 GB */
+    assert_false(kk_export_needs_rf64(KK_EXPORT_WAV32, HOURS(10, RATE)));  /* 3.5 GB */
+    assert_true(kk_export_needs_rf64(KK_EXPORT_WAV32, HOURS(12.5, RATE))); /* 4.3 GB */
+    /* around the edge: a MiB under 4 GiB fits, 4 GiB of data does not */
+    assert_false(kk_export_needs_rf64(KK_EXPORT_WAV16, (UINT32_MAX - (1u << 20)) / 2));
+    assert_true(kk_export_needs_rf64(KK_EXPORT_WAV16, (uint64_t)UINT32_MAX / 2 + 1));
+    assert_false(kk_export_needs_rf64(KK_EXPORT_WAV32, (UINT32_MAX - (1u << 20)) / 4));
+    assert_true(kk_export_needs_rf64(KK_EXPORT_WAV32, (uint64_t)UINT32_MAX / 4 + 1));
+    assert_true(kk_export_needs_rf64(KK_EXPORT_WAV16, UINT64_MAX));
+    kk_export_format others[] = {KK_EXPORT_FLAC, KK_EXPORT_MP3, KK_EXPORT_M4A};
+    for (size_t i = 0; i < 3; i++)
+        assert_false(kk_export_needs_rf64(others[i], HOURS(1000, 48000)));
+}
+
+/* The first four bytes of a file. */
+static void magic(const char *p, char out[5])
+{
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(out, 1, 4, f), 4);
+    out[4] = '\0';
+    fclose(f);
+}
+
+/* One short WAV through the writer, told to expect `expected` samples at
+ * RATE (written at `rate`); returns its magic and checks that it decodes
+ * to what was written. */
+static void write_told(kk_export_format f, int rate, uint64_t expected, char got[5])
+{
+    size_t n = 1000;
+    float *x = tone(n, RATE, TONE, 0.5, 0, 0);
+    char p[4096];
+    kk_export_params ep = params(f);
+    ep.sample_rate = rate;
+    ep.expected_samples = expected;
+    kk_audio_writer *w;
+    kk_error err;
+    assert_int_equal(kk_audio_writer_open(&w, path(p, "told.wav"), RATE, &ep, &err), KK_OK);
+    assert_int_equal(kk_audio_writer_write(w, x, n, &err), KK_OK);
+    assert_int_equal(kk_audio_writer_commit(w, &err), KK_OK);
+    magic(p, got);
+    float *y;
+    size_t m;
+    int r;
+    assert_int_equal(kk_audio_decode(p, 0, &y, &m, &r, &err), KK_OK);
+    assert_int_equal(r, rate);
+    if (rate == RATE) {
+        assert_int_equal(m, n);
+        assert_true(snr_db(x, y, n) > (f == KK_EXPORT_WAV32 ? 120 : 80));
+    }
+    free(x), free(y);
+}
+
+/* A writer told of a length past 4 GiB writes RF64 (read back here from a
+ * short file: the header is what differs); one told nothing, or a length
+ * that fits, writes a plain RIFF WAV; the length counts at the file's
+ * rate (resampled 24 -> 48 kHz, 20 hours pass 4 GiB only at 48 kHz). */
+static void test_rf64_written_when_told(void **state)
+{
+    char m[5];
+    write_told(KK_EXPORT_WAV16, RATE, HOURS(30, RATE), m);
+    assert_string_equal(m, "RF64");
+    write_told(KK_EXPORT_WAV32, RATE, HOURS(13, RATE), m);
+    assert_string_equal(m, "RF64");
+    write_told(KK_EXPORT_WAV16, RATE, 0, m);
+    assert_string_equal(m, "RIFF");
+    write_told(KK_EXPORT_WAV16, RATE, HOURS(20, RATE), m);
+    assert_string_equal(m, "RIFF");
+    write_told(KK_EXPORT_WAV16, 48000, HOURS(20, RATE), m);
+    assert_string_equal(m, "RF64");
+    /* kk_export_audio knows the length: a short track stays RIFF */
+    float *x = tone(2000, RATE, TONE, 0.5, 0, 0);
+    char p[4096];
+    kk_export_params ep = params(KK_EXPORT_WAV16);
+    kk_error err;
+    assert_int_equal(kk_export_audio(path(p, "plain.wav"), x, 2000, RATE, &ep, &err), KK_OK);
+    magic(p, m);
+    assert_string_equal(m, "RIFF");
+    free(x);
+    assert_int_equal(count_tmp(), 0);
+}
+
 int main(void)
 {
     /* the library leaves FFmpeg's log to the program: this one wants only
@@ -775,6 +868,8 @@ int main(void)
         cmocka_unit_test(test_resample),
         cmocka_unit_test(test_resample_lengths),
         cmocka_unit_test(test_writer_pieces),
+        cmocka_unit_test(test_rf64_decision),
+        cmocka_unit_test(test_rf64_written_when_told),
         cmocka_unit_test(test_empty_track),
         cmocka_unit_test(test_short_tracks),
         cmocka_unit_test(test_abort),

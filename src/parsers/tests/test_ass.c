@@ -101,6 +101,27 @@ static void test_no_events_is_error(void **state)
     assert_non_null(strstr(err.msg, "e.ass"));
 }
 
+/* Issue 13: an event past the 1000-hour bound is skipped with a warning
+ * (an error in strict mode). */
+static void test_time_past_the_limit_skips_event(void **state)
+{
+    const char *t = "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+                    "Dialogue: 0,999999:00:00.00,999999:00:01.00,Default,,0,0,0,,Far\n"
+                    "Dialogue: 0,0:00:06.00,0:00:07.00,Default,,0,0,0,,Near\n";
+    warnings w;
+    kk_doc *d = parse_ok("far.ass", t, KK_FORMAT_ASS, &w);
+    assert_int_equal(d->n_segs, 1);
+    assert_string_equal(d->segs[0].text, "Near");
+    assert_int_equal(w.count, 1);
+    assert_non_null(strstr(w.all, "far.ass:3: time 999999:00:01,000 is past the limit of 1000 hours"));
+    kk_doc_free(d);
+    kk_status st;
+    kk_error err;
+    assert_null(parse_str("far.ass", t, KK_FORMAT_ASS, 1, NULL, &st, &err));
+    assert_int_equal(st, KK_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "far.ass:3: time 999999:00:01,000"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_bad_events),
         cmocka_unit_test(test_missing_format_uses_default_with_warning),
         cmocka_unit_test(test_no_events_is_error),
+        cmocka_unit_test(test_time_past_the_limit_skips_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -202,6 +202,37 @@ static void test_no_usable_cue_is_error(void **state)
     assert_non_null(strstr(err.msg, "none.srt"));
 }
 
+/* Issue 13: a time past the 1000-hour bound (kk_limits.h) skips its cue
+ * with a warning naming the file and line, like the other recoverable
+ * problems; exactly the bound is still a time. */
+static void test_time_past_the_limit_skips_cue(void **state)
+{
+    warnings w;
+    kk_doc *d = parse_ok("far.srt",
+                         "1\n00:00:01,000 --> 00:00:02,000\nNear.\n\n"
+                         "2\n999999:00:00,000 --> 999999:00:01,000\nFar.\n\n"
+                         "3\n00:00:03,000 --> 1000:00:00,001\nJust past.\n\n"
+                         "4\n999:59:59,000 --> 1000:00:00,000\nAt the limit.\n",
+                         KK_FORMAT_SRT, &w);
+    assert_int_equal(d->n_segs, 2);
+    assert_string_equal(d->segs[0].text, "Near.");
+    assert_string_equal(d->segs[1].text, "At the limit.");
+    assert_int_equal(d->segs[1].end_ms, KK_TIME_MAX_MS);
+    assert_int_equal(w.count, 2);
+    assert_non_null(strstr(w.all, "far.srt:6: time 999999:00:01,000 is past the limit of 1000 hours"));
+    assert_non_null(strstr(w.all, "far.srt:10: time 1000:00:00,001 is past the limit"));
+    kk_doc_free(d);
+
+    kk_status st;
+    kk_error err;
+    d = parse_str("far.srt", "1\n999999:00:00,000 --> 999999:00:01,000\nFar.\n\n2\n00:00:01,000 --> "
+                  "00:00:02,000\nNear.\n", KK_FORMAT_SRT, 1, NULL, &st, &err);
+    assert_null(d);
+    assert_int_equal(st, KK_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "far.srt:2: time 999999:00:01,000 is past the limit of 1000 hours"));
+    assert_non_null(strstr(err.msg, "strict"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_strict_turns_warnings_into_errors),
         cmocka_unit_test(test_empty_cue_skipped),
         cmocka_unit_test(test_no_usable_cue_is_error),
+        cmocka_unit_test(test_time_past_the_limit_skips_cue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,6 +96,28 @@ static void test_less_than_kept(void **state)
     kk_doc_free(d);
 }
 
+/* Issue 13: a cue past the 1000-hour bound is skipped with a warning
+ * (an error in strict mode). */
+static void test_time_past_the_limit_skips_cue(void **state)
+{
+    const char *t = "WEBVTT\n\n"
+                    "999999:00:00.000 --> 999999:00:01.000\nFar.\n\n"
+                    "00:06.000 --> 00:07.000\nNear.\n";
+    warnings w;
+    kk_doc *d = parse_ok("far.vtt", t, KK_FORMAT_VTT, &w);
+    assert_int_equal(d->n_segs, 1);
+    assert_string_equal(d->segs[0].text, "Near.");
+    assert_int_equal(w.count, 1);
+    assert_non_null(strstr(w.all, "far.vtt:3: time 999999:00:01,000 is past the limit of 1000 hours; "
+                                  "segment skipped"));
+    kk_doc_free(d);
+    kk_status st;
+    kk_error err;
+    assert_null(parse_str("far.vtt", t, KK_FORMAT_VTT, 1, NULL, &st, &err));
+    assert_int_equal(st, KK_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "far.vtt:3: time 999999:00:01,000 is past the limit"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -104,6 +126,7 @@ int main(void)
         cmocka_unit_test(test_bad_cues_skipped),
         cmocka_unit_test(test_crlf_and_multiline),
         cmocka_unit_test(test_less_than_kept),
+        cmocka_unit_test(test_time_past_the_limit_skips_cue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,6 +116,35 @@ static void test_segment_json_shape(void **state)
     kk_doc_free(d);
 }
 
+/* Issue 13: the 1000-hour bound, for clock strings and for numbers of
+ * milliseconds; a word past it keeps its text and loses its times. */
+static void test_time_past_the_limit(void **state)
+{
+    const char *t = "[\n"
+                    "{\"text\": \"far\", \"start\": \"999999:00:00.000\", \"end\": \"999999:00:01.000\"},\n"
+                    "{\"text\": \"far ms\", \"start\": 0, \"end\": 3600000001},\n"
+                    "{\"text\": \"near\", \"start\": 5000, \"end\": 6000,\n"
+                    " \"words\": [{\"text\": \"near\", \"start\": 5000, \"end\": 99999999999999}]}\n"
+                    "]";
+    warnings w;
+    kk_doc *d = parse_ok("far.json", t, KK_FORMAT_WSCRIBE, &w);
+    assert_int_equal(d->n_segs, 1);
+    assert_string_equal(d->segs[0].text, "near");
+    assert_int_equal(d->segs[0].n_words, 1);
+    assert_string_equal(d->segs[0].words[0].text, "near");
+    assert_int_equal(d->segs[0].words[0].start_ms, KK_TIME_NONE);
+    assert_int_equal(w.count, 3);
+    assert_non_null(strstr(w.all, "far.json:2: time 999999:00:01,000 is past the limit of 1000 hours"));
+    assert_non_null(strstr(w.all, "far.json:3: time 1000:00:00,001 is past the limit"));
+    assert_non_null(strstr(w.all, "far.json:4: word \"near\" has a time past the limit"));
+    kk_doc_free(d);
+    kk_status st;
+    kk_error err;
+    assert_null(parse_str("far.json", t, KK_FORMAT_WSCRIBE, 1, NULL, &st, &err));
+    assert_int_equal(st, KK_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "far.json:2: time 999999:00:01,000"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_not_an_array),
         cmocka_unit_test(test_strict),
         cmocka_unit_test(test_segment_json_shape),
+        cmocka_unit_test(test_time_past_the_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

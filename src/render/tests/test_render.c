@@ -462,6 +462,56 @@ static void test_voice_map_and_pitch(void **state)
     kk_render_result_free(&r);
 }
 
+/* Issue 13: times are bounded by KK_TIME_MAX_MS (1000 hours) here too,
+ * before a track is sized from them: a segment past it is KK_ERR_ARG
+ * naming it (the failure says which, no track is returned), and so is one
+ * whose speech would carry the track past it; the render's own lengths
+ * past it are not one segment's. */
+static void test_times_past_the_limit(void **state)
+{
+    kk_render_segment segs[3];
+    for (size_t i = 0; i < 3; i++)
+        segs[i] = (kk_render_segment){.text = "Hi.", .start_ms = (int64_t)i * 1000,
+                                      .end_ms = (int64_t)i * 1000 + 900, .pitch = NAN};
+    segs[2].start_ms = (int64_t)999999 * 3600 * 1000; /* the upload of the issue: 999999:00:00,000 */
+    segs[2].end_ms = segs[2].start_ms + 1000;
+    kk_render_failure f = {.index = 99};
+    kk_render_result r;
+    kk_error err;
+    kk_render_params p = params(NULL, 1);
+    p.failure = &f;
+    assert_int_equal(kk_render(tts, segs, 3, &p, &r, &err), KK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "segment 3"));
+    assert_non_null(strstr(err.msg, "1000 hours"));
+    assert_int_equal(f.index, 3);
+    assert_int_equal(f.status, KK_ERR_ARG);
+    assert_null(r.samples);
+    segs[2].start_ms = 2000;
+    segs[2].end_ms = KK_TIME_MAX_MS + 1; /* one past */
+    f.index = 99;
+    assert_int_equal(kk_render(tts, segs, 3, &p, &r, &err), KK_ERR_ARG);
+    assert_int_equal(f.index, 3);
+
+    /* untimed speech after a lead at the limit: the track would pass it */
+    kk_render_segment untimed = {.text = "Hi.", .start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE,
+                                 .pitch = NAN};
+    p.lead_ms = KK_TIME_MAX_MS;
+    f.index = 99;
+    assert_int_equal(kk_render(tts, &untimed, 1, &p, &r, &err), KK_ERR_ARG);
+    fprintf(stderr, "past the limit: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "segment 1"));
+    assert_int_equal(f.index, 1);
+    assert_null(r.samples);
+
+    p = params(NULL, 1);
+    p.failure = &f;
+    p.gap_ms = KK_TIME_MAX_MS + 1;
+    f.index = 99;
+    assert_int_equal(kk_render(tts, &untimed, 1, &p, &r, &err), KK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "1000 hours"));
+    assert_int_equal(f.index, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_voice_map_and_pitch),
         cmocka_unit_test(test_failure_as_data),
         cmocka_unit_test(test_speed_range),
+        cmocka_unit_test(test_times_past_the_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,7 +4,8 @@
 //   KOKORO_BIN=build/kokoro node --test src/server/tests/
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -227,6 +228,37 @@ describe('projects', () => {
     assert.equal(r.json.name, 'Tabs\tare fine');
     assert.deepEqual([r.json.settings.voice, r.json.settings.gap_ms], ['bf_emma', 250]);
     assert.equal((await api(server, 'DELETE', `/api/projects/${r.json.id}`)).status, 204);
+  });
+
+  test('a time past the 1000-hour bound: the cue is skipped with the parser\'s warning, the track stays small', async () => {
+    // issue 13: the one bound on times (kk_limits.h) is kept by the parser,
+    // the PATCH check and the render alike
+    const far = '1\n00:00:00,500 --> 00:00:01,500\nNear.\n\n2\n999999:00:00,000 --> 999999:00:01,000\nFar.\n';
+    let r = await api(server, 'POST', '/api/projects', form([['far.srt', far]]));
+    assert.equal(r.status, 201, r.text);
+    const p = r.json;
+    assert.deepEqual(p.segments.map((s) => [s.start_ms, s.end_ms]), [[500, 1500]]);
+    assert.ok(p.warnings.some((w) => /^far\.srt:6: time 999999:00:01,000 is past the limit of 1000 hours/.test(w)),
+      JSON.stringify(p.warnings));
+    // only the far cue: nothing usable, a 400 that carries the warning
+    r = await api(server, 'POST', '/api/projects', form([['only.srt', '1\n999999:00:00,000 --> 999999:00:01,000\nFar.\n']]));
+    assert.equal(r.status, 400, r.text);
+    assert.ok(r.json.warnings.some((w) => /past the limit of 1000 hours/.test(w)), r.text);
+    // two files that each stay within the bound but not together: 400
+    const late = '1\n600:00:00,000 --> 600:00:01,000\nLate.\n';
+    r = await api(server, 'POST', '/api/projects', form([['a.srt', late], ['b.srt', late]]));
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json.error.message, /^b\.srt:2: after the files before it, this segment would end at 1200\.0 hours/);
+    // a PATCH one millisecond past the bound is refused
+    const seg = p.segments[0].id;
+    r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`, { start_ms: 0, end_ms: 3600000001 });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json.error.message, /end_ms: an integer from 0 to 3600000000/);
+    // the track is sized from the kept cue only (1.5 s and the speech), not from the skipped one
+    r = await api(server, 'GET', `/api/projects/${p.id}/track`);
+    assert.equal(r.status, 200, r.text);
+    assert.ok(r.bytes.length < 44 + 2 * 24000 * 10, `a short track, not ${r.bytes.length} bytes`);
+    assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
   });
 
   test('text by JSON, with a format', async () => {
@@ -764,6 +796,185 @@ describe('bad requests', () => {
   test('the server still answers', async () => {
     const r = await api(server, 'GET', '/api/health');
     assert.equal(r.status, 200);
+  });
+});
+
+// One request written to the socket as given (what node:http and fetch
+// tidy up: repeated headers, Expect, a huge query). Resolves with the
+// status (0: none), what came back and how long it took, once the server
+// closes or ms pass.
+function rawRequest(port, text, ms = 5000) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const sock = net.connect(port, '127.0.0.1');
+    let got = '';
+    const done = () => {
+      clearTimeout(timer);
+      sock.destroy();
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(got);
+      resolve({ status: m ? Number(m[1]) : 0, text: got, ms: Date.now() - t0 });
+    };
+    const timer = setTimeout(done, ms);
+    sock.setEncoding('latin1');
+    sock.on('data', (d) => { got += d; });
+    sock.on('end', done);
+    sock.on('error', done);
+    sock.write(text);
+  });
+}
+
+// The model's voices directory as the server finds it (for a copy).
+function modelVoicesDir() {
+  const home = process.env.HOME ? path.join(process.env.HOME, '.local/share/kokoro') : null;
+  for (const d of [process.env.KOKORO_MODEL_DIR, home, 'models/kokoro-82m-v1.0', '../shared/models/kokoro-82m-v1.0']) {
+    if (d && existsSync(path.join(d, 'voices', 'af_heart.bin'))) return path.join(d, 'voices');
+  }
+  return null;
+}
+
+describe('strict HTTP (issue 13)', () => {
+  const host = () => `Host: 127.0.0.1:${server.port}\r\n`;
+  const json = '{"text":"Hi."}';
+
+  test('framing and repeated headers: 400, the connection closed', async () => {
+    let r = await rawRequest(server.port, `POST /api/projects HTTP/1.1\r\n${host()}Content-Type: application/json\r\n` +
+      `Content-Length: ${json.length}\r\nContent-Length: 5\r\n\r\n${json}`);
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.text, /Content-Length/);
+    assert.ok(!/HTTP\/1\.1 \d{3}[^]*HTTP\/1\.1 \d{3}/.test(r.text), 'one reply only: the rest is not a request');
+    r = await rawRequest(server.port, `POST /api/projects HTTP/1.1\r\n${host()}Content-Type: application/json\r\n` +
+      `Content-Length: ${json.length}\r\nTransfer-Encoding: chunked\r\n\r\n${json}`);
+    assert.equal(r.status, 400, r.text);
+    for (const hosts of [`${host()}Host: evil.example\r\n`, `Host: evil.example\r\n${host()}`, host() + host()]) {
+      r = await rawRequest(server.port, `GET /api/health HTTP/1.1\r\n${hosts}\r\n`);
+      assert.equal(r.status, 400, hosts);
+    }
+    r = await rawRequest(server.port, `GET /api/health HTTP/1.1\r\n${host()}Connection: close\r\n\r\n`);
+    assert.equal(r.status, 200);
+  });
+
+  test('Content-Type is an exact media type', async () => {
+    for (const type of ['application/jsonx', 'application/json-patch', 'application/json2; charset=utf-8']) {
+      const r = await api(server, 'POST', '/api/projects', json, { 'Content-Type': type });
+      assert.equal(r.status, 415, type);
+    }
+    for (const type of ['application/json; charset=utf-8', 'Application/JSON', 'application/json ; charset=UTF-8']) {
+      const r = await api(server, 'POST', '/api/projects', json, { 'Content-Type': type });
+      assert.equal(r.status, 201, `${type}: ${r.text}`);
+      await api(server, 'DELETE', `/api/projects/${r.json.id}`);
+    }
+    const f = await raw(server, {
+      method: 'POST', path: '/api/projects', headers: { 'Content-Type': 'multipart/form-dataX; boundary=xyz' },
+      body: '--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nHi.\r\n--xyz--\r\n',
+    });
+    assert.equal(f.status, 415, f.text);
+  });
+
+  test('a body announced over the limit: 413 at once, no 100 Continue', async () => {
+    for (const expect of ['', 'Expect: 100-continue\r\n']) {
+      const r = await rawRequest(server.port, `POST /api/projects HTTP/1.1\r\n${host()}Content-Type: application/json\r\n` +
+        `Content-Length: ${2 << 20}\r\n${expect}\r\n`);
+      assert.equal(r.status, 413, `${expect}: ${r.text}`);
+      assert.ok(!r.text.includes('100 Continue'), expect);
+      assert.ok(r.ms < 2000, `answered in ${r.ms} ms`);
+    }
+  });
+
+  test('too many query parameters, a long URL, long headers: answered at once', async () => {
+    const q = Array.from({ length: 3000 }, (_, i) => `a${i}=1`).join('&');
+    let r = await rawRequest(server.port, `GET /api/health?${q} HTTP/1.1\r\n${host()}\r\n`);
+    assert.equal(r.status, 414, r.text.slice(0, 200));
+    assert.ok(r.ms < 2000, `answered in ${r.ms} ms`);
+    const few = Array.from({ length: 100 }, (_, i) => `a${i}=1`).join('&');
+    r = await rawRequest(server.port, `GET /api/health?${few} HTTP/1.1\r\n${host()}Connection: close\r\n\r\n`);
+    assert.equal(r.status, 200);
+    r = await rawRequest(server.port, `GET /api/health?${'x'.repeat(200000)} HTTP/1.1\r\n${host()}\r\n`);
+    assert.ok(r.status === 414 || r.status === 431, String(r.status));
+    assert.ok(r.ms < 2000, `answered in ${r.ms} ms`);
+    r = await rawRequest(server.port, `GET /api/health HTTP/1.1\r\n${host()}X-Long: ${'x'.repeat(200000)}\r\n\r\n`);
+    assert.equal(r.status, 431);
+    assert.ok(r.ms < 2000, `answered in ${r.ms} ms`);
+  });
+
+  test('the web directory serves regular files only', async () => {
+    const fifo = path.join(web, 'assets', 'pipe-1.js');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    const sockPath = path.join(web, 'assets', 'sock-1.js');
+    const listener = net.createServer(() => {});
+    await new Promise((res) => listener.listen(sockPath, res));
+    try {
+      for (const p of ['/assets/pipe-1.js', '/assets/sock-1.js']) {
+        const r = await rawRequest(server.port, `GET ${p} HTTP/1.1\r\n${host()}Connection: close\r\n\r\n`, 3000);
+        assert.equal(r.status, 404, `${p}: ${r.text.slice(0, 100)}`);
+      }
+    } finally {
+      listener.close();
+      rmSync(fifo, { force: true });
+    }
+    assert.equal((await raw(server, { path: '/assets/index-4f3a2b1c.js' })).status, 200);
+  });
+});
+
+describe('a log without control bytes, one rule for missing voices (issue 13)', () => {
+  test('control bytes in what is logged come out as \\xNN; a deleted voice previews as an unknown one', async (t) => {
+    const from = modelVoicesDir();
+    if (!from) return t.skip('no voices directory found to copy');
+    const voices = tempDir('kk-voices-');
+    for (const v of ['af_heart', 'af_bella']) copyFileSync(path.join(from, `${v}.bin`), path.join(voices, `${v}.bin`));
+    const srv = await startServer({ args: ['--log-requests', '--voices', voices] });
+    try {
+      const forged = '/api/x%0d%0akokoro:%20DELETE%20/api/projects/3%20204%0a%1b[31mred%1b[0m%7f%c2%9b%9b';
+      const r = await raw(srv, { path: forged });
+      assert.equal(r.status, 404);
+      await new Promise((res) => setTimeout(res, 200));
+      const log = srv.stderr();
+      assert.ok(!log.includes('\x1b'), 'no ESC reaches the log');
+      assert.ok(!/[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]/.test(log), 'no control byte but the newline ending each line');
+      assert.ok(!/^kokoro: DELETE/m.test(log), 'no forged line');
+      assert.match(log, /GET \/api\/x\\x0d\\x0akokoro: DELETE \/api\/projects\/3 204\\x0a\\x1b\[31mred\\x1b\[0m\\x7f\\xc2\\x9b\\x9b 404/);
+
+      rmSync(path.join(voices, 'af_bella.bin'));
+      const gone = await api(srv, 'GET', '/api/voices/af_bella/preview');
+      const never = await api(srv, 'GET', '/api/voices/zz_nobody/preview');
+      assert.equal(never.status, 404);
+      assert.equal(gone.status, never.status, gone.text);
+      assert.equal(gone.json.error.code, never.json.error.code);
+    } finally {
+      await srv.stop();
+      removeDir(srv.data);
+      removeDir(voices);
+    }
+  });
+});
+
+describe('a full disk (issue 13)', () => {
+  test('507 Insufficient Storage with the message', async (t) => {
+    // The data directory on a 1 MB tmpfs of the server's own (a user and
+    // mount namespace: no root needed where they are allowed).
+    const probe = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /tmp && echo ok']);
+    if (probe.status !== 0 || !String(probe.stdout).includes('ok')) return t.skip('no unshare -rm with tmpfs here');
+    const data = tempDir('kk-full-');
+    const cache = tempDir('kk-full-cache-');
+    const wrap = path.join(cache, 'on-tmpfs.sh');
+    writeFileSync(wrap, `#!/bin/sh\nexec unshare -rm sh -c 'mount -t tmpfs -o size=1m tmpfs "$0" && exec "$@"' "${data}" "${KOKORO}" "$@"\n`);
+    chmodSync(wrap, 0o755);
+    const srv = await startServer({ data, cache, bin: wrap });
+    try {
+      const text = Array.from({ length: 400 }, (_, i) => `Paragraph ${i} ${'words '.repeat(100)}`).join('\n\n');
+      let r;
+      for (let i = 0; i < 12; i++) {
+        r = await api(srv, 'POST', '/api/projects', { text });
+        if (r.status !== 201) break;
+      }
+      assert.equal(r.status, 507, r.text);
+      assert.equal(r.json.error.code, 'insufficient_storage');
+      assert.match(r.json.error.message, /full|space/);
+      assert.equal((await api(srv, 'GET', '/api/health')).status, 200);
+    } finally {
+      await srv.stop();
+      removeDir(data);
+      removeDir(cache);
+    }
   });
 });
 

@@ -19,12 +19,13 @@ export function removeDir(dir) {
 }
 
 // Starts the server; resolves once it prints its address and /api/health
-// answers. opts: { data, cache, args: [...], env: {...} }.
+// answers. opts: { data, cache, args: [...], env: {...}, bin (a program
+// run in kokoro's place with the same arguments: a wrapper) }.
 export async function startServer(opts = {}) {
   const data = opts.data || tempDir('kk-data-');
   const cache = opts.cache || path.join(data, 'cache');
   const args = ['serve', '--port', '0', '--data', data, '--cache-dir', cache, ...(opts.args || [])];
-  const proc = spawn(KOKORO, args, { env: { ...process.env, ...(opts.env || {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(opts.bin || KOKORO, args, { env: { ...process.env, ...(opts.env || {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));

@@ -92,6 +92,15 @@ int cmd_serve(int argc, char **argv)
         } else if (!strcmp(o, "--max-connections")) {
             NUM(4, 100000);
             p.max_connections = (size_t)x;
+        } else if (!strcmp(o, "--max-client-connections")) {
+            NUM(1, 100000);
+            p.max_client_connections = (size_t)x;
+        } else if (!strcmp(o, "--idle-timeout")) {
+            NUM(1, 3600);
+            p.idle_timeout_s = (int)x;
+        } else if (!strcmp(o, "--request-timeout")) {
+            NUM(1, 3600);
+            p.request_timeout_s = (int)x;
         } else if (!strcmp(o, "--token") && v)
             p.token = v, i++;
         else if (!strcmp(o, "--require-token"))

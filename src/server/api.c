@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,7 +31,6 @@
 #include "kk_time.h"
 #include "kk_utf8.h"
 #include "subtitles.h"
-#include "tmpfile.h"
 
 #ifndef KOKORO_VERSION
 #define KOKORO_VERSION "dev"
@@ -385,6 +385,25 @@ static int voice_file_present(kk_server *s, const char *id)
     return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* An srv_gone_fn (user: the request's connection, suspended while its
+ * slow handler runs, so libmicrohttpd neither reads it nor notices its
+ * end): whether the client has closed it or reset it. A peek, so what a
+ * client sent ahead (a pipelined request) stays to be read; errno is kept
+ * (srv_reply_status reads a full disk from it). */
+static int client_gone(void *user)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info((struct MHD_Connection *)user, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return 0;
+    int e = errno;
+    char b;
+    ssize_t n = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    int gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    errno = e;
+    return gone;
+}
+
 void api_voice_preview(srv_request *rq, srv_reply *rp)
 {
     kk_server *s = rq->srv;
@@ -398,7 +417,11 @@ void api_voice_preview(srv_request *rq, srv_reply *rp)
     kk_error err = {0};
     char *wav = NULL;
     size_t len = 0;
-    if (srv_jobs_preview(s->jobs, id, &wav, &len, &err) != KK_OK) {
+    srv_export *x = srv_jobs_export_begin(s->jobs, 0, "preview", id, client_gone, rq->conn);
+    kk_status st = x ? srv_jobs_preview(s->jobs, id, x, &wav, &len, &err)
+                     : kk_error_set(&err, KK_ERR_NOMEM, "out of memory");
+    srv_export_end(x, st);
+    if (st != KK_OK) {
         if (!voice_file_present(s, id)) /* deleted while it rendered */
             srv_reply_error(rp, 404, "not_found", "no voice \"%.100s\"", id);
         else
@@ -1444,22 +1467,6 @@ static void attachment(srv_reply *rp, const char *name, const char *ext)
     srv_reply_header(rp, "Content-Disposition", v);
 }
 
-/* A fresh file in the data directory's tmp/ for an export; its name in
- * *path (malloc'd). */
-static kk_status export_path(kk_server *s, const char *ext, char **path, kk_error *err)
-{
-    char dir[PATH_MAX], base[PATH_MAX + 32];
-    snprintf(dir, sizeof dir, "%s/tmp", s->data_dir);
-    if (mkdir(dir, 0700) && errno != EEXIST)
-        return kk_error_set(err, KK_ERR_IO, "%s: %s", dir, strerror(errno));
-    snprintf(base, sizeof base, "%s/export%s", dir, ext);
-    int fd = kk_tmpfile_create(base, path);
-    if (fd < 0)
-        return kk_error_set(err, KK_ERR_IO, "%s: cannot create a file: %s", dir, strerror(errno));
-    close(fd);
-    return KK_OK;
-}
-
 /* Hands the finished file at path to the reply (open, then unlinked: it
  * goes when the reply is sent). */
 static void reply_file(srv_reply *rp, const char *path, const char *type)
@@ -1490,48 +1497,63 @@ static char *project_name(kk_server *s, int64_t id)
     return n;
 }
 
-/* Writes a rendered project to path, as a track or as subtitles. */
-typedef kk_status (*export_fn)(const kk_render_result *r, const char *path, const void *how, kk_error *err);
+/* Writes a rendered project to path, as a track or as subtitles (x: its
+ * progress and whether to stop). */
+typedef kk_status (*export_fn)(const kk_render_result *r, const char *path, const void *how, srv_export *x,
+                               kk_error *err);
 
-static kk_status write_track(const kk_render_result *r, const char *path, const void *how, kk_error *err)
+static kk_status write_track(const kk_render_result *r, const char *path, const void *how, srv_export *x,
+                             kk_error *err)
 {
-    return kk_export_audio(path, r->samples, r->n_samples, KK_SAMPLE_RATE, how, err);
+    kk_export_params ep = *(const kk_export_params *)how;
+    ep.progress = srv_export_writing;
+    ep.user = x;
+    return kk_export_audio(path, r->samples, r->n_samples, KK_SAMPLE_RATE, &ep, err);
 }
 
-static kk_status write_subtitles(const kk_render_result *r, const char *path, const void *how, kk_error *err)
+static kk_status write_subtitles(const kk_render_result *r, const char *path, const void *how, srv_export *x,
+                                 kk_error *err)
 {
+    (void)x; /* quick: no progress */
     return kk_render_save_subtitles(r, path, *(const kk_format *)how, err);
 }
 
 /* An export's reply: the project rendered (what is missing first), written
- * by fn to a file in the data directory, sent as an attachment NAME.ext. */
-static void reply_export(srv_request *rq, srv_reply *rp, const char *ext, const char *type, export_fn fn,
-                         const void *how)
+ * by fn to a file in the data directory, sent as an attachment NAME.ext.
+ * kind and format name it in its "export" events; it stops when its
+ * client goes away or the project is deleted (then 404). */
+static void reply_export(srv_request *rq, srv_reply *rp, const char *kind, const char *format, const char *ext,
+                         const char *type, export_fn fn, const void *how)
 {
     kk_server *s = rq->srv;
     kk_error err = {0};
-    char *name = project_name(s, rq->id[0]), *path = NULL;
+    /* Registered first: a deletion from now on cancels it. */
+    srv_export *x = srv_jobs_export_begin(s->jobs, rq->id[0], kind, format, client_gone, rq->conn);
+    char *name = x ? project_name(s, rq->id[0]) : NULL;
+    const char *path = NULL;
     if (!name) {
-        srv_reply_error(rp, 404, "not_found", "project %lld does not exist", (long long)rq->id[0]);
+        srv_export_end(x, KK_ERR_NOT_FOUND);
+        if (x)
+            srv_reply_error(rp, 404, "not_found", "project %lld does not exist", (long long)rq->id[0]);
+        else
+            srv_reply_error(rp, 500, "internal", "out of memory");
         return;
     }
     kk_render_result r = {0};
-    kk_status st = srv_jobs_render_now(s->jobs, rq->id[0], &r, &err);
+    kk_status st = srv_jobs_render_now(s->jobs, x, &r, &err);
     if (st == KK_OK)
-        st = export_path(s, ext, &path, &err);
+        st = srv_export_file(x, s->data_dir, ext, &path, &err);
     if (st == KK_OK)
-        st = fn(&r, path, how, &err);
+        st = srv_export_status(x, fn(&r, path, how, x, &err), &err);
     kk_render_result_free(&r);
     if (st != KK_OK) {
-        if (path)
-            unlink(path);
         srv_reply_status(rp, &err);
     } else {
         reply_file(rp, path, type);
         if (rp->status == 200)
             attachment(rp, name, ext);
     }
-    free(path);
+    srv_export_end(x, st); /* the file goes (the reply has it open) */
     free(name);
 }
 
@@ -1556,7 +1578,8 @@ void api_track(srv_request *rq, srv_reply *rp)
         srv_reply_status(rp, &err);
         return;
     }
-    reply_export(rq, rp, kk_export_format_ext(ep.format), formats[k].type, write_track, &ep);
+    reply_export(rq, rp, "track", formats[k].name, kk_export_format_ext(ep.format), formats[k].type, write_track,
+                 &ep);
 }
 
 void api_subtitles(srv_request *rq, srv_reply *rp)
@@ -1564,7 +1587,9 @@ void api_subtitles(srv_request *rq, srv_reply *rp)
     const char *f = srv_query(rq, "format");
     kk_format fmt;
     const char *type, *ext;
-    if (!f || !strcmp(f, "srt"))
+    if (!f)
+        f = "srt";
+    if (!strcmp(f, "srt"))
         fmt = KK_FORMAT_SRT, type = "application/x-subrip; charset=utf-8", ext = ".srt";
     else if (!strcmp(f, "vtt"))
         fmt = KK_FORMAT_VTT, type = "text/vtt; charset=utf-8", ext = ".vtt";
@@ -1574,7 +1599,7 @@ void api_subtitles(srv_request *rq, srv_reply *rp)
         srv_bad(rp, "format: srt, vtt or wscribe");
         return;
     }
-    reply_export(rq, rp, ext, type, write_subtitles, &fmt);
+    reply_export(rq, rp, "subtitles", f, ext, type, write_subtitles, &fmt);
 }
 
 void api_source(srv_request *rq, srv_reply *rp)

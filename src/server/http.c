@@ -687,12 +687,31 @@ static int slow_enqueue(srv_slow *q, http_req *r)
     return 1;
 }
 
+/* ---- connection slots ---- */
+
+/* A connection's slot is held only while it is doing something: the
+ * daemon's timeout (idle_timeout_s) is the one of a connection with no
+ * request in hand, short, so that idle sockets (a crowd of them is an
+ * attack on the slots) are closed within seconds; from a request's header
+ * to its reply the connection gets request_timeout_s (a body sent slowly,
+ * a handler at work), and back to the short one when the reply is queued,
+ * for the rest of the reply and the wait for the next request. Suspended
+ * connections (event streams, slow requests) have no timeout while they
+ * wait; libmicrohttpd restarts the clock when it resumes them. Called only
+ * from on_request, on the connection's own pool thread, never while it is
+ * suspended. */
+static void set_timeout(struct MHD_Connection *c, int seconds)
+{
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)seconds);
+}
+
 /* ---- replies ---- */
 
 static enum MHD_Result send_reply(kk_server *s, http_req *r)
 {
     srv_reply *rp = &r->reply;
     struct MHD_Response *resp;
+    set_timeout(r->rq.conn, s->p.idle_timeout_s);
     if (rp->raw) {
         resp = rp->raw;
         rp->raw = NULL;
@@ -1060,6 +1079,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!r->path)
             return MHD_NO;
         r->started = 1;
+        set_timeout(c, s->p.request_timeout_s);
         if (!begin(s, r, method))
             return reply_now(s, r);
         return MHD_YES;
@@ -1313,7 +1333,8 @@ static kk_status start_daemon(kk_server *s, kk_error *err)
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)s->p.port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->p.http_threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)s->p.max_client_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->p.idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!s->daemon)
@@ -1350,6 +1371,12 @@ kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_er
         p->slow_threads = 2;
     if (!p->max_connections)
         p->max_connections = 256;
+    if (!p->max_client_connections)
+        p->max_client_connections = 64;
+    if (p->idle_timeout_s <= 0)
+        p->idle_timeout_s = 5;
+    if (p->request_timeout_s <= 0)
+        p->request_timeout_s = 30;
     kk_status st = KK_OK;
     char data_dir[PATH_MAX] = "";
     if (p->data_dir && !*p->data_dir)
@@ -1383,6 +1410,14 @@ kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_er
         int e = errno;
         st = kk_error_set(err, KK_ERR_IO, "%s: cannot create the data directory: %s", failed[0] ? failed : s->data_dir,
                           strerror(e));
+    }
+    if (st == KK_OK) { /* what the exports of a run that was killed left in tmp/ */
+        size_t swept = 0;
+        kk_error sweep_err = {0};
+        if (srv_export_sweep(s->data_dir, &swept, &sweep_err) != KK_OK)
+            srv_log(s, "warning: %s", sweep_err.msg);
+        else if (swept)
+            srv_log(s, "removed %zu temporary export file%s left in %s/tmp", swept, swept == 1 ? "" : "s", s->data_dir);
     }
     if (st == KK_OK) {
         char db[PATH_MAX + 16];

@@ -25,6 +25,13 @@
  * jobs lock, then the event hub's, never the other way: events.c calls
  * nothing of this file).
  *
+ * Renders on request (exports, previews) run on the requests' threads,
+ * each registered as an srv_export while it runs: the project's deletion
+ * and the client's departure (polled through the gone callback api.c
+ * gives) cancel it through kk_render's abort callback; an export of a
+ * project publishes "export" events and owns its temporary files in the
+ * data directory's tmp/ (locked while in use, swept at start).
+ *
  * Works with what srv_jobs_env hands it (server_jobs.h says what it may
  * call); the server's other state is not in reach.
  */
@@ -38,7 +45,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "kk_time.h"
+#include "tmpfile.h"
 #include "wav.h"
 
 #define MS (KK_SAMPLE_RATE / 1000) /* samples per millisecond */
@@ -50,6 +66,10 @@
  * edit for this long: a burst of edits (a segment dragged along the
  * timeline) costs one restart, not one per edit. */
 #define QUIET_S 0.25
+/* How often a render on request asks whether its client is still there:
+ * a client that went away is noticed within this, plus one module of the
+ * forward pass. */
+#define GONE_POLL_S 0.1
 
 /* ---- ids to positions ---- */
 
@@ -169,6 +189,28 @@ struct srv_jobs {
     pthread_t thread;
     int started;
     preview *previews;
+    srv_export *exports; /* renders on request running now */
+    uint64_t next_export_id;
+};
+
+/* Why a render on request was cancelled (srv_export.cancel). */
+enum { CANCEL_NONE, CANCEL_DELETED, CANCEL_GONE };
+
+struct srv_export {
+    srv_jobs *j;
+    int64_t project; /* 0: none (a preview) */
+    uint64_t id;     /* in its events: tells two exports apart */
+    char kind[16], format[16];
+    srv_gone_fn gone;
+    void *gone_user;
+    atomic_int cancel; /* CANCEL_*: set by srv_jobs_forget and the poll */
+    pthread_mutex_t lock; /* the poll and the events' pacing */
+    double t0, polled, last_event;
+    const char *state; /* of the last event */
+    size_t done, total;
+    char *lock_path, *out_path; /* srv_export_file's; NULL: none */
+    int lock_fd;
+    srv_export *next; /* j->exports */
 };
 
 static void jobs_log(srv_jobs *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -496,11 +538,6 @@ static int pass_abort(void *user)
     return atomic_load(&ps->j->abort) || atomic_load(ps->j->env.stopping);
 }
 
-static int export_abort(void *user)
-{
-    srv_jobs *j = user;
-    return atomic_load(j->env.stopping);
-}
 
 /* One segment's audio, as soon as it is done. */
 static void on_piece(void *user, const kk_render_piece *pc)
@@ -1017,14 +1054,233 @@ void srv_jobs_forget(srv_jobs *j, int64_t project)
             proj_free(p);
         }
     }
+    /* Its exports stop too: nobody wants the file of a project that is
+     * gone (they answer 404). */
+    for (srv_export *x = j->exports; x; x = x->next)
+        if (x->project == project)
+            atomic_store(&x->cancel, CANCEL_DELETED);
     pthread_mutex_unlock(&j->lock);
 }
 
 /* ---- renders on request ---- */
 
-kk_status srv_jobs_render_now(srv_jobs *j, int64_t project, kk_render_result *out, kk_error *err)
+srv_export *srv_jobs_export_begin(srv_jobs *j, int64_t project, const char *kind, const char *format, srv_gone_fn gone,
+                                  void *gone_user)
+{
+    srv_export *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->j = j;
+    x->project = project;
+    snprintf(x->kind, sizeof x->kind, "%s", kind ? kind : "");
+    snprintf(x->format, sizeof x->format, "%s", format ? format : "");
+    x->gone = gone;
+    x->gone_user = gone_user;
+    atomic_init(&x->cancel, CANCEL_NONE);
+    pthread_mutex_init(&x->lock, NULL);
+    x->t0 = kk_now_s();
+    x->lock_fd = -1;
+    pthread_mutex_lock(&j->lock);
+    x->id = ++j->next_export_id;
+    x->next = j->exports;
+    j->exports = x;
+    pthread_mutex_unlock(&j->lock);
+    return x;
+}
+
+/* An "export" event on the project's streams (docs/api.md); force: also
+ * within PROGRESS_EVERY_S of the last one (a new state). */
+static void export_event(srv_export *x, const char *state, size_t done, size_t total, int force)
+{
+    if (!x->project)
+        return;
+    double now = kk_now_s();
+    pthread_mutex_lock(&x->lock);
+    int due = force || !x->state || strcmp(x->state, state) || now - x->last_event >= PROGRESS_EVERY_S;
+    if (due)
+        x->state = state, x->last_event = now;
+    x->done = done, x->total = total;
+    pthread_mutex_unlock(&x->lock);
+    if (!due || !srv_events_listening(x->j->env.events, x->project))
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)x->id);
+    cJSON_AddStringToObject(o, "kind", x->kind);
+    cJSON_AddStringToObject(o, "format", x->format);
+    cJSON_AddStringToObject(o, "state", state);
+    cJSON_AddNumberToObject(o, "done", (double)done);
+    cJSON_AddNumberToObject(o, "total", (double)total);
+    srv_events_publish_json(x->j->env.events, x->project, "export", o);
+}
+
+int srv_export_cancelled(srv_export *x)
+{
+    if (atomic_load(x->j->env.stopping) || atomic_load(&x->cancel))
+        return 1;
+    /* Called from every render worker: one asks at a time, the others go
+     * on (trylock). */
+    if (x->gone && !pthread_mutex_trylock(&x->lock)) {
+        double now = kk_now_s();
+        int gone = 0;
+        if (now - x->polled >= GONE_POLL_S) {
+            x->polled = now;
+            gone = x->gone(x->gone_user);
+        }
+        pthread_mutex_unlock(&x->lock);
+        if (gone) {
+            atomic_store(&x->cancel, CANCEL_GONE);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+kk_status srv_export_status(srv_export *x, kk_status st, kk_error *err)
+{
+    if (st != KK_ERR_ABORTED)
+        return st;
+    switch (atomic_load(&x->cancel)) {
+        case CANCEL_DELETED:
+            return kk_error_set(err, KK_ERR_NOT_FOUND, "project %lld was deleted during the export",
+                                (long long)x->project);
+        case CANCEL_GONE: return kk_error_set(err, KK_ERR_ABORTED, "the client went away");
+        default: return kk_error_set(err, KK_ERR_ABORTED, "the server is stopping");
+    }
+}
+
+int srv_export_writing(void *user, double fraction)
+{
+    srv_export *x = user;
+    if (srv_export_cancelled(x))
+        return 1;
+    double pc = floor(fraction * 100);
+    export_event(x, "writing", pc < 0 ? 0 : pc > 100 ? 100 : (size_t)pc, 100, 0);
+    return 0;
+}
+
+/* The lock file of an export's temporary files: "export.<random>.tmp"; the
+ * others begin with its name. */
+#define TMP_PREFIX "export."
+#define TMP_MARK ".tmp"
+
+kk_status srv_export_file(srv_export *x, const char *data_dir, const char *ext, const char **path, kk_error *err)
+{
+    char dir[PATH_MAX], base[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/tmp", data_dir);
+    if (mkdir(dir, 0700) && errno != EEXIST)
+        return kk_error_set(err, KK_ERR_IO, "%s: cannot create the directory: %s", dir, strerror(errno));
+    if (x->lock_path)
+        return kk_error_set(err, KK_ERR_ARG, "an export has one file");
+    snprintf(base, sizeof base, "%s/export", dir);
+    int fd = kk_tmpfile_create(base, &x->lock_path); /* "export.<random>.tmp" */
+    if (fd < 0)
+        return kk_error_set(err, KK_ERR_IO, "%s: cannot create a file: %s", dir, strerror(errno));
+    x->lock_fd = fd;
+    /* Held until the export ends: a server starting on the same data
+     * directory meanwhile leaves these files alone (srv_export_sweep). */
+    if (flock(fd, LOCK_EX | LOCK_NB))
+        return kk_error_set(err, KK_ERR_IO, "%s: cannot lock it: %s", x->lock_path, strerror(errno));
+    size_t n = strlen(x->lock_path) + strlen(ext) + 1;
+    if (!(x->out_path = malloc(n)))
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    snprintf(x->out_path, n, "%s%s", x->lock_path, ext);
+    *path = x->out_path;
+    return KK_OK;
+}
+
+void srv_export_end(srv_export *x, kk_status st)
+{
+    if (!x)
+        return;
+    srv_jobs *j = x->j;
+    pthread_mutex_lock(&j->lock);
+    for (srv_export **pp = &j->exports; *pp; pp = &(*pp)->next)
+        if (*pp == x) {
+            *pp = x->next;
+            break;
+        }
+    pthread_mutex_unlock(&j->lock);
+    /* The file goes with the request, however it ended (the reply holds
+     * its own descriptor of a finished one). */
+    if (x->out_path)
+        unlink(x->out_path);
+    if (x->lock_path)
+        unlink(x->lock_path);
+    if (x->lock_fd >= 0)
+        close(x->lock_fd);
+    int why = atomic_load(&x->cancel);
+    const char *state = st == KK_OK ? "done" : st == KK_ERR_ABORTED || why ? "cancelled" : "failed";
+    export_event(x, state, st == KK_OK ? x->total : x->done, x->total, 1);
+    char proj_[48] = "";
+    if (x->project)
+        snprintf(proj_, sizeof proj_, " of project %lld", (long long)x->project);
+    if (st != KK_OK && (why || st == KK_ERR_ABORTED))
+        jobs_log(j, "export: %s%s%s%s cancelled after %.1f s (%s)", x->kind, x->format[0] ? " " : "", x->format, proj_,
+                 kk_now_s() - x->t0,
+                 why == CANCEL_DELETED ? "the project was deleted"
+                 : why == CANCEL_GONE  ? "the client went away"
+                                       : "the server is stopping");
+    pthread_mutex_destroy(&x->lock);
+    free(x->lock_path);
+    free(x->out_path);
+    free(x);
+}
+
+/* Whether another server's export holds this lock file now. */
+static int tmp_in_use(int dfd, const char *lock_name)
+{
+    int fd = openat(dfd, lock_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int busy = flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK;
+    close(fd); /* and the lock, if we took it */
+    return busy;
+}
+
+kk_status srv_export_sweep(const char *data_dir, size_t *removed, kk_error *err)
+{
+    *removed = 0;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/tmp", data_dir);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return errno == ENOENT ? KK_OK
+                               : kk_error_set(err, KK_ERR_IO, "%s: cannot open the directory to clean it: %s", dir,
+                                              strerror(errno));
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return kk_error_set(err, KK_ERR_IO, "%s: cannot read the directory: %s", dir, strerror(errno));
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *name = de->d_name, *mark = strstr(name, TMP_MARK);
+        struct stat st;
+        if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) || !mark ||
+            fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+            continue; /* not ours: left alone */
+        char lock_name[NAME_MAX + 1];
+        snprintf(lock_name, sizeof lock_name, "%.*s", (int)(mark - name + strlen(TMP_MARK)), name);
+        if (!tmp_in_use(dfd, lock_name) && !unlinkat(dfd, name, 0))
+            (*removed)++;
+    }
+    closedir(d);
+    return KK_OK;
+}
+
+/* kk_render's callbacks for a render on request (user: the srv_export). */
+static int export_abort(void *user) { return srv_export_cancelled(user); }
+
+static void export_progress(void *user, size_t done, size_t total, double eta)
+{
+    (void)eta;
+    export_event(user, "rendering", done, total, done == total);
+}
+
+kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, kk_render_result *out, kk_error *err)
 {
     const srv_jobs_env *s = &j->env;
+    int64_t project = x->project;
     memset(out, 0, sizeof *out);
     kk_store_project sp = {0};
     kk_status st = kk_store_get_project(s->store, project, &sp, err);
@@ -1055,8 +1311,10 @@ kk_status srv_jobs_render_now(srv_jobs *j, int64_t project, kk_render_result *ou
     if (st == KK_OK) {
         kk_render_params rp = render_params(j, &ps.st);
         rp.abort = export_abort;
-        rp.user = j;
-        st = kk_render(s->tts, rs, m, &rp, out, err);
+        rp.on_progress = export_progress;
+        rp.user = x;
+        export_event(x, "rendering", 0, m, 1);
+        st = srv_export_status(x, kk_render(s->tts, rs, m, &rp, out, err), err);
     }
     free(rs);
     free(ps.keys);
@@ -1079,7 +1337,7 @@ static const char *preview_text(const char *voice)
     }
 }
 
-kk_status srv_jobs_preview(srv_jobs *j, const char *voice, char **wav, size_t *len, kk_error *err)
+kk_status srv_jobs_preview(srv_jobs *j, const char *voice, srv_export *x, char **wav, size_t *len, kk_error *err)
 {
     const char *why = srv_voice_unsupported(voice);
     if (why)
@@ -1101,9 +1359,9 @@ kk_status srv_jobs_preview(srv_jobs *j, const char *voice, char **wav, size_t *l
     rp.cache = j->env.cache;
     rp.workers = 1;
     rp.abort = export_abort;
-    rp.user = j;
+    rp.user = x;
     kk_render_result r = {0};
-    kk_status st = kk_render(j->env.tts, &seg, 1, &rp, &r, err);
+    kk_status st = srv_export_status(x, kk_render(j->env.tts, &seg, 1, &rp, &r, err), err);
     if (st != KK_OK)
         return st;
     *wav = kk_wav_memory(r.samples, r.n_samples, KK_SAMPLE_RATE, len);

@@ -49,7 +49,17 @@ typedef struct kk_server_params {
     int http_threads;                 /* the HTTP thread pool [8] */
     int slow_threads;                 /* threads for exports and previews [2] */
     int render_workers;               /* kk_render_params.workers [0: one per CPU] */
-    size_t max_connections;           /* [256] */
+    size_t max_connections;           /* open connections in all [256]; past it new ones wait
+                                         in the kernel's backlog until one closes */
+    size_t max_client_connections;    /* open connections from one client address [64]; more
+                                         are closed as soon as they are accepted */
+    int idle_timeout_s;               /* seconds of silence allowed on a connection with no
+                                         request in hand: before its first header is complete,
+                                         between requests, while a reply is written [5] */
+    int request_timeout_s;            /* seconds of silence allowed from a request's header to
+                                         its reply (a body that comes slowly, a handler at
+                                         work) [30]. Event streams and slow requests wait
+                                         suspended, and no timeout runs while suspended */
     const char *token;                /* NULL: a random one when the token is on */
     int require_token;                /* 1: even on loopback */
     const char *const *allow_origins; /* more origins allowed to change things

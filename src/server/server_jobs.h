@@ -53,7 +53,8 @@ void srv_jobs_free(srv_jobs *j);
  * date, cancelling a pass that renders an older state of it. */
 void srv_jobs_touch(srv_jobs *j, int64_t project, int edited);
 void srv_jobs_playhead(srv_jobs *j, int64_t project, int64_t ms);
-/* The project was deleted: stop its renders and drop its audio. */
+/* The project was deleted: stop its renders and exports and drop its
+ * audio. */
 void srv_jobs_forget(srv_jobs *j, int64_t project);
 
 /* Fills views[i] for segs[i] (the store's, current) and *rv. */
@@ -66,13 +67,60 @@ void srv_jobs_view(srv_jobs *j, int64_t project, const srv_settings *st, const k
 kk_status srv_jobs_segment_wav(srv_jobs *j, int64_t project, const srv_settings *st, const kk_store_segment *seg,
                                char **wav, size_t *len, char version[17], const char **status, kk_error *err);
 
-/* Renders the whole project now through the cache (what is rendered comes
- * from it at once), in the calling thread. */
-kk_status srv_jobs_render_now(srv_jobs *j, int64_t project, kk_render_result *out, kk_error *err);
+/* ---- renders on request (exports, previews) ---- */
 
-/* A short sentence in a voice as a WAV file, rendered once.
- * KK_ERR_UNSUPPORTED for a voice the engine cannot speak in
+/* One render on request while it runs, from srv_jobs_export_begin to
+ * srv_export_end (one request's handler): the project's deletion
+ * (srv_jobs_forget), its client's departure (gone) and the server's stop
+ * cancel it within a second; an export of a project publishes "export"
+ * events on the project's streams (docs/api.md: state, done, total) and
+ * owns its temporary file. */
+typedef struct srv_export srv_export;
+
+/* Non-zero once the client has gone away. Polled from the render's
+ * threads, one call at a time, at most every 100 ms. */
+typedef int (*srv_gone_fn)(void *user);
+
+/* Registers one: of project (0: none, a preview: no events), kind and
+ * format (copied, 15 bytes at most) name it in its events and the log;
+ * gone may be NULL. NULL when memory runs out. */
+srv_export *srv_jobs_export_begin(srv_jobs *j, int64_t project, const char *kind, const char *format, srv_gone_fn gone,
+                                  void *gone_user);
+/* Non-zero when x should stop (cancelled, its client gone, the server
+ * stopping); polls gone. */
+int srv_export_cancelled(srv_export *x);
+/* st, or for KK_ERR_ABORTED why, in err: KK_ERR_NOT_FOUND when the
+ * project was deleted, else KK_ERR_ABORTED (the client went away, the
+ * server is stopping). */
+kk_status srv_export_status(srv_export *x, kk_status st, kk_error *err);
+/* A kk_export_progress_fn (user: the srv_export): the writing stage's
+ * events; non-zero when x should stop. */
+int srv_export_writing(void *user, double fraction);
+/* A fresh name in data_dir/tmp for x's output (*path is x's: valid until
+ * srv_export_end, which removes the file), "export.<random>.tmp<ext>";
+ * beside it x holds "export.<random>.tmp" open and locked (flock) while it
+ * runs. One per export. */
+kk_status srv_export_file(srv_export *x, const char *data_dir, const char *ext, const char **path, kk_error *err);
+/* Unregisters x, removes its temporary files, publishes its last event
+ * ("done" when st is KK_OK, "cancelled" or "failed") and frees it. NULL:
+ * nothing. */
+void srv_export_end(srv_export *x, kk_status st);
+/* At start: removes what the exports of a run that was killed left in
+ * data_dir/tmp: the regular files whose name begins with "export." and
+ * holds ".tmp" (srv_export_file's, the writers' own beside them, earlier
+ * versions' "export.wav.<random>.tmp"), except those whose lock file
+ * another server holds now. Nothing else there is touched; a missing tmp/
+ * is fine. *removed: how many went. */
+kk_status srv_export_sweep(const char *data_dir, size_t *removed, kk_error *err);
+
+/* Renders x's project now through the cache (what is rendered comes from
+ * it at once), in the calling thread; x's "rendering" events, cancelled
+ * as x is (srv_export_status says why). */
+kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, kk_render_result *out, kk_error *err);
+
+/* A short sentence in a voice as a WAV file, rendered once (cancelled as
+ * x is). KK_ERR_UNSUPPORTED for a voice the engine cannot speak in
  * (srv_voice_unsupported says why). */
-kk_status srv_jobs_preview(srv_jobs *j, const char *voice, char **wav, size_t *len, kk_error *err);
+kk_status srv_jobs_preview(srv_jobs *j, const char *voice, srv_export *x, char **wav, size_t *len, kk_error *err);
 
 #endif

@@ -3,8 +3,8 @@
 // node:http. Run by CTest (server_api) or by hand from the repository root:
 //   KOKORO_BIN=build/kokoro node --test src/server/tests/
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -974,6 +974,226 @@ describe('a full disk (issue 13)', () => {
       await srv.stop();
       removeDir(data);
       removeDir(cache);
+    }
+  });
+});
+
+// A socket from localAddress (another loopback address: the server counts
+// connections per client address) that sends `text` (maybe nothing) and
+// records when the server closes it and what it sent back.
+function holdSocket(port, localAddress, text = '') {
+  const t0 = Date.now();
+  const h = { closedMs: null, got: '' };
+  h.sock = net.connect({ host: '127.0.0.1', port, localAddress });
+  h.sock.setEncoding('latin1');
+  h.sock.on('data', (d) => { h.got += d; });
+  h.sock.on('error', () => {});
+  h.closed = new Promise((resolve) => h.sock.on('close', () => { h.closedMs = Date.now() - t0; resolve(); }));
+  if (text) h.sock.write(text);
+  return h;
+}
+
+describe('connection slots (issue 13)', () => {
+  test('idle sockets past the per-address cap are refused, others still answered, idle ones closed in 5 s, a stream stays', async () => {
+    const p = (await api(server, 'POST', '/api/projects', { text: 'Still listening.' })).json;
+    const ev = await events(server, p.id);
+    await ev.next((e) => e.event === 'hello');
+    const CAP = 64, N = 80; // the defaults: --max-client-connections 64, --idle-timeout 5
+    const held = [];
+    try {
+      for (let i = 0; i < N; i++) held.push(holdSocket(server.port, '127.0.0.2'));
+      // A header that never ends is idle too.
+      held.push(holdSocket(server.port, '127.0.0.3', `GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n`));
+      await Promise.all(held.map((h) => new Promise((r) => (h.sock.connecting ? h.sock.once('connect', r) : r()))));
+      await new Promise((r) => setTimeout(r, 1000));
+      const early = held.filter((h) => h.closedMs !== null);
+      assert.equal(early.length, N - CAP, 'the sockets past the cap are closed at once');
+      // Another client (127.0.0.1) is answered promptly all the while.
+      for (let i = 0; i < 10; i++) {
+        const t0 = Date.now();
+        assert.equal((await api(server, 'GET', '/api/health')).status, 200);
+        assert.ok(Date.now() - t0 < 1000, `answered in ${Date.now() - t0} ms`);
+      }
+      // The cap is per address: 127.0.0.2 gets a slot again once its idle sockets go.
+      await Promise.race([Promise.all(held.map((h) => h.closed)), new Promise((r) => setTimeout(r, 9000))]);
+      const open = held.filter((h) => h.closedMs === null).length;
+      assert.equal(open, 0, 'every idle socket is closed by the idle timeout');
+      for (const h of held.filter((x) => !early.includes(x))) {
+        assert.ok(h.closedMs >= 4000 && h.closedMs < 9000, `closed after ${h.closedMs} ms`);
+        assert.equal(h.got, '', 'closed without a reply');
+      }
+      const again = holdSocket(server.port, '127.0.0.2', `GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`);
+      await again.closed;
+      assert.match(again.got, /^HTTP\/1\.1 200/);
+      // The event stream, suspended while it waits, outlived the idle timeout.
+      assert.ok(!ev.ended, 'the event stream is still open');
+      const e = await api(server, 'PATCH', `/api/projects/${p.id}`, { name: 'Heard late' });
+      await ev.next((x) => x.event === 'project' && x.data.version === e.json.version, 5000);
+    } finally {
+      for (const h of held) h.sock.destroy();
+      await ev.close();
+      await api(server, 'DELETE', `/api/projects/${p.id}`);
+    }
+  });
+
+  test('a request whose body stops coming is closed after --request-timeout', async () => {
+    const srv = await startServer({ args: ['--idle-timeout', '1', '--request-timeout', '2'], cache: server.cache });
+    try {
+      const h = holdSocket(srv.port, '127.0.0.1', `POST /api/projects HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"text":');
+      const idle = holdSocket(srv.port, '127.0.0.1');
+      await Promise.all([h.closed, idle.closed]);
+      assert.ok(idle.closedMs >= 500 && idle.closedMs < 2900, `idle closed after ${idle.closedMs} ms`);
+      assert.ok(h.closedMs >= 1500 && h.closedMs < 4900, `stalled body closed after ${h.closedMs} ms`);
+      // A connection kept alive between requests gets the idle timeout again.
+      const k = holdSocket(srv.port, '127.0.0.1', `GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n\r\n`);
+      await k.closed;
+      assert.match(k.got, /^HTTP\/1\.1 200/);
+      assert.ok(k.closedMs >= 500 && k.closedMs < 2900, `kept-alive closed after ${k.closedMs} ms`);
+    } finally {
+      assert.equal((await srv.stop()).code, 0);
+      removeDir(srv.data);
+    }
+  });
+});
+
+describe('exports that end with their reason (issue 13)', () => {
+  // CPU seconds the server process has used (user + system, /proc).
+  const TICK = Number(spawnSync('getconf', ['CLK_TCK']).stdout) || 100;
+  function cpu(srv) {
+    const f = readFileSync(`/proc/${srv.proc.pid}/stat`, 'utf8');
+    const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(v[11]) + Number(v[12])) / TICK;
+  }
+  async function cpuOver(srv, ms) {
+    const a = cpu(srv);
+    await new Promise((r) => setTimeout(r, ms));
+    return cpu(srv) - a;
+  }
+  // Resolves once the server is busy (synthesising): over half a core for 0.5 s.
+  async function busy(srv) {
+    for (let i = 0; i < 60; i++) if (await cpuOver(srv, 500) > 0.25) return;
+    throw new Error('the export never got busy');
+  }
+  // An export on a socket of its own: { sock, got, closed }.
+  function exportOn(srv, id) {
+    const h = { got: '' };
+    h.sock = net.connect({ host: '127.0.0.1', port: srv.port });
+    h.sock.setEncoding('latin1');
+    h.sock.on('data', (d) => { h.got += d; });
+    h.sock.on('error', () => {});
+    h.closed = new Promise((r) => h.sock.on('close', r));
+    h.sock.write(`GET /api/projects/${id}/track?format=wav HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n\r\n`);
+    return h;
+  }
+  async function until(pred, ms, what) {
+    const deadline = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`${typeof what === 'function' ? what() : what}: not within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return ms - (deadline - Date.now());
+  }
+
+  let srv, data, id, tmp;
+  const ours = ['export.wav.k3J9aB.tmp', 'export.wav.k3J9aB.tmp.Zx81Qq.tmp', 'export.Q1w2E3.tmp', 'export.Q1w2E3.tmp.mp3',
+    'export.Q1w2E3.tmp.mp3.R4t5Y6.tmp'];
+  const theirs = ['keep.tmp', 'exported.tmp', 'export-notes.txt', 'export.live.tmp', 'export.live.tmp.wav'];
+  let holder;
+
+  before(async () => {
+    // A long project, and no render cache: an export synthesises all of
+    // it. Made, then the server restarted, so that no background pass
+    // runs (a project is taken up when opened; an export does not open
+    // it): what the server does is the export's.
+    data = tempDir('kk-exports-');
+    tmp = path.join(data, 'tmp');
+    let s = await startServer({ data, args: ['--no-cache'] });
+    const text = Array.from({ length: 80 }, (_, i) =>
+      `Paragraph ${i} tells a long and winding story about the quiet river, the old mill and the hill behind it.`).join('\n\n');
+    const p = await api(s, 'POST', '/api/projects', { name: 'Long', text });
+    assert.equal(p.status, 201, p.text);
+    id = p.json.id;
+    await s.stop();
+    // What a run killed during its exports leaves, and what is not ours.
+    mkdirSync(tmp, { recursive: true });
+    for (const n of [...ours, ...theirs]) writeFileSync(path.join(tmp, n), 'x');
+    mkdirSync(path.join(tmp, 'export.dir.tmp'));
+    writeFileSync(path.join(data, 'outside.txt'), 'keep me');
+    symlinkSync(path.join(data, 'outside.txt'), path.join(tmp, 'export.link.tmp'));
+    writeFileSync(path.join(data, 'export.top.tmp'), 'x');
+    // An export running in another server now: its lock file is held.
+    holder = spawn('flock', [path.join(tmp, 'export.live.tmp'), 'sleep', '120'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    srv = await startServer({ data, args: ['--no-cache'] });
+  });
+
+  after(async () => {
+    holder?.kill();
+    if (srv) await srv.stop();
+    removeDir(data);
+  });
+
+  test('a killed run\'s temporary files are swept at start, nothing else', () => {
+    const left = readdirSync(tmp).sort();
+    assert.deepEqual(left, [...theirs, 'export.dir.tmp', 'export.link.tmp'].sort());
+    assert.equal(readFileSync(path.join(data, 'outside.txt'), 'utf8'), 'keep me');
+    assert.ok(existsSync(path.join(data, 'export.top.tmp')), 'only tmp/ is swept');
+    assert.match(srv.stderr(), /removed 5 temporary export files/);
+  });
+
+  test('a client that goes away stops its export within a second; its file goes', async () => {
+    const h = exportOn(srv, id);
+    await busy(srv);
+    const files = readdirSync(tmp).length;
+    h.sock.destroy();
+    const ms = await until(() => /export: track wav of project \d+ cancelled after [\d.]+ s \(the client went away\)/.test(srv.stderr()),
+      6000, () => `the cancellation (the server's log: ${srv.stderr().slice(-1500)})`);
+    // About a second: the engine stops between two of its modules, which
+    // take longer on a loaded machine (the test's margin).
+    assert.ok(ms < 3000, `cancelled ${ms} ms after the client went`);
+    const used = await cpuOver(srv, 1000);
+    assert.ok(used < 0.2, `${used} s of CPU in the second after`);
+    assert.equal(readdirSync(tmp).length, files, 'no file left by the export');
+  });
+
+  test('deleting the project stops its export within a second (404)', async () => {
+    const h = exportOn(srv, id);
+    await busy(srv);
+    const t0 = Date.now();
+    assert.equal((await api(srv, 'DELETE', `/api/projects/${id}`)).status, 204);
+    await until(() => /\r\n\r\n/.test(h.got), 6000, 'the export\'s answer');
+    assert.ok(Date.now() - t0 < 3000, `answered ${Date.now() - t0} ms after the delete`);
+    assert.match(h.got, /^HTTP\/1\.1 404/);
+    assert.match(h.got, /deleted during the export/);
+    h.sock.destroy();
+    const used = await cpuOver(srv, 1000);
+    assert.ok(used < 0.2, `${used} s of CPU in the second after`);
+    assert.deepEqual(readdirSync(tmp).filter((n) => !theirs.includes(n)).sort(), ['export.dir.tmp', 'export.link.tmp']);
+  });
+
+  test('exports report progress on the event stream', async () => {
+    const p = (await api(server, 'POST', '/api/projects', { name: 'Progress', text: SRT, format: 'srt' })).json;
+    const ev = await events(server, p.id);
+    try {
+      await ev.next((e) => e.event === 'hello');
+      const r = await api(server, 'GET', `/api/projects/${p.id}/track?format=mp3`);
+      assert.equal(r.status, 200, r.text);
+      const end = await ev.next((e) => e.event === 'export' && e.data.state !== 'rendering' && e.data.state !== 'writing', 10000);
+      assert.deepEqual({ ...end.data, id: 0 }, { id: 0, kind: 'track', format: 'mp3', state: 'done', done: 100, total: 100 });
+      const mine = ev.all.filter((e) => e.event === 'export' && e.data.id === end.data.id).map((e) => e.data);
+      assert.deepEqual(mine[0], { id: end.data.id, kind: 'track', format: 'mp3', state: 'rendering', done: 0, total: 3 });
+      assert.ok(mine.some((e) => e.state === 'rendering' && e.done === 3 && e.total === 3), JSON.stringify(mine));
+      assert.ok(mine.some((e) => e.state === 'writing'), JSON.stringify(mine));
+      const s = await api(server, 'GET', `/api/projects/${p.id}/subtitles?format=vtt`);
+      assert.equal(s.status, 200, s.text);
+      const sub = await ev.next((e) => e.event === 'export' && e.data.state === 'done', 10000);
+      assert.equal(sub.data.kind, 'subtitles');
+      assert.equal(sub.data.format, 'vtt');
+      assert.ok(sub.data.id > end.data.id);
+    } finally {
+      await ev.close();
+      await api(server, 'DELETE', `/api/projects/${p.id}`);
     }
   });
 });

@@ -107,6 +107,11 @@ function onProgressEvent(store, d) {
   }
 }
 
+/** export: how far an export of the project is, by `${kind}:${format}` (the export panel shows it). */
+function onExportEvent(store, d) {
+  if (d && d.kind) store.exports[`${d.kind}:${d.format}`] = d;
+}
+
 /** project: the project changed (its history, or someone else's edit). */
 function onProjectEvent(store, conn, d) {
   if (!d || !store.project) return;
@@ -186,6 +191,7 @@ export const useProject = defineStore('project', {
     caret: {}, // id -> caret offset in the text field (for split)
     connection: 'idle', // idle | connecting | open | lost
     progress: null, // {done, total, eta_s}
+    exports: {}, // `${kind}:${format}` -> the last export event {id, kind, format, state, done, total}
     loading: false,
     busy: false, // an undo/redo/structural edit in flight
     serverVersion: null,
@@ -290,6 +296,7 @@ export const useProject = defineStore('project', {
       this.drafts = {};
       this.caret = {};
       this.progress = rest.render ? { done: rest.render.done, total: rest.render.total, eta_s: null } : null;
+      this.exports = {};
       engine.reset(rest.id);
       this.syncTimeline(true);
       engine.seek((rest.playhead_ms || 0) / 1000);
@@ -467,6 +474,7 @@ export const useProject = defineStore('project', {
         onProgressEvent(this, eventData(ev));
       });
       es.addEventListener('project', (ev) => onProjectEvent(this, conn, eventData(ev)));
+      es.addEventListener('export', (ev) => onExportEvent(this, eventData(ev)));
       es.addEventListener('error', (ev) => {
         // A named `error` event carries data; a connection error does not.
         if (ev && typeof ev.data === 'string') onRenderError(this, eventData(ev));

@@ -1012,14 +1012,14 @@ describe('connection slots (issue 13)', () => {
       for (let i = 0; i < 10; i++) {
         const t0 = Date.now();
         assert.equal((await api(server, 'GET', '/api/health')).status, 200);
-        assert.ok(Date.now() - t0 < 1000, `answered in ${Date.now() - t0} ms`);
+        assert.ok(Date.now() - t0 < 2000, `answered in ${Date.now() - t0} ms`); // promptly, with a margin for a loaded CI machine
       }
       // The cap is per address: 127.0.0.2 gets a slot again once its idle sockets go.
-      await Promise.race([Promise.all(held.map((h) => h.closed)), new Promise((r) => setTimeout(r, 9000))]);
+      await Promise.race([Promise.all(held.map((h) => h.closed)), new Promise((r) => setTimeout(r, 12000))]);
       const open = held.filter((h) => h.closedMs === null).length;
       assert.equal(open, 0, 'every idle socket is closed by the idle timeout');
       for (const h of held.filter((x) => !early.includes(x))) {
-        assert.ok(h.closedMs >= 4000 && h.closedMs < 9000, `closed after ${h.closedMs} ms`);
+        assert.ok(h.closedMs >= 4000 && h.closedMs < 12000, `closed after ${h.closedMs} ms`);
         assert.equal(h.got, '', 'closed without a reply');
       }
       const again = holdSocket(server.port, '127.0.0.2', `GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`);
@@ -1148,10 +1148,10 @@ describe('exports that end with their reason (issue 13)', () => {
     const files = readdirSync(tmp).length;
     h.sock.destroy();
     const ms = await until(() => /export: track wav of project \d+ cancelled after [\d.]+ s \(the client went away\)/.test(srv.stderr()),
-      6000, () => `the cancellation (the server's log: ${srv.stderr().slice(-1500)})`);
+      8000, () => `the cancellation (the server's log: ${srv.stderr().slice(-1500)})`);
     // About a second: the engine stops between two of its modules, which
     // take longer on a loaded machine (the test's margin).
-    assert.ok(ms < 3000, `cancelled ${ms} ms after the client went`);
+    assert.ok(ms < 5000, `cancelled ${ms} ms after the client went`);
     const used = await cpuOver(srv, 1000);
     assert.ok(used < 0.2, `${used} s of CPU in the second after`);
     assert.equal(readdirSync(tmp).length, files, 'no file left by the export');
@@ -1162,8 +1162,8 @@ describe('exports that end with their reason (issue 13)', () => {
     await busy(srv);
     const t0 = Date.now();
     assert.equal((await api(srv, 'DELETE', `/api/projects/${id}`)).status, 204);
-    await until(() => /\r\n\r\n/.test(h.got), 6000, 'the export\'s answer');
-    assert.ok(Date.now() - t0 < 3000, `answered ${Date.now() - t0} ms after the delete`);
+    await until(() => /\r\n\r\n/.test(h.got), 8000, 'the export\'s answer');
+    assert.ok(Date.now() - t0 < 5000, `answered ${Date.now() - t0} ms after the delete`);
     assert.match(h.got, /^HTTP\/1\.1 404/);
     assert.match(h.got, /deleted during the export/);
     h.sock.destroy();

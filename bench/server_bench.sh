@@ -2,6 +2,7 @@
 # server_bench.sh - the studio server under concurrent clients on loopback.
 #
 #   bench/server_bench.sh [--cues 24] [--connections 16] [--duration 10] [--writers 2]
+#                         [--memory-mb 256]
 #
 # KOKORO_BIN runs another build (build-asan/kokoro: the same load under the
 # sanitizers).
@@ -18,7 +19,9 @@
 #
 # For each: requests per second, latency percentiles (p50/p90/p99, ms) and
 # failed requests (errors or unexpected statuses; must be 0). Then the
-# server is stopped with SIGTERM (exit status 0 expected). Needs
+# server is stopped with SIGTERM (exit status 0 expected). The server's
+# resident memory (VmRSS) is printed at start, before the load and after
+# it (the audio it keeps is bounded by --memory-mb, passed to the server). Needs
 # build/kokoro (make build), node and the model.
 #
 # The reads are driven by wrk (2 threads) when it is installed (Debian:
@@ -28,14 +31,15 @@
 # process of their own.
 set -eu
 cd "$(dirname "$0")/.."
-CUES=24 CONN=16 DUR=10 WRITERS=2
+CUES=24 CONN=16 DUR=10 WRITERS=2 MEMORY=
 while [ $# -gt 0 ]; do
     case $1 in
     --cues) CUES=$2; shift 2 ;;
     --connections) CONN=$2; shift 2 ;;
     --duration) DUR=$2; shift 2 ;;
     --writers) WRITERS=$2; shift 2 ;;
-    *) echo "usage: $0 [--cues N] [--connections N] [--duration S] [--writers N]" >&2; exit 2 ;;
+    --memory-mb) MEMORY=$2; shift 2 ;;
+    *) echo "usage: $0 [--cues N] [--connections N] [--duration S] [--writers N] [--memory-mb MB]" >&2; exit 2 ;;
     esac
 done
 command -v node >/dev/null || { echo "server_bench: needs node (apt-get install nodejs)" >&2; exit 2; }
@@ -49,8 +53,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-OMP_WAIT_POLICY=passive "$BIN" serve --port 0 --data "$TMP/data" --cache-dir "$TMP/cache" --quiet >"$TMP/out" 2>"$TMP/err" &
+OMP_WAIT_POLICY=passive "$BIN" serve --port 0 --data "$TMP/data" --cache-dir "$TMP/cache" --quiet \
+    ${MEMORY:+--memory-mb "$MEMORY"} >"$TMP/out" 2>"$TMP/err" &
 PID=$!
+rss() { # the server's resident memory, MB
+    awk '/^VmRSS:/ { printf "%.0f MB", $2 / 1024 }' "/proc/$PID/status"
+}
 i=0
 until grep -q 'serving the studio at' "$TMP/out" 2>/dev/null; do
     i=$((i + 1))
@@ -62,6 +70,7 @@ until grep -q 'serving the studio at' "$TMP/out" 2>/dev/null; do
     sleep 0.1
 done
 BASE=$(sed -n 's|.*serving the studio at \(http://[^/]*\)/.*|\1|p' "$TMP/out")
+RSS_START=$(rss)
 
 # A project of N cues, one short sentence each (no two alike), 3 s apart;
 # then wait for the background render.
@@ -104,6 +113,7 @@ else
     CLIENT="bench/server_load.mjs (no wrk: apt-get install wrk for a faster client)"
 fi
 echo "server_bench: $CONN connections, $DUR s each run, client: $CLIENT"
+echo "server_bench: RSS $RSS_START at start, $(rss) before the load (--memory-mb ${MEMORY:-256})"
 echo
 
 reads() { # path: a read run as JSON
@@ -167,6 +177,8 @@ BASE=$BASE ID=$ID node -e '
 T1=$(date +%s.%N)
 echo
 echo "server_bench: after the mixed run the project was up to date again in $(awk "BEGIN { printf \"%.1f\", $T1 - $T0 }") s"
+sleep 1 # past the allocator's trim interval
+echo "server_bench: RSS $(rss) after the load"
 kill -TERM $PID
 set +e
 wait $PID

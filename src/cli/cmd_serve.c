@@ -95,6 +95,9 @@ int cmd_serve(int argc, char **argv)
         } else if (!strcmp(o, "--max-client-connections")) {
             NUM(1, 100000);
             p.max_client_connections = (size_t)x;
+        } else if (!strcmp(o, "--memory-mb")) {
+            NUM(1, 1048576);
+            p.memory_bytes = (size_t)(x * 1048576.0);
         } else if (!strcmp(o, "--idle-timeout")) {
             NUM(1, 3600);
             p.idle_timeout_s = (int)x;

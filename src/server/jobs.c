@@ -32,6 +32,16 @@
  * project publishes "export" events and owns its temporary files in the
  * data directory's tmp/ (locked while in use, swept at start).
  *
+ * The audio kept here is bounded in bytes (srv_jobs_env.memory_bytes,
+ * samples and words of every project): past it, the least recently used
+ * entries give up their samples, which go to the render cache under a key
+ * of their own (the served samples, cut as served) and come back from it
+ * when asked for, under the same audio_version. When the cache no longer
+ * has them the segment goes back to pending and the next pass brings it
+ * back from the renderer's own cache entries (rendering nothing, unless the
+ * cache lost those too). Memory freed so is handed back to the system
+ * (malloc_trim), at most once a second.
+ *
  * Works with what srv_jobs_env hands it (server_jobs.h says what it may
  * call); the server's other state is not in reach.
  */
@@ -52,6 +62,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "kk_time.h"
 #include "tmpfile.h"
@@ -70,6 +83,11 @@
  * a client that went away is noticed within this, plus one module of the
  * forward pass. */
 #define GONE_POLL_S 0.1
+#define DEFAULT_MEMORY_BYTES ((size_t)256 << 20)
+/* Freed audio handed back to the system once this much has been freed,
+ * at most every TRIM_EVERY_S (malloc_trim walks the whole heap). */
+#define TRIM_BYTES ((size_t)1 << 20)
+#define TRIM_EVERY_S 1.0
 
 /* ---- ids to positions ---- */
 
@@ -140,8 +158,10 @@ typedef struct entry {
     kk_cache_key key; /* the content this audio was made from */
     int error;        /* rendering that content failed: msg says why */
     char *msg;
-    int16_t *pcm; /* as served (cut in truncate mode) */
+    int16_t *pcm; /* as served (cut in truncate mode); NULL while evicted (n
+                     and version still say what it is: stash_key finds it) */
     size_t n;
+    uint64_t used; /* srv_jobs.tick at its last use: the least recent goes first */
     char version[17];   /* of pcm */
     kk_cache_key piece; /* hash of the renderer's piece (before a cut) */
     float speed;
@@ -191,6 +211,13 @@ struct srv_jobs {
     preview *previews;
     srv_export *exports; /* renders on request running now */
     uint64_t next_export_id;
+    size_t budget;      /* env.memory_bytes, or its default */
+    size_t audio_bytes; /* entry_bytes of every entry held */
+    uint64_t tick;      /* entry.used */
+    size_t untrimmed;   /* bytes freed since the last malloc_trim */
+    int stashing;               /* shed()'s batches not yet in the cache */
+    pthread_cond_t stashed_cond; /* signalled when one is */
+    double last_trim;
 };
 
 /* Why a render on request was cancelled (srv_export.cancel). */
@@ -226,6 +253,12 @@ static void jobs_log(srv_jobs *j, const char *fmt, ...)
     j->env.log(j->env.log_user, line);
 }
 
+/* What e holds in memory, for the budget. */
+static size_t entry_bytes(const entry *e)
+{
+    return (e->pcm ? e->n * sizeof *e->pcm : 0) + e->n_words * sizeof *e->words;
+}
+
 static void entry_free(entry *e)
 {
     free(e->msg);
@@ -233,10 +266,14 @@ static void entry_free(entry *e)
     free(e->words);
 }
 
-static void proj_free(proj *p)
+/* Frees p; its audio leaves j's count. Under j's lock. */
+static void proj_free(srv_jobs *j, proj *p)
 {
-    for (size_t i = 0; i < p->n; i++)
+    for (size_t i = 0; i < p->n; i++) {
+        j->audio_bytes -= entry_bytes(&p->e[i]);
+        j->untrimmed += entry_bytes(&p->e[i]);
         entry_free(&p->e[i]);
+    }
     free(p->e);
     idmap_free(&p->map);
     idmap_free(&p->pass_map);
@@ -274,7 +311,7 @@ static void evict(srv_jobs *j)
         if (!old)
             return;
         unlink_proj(j, old);
-        proj_free(old);
+        proj_free(j, old);
     }
 }
 
@@ -386,6 +423,130 @@ static void version_of(const int16_t *pcm, size_t n, char out[17])
     out[16] = '\0';
 }
 
+/* ---- the memory budget ---- */
+
+/* Where an evicted entry's samples wait in the render cache: its content
+ * and the version of what is served. */
+static kk_cache_key stash_key(const entry *e)
+{
+    kk_cache_key_builder b;
+    kk_cache_key_init(&b);
+    kk_cache_key_add_str(&b, "kokoro-studio-evicted-1");
+    kk_cache_key_add(&b, e->key.bytes, sizeof e->key.bytes);
+    kk_cache_key_add_str(&b, e->version);
+    return kk_cache_key_final(&b);
+}
+
+typedef struct stashed {
+    kk_cache_key key;
+    int16_t *pcm;
+    size_t n;
+} stashed;
+
+static int cmp_used(const void *a, const void *b)
+{
+    const entry *x = *(entry *const *)a, *y = *(entry *const *)b;
+    return x->used < y->used ? -1 : x->used > y->used;
+}
+
+/* Under j's lock: when the audio held passes the budget, takes the samples
+ * of the least recently used entries until it is 7/8 of it (an eviction
+ * frees room for more than one segment), and returns them (*n_out of
+ * them; NULL: none) for stash() once the lock is released. */
+static stashed *shed(srv_jobs *j, size_t *n_out)
+{
+    *n_out = 0;
+    if (j->audio_bytes <= j->budget)
+        return NULL;
+    size_t n = 0;
+    for (proj *p = j->projects; p; p = p->next)
+        for (size_t i = 0; i < p->n; i++)
+            n += p->e[i].pcm && p->e[i].n;
+    entry **v = malloc((n ? n : 1) * sizeof *v);
+    stashed *out = malloc((n ? n : 1) * sizeof *out);
+    if (!v || !out) { /* no memory to evict with: the next piece tries again */
+        free(v), free(out);
+        return NULL;
+    }
+    n = 0;
+    for (proj *p = j->projects; p; p = p->next)
+        for (size_t i = 0; i < p->n; i++)
+            if (p->e[i].pcm && p->e[i].n)
+                v[n++] = &p->e[i];
+    qsort(v, n, sizeof *v, cmp_used);
+    size_t target = j->budget - j->budget / 8, k = 0;
+    for (size_t i = 0; i < n && j->audio_bytes > target; i++) {
+        entry *e = v[i];
+        out[k++] = (stashed){stash_key(e), e->pcm, e->n};
+        j->audio_bytes -= e->n * sizeof *e->pcm;
+        e->pcm = NULL;
+    }
+    free(v);
+    *n_out = k;
+    if (k)
+        j->stashing++;
+    return out;
+}
+
+/* Hands the memory freed since the last time back to the system, when
+ * there is enough of it (more than `freed`, bytes the caller has just
+ * freed without the lock) and the last time was long enough ago. */
+static void trim(srv_jobs *j, size_t freed)
+{
+    pthread_mutex_lock(&j->lock);
+    j->untrimmed += freed;
+    double now = kk_now_s();
+    int due = j->untrimmed >= TRIM_BYTES && now - j->last_trim >= TRIM_EVERY_S;
+    if (due)
+        j->untrimmed = 0, j->last_trim = now;
+    pthread_mutex_unlock(&j->lock);
+#ifdef __GLIBC__
+    if (due)
+        malloc_trim(0);
+#endif
+}
+
+/* Without j's lock: puts shed()'s samples into the cache and frees them
+ * (and v). A put that fails loses nothing but time: the segment is read
+ * back from the renderer's entries instead. */
+static void stash(srv_jobs *j, stashed *v, size_t n)
+{
+    size_t freed = 0;
+    for (size_t i = 0; i < n; i++) {
+        kk_error err = {0};
+        if (j->env.cache)
+            kk_cache_put(j->env.cache, &v[i].key, v[i].pcm, v[i].n * sizeof *v[i].pcm, &err);
+        free(v[i].pcm);
+        freed += v[i].n * sizeof *v[i].pcm;
+    }
+    free(v);
+    if (!n)
+        return;
+    pthread_mutex_lock(&j->lock);
+    j->stashing--;
+    pthread_cond_broadcast(&j->stashed_cond);
+    pthread_mutex_unlock(&j->lock);
+    trim(j, freed);
+}
+
+/* An evicted entry's samples (n of them, of that version) back from the
+ * cache, malloc'd; NULL when the cache no longer has them, or has
+ * something else under their key. */
+static int16_t *unstash(srv_jobs *j, const kk_cache_key *key, size_t n, const char version[17])
+{
+    void *data = NULL;
+    size_t len = 0;
+    kk_error err = {0};
+    if (!j->env.cache || kk_cache_get(j->env.cache, key, &data, &len, &err) != KK_OK || !data)
+        return NULL;
+    char v[17];
+    if (len != n * sizeof(int16_t) || (version_of(data, n, v), strcmp(v, version))) {
+        free(data);
+        return NULL;
+    }
+    return data;
+}
+
 /* ---- views ---- */
 
 static void fill_view(const entry *e, srv_seg_view *v)
@@ -460,16 +621,58 @@ kk_status srv_jobs_segment_wav(srv_jobs *j, int64_t project, const srv_settings 
     proj *p = find(j, project);
     entry *e = p ? entry_of(p, seg->id) : NULL;
     kk_cache_key k = seg_key(st, seg);
-    if (!e || e->error || !key_eq(&e->key, &k)) { /* changed since the view */
+    int evicted = 0;
+    kk_cache_key sk;
+    size_t n = 0;
+    char ver[17];
+    if (!e || e->error || !key_eq(&e->key, &k) || !e->version[0]) { /* changed since the view */
         *status = "pending";
         st_ = kk_error_set(err, KK_ERR_CONFLICT, "segment %lld is not rendered yet", (long long)seg->id);
+    } else if (!e->pcm) { /* evicted: read back below, without the lock */
+        evicted = 1;
+        sk = stash_key(e), n = e->n;
+        memcpy(ver, e->version, sizeof ver);
+        e->used = ++j->tick;
     } else if (!(*wav = kk_wav_memory_pcm16(e->pcm, e->n, KK_SAMPLE_RATE, len))) {
         st_ = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
     } else {
         memcpy(version, e->version, 17);
+        e->used = ++j->tick;
     }
     pthread_mutex_unlock(&j->lock);
-    return st_;
+    if (!evicted)
+        return st_;
+    int16_t *pcm = unstash(j, &sk, n, ver);
+    if (!pcm) { /* maybe evicted a moment ago, on its way to the cache */
+        pthread_mutex_lock(&j->lock);
+        while (j->stashing > 0)
+            pthread_cond_wait(&j->stashed_cond, &j->lock);
+        pthread_mutex_unlock(&j->lock);
+        pcm = unstash(j, &sk, n, ver);
+    }
+    if (pcm) {
+        *wav = kk_wav_memory_pcm16(pcm, n, KK_SAMPLE_RATE, len);
+        free(pcm);
+        if (!*wav)
+            return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        memcpy(version, ver, 17);
+        return KK_OK;
+    }
+    /* The cache lost it: pending again, until the next pass brings it back
+     * (from the renderer's cache entries) and says so in a "segment"
+     * event, under the same version. */
+    pthread_mutex_lock(&j->lock);
+    p = find(j, project);
+    e = p ? entry_of(p, seg->id) : NULL;
+    if (e && !e->pcm && !e->error && key_eq(&e->key, &k) && !strcmp(e->version, ver)) {
+        e->version[0] = '\0';
+        p->dirty = 1;
+        pthread_cond_signal(&j->cond);
+    }
+    pthread_mutex_unlock(&j->lock);
+    *status = "pending";
+    return kk_error_set(err, KK_ERR_CONFLICT, "segment %lld is being read back into memory; try again when it is ready",
+                        (long long)seg->id);
 }
 
 /* ---- events ---- */
@@ -569,6 +772,7 @@ static void on_piece(void *user, const kk_render_piece *pc)
     int changed = 0;
     if (e && (e->error || !key_eq(&e->key, &ps->keys[k]) || !key_eq(&e->piece, &piece) || !e->version[0])) {
         changed = 1;
+        j->audio_bytes -= entry_bytes(e);
         free(e->pcm), free(e->words), free(e->msg);
         e->msg = NULL;
         e->error = 0;
@@ -586,12 +790,17 @@ static void on_piece(void *user, const kk_render_piece *pc)
             e->start = g->start_ms * MS;
         } /* untimed: where it was, until the pass places it */
         e->end = e->start + (int64_t)e->n;
+        j->audio_bytes += entry_bytes(e);
+        e->used = ++j->tick;
     }
     cJSON *ev = changed && listening(ps) ? segment_event(g->id, "ready", e, g->text) : NULL;
+    size_t n_shed;
+    stashed *shed_ = shed(j, &n_shed);
     pthread_mutex_unlock(&j->lock);
     free(pcm), free(words);
     if (ev)
         srv_events_publish_json(j->env.events, p->id, "segment", ev);
+    stash(j, shed_, n_shed);
 }
 
 static void on_progress(void *user, size_t done, size_t total, double eta)
@@ -634,10 +843,11 @@ static void place(pass *ps, const kk_render_result *r)
         size_t k = ps->map[i];
         const kk_render_cue *q = &r->cues[i];
         entry *e = entry_of(p, ps->segs[k].id);
-        if (!e || e->error || !key_eq(&e->key, &ps->keys[k]))
+        if (!e || e->error || !key_eq(&e->key, &ps->keys[k]) || !e->version[0])
             continue;
         char before[17];
         memcpy(before, e->version, sizeof before);
+        size_t bytes = entry_bytes(e);
         int moved = !e->placed || e->start != q->start_sample || e->end != q->end_sample ||
                     e->overlap != q->overlap_samples || e->truncated != q->truncated_samples;
         e->placed = 1;
@@ -645,8 +855,19 @@ static void place(pass *ps, const kk_render_result *r)
         e->end = q->end_sample;
         e->overlap = q->overlap_samples;
         e->truncated = q->truncated_samples;
-        if (q->truncated_samples > 0)
-            apply_cut(e, q->end_sample - q->start_sample);
+        int64_t len = q->end_sample - q->start_sample;
+        if (q->truncated_samples > 0 && !e->pcm && len >= 0 && (size_t)len < e->n) {
+            /* evicted before its cut: back from the cache to be cut (a
+             * read under the lock, rare: truncate mode only) */
+            kk_cache_key sk = stash_key(e);
+            if (!(e->pcm = unstash(j, &sk, e->n, e->version))) {
+                e->version[0] = '\0'; /* pending: the next pass brings it back */
+                p->dirty = 1;
+                continue;
+            }
+        }
+        if (q->truncated_samples > 0 && e->pcm)
+            apply_cut(e, len);
         kk_render_word *w = malloc((q->n_words ? q->n_words : 1) * sizeof *w);
         if (w) {
             for (size_t m = 0; m < q->n_words; m++) {
@@ -657,15 +878,19 @@ static void place(pass *ps, const kk_render_result *r)
             free(e->words);
             e->words = w, e->n_words = q->n_words;
         }
+        j->audio_bytes = j->audio_bytes - bytes + entry_bytes(e);
         if ((moved || strcmp(before, e->version)) && listening(ps) && evs)
             cJSON_AddItemToArray(evs, segment_event(e->id, "ready", e, ps->segs[k].text));
     }
     p->track_samples = (int64_t)r->n_samples;
+    size_t n_shed;
+    stashed *shed_ = shed(j, &n_shed);
     pthread_mutex_unlock(&j->lock);
     cJSON *ev;
     while (evs && (ev = cJSON_DetachItemFromArray(evs, 0)))
         srv_events_publish_json(j->env.events, p->id, "segment", ev);
     cJSON_Delete(evs);
+    stash(j, shed_, n_shed);
 }
 
 /* Marks a segment's current content as failed and says so. */
@@ -675,6 +900,7 @@ static void fail_segment(pass *ps, size_t k, const char *msg)
     pthread_mutex_lock(&j->lock);
     entry *e = entry_add(ps->p, ps->segs[k].id);
     if (e) {
+        j->audio_bytes -= entry_bytes(e);
         free(e->pcm), free(e->words), free(e->msg);
         e->pcm = NULL, e->words = NULL, e->n = 0, e->n_words = 0;
         e->error = 1;
@@ -951,7 +1177,7 @@ static void *render_main(void *arg)
         p->pass_keys = NULL;
         if (p->deleted) {
             unlink_proj(j, p);
-            proj_free(p);
+            proj_free(j, p);
         }
         evict(j);
     }
@@ -965,8 +1191,10 @@ kk_status srv_jobs_start(const srv_jobs_env *env, srv_jobs **out, kk_error *err)
     if (!j)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
     j->env = *env;
+    j->budget = env->memory_bytes ? env->memory_bytes : DEFAULT_MEMORY_BYTES;
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->cond, NULL);
+    pthread_cond_init(&j->stashed_cond, NULL);
     if (pthread_create(&j->thread, NULL, render_main, j)) {
         srv_jobs_free(j);
         return kk_error_set(err, KK_ERR_IO, "cannot start the render thread");
@@ -997,7 +1225,7 @@ void srv_jobs_free(srv_jobs *j)
     srv_jobs_stop(j);
     for (proj *p = j->projects, *n; p; p = n) {
         n = p->next;
-        proj_free(p);
+        proj_free(j, p);
     }
     for (preview *v = j->previews, *n; v; v = n) {
         n = v->next;
@@ -1006,6 +1234,7 @@ void srv_jobs_free(srv_jobs *j)
     }
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->cond);
+    pthread_cond_destroy(&j->stashed_cond);
     free(j);
 }
 
@@ -1051,7 +1280,7 @@ void srv_jobs_forget(srv_jobs *j, int64_t project)
             atomic_store(&j->abort, 1);
         } else {
             unlink_proj(j, p);
-            proj_free(p);
+            proj_free(j, p);
         }
     }
     /* Its exports stop too: nobody wants the file of a project that is
@@ -1060,6 +1289,7 @@ void srv_jobs_forget(srv_jobs *j, int64_t project)
         if (x->project == project)
             atomic_store(&x->cancel, CANCEL_DELETED);
     pthread_mutex_unlock(&j->lock);
+    trim(j, 0);
 }
 
 /* ---- renders on request ---- */

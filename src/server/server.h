@@ -65,6 +65,9 @@ typedef struct kk_server_params {
     const char *const *allow_origins; /* more origins allowed to change things
                                          ("http://localhost:5173"), NULL-terminated */
     const char *const *allow_hosts;   /* more Host names accepted, NULL-terminated */
+    size_t memory_bytes;              /* segments' audio kept in memory, all projects [256 MiB];
+                                         past it the least recently used is dropped and read
+                                         back from the render cache when asked for */
     int log_requests;                 /* one log line per request */
     kk_server_log_fn log;
     void *log_user;

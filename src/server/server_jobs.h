@@ -37,6 +37,9 @@ typedef struct srv_jobs_env {
     const kk_voice_info *voices;       /* the voices a segment may use */
     size_t n_voices;
     int render_workers;                /* kk_render_params.workers */
+    size_t memory_bytes;               /* segments' audio (samples and words) kept in memory,
+                                          all projects; 0: 256 MiB. Past it the least recently
+                                          used audio is dropped, kept in the cache */
     int log_renders;                   /* a log line per completed pass */
     kk_server_log_fn log;              /* NULL: none */
     void *log_user;

@@ -1056,21 +1056,31 @@ static int is_vowel_symbol(const char *p)
  * ("He", "My", "It" at the head of a sentence, "WE") gets some, as misaki
  * stresses capitalised words: secondary before the first vowel, primary
  * when the whole word is in capitals. -1 on no memory. */
+static int stress_first_vowel(kk_buf *ph, const char *mark);
+
 static int stress_capitalised(const char *w, size_t n, kk_buf *ph)
 {
-    if (!n || !isupper((unsigned char)w[0]) || strstr(ph->data, "ˈ") || strstr(ph->data, "ˌ"))
+    if (!n || !isupper((unsigned char)w[0]))
         return 0;
     int upper = n > 1;
     for (size_t i = 1; i < n; i++)
         if (islower((unsigned char)w[i]))
             upper = 0;
+    return stress_first_vowel(ph, upper ? "ˈ" : "ˌ");
+}
+
+/* Puts mark (ˈ or ˌ) before the first vowel of ph when ph has no stress
+ * mark at all; leaves it as it is otherwise. 0, or -1 on no memory. */
+static int stress_first_vowel(kk_buf *ph, const char *mark)
+{
+    if (strstr(ph->data, "ˈ") || strstr(ph->data, "ˌ"))
+        return 0;
     for (char *p = ph->data; *p; p += kk_utf8_len(p)) {
         if (!is_vowel_symbol(p))
             continue;
         kk_buf b = {0};
         size_t at = (size_t)(p - ph->data);
-        int r = kk_buf_append(&b, ph->data, at) < 0 || kk_buf_puts(&b, upper ? "ˈ" : "ˌ") < 0 ||
-                        kk_buf_puts(&b, ph->data + at) < 0
+        int r = kk_buf_append(&b, ph->data, at) < 0 || kk_buf_puts(&b, mark) < 0 || kk_buf_puts(&b, ph->data + at) < 0
                     ? -1
                     : 0;
         if (r == 0) {
@@ -1280,28 +1290,19 @@ static kk_status read_sentence(kk_g2p *g, const lang_info *L, kk_items *items, s
         const char *r = NULL;
         if (fw[i - a] == FW_FINAL) {
             kk_item *it = &items->v[i];
-            if (v != -1 || strstr(it->sym, "ˈ") || strstr(it->sym, "ˌ"))
+            if (v != -1)
                 continue;
             char w[64];
             size_t n = dict_spelling(g, it, w, sizeof w);
             kk_buf_clear(&ph);
-            int ok = kk_buf_puts(&ph, it->sym) >= 0;
-            for (char *p = ph.data; ok && *p; p += kk_utf8_len(p))
-                if (is_vowel_symbol(p)) {
-                    kk_buf b2 = {0};
-                    size_t at = (size_t)(p - ph.data);
-                    ok = kk_buf_append(&b2, ph.data, at) >= 0 && kk_buf_puts(&b2, clause_final_stress(w, n)) >= 0 &&
-                         kk_buf_puts(&b2, ph.data + at) >= 0;
-                    if (ok) {
-                        free(it->sym);
-                        it->sym = kk_buf_steal(&b2);
-                        ok = it->sym != NULL;
-                    }
-                    kk_buf_free(&b2);
-                    break;
-                }
-            if (!ok)
+            char *stressed = NULL;
+            if (kk_buf_puts(&ph, it->sym) < 0 || stress_first_vowel(&ph, clause_final_stress(w, n)) < 0 ||
+                !(stressed = kk_buf_steal(&ph))) {
                 st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+                continue;
+            }
+            free(it->sym);
+            it->sym = stressed;
             continue;
         }
         switch (fw[i - a]) {

@@ -129,8 +129,15 @@ static const float *f32k(resolver *r, int64_t nelem, const char *fmt, ...)
     char key[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(key, sizeof key, fmt, ap);
+    int n = vsnprintf(key, sizeof key, fmt, ap);
     va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof key) {
+        if (!r->bad)
+            kk_error_set(r->err, KK_ERR_INPUT, "a weight name in the model is longer than %zu bytes (%.40s...); "
+                         "is this a Kokoro-82M v1.0 export?", sizeof key - 1, key);
+        r->bad = 1;
+        return NULL;
+    }
     return f32(r, key, nelem);
 }
 
@@ -164,16 +171,13 @@ static void get_conv(resolver *r, const char *name, int cin, int cout, int k, co
     const kk_node *n = node(r, name);
     if (!n)
         return;
-    char key[512];
     c->c = (nn_conv){.cin = cin, .cout = cout, .k = k, .stride = attr_int(n, "strides", 0, 1),
                      .dilation = attr_int(n, "dilations", 0, 1), .pad_l = attr_int(n, "pads", 0, 0),
                      .pad_r = attr_int(n, "pads", 1, 0), .groups = attr_int(n, "group", 0, 1)};
-    snprintf(key, sizeof key, "%s#1", name);
-    c->w = f32(r, key, (int64_t)cout * (cin / c->c.groups) * k);
+    c->w = f32k(r, (int64_t)cout * (cin / c->c.groups) * k, "%s#1", name);
     c->b = NULL;
     if (n->n_inputs > 2 && n->inputs[2][0]) {
-        snprintf(key, sizeof key, "%s#2", name);
-        c->b = f32(r, key, cout);
+        c->b = f32k(r, cout, "%s#2", name);
     }
 }
 
@@ -182,38 +186,28 @@ static void get_convt(resolver *r, const char *name, int cin, int cout, int k, c
     const kk_node *n = node(r, name);
     if (!n)
         return;
-    char key[512];
     c->c = (nn_convt){.cin = cin, .cout = cout, .k = k, .stride = attr_int(n, "strides", 0, 1),
                       .pad_l = attr_int(n, "pads", 0, 0), .pad_r = attr_int(n, "pads", 1, 0),
                       .output_padding = attr_int(n, "output_padding", 0, 0), .groups = attr_int(n, "group", 0, 1)};
-    snprintf(key, sizeof key, "%s#1", name);
-    c->w = f32(r, key, (int64_t)cin * (cout / c->c.groups) * k);
+    c->w = f32k(r, (int64_t)cin * (cout / c->c.groups) * k, "%s#1", name);
     c->b = NULL;
     if (n->n_inputs > 2 && n->inputs[2][0]) {
-        snprintf(key, sizeof key, "%s#2", name);
-        c->b = f32(r, key, cout);
+        c->b = f32k(r, cout, "%s#2", name);
     }
 }
 
 static void get_fc(resolver *r, const char *gemm, int out, fc_w *f)
 {
-    char key[512];
-    snprintf(key, sizeof key, "%s#1", gemm);
-    f->w = f32(r, key, (int64_t)out * STYLE_HALF);
-    snprintf(key, sizeof key, "%s#2", gemm);
-    f->b = f32(r, key, out);
+    f->w = f32k(r, (int64_t)out * STYLE_HALF, "%s#1", gemm);
+    f->b = f32k(r, out, "%s#2", gemm);
     f->out = out;
 }
 
 static void get_lstm(resolver *r, const char *name, int in, lstm_w *l)
 {
-    char key[512];
-    snprintf(key, sizeof key, "%s#1", name);
-    l->W = f32(r, key, 2LL * 4 * H_LSTM * in);
-    snprintf(key, sizeof key, "%s#2", name);
-    l->R = f32(r, key, 2LL * 4 * H_LSTM * H_LSTM);
-    snprintf(key, sizeof key, "%s#3", name);
-    l->B = f32(r, key, 2LL * 8 * H_LSTM);
+    l->W = f32k(r, 2LL * 4 * H_LSTM * in, "%s#1", name);
+    l->R = f32k(r, 2LL * 4 * H_LSTM * H_LSTM, "%s#2", name);
+    l->B = f32k(r, 2LL * 8 * H_LSTM, "%s#3", name);
     l->in = in;
 }
 
@@ -223,9 +217,7 @@ static void get_q4(resolver *r, const char *name, int K, int N, const char *bias
     size_t len = strlen(name);
     if (!r->bad && !kk_weights_find(r->w, name) && len > 3 && !strcmp(name + len - 3, "_Q4")) {
         /* the published float model: a MatMul "X/MatMul" with B = W[K][N] */
-        char key[512];
-        snprintf(key, sizeof key, "%.*s#1", (int)(len - 3), name);
-        q->kn = f32(r, key, (int64_t)K * N);
+        q->kn = f32k(r, (int64_t)K * N, "%.*s#1", (int)(len - 3), name);
         q->b = bias ? f32(r, bias, N) : NULL;
         return;
     }

@@ -66,7 +66,9 @@ static int model_in_dir(const char *dir, char *dst, size_t size)
     static const char *const names[] = {"model.onnx", "model_q4_w16.onnx", "model_fp16.onnx", "model_q4.onnx",
                                         "model_quantized.onnx", "onnx/model.onnx"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(dst, size, "%s/%s", dir, names[i]);
+        int n = snprintf(dst, size, "%s/%s", dir, names[i]);
+        if (n < 0 || (size_t)n >= size) /* a path this long cannot be opened anyway */
+            continue;
         if (is_file(dst))
             return 1;
     }

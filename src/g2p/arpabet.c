@@ -51,24 +51,27 @@ const char *kk_arpabet_symbols(void) { return SYMBOLS; }
 
 /* Monosyllabic function words that misaki writes without stress (ði, ʌv,
  * ænd, tu): articles, prepositions, conjunctions, auxiliaries, personal
- * pronouns and their contractions. Sorted (bsearch). */
+ * pronouns and their contractions, and the light verbs get, got, gone.
+ * Sorted (bsearch). */
 static const char *const UNSTRESSED_WORDS[] = {
     "'em", "a", "am", "an", "and", "are", "as", "at", "be", "been", "by", "can",
-    "could", "for", "from", "had", "has", "have", "he", "he'd", "he'll", "he's",
-    "her", "his", "if", "in", "is", "it", "it's", "its", "my", "of", "or", "per",
-    "she", "she'd", "she'll", "she's", "than", "that", "the", "their", "there",
-    "there's", "these", "they", "they'd", "they'll", "they're", "they've", "this",
-    "those", "through", "to", "was", "we", "we'd", "we'll", "we're", "we've",
-    "were", "will", "with", "would", "you", "you'd", "you'll", "you're",
-    "you've", "your",
+    "could", "for", "from", "get", "gone", "got", "had", "has", "have", "he",
+    "he'd", "he'll", "he's", "her", "his", "if", "in", "is", "it", "it's",
+    "its", "my", "of", "or", "per", "she", "she'd", "she'll", "she's", "than",
+    "that", "the", "their", "there", "there's", "these", "they", "they'd",
+    "they'll", "they're", "they've", "this", "those", "through", "to", "was",
+    "we", "we'd", "we'll", "we're", "we've", "were", "will", "with", "won't",
+    "would", "you", "you'd", "you'll", "you're", "you've", "your",
 };
 
 /* Short words misaki gives only secondary stress (bˌʌt, nˌɑt, ʃˌʊd): the
- * weaker adverbs, question words, object pronouns and modals. Sorted. */
+ * weaker adverbs, question words, object pronouns and modals, and the light
+ * verbs go, make, made, put. Sorted. */
 static const char *const SECONDARY_WORDS[] = {
-    "but", "him", "how", "me", "might", "not", "on", "our", "shall", "should",
-    "so", "some", "them", "though", "up", "us", "what", "when", "where",
-    "which", "while", "who", "who's", "whose", "why",
+    "but", "go", "him", "how", "made", "make", "me", "might", "near", "not",
+    "on", "our", "put", "shall", "should", "so", "some", "them", "though", "up",
+    "us", "what", "when", "where", "which", "while", "who", "who's", "whose",
+    "why",
 };
 
 /* The most frequent words whose CMUdict readings all differ from the form
@@ -80,6 +83,8 @@ static const struct {
 } FIXED_WORDS[] = {
     {"and", "ænd"},         {"down", "dˌWn"},       {"on", "ˌɔn"},     {"than", "ðən"},
     {"was", "wʌz"},         {"your", "jʊɹ"},
+    /* negatives CMUdict splits into two syllables (ˈɑɹənt) */
+    {"aren't", "ˌɑɹnt"},    {"couldn't", "kˌʊdᵊnt"}, {"weren't", "wˌɜɹnt"},
     /* number words, which the normaliser writes for every number: read as
      * Kokoro heard them (CMUdict has "thirty" with d and "fifteen" with an
      * unstressed first syllable) */

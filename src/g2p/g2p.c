@@ -1007,15 +1007,17 @@ static int dict_read(const kk_g2p *g, const char *w, size_t n, kk_buf *out)
 enum { FW_NONE, FW_THE, FW_A, FW_AN, FW_TO, FW_IN, FW_I, FW_FINAL };
 
 /* Unstressed words that take stress where nothing follows them in the
- * clause ("I think I have.", "Look there!"), as misaki reads them: the
- * stress they take then ("ˈ" or "ˌ"), or NULL for any other word. */
+ * clause ("I think I have.", "Look there!"), as misaki reads them, and the
+ * light verbs with only secondary stress ("Let it go."): the stress they take
+ * then ("ˈ" or "ˌ"; a ˈ replaces a lone ˌ), or NULL for any other word. */
 static const char *clause_final_stress(const char *w, size_t n)
 {
     static const struct {
         const char *word, *mark;
     } W[] = {{"be", "ˈ"},      {"been", "ˌ"},  {"by", "ˈ"},      {"can", "ˈ"},     {"could", "ˈ"},
-             {"get", "ˈ"},     {"gone", "ˈ"},  {"got", "ˈ"},     {"had", "ˌ"},     {"has", "ˈ"},
-             {"have", "ˈ"},    {"her", "ˌ"},   {"hers", "ˈ"},    {"his", "ˌ"},     {"my", "ˈ"},
+             {"get", "ˈ"},     {"go", "ˈ"},    {"gone", "ˈ"},    {"got", "ˈ"},     {"had", "ˌ"},
+             {"has", "ˈ"},     {"have", "ˈ"},  {"her", "ˌ"},     {"hers", "ˈ"},    {"his", "ˌ"},
+             {"made", "ˈ"},    {"make", "ˈ"},  {"my", "ˈ"},      {"near", "ˈ"},    {"put", "ˈ"},
              {"there", "ˈ"},   {"there's", "ˈ"}, {"these", "ˈ"}, {"this", "ˈ"},    {"those", "ˈ"},
              {"through", "ˈ"}, {"will", "ˈ"},  {"won't", "ˈ"},   {"would", "ˈ"}};
     for (size_t i = 0; i < sizeof W / sizeof W[0]; i++)
@@ -1067,6 +1069,28 @@ static int stress_capitalised(const char *w, size_t n, kk_buf *ph)
         if (islower((unsigned char)w[i]))
             upper = 0;
     return stress_first_vowel(ph, upper ? "ˈ" : "ˌ");
+}
+
+/* Removes the ˌ marks of ph when it has no ˈ (so that stress_first_vowel
+ * can give it a primary stress). 0, or -1 on no memory. */
+static int drop_secondary(kk_buf *ph)
+{
+    if (strstr(ph->data, "ˈ") || !strstr(ph->data, "ˌ"))
+        return 0;
+    kk_buf b = {0};
+    int r = 0;
+    for (const char *p = ph->data; *p && r == 0;) {
+        size_t l = kk_utf8_len(p);
+        if (!(l == strlen("ˌ") && !memcmp(p, "ˌ", l)))
+            r = kk_buf_append(&b, p, l) < 0 ? -1 : 0;
+        p += l;
+    }
+    if (r == 0) {
+        kk_buf_clear(ph);
+        r = kk_buf_puts(ph, b.data ? b.data : "") < 0 ? -1 : 0;
+    }
+    kk_buf_free(&b);
+    return r;
 }
 
 /* Puts mark (ˈ or ˌ) before the first vowel of ph when ph has no stress
@@ -1296,7 +1320,9 @@ static kk_status read_sentence(kk_g2p *g, const lang_info *L, kk_items *items, s
             size_t n = dict_spelling(g, it, w, sizeof w);
             kk_buf_clear(&ph);
             char *stressed = NULL;
-            if (kk_buf_puts(&ph, it->sym) < 0 || stress_first_vowel(&ph, clause_final_stress(w, n)) < 0 ||
+            const char *mark = clause_final_stress(w, n);
+            if (kk_buf_puts(&ph, it->sym) < 0 || (!strcmp(mark, "ˈ") && drop_secondary(&ph) < 0) ||
+                stress_first_vowel(&ph, mark) < 0 ||
                 !(stressed = kk_buf_steal(&ph))) {
                 st = kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
                 continue;

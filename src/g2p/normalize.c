@@ -1239,10 +1239,18 @@ static int r_phone(nz *z, size_t i, size_t *endp)
     sbuf *x = &z->x;
     if (plus)
         sb_word(x, "plus");
+    /* No comma between the groups: misaki, whose phonemes Kokoro was trained
+     * on, writes none, and a comma makes the engine stop as at a clause end
+     * (pocketsphinx then misses more of the digits, tools/g2p_eval). The
+     * toll-free area code 800 is said "eight hundred", as Americans say it. */
     for (int k = 0; k < ng; k++) {
-        if (k)
-            sb_puts(x, ",");
-        say_digits(z, x, g[k][0], g[k][1], 1);
+        size_t a = g[k][0], e = g[k][1];
+        if (e - a == 3 && at(z, a) == '8' && at(z, a + 1) == '0' && at(z, a + 2) == '0' && k < ng - 1 &&
+            (k == 0 || (k == 1 && g[0][1] - g[0][0] == 1))) { /* the area code */
+            sb_word(x, "eight");
+            sb_word(x, "hundred");
+        } else
+            say_digits(z, x, a, e, 1);
     }
     *endp = j;
     return 1;

@@ -16,8 +16,12 @@
  * comment. Lines before the opening "{" and from the closing "}" on are
  * skipped; any other line that is not an entry is an error (with its line
  * number), since a format change must not quietly lose words. Alternatives
- * keep CMUdict's order; one that converts to the same phonemes as an
- * earlier one of its word is dropped.
+ * keep CMUdict's order, with two exceptions that follow the American reading
+ * misaki (and so Kokoro's training data) uses: an alternative that differs
+ * from the first only by AO for AA, where the spelling says ɔ (cost, caught,
+ * coffee: kˈɔst, not kˈɑst; dollar and watch keep ɑ), and one that ends in D EY2 where the first ends in D IY0 (Monday:
+ * mˈʌndˌA) go first. One that converts to the same phonemes as an earlier
+ * one of its word is dropped.
  *
  * Exit status: 0, 1 on bad input or a failed write, 2 on bad usage.
  */
@@ -41,6 +45,8 @@ typedef struct {
     uint32_t key_len;
     uint32_t first, last; /* pron list (index + 1 into gen.prons), 0: none */
     uint32_t n_prons;
+    const char *arpa0; /* the first pronunciation's ARPAbet, in the input buffer */
+    uint32_t arpa0_len;
 } word;
 
 typedef struct {
@@ -124,7 +130,7 @@ static long find_word(gen *g, const char *key, uint32_t len)
                     return -1;
                 g->words = nw, g->cap_words = nc;
             }
-            g->words[g->n_words] = (word){key, len, 0, 0, 0};
+            g->words[g->n_words] = (word){key, len, 0, 0, 0, NULL, 0};
             g->slots[i] = (uint32_t)++g->n_words;
             return (long)g->n_words - 1;
         }
@@ -134,8 +140,52 @@ static long find_word(gen *g, const char *key, uint32_t len)
     }
 }
 
-/* Adds phonemes ps to word wi unless it already has them. */
-static kk_status add_pron(gen *g, size_t wi, const char *ps, const char *path, size_t line,
+/* 1 when the spelling key[0, len) has a letter group that General American
+ * says with ɔ where CMUdict also allows ɑ: au, aw, augh, ough, alk, and o
+ * before ss, st, ff, ft, ng, nk, lf, or one g (bog; not clogging). Chosen on
+ * CMUdict's AA/AO pairs against misaki's readings: it keeps ɑ in dollar,
+ * doctor, lot, top, want, watch, jogging. */
+static int spelling_says_ao(const char *key, size_t len)
+{
+    static const char *const GROUPS[] = {"au", "aw", "alk", "oss", "ost", "off", "oft", "ong", "onk", "olf"};
+    for (size_t i = 0; i + 1 < len; i++) {
+        for (size_t k = 0; k < sizeof GROUPS / sizeof *GROUPS; k++) {
+            size_t n = strlen(GROUPS[k]);
+            if (i + n <= len && memcmp(key + i, GROUPS[k], n) == 0)
+                return 1;
+        }
+        if (key[i] == 'o' && key[i + 1] == 'g' && (i + 2 == len || key[i + 2] != 'g'))
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when ARPAbet b (blen bytes) is the variant preferred over a (alen) for
+ * the word spelled key[0, klen): a with some AA made AO and nothing else
+ * changed, where spelling_says_ao; or a's final "D IY0" made "D EY2". Stress
+ * digits must match. */
+static int preferred_variant(const char *key, size_t klen, const char *a, size_t alen, const char *b,
+                             size_t blen)
+{
+    if (alen != blen || memcmp(a, b, alen) == 0)
+        return 0;
+    if (alen >= 5 && memcmp(a, b, alen - 5) == 0 && memcmp(a + alen - 5, "D IY0", 5) == 0 &&
+        memcmp(b + blen - 5, "D EY2", 5) == 0 && (alen == 5 || a[alen - 6] == ' '))
+        return 1;
+    for (size_t i = 0; i < alen; i++) {
+        if (a[i] == b[i])
+            continue;
+        /* the only difference allowed: the second letter of an AA/AO */
+        if (!(i > 0 && a[i - 1] == 'A' && b[i - 1] == 'A' && (i == 1 || a[i - 2] == ' ') && a[i] == 'A' &&
+              b[i] == 'O'))
+            return 0;
+    }
+    return spelling_says_ao(key, klen);
+}
+
+/* Adds phonemes ps to word wi unless it already has them; first: put it at
+ * the front of the word's list. */
+static kk_status add_pron(gen *g, size_t wi, const char *ps, int first, const char *path, size_t line,
                           kk_error *err)
 {
     word *w = &g->words[wi];
@@ -159,11 +209,16 @@ static kk_status add_pron(gen *g, size_t wi, const char *ps, const char *path, s
         return kk_error_set(err, KK_ERR_NOMEM, "kk-lexgen: out of memory");
     g->prons[g->n_prons] = (pron){off, 0};
     uint32_t id = (uint32_t)++g->n_prons;
-    if (w->last)
-        g->prons[w->last - 1].next = id;
-    else
+    if (first && w->first) {
+        g->prons[id - 1].next = w->first;
         w->first = id;
-    w->last = id;
+    } else {
+        if (w->last)
+            g->prons[w->last - 1].next = id;
+        else
+            w->first = id;
+        w->last = id;
+    }
     w->n_prons++;
     return KK_OK;
 }
@@ -234,7 +289,11 @@ static kk_status parse_entry(gen *g, char *s, char *e, const char *path, size_t 
     long wi = find_word(g, k0, (uint32_t)klen);
     if (wi < 0)
         return kk_error_set(err, KK_ERR_NOMEM, "kk-lexgen: out of memory");
-    return add_pron(g, (size_t)wi, ps, path, line, err);
+    word *w = &g->words[wi];
+    int first = w->arpa0 && preferred_variant(k0, klen, w->arpa0, w->arpa0_len, arpa, strlen(arpa));
+    if (!w->arpa0)
+        w->arpa0 = v0, w->arpa0_len = (uint32_t)(v1 - v0);
+    return add_pron(g, (size_t)wi, ps, first, path, line, err);
 bad:
     return kk_error_set(err, KK_ERR_INPUT,
                         "%s:%zu: not a CMUdict entry (expected \"word\": \"PH ONES\",): %.*s", path,

@@ -156,6 +156,17 @@ static void dictionary_words(void **state)
     assert_string_equal(phon(G, "jacket's", "en-us"), "ʤˈækəts");
     assert_string_equal(phon(G, "Smith's", "en-us"), "smˈɪθs");
     assert_string_equal(phon(G, "forty-nine", "en-us"), "fˈɔɹTi nˈIn");
+    /* of CMUdict's alternatives, the American ɔ where the spelling says so,
+     * ɑ where it does not; weekdays in dˌA */
+    assert_string_equal(phon(G, "coffee", "en-us"), "kˈɔfi");
+    assert_string_equal(phon(G, "cost", "en-us"), "kˈɔst");
+    assert_string_equal(phon(G, "dollar", "en-us"), "dˈɑləɹ");
+    assert_string_equal(phon(G, "watch", "en-us"), "wˈɑʧ");
+    assert_string_equal(phon(G, "Monday", "en-us"), "mˈʌndˌA");
+    /* light verbs: weak inside the clause, stressed at its end */
+    assert_string_equal(phon(G, "we go home", "en-us"), "wi ɡˌO hˈOm");
+    assert_string_equal(phon(G, "let it go.", "en-us"), "lˈɛt ɪt ɡˈO.");
+    assert_string_equal(phon(G, "I got it", "en-us"), "ˌI ɡɑt ɪt");
     assert_int_equal(W.count, 0);
 }
 

@@ -85,6 +85,8 @@ static const struct {
     {"was", "wʌz"},         {"your", "jʊɹ"},
     /* negatives CMUdict splits into two syllables (ˈɑɹənt) */
     {"aren't", "ˌɑɹnt"},    {"couldn't", "kˌʊdᵊnt"}, {"weren't", "wˌɜɹnt"},
+    /* stressed on its first part, as e-mail is (CMUdict: imˈAl) */
+    {"email", "ˈimˌAl"},    {"emails", "ˈimˌAlz"},
     /* number words, which the normaliser writes for every number: read as
      * Kokoro heard them (CMUdict has "thirty" with d and "fifteen" with an
      * unstressed first syllable) */

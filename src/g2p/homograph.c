@@ -262,6 +262,19 @@ static size_t prev_content(const sent *s, size_t i)
 
 static size_t next_word(const sent *s, size_t i) { return i + 1 < s->n ? i + 1 : NONE; }
 
+/* Whether punctuation stands between words i and j = i + 1 (a comma, a
+ * colon, a dash, a bracket: the words are views into one text, so what
+ * lies between them is the text's). */
+static int punct_between(const sent *s, size_t i, size_t j)
+{
+    if (i >= s->n || j >= s->n || j != i + 1 || s->w[j].s < s->w[i].s + s->w[i].len)
+        return 0;
+    for (const char *p = s->w[i].s + s->w[i].len; p < s->w[j].s; p++)
+        if (strchr(",;:()[]\"", *p) || (unsigned char)*p == 0xE2 /* — – … */)
+            return 1;
+    return 0;
+}
+
 /* Whether any word of the sentence in [a, b) is in list. */
 static int any_in(const sent *s, size_t a, size_t b, const char *list)
 {
@@ -655,6 +668,39 @@ static int pick_bow(const sent *s, size_t i, const hentry *e)
     return t == POS_VERB ? RD_B : RD_A;
 }
 
+/* that: A ðˈæt (a determiner or a pronoun: "that object", "I like that"),
+ * B ðæt (a conjunction or a relative: "I know that he left", "the car that
+ * is red"), as misaki reads its DT and other tags. */
+static int pick_that(const sent *s, size_t i, const hentry *e)
+{
+    (void)e;
+    size_t q = next_word(s, i), raw = i ? i - 1 : NONE;
+    /* "I like that.", "after that, we", "that and more", "that of the
+     * others". */
+    if (q == NONE || punct_between(s, i, q) || is(s, q, L_CLAUSE) || is(s, q, "of or"))
+        return RD_A;
+    /* "so that", "such that", "now that", "except that", "said that". */
+    if (is(s, raw, "so such now except given provided assuming say says said saying know knows knew known "
+                   "think thinks thought believe believes believed hope hopes hoped feel feels felt mean "
+                   "means meant show shows showed shown suggest suggests suggested find finds found realize "
+                   "realized realise realised see saw seen hear heard tell told sure glad afraid clear "
+                   "true likely possible aware"))
+        return RD_B;
+    /* a clause follows: "that he left", "that the door was open", "that 5 of
+     * them"; but "that one" is a determiner */
+    if (!is(s, q, "one") && (is_det(s, q) || is(s, q, L_SUBJ) || is(s, q, "there") || is_number(s, q)))
+        return RD_B;
+    /* "that is", "that was": the pronoun at the head of its clause, a
+     * relative after a noun ("the car that is red") */
+    if (is(s, q, L_BE) || is(s, q, L_MODAL) || is(s, q, L_HAVE) || is(s, q, L_DO))
+        return raw == NONE || is(s, raw, L_PREP) || is(s, raw, L_CLAUSE) ? RD_A : RD_B;
+    /* a relative before a verb in the past: "the book that changed it" */
+    if (raw != NONE && !is(s, raw, L_PREP) && ends(s, q, "ed", 4))
+        return RD_B;
+    /* a noun, an adjective, an adverb: "that object", "that much" */
+    return RD_A;
+}
+
 /* close: A klˈOs (near), B klˈOz (shut; the end: "the close of day"). */
 static int pick_close(const sent *s, size_t i, const hentry *e)
 {
@@ -865,6 +911,7 @@ static const hentry TABLE[] = {
     SPEC("bow", "bˈO", "bˈQ", "bˈW", "bˈW", pick_bow, 0),
     SPEC("bows", "bˈOz", "bˈQz", "bˈWz", "bˈWz", pick_bow, 1),
     SPEC("close", "klˈOs", "klˈQs", "klˈOz", "klˈQz", pick_close, 0),
+    SPEC("that", "ðˈæt", "ðˈat", "ðæt", "ðat", pick_that, 0),
     SPEC("content", "kˈɑntɛnt", "kˈɒntɛnt", "kəntˈɛnt", "kəntˈɛnt", pick_content, 0),
     SPEC("does", "dˈʌz", "dˈʌz", "dˈOz", "dˈQz", pick_does, 1),
     SPEC("dove", "dˈʌv", "dˈʌv", "dˈOv", "dˈQv", pick_dove, 0),

@@ -28,14 +28,15 @@ typedef struct kk_hword {
     size_t len;
 } kk_hword;
 
-/* words[0..n) are the words of one sentence in order; i is the word to
- * decide. Returns the phonemes (misaki symbols for Kokoro v1.0, with
+/* words[0..n) are the words of one sentence in order, views into one text
+ * (the bytes between two neighbours are the text between them: a comma
+ * there matters to "that"); i is the word to decide. Returns the phonemes (misaki symbols for Kokoro v1.0, with
  * stress; a static string, never to be freed) for words[i] when it is a
  * homograph the table knows (spelling compared ignoring ASCII case;
  * "Polish"/"polish" alone goes by its capital), chosen by its context;
  * NULL when words[i] is not one, and when words is NULL or i >= n (the
  * caller then uses the dictionary). Only words[0..n) are read, each for
- * its len bytes; nothing is allocated. british: nonzero for en-gb
+ * its len bytes, and the bytes between neighbours; nothing is allocated. british: nonzero for en-gb
  * readings. */
 const char *kk_homograph_pick(const kk_hword *words, size_t n, size_t i, int british);
 

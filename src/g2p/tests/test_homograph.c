@@ -171,6 +171,18 @@ static const hcase TUNED[] = {
     {US, "The camera records everything.", "records", "ɹəkˈɔɹdz"},
     {US, "She records the data every hour.", "records", "ɹəkˈɔɹdz"},
     {GB, "I bought a record.", "record", "ɹˈɛkɔːd"},
+    /* that: determiner or pronoun, or conjunction or relative */
+    {US, "I object to that object on the table.", "that", "ðˈæt"},
+    {US, "I know that he left early.", "that", "ðæt"},
+    {US, "I really like that.", "that", "ðˈæt"},
+    {US, "After that, we went home.", "that", "ðˈæt"},
+    {US, "The car that is parked outside is mine.", "that", "ðæt"},
+    {US, "That is close enough.", "That", "ðˈæt"},
+    {US, "She said that the door was open.", "that", "ðæt"},
+    {US, "The book that changed my life.", "that", "ðæt"},
+    {US, "That one is mine.", "That", "ðˈæt"},
+    {US, "We spoke so that nobody heard.", "that", "ðæt"},
+    {GB, "I like that colour.", "that", "ðˈat"},
     /* bass */
     {US, "He plays the bass guitar.", "bass", "bˈAs"},
     {US, "Turn up the bass.", "bass", "bˈAs"},

@@ -204,43 +204,91 @@ static kk_status check_audio(const float *samples, size_t n, int rate, const cha
  * side: everything else that reads them (see the top of the file). */
 static pthread_rwlock_t ebur128_lock = PTHREAD_RWLOCK_INITIALIZER;
 
-/* Loudness and true peak (linear) of x through libebur128. A clip
- * shorter than one 400 ms gating block has no integrated loudness; it is
- * measured over its whole length instead (its one "block"), with the
- * same absolute gate, so that a short cue still gets normalised. */
+/* The meter: libebur128 fed block by block, so that a track read in
+ * pieces (kk_loudness_normalize_io) is measured exactly as one in memory:
+ * every measurement here goes through it with the same blocks. One
+ * channel, weighted as LEFT (the library's default): mono speech is
+ * measured as it is, not as dual mono. */
+typedef struct meter {
+    ebur128_state *st;
+    uint64_t n;
+    int rate;
+} meter;
+
+static kk_status meter_open(meter *m, int rate, kk_error *err)
+{
+    pthread_rwlock_wrlock(&ebur128_lock);
+    m->st = ebur128_init(1, (unsigned long)rate, EBUR128_MODE_I | EBUR128_MODE_TRUE_PEAK);
+    pthread_rwlock_unlock(&ebur128_lock);
+    m->n = 0, m->rate = rate;
+    return m->st ? KK_OK : kk_error_set(err, KK_ERR_NOMEM, "out of memory starting the loudness meter");
+}
+
+static kk_status meter_add(meter *m, const float *x, size_t n, kk_error *err)
+{
+    if (!n)
+        return KK_OK;
+    pthread_rwlock_rdlock(&ebur128_lock);
+    int rc = ebur128_add_frames_float(m->st, x, n);
+    pthread_rwlock_unlock(&ebur128_lock);
+    m->n += n;
+    return rc == EBUR128_SUCCESS ? KK_OK
+                                 : kk_error_set(err, KK_ERR_NOMEM, "the loudness meter failed (libebur128 error %d)", rc);
+}
+
+/* Loudness and true peak (linear) of what was added; closes the meter. A
+ * clip shorter than one 400 ms gating block has no integrated loudness;
+ * it is measured over its whole length instead (its one "block"), with
+ * the same absolute gate, so that a short cue still gets normalised. */
+static kk_status meter_result(meter *m, double *lufs, double *peak, kk_error *err)
+{
+    double l = -HUGE_VAL, tp = 0.0;
+    int rc = EBUR128_SUCCESS;
+    if (m->n) {
+        pthread_rwlock_rdlock(&ebur128_lock);
+        rc = ebur128_loudness_global(m->st, &l);
+        unsigned long ms = (unsigned long)((double)m->n * 1000.0 / m->rate);
+        if (rc == EBUR128_SUCCESS && ms < 400 && ms > 0) {
+            rc = ebur128_loudness_window(m->st, ms, &l);
+            if (rc == EBUR128_SUCCESS && l < GATE_LUFS)
+                l = -HUGE_VAL;
+        }
+        if (rc == EBUR128_SUCCESS)
+            rc = ebur128_true_peak(m->st, 0, &tp);
+        pthread_rwlock_unlock(&ebur128_lock);
+    }
+    ebur128_destroy(&m->st);
+    if (rc != EBUR128_SUCCESS)
+        return kk_error_set(err, KK_ERR_NOMEM, "the loudness meter failed (libebur128 error %d)", rc);
+    *lufs = l;
+    *peak = tp;
+    return KK_OK;
+}
+
+static void meter_close(meter *m)
+{
+    if (m->st)
+        ebur128_destroy(&m->st);
+}
+
+/* Samples per read, write and meter call. */
+#define BLOCK 4096
+
 static kk_status measure(const float *x, size_t n, int rate, double *lufs, double *peak, kk_error *err)
 {
     *lufs = -HUGE_VAL;
     *peak = 0.0;
     if (!n)
         return KK_OK;
-    /* One channel, weighted as LEFT (the library's default): mono speech
-     * is measured as it is, not as dual mono. */
-    pthread_rwlock_wrlock(&ebur128_lock);
-    ebur128_state *st = ebur128_init(1, (unsigned long)rate, EBUR128_MODE_I | EBUR128_MODE_TRUE_PEAK);
-    pthread_rwlock_unlock(&ebur128_lock);
-    if (!st)
-        return kk_error_set(err, KK_ERR_NOMEM, "out of memory starting the loudness meter");
-    pthread_rwlock_rdlock(&ebur128_lock);
-    int rc = ebur128_add_frames_float(st, x, n);
-    double l = -HUGE_VAL, tp = 0.0;
-    if (rc == EBUR128_SUCCESS)
-        rc = ebur128_loudness_global(st, &l);
-    unsigned long ms = (unsigned long)((double)n * 1000.0 / rate);
-    if (rc == EBUR128_SUCCESS && ms < 400 && ms > 0) {
-        rc = ebur128_loudness_window(st, ms, &l);
-        if (rc == EBUR128_SUCCESS && l < GATE_LUFS)
-            l = -HUGE_VAL;
+    meter m;
+    kk_status st = meter_open(&m, rate, err);
+    for (size_t i = 0; st == KK_OK && i < n; i += BLOCK)
+        st = meter_add(&m, x + i, n - i < BLOCK ? n - i : BLOCK, err);
+    if (st != KK_OK) {
+        meter_close(&m);
+        return st;
     }
-    if (rc == EBUR128_SUCCESS)
-        rc = ebur128_true_peak(st, 0, &tp);
-    pthread_rwlock_unlock(&ebur128_lock);
-    ebur128_destroy(&st);
-    if (rc != EBUR128_SUCCESS)
-        return kk_error_set(err, KK_ERR_NOMEM, "the loudness meter failed (libebur128 error %d)", rc);
-    *lufs = l;
-    *peak = tp;
-    return KK_OK;
+    return meter_result(&m, lufs, peak, err);
 }
 
 static double to_db(double lin) { return lin > 0.0 ? 20.0 * log10(lin) : -HUGE_VAL; }
@@ -302,158 +350,276 @@ static void tp_kernel(double h[3][TAPS])
         }
 }
 
-/* peak[i]: the largest magnitude at i and in the 4x oversampled
- * intervals on both sides of it. */
-static void peak_envelope(const float *x, size_t n, double *peak)
+/* ---- one pass over the track ---- */
+
+/* What a pass makes of the original x: y = x * gain (as a float), then,
+ * when limit, times the limiter's gain curve for the ceiling `ceil` on x's
+ * own peak envelope (the caller scales the ceiling back by the gain rather
+ * than recomputing the envelope), then times scale when it is not 1. Every
+ * step rounds to float where the in-memory version did, so that a pass
+ * over a file and one over memory give the same bits. */
+typedef struct pass_params {
+    double gain;
+    int limit;
+    double ceil;
+    double scale;
+} pass_params;
+
+/* The original samples around the pass's position: x[base, base + len). */
+typedef struct window {
+    const kk_sample_io *io;
+    uint64_t n, base;
+    size_t len, cap;
+    float *x;
+} window;
+
+/* Makes x[.. upto) available (upto <= n), dropping what lies before keep. */
+static kk_status window_fill(window *w, uint64_t keep, uint64_t upto, kk_error *err)
 {
-    double h[3][TAPS];
-    tp_kernel(h);
-    for (size_t i = 0; i < n; i++)
-        peak[i] = fabs(x[i]);
-    for (size_t i = 0; i + 1 < n; i++) {
-        double m = 0.0;
-        for (int k = 0; k < 3; k++) {
-            double s = 0.0;
-            for (int j = 0; j < TAPS; j++) {
-                ptrdiff_t idx = (ptrdiff_t)i + j - (TAPS / 2 - 1);
-                if (idx >= 0 && (size_t)idx < n)
-                    s += h[k][j] * x[idx];
-            }
-            if (fabs(s) > m)
-                m = fabs(s);
+    if (upto > w->n)
+        upto = w->n;
+    while (w->base + w->len < upto) {
+        if (keep > w->base) {
+            size_t drop = (size_t)(keep - w->base < w->len ? keep - w->base : w->len);
+            memmove(w->x, w->x + drop, (w->len - drop) * sizeof *w->x);
+            w->base += drop, w->len -= drop;
         }
-        if (m > peak[i])
-            peak[i] = m;
-        if (m > peak[i + 1])
-            peak[i + 1] = m;
+        uint64_t at = w->base + w->len;
+        size_t k = w->cap - w->len;
+        if (k > w->n - at)
+            k = (size_t)(w->n - at);
+        if (k > BLOCK)
+            k = BLOCK;
+        kk_status st = w->io->read(w->io->user, at, w->x + w->len, k, err);
+        if (st != KK_OK)
+            return st;
+        size_t bad;
+        if (!all_finite(w->x + w->len, k, &bad))
+            return kk_error_set(err, KK_ERR_INPUT, "loudness normalisation: sample %llu is not a finite number",
+                                (unsigned long long)(at + bad));
+        w->len += k;
     }
+    return KK_OK;
 }
 
-/* Moving average over the last len values of v[0..m), in place; values
- * before the start count as v[0]. */
-static void moving_average(double *v, size_t m, size_t len, double *tmp)
+static inline double wx(const window *w, uint64_t i) { return w->x[i - w->base]; }
+
+/* The output side of a pass: blocks to the meter and/or back to the io. */
+typedef struct sink {
+    const kk_sample_io *io;
+    meter *m;
+    int write;
+    uint64_t at;
+    size_t len;
+    float y[BLOCK];
+} sink;
+
+static kk_status sink_flush(sink *o, kk_error *err)
 {
-    double sum = v[0] * (double)len;
-    for (size_t i = 0; i < m; i++) {
-        sum += v[i] - (i >= len ? v[i - len] : v[0]);
-        tmp[i] = sum / (double)len;
-    }
-    memcpy(v, tmp, m * sizeof *v);
+    kk_status st = KK_OK;
+    if (o->m)
+        st = meter_add(o->m, o->y, o->len, err);
+    if (st == KK_OK && o->write && o->len)
+        st = o->io->write(o->io->user, o->at, o->y, o->len, err);
+    o->at += o->len;
+    o->len = 0;
+    return st;
 }
 
-/* Applies to y (n samples) the smooth gain that keeps peak[] * gain
- * under ceil; returns the smallest gain used. g and tmp hold n + A
- * doubles, q n + A indices. */
-static double limit(float *y, size_t n, const double *peak, double ceil, size_t A, double rel, double *g,
-                    double *tmp, size_t *q)
+static inline kk_status sink_put(sink *o, float y, kk_error *err)
 {
-    size_t m = n + A; /* position A + i is sample i; the first A come before the audio */
-    for (size_t k = 0; k < m; k++)
-        g[k] = k >= A && peak[k - A] > ceil ? ceil / peak[k - A] : 1.0;
-    /* step 1: minimum over [k, k + A], right to left with a deque of
-     * positions whose need rises from front to back (O(m)); past the
-     * end the need is 1, which changes no minimum */
-    size_t qh = 0, qt = 0;
-    for (size_t k = m; k-- > 0;) {
-        while (qt > qh && g[q[qt - 1]] >= g[k])
-            qt--;
-        q[qt++] = k;
-        if (q[qh] > k + A)
-            qh++;
-        tmp[k] = g[q[qh]];
-    }
-    memcpy(g, tmp, m * sizeof *g);
-    /* step 2: release */
-    double prev = 1.0;
-    for (size_t k = 0; k < m; k++) {
-        if (g[k] < prev)
-            prev = g[k];
-        else
-            prev += (g[k] - prev) * rel;
-        g[k] = prev;
-    }
-    /* step 3: attack ramps; together the two averages span A + 1
-     * positions, [p - A, p], all of them at or after position 0 for any
-     * audio sample p >= A */
-    moving_average(g, m, A / 2 + 1, tmp);
-    moving_average(g, m, A - A / 2 + 1, tmp);
-    double lo = 1.0;
-    for (size_t i = 0; i < n; i++) {
-        double gi = g[A + i];
-        double need = peak[i] > ceil ? ceil / peak[i] : 1.0;
-        if (gi > need) /* only rounding in the running sums can do this */
-            gi = need;
-        if (gi < lo)
-            lo = gi;
-        y[i] = (float)(y[i] * gi);
-    }
-    return lo;
+    o->y[o->len++] = y;
+    return o->len == BLOCK ? sink_flush(o, err) : KK_OK;
 }
 
-/* Scratch for the limiter, sized for n samples. */
-typedef struct limiter {
-    size_t n, A;
-    double rel;
-    double *env, *g, *tmp;
-    size_t *q;
-} limiter;
+/* Running mean over the last len values, those before the first counting
+ * as the first (the in-memory limiter's moving average, step by step). */
+typedef struct mavg {
+    size_t len, k;
+    double sum, first;
+    double *ring;
+} mavg;
 
-static int limiter_init(limiter *L, const float *x, size_t n, int rate)
+static double mavg_step(mavg *a, double v)
 {
-    L->n = n;
-    L->A = (size_t)lround(ATTACK_S * rate);
-    L->rel = 1.0 - exp(-1.0 / (RELEASE_S * rate));
-    size_t m = n + L->A;
-    L->env = malloc(n * sizeof *L->env);
-    L->g = malloc(m * sizeof *L->g);
-    L->tmp = malloc(m * sizeof *L->tmp);
-    L->q = malloc(m * sizeof *L->q);
-    if (!L->env || !L->g || !L->tmp || !L->q)
-        return 0;
-    peak_envelope(x, n, L->env);
-    return 1;
+    if (a->k == 0)
+        a->first = v, a->sum = v * (double)a->len;
+    size_t slot = a->k % a->len;
+    a->sum += v - (a->k >= a->len ? a->ring[slot] : a->first);
+    a->ring[slot] = v;
+    a->k++;
+    return a->sum / (double)a->len;
 }
 
-static void limiter_free(limiter *L) { free(L->env), free(L->g), free(L->tmp), free(L->q); }
-
-/* samples = orig * gain, limited if need be so that ebur128 reads no
- * true peak over ceil; in_peak is orig's true peak. L's envelope is
- * orig's, so the ceiling is scaled back by the gain rather than the
- * envelope recomputed. Sets *lo to the smallest limiter gain (1 when
- * nothing needed limiting), and *lufs and *out_peak to the result's
- * loudness and true peak. */
-static kk_status gain_and_limit(const float *orig, float *samples, size_t n, int rate, double gain, double in_peak,
-                                double ceil, limiter *L, double *lo, double *lufs, double *out_peak, kk_error *err)
+/* One pass: reads the original, writes y to the meter m (may be NULL) and,
+ * when write, back through io (the write lags the read: in place is fine).
+ * *lo: the smallest limiter gain applied (1 when none).
+ *
+ * The limiter (pp->limit), one position k = 0 .. n + A - 1 at a time, with
+ * A samples of look-ahead (position A + i is sample i):
+ *   peak[j]  the largest magnitude at x[j] and at the 4x oversampled points
+ *            on both sides of it (windowed sinc over TAPS samples);
+ *   need[j]  ceil / peak[j] where the peak is over the ceiling, else 1;
+ *   1. hold:    h[k] = min(need[k - A .. k])  (a sliding minimum: the
+ *               reduction starts A samples before the peak it is for);
+ *   2. release: r[k] = h[k] when h falls, else eases up towards h with a
+ *               one-pole of RELEASE_S (r <= h everywhere);
+ *   3. attack:  two moving averages of A/2+1 samples each turn every step
+ *               down into an S-shaped ramp A samples long.
+ * Each output of step 3 averages r over A + 1 positions, all of which are
+ * <= need[i] by step 1, so the curve stays under need[] while its slope
+ * stays bounded: no clicks. Memory: O(A + BLOCK), whatever n is. */
+static kk_status run_pass(const kk_sample_io *io, uint64_t n, int rate, const pass_params *pp, meter *m, int write,
+                          double *lo, kk_error *err)
 {
-    kk_status st;
     *lo = 1.0;
-    for (size_t i = 0; i < n; i++)
-        samples[i] = (float)(orig[i] * gain);
+    size_t A = (size_t)lround(ATTACK_S * rate);
+    double rel = 1.0 - exp(-1.0 / (RELEASE_S * rate));
+    window w = {.io = io, .n = n, .cap = A + 2 * TAPS + 2 * BLOCK};
+    sink *o = malloc(sizeof *o);
+    w.x = malloc(w.cap * sizeof *w.x);
+    /* the hold's deque (positions whose need rises from front to back) and
+     * the peaks of the look-ahead, both rings of R >= A + 2 entries */
+    size_t R = 1;
+    while (R < A + 2)
+        R *= 2;
+    uint64_t *qj = malloc(R * sizeof *qj);
+    double *qv = malloc(R * sizeof *qv), *pk = malloc(R * sizeof *pk);
+    mavg a1 = {.len = A / 2 + 1}, a2 = {.len = A - A / 2 + 1};
+    a1.ring = malloc(a1.len * sizeof *a1.ring);
+    a2.ring = malloc(a2.len * sizeof *a2.ring);
+    kk_status st = KK_OK;
+    if (!o || !w.x || !qj || !qv || !pk || !a1.ring || !a2.ring)
+        st = kk_error_set(err, KK_ERR_NOMEM, "out of memory for loudness normalisation");
+    if (st == KK_OK)
+        *o = (sink){.io = io, .m = m, .write = write};
+    if (st == KK_OK && !pp->limit) {
+        for (uint64_t b = 0; st == KK_OK && b < n; b += BLOCK) {
+            uint64_t e = n - b < BLOCK ? n : b + BLOCK;
+            if ((st = window_fill(&w, b, e, err)) != KK_OK)
+                break;
+            for (uint64_t i = b; st == KK_OK && i < e; i++) {
+                float y = (float)(wx(&w, i) * pp->gain);
+                if (pp->scale != 1.0)
+                    y = (float)(y * pp->scale);
+                st = sink_put(o, y, err);
+            }
+        }
+    } else if (st == KK_OK) {
+        double h[3][TAPS];
+        tp_kernel(h);
+        size_t qh = 0, qt = 0; /* deque [qh, qt) in ring positions */
+        double prev = 1.0, m_prev = 0.0;
+        uint64_t m_end = n + A;
+        for (uint64_t k = 0; st == KK_OK && k < m_end; k++) {
+            if (k < n) {
+                /* peak[k]: |x[k]| and the oversampled points of the
+                 * intervals (k-1, k) and (k, k+1) */
+                uint64_t keep = k >= A + TAPS ? k - A - TAPS : 0;
+                if ((st = window_fill(&w, keep, k + TAPS / 2 + 1, err)) != KK_OK)
+                    break;
+                double pv = fabs(wx(&w, k)), mk = 0.0;
+                if (k + 1 < n) /* the interval (k, k + 1) */
+                    for (int kk = 0; kk < 3; kk++) {
+                        double sacc = 0.0;
+                        for (int j = 0; j < TAPS; j++) {
+                            int64_t idx = (int64_t)k + j - (TAPS / 2 - 1);
+                            if (idx >= 0 && (uint64_t)idx < n)
+                                sacc += h[kk][j] * wx(&w, (uint64_t)idx);
+                        }
+                        if (fabs(sacc) > mk)
+                            mk = fabs(sacc);
+                    }
+                if (mk > pv)
+                    pv = mk;
+                if (k > 0 && m_prev > pv) /* the interval (k - 1, k) */
+                    pv = m_prev;
+                m_prev = mk;
+                pk[k % R] = pv;
+                double need = pv > pp->ceil ? pp->ceil / pv : 1.0;
+                while (qt > qh && qv[(qt - 1) % R] >= need)
+                    qt--;
+                qj[qt % R] = k, qv[qt % R] = need;
+                qt++;
+            }
+            while (qt > qh && qj[qh % R] + A < k)
+                qh++;
+            double g = qt > qh ? qv[qh % R] : 1.0;
+            if (g < prev)
+                prev = g;
+            else
+                prev += (g - prev) * rel;
+            g = mavg_step(&a2, mavg_step(&a1, prev));
+            if (k < A)
+                continue;
+            uint64_t i = k - A;
+            double pv = pk[i % R];
+            double need = pv > pp->ceil ? pp->ceil / pv : 1.0;
+            if (g > need) /* only rounding in the running sums can do this */
+                g = need;
+            if (g < *lo)
+                *lo = g;
+            float y = (float)(wx(&w, i) * pp->gain);
+            y = (float)(y * g);
+            if (pp->scale != 1.0)
+                y = (float)(y * pp->scale);
+            st = sink_put(o, y, err);
+        }
+    }
+    if (st == KK_OK)
+        st = sink_flush(o, err);
+    free(o), free(w.x), free(qj), free(qv), free(pk), free(a1.ring), free(a2.ring);
+    return st;
+}
+
+/* A pass that measures its output. */
+static kk_status measured_pass(const kk_sample_io *io, uint64_t n, int rate, const pass_params *pp, double *lo,
+                               double *lufs, double *peak, kk_error *err)
+{
+    meter m;
+    kk_status st = meter_open(&m, rate, err);
+    if (st == KK_OK)
+        st = run_pass(io, n, rate, pp, &m, 0, lo, err);
+    if (st != KK_OK) {
+        meter_close(&m);
+        return st;
+    }
+    return meter_result(&m, lufs, peak, err);
+}
+
+/* The pass parameters that take the original (true peak in_peak) times
+ * gain under ceil as ebur128 reads it, limited if need be: *pp, with *lo
+ * the smallest limiter gain (1 when nothing needed limiting), and *lufs
+ * and *out_peak the result's loudness and true peak. */
+static kk_status gain_and_limit(const kk_sample_io *io, uint64_t n, int rate, double gain, double in_peak,
+                                double ceil, pass_params *pp, double *lo, double *lufs, double *out_peak,
+                                kk_error *err)
+{
+    *pp = (pass_params){.gain = gain, .scale = 1.0};
     if (in_peak * gain <= ceil) /* the gain alone keeps the peaks under */
-        return measure(samples, n, rate, lufs, out_peak, err);
+        return measured_pass(io, n, rate, pp, lo, lufs, out_peak, err);
     /* aim a little under the limit: our interpolator and ebur128's
      * differ by a few thousandths of a dB */
     double aim = ceil * pow(10.0, -0.02 / 20.0);
+    kk_status st;
+    pp->limit = 1;
     for (int t = 0; t < LIMIT_TRIES; t++) {
-        if (t)
-            for (size_t i = 0; i < n; i++)
-                samples[i] = (float)(orig[i] * gain);
-        *lo = limit(samples, n, L->env, aim / gain, L->A, L->rel, L->g, L->tmp, L->q);
-        if ((st = measure(samples, n, rate, lufs, out_peak, err)) != KK_OK || *out_peak <= ceil)
+        pp->ceil = aim / gain;
+        if ((st = measured_pass(io, n, rate, pp, lo, lufs, out_peak, err)) != KK_OK || *out_peak <= ceil)
             return st;
         aim *= ceil / *out_peak * pow(10.0, -0.01 / 20.0);
     }
     /* Still over after every try (not seen in the tests): a constant gain
      * scales the true peak exactly. */
-    double s = ceil / *out_peak * pow(10.0, -0.01 / 20.0);
-    for (size_t i = 0; i < n; i++)
-        samples[i] = (float)(samples[i] * s);
-    *lo *= s;
-    return measure(samples, n, rate, lufs, out_peak, err);
+    pp->scale = ceil / *out_peak * pow(10.0, -0.01 / 20.0);
+    double lo1;
+    st = measured_pass(io, n, rate, pp, &lo1, lufs, out_peak, err);
+    *lo = lo1 * pp->scale;
+    return st;
 }
 
-kk_status kk_loudness_normalize(float *samples, size_t n, int rate, const kk_loudness_params *p,
-                                kk_loudness_report *report, kk_error *err)
+kk_status kk_loudness_normalize_io(const kk_sample_io *io, uint64_t n, int rate, const kk_loudness_params *p,
+                                   kk_loudness_report *report, kk_error *err)
 {
     kk_loudness_params def = kk_loudness_default_params();
     if (!p)
@@ -464,12 +630,15 @@ kk_status kk_loudness_normalize(float *samples, size_t n, int rate, const kk_lou
     if (!(p->true_peak_db >= -20.0 && p->true_peak_db <= 0.0))
         return kk_error_set(err, KK_ERR_ARG, "true-peak limit %g dBTP is out of range: use -20 to 0 (-1 is usual)",
                             p->true_peak_db);
-    kk_status st = check_audio(samples, n, rate, "loudness normalisation", err);
+    if (!io || !io->read || !io->write)
+        return kk_error_set(err, KK_ERR_ARG, "loudness normalisation: no reader or writer for the audio");
+    if (rate < 8000 || rate > 192000)
+        return kk_error_set(err, KK_ERR_ARG, "loudness normalisation: sample rate %d Hz is out of range: use 8000 "
+                            "to 192000", rate);
+    double lufs = -HUGE_VAL, peak = 0.0, lo;
+    pass_params plain = {.gain = 1.0, .scale = 1.0};
+    kk_status st = n ? measured_pass(io, n, rate, &plain, &lo, &lufs, &peak, err) : KK_OK;
     if (st != KK_OK)
-        return st;
-
-    double lufs, peak;
-    if ((st = measure(samples, n, rate, &lufs, &peak, err)) != KK_OK)
         return st;
     kk_loudness_report rep = {.input_lufs = lufs, .gain_db = 0.0, .limited_db = 0.0, .output_lufs = lufs,
                               .output_peak_db = to_db(peak)};
@@ -483,29 +652,21 @@ kk_status kk_loudness_normalize(float *samples, size_t n, int rate, const kk_lou
     double ceil = pow(10.0, p->true_peak_db / 20.0), gain_db = p->target_lufs - lufs;
     if (gain_db > KK_LOUDNESS_MAX_GAIN_DB)
         gain_db = KK_LOUDNESS_MAX_GAIN_DB;
-
-    /* The original is kept aside so that a failure leaves the samples as
-     * they were and each round starts from it. */
-    float *orig = malloc(n * sizeof *orig);
-    limiter L = {0};
-    int limits = peak * pow(10.0, gain_db / 20.0) > ceil; /* else one round of plain gain */
-    if (!orig || (limits && !limiter_init(&L, samples, n, rate))) {
-        free(orig), limiter_free(&L);
-        return kk_error_set(err, KK_ERR_NOMEM, "out of memory for loudness normalisation (%zu samples)", n);
-    }
-    memcpy(orig, samples, n * sizeof *orig);
     /* The limiter takes some loudness with the peaks (a few tenths of a
      * LU on speech at -16 LUFS): measure what is left and raise the gain
      * by the shortfall, a few times, but by no more than MAX_MAKEUP_DB in
      * all: beyond that the loudness would be bought by squashing the
      * speech, and the report tells the caller instead. Without limiting
-     * the first round lands on the target and is the only one. */
+     * the first round lands on the target and is the only one. Each round
+     * only measures; the last one's output is written at the end, so that
+     * nothing is written before every measurement has succeeded. */
     double makeup = 0.0;
+    pass_params final = plain;
     for (int round = 0; round < MAKEUP_ROUNDS; round++) {
-        double g_db = fmin(gain_db + makeup, KK_LOUDNESS_MAX_GAIN_DB), lo, l, tp;
-        st = gain_and_limit(orig, samples, n, rate, pow(10.0, g_db / 20.0), peak, ceil, &L, &lo, &l, &tp, err);
+        double g_db = fmin(gain_db + makeup, KK_LOUDNESS_MAX_GAIN_DB), l, tp;
+        st = gain_and_limit(io, n, rate, pow(10.0, g_db / 20.0), peak, ceil, &final, &lo, &l, &tp, err);
         if (st != KK_OK)
-            break;
+            return st;
         rep.gain_db = g_db;
         rep.limited_db = lo < 1.0 ? -to_db(lo) : 0.0;
         rep.output_lufs = l;
@@ -515,12 +676,24 @@ kk_status kk_loudness_normalize(float *samples, size_t n, int rate, const kk_lou
             break;
         makeup = more;
     }
-    if (st != KK_OK) /* in place, but never half done */
-        memcpy(samples, orig, n * sizeof *orig);
-    free(orig), limiter_free(&L);
-    if (st != KK_OK)
+    if ((st = run_pass(io, n, rate, &final, NULL, 1, &lo, err)) != KK_OK)
         return st;
     if (report)
         *report = rep;
     return KK_OK;
+}
+
+kk_status kk_loudness_normalize(float *samples, size_t n, int rate, const kk_loudness_params *p,
+                                kk_loudness_report *report, kk_error *err)
+{
+    if (!samples && n)
+        return kk_error_set(err, KK_ERR_ARG, "loudness normalisation: the audio is NULL but %zu samples were promised",
+                            n);
+    /* Checked before anything is written (the passes check it too, too
+     * late for "left as they were"). */
+    size_t bad;
+    if (!all_finite(samples, n, &bad))
+        return kk_error_set(err, KK_ERR_INPUT, "loudness normalisation: sample %zu is not a finite number", bad);
+    kk_sample_io io = kk_sample_io_memory(samples);
+    return kk_loudness_normalize_io(&io, n, rate, p, report, err);
 }

@@ -11,8 +11,10 @@
 #define KK_DSP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kk_error.h"
+#include "sample_io.h"
 
 /* Stretches mono audio in time by time_ratio (2.0: twice as long, 0.8:
  * 20 % shorter; 0.25 .. 4) and shifts its pitch by semitones (-12 .. 12)
@@ -71,6 +73,17 @@ typedef struct kk_loudness_report {
  * are left as they were. */
 kk_status kk_loudness_normalize(float *samples, size_t n, int rate, const kk_loudness_params *p,
                                 kk_loudness_report *report, kk_error *err);
+
+/* kk_loudness_normalize over a track read and written through io, in
+ * memory that does not grow with n (a few blocks and the limiter's
+ * look-ahead): the same bits as kk_loudness_normalize on the same samples.
+ * The track is read once to measure, once per limiter or make-up round,
+ * and written once at the end, in place; only that last pass writes, so a
+ * failure before it (a non-finite sample: KK_ERR_INPUT naming it, a read
+ * error) leaves the track as it was, and a failed write is returned as the
+ * writer gave it, the track then partly normalised. */
+kk_status kk_loudness_normalize_io(const kk_sample_io *io, uint64_t n, int rate, const kk_loudness_params *p,
+                                   kk_loudness_report *report, kk_error *err);
 
 /* Integrated loudness (LUFS) and true peak (dBTP) of mono audio; either
  * output may be NULL. Silence gives -HUGE_VAL for both; a clip shorter

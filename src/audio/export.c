@@ -938,36 +938,53 @@ static kk_status aborted(kk_error *err, const char *path)
                         "file is unchanged)", path);
 }
 
-kk_status kk_export_audio(const char *path, const float *samples, size_t n, int in_rate, const kk_export_params *p,
-                          kk_error *err)
+kk_status kk_export_audio_io(const char *path, const kk_sample_io *io, uint64_t n, int in_rate,
+                             const kk_export_params *p, kk_error *err)
 {
-    if (!samples && n)
+    if (!io || !io->read)
         return kk_error_set(err, KK_ERR_ARG, "kk_export_audio: no samples");
     if (!n && p && p->format == KK_EXPORT_M4A && path) /* before a temporary file is made */
         return empty_m4a(err, path);
     kk_export_params known = p ? *p : kk_export_default_params();
     known.expected_samples = n; /* lets a WAV past 4 GiB be RF64 */
+    float *buf = malloc(CHUNK * sizeof *buf);
+    if (!buf)
+        return kk_error_set(err, KK_ERR_NOMEM, "%s: out of memory starting the export", path);
     kk_audio_writer *w;
     kk_status st = kk_audio_writer_open(&w, path, in_rate, &known, err);
-    if (st != KK_OK)
+    if (st != KK_OK) {
+        free(buf);
         return st;
+    }
     kk_export_progress_fn fn = p ? p->progress : NULL;
     void *user = p ? p->user : NULL;
-    for (size_t i = 0;;) {
+    for (uint64_t i = 0;;) {
         if (stop_requested(fn, user, n ? (double)i / (double)n : 1.0)) {
-            kk_audio_writer_abort(w);
-            return aborted(err, path);
+            st = aborted(err, path);
+            break;
         }
         if (i >= n)
             break;
-        size_t k = n - i < CHUNK ? n - i : CHUNK;
-        if ((st = kk_audio_writer_write(w, samples + i, k, err)) != KK_OK) {
-            kk_audio_writer_abort(w);
-            return st;
-        }
+        size_t k = n - i < CHUNK ? (size_t)(n - i) : CHUNK;
+        if ((st = io->read(io->user, i, buf, k, err)) != KK_OK || (st = kk_audio_writer_write(w, buf, k, err)) != KK_OK)
+            break;
         i += k;
     }
+    free(buf);
+    if (st != KK_OK) {
+        kk_audio_writer_abort(w);
+        return st;
+    }
     return kk_audio_writer_commit(w, err);
+}
+
+kk_status kk_export_audio(const char *path, const float *samples, size_t n, int in_rate, const kk_export_params *p,
+                          kk_error *err)
+{
+    if (!samples && n)
+        return kk_error_set(err, KK_ERR_ARG, "kk_export_audio: no samples");
+    kk_sample_io io = kk_sample_io_memory((float *)samples); /* only read */
+    return kk_export_audio_io(path, &io, n, in_rate, p, err);
 }
 
 /* ------------------------------------------------------------------ */

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "kk_error.h"
+#include "sample_io.h"
 
 typedef enum kk_export_format {
     KK_EXPORT_WAV16 = 0, /* WAV, 16-bit PCM (clipped to [-1, 1]) */
@@ -97,6 +98,11 @@ void kk_audio_writer_abort(kk_audio_writer *w);
 /* The whole track in one call (progress reported as it is written). */
 kk_status kk_export_audio(const char *path, const float *samples, size_t n, int in_rate, const kk_export_params *p,
                           kk_error *err);
+/* The same for a track of n samples read through io (sample_io.h) a chunk
+ * at a time: memory does not grow with n. A read error aborts the export
+ * (no file) and is returned. */
+kk_status kk_export_audio_io(const char *path, const kk_sample_io *io, uint64_t n, int in_rate,
+                             const kk_export_params *p, kk_error *err);
 
 /* Resamples mono float audio from one rate to another (libswresample, a
  * high-quality filter); *out is malloc'd, *n_out about n * to / from. */

@@ -128,9 +128,16 @@ static int parse_num(const char *opt, const char *v, double lo, double hi, doubl
     return 0;
 }
 
+/* Audio held in memory by a render to an audio file (--memory-mb): the
+ * track and the segments waiting for placement; past it they wait in an
+ * unlinked file in $TMPDIR. 256 MiB holds a track of about 45 minutes. */
+#define DEFAULT_MEMORY_MB ((size_t)256)
+
 typedef struct {
     const char *in, *out, *video, *report, *subtitles, *format, *in_format, *cache_dir;
     int no_cache, keep_audio, strict, progress;
+    size_t memory_mb; /* --memory-mb (memory_set: given) */
+    int memory_set;
     kk_tts_params tp;
     kk_render_params rp;
     kk_export_params ep;
@@ -201,6 +208,9 @@ static int parse_args(int argc, char **argv, render_args *a)
         } else if (!strcmp(o, "--threads")) {
             NUM(1, 256);
             a->rp.threads = (int)x;
+        } else if (!strcmp(o, "--memory-mb")) {
+            NUM(0, 1 << 20);
+            a->memory_mb = (size_t)x, a->memory_set = 1;
         } else if (!strcmp(o, "--report") && v)
             a->report = v, i++;
         else if (!strcmp(o, "--subtitles") && v)
@@ -278,7 +288,8 @@ static kk_status write_track(const render_args *a, const kk_render_result *r, re
         return st;
     ep.progress = on_export_progress;
     ep.user = ui;
-    return kk_export_audio(a->out, r->samples, r->n_samples, KK_SAMPLE_RATE, &ep, err);
+    kk_sample_io io = kk_render_io(r); /* in memory or in its temporary file */
+    return kk_export_audio_io(a->out, &io, r->n_samples, KK_SAMPLE_RATE, &ep, err);
 }
 
 static kk_status open_cache(const render_args *a, kk_cache **cache, kk_error *err)
@@ -350,6 +361,10 @@ int cmd_render(int argc, char **argv)
         a.rp.abort = should_abort;
         a.rp.on_warning = on_warning;
         a.rp.user = &ui;
+        /* An audio export reads the track in pieces, so a long one (an
+         * audiobook) can wait in a temporary file; a dub hands FFmpeg the
+         * whole track and keeps it in memory. */
+        a.rp.memory_limit = a.video ? 0 : (a.memory_set ? a.memory_mb : DEFAULT_MEMORY_MB) << 20;
         st = kk_render(tts, segs, doc->n_segs, &a.rp, &r, &err);
         if (ui.bar)
             fputc('\n', stderr);

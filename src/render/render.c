@@ -25,6 +25,7 @@
 
 #include "kk_time.h"
 #include "tmpfile.h"
+#include "track.h"
 
 #define MS (KK_SAMPLE_RATE / 1000) /* samples per millisecond */
 /* Bumped when what is cached for a segment changes (the trim, the blob). */
@@ -198,6 +199,8 @@ typedef struct {
     int cached;  /* every piece came from the cache */
     int silent;  /* nothing to say */
     int pending; /* a cache-only pass missed: render it in the second pass */
+    int spooled; /* audio.samples set aside in render_ctx.spool at spool_at */
+    uint64_t spool_at;
 } job;
 
 struct render_ctx {
@@ -221,6 +224,10 @@ struct render_ctx {
     double weight_total, weight_done;
     double t0; /* kk_now_s() at the start */
     int put_warned;
+    /* With a memory limit (kk_render_params.memory_limit): the bytes of
+     * segment audio held in jobs, and the file the rest goes to. */
+    size_t held;
+    kk_track *spool;
 };
 
 static void warn(render_ctx *c, size_t index, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -751,6 +758,34 @@ static void progress(render_ctx *c, const job *j)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* Sets a rendered segment's samples aside in the spool file once the
+ * audio held in jobs would pass half the memory limit (the other half is
+ * the track's), so that a render of many hours holds a few segments at a
+ * time. Under c->lock: the spool is appended to by every worker. */
+static void spill(render_ctx *c, job *j)
+{
+    size_t bytes = j->audio.n * sizeof(float);
+    kk_error e;
+    kk_status st = KK_OK;
+    pthread_mutex_lock(&c->lock);
+    if (c->held + bytes <= c->p->memory_limit / 2) {
+        c->held += bytes;
+    } else {
+        if (!c->spool)
+            st = kk_track_open_spool(&c->spool, c->p->temp_dir, &e);
+        if (st == KK_OK)
+            st = kk_track_append(c->spool, j->audio.samples, j->audio.n, &j->spool_at, &e);
+        if (st == KK_OK) {
+            free(j->audio.samples);
+            j->audio.samples = NULL;
+            j->spooled = 1;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (st != KK_OK)
+        fail(c, &e);
+}
+
 static void *worker(void *arg)
 {
     render_ctx *c = arg;
@@ -765,8 +800,11 @@ static void *worker(void *arg)
         render_job(c, j);
         if (atomic_load(&c->stop))
             break;
-        if (!j->pending)
+        if (!j->pending) {
             progress(c, j);
+            if (c->p->memory_limit && j->audio.n)
+                spill(c, j);
+        }
     }
     return NULL;
 }
@@ -808,7 +846,10 @@ static kk_status link_next(job *jobs, size_t n, kk_error *err)
     return KK_OK;
 }
 
-static kk_status place(render_ctx *c, kk_render_result *r, kk_error *err)
+/* Lays the segments out (the report's cues) and mixes them onto a new
+ * track, *track (set as soon as it exists, so that the caller frees it on
+ * failure). */
+static kk_status place(render_ctx *c, kk_render_result *r, kk_track **track, kk_error *err)
 {
     const kk_render_params *p = c->p;
     size_t n = c->n;
@@ -870,24 +911,51 @@ static kk_status place(render_ctx *c, kk_render_result *r, kk_error *err)
                                 "a track", i + 1, KK_TIME_MAX_HOURS);
         }
     }
-    r->samples = calloc((size_t)length + 1, sizeof *r->samples);
-    if (!r->samples)
-        return kk_error_set(err, KK_ERR_NOMEM, "out of memory for a %.1f s track", (double)length / KK_SAMPLE_RATE);
+    kk_track *t;
+    /* half the limit for the track (0: no limit), the other half for the
+     * segments (spill) */
+    size_t track_limit = p->memory_limit ? (p->memory_limit / 2 ? p->memory_limit / 2 : 1) : 0;
+    kk_status st = kk_track_open(&t, (uint64_t)length, track_limit, p->temp_dir, err);
+    if (st != KK_OK)
+        return st;
+    *track = t;
     r->n_samples = (size_t)length;
-    for (size_t i = 0; i < n; i++) {
+    float *fade = NULL, *back = NULL; /* scratch: a cut's gains, a spooled segment's samples */
+    for (size_t i = 0; i < n && st == KK_OK; i++) {
         job *j = &c->jobs[i];
         kk_render_cue *q = &r->cues[i];
         int64_t len = q->end_sample - q->start_sample;
-        float *dst = r->samples + q->start_sample;
-        for (int64_t k = 0; k < len; k++) {
-            float g = 1.0f;
-            if (q->truncated_samples && k >= len - FADE) /* no click at the cut */
-                g = (float)(len - k) / (float)FADE;
-            dst[k] += g * j->audio.samples[k];
+        const float *src = j->audio.samples;
+        if (j->spooled && len > 0) {
+            float *b = realloc(back, (size_t)len * sizeof *b);
+            if (!b) {
+                st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+                break;
+            }
+            back = b;
+            if ((st = kk_track_read(c->spool, j->spool_at, back, (size_t)len, err)) != KK_OK)
+                break;
+            src = back;
         }
+        const float *gain = NULL;
+        if (q->truncated_samples && len > 0) { /* no click at the cut */
+            float *f = realloc(fade, (size_t)len * sizeof *f);
+            if (!f) {
+                st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+                break;
+            }
+            fade = f;
+            for (int64_t k = 0; k < len; k++)
+                fade[k] = k >= len - FADE ? (float)(len - k) / (float)FADE : 1.0f;
+            gain = fade;
+        }
+        if (len > 0 && (st = kk_track_mix(t, (uint64_t)q->start_sample, src, gain, (size_t)len, err)) != KK_OK)
+            break;
         q->words = calloc(j->audio.n_words ? j->audio.n_words : 1, sizeof *q->words);
-        if (!q->words)
-            return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        if (!q->words) {
+            st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+            break;
+        }
         for (size_t w = 0; w < j->audio.n_words; w++) {
             kk_render_word v = j->audio.words[w];
             if (v.start_sample >= len) /* cut off */
@@ -898,7 +966,9 @@ static kk_status place(render_ctx *c, kk_render_result *r, kk_error *err)
             q->words[q->n_words++] = v;
         }
     }
-    return KK_OK;
+    free(fade);
+    free(back);
+    return st;
 }
 
 /* ---- the whole render ---- */
@@ -1054,12 +1124,21 @@ static kk_status render(kk_tts *tts, const kk_render_segment *segs, size_t n, co
         c.n_todo = m;
     }
     free(c.todo);
+    kk_track *track = NULL;
     if (st == KK_OK)
-        st = place(&c, out, err);
+        st = place(&c, out, &track, err);
+    kk_track_free(c.spool);
     if (st == KK_OK && p->normalize) {
-        st = kk_loudness_normalize(out->samples, out->n_samples, KK_SAMPLE_RATE, &p->loudness, &out->loudness, err);
+        kk_sample_io io = kk_track_io(track);
+        st = kk_loudness_normalize_io(&io, kk_track_length(track), KK_SAMPLE_RATE, &p->loudness, &out->loudness, err);
         out->normalized = st == KK_OK;
     }
+    if (st == KK_OK && !kk_track_on_disk(track))
+        out->samples = kk_track_take_samples(track);
+    else if (st == KK_OK)
+        out->track = track;
+    else
+        kk_track_free(track);
     for (size_t i = 0; i < n && c.jobs; i++) {
         if (c.jobs[i].silent || !c.jobs[i].cached)
             out->synthesized += !c.jobs[i].silent;
@@ -1102,7 +1181,30 @@ void kk_render_result_free(kk_render_result *r)
         free(r->cues[i].text), free(r->cues[i].voice), free(r->cues[i].words);
     free(r->cues);
     free(r->samples);
+    kk_track_free(r->track);
     memset(r, 0, sizeof *r);
+}
+
+kk_status kk_render_read(const kk_render_result *r, uint64_t at, float *dst, size_t n, kk_error *err)
+{
+    if (r->track)
+        return kk_track_read(r->track, at, dst, n, err);
+    if (at > r->n_samples || n > r->n_samples - at)
+        return kk_error_set(err, KK_ERR_ARG, "track read of %zu samples at %llu passes its end (%zu)", n,
+                            (unsigned long long)at, r->n_samples);
+    if (n)
+        memcpy(dst, r->samples + at, n * sizeof *dst);
+    return KK_OK;
+}
+
+static kk_status result_read(void *user, uint64_t at, float *dst, size_t n, kk_error *err)
+{
+    return kk_render_read(user, at, dst, n, err);
+}
+
+kk_sample_io kk_render_io(const kk_render_result *r)
+{
+    return (kk_sample_io){.read = result_read, .write = NULL, .user = (void *)r};
 }
 
 kk_render_segment *kk_render_segments_from_doc(const kk_doc *doc)

@@ -137,6 +137,15 @@ typedef struct kk_render_params {
     const size_t *order;
     /* Filled on failure (see kk_render_failure); NULL: not wanted. */
     kk_render_failure *failure;
+    /* The most bytes of audio kk_render holds in memory: half for the
+     * track, half for the segments' audio waiting to be placed. Past them
+     * both go to an unlinked temporary file in temp_dir (NULL: $TMPDIR,
+     * else /tmp; nothing is left there whatever happens), and a track past
+     * its half is returned on disk (kk_render_result.track, samples NULL):
+     * read it with kk_render_read or kk_render_io. The track's bits are the
+     * same either way. 0 (the default): no limit, everything in memory. */
+    size_t memory_limit;
+    const char *temp_dir;
 } kk_render_params;
 
 kk_render_params kk_render_default_params(void);
@@ -166,9 +175,12 @@ typedef struct kk_render_cue {
     size_t n_words;
 } kk_render_cue;
 
+struct kk_track;
+
 typedef struct kk_render_result {
-    float *samples; /* the track, KK_SAMPLE_RATE mono */
+    float *samples; /* the track, KK_SAMPLE_RATE mono; NULL when it is on disk */
     size_t n_samples;
+    struct kk_track *track; /* the track on disk (see memory_limit), else NULL */
     kk_render_cue *cues; /* in input order */
     size_t n_cues;
     size_t synthesized, from_cache; /* segments */
@@ -190,6 +202,13 @@ typedef struct kk_render_result {
 kk_status kk_render(kk_tts *tts, const kk_render_segment *segs, size_t n, const kk_render_params *p,
                     kk_render_result *out, kk_error *err);
 void kk_render_result_free(kk_render_result *r);
+
+/* Samples [at, at + n) of the track, in memory or on disk: KK_ERR_ARG past
+ * its end, KK_ERR_IO when the temporary file cannot be read. */
+kk_status kk_render_read(const kk_render_result *r, uint64_t at, float *dst, size_t n, kk_error *err);
+/* The track as a read-only kk_sample_io (for kk_export_audio_io), valid
+ * while r is. */
+kk_sample_io kk_render_io(const kk_render_result *r);
 
 /* The segments of a parsed document, for kk_render (pointing into doc). */
 kk_render_segment *kk_render_segments_from_doc(const kk_doc *doc);

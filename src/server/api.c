@@ -1508,7 +1508,8 @@ static kk_status write_track(const kk_render_result *r, const char *path, const 
     kk_export_params ep = *(const kk_export_params *)how;
     ep.progress = srv_export_writing;
     ep.user = x;
-    return kk_export_audio(path, r->samples, r->n_samples, KK_SAMPLE_RATE, &ep, err);
+    kk_sample_io io = kk_render_io(r); /* in memory or in its temporary file */
+    return kk_export_audio_io(path, &io, r->n_samples, KK_SAMPLE_RATE, &ep, err);
 }
 
 static kk_status write_subtitles(const kk_render_result *r, const char *path, const void *how, srv_export *x,

@@ -1543,6 +1543,10 @@ kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, kk_render_result *out,
         rp.abort = export_abort;
         rp.on_progress = export_progress;
         rp.user = x;
+        /* An export is written from the track in pieces: a long one (an
+         * audiobook) waits in an unlinked file in $TMPDIR rather than in
+         * memory, past the same budget as the studio's audio. */
+        rp.memory_limit = s->memory_bytes ? s->memory_bytes : (size_t)256 << 20;
         export_event(x, "rendering", 0, m, 1);
         st = srv_export_status(x, kk_render(s->tts, rs, m, &rp, out, err), err);
     }

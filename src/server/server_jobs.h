@@ -118,7 +118,9 @@ kk_status srv_export_sweep(const char *data_dir, size_t *removed, kk_error *err)
 
 /* Renders x's project now through the cache (what is rendered comes from
  * it at once), in the calling thread; x's "rendering" events, cancelled
- * as x is (srv_export_status says why). */
+ * as x is (srv_export_status says why). A track past the memory budget
+ * comes back on disk (out->track, samples NULL): read it with
+ * kk_render_io. */
 kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, kk_render_result *out, kk_error *err);
 
 /* A short sentence in a voice as a WAV file, rendered once (cancelled as

@@ -407,6 +407,68 @@ static void test_normalize_peaky(void **state)
     free(x);
 }
 
+/* A track read and written through callbacks (one on disk, a long
+ * audiobook): the same bits as in memory, for the limiter case above and a
+ * plain gain, in the io's blocks; a failing read is returned and nothing is
+ * written. */
+typedef struct split_io {
+    const float *orig; /* reads */
+    float *out;        /* writes */
+    size_t n, reads, writes, fail_at_read;
+} split_io;
+
+static kk_status split_read(void *user, uint64_t at, float *dst, size_t n, kk_error *err)
+{
+    split_io *s = user;
+    assert_true(at + n <= s->n);
+    if (++s->reads == s->fail_at_read)
+        return kk_error_set(err, KK_ERR_IO, "test: read %zu fails", s->reads);
+    memcpy(dst, s->orig + at, n * sizeof *dst);
+    return KK_OK;
+}
+
+static kk_status split_write(void *user, uint64_t at, const float *src, size_t n, kk_error *err)
+{
+    (void)err;
+    split_io *s = user;
+    assert_true(at + n <= s->n);
+    s->writes++;
+    memcpy(s->out + at, src, n * sizeof *src);
+    return KK_OK;
+}
+
+static void test_normalize_io_same_bits(void **state)
+{
+    size_t n = 3 * RATE + 777;
+    for (int peaky = 0; peaky < 2; peaky++) {
+        float *x = malloc(n * sizeof *x), *orig = malloc(n * sizeof *orig), *out = calloc(n, sizeof *out);
+        for (size_t i = 0; i < n; i++) {
+            double v = 0.0, ph = (double)(i % (RATE / 4)) / (RATE / 4);
+            for (int k = 1; k <= (peaky ? 40 : 3); k++)
+                v += cos(2 * PI * 100.0 * k * i / RATE);
+            x[i] = (float)(0.002 * v * (ph < 0.8 ? sin(PI * ph / 0.8) : 0.0));
+        }
+        memcpy(orig, x, n * sizeof *x);
+        kk_loudness_report r1, r2;
+        kk_error err;
+        assert_int_equal(kk_loudness_normalize(x, n, RATE, NULL, &r1, &err), KK_OK);
+        split_io s = {.orig = orig, .out = out, .n = n};
+        kk_sample_io io = {.read = split_read, .write = split_write, .user = &s};
+        assert_int_equal(kk_loudness_normalize_io(&io, n, RATE, NULL, &r2, &err), KK_OK);
+        assert_memory_equal(x, out, n * sizeof *x);
+        assert_true(r1.gain_db == r2.gain_db && r1.limited_db == r2.limited_db && r1.output_lufs == r2.output_lufs);
+        assert_true(peaky ? r1.limited_db > 5.0 : r1.limited_db == 0.0);
+        assert_true(s.writes > 0);
+        /* a read failing in the second pass: its error, nothing written */
+        memset(out, 0, n * sizeof *out);
+        s = (split_io){.orig = orig, .out = out, .n = n, .fail_at_read = n / 4096 + 3};
+        assert_int_equal(kk_loudness_normalize_io(&io, n, RATE, NULL, &r2, &err), KK_ERR_IO);
+        assert_non_null(strstr(err.msg, "fails"));
+        assert_int_equal(s.writes, 0);
+        free(x), free(orig), free(out);
+    }
+}
+
 static void test_normalize_noise_and_tone(void **state)
 {
     size_t n = 3 * RATE;
@@ -587,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_normalize_noise_and_tone),
         cmocka_unit_test(test_normalize_peaky),
         cmocka_unit_test(test_limiter),
+        cmocka_unit_test(test_normalize_io_same_bits),
         cmocka_unit_test(test_silence_untouched),
         cmocka_unit_test(test_gain_cap),
         cmocka_unit_test(test_loudness_bad_args),

@@ -128,6 +128,72 @@ static void test_same_for_any_worker_count(void **state)
     kk_render_result_free(&b);
 }
 
+static int dir_entries(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* A memory limit puts the track and the segments waiting for placement in
+ * a temporary file: the same bits as in memory (loudness normalisation and
+ * a cut at the next cue included), read back through kk_render_read, and
+ * nothing left in the directory. */
+static void test_track_on_disk_same_bits(void **state)
+{
+    static const kk_render_segment segs[] = {
+        {.text = "This sentence is far too long for the very short cue it was given.", .start_ms = 0, .end_ms = 700,
+         .pitch = NAN},
+        {.text = "Then one that fits.", .start_ms = 900, .end_ms = 3500, .pitch = NAN},
+        {.text = "And a last one, later.", .start_ms = 4200, .end_ms = 6500, .pitch = NAN},
+    };
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/render-spill-%d", kk_test_tmpdir(), (int)getpid());
+    assert_int_equal(mkdir(dir, 0700), 0);
+    kk_render_params p = params(NULL, 2);
+    p.normalize = 1;
+    p.fit.overflow = KK_OVERFLOW_TRUNCATE;
+    p.fit.max_speed = 1.0f, p.fit.max_stretch = 1.0; /* so that the first cue is cut */
+    kk_render_result a, b;
+    kk_error err;
+    assert_int_equal(kk_render(tts, segs, 3, &p, &a, &err), KK_OK);
+    assert_null(a.track);
+    assert_true(a.cues[0].truncated_samples > 0);
+    p.memory_limit = 1; /* everything to disk */
+    p.temp_dir = dir;
+    assert_int_equal(kk_render(tts, segs, 3, &p, &b, &err), KK_OK);
+    assert_non_null(b.track);
+    assert_null(b.samples);
+    assert_int_equal(a.n_samples, b.n_samples);
+    assert_true(b.normalized && a.normalized);
+    assert_true(a.loudness.gain_db == b.loudness.gain_db);
+    float *back = malloc(b.n_samples * sizeof *back);
+    assert_non_null(back);
+    assert_int_equal(kk_render_read(&b, 0, back, b.n_samples, &err), KK_OK);
+    assert_memory_equal(a.samples, back, a.n_samples * sizeof(float));
+    assert_int_equal(kk_render_read(&b, 1, back, b.n_samples, &err), KK_ERR_ARG);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(a.cues[i].end_sample, b.cues[i].end_sample);
+    assert_int_equal(dir_entries(dir), 0); /* unnamed files only */
+    free(back);
+    kk_render_result_free(&a);
+    kk_render_result_free(&b);
+    /* a directory that cannot hold the file: a clear error, no track */
+    char missing[4300];
+    snprintf(missing, sizeof missing, "%s/not-there", dir);
+    p.temp_dir = missing;
+    assert_int_equal(kk_render(tts, segs, 3, &p, &b, &err), KK_ERR_IO);
+    assert_non_null(strstr(err.msg, "not-there"));
+    assert_null(b.samples);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* Flips a byte in the middle of every cache file. */
 static int corrupt_dir(const char *dir)
 {
@@ -517,6 +583,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cues_start_on_time),
         cmocka_unit_test(test_same_for_any_worker_count),
+        cmocka_unit_test(test_track_on_disk_same_bits),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_fit),
         cmocka_unit_test(test_untimed_text_becomes_subtitles),

@@ -1,0 +1,66 @@
+#!/bin/sh
+# long_track.sh - memory of a long render (issue 13: "a 10-hour audiobook
+# renders and exports with flat memory"): `kokoro render` of a subtitle file
+# spanning HOURS hours, one cue every 9 s (4,000 cues for 10 hours), to an
+# MP3, with the default memory limit (--memory-mb 256: the track and the
+# segments waiting for placement go to an unlinked file in $TMPDIR) and with
+# everything in memory (--memory-mb 0, what every render did before).
+#
+#   bench/long_track.sh [--hours 10] [--format mp3] [--skip-memory]
+#
+# The cues repeat eight sentences, so the model speaks each once (the render
+# cache gives the rest): what is measured is the track and the placement, not
+# the engine. Prints, for each run, the peak RSS (/usr/bin/time), the wall
+# time and the output's length (ffprobe), and the ratio of the peaks.
+# --skip-memory skips the in-memory run (it needs ~4.5 GB of RAM for 10 h).
+# Needs build/kokoro (make build), the model, ffprobe, /usr/bin/time.
+set -eu
+cd "$(dirname "$0")/.."
+HOURS=10 FORMAT=mp3 SKIP=0
+while [ $# -gt 0 ]; do
+    case $1 in
+    --hours) HOURS=$2; shift 2 ;;
+    --format) FORMAT=$2; shift 2 ;;
+    --skip-memory) SKIP=1; shift ;;
+    *) echo "usage: $0 [--hours N] [--format mp3|wav|flac|m4a] [--skip-memory]" >&2; exit 2 ;;
+    esac
+done
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+node -e '
+const lines = ["The morning light fell softly across the quiet harbour.",
+  "She opened the letter and read it twice before she spoke.",
+  "Nobody expected the storm to arrive so early in the season.",
+  "We will meet again at the old bridge when the bells ring.",
+  "His voice was calm, but his hands were shaking.",
+  "The market was loud with traders calling out their prices.",
+  "Every answer led to another question, and then another.",
+  "They walked along the river until the path disappeared."];
+const n = Math.round(+process.argv[1] * 400), t = (ms) => { const h = Math.floor(ms / 3600000),
+  m = Math.floor(ms / 60000) % 60, s = Math.floor(ms / 1000) % 60, f = ms % 1000;
+  const p = (x, w) => String(x).padStart(w, "0"); return `${p(h, 2)}:${p(m, 2)}:${p(s, 2)},${p(f, 3)}`; };
+let out = "";
+for (let i = 0; i < n; i++)
+  out += `${i + 1}\n${t(i * 9000)} --> ${t(i * 9000 + 8000)}\n${lines[i % lines.length]}\n\n`;
+process.stdout.write(out);' "$HOURS" > "$TMP/long.srt"
+echo "long_track: $(grep -c -- '-->' "$TMP/long.srt") cues over $HOURS h; machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+# Warm the cache once (the eight sentences), so that both runs below do the same work.
+head -n 32 "$TMP/long.srt" > "$TMP/warm.srt"
+build/kokoro render "$TMP/warm.srt" -o "$TMP/warm.wav" --cache-dir "$TMP/cache" >/dev/null 2>&1
+run() { # label memory-mb
+    start=$(date +%s.%N)
+    TMPDIR=$TMP /usr/bin/time -f '%M' -o "$TMP/rss.$1" build/kokoro render "$TMP/long.srt" -o "$TMP/out.$FORMAT" \
+        --cache-dir "$TMP/cache" --memory-mb "$2" >/dev/null 2>"$TMP/err.$1" || { cat "$TMP/err.$1" >&2; exit 1; }
+    end=$(date +%s.%N)
+    len=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$TMP/out.$FORMAT")
+    rss=$(cat "$TMP/rss.$1")
+    awk -v l="$1 (--memory-mb $2)" -v r="$rss" -v a="$start" -v b="$end" -v n="$len" \
+        'BEGIN { printf "%-24s peak RSS %8.1f MiB   wall %7.1f s   output %.2f h\n", l, r / 1024, b - a, n / 3600 }'
+    rm -f "$TMP/out.$FORMAT"
+}
+run streamed 256
+[ "$SKIP" = 1 ] || run in-memory 0
+if [ "$SKIP" != 1 ]; then
+    awk -v a="$(cat "$TMP/rss.in-memory")" -v b="$(cat "$TMP/rss.streamed")" \
+        'BEGIN { printf "peak RSS in memory / streamed: %.1fx\n", a / b }'
+fi

@@ -315,7 +315,8 @@ __attribute__((target("avx512f,avx512vnni"))) static double peak_vnni(long n)
     for (long i = 0; i < n; i++)
         STEP12(_mm512_dpbusd_epi32, p, q);
     t = now_s() - t;
-    volatile int sink = _mm512_reduce_add_epi32(SUM12(_mm512_add_epi32));
+    /* or, not add: GCC reduces in int, which may overflow (UB) */
+    volatile int sink = _mm512_reduce_or_epi32(SUM12(_mm512_add_epi32));
     (void)sink;
     return (double)n * CHAINS * 64 * 2 / t / 1e9;
 }

@@ -1,21 +1,26 @@
 #!/bin/sh
 # engine_bench.sh - our C engine against ONNX Runtime on the same input.
 #
-#   bench/engine_bench.sh [--threads 2] [--runs 2] [--model M] [--only ours|ort]
+#   bench/engine_bench.sh [--threads 2] [--runs 2] [--model M] [--only ours|ort] [--n-ids N]
 #
-# Both engines synthesise the ~26 s paragraph of tools/reference/ort_bench.js
+# --n-ids N: only the paragraph's first N ids (60: a 3.4 s sentence).
+#
+# Three runs, one after the other: ours in the exact mode, ours in the fast
+# mode (--precision fast: bf16 convolutions on AMX; where the CPU lacks AMX it
+# runs exact and the row says so), ONNX Runtime. All synthesise the ~26 s paragraph of tools/reference/ort_bench.js
 # (its 500 ids, read from that file, pads added, style row 499 of af_heart,
 # speed 1) with the same thread count. For each: load time, best inference
 # time over --runs runs, audio seconds, real-time factor (inference / audio),
 # peak RSS of the whole process (/usr/bin/time -f %M), and at the end the
-# ratio ORT time / our time (>= 1: we are at least as fast). The machine may
+# ratios ORT time / our time for each of our modes (>= 1: we are at least
+# as fast). The machine may
 # be shared: the load average is printed before and after each engine; only
 # compare numbers taken under similar load.
 #
 # Needs build/kk-forward (cmake build in build/) and tools/reference/setup.sh.
 set -eu
 cd "$(dirname "$0")/.."
-THREADS=2 RUNS=2 ONLY=
+THREADS=2 RUNS=2 ONLY= NIDS=
 MODEL=${KOKORO_MODEL:-${KOKORO_MODEL_DIR:-../shared/models/kokoro-82m-v1.0}/model_q4_w16.onnx}
 while [ $# -gt 0 ]; do
     case $1 in
@@ -23,7 +28,8 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift 2 ;;
     --model) MODEL=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
-    *) echo "usage: $0 [--threads N] [--runs N] [--model M] [--only ours|ort]" >&2; exit 2 ;;
+    --n-ids) NIDS=$2; shift 2 ;;
+    *) echo "usage: $0 [--threads N] [--runs N] [--model M] [--only ours|ort] [--n-ids N]" >&2; exit 2 ;;
     esac
 done
 TMP=$(mktemp -d)
@@ -32,30 +38,38 @@ IDS=$(node -e '
 const s = require("fs").readFileSync("tools/reference/ort_bench.js", "utf8");
 const m = s.match(/const IDS = \[([\s\S]*?)\];/);
 process.stdout.write(m[1].replace(/\s+/g, "").replace(/,$/, ""));')
+if [ -n "$NIDS" ]; then IDS=$(echo "$IDS" | cut -d, -f1-"$NIDS"); fi
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); threads $THREADS, runs $RUNS"
 echo "ids: $(echo "$IDS" | tr , '\n' | wc -l) (+2 pads)"
 
 if [ "$ONLY" != ort ]; then
-    echo "ours: load average before $(loadavg)"
-    /usr/bin/time -f %M -o "$TMP/ours.rss" build/kk-forward --model "$MODEL" --ids "$IDS" --voice af_heart \
-        --threads "$THREADS" --repeat "$RUNS" >"$TMP/ours.json"
-    echo "ours: load average after  $(loadavg)"
+    for P in exact fast; do
+        echo "ours $P: load average before $(loadavg)"
+        /usr/bin/time -f %M -o "$TMP/ours_$P.rss" build/kk-forward --model "$MODEL" --ids "$IDS" --voice af_heart \
+            --threads "$THREADS" --repeat "$RUNS" --precision $P >"$TMP/ours_$P.json"
+        echo "ours $P: load average after  $(loadavg)"
+    done
 fi
 if [ "$ONLY" != ours ]; then
     echo "ort:  load average before $(loadavg)"
     /usr/bin/time -f %M -o "$TMP/ort.rss" node tools/reference/ort_bench.js --model "$MODEL" --threads "$THREADS" \
-        --runs "$RUNS" >"$TMP/ort.json"
+        --runs "$RUNS" ${NIDS:+--n-ids "$NIDS"} >"$TMP/ort.json"
     echo "ort:  load average after  $(loadavg)"
 fi
 node -e '
 const fs = require("fs"), dir = process.argv[1];
 const rd = (f) => { try { return fs.readFileSync(dir + "/" + f, "utf8"); } catch (e) { return null; } };
 const rows = [];
-const o = rd("ours.json"), r = rd("ort.json");
-if (o) { const j = JSON.parse(o);
-  rows.push({engine: "ours (kk-forward)", load_ms: j.load_ms, infer_ms: j.inference_ms, audio_s: j.audio_s,
-             rss_mib: parseInt(rd("ours.rss").trim().split("\n").pop(), 10) / 1024}); }
+const r = rd("ort.json");
+for (const P of ["exact", "fast"]) {
+  const o = rd("ours_" + P + ".json");
+  if (!o) continue;
+  const j = JSON.parse(o);
+  rows.push({engine: "ours " + P + (j.precision !== P ? " (ran " + j.precision + ")" : ""), load_ms: j.load_ms,
+             infer_ms: j.inference_ms, audio_s: j.audio_s, ours: true,
+             rss_mib: parseInt(rd("ours_" + P + ".rss").trim().split("\n").pop(), 10) / 1024});
+}
 if (r) { const j = JSON.parse(r);
   rows.push({engine: j.engine, load_ms: j.load_ms, infer_ms: j.best_inference_ms, audio_s: j.audio_s,
              rss_mib: parseInt(rd("ort.rss").trim().split("\n").pop(), 10) / 1024}); }
@@ -66,8 +80,10 @@ for (const x of rows)
   console.log([x.engine.padEnd(26), pad(x.load_ms.toFixed(1), 9), pad(x.infer_ms.toFixed(1), 14),
                pad(x.audio_s.toFixed(3), 8), pad((x.infer_ms / 1000 / x.audio_s).toFixed(3), 7),
                pad(x.rss_mib.toFixed(1), 13)].join(" "));
-if (rows.length === 2) {
-  console.log("ratio ORT time / our time: " + (rows[1].infer_ms / rows[0].infer_ms).toFixed(3) +
-              "  (peak RSS ours / ORT: " + (rows[0].rss_mib / rows[1].rss_mib).toFixed(3) + ")");
-  if (rows[0].audio_s !== rows[1].audio_s) console.log("note: the audio lengths differ (durations differ?)");
-}' "$TMP"
+const ort = rows.find((x) => !x.ours);
+if (ort)
+  for (const x of rows.filter((y) => y.ours)) {
+    console.log("ratio ORT time / " + x.engine + " time: " + (ort.infer_ms / x.infer_ms).toFixed(3) +
+                "  (peak RSS ours / ORT: " + (x.rss_mib / ort.rss_mib).toFixed(3) + ")");
+    if (x.audio_s !== ort.audio_s) console.log("note: the audio lengths differ (durations differ?)");
+  }' "$TMP"

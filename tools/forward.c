@@ -4,6 +4,7 @@
  *
  *   kk-forward --model M --ids 50,83,54 --voice af_heart [--speed 1]
  *              [--f32 OUT] [--dump-dir DIR] [--repeat N] [--threads N]
+ *              [--precision exact|fast]
  *
  * --ids are phoneme ids WITHOUT the pads (added here). --voice is a name in
  * the model's voices/ directory or a path to a .bin pack. --dump-dir writes
@@ -11,7 +12,9 @@
  * index.json in ort_run.js's format ({tensors:[{name,dtype,shape,file}]}).
  * --threads: the engine's threads (0, the default: one per CPU); the
  * waveform is the same for any count. --repeat N runs N times and reports
- * the best time. Prints timings and durations as JSON on stdout.
+ * the best time. --precision fast: the engine's fast mode (kk_forward.h;
+ * falls back to exact with a line on stderr where the CPU lacks AMX).
+ * Prints timings, the precision that ran and durations as JSON on stdout.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -80,6 +83,7 @@ int main(int argc, char **argv)
     const char *model = NULL, *ids_s = NULL, *voice_s = "af_heart", *f32 = NULL, *dump = NULL;
     float speed = 1.0f;
     int repeat = 1, threads = 0;
+    kk_precision prec = KK_PRECISION_EXACT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
@@ -100,12 +104,14 @@ int main(int argc, char **argv)
             repeat = atoi(v);
         else if (!strcmp(a, "--threads"))
             threads = atoi(v);
+        else if (!strcmp(a, "--precision") && (!strcmp(v, "exact") || !strcmp(v, "fast")))
+            prec = !strcmp(v, "fast") ? KK_PRECISION_FAST : KK_PRECISION_EXACT;
         else
             die("unknown option");
         i++;
     }
     if (!model || !ids_s)
-        die("usage: kk-forward --model M --ids LIST [--voice V] [--speed S] [--f32 OUT] [--dump-dir DIR] [--repeat N] [--threads N]");
+        die("usage: kk-forward --model M --ids LIST [--voice V] [--speed S] [--f32 OUT] [--dump-dir DIR] [--repeat N] [--threads N] [--precision exact|fast]");
     int64_t ids[KK_MAX_IDS];
     int n = 0;
     ids[n++] = 0;
@@ -144,6 +150,7 @@ int main(int argc, char **argv)
     kk_forward_params p = kk_forward_default_params();
     p.speed = speed;
     p.threads = threads;
+    p.precision = prec;
     if (dump) {
         if (mkdir(dump, 0755) && errno != EEXIST)
             die("cannot create the dump directory");
@@ -181,9 +188,9 @@ int main(int argc, char **argv)
         fclose(f);
     }
     double secs = r.n_samples / (double)KK_SAMPLE_RATE;
-    printf("{\"threads\": %d, \"load_ms\": %.1f, \"inference_ms\": %.1f, \"audio_s\": %.3f, \"rtf\": %.4f, \"frames\": %d, "
+    printf("{\"threads\": %d, \"precision\": \"%s\", \"load_ms\": %.1f, \"inference_ms\": %.1f, \"audio_s\": %.3f, \"rtf\": %.4f, \"frames\": %d, "
            "\"durations\": [",
-           threads, load, best, secs, best / 1000.0 / secs, r.n_frames);
+           threads, r.precision == KK_PRECISION_FAST ? "fast" : "exact", load, best, secs, best / 1000.0 / secs, r.n_frames);
     for (int i = 0; i < r.n_ids; i++)
         printf("%s%d", i ? "," : "", r.durations[i]);
     printf("]}\n");

@@ -131,7 +131,13 @@ int cmd_say(int argc, char **argv)
             stamps = v, i++;
         else if (!strcmp(a, "--strict"))
             sp.strict = 1;
-        else if (a[0] == '-' && a[1])
+        else if (!strcmp(a, "--precision") && v) {
+            /* fast: bf16 convolutions where the CPU has AMX (kk_forward.h) */
+            if (!strcmp(v, "exact") || !strcmp(v, "fast"))
+                sp.precision = !strcmp(v, "fast") ? KK_PRECISION_FAST : KK_PRECISION_EXACT, i++;
+            else
+                return cli_usage("say: --precision is exact or fast, not '%s'", v);
+        } else if (a[0] == '-' && a[1])
             return cli_usage("say: unknown or incomplete option '%s'", a);
         else if (!text)
             text = a;

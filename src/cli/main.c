@@ -20,7 +20,7 @@ static const struct {
 } commands[] = {
     {"parse", cmd_parse, "parse FILE [--strict] [--format F]   print a subtitle or text file's segments as JSON"},
     {"convert", cmd_convert, "convert IN OUT [--strict] [--format F] [--to F]   write another subtitle format"},
-    {"say", cmd_say, "say TEXT|-f FILE -o OUT.wav [-v VOICE] [-s SPEED] [--timestamps W.json] [--model M]   speak text"},
+    {"say", cmd_say, "say TEXT|-f FILE -o OUT.wav [-v VOICE] [-s SPEED] [--timestamps W.json] [--model M] [--precision exact|fast]   speak text"},
     {"render", cmd_render,
      "render FILE -o OUT [-v VOICE] [-s SPEED] [--pitch ST] [--voice-map A=v,B=w] [--fit overlap|truncate|none]\n"
      "         [--report R.json] [--subtitles OUT.srt] [--normalize] [--video IN.mp4]   speak a subtitle or text\n"
@@ -32,7 +32,7 @@ static const struct {
     {"phonemize", cmd_phonemize, "phonemize TEXT|-f FILE [-l LANG] [--no-dictionary] [--no-normalize]   print the phonemes that would be spoken"},
     {"normalize", cmd_normalize,
      "normalize TEXT|-f FILE [-l LANG] [--json]   print the words that will be spoken (numbers, dates, money...)"},
-    {"bench", cmd_bench, "bench [--model M] [-v VOICE]   time the engine on a paragraph (real-time factor)"},
+    {"bench", cmd_bench, "bench [--model M] [-v VOICE] [--threads N] [--precision exact|fast] [--profile] [--repeat N] [--text T]   time the engine on a paragraph (real-time factor, per-module profile)"},
     {"voices", cmd_voices, "voices [--model DIR]   list the voices"},
 };
 

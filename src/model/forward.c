@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@
 
 /* ---- resolved weights ---- */
 
-typedef struct { const float *w, *b; nn_conv c; } conv_w;
+/* bf: the weights packed for the fast mode (decoder and generator
+ * convolutions only; NULL until a fast pass first needs them). */
+typedef struct { const float *w, *b; nn_conv c; nn_conv_bf16 bf; } conv_w;
 typedef struct { const float *w, *b; nn_convt c; } convt_w;
 typedef struct { const float *W, *R, *B; int in; } lstm_w;
 typedef struct { const float *w, *b; int out; } fc_w; /* y = W s + b, W [out][128] */
@@ -88,6 +91,15 @@ struct kk_model {
     gen_blk noise_res[2], res[6];
     convt_w ups[2], istft;
     const float *window_sum;
+    /* fast mode: the convolutions it runs in bf16, packed on the first
+     * fast pass (under fast_lock; fast_state 0 not yet, 1 packed, -1
+     * unavailable, with the reason in fast_why) */
+    conv_w *fast_convs[160];
+    int n_fast_convs;
+    pthread_mutex_t fast_lock;
+    int fast_state, fast_noticed;
+    char fast_why[160];
+    size_t fast_bytes;
 };
 
 /* ---- loading ---- */
@@ -395,6 +407,23 @@ kk_status kk_model_load(const char *path, kk_model **out, kk_error *err)
         kk_model_free(m);
         return err ? err->code : KK_ERR_INPUT;
     }
+    /* the fast mode's convolutions: the decoder's blocks and the
+     * generator's residual blocks (not F0/N, noise_convs, conv_post) */
+    pthread_mutex_init(&m->fast_lock, NULL);
+    adain_blk *db[5] = {&m->enc, &m->dec[0], &m->dec[1], &m->dec[2], &m->dec[3]};
+    for (int i = 0; i < 5; i++) {
+        conv_w *cs[3] = {&db[i]->conv1, &db[i]->conv2, db[i]->sc.w ? &db[i]->sc : NULL};
+        for (int j = 0; j < 3; j++)
+            if (cs[j] && nn_conv_bf16_supported(&cs[j]->c))
+                m->fast_convs[m->n_fast_convs++] = cs[j];
+    }
+    for (int i = 0; i < 8; i++) {
+        gen_blk *g = i < 2 ? &m->noise_res[i] : &m->res[i - 2];
+        for (int j = 0; j < 3; j++) {
+            m->fast_convs[m->n_fast_convs++] = &g->c1[j];
+            m->fast_convs[m->n_fast_convs++] = &g->c2[j];
+        }
+    }
     m->load_ms = kk_now_ms() - t0;
     *out = m;
     return KK_OK;
@@ -404,8 +433,72 @@ void kk_model_free(kk_model *m)
 {
     if (!m)
         return;
+    for (int i = 0; i < m->n_fast_convs; i++)
+        nn_conv_bf16_free(&m->fast_convs[i]->bf);
+    if (m->n_fast_convs)
+        pthread_mutex_destroy(&m->fast_lock);
     kk_weights_close(m->w);
     free(m);
+}
+
+const char *kk_forward_module_name(int mod)
+{
+    static const char *const names[KK_MOD_COUNT] = {"ALBERT", "predictor", "text encoder", "decoder",
+                                                    "source", "generator 1", "generator 2", "iSTFT"};
+    return mod >= 0 && mod < KK_MOD_COUNT ? names[mod] : "?";
+}
+
+int kk_forward_fast_available(char *why, size_t size)
+{
+    unsigned f = nn_cpu_features();
+    const char *r = NULL, *off = getenv("KOKORO_FAST_DISABLE");
+    if (off && *off && strcmp(off, "0"))
+        r = "KOKORO_FAST_DISABLE is set"; /* to test the fallback on a machine that has AMX */
+    else if (!(f & NN_CPU_AMX_BF16))
+        r = "this CPU (or its OS) has no AMX-BF16";
+    else if (nn_amx_enable() != 0)
+        r = "the kernel refused the AMX tile state (arch_prctl ARCH_REQ_XCOMP_PERM)";
+    if (r && why && size)
+        snprintf(why, size, "%s", r);
+    return r == NULL;
+}
+
+/* Packs the fast mode's weights once per model (the model stays read-only
+ * for the forward pass otherwise). 1 when the fast mode can run. */
+static int fast_prepare(const kk_model *cm, const kk_forward_params *p)
+{
+    kk_model *m = (kk_model *)cm; /* only the fast_* fields, under the lock */
+    pthread_mutex_lock(&m->fast_lock);
+    if (m->fast_state == 0) {
+        if (!kk_forward_fast_available(m->fast_why, sizeof m->fast_why))
+            m->fast_state = -1;
+        else {
+            m->fast_state = 1;
+            for (int i = 0; i < m->n_fast_convs && m->fast_state == 1; i++) {
+                conv_w *c = m->fast_convs[i];
+                if (nn_conv_pack_bf16(&c->c, c->w, &c->bf)) {
+                    snprintf(m->fast_why, sizeof m->fast_why, "out of memory packing the bf16 weights");
+                    m->fast_state = -1;
+                }
+                m->fast_bytes += nn_conv_bf16_bytes(&c->bf);
+            }
+            if (m->fast_state != 1)
+                for (int i = 0; i < m->n_fast_convs; i++)
+                    nn_conv_bf16_free(&m->fast_convs[i]->bf);
+        }
+    }
+    int ok = m->fast_state == 1, say = !ok && !m->fast_noticed;
+    m->fast_noticed |= say;
+    pthread_mutex_unlock(&m->fast_lock);
+    if (say) {
+        char line[256];
+        snprintf(line, sizeof line, "fast mode unavailable (%s); exact mode used", m->fast_why);
+        if (p->on_notice)
+            p->on_notice(p->notice_user, line);
+        else
+            fprintf(stderr, "kokoro: %s\n", line);
+    }
+    return ok;
 }
 
 double kk_model_load_ms(const kk_model *m) { return m->load_ms; }
@@ -432,7 +525,47 @@ typedef struct {
     const kk_forward_params *p;
     nn_scratch s, s2; /* s2: the reverse direction of a bidirectional LSTM */
     int oom;
+    int fast; /* packed bf16 convolutions are used where present */
+    /* profile: the module now running, since when (ms) */
+    int mod;
+    double t_mark;
 } fwd;
+
+/* The profile: the time since the last mark goes to the module that ran;
+ * mod runs from now. */
+static void stage(fwd *f, int mod)
+{
+    if (f->p->profile) {
+        double t = kk_now_ms();
+        if (f->mod >= 0)
+            f->p->profile->ms[f->mod] += t - f->t_mark;
+        f->t_mark = t;
+    }
+    f->mod = mod;
+}
+
+static void count(fwd *f, double macs)
+{
+    if (f->p->profile && f->mod >= 0)
+        f->p->profile->macs[f->mod] += macs;
+}
+
+/* nn_conv1d with the multiply-adds counted, in bf16 where the fast mode
+ * has the packed weights. */
+static int conv(fwd *f, const conv_w *cw, const float *x, int t_in, const float *b, float *y)
+{
+    int t_out = nn_conv_out_len(&cw->c, t_in);
+    count(f, (double)cw->c.cout * (cw->c.cin / cw->c.groups) * cw->c.k * (t_out > 0 ? t_out : 0));
+    if (f->fast && cw->bf.w)
+        return nn_conv1d_bf16(&cw->c, &cw->bf, x, t_in, b, y, &f->s);
+    return nn_conv1d(&cw->c, x, t_in, cw->w, b, y, &f->s);
+}
+
+static int convt(fwd *f, const convt_w *cw, const float *x, int t_in, const float *b, float *y)
+{
+    count(f, (double)cw->c.cin * (cw->c.cout / cw->c.groups) * cw->c.k * t_in);
+    return nn_conv_transpose1d(&cw->c, x, t_in, cw->w, b, y, &f->s);
+}
 
 static float *alloc(fwd *f, size_t n)
 {
@@ -468,8 +601,9 @@ static void q4_dequant(const q4_w *q, float *w)
 }
 
 /* y[m][n] = x[m][k] W^T + b for a 4-bit weight already dequantised into w. */
-static void q4_linear_w(const q4_w *q, const float *w, const float *x, int m, float *y, int ldy)
+static void q4_linear_w(fwd *f, const q4_w *q, const float *w, const float *x, int m, float *y, int ldy)
 {
+    count(f, (double)m * q->K * q->N);
     nn_linear(x, m, q->K, w, 0, q->b, q->N, y, ldy);
 }
 
@@ -480,7 +614,7 @@ static int q4_linear(fwd *f, const q4_w *q, const float *x, int m, float *y, int
     if (!w)
         return -1;
     q4_dequant(q, w);
-    q4_linear_w(q, w, x, m, y, ldy);
+    q4_linear_w(f, q, w, x, m, y, ldy);
     return 0;
 }
 
@@ -508,6 +642,7 @@ static int bilstm(fwd *f, const lstm_w *l, const float *x, int T, float *y)
 {
     size_t G = 4 * H_LSTM;
     int bad = 0;
+    count(f, 2.0 * T * G * (l->in + H_LSTM));
     /* the two directions are independent: one thread each */
 #pragma omp parallel for schedule(static) num_threads(nn_threads_max() > 1 ? 2 : 1) reduction(| : bad)
     for (int d = 0; d < 2; d++)
@@ -532,16 +667,16 @@ static int adain_block(fwd *f, const adain_blk *b, const float *x, int T, const 
     nn_leaky_relu(t1, (size_t)b->cin * T, 0.2f);
     const float *in1 = t1;
     if (b->pool.w) {
-        if (nn_conv_transpose1d(&b->pool.c, t1, T, b->pool.w, b->pool.b, sc, &f->s))
+        if (convt(f, &b->pool, t1, T, b->pool.b, sc))
             goto out;
         in1 = sc;
     }
-    if (nn_conv1d(&b->conv1.c, in1, T2, b->conv1.w, b->conv1.b, t2, &f->s))
+    if (conv(f, &b->conv1, in1, T2, b->conv1.b, t2))
         goto out;
     style_fc(&b->norm2, s, h);
     nn_adain(t2, b->cout, T2, h, h + b->cout, 1e-5f, t2);
     nn_leaky_relu(t2, (size_t)b->cout * T2, 0.2f);
-    if (nn_conv1d(&b->conv2.c, t2, T2, b->conv2.w, b->conv2.b, y, &f->s))
+    if (conv(f, &b->conv2, t2, T2, b->conv2.b, y))
         goto out;
     /* shortcut: nearest 2x upsampling, then the 1x1 conv (no bias) */
     const float *short_in = x;
@@ -553,7 +688,7 @@ static int adain_block(fwd *f, const adain_blk *b, const float *x, int T, const 
     }
     const float *add = short_in;
     if (b->sc.w) {
-        if (nn_conv1d(&b->sc.c, short_in, T2, b->sc.w, NULL, t1, &f->s))
+        if (conv(f, &b->sc, short_in, T2, NULL, t1))
             goto out;
         add = t1;
     }
@@ -583,11 +718,11 @@ static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const floa
     for (int j = 0; j < 3; j++) {
         style_fc(&g->a1[j], s, h);
         nn_adain_snake(y, g->C, T, h, h + g->C, 1e-5f, g->al1[j], g->ral1[j], t1);
-        if (nn_conv1d(&g->c1[j].c, t1, T, g->c1[j].w, g->c1[j].b, t2, &f->s))
+        if (conv(f, &g->c1[j], t1, T, g->c1[j].b, t2))
             goto out;
         style_fc(&g->a2[j], s, h);
         nn_adain_snake(t2, g->C, T, h, h + g->C, 1e-5f, g->al2[j], g->ral2[j], t2);
-        if (nn_conv1d(&g->c2[j].c, t2, T, g->c2[j].w, g->c2[j].b, t1, &f->s))
+        if (conv(f, &g->c2[j], t2, T, g->c2[j].b, t1))
             goto out;
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++)
@@ -636,9 +771,10 @@ static int albert(fwd *f, const kk_model *m, const int64_t *ids, int T2, float *
     const float scale = 0.35355339059327373f; /* sqrt(1/sqrt(64)), applied to q and k */
     const size_t n = (size_t)T2 * D;
     for (int layer = 0; layer < 12; layer++) {
-        q4_linear_w(&m->q, wq[0], x, T2, q, D);
-        q4_linear_w(&m->k, wq[1], x, T2, k, D);
-        q4_linear_w(&m->v, wq[2], x, T2, v, D);
+        count(f, 2.0 * T2 * T2 * D); /* scores and context, all heads */
+        q4_linear_w(f, &m->q, wq[0], x, T2, q, D);
+        q4_linear_w(f, &m->k, wq[1], x, T2, k, D);
+        q4_linear_w(f, &m->v, wq[2], x, T2, v, D);
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++)
             q[i] *= scale, k[i] *= scale;
@@ -651,14 +787,14 @@ static int albert(fwd *f, const kk_model *m, const int64_t *ids, int T2, float *
             nn_softmax(sch, T2, T2);
             nn_matmul(sch, T2, v + h * HD, D, 0, ctx + h * HD, D, T2, HD, T2);
         }
-        q4_linear_w(&m->dense, wq[3], ctx, T2, q, D);
+        q4_linear_w(f, &m->dense, wq[3], ctx, T2, q, D);
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++)
             q[i] = x[i] + q[i];
         nn_layer_norm(q, T2, D, m->attn_ln_g, m->attn_ln_b, 1e-12f, q); /* x1 */
-        q4_linear_w(&m->ffn, wq[4], q, T2, ff, FF);
+        q4_linear_w(f, &m->ffn, wq[4], q, T2, ff, FF);
         nn_gelu_tanh(ff, (size_t)T2 * FF);
-        q4_linear_w(&m->ffn_out, wq[5], ff, T2, x, D);
+        q4_linear_w(f, &m->ffn_out, wq[5], ff, T2, x, D);
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++)
             x[i] = q[i] + x[i];
@@ -734,7 +870,7 @@ static int text_encoder(fwd *f, const kk_model *m, const int64_t *ids, int T2, f
         memcpy(tm + (size_t)t * 512, m->te_emb + ids[t] * 512, 512 * sizeof(float));
     for (int i = 0; i < 3; i++) {
         transpose(tm, T2, 512, cm);
-        if (nn_conv1d(&m->te_cnn[i].c, cm, T2, m->te_cnn[i].w, m->te_cnn[i].b, cm2, &f->s))
+        if (conv(f, &m->te_cnn[i], cm, T2, m->te_cnn[i].b, cm2))
             goto out;
         transpose(cm2, 512, T2, tm);
         nn_layer_norm(tm, T2, 512, m->te_ln_g[i], m->te_ln_b[i], 1e-5f, tm);
@@ -762,7 +898,7 @@ static int pitch_curve(fwd *f, const adain_blk *b, const conv_w *proj, const flo
         goto out;
     snprintf(name, sizeof name, "/encoder/%s.2/Div_2_output_0", tag);
     emit(f, name, 3, 1, 256, 2 * L, a);
-    if (nn_conv1d(&proj->c, a, 2 * L, proj->w, proj->b, curve, &f->s))
+    if (conv(f, proj, a, 2 * L, proj->b, curve))
         goto out;
     rc = 0;
 out:
@@ -1007,9 +1143,9 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     int rc = -1;
     if (f->oom)
         goto out;
-    if (nn_conv1d(&m->f0_conv.c, F0, n2, m->f0_conv.w, m->f0_conv.b, f0d, &f->s) ||
-        nn_conv1d(&m->n_conv.c, Nc, n2, m->n_conv.w, m->n_conv.b, nd, &f->s) ||
-        nn_conv1d(&m->asr_res.c, asr, L, m->asr_res.w, m->asr_res.b, ar, &f->s))
+    stage(f, KK_MOD_DECODER);
+    if (conv(f, &m->f0_conv, F0, n2, m->f0_conv.b, f0d) || conv(f, &m->n_conv, Nc, n2, m->n_conv.b, nd) ||
+        conv(f, &m->asr_res, asr, L, m->asr_res.b, ar))
         goto out;
     memcpy(cat, asr, sizeof(float) * 512 * L);
     memcpy(cat + (size_t)512 * L, f0d, sizeof(float) * L);
@@ -1038,6 +1174,8 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     free(cat), cat = NULL;
 
     /* harmonic source and its spectrum */
+    stage(f, KK_MOD_SOURCE);
+    count(f, (double)N * 9 + (double)F * 20 * 11); /* l_linear, the 20-point DFT per frame */
     har = alloc(f, N), hs = alloc(f, (size_t)22 * F);
     if (f->oom || harmonic_source(f, m, F0, n2, har))
         goto out;
@@ -1047,15 +1185,15 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     emit(f, "/decoder/decoder/generator/Concat_3_output_0", 3, 1, 22, F, hs);
 
     /* stage 1: 256 channels at 20 L */
+    stage(f, KK_MOD_GEN1);
     int T1 = 20 * L;
     nn_leaky_relu(x, (size_t)512 * n2, 0.1f);
     a = alloc(f, (size_t)256 * T1), xs = alloc(f, (size_t)256 * T1), acc = alloc(f, (size_t)256 * T1);
     gw = alloc(f, (size_t)3 * 256 * T1);
     if (f->oom)
         goto out;
-    if (nn_conv1d(&m->noise_convs[0].c, hs, F, m->noise_convs[0].w, m->noise_convs[0].b, a, &f->s) ||
-        gen_block(f, &m->noise_res[0], a, T1, s, xs, 0, gw) ||
-        nn_conv_transpose1d(&m->ups[0].c, x, n2, m->ups[0].w, m->ups[0].b, a, &f->s))
+    if (conv(f, &m->noise_convs[0], hs, F, m->noise_convs[0].b, a) ||
+        gen_block(f, &m->noise_res[0], a, T1, s, xs, 0, gw) || convt(f, &m->ups[0], x, n2, m->ups[0].b, a))
         goto out;
     free(x), x = NULL;
 #pragma omp parallel for schedule(static)
@@ -1076,15 +1214,15 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     }
 
     /* stage 2: 128 channels at 120 L (+1 for the reflection pad) */
+    stage(f, KK_MOD_GEN2);
     free(a), free(xs), free(gw);
     a = alloc(f, (size_t)128 * F), xs = alloc(f, (size_t)128 * F);
     gw = alloc(f, (size_t)3 * 128 * F);
     if (f->oom)
         goto out;
     /* ups.1's output goes to the resblocks' work memory, free until they run */
-    if (nn_conv1d(&m->noise_convs[1].c, hs, F, m->noise_convs[1].w, m->noise_convs[1].b, a, &f->s) ||
-        gen_block(f, &m->noise_res[1], a, F, s, xs, 0, gw) ||
-        nn_conv_transpose1d(&m->ups[1].c, acc, T1, m->ups[1].w, m->ups[1].b, gw, &f->s))
+    if (conv(f, &m->noise_convs[1], hs, F, m->noise_convs[1].b, a) ||
+        gen_block(f, &m->noise_res[1], a, F, s, xs, 0, gw) || convt(f, &m->ups[1], acc, T1, m->ups[1].b, gw))
         goto out;
     free(acc), acc = NULL;
     for (int c = 0; c < 128; c++) {
@@ -1106,7 +1244,8 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
         xs[i] = xs[i] / 3.0f;
     emit(f, "/decoder/decoder/generator/Div_4_output_0", 3, 1, 128, F, xs);
     nn_leaky_relu(xs, (size_t)128 * F, 0.01f);
-    if (nn_conv1d(&m->conv_post.c, xs, F, m->conv_post.w, m->conv_post.b, hs, &f->s))
+    stage(f, KK_MOD_ISTFT);
+    if (conv(f, &m->conv_post, xs, F, m->conv_post.b, hs))
         goto out;
     emit(f, "/decoder/decoder/generator/conv_post/Conv_output_0", 3, 1, 22, F, hs);
 
@@ -1119,7 +1258,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     size_t n_ola = (size_t)5 * (F - 1) + 20;
     free(a);
     a = alloc(f, n_ola);
-    if (f->oom || nn_conv_transpose1d(&m->istft.c, hs, F, m->istft.w, NULL, a, &f->s))
+    if (f->oom || convt(f, &m->istft, hs, F, NULL, a))
         goto out;
     for (int i = 0; i < 20; i++)
         if (m->window_sum[i] > FLT_MIN)
@@ -1153,7 +1292,9 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
 
     int nthreads = p->threads > 0 ? p->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     nn_set_threads(nthreads > 0 ? nthreads : 1);
-    fwd F = {.p = p}, *f = &F;
+    fwd F = {.p = p, .mod = -1}, *f = &F;
+    f->fast = p->precision == KK_PRECISION_FAST && !p->durations_only && fast_prepare(m, p);
+    stage(f, KK_MOD_ALBERT);
     const float *s_dec = style, *s_pro = style + STYLE_HALF;
     int T2 = n_ids, L = 0;
     float *benc = alloc(f, (size_t)T2 * 512), *d = alloc(f, (size_t)T2 * 640), *ten = alloc(f, (size_t)T2 * 512);
@@ -1163,7 +1304,10 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
     kk_status st = KK_OK;
     if (f->oom || !dur || !raw)
         goto oom;
-    if (albert(f, m, ids, T2, benc) || durations(f, m, benc, T2, s_pro, p->speed, d, dur, raw))
+    if (albert(f, m, ids, T2, benc))
+        goto fail;
+    stage(f, KK_MOD_PREDICTOR);
+    if (durations(f, m, benc, T2, s_pro, p->speed, d, dur, raw))
         goto fail;
     for (int t = 0; t < T2; t++)
         L += dur[t];
@@ -1200,6 +1344,7 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
         goto fail;
     emit(f, "/encoder/Reshape_output_0", 2, 1, 2 * L, 0, F0);
     emit(f, "/encoder/Reshape_1_output_0", 2, 1, 2 * L, 0, Nc);
+    stage(f, KK_MOD_TEXT_ENCODER);
     if (text_encoder(f, m, ids, T2, ten))
         goto fail;
     for (int t = 0, j = 0; t < T2; t++)
@@ -1223,6 +1368,7 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
     out->raw_durations = raw, raw = NULL;
     out->n_ids = T2;
     out->n_frames = L;
+    out->precision = f->fast ? KK_PRECISION_FAST : KK_PRECISION_EXACT;
     goto done;
 abort:
     st = kk_error_set(err, KK_ERR_ABORTED, "synthesis stopped by the caller");
@@ -1235,6 +1381,9 @@ fail:
 oom:
     st = kk_error_set(err, KK_ERR_NOMEM, "out of memory in the forward pass (%d ids, %d frames)", T2, L);
 done:
+    stage(f, -1);
+    if (p->profile)
+        p->profile->calls++;
     free(benc), free(d), free(ten), free(en), free(sh), free(shc), free(F0), free(Nc), free(asr), free(wave), free(dur);
     free(raw);
     nn_scratch_free(&f->s);

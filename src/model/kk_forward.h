@@ -63,6 +63,45 @@ typedef void (*kk_tensor_fn)(void *user, const char *name, int ndim, const int64
 /* Return non-zero to abort the forward pass (checked between modules). */
 typedef int (*kk_abort_fn)(void *user);
 
+/* The arithmetic of a forward pass. */
+typedef enum kk_precision {
+    /* float32 everywhere, the ONNX graph's results (the default; caches of
+     * rendered audio may rely on its bits) */
+    KK_PRECISION_EXACT = 0,
+    /* the decoder's and generator's convolutions with bfloat16 operands
+     * and float32 accumulation (Intel AMX-BF16); the rest (ALBERT, the
+     * prosody predictor and its LSTMs, the F0/N curves, the harmonic
+     * source, conv_post and the iSTFT) float32 as in the exact mode, so the
+     * durations are the same. Where the CPU or OS lacks AMX the pass runs
+     * exactly (kk_forward_result.precision says which ran). */
+    KK_PRECISION_FAST = 1,
+} kk_precision;
+
+/* The modules of the forward pass, for the profile. */
+enum {
+    KK_MOD_ALBERT,
+    KK_MOD_PREDICTOR, /* duration encoder + LSTMs, alignment, F0 and N curves */
+    KK_MOD_TEXT_ENCODER,
+    KK_MOD_DECODER,
+    KK_MOD_SOURCE,   /* harmonic source and its STFT */
+    KK_MOD_GEN1,     /* generator stage 1: ups.0, noise_res.0, resblocks 0-2 */
+    KK_MOD_GEN2,     /* generator stage 2: ups.1, noise_res.1, resblocks 3-5 */
+    KK_MOD_ISTFT,    /* conv_post, magnitude/phase, inverse STFT */
+    KK_MOD_COUNT
+};
+/* "ALBERT", "predictor", ... */
+const char *kk_forward_module_name(int mod);
+
+/* Where a forward pass spent its time: wall milliseconds and multiply-adds
+ * (counted from the shapes of every matrix product, convolution and LSTM)
+ * per module. Added to (the caller zeroes it), so one profile can sum
+ * several calls. */
+typedef struct kk_forward_profile {
+    double ms[KK_MOD_COUNT];
+    double macs[KK_MOD_COUNT];
+    int calls;
+} kk_forward_profile;
+
 typedef struct kk_forward_params {
     float speed;           /* 1.0 = the voice's natural pace; KK_SPEED_MIN .. KK_SPEED_MAX */
     kk_tensor_fn on_tensor; /* NULL: no intermediate tensors */
@@ -82,6 +121,12 @@ typedef struct kk_forward_params {
      * result has durations, raw_durations and n_frames, no samples. For
      * callers that want to know how long the speech will be. */
     int durations_only;
+    kk_precision precision; /* KK_PRECISION_EXACT (the default) or _FAST */
+    /* Reports the fallback of the fast mode (one line, "fast mode
+     * unavailable: ... ; exact mode used"), once per model; NULL: stderr. */
+    void (*on_notice)(void *user, const char *line);
+    void *notice_user;
+    kk_forward_profile *profile; /* NULL: not profiled */
 } kk_forward_params;
 
 kk_forward_params kk_forward_default_params(void);
@@ -96,7 +141,13 @@ typedef struct kk_forward_result {
     float *raw_durations;
     int n_ids;
     int n_frames; /* sum of durations; n_samples = KK_SAMPLES_PER_FRAME * n_frames */
+    kk_precision precision; /* what ran (FAST asked for may have run EXACT) */
 } kk_forward_result;
+
+/* Whether KK_PRECISION_FAST can run here: 1, or 0 with the reason in why
+ * (when why is not NULL). The environment variable KOKORO_FAST_DISABLE=1
+ * says no (to exercise the fallback where the CPU has AMX). */
+int kk_forward_fast_available(char *why, size_t size);
 
 /* ids: n_ids phoneme ids *including* the leading and trailing pad 0
  * (3 <= n_ids <= 512, every id < 178); style: the voice's 256 floats for

@@ -4,12 +4,14 @@
  * the tile length depends only on the shapes, which keeps results independent
  * of anything else (thread count, previous calls).
  */
+#define _DEFAULT_SOURCE /* madvise */
 #include "nn.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -56,11 +58,30 @@ int nn_thread_id(void)
 #endif
 }
 
+/* Buffers of 4 MiB and more are aligned to 2 MiB and offered to the kernel
+ * for transparent huge pages: the fast mode's tile loads read 16 rows a
+ * page apart each, and with 4 KiB pages they wait on the TLB. */
+#define HUGE_MIN ((size_t)4 << 20)
+#define HUGE_ALIGN ((size_t)2 << 20)
+
+static void *big_alloc(size_t bytes)
+{
+    if (bytes < HUGE_MIN)
+        return malloc(bytes);
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_ALIGN, (bytes + HUGE_ALIGN - 1) / HUGE_ALIGN * HUGE_ALIGN))
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, (bytes + HUGE_ALIGN - 1) / HUGE_ALIGN * HUGE_ALIGN, MADV_HUGEPAGE); /* advice only */
+#endif
+    return p;
+}
+
 float *nn_scratch_get(nn_scratch *s, size_t n)
 {
     if (n > s->cap) {
         free(s->p);
-        s->p = malloc(n * sizeof(float));
+        s->p = big_alloc(n * sizeof(float));
         s->cap = s->p ? n : 0;
     }
     return s->p;

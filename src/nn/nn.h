@@ -132,4 +132,51 @@ void nn_gelu_tanh(float *x, size_t n);
 /* Softmax of each row of x[rows][n] in place. */
 void nn_softmax(float *x, int rows, int n);
 
+/* ---- fast mode (nn_fast.c): reduced precision, chosen at run time ----
+ *
+ * Convolutions with bfloat16 operands (weights and input rounded to nearest
+ * even) and float32 accumulation, on Intel AMX (AMX-BF16). Not bit-equal to
+ * nn_conv1d (about 3 significant digits per operand), but, like every
+ * kernel here, bit-identical for any thread count. The caller checks
+ * nn_amx_enable() == 0 before calling nn_conv1d_bf16. */
+
+/* What the CPU and OS offer (cpuid + XCR0), as NN_CPU_* bits. */
+#define NN_CPU_AVX512F 1u
+#define NN_CPU_AVX512_BF16 2u
+#define NN_CPU_AVX512_VNNI 4u
+#define NN_CPU_AMX_BF16 8u
+unsigned nn_cpu_features(void);
+/* 0 when AMX-BF16 can be used by this process (asks Linux for the tile
+ * state, arch_prctl(ARCH_REQ_XCOMP_PERM); idempotent), -1 otherwise. */
+int nn_amx_enable(void);
+
+/* A convolution's weights packed for nn_conv1d_bf16: w[k][cout_p][cin_p]
+ * bf16 bit patterns, zero-padded to multiples of 32. */
+typedef struct nn_conv_bf16 {
+    int cin, cout, k, dilation, cin_p, cout_p;
+    unsigned short *w;
+} nn_conv_bf16;
+
+/* 1 when nn_conv1d_bf16 handles c (stride 1, no groups, cin >= 32, cout >= 16). */
+int nn_conv_bf16_supported(const nn_conv *c);
+/* Packs w (as nn_conv1d takes it). 0, or -1 when unsupported or out of memory. */
+int nn_conv_pack_bf16(const nn_conv *c, const float *w, nn_conv_bf16 *out);
+void nn_conv_bf16_free(nn_conv_bf16 *p);
+size_t nn_conv_bf16_bytes(const nn_conv_bf16 *p);
+/* nn_conv1d in bf16 on AMX: same shapes and contract; -1 when out of memory
+ * (or on a build without the x86-64 kernels). */
+int nn_conv1d_bf16(const nn_conv *c, const nn_conv_bf16 *pw, const float *x, int t_in, const float *b, float *y,
+                   nn_scratch *s);
+
+/* This machine's peak multiply rates on one core, measured by short loops
+ * of independent instructions (~50 ms each), in GFLOP/s (GOP/s for int8):
+ * 0 where the CPU lacks the instruction. */
+typedef struct nn_peak {
+    double fp32_fma;  /* AVX-512 vfmadd (2 flops per lane) */
+    double bf16_dot;  /* AVX512_BF16 vdpbf16ps */
+    double int8_vnni; /* AVX512_VNNI vpdpbusd */
+    double amx_bf16;  /* AMX tdpbf16ps */
+} nn_peak;
+void nn_peak_measure(nn_peak *out);
+
 #endif

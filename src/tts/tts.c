@@ -15,9 +15,14 @@
 
 #include "g2p.h"
 #include "kk_forward.h"
+#include "kk_time.h"
 #include "voice.h"
 
 #define G2P_IDLE_MAX 8
+/* Voice packs kept per engine (510 x 256 floats, 522 KB each): a render of
+ * many cues with a few voices reads each file once. Beyond this many
+ * distinct specs, a voice is loaded for the call and freed after it. */
+#define VOICE_CACHE_MAX 32
 
 struct kk_tts {
     kk_model *model;
@@ -36,6 +41,11 @@ struct kk_tts {
     pthread_mutex_t g2p_lock;
     kk_g2p *g2p_idle[G2P_IDLE_MAX];
     int n_g2p_idle;
+    /* loaded voice packs by spec (read-only once loaded; freed with the
+     * engine), under voice_lock */
+    pthread_mutex_t voice_lock;
+    kk_voice *voices[VOICE_CACHE_MAX];
+    int n_voices;
 };
 
 kk_tts_params kk_tts_default_params(void)
@@ -153,6 +163,7 @@ kk_status kk_tts_new(const kk_tts_params *params, kk_tts **out, kk_error *err)
         return st;
     }
     pthread_mutex_init(&t->g2p_lock, NULL);
+    pthread_mutex_init(&t->voice_lock, NULL);
     kk_error de;
     if (kk_lexdb_open_default(&t->dict, &de) != KK_OK)
         snprintf(t->dict_error, sizeof t->dict_error,
@@ -173,6 +184,9 @@ void kk_tts_free(kk_tts *t)
     for (int i = 0; i < t->n_g2p_idle; i++)
         kk_g2p_free(t->g2p_idle[i]);
     pthread_mutex_destroy(&t->g2p_lock);
+    for (int i = 0; i < t->n_voices; i++)
+        kk_voice_free(t->voices[i]);
+    pthread_mutex_destroy(&t->voice_lock);
     kk_lexdb_close(t->dict);
     free(t);
 }
@@ -183,6 +197,53 @@ double kk_tts_load_ms(const kk_tts *t) { return kk_model_load_ms(t->model); }
 const char *kk_tts_identity(const kk_tts *t) { return t->identity; }
 
 /* ---- synthesis ---- */
+
+/* The voice for spec: from the cache, or loaded (and kept when there is
+ * room: *owned = 0; else the caller frees it: *owned = 1). Two threads
+ * asking for a new voice at once may both load it; the second copy is
+ * freed. */
+static kk_status voice_get(kk_tts *t, const char *spec, kk_voice **out, int *owned, kk_tts_profile *prof,
+                           kk_error *err)
+{
+    *out = NULL, *owned = 0;
+    pthread_mutex_lock(&t->voice_lock);
+    for (int i = 0; i < t->n_voices; i++)
+        if (!strcmp(t->voices[i]->id, spec))
+            *out = t->voices[i];
+    pthread_mutex_unlock(&t->voice_lock);
+    if (*out) {
+        if (prof)
+            prof->voice_hits++;
+        return KK_OK;
+    }
+    double t0 = kk_now_ms();
+    kk_voice *v = NULL;
+    kk_status st = kk_voice_load(t->voices_dir, spec, &v, err);
+    if (st != KK_OK)
+        return st;
+    if (prof)
+        prof->voice_ms += kk_now_ms() - t0, prof->voice_loads++;
+    /* the key is the spec as asked (a blend's id is how voice.c writes it) */
+    size_t len = strlen(spec);
+    int cacheable = len < sizeof v->id;
+    if (cacheable)
+        memcpy(v->id, spec, len + 1);
+    pthread_mutex_lock(&t->voice_lock);
+    kk_voice *dup = NULL;
+    for (int i = 0; cacheable && i < t->n_voices; i++)
+        if (!strcmp(t->voices[i]->id, spec))
+            dup = t->voices[i];
+    if (dup) {
+        kk_voice_free(v);
+        v = dup;
+    } else if (cacheable && t->n_voices < VOICE_CACHE_MAX)
+        t->voices[t->n_voices++] = v;
+    else
+        *owned = 1;
+    pthread_mutex_unlock(&t->voice_lock);
+    *out = v;
+    return KK_OK;
+}
 
 typedef struct {
     char *phonemes;
@@ -340,6 +401,7 @@ kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, 
     kk_tts_script *s = calloc(1, sizeof *s);
     if (!s)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    double t_prep = kk_now_ms();
     /* one context per engine for the usual case: the vocab and the
      * dictionary are not read again for every text */
     kk_g2p *g = NULL;
@@ -369,6 +431,8 @@ kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, 
         st = kk_error_set(err, KK_ERR_NOMEM, "out of memory while phonemizing");
     if (st == KK_OK && !(s->phonemes = join_phonemes(&s->chunks)))
         st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    if (p->profile)
+        p->profile->prepare_ms += kk_now_ms() - t_prep;
     if (st != KK_OK) {
         kk_tts_script_free(s);
         return st;
@@ -388,7 +452,8 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
     if (s->chunks.n == 0)
         return kk_error_set(err, KK_ERR_INPUT, "the text has nothing to speak");
     kk_voice *voice = NULL;
-    st = kk_voice_load(t->voices_dir, p->voice ? p->voice : "af_heart", &voice, err);
+    int voice_owned = 0;
+    st = voice_get(t, p->voice ? p->voice : "af_heart", &voice, &voice_owned, p->profile, err);
     if (st != KK_OK)
         return st;
     const chunk_list chunks = s->chunks;
@@ -401,6 +466,10 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
     fp.durations_only = p->durations_only;
     fp.abort = forward_abort;
     fp.abort_user = (void *)p;
+    fp.precision = p->precision;
+    fp.on_notice = p->on_warning;
+    fp.notice_user = p->user;
+    fp.profile = p->profile ? &p->profile->forward : NULL;
     for (size_t i = 0; st == KK_OK && i < chunks.n; i++) {
         const chunk *c = &chunks.v[i];
         if (p->abort && p->abort(p->user)) {
@@ -414,7 +483,10 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
                 st = err ? err->code : KK_ERR_INPUT;
                 break;
             }
+            double t0 = kk_now_ms();
             st = kk_model_forward(t->model, c->ids, (int)c->n_ids, style, &fp, &r, err);
+            if (p->profile)
+                p->profile->forward_ms += kk_now_ms() - t0;
             if (st != KK_OK)
                 break;
             speech = (size_t)r.n_frames * KK_SAMPLES_PER_FRAME;
@@ -453,7 +525,8 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
     kk_forward_result_free(&r);
     free(buf);
     free(words);
-    kk_voice_free(voice);
+    if (voice_owned)
+        kk_voice_free(voice);
     return st;
 }
 

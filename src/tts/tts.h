@@ -1,9 +1,10 @@
 /*
  * tts.h - speech from text: the library's front door to the engine.
  *
- * A kk_tts holds what is loaded once (the model's weights, mapped) and may
- * be shared by threads: each kk_tts_synthesize() call brings its own
- * phonemizer and working memory. A call turns text into phoneme chunks
+ * A kk_tts holds what is loaded once (the model's weights, mapped; the
+ * voice packs met so far; idle phonemizer contexts) and may be shared by
+ * threads: each kk_tts_synthesize() call borrows a phonemizer and brings its
+ * own working memory. A call turns text into phoneme chunks
  * (src/g2p: sentences, then clauses, at most 510 tokens each, inline
  * pronunciations and [pause:500ms] markup), synthesises each chunk with the
  * voice's style row for its length, and hands the audio over chunk by chunk
@@ -86,6 +87,17 @@ typedef void (*kk_tts_progress_fn)(void *user, size_t done, size_t total);
 typedef int (*kk_tts_abort_fn)(void *user);
 typedef void (*kk_tts_warning_fn)(void *user, const char *message);
 
+/* Where synthesis spent its time (kk_synth_params.profile): the forward
+ * pass by module, plus what the layer above it did. Added to (the caller
+ * zeroes it). */
+typedef struct kk_tts_profile {
+    kk_forward_profile forward;
+    double prepare_ms; /* kk_tts_prepare: text normalisation and g2p */
+    double voice_ms;   /* voice packs loaded (0 when they came from the cache) */
+    double forward_ms; /* kk_model_forward, all of it */
+    size_t voice_loads, voice_hits;
+} kk_tts_profile;
+
 typedef struct kk_synth_params {
     const char *voice; /* "af_heart", or a blend "af_heart:0.7,am_michael:0.3" */
     const char *lang;  /* NULL: from the voice's first letter (a: en-us, b: en-gb, ...) */
@@ -102,6 +114,12 @@ typedef struct kk_synth_params {
      * and n_samples (what the speech would be, pause included) but no
      * samples (NULL), at a small part of the cost. */
     int durations_only;
+    /* KK_PRECISION_EXACT (the default) or KK_PRECISION_FAST (kk_forward.h:
+     * bf16 convolutions where the CPU has AMX, else exact with one notice
+     * through on_warning). The identity of the audio (kk_tts_identity)
+     * holds for the exact mode; a cache keyed on it must add the precision. */
+    kk_precision precision;
+    kk_tts_profile *profile; /* NULL: not profiled */
 } kk_synth_params;
 
 kk_synth_params kk_synth_default_params(void);

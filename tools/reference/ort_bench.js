@@ -66,7 +66,11 @@ async function main() {
   }
   const modelPath = arg('--model', path.join(dir, 'model_q4_w16.onnx'));
   const pack = fs.readFileSync(path.join(dir, 'voices', voice + '.bin'));
-  const T = IDS.length;
+  /* --n-ids N: only the first N ids (a short sentence's worth), style row N-1 */
+  const nIds = parseInt(arg('--n-ids', String(IDS.length)), 10);
+  if (!(nIds >= 1 && nIds <= IDS.length)) throw new Error('--n-ids takes 1 to ' + IDS.length);
+  const RUN_IDS = IDS.slice(0, nIds);
+  const T = RUN_IDS.length;
   const style = new Float32Array(256);
   for (let i = 0; i < 256; i++) style[i] = pack.readFloatLE(((T - 1) * 256 + i) * 4);
 
@@ -76,7 +80,7 @@ async function main() {
     intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
   });
   const t1 = process.hrtime.bigint();
-  const inputIds = [0, ...IDS, 0];
+  const inputIds = [0, ...RUN_IDS, 0];
   const feeds = {
     input_ids: new ort.Tensor('int64', BigInt64Array.from(inputIds.map(BigInt)), [1, inputIds.length]),
     style: new ort.Tensor('float32', style, [1, 256]),

@@ -1,0 +1,426 @@
+/*
+ * nn_fast.c - the reduced-precision kernels of the engine's fast mode (see
+ * nn.h, "fast mode"): 1-D convolutions with bfloat16 operands and float32
+ * accumulation on Intel AMX (AMX-BF16 tile instructions), the CPU checks
+ * that decide whether they can run, and the short microbenchmarks of this
+ * machine's peak multiply rates that `kokoro bench --profile` prints.
+ *
+ * Everything here is chosen at run time: the file is compiled for the
+ * baseline x86-64 with the AVX-512 and AMX functions marked with target
+ * attributes, so one binary runs everywhere and only calls them after the
+ * CPU (cpuid), the OS (XCR0) and, on Linux, the kernel's permission for the
+ * AMX tile state (arch_prctl(ARCH_REQ_XCOMP_PERM)) said yes. Other
+ * architectures get stubs that say "not available".
+ *
+ * Determinism: like the exact kernels, the work is cut into pieces fixed by
+ * the shapes (blocks of 32 output channels by tiles of time), each piece
+ * computed by one thread with the same instruction sequence, so the fast
+ * mode too is bit-identical for any thread count (though not to the exact
+ * mode).
+ */
+#define _GNU_SOURCE /* syscall() */
+#include "nn.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define NN_HAVE_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#define NN_HAVE_X86 0
+#endif
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* float32 -> bfloat16, round to nearest even (NaN kept quiet). The same
+ * rounding as the AVX512_BF16 conversion instructions. */
+static inline uint16_t to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+#if NN_HAVE_X86
+
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+static int cpu_leaf7(unsigned *ebx, unsigned *ecx, unsigned *edx, unsigned *eax1)
+{
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7)
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    *ebx = b, *ecx = c, *edx = d;
+    __cpuid_count(7, 1, a, b, c, d);
+    *eax1 = a;
+    return 1;
+}
+
+static uint64_t xcr0(void)
+{
+    unsigned a, b, c, d;
+    __cpuid(1, a, b, c, d);
+    if (!(c & (1u << 27))) /* OSXSAVE */
+        return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+unsigned nn_cpu_features(void)
+{
+    unsigned ebx, ecx, edx, eax1, f = 0;
+    if (!cpu_leaf7(&ebx, &ecx, &edx, &eax1))
+        return 0;
+    uint64_t x = xcr0();
+    int avx512_os = (x & 0xe6) == 0xe6; /* SSE, AVX, opmask, ZMM state */
+    if (avx512_os && (ebx & (1u << 16)))
+        f |= NN_CPU_AVX512F;
+    if ((f & NN_CPU_AVX512F) && (eax1 & (1u << 5)))
+        f |= NN_CPU_AVX512_BF16;
+    if ((f & NN_CPU_AVX512F) && (ecx & (1u << 11)))
+        f |= NN_CPU_AVX512_VNNI;
+    if ((x & (3u << 17)) == (3u << 17) && (edx & (1u << 24)) && (edx & (1u << 22)))
+        f |= NN_CPU_AMX_BF16;
+    return f;
+}
+
+int nn_amx_enable(void)
+{
+    if (!(nn_cpu_features() & NN_CPU_AMX_BF16))
+        return -1;
+    /* Linux hands out the 8 KiB tile state only to processes that ask;
+     * asking again is harmless. */
+    if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0)
+        return -1;
+    return 0;
+}
+
+/* The tile configuration: palette 1, tiles 0-7 all 16 rows of 64 bytes. */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_cfg;
+
+/* A constant in memory: GCC 12's _tile_loadconfig does not tell the
+ * compiler that it reads its operand, so the stores of a local struct
+ * filled before the call are optimised away (seen: a fault in ldtilecfg). */
+static const tile_cfg TILE_CFG __attribute__((aligned(64))) = {
+    .palette = 1,
+    .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
+    .rows = {16, 16, 16, 16, 16, 16, 16, 16},
+};
+
+__attribute__((target("amx-tile"))) static void amx_config(void) { _tile_loadconfig(&TILE_CFG); }
+
+__attribute__((target("amx-tile"))) static void amx_release(void) { _tile_release(); }
+
+/* x[ci][t] (float32) -> xp[ci/2][u][2] (bf16, channel pairs interleaved, as
+ * the B operand of the tile product wants them), for pairs p0..p1, where
+ * u = t + pad_l over 0..tp-1 and zeros outside x (and in the padding channel
+ * when cin is odd). */
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pack_x_pairs(const float *x, int cin, int t_in,
+                                                                                 int pad_l, int tp, uint16_t *xp,
+                                                                                 int p0, int p1)
+{
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
+                                         21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int p = p0; p < p1; p++) {
+        uint16_t *dst = xp + (size_t)p * tp * 2;
+        int c0 = 2 * p, c1 = 2 * p + 1;
+        const float *a = c0 < cin ? x + (size_t)c0 * t_in : NULL;
+        const float *b = c1 < cin ? x + (size_t)c1 * t_in : NULL;
+        int lo = pad_l < tp ? pad_l : tp;
+        int hi = pad_l + t_in < tp ? pad_l + t_in : tp;
+        memset(dst, 0, sizeof(uint16_t) * 2 * lo);
+        if (hi < tp)
+            memset(dst + 2 * hi, 0, sizeof(uint16_t) * 2 * (tp - hi));
+        int u = lo;
+        if (a && b)
+            for (; u + 16 <= hi; u += 16) {
+                __m512 va = _mm512_loadu_ps(a + (u - pad_l)), vb = _mm512_loadu_ps(b + (u - pad_l));
+                /* low 16 lanes: a, high 16: b; then interleave a0 b0 a1 b1 ... */
+                __m512i v = (__m512i)_mm512_cvtne2ps_pbh(vb, va);
+                _mm512_storeu_si512(dst + 2 * u, _mm512_permutexvar_epi16(idx, v));
+            }
+        for (; u < hi; u++) {
+            dst[2 * u] = a ? to_bf16(a[u - pad_l]) : 0;
+            dst[2 * u + 1] = b ? to_bf16(b[u - pad_l]) : 0;
+        }
+    }
+}
+
+/* One block of 32 output channels by 32 time steps (four 16x16 tiles):
+ * acc = sum over taps and input-channel blocks of W x, then stored to y
+ * (rows co0.., columns t0..) clipped to cout x t_out, plus the bias. */
+__attribute__((target("amx-tile,amx-bf16"))) static void amx_block(const nn_conv_bf16 *pw, const uint16_t *xp,
+                                                                   int tp, int co0, int t0, float *y, int t_out,
+                                                                   const float *b)
+{
+    const int cinp = pw->cin_p, coutp = pw->cout_p, nkb = cinp / 32;
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int kk = 0; kk < pw->k; kk++) {
+        const uint16_t *wa = pw->w + ((size_t)kk * coutp + co0) * cinp;
+        const uint16_t *xb = xp + (size_t)(t0 + kk * pw->dilation) * 2;
+        for (int kb = 0; kb < nkb; kb++) {
+            _tile_loadd(4, wa + kb * 32, cinp * 2);
+            _tile_loadd(5, wa + (size_t)16 * cinp + kb * 32, cinp * 2);
+            _tile_loadd(6, xb + (size_t)kb * 16 * tp * 2, tp * 4);
+            _tile_loadd(7, xb + (size_t)kb * 16 * tp * 2 + 32, tp * 4);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_dpbf16ps(2, 5, 6);
+            _tile_dpbf16ps(3, 5, 7);
+        }
+    }
+    int full = co0 + 32 <= pw->cout && t0 + 32 <= t_out;
+    if (full) {
+        float *y0 = y + (size_t)co0 * t_out + t0;
+        _tile_stored(0, y0, t_out * 4);
+        _tile_stored(1, y0 + 16, t_out * 4);
+        _tile_stored(2, y0 + (size_t)16 * t_out, t_out * 4);
+        _tile_stored(3, y0 + (size_t)16 * t_out + 16, t_out * 4);
+    } else {
+        float tmp[32][32];
+        _tile_stored(0, &tmp[0][0], 128);
+        _tile_stored(1, &tmp[0][16], 128);
+        _tile_stored(2, &tmp[16][0], 128);
+        _tile_stored(3, &tmp[16][16], 128);
+        int nr = pw->cout - co0 < 32 ? pw->cout - co0 : 32, nc = t_out - t0 < 32 ? t_out - t0 : 32;
+        for (int r = 0; r < nr; r++)
+            memcpy(y + (size_t)(co0 + r) * t_out + t0, tmp[r], sizeof(float) * nc);
+    }
+    if (b) {
+        int nr = pw->cout - co0 < 32 ? pw->cout - co0 : 32, nc = t_out - t0 < 32 ? t_out - t0 : 32;
+        for (int r = 0; r < nr; r++) {
+            float *yr = y + (size_t)(co0 + r) * t_out + t0, bias = b[co0 + r];
+            for (int t = 0; t < nc; t++)
+                yr[t] += bias;
+        }
+    }
+}
+
+/* A work piece: FAST_TILE time steps (a multiple of 32) by up to
+ * FAST_CO_GROUP output channels (a multiple of 32). Inside it, each block of
+ * 32 time steps is done for all the group's channels before the next, so
+ * the input slice the tiles read stays in L1/L2 while the group's weights
+ * (at most 128 x 1120 x 3 bf16, 860 KB) stay in L2. Pieces go time-major to
+ * the threads, so neighbouring pieces share the input. */
+#define FAST_TILE 256
+#define FAST_CO_GROUP 128
+
+int nn_conv1d_bf16(const nn_conv *c, const nn_conv_bf16 *pw, const float *x, int t_in, const float *b, float *y,
+                   nn_scratch *s)
+{
+    int t_out = nn_conv_out_len(c, t_in);
+    if (t_out <= 0)
+        return 0;
+    int t_out32 = (t_out + 31) / 32 * 32;
+    int tp = t_out32 + (c->k - 1) * c->dilation; /* padded input length the tiles read */
+    int npairs = pw->cin_p / 2;
+    size_t need = ((size_t)npairs * tp * 2 + 1) / 2; /* floats */
+    uint16_t *xp = (uint16_t *)nn_scratch_get(s, need);
+    if (!xp)
+        return -1;
+    int n_cg = (pw->cout_p + FAST_CO_GROUP - 1) / FAST_CO_GROUP, n_t = (t_out + FAST_TILE - 1) / FAST_TILE;
+    int pieces = n_cg * n_t;
+#pragma omp parallel
+    {
+#pragma omp for schedule(static)
+        for (int p = 0; p < npairs; p += 8)
+            pack_x_pairs(x, c->cin, t_in, c->pad_l, tp, xp, p, p + 8 < npairs ? p + 8 : npairs);
+        amx_config();
+#pragma omp for schedule(dynamic)
+        for (int i = 0; i < pieces; i++) {
+            int ta = (i / n_cg) * FAST_TILE, ca = (i % n_cg) * FAST_CO_GROUP;
+            int tb = ta + FAST_TILE < t_out ? ta + FAST_TILE : t_out;
+            int cb = ca + FAST_CO_GROUP < pw->cout_p ? ca + FAST_CO_GROUP : pw->cout_p;
+            for (int t0 = ta; t0 < tb; t0 += 32)
+                for (int co0 = ca; co0 < cb; co0 += 32)
+                    amx_block(pw, xp, tp, co0, t0, y, t_out, b);
+        }
+        amx_release();
+    }
+    return 0;
+}
+
+/* ---- peak microbenchmarks: independent chains of one instruction ---- */
+
+/* Twelve named accumulators (an array may be kept in memory at -O2, which
+ * would measure store forwarding instead of the multiplier). */
+#define CHAINS 12
+#define DECL12(T, init) T a0 = init(0), a1 = init(1), a2 = init(2), a3 = init(3), a4 = init(4), a5 = init(5), \
+                          a6 = init(6), a7 = init(7), a8 = init(8), a9 = init(9), a10 = init(10), a11 = init(11)
+#define STEP12(OP, p, q)                                                                                           \
+    a0 = OP(a0, p, q), a1 = OP(a1, p, q), a2 = OP(a2, p, q), a3 = OP(a3, p, q), a4 = OP(a4, p, q),               \
+    a5 = OP(a5, p, q), a6 = OP(a6, p, q), a7 = OP(a7, p, q), a8 = OP(a8, p, q), a9 = OP(a9, p, q),               \
+    a10 = OP(a10, p, q), a11 = OP(a11, p, q)
+#define SUM12(ADD) ADD(ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7))), ADD(ADD(a8, a9), ADD(a10, a11)))
+
+#define INIT_PS(i) _mm512_set1_ps((float)(i) * 1e-3f)
+#define INIT_EPI(i) _mm512_set1_epi32(i)
+#define FMA_PS(a, p, q) _mm512_fmadd_ps(a, p, q)
+__attribute__((target("avx512f"))) static double peak_fma(long n)
+{
+    DECL12(__m512, INIT_PS);
+    __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-4f);
+    double t = now_s();
+    for (long i = 0; i < n; i++)
+        STEP12(FMA_PS, m, c);
+    t = now_s() - t;
+    volatile float sink = _mm512_reduce_add_ps(SUM12(_mm512_add_ps));
+    (void)sink;
+    return (double)n * CHAINS * 16 * 2 / t / 1e9;
+}
+
+__attribute__((target("avx512f,avx512bf16"))) static double peak_bf16(long n)
+{
+    DECL12(__m512, INIT_PS);
+    __m512bh p = (__m512bh)_mm512_set1_epi16(0x3f00), q = (__m512bh)_mm512_set1_epi16(0x3800);
+    double t = now_s();
+    for (long i = 0; i < n; i++)
+        STEP12(_mm512_dpbf16_ps, p, q);
+    t = now_s() - t;
+    volatile float sink = _mm512_reduce_add_ps(SUM12(_mm512_add_ps));
+    (void)sink;
+    return (double)n * CHAINS * 32 * 2 / t / 1e9;
+}
+
+__attribute__((target("avx512f,avx512vnni"))) static double peak_vnni(long n)
+{
+    DECL12(__m512i, INIT_EPI);
+    __m512i p = _mm512_set1_epi8(3), q = _mm512_set1_epi8(5);
+    double t = now_s();
+    for (long i = 0; i < n; i++)
+        STEP12(_mm512_dpbusd_epi32, p, q);
+    t = now_s() - t;
+    /* or, not add: GCC reduces in int, which may overflow (UB) */
+    volatile int sink = _mm512_reduce_or_epi32(SUM12(_mm512_add_epi32));
+    (void)sink;
+    return (double)n * CHAINS * 64 * 2 / t / 1e9;
+}
+
+__attribute__((target("amx-tile,amx-bf16"))) static double peak_amx(long n)
+{
+    static const uint16_t one[16 * 32] __attribute__((aligned(64))) = {0};
+    float out[16 * 16] __attribute__((aligned(64)));
+    amx_config();
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    _tile_loadd(4, one, 64);
+    _tile_loadd(5, one, 64);
+    _tile_loadd(6, one, 64);
+    _tile_loadd(7, one, 64);
+    double t = now_s();
+    for (long i = 0; i < n; i++) {
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    t = now_s() - t;
+    _tile_stored(0, out, 64);
+    amx_release();
+    volatile float sink = out[0];
+    (void)sink;
+    return (double)n * 4 * 16 * 16 * 32 * 2 / t / 1e9;
+}
+
+static double best3(double (*fn)(long), long n)
+{
+    double b = 0;
+    for (int i = 0; i < 3; i++) {
+        double v = fn(n);
+        b = v > b ? v : b;
+    }
+    return b;
+}
+
+void nn_peak_measure(nn_peak *out)
+{
+    memset(out, 0, sizeof *out);
+    unsigned f = nn_cpu_features();
+    /* ~20 ms per run on a 3-4 GHz core, best of three (the machine may be
+     * shared) */
+    if (f & NN_CPU_AVX512F)
+        out->fp32_fma = best3(peak_fma, 4000000L);
+    if (f & NN_CPU_AVX512_BF16)
+        out->bf16_dot = best3(peak_bf16, 4000000L);
+    if (f & NN_CPU_AVX512_VNNI)
+        out->int8_vnni = best3(peak_vnni, 4000000L);
+    if (nn_amx_enable() == 0)
+        out->amx_bf16 = best3(peak_amx, 400000L);
+}
+
+#else /* not x86-64 Linux with GCC */
+
+unsigned nn_cpu_features(void) { return 0; }
+int nn_amx_enable(void) { return -1; }
+int nn_conv1d_bf16(const nn_conv *c, const nn_conv_bf16 *pw, const float *x, int t_in, const float *b, float *y,
+                   nn_scratch *s)
+{
+    (void)c, (void)pw, (void)x, (void)t_in, (void)b, (void)y, (void)s;
+    return -1;
+}
+void nn_peak_measure(nn_peak *out) { memset(out, 0, sizeof *out); }
+
+#endif
+
+int nn_conv_bf16_supported(const nn_conv *c)
+{
+    return c->groups == 1 && c->stride == 1 && c->cin >= 32 && c->cout >= 16;
+}
+
+int nn_conv_pack_bf16(const nn_conv *c, const float *w, nn_conv_bf16 *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!nn_conv_bf16_supported(c))
+        return -1;
+    out->cin = c->cin, out->cout = c->cout, out->k = c->k, out->dilation = c->dilation;
+    out->cin_p = (c->cin + 31) / 32 * 32;
+    out->cout_p = (c->cout + 31) / 32 * 32;
+    size_t n = (size_t)c->k * out->cout_p * out->cin_p;
+    out->w = calloc(n, sizeof(uint16_t));
+    if (!out->w)
+        return -1;
+    for (int kk = 0; kk < c->k; kk++)
+        for (int co = 0; co < c->cout; co++)
+            for (int ci = 0; ci < c->cin; ci++)
+                out->w[((size_t)kk * out->cout_p + co) * out->cin_p + ci] =
+                    to_bf16(w[((size_t)co * c->cin + ci) * c->k + kk]);
+    return 0;
+}
+
+void nn_conv_bf16_free(nn_conv_bf16 *p)
+{
+    free(p->w);
+    memset(p, 0, sizeof *p);
+}
+
+size_t nn_conv_bf16_bytes(const nn_conv_bf16 *p)
+{
+    return p->w ? (size_t)p->k * p->cout_p * p->cin_p * sizeof(uint16_t) : 0;
+}

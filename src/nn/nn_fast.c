@@ -27,6 +27,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "kk_time.h"
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
 #define NN_HAVE_X86 1
 #include <cpuid.h>
@@ -36,13 +38,6 @@
 #else
 #define NN_HAVE_X86 0
 #endif
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* float32 -> bfloat16, round to nearest even (NaN kept quiet). The same
  * rounding as the AVX512_BF16 conversion instructions. */
@@ -285,10 +280,10 @@ __attribute__((target("avx512f"))) static double peak_fma(long n)
 {
     DECL12(__m512, INIT_PS);
     __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-4f);
-    double t = now_s();
+    double t = kk_now_s();
     for (long i = 0; i < n; i++)
         STEP12(FMA_PS, m, c);
-    t = now_s() - t;
+    t = kk_now_s() - t;
     volatile float sink = _mm512_reduce_add_ps(SUM12(_mm512_add_ps));
     (void)sink;
     return (double)n * CHAINS * 16 * 2 / t / 1e9;
@@ -298,10 +293,10 @@ __attribute__((target("avx512f,avx512bf16"))) static double peak_bf16(long n)
 {
     DECL12(__m512, INIT_PS);
     __m512bh p = (__m512bh)_mm512_set1_epi16(0x3f00), q = (__m512bh)_mm512_set1_epi16(0x3800);
-    double t = now_s();
+    double t = kk_now_s();
     for (long i = 0; i < n; i++)
         STEP12(_mm512_dpbf16_ps, p, q);
-    t = now_s() - t;
+    t = kk_now_s() - t;
     volatile float sink = _mm512_reduce_add_ps(SUM12(_mm512_add_ps));
     (void)sink;
     return (double)n * CHAINS * 32 * 2 / t / 1e9;
@@ -311,10 +306,10 @@ __attribute__((target("avx512f,avx512vnni"))) static double peak_vnni(long n)
 {
     DECL12(__m512i, INIT_EPI);
     __m512i p = _mm512_set1_epi8(3), q = _mm512_set1_epi8(5);
-    double t = now_s();
+    double t = kk_now_s();
     for (long i = 0; i < n; i++)
         STEP12(_mm512_dpbusd_epi32, p, q);
-    t = now_s() - t;
+    t = kk_now_s() - t;
     /* or, not add: GCC reduces in int, which may overflow (UB) */
     volatile int sink = _mm512_reduce_or_epi32(SUM12(_mm512_add_epi32));
     (void)sink;
@@ -334,14 +329,14 @@ __attribute__((target("amx-tile,amx-bf16"))) static double peak_amx(long n)
     _tile_loadd(5, one, 64);
     _tile_loadd(6, one, 64);
     _tile_loadd(7, one, 64);
-    double t = now_s();
+    double t = kk_now_s();
     for (long i = 0; i < n; i++) {
         _tile_dpbf16ps(0, 4, 6);
         _tile_dpbf16ps(1, 4, 7);
         _tile_dpbf16ps(2, 5, 6);
         _tile_dpbf16ps(3, 5, 7);
     }
-    t = now_s() - t;
+    t = kk_now_s() - t;
     _tile_stored(0, out, 64);
     amx_release();
     volatile float sink = out[0];

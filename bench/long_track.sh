@@ -27,22 +27,8 @@ while [ $# -gt 0 ]; do
 done
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-node -e '
-const lines = ["The morning light fell softly across the quiet harbour.",
-  "She opened the letter and read it twice before she spoke.",
-  "Nobody expected the storm to arrive so early in the season.",
-  "We will meet again at the old bridge when the bells ring.",
-  "His voice was calm, but his hands were shaking.",
-  "The market was loud with traders calling out their prices.",
-  "Every answer led to another question, and then another.",
-  "They walked along the river until the path disappeared."];
-const n = Math.round(+process.argv[1] * 400), t = (ms) => { const h = Math.floor(ms / 3600000),
-  m = Math.floor(ms / 60000) % 60, s = Math.floor(ms / 1000) % 60, f = ms % 1000;
-  const p = (x, w) => String(x).padStart(w, "0"); return `${p(h, 2)}:${p(m, 2)}:${p(s, 2)},${p(f, 3)}`; };
-let out = "";
-for (let i = 0; i < n; i++)
-  out += `${i + 1}\n${t(i * 9000)} --> ${t(i * 9000 + 8000)}\n${lines[i % lines.length]}\n\n`;
-process.stdout.write(out);' "$HOURS" > "$TMP/long.srt"
+node bench/make_srt.mjs --cues "$(awk -v h="$HOURS" 'BEGIN { printf "%d", h * 400 + 0.5 }')" --start 0 --every 9000 \
+    --length 8000 > "$TMP/long.srt"
 echo "long_track: $(grep -c -- '-->' "$TMP/long.srt") cues over $HOURS h; machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 # Warm the cache once (the eight sentences), so that both runs below do the same work.
 head -n 32 "$TMP/long.srt" > "$TMP/warm.srt"

@@ -25,25 +25,8 @@ while [ $# -gt 0 ]; do
 done
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-# N cues of one sentence each, 3.5 s apart.
-node -e '
-const lines = ["The morning light fell softly across the quiet harbour.",
-  "She opened the letter and read it twice before she spoke.",
-  "Nobody expected the storm to arrive so early in the season.",
-  "We will meet again at the old bridge when the bells ring.",
-  "His voice was calm, but his hands were shaking.",
-  "The market was loud with traders calling out their prices.",
-  "Every answer led to another question, and then another.",
-  "They walked along the river until the path disappeared."];
-const n = +process.argv[1], t = (ms) => { const h = Math.floor(ms / 3600000), m = Math.floor(ms / 60000) % 60,
-  s = Math.floor(ms / 1000) % 60, f = ms % 1000; const p = (x, w) => String(x).padStart(w, "0");
-  return `${p(h, 2)}:${p(m, 2)}:${p(s, 2)},${p(f, 3)}`; };
-let out = "";
-for (let i = 0; i < n; i++) {
-  const text = `${lines[i % lines.length]}${i >= lines.length ? " Take " + (1 + Math.floor(i / lines.length)) + "." : ""}`;
-  out += `${i + 1}\n${t(500 + i * 4500)} --> ${t(500 + i * 4500 + 4000)}\n${text}\n\n`;
-}
-process.stdout.write(out);' "$CUES" >"$TMP/a.srt"
+# N cues of one sentence each, 4.5 s apart, each its own render.
+node bench/make_srt.mjs --cues "$CUES" --start 500 --every 4500 --length 4000 --unique >"$TMP/a.srt"
 sed '0,/quiet harbour/s/quiet harbour/quiet old harbour/' "$TMP/a.srt" >"$TMP/b.srt"
 now() { date +%s.%N; }
 run() { # name file

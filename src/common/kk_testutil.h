@@ -15,6 +15,7 @@
 #ifndef KK_TESTUTIL_H
 #define KK_TESTUTIL_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -101,6 +102,21 @@ static inline char *kk_test_read(const char *path, size_t *len)
     if (len)
         *len = n;
     return s;
+}
+
+/* How many entries dir holds, not counting those whose name starts with
+ * a dot; -1 when it cannot be opened. */
+static inline int kk_test_dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
 }
 
 #endif

@@ -128,19 +128,6 @@ static void test_same_for_any_worker_count(void **state)
     kk_render_result_free(&b);
 }
 
-static int dir_entries(const char *dir)
-{
-    int n = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
 /* A memory limit puts the track and the segments waiting for placement in
  * a temporary file: the same bits as in memory (loudness normalisation and
  * a cut at the next cue included), read back through kk_render_read, and
@@ -180,7 +167,7 @@ static void test_track_on_disk_same_bits(void **state)
     assert_int_equal(kk_render_read(&b, 1, back, b.n_samples, &err), KK_ERR_ARG);
     for (size_t i = 0; i < 3; i++)
         assert_int_equal(a.cues[i].end_sample, b.cues[i].end_sample);
-    assert_int_equal(dir_entries(dir), 0); /* unnamed files only */
+    assert_int_equal(kk_test_dir_entries(dir), 0); /* unnamed files only */
     free(back);
     kk_render_result_free(&a);
     kk_render_result_free(&b);

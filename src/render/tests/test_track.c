@@ -20,19 +20,6 @@
 
 static char dir[4096];
 
-static int entries(void)
-{
-    int n = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -70,7 +57,7 @@ static void test_memory_and_disk_agree(void **state)
     assert_int_equal(kk_track_open(&d, N, 1000, dir, &err), KK_OK); /* 240,000 bytes > 1000: disk */
     assert_false(kk_track_on_disk(m));
     assert_true(kk_track_on_disk(d));
-    assert_int_equal(entries(), 0); /* no name while open */
+    assert_int_equal(kk_test_dir_entries(dir), 0); /* no name while open */
     fill(m, a, g);
     fill(d, a, g);
     assert_int_equal(kk_track_read(m, 0, x, N, &err), KK_OK);
@@ -90,7 +77,7 @@ static void test_memory_and_disk_agree(void **state)
     assert_memory_equal(s, x, N * sizeof *x);
     free(s);
     kk_track_free(d);
-    assert_int_equal(entries(), 0);
+    assert_int_equal(kk_test_dir_entries(dir), 0);
     free(a), free(g), free(x), free(y);
 }
 

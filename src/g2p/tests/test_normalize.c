@@ -774,7 +774,10 @@ static char *repeat(const char *unit, size_t bytes)
 }
 
 /* 100,000 words of mixed text, and half-megabyte runs of shapes that could
- * make a scanner quadratic; generous bounds so sanitizer builds pass too. */
+ * make a scanner quadratic. The bound only has to tell linear from
+ * quadratic: a quadratic scan of 400,000 units takes hours, a linear one
+ * about a second under the sanitizers, so 30 s holds on a loaded machine
+ * (the speed itself is measured by kk-g2p-bench, not here). */
 static void fast_and_linear(void **state)
 {
     (void)state;
@@ -791,7 +794,9 @@ static void fast_and_linear(void **state)
         t = now_s() - t;
         if (u < 2)
             print_message("normalize: %zu bytes of \"%.20s...\" in %.1f ms\n", strlen(b), UNITS[u], t * 1e3);
-        assert_true(t < 3.0);
+        if (t >= 30.0)
+            print_message("normalize: unit \"%s\" took %.1f s\n", UNITS[u], t);
+        assert_true(t < 30.0);
         check_spans(b, &n);
         kk_norm_free(&n);
         free(b);

@@ -414,9 +414,10 @@ int cmd_render(int argc, char **argv)
             kk_redis_backend_stats bs = kk_redis_backend_stats_get(redis);
             fprintf(stderr, "kokoro: redis: %zu jobs queued: %zu rendered by workers, %zu already done there, "
                     "%zu refused, %zu failed, %zu rendered here for want of a worker; %zu entries fetched; "
-                    "queue to answer %.1f ms on average\n",
+                    "queue to answer %.1f ms on average, %.2f ms of queue time per job\n",
                     bs.sent, bs.rendered, bs.cached, bs.refused, bs.failed, bs.given_back, bs.fetched,
-                    bs.latency_n ? 1000.0 * bs.latency_s / (double)bs.latency_n : 0.0);
+                    bs.latency_n ? 1000.0 * bs.latency_s / (double)bs.latency_n : 0.0,
+                    bs.sent ? 1000.0 * bs.run_s / (double)bs.sent : 0.0);
         }
         if (r.normalized)
             fprintf(stderr, "kokoro: loudness %.1f LUFS (gain %+.1f dB), true peak %.1f dBTP\n", r.loudness.output_lufs,

@@ -106,6 +106,7 @@ typedef struct {
     char hex[33];
     size_t index; /* into the batch */
     int ended;
+    int lead; /* the first in the batch's order of the jobs with this key: the one queued */
 } item;
 
 static int cmp_item(const void *x, const void *y) { return strcmp(((const item *)x)->hex, ((const item *)y)->hex); }
@@ -160,10 +161,11 @@ static int ensure_group(kk_redis_backend *b, redisContext *c)
     return broken ? -1 : 0; /* BUSYGROUP: there already */
 }
 
-/* Queues the jobs not ended yet (one message per distinct key); 0 or -1
- * (connection broken). */
-static int enqueue(kk_redis_backend *b, redisContext *c, const kk_render_job *jobs, item *items, size_t n,
-                   const char *reply, size_t *sent)
+/* Queues the jobs not ended yet, one message per distinct key, in the
+ * batch's order (the renderer's priority: the studio's playhead first);
+ * pos: batch index -> item. 0 or -1 (connection broken). */
+static int enqueue(kk_redis_backend *b, redisContext *c, const kk_render_job *jobs, const item *items,
+                   const size_t *pos, size_t n, const char *reply, size_t *sent)
 {
     char stream[KK_REDIS_NAME_MAX];
     kk_error e;
@@ -171,9 +173,10 @@ static int enqueue(kk_redis_backend *b, redisContext *c, const kk_render_job *jo
         return -1;
     size_t queued = 0;
     for (size_t k = 0; k < n; k++) {
-        if (items[k].ended || (k && !strcmp(items[k].hex, items[k - 1].hex)))
+        const item *it = &items[pos[k]];
+        if (it->ended || !it->lead)
             continue;
-        char *json = kk_wire_job_encode(&jobs[items[k].index], items[k].hex, reply);
+        char *json = kk_wire_job_encode(&jobs[k], it->hex, reply);
         if (!json)
             return -1;
         redisAppendCommand(c, "XADD %s * job %s", stream, json);
@@ -205,6 +208,7 @@ static kk_status run(kk_render_backend *base, const kk_render_job *jobs, size_t 
                      kk_backend_abort_fn abort, void *user, kk_error *err)
 {
     kk_redis_backend *b = (kk_redis_backend *)base;
+    double t_run = kk_now_s();
     atomic_store(&b->fetch_on, 1);
     char reply[KK_REDIS_NAME_MAX], suffix[200];
     snprintf(suffix, sizeof suffix, "%s-%u", b->client, atomic_fetch_add(&b->runs, 1));
@@ -230,7 +234,10 @@ static kk_status run(kk_render_backend *base, const kk_render_job *jobs, size_t 
         return KK_OK;
     }
     item *items = calloc(n ? n : 1, sizeof *items);
-    if (!items) {
+    size_t *pos = calloc(n ? n : 1, sizeof *pos);
+    if (!items || !pos) {
+        free(items);
+        free(pos);
         redisFree(c);
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
     }
@@ -240,10 +247,23 @@ static kk_status run(kk_render_backend *base, const kk_render_job *jobs, size_t 
         items[k].index = k;
     }
     qsort(items, n, sizeof *items, cmp_item);
+    for (size_t k = 0; k < n; k++)
+        pos[items[k].index] = k;
+    /* equal keys sit together; the lowest batch index leads */
+    for (size_t g = 0; g < n;) {
+        size_t end = g, best = g;
+        while (end < n && !strcmp(items[end].hex, items[g].hex)) {
+            if (items[end].index < items[best].index)
+                best = end;
+            end++;
+        }
+        items[best].lead = 1;
+        g = end;
+    }
     size_t outstanding = n, sent = 0, rendered = 0, cached = 0, refused = 0, failed = 0, lat_n = 0;
     double lat = 0, t_sent = kk_now_s();
     int said_refusal = 0;
-    if (enqueue(b, c, jobs, items, n, reply, &sent) != 0) {
+    if (enqueue(b, c, jobs, items, pos, n, reply, &sent) != 0) {
         redisFree(c);
         c = NULL; /* the loop below reconnects or gives up */
     }
@@ -261,7 +281,7 @@ static kk_status run(kk_render_backend *base, const kk_render_job *jobs, size_t 
             while (!c && kk_now_s() - t0 < b->p.reconnect_s && !(abort && abort(user))) {
                 sleep_ms(250);
                 if (kk_redis_connect(&b->url, b->p.timeout_ms, &c, &e) == KK_OK &&
-                    enqueue(b, c, jobs, items, n, reply, &sent) != 0) {
+                    enqueue(b, c, jobs, items, pos, n, reply, &sent) != 0) {
                     redisFree(c);
                     c = NULL;
                 }
@@ -342,6 +362,7 @@ static kk_status run(kk_render_backend *base, const kk_render_job *jobs, size_t 
         redisFree(c);
     }
     free(items);
+    free(pos);
     pthread_mutex_lock(&b->lock);
     b->stats.sent += sent;
     b->stats.rendered += rendered;
@@ -351,6 +372,7 @@ static kk_status run(kk_render_backend *base, const kk_render_job *jobs, size_t 
     b->stats.given_back += outstanding;
     b->stats.latency_s += lat;
     b->stats.latency_n += lat_n;
+    b->stats.run_s += kk_now_s() - t_run;
     pthread_mutex_unlock(&b->lock);
     return KK_OK;
 }

@@ -77,6 +77,7 @@ typedef struct kk_redis_backend_stats {
     size_t fetched;            /* cache entries fetched from Redis */
     double latency_s;          /* sum over answered jobs of queue -> answer */
     size_t latency_n;
+    double run_s;              /* wall time spent queueing and waiting, all renders */
 } kk_redis_backend_stats;
 
 kk_redis_backend_stats kk_redis_backend_stats_get(kk_redis_backend *b);

@@ -11,6 +11,8 @@
 #   refuse     a job for another model identity is refused (the client is told
 #              why); malformed job messages are dead-lettered with a reason; the
 #              worker lives on and renders a real job after them
+#   serve      kokoro serve --redis: /api/health counts the live workers, and a
+#              project's track is rendered on them
 # usage: redis_integration.sh KOKORO_BIN CASE [REFUSE_HELPER]
 # Needs redis-server and redis-cli (scripts/install-deps.sh) and the model.
 set -euo pipefail
@@ -169,6 +171,39 @@ refuse)
   remote_render "$TMP/in.srt" "$TMP/remote.wav" "$TMP/remote.log"
   cmp "$TMP/local.wav" "$TMP/remote.wav" || fail "the worker's render after the bad jobs differs"
   stats_line "$TMP/remote.log" | grep -q "3 rendered by workers" || fail "the worker did not render after the bad jobs"
+  ;;
+serve)
+  # kokoro serve --redis: /api/health counts the workers, a project's track
+  # is rendered on them
+  make_srt "$TMP/in.srt" 3
+  start_worker a --threads 1
+  wait_workers 1
+  "$KOKORO" serve --port 0 --data "$TMP/data" --cache-dir "$TMP/cache" --redis "$URL" >"$TMP/serve.out" 2>"$TMP/serve.log" &
+  SERVE=$!
+  PIDS+=($SERVE)
+  for _ in $(seq 300); do grep -q 'serving the studio at' "$TMP/serve.out" && break; sleep 0.1; done
+  BASE=$(sed -n 's/.*serving the studio at \(http[^ ]*\)/\1/p' "$TMP/serve.out")
+  [ -n "$BASE" ] || fail "the server did not start"
+  python3 - "$BASE" "$TMP/in.srt" <<'PY' || fail "the server did not render on the workers"
+import json, sys, urllib.request, uuid
+base, srt = sys.argv[1].rstrip("/"), sys.argv[2]
+h = json.load(urllib.request.urlopen(base + "/api/health"))
+assert h.get("workers", {}).get("alive") == 1, h
+b = uuid.uuid4().hex
+body = (f"--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"in.srt\"\r\n"
+        f"Content-Type: application/x-subrip\r\n\r\n").encode() + open(srt, "rb").read() + f"\r\n--{b}--\r\n".encode()
+rq = urllib.request.Request(base + "/api/projects", data=body, method="POST",
+                            headers={"Content-Type": f"multipart/form-data; boundary={b}", "Origin": base})
+p = json.load(urllib.request.urlopen(rq))
+wav = urllib.request.urlopen(f"{base}/api/projects/{p['id']}/track?format=wav", timeout=240).read()
+assert len(wav) > 44, len(wav)
+print("health:", h["workers"], "; track:", len(wav), "bytes")
+PY
+  kill -TERM "$W_a"; wait "$W_a" || true
+  grep -Eq 'stopped after [3-9][0-9]* jobs \([1-9]' "$TMP/worker-a.log" || fail "the worker rendered none of the server's segments"
+  python3 -c "import json,sys,urllib.request; h=json.load(urllib.request.urlopen(sys.argv[1].rstrip('/')+'/api/health')); assert h['workers']['alive']==0, h" "$BASE" ||
+    fail "/api/health still counts a stopped worker"
+  kill -TERM "$SERVE"; wait "$SERVE" || fail "the server did not stop cleanly"
   ;;
 *) fail "unknown case $CASE" ;;
 esac

@@ -23,6 +23,10 @@
 #include "worker.h"
 #include "worker_internal.h"
 
+/* How long a render waits when its workers' heartbeats are all gone before
+ * it renders the rest itself (a heartbeat lives 5 s). */
+#define NO_WORKER_GRACE_S 5.0
+
 struct kk_redis_backend {
     kk_render_backend base; /* first: kk_render sees this */
     kk_redis_backend_params p;
@@ -268,7 +272,7 @@ static kk_status run(kk_render_backend *base, const kk_render_job *jobs, size_t 
         c = NULL; /* the loop below reconnects or gives up */
     }
     char last[64] = "0-0";
-    double next_check = kk_now_s() + 2.0;
+    double next_check = kk_now_s() + 1.0, none_since = 0;
     while (outstanding && !(abort && abort(user))) {
         int broken = 0;
         redisReply *r = c ? kk_redis_cmd(c, &broken, &e, "XREAD COUNT 100 BLOCK 500 STREAMS %s %s", reply, last)
@@ -347,9 +351,15 @@ static kk_status run(kk_render_backend *base, const kk_render_job *jobs, size_t 
         }
         freeReplyObject(r);
         if (outstanding && kk_now_s() >= next_check) {
-            next_check = kk_now_s() + 2.0;
+            /* Gone for a while, not a moment: after a Redis restart the
+             * heartbeats come back within a second or two. */
+            next_check = kk_now_s() + 1.0;
             int w = count_workers(b, c);
-            if (w == 0) {
+            if (w != 0)
+                none_since = 0;
+            else if (none_since == 0)
+                none_since = kk_now_s();
+            if (w == 0 && kk_now_s() - none_since >= NO_WORKER_GRACE_S) {
                 say(b, "no render worker alive on %s any more: rendering the remaining %zu segments here",
                     b->url_text, outstanding);
                 break;

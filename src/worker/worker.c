@@ -325,6 +325,7 @@ static int process(slot *s, redisContext *c, const char *id, const redisReply *k
         char why[KK_ERROR_MSG_MAX];
         if (st == KK_ERR_ABORTED) {
             release(w, c, s, id);
+            say(w, "stopping: job %s released to the other workers", id);
         } else if (st == KK_ERR_CONFLICT) {
             pthread_mutex_lock(&w->lock);
             int first = !w->said_refused;

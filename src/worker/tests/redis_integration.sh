@@ -6,7 +6,8 @@
 #              (the issue says 60 cues: 24 keep the suite short and still cover plain,
 #              sped-up and stretched speech, and every worker gets jobs)
 #   kill9      a worker killed (-9) in the middle of a job: the job is reclaimed
-#              (XAUTOCLAIM) and finished, the output still identical
+#              (XAUTOCLAIM) and finished, the output still identical; and a
+#              worker given two SIGTERMs mid-job releases it and exits
 #   restart    Redis stopped and restarted mid-render: the render completes, identical
 #   refuse     a job for another model identity is refused (the client is told
 #              why); malformed job messages are dead-lettered with a reason; the
@@ -103,34 +104,48 @@ identical)
   [ "$(workers_alive)" -eq 0 ] || fail "a stopped worker left its heartbeat"
   ;;
 kill9)
+  # three workers: one killed -9 holding a job (reclaimed after the
+  # visibility time), one stopped with two SIGTERMs holding a job (it
+  # releases the job at once, or finishes it, and exits), one that stays
   N=12
   make_srt "$TMP/in.srt" $N
   start_worker a --threads 1 --visibility 3
   start_worker b --threads 1 --visibility 3
+  start_worker c --threads 1 --visibility 3
   local_render "$TMP/in.srt" "$TMP/local.wav"
-  wait_workers 2
+  wait_workers 3
   "$KOKORO" render "$TMP/in.srt" -o "$TMP/remote.wav" --no-cache --redis "$URL" >"$TMP/remote.log" 2>&1 &
   RENDER=$!
   PIDS+=($RENDER)
-  victim=
-  for _ in $(seq 600); do
-    # a consumer with a job in hand: "host-PID-0"
-    c=$("${RCLI[@]}" xpending kk:jobs kk:workers - + 1 2>/dev/null | sed -n 2p)
-    if [ -n "$c" ]; then victim=${c%-*}; victim=${victim##*-}; break; fi
-    sleep 0.05
-  done
+  holder() { # the pid of a worker other than $1 with a job in hand (consumer "host-PID-0")
+    local cs c p
+    for _ in $(seq 600); do
+      cs=$("${RCLI[@]}" xpending kk:jobs kk:workers - + 10 2>/dev/null | sed -n '2~4p')
+      for c in $cs; do p=${c%-*}; p=${p##*-}; [ "$p" != "$1" ] && kill -0 "$p" 2>/dev/null && { echo "$p"; return; }; done
+      sleep 0.05
+    done
+  }
+  victim=$(holder none)
   [ -n "$victim" ] || fail "no worker ever held a job"
   kill -9 "$victim"
   echo "killed worker $victim in the middle of a job"
-  wait "$RENDER" || fail "the render failed after a worker was killed"
+  stopped=$(holder "$victim")
+  [ -n "$stopped" ] || fail "no second worker held a job"
+  kill -TERM "$stopped"; sleep 0.2; kill -TERM "$stopped"
+  t0=$(date +%s)
+  wait "$stopped" || fail "worker $stopped did not exit cleanly on two SIGTERMs"
+  [ $(($(date +%s) - t0)) -le 10 ] || fail "worker $stopped took too long to stop"
+  echo "stopped worker $stopped (two SIGTERMs) in the middle of a job"
+  wait "$RENDER" || fail "the render failed after the workers were stopped"
   cmp "$TMP/local.wav" "$TMP/remote.wav" || fail "the output differs after a worker was killed"
   line=$(stats_line "$TMP/remote.log")
   echo "$line"
-  echo "$line" | grep -q " 0 rendered here for want of a worker" || fail "the killed worker's job was not reclaimed: $line"
-  survivor=$W_a; [ "$victim" = "$W_a" ] && survivor=$W_b
-  kill -TERM "$survivor"; wait "$survivor" || true
-  grep -q 'stopped after' "$TMP/worker-$([ "$survivor" = "$W_a" ] && echo a || echo b).log" || fail "the survivor did not stop"
+  echo "$line" | grep -q " 0 rendered here for want of a worker" || fail "the jobs were not reclaimed: $line"
+  grep -h "released\|stopped after" "$TMP"/worker-*.log || true
+  for w in a b c; do eval p=\$W_$w; [ "$p" = "$victim" ] || [ "$p" = "$stopped" ] || survivor=$p; done
+  kill -TERM "$survivor"; wait "$survivor" || fail "the last worker did not stop cleanly"
   [ "$("${RCLI[@]}" xlen kk:jobs)" -eq 0 ] || fail "jobs left on the stream"
+  [ "$("${RCLI[@]}" xpending kk:jobs kk:workers | head -1)" -eq 0 ] || fail "jobs left pending"
   ;;
 restart)
   N=12

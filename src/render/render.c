@@ -8,6 +8,13 @@
  * track is the same for any number of workers. Placement, which does look at
  * neighbours (the gap before the next cue, untimed segments following each
  * other), happens afterwards on one thread.
+ *
+ * With a job backend (backend.h) the misses of the cache-only pass go to
+ * it first; an answered job is read back through the same cache-only path
+ * (the backend's tier behind the local cache), so its audio is what this
+ * file would have made. kk_render_job_run is the other end: one job
+ * rendered as render_job renders a segment, every cache entry it touches
+ * handed to the worker.
  */
 #include "render.h"
 

@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build demo test test-plain test-asan bench bench-server clean reference-smoke reference-bench reference-eval
+.PHONY: all deps build demo test test-plain test-asan bench bench-server bench-redis clean reference-smoke reference-bench reference-eval
 
 all: build
 
@@ -46,6 +46,10 @@ bench: build
 # The studio server under concurrent clients (wrk when installed).
 bench-server: build
 	bench/server_bench.sh
+
+# Render workers on Redis against the local backend (docs/workers.md).
+bench-redis: build
+	bench/redis_bench.sh
 
 # ONNX Runtime reference tools (tools/reference/README.md); need the model.
 reference-smoke:

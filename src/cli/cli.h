@@ -2,7 +2,7 @@
  * cli.h - the `kokoro` program: a thin layer over the library that turns
  * arguments into params and status codes into exit codes. One file per
  * command (cmd_say.c, cmd_voices.c, cmd_phonemize.c, cmd_bench.c,
- * cmd_render.c, cmd_serve.c, cmd_normalize.c; parse and convert, the two
+ * cmd_render.c, cmd_serve.c, cmd_normalize.c, cmd_worker.c; parse and convert, the two
  * subtitle-file commands, share cmd_subtitles.c); what several commands
  * need is declared here and lives in cli_common.c; main.c dispatches.
  * May call every library module (src/common up to src/server); nothing
@@ -30,6 +30,7 @@ int cmd_normalize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 
 /* Reads a whole text file, or standard input for "-", into out
  * (NUL-terminated). 0 on success, -1 with err set. */

@@ -8,6 +8,10 @@
  * the export) at the next segment, writes nothing, and keeps in the cache
  * what was already rendered, so running the command again goes on from
  * there.
+ *
+ * --redis URL (or KOKORO_REDIS_URL) renders the misses on render workers
+ * (src/worker/worker.h); without a live worker or Redis it says so once
+ * and renders here.
  */
 #include <math.h>
 #include <signal.h>
@@ -20,6 +24,7 @@
 #include "export.h"
 #include "render.h"
 #include "subtitles.h"
+#include "worker.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -134,8 +139,8 @@ static int parse_num(const char *opt, const char *v, double lo, double hi, doubl
 #define DEFAULT_MEMORY_MB ((size_t)256)
 
 typedef struct {
-    const char *in, *out, *video, *report, *subtitles, *format, *in_format, *cache_dir;
-    int no_cache, keep_audio, strict, progress;
+    const char *in, *out, *video, *report, *subtitles, *format, *in_format, *cache_dir, *redis;
+    int no_cache, keep_audio, strict, progress, redis_no_lookup;
     size_t memory_mb; /* --memory-mb (memory_set: given) */
     int memory_set;
     kk_tts_params tp;
@@ -251,6 +256,12 @@ static int parse_args(int argc, char **argv, render_args *a)
             a->strict = 1;
         else if (!strcmp(o, "--progress"))
             a->progress = 1;
+        else if (!strcmp(o, "--redis") && v)
+            a->redis = v, i++;
+        else if (!strcmp(o, "--no-redis"))
+            a->redis = "";
+        else if (!strcmp(o, "--redis-no-lookup"))
+            a->redis_no_lookup = 1;
         else if (o[0] == '-' && o[1])
             return cli_usage("render: unknown or incomplete option '%s'", o), -1;
         else if (!a->in)
@@ -292,6 +303,14 @@ static kk_status write_track(const render_args *a, const kk_render_result *r, re
     return kk_export_audio_io(a->out, &io, r->n_samples, KK_SAMPLE_RATE, &ep, err);
 }
 
+static void on_redis_message(void *user, const char *msg)
+{
+    render_ui *ui = user;
+    if (ui->bar)
+        fputc('\n', stderr);
+    fprintf(stderr, "kokoro: redis: %s\n", msg);
+}
+
 static kk_status open_cache(const render_args *a, kk_cache **cache, kk_error *err)
 {
     *cache = NULL;
@@ -315,6 +334,20 @@ int cmd_render(int argc, char **argv)
     if (parse_args(argc, argv, &a))
         return KK_EXIT_INPUT;
     kk_error err = {0};
+    if (!a.redis)
+        a.redis = getenv("KOKORO_REDIS_URL");
+    render_ui ui = {.bar = a.progress || isatty(STDERR_FILENO), .path = a.in};
+    kk_redis_backend *redis = NULL;
+    if (a.redis && *a.redis) {
+        kk_redis_backend_params bp = kk_redis_backend_default_params();
+        bp.url = a.redis;
+        bp.lookup = !a.redis_no_lookup;
+        bp.on_message = on_redis_message;
+        bp.user = &ui;
+        if (kk_redis_backend_open(&bp, &redis, &err) != KK_OK)
+            return cli_fail(&err);
+        signal(SIGPIPE, SIG_IGN);
+    }
     kk_format sub_format = KK_FORMAT_AUTO;
     if (a.subtitles) {
         sub_format = kk_format_from_path(a.subtitles);
@@ -352,7 +385,6 @@ int cmd_render(int argc, char **argv)
         fprintf(stderr, "kokoro: warning: rendering without a cache: %s\n", err.msg);
         st = KK_OK;
     }
-    render_ui ui = {.bar = a.progress || isatty(STDERR_FILENO), .path = a.in};
     if (st == KK_OK && interrupted)
         st = kk_error_set(&err, KK_ERR_ABORTED, "interrupted");
     if (st == KK_OK) {
@@ -365,6 +397,7 @@ int cmd_render(int argc, char **argv)
          * audiobook) can wait in a temporary file; a dub hands FFmpeg the
          * whole track and keeps it in memory. */
         a.rp.memory_limit = a.video ? 0 : (a.memory_set ? a.memory_mb : DEFAULT_MEMORY_MB) << 20;
+        a.rp.backend = kk_redis_backend_get(redis);
         st = kk_render(tts, segs, doc->n_segs, &a.rp, &r, &err);
         if (ui.bar)
             fputc('\n', stderr);
@@ -392,11 +425,21 @@ int cmd_render(int argc, char **argv)
                 "kokoro: wrote %s (%.2f s, %zu segments: %zu rendered, %zu from "
                 "the cache, in %.1f s)\n",
                 a.out, (double)r.n_samples / KK_SAMPLE_RATE, r.n_cues, r.synthesized, r.from_cache, r.seconds);
+        if (redis) {
+            kk_redis_backend_stats bs = kk_redis_backend_stats_get(redis);
+            fprintf(stderr, "kokoro: redis: %zu jobs queued: %zu rendered by workers, %zu already done there, "
+                    "%zu refused, %zu failed, %zu rendered here for want of a worker; %zu entries fetched; "
+                    "queue to answer %.1f ms on average, %.2f ms of queue time per job\n",
+                    bs.sent, bs.rendered, bs.cached, bs.refused, bs.failed, bs.given_back, bs.fetched,
+                    bs.latency_n ? 1000.0 * bs.latency_s / (double)bs.latency_n : 0.0,
+                    bs.sent ? 1000.0 * bs.run_s / (double)bs.sent : 0.0);
+        }
         if (r.normalized)
             fprintf(stderr, "kokoro: loudness %.1f LUFS (gain %+.1f dB), true peak %.1f dBTP\n", r.loudness.output_lufs,
                     r.loudness.gain_db, r.loudness.output_peak_db);
     }
     kk_render_result_free(&r);
+    kk_redis_backend_close(redis);
     kk_cache_close(cache);
     kk_tts_free(tts);
     free(segs);

@@ -6,6 +6,9 @@
  * The signals are blocked before the server starts its threads (which
  * inherit the mask) and taken here with sigwait, so no handler runs in
  * the middle of the server's work.
+ *
+ * --redis URL (or KOKORO_REDIS_URL): renders go to render workers
+ * (src/worker/worker.h), and /api/health says how many are alive.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +18,7 @@
 
 #include "cli.h"
 #include "server.h"
+#include "worker.h"
 
 static void on_log(void *user, const char *line)
 {
@@ -36,12 +40,21 @@ static int parse_size(const char *opt, const char *v, double lo, double hi, doub
 
 #define MAX_LIST 16
 
+static void on_redis_message(void *user, const char *msg)
+{
+    (void)user;
+    fprintf(stderr, "kokoro: redis: %s\n", msg);
+}
+
+static int redis_workers(void *user) { return kk_redis_backend_workers(user); }
+
 int cmd_serve(int argc, char **argv)
 {
     kk_server_params p = kk_server_default_params();
     const char *origins[MAX_LIST + 1] = {0}, *hosts[MAX_LIST + 1] = {0};
     size_t n_origins = 0, n_hosts = 0;
     int quiet = 0;
+    const char *redis_url = getenv("KOKORO_REDIS_URL");
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         double x;
@@ -116,6 +129,8 @@ int cmd_serve(int argc, char **argv)
             p.log_requests = 1;
         else if (!strcmp(o, "--quiet"))
             quiet = 1;
+        else if (!strcmp(o, "--redis") && v)
+            redis_url = v, i++;
         else
             return cli_usage("serve: unknown or incomplete option '%s'", o);
 #undef NUM
@@ -136,9 +151,22 @@ int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     kk_error err = {0};
+    kk_redis_backend *redis = NULL;
+    if (redis_url && *redis_url) {
+        kk_redis_backend_params bp = kk_redis_backend_default_params();
+        bp.url = redis_url;
+        bp.on_message = quiet ? NULL : on_redis_message;
+        if (kk_redis_backend_open(&bp, &redis, &err) != KK_OK)
+            return cli_fail(&err);
+        p.render_backend = kk_redis_backend_get(redis);
+        p.backend_workers = redis_workers;
+        p.backend_user = redis;
+    }
     kk_server *s = NULL;
-    if (kk_server_start(&p, &s, &err) != KK_OK)
+    if (kk_server_start(&p, &s, &err) != KK_OK) {
+        kk_redis_backend_close(redis);
         return cli_fail(&err);
+    }
     if (!quiet) {
         if (!kk_server_web_dir(s))
             fprintf(stderr, "kokoro: no web studio files found (build web/ or pass --web DIR); the API works\n");
@@ -156,5 +184,6 @@ int cmd_serve(int argc, char **argv)
     if (!quiet)
         fprintf(stderr, "kokoro: %s: stopping\n", sig == SIGINT ? "interrupted" : "terminated");
     kk_server_stop(s);
+    kk_redis_backend_close(redis);
     return KK_EXIT_OK;
 }

@@ -23,12 +23,17 @@ static const struct {
     {"say", cmd_say, "say TEXT|-f FILE -o OUT.wav [-v VOICE] [-s SPEED] [--timestamps W.json] [--model M] [--precision exact|fast]   speak text"},
     {"render", cmd_render,
      "render FILE -o OUT [-v VOICE] [-s SPEED] [--pitch ST] [--voice-map A=v,B=w] [--fit overlap|truncate|none]\n"
-     "         [--report R.json] [--subtitles OUT.srt] [--normalize] [--video IN.mp4]   speak a subtitle or text\n"
-     "         file on its timeline into .wav/.flac/.mp3/.m4a, or dub a video (kokoro render --help)"},
+     "         [--report R.json] [--subtitles OUT.srt] [--normalize] [--video IN.mp4] [--redis URL]\n"
+     "         speak a subtitle or text file on its timeline into .wav/.flac/.mp3/.m4a, or dub a video\n"
+     "         (kokoro render --help; --redis: on render workers, docs/workers.md)"},
     {"serve", cmd_serve,
      "serve [--host 127.0.0.1] [--port 8080] [--data DIR] [--web DIR] [--cache-dir D] [--max-upload-mb 50]\n"
      "         [--token T] [--allow-origin URL] [--log-requests] [--max-client-connections 64]\n"
-     "         [--idle-timeout 5] [--request-timeout 30] [--memory-mb 256]   the web studio and its API (docs/api.md)"},
+     "         [--idle-timeout 5] [--request-timeout 30] [--memory-mb 256] [--redis URL]\n"
+     "         the web studio and its API (docs/api.md)"},
+    {"worker", cmd_worker,
+     "worker --redis URL [--workers N] [--threads T] [--visibility 30] [--ttl 86400] [--model M]\n"
+     "         a render worker on Redis Streams for render/serve --redis (docs/workers.md)"},
     {"phonemize", cmd_phonemize, "phonemize TEXT|-f FILE [-l LANG] [--no-dictionary] [--no-normalize]   print the phonemes that would be spoken"},
     {"normalize", cmd_normalize,
      "normalize TEXT|-f FILE [-l LANG] [--json]   print the words that will be spoken (numbers, dates, money...)"},
@@ -62,7 +67,7 @@ int main(int argc, char **argv)
      * loads, before main, so set it and start again (once; a policy already
      * in the environment is respected). */
     if ((!strcmp(argv[1], "say") || !strcmp(argv[1], "bench") || !strcmp(argv[1], "render") ||
-         !strcmp(argv[1], "serve")) &&
+         !strcmp(argv[1], "serve") || !strcmp(argv[1], "worker")) &&
         !getenv("OMP_WAIT_POLICY")) {
         setenv("OMP_WAIT_POLICY", "passive", 1);
         execv("/proc/self/exe", argv);

@@ -8,6 +8,13 @@
  * track is the same for any number of workers. Placement, which does look at
  * neighbours (the gap before the next cue, untimed segments following each
  * other), happens afterwards on one thread.
+ *
+ * With a job backend (backend.h) the misses of the cache-only pass go to
+ * it first; an answered job is read back through the same cache-only path
+ * (the backend's tier behind the local cache), so its audio is what this
+ * file would have made. kk_render_job_run is the other end: one job
+ * rendered as render_job renders a segment, every cache entry it touches
+ * handed to the worker.
  */
 #include "render.h"
 
@@ -23,6 +30,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "backend.h"
 #include "kk_time.h"
 #include "tmpfile.h"
 #include "track.h"
@@ -201,11 +209,17 @@ typedef struct {
     int pending; /* a cache-only pass missed: render it in the second pass */
     int spooled; /* audio.samples set aside in render_ctx.spool at spool_at */
     uint64_t spool_at;
+    int remote;  /* rendered by a job backend, now complete */
 } job;
+
 
 struct render_ctx {
     kk_tts *tts;
     const kk_render_params *p;
+    kk_cache *cache;        /* p->cache, or the render's own when a backend needs one */
+    const char *voices_key; /* key material for the voices: the client's directory */
+    kk_render_entry_fn record; /* every entry touched: NULL unless a worker (kk_render_job_run) */
+    void *record_user;
     job *jobs;
     size_t n;
     /* The jobs of the current pass: first all of them, from the cache only
@@ -344,7 +358,7 @@ static kk_cache_key base_key(render_ctx *c, const job *j, const char *phonemes, 
     kk_cache_key_add_str(&b, "kokoro-segment");
     kk_cache_key_add_i64(&b, RENDER_VERSION);
     kk_cache_key_add_str(&b, kk_tts_identity(c->tts));
-    kk_cache_key_add_str(&b, kk_tts_voices_dir(c->tts));
+    kk_cache_key_add_str(&b, c->voices_key);
     kk_cache_key_add_str(&b, j->voice);
     kk_cache_key_add_str(&b, j->text); /* word spans point into it */
     kk_cache_key_add_str(&b, phonemes);
@@ -363,20 +377,49 @@ static kk_cache_key processed_key(const kk_cache_key *base, double stretch, doub
     return kk_cache_key_final(&b);
 }
 
-/* Looks key up; 1 on a hit (a filled), 0 on a miss, -1 on an error. */
-static int cache_get(render_ctx *c, const kk_cache_key *key, piece *a)
+/* An entry of the cache: the local cache, then the job backend's tier (a
+ * hit there lands in the local cache). 1 on a hit (*blob malloc'd), 0 on
+ * a miss, -1 on an error (reported). */
+static int blob_get(render_ctx *c, const kk_cache_key *key, void **blob, size_t *len)
 {
-    if (!c->p->cache)
+    *blob = NULL;
+    *len = 0;
+    if (!c->cache)
         return 0;
-    void *blob = NULL;
-    size_t len = 0;
     kk_error e;
-    if (kk_cache_get(c->p->cache, key, &blob, &len, &e) != KK_OK) {
+    if (kk_cache_get(c->cache, key, blob, len, &e) != KK_OK) {
         fail(c, &e);
         return -1;
     }
-    if (!blob)
+    kk_render_backend *bk = c->p->backend;
+    if (!*blob && bk && bk->ops->fetch && bk->ops->fetch(bk, key, blob, len) == 1) {
+        /* A failed local write costs a fetch next time, nothing else: the
+         * entry is in hand. */
+        kk_error pe;
+        (void)kk_cache_put(c->cache, key, *blob, *len, &pe);
+    }
+    if (!*blob)
         return 0;
+    if (c->record)
+        c->record(c->record_user, key, *blob, *len);
+    return 1;
+}
+
+static kk_status blob_put(render_ctx *c, const kk_cache_key *key, const void *blob, size_t len, kk_error *e)
+{
+    if (c->record)
+        c->record(c->record_user, key, blob, len);
+    return kk_cache_put(c->cache, key, blob, len, e);
+}
+
+/* Looks key up; 1 on a hit (a filled), 0 on a miss, -1 on an error. */
+static int cache_get(render_ctx *c, const kk_cache_key *key, piece *a)
+{
+    void *blob = NULL;
+    size_t len = 0;
+    int hit = blob_get(c, key, &blob, &len);
+    if (hit <= 0)
+        return hit;
     int ok = piece_unpack(blob, len, a) == 0;
     free(blob);
     return ok;
@@ -384,7 +427,7 @@ static int cache_get(render_ctx *c, const kk_cache_key *key, piece *a)
 
 static void cache_put(render_ctx *c, const job *j, const kk_cache_key *key, const piece *a)
 {
-    if (!c->p->cache)
+    if (!c->cache)
         return;
     size_t len;
     void *blob = piece_pack(a, &len);
@@ -394,7 +437,7 @@ static void cache_put(render_ctx *c, const job *j, const kk_cache_key *key, cons
         fail(c, &e);
         return;
     }
-    if (kk_cache_put(c->p->cache, key, blob, len, &e) != KK_OK) {
+    if (blob_put(c, key, blob, len, &e) != KK_OK) {
         pthread_mutex_lock(&c->lock);
         int first = !c->put_warned;
         c->put_warned = 1;
@@ -557,14 +600,11 @@ static int predicted_speed(render_ctx *c, job *j, const kk_tts_script *script, f
     kk_cache_key_add_i64(&b, want);
     kk_cache_key key = kk_cache_key_final(&b);
     *out = j->speed;
-    if (c->p->cache) {
+    if (c->cache) {
         void *blob = NULL;
         size_t len = 0;
-        kk_error e;
-        if (kk_cache_get(c->p->cache, &key, &blob, &len, &e) != KK_OK) {
-            fail(c, &e);
+        if (blob_get(c, &key, &blob, &len) < 0)
             return -1;
-        }
         int ok = blob && len == sizeof(float) + sizeof(int64_t);
         if (ok) {
             memcpy(out, blob, sizeof(float));
@@ -589,12 +629,12 @@ static int predicted_speed(render_ctx *c, job *j, const kk_tts_script *script, f
         j->natural = (int64_t)pa->n; /* predicted: the natural speech is never made */
     }
     piece_free(pa);
-    if (c->p->cache) {
+    if (c->cache) {
         kk_error pe;
         char blob[sizeof(float) + sizeof(int64_t)];
         memcpy(blob, out, sizeof(float));
         memcpy(blob + sizeof(float), &j->natural, sizeof(int64_t));
-        if (kk_cache_put(c->p->cache, &key, blob, sizeof blob, &pe) != KK_OK)
+        if (blob_put(c, &key, blob, sizeof blob, &pe) != KK_OK)
             warn(c, j->index, "could not store a fit in the cache: %s", pe.msg);
     }
     return 0;
@@ -696,17 +736,23 @@ static int processed_speech(render_ctx *c, job *j, piece *a, const kk_cache_key 
 
 /* Renders one segment: its script, the fit's speed, then stretch and
  * pitch; the result (or why there is none) is left in j. */
-static void render_job(render_ctx *c, job *j)
+/* Phonemizes segment j as render_job does (the phonemes are in its keys). */
+static kk_status prepare_job(render_ctx *c, const job *j, kk_tts_script **script, kk_error *e)
 {
-    const kk_render_params *p = c->p;
     kk_synth_params sp = kk_synth_default_params();
     sp.voice = j->voice;
-    sp.lang = p->lang;
+    sp.lang = c->p->lang;
     sp.speed = j->speed;
-    sp.lexicon_path = p->lexicon_path;
+    sp.lexicon_path = c->p->lexicon_path;
+    *script = NULL;
+    return kk_tts_prepare(c->tts, j->text, &sp, script, e);
+}
+
+static void render_job(render_ctx *c, job *j)
+{
     kk_tts_script *script = NULL;
     kk_error e;
-    kk_status st = kk_tts_prepare(c->tts, j->text, &sp, &script, &e);
+    kk_status st = prepare_job(c, j, &script, &e);
     j->cached = 1;
     j->stretch = 1.0;
     j->speed_used = j->speed;
@@ -1034,6 +1080,186 @@ static kk_status run_pool(render_ctx *c, size_t workers, kk_error *err)
     return KK_OK;
 }
 
+/* ---- a job backend ---- */
+
+typedef struct {
+    render_ctx *c;
+    size_t *map; /* batch index -> job index */
+} remote_state;
+
+/* A job the backend ended: its results are fetched through the cache-only
+ * path (so the audio is what a local render makes, by the same code), or
+ * it stays pending for the local pass. */
+static void remote_done(void *user, size_t index, kk_backend_outcome outcome, const char *reason)
+{
+    (void)reason; /* the backend tells people; the job is simply ours again */
+    remote_state *rs = user;
+    render_ctx *c = rs->c;
+    job *j = &c->jobs[rs->map[index]];
+    if (j->remote || (outcome != KK_BACKEND_RENDERED && outcome != KK_BACKEND_CACHED) || atomic_load(&c->stop))
+        return;
+    c->cache_only = 1;
+    j->pending = 0;
+    render_job(c, j);
+    if (atomic_load(&c->stop) || j->pending)
+        return; /* an entry went missing on the way: rendered here */
+    j->remote = 1;
+    j->cached = outcome == KK_BACKEND_CACHED;
+    progress(c, j);
+    if (c->p->memory_limit && j->audio.n)
+        spill(c, j);
+}
+
+static int remote_abort(void *user) { return aborted(((remote_state *)user)->c); }
+
+kk_cache_key kk_render_job_key(const kk_render_job *r)
+{
+    kk_cache_key_builder b;
+    kk_cache_key_init(&b);
+    kk_cache_key_add_str(&b, "kokoro-job");
+    kk_cache_key_add_str(&b, r->identity);
+    kk_cache_key_add_i64(&b, r->render_version);
+    kk_cache_key_add_str(&b, r->voices_key);
+    kk_cache_key_add_str(&b, r->text);
+    kk_cache_key_add_str(&b, r->voice);
+    kk_cache_key_add_str(&b, r->lang);
+    kk_cache_key_add_str(&b, r->phonemes);
+    kk_cache_key_add_f64(&b, (double)r->speed);
+    kk_cache_key_add_f64(&b, r->pitch);
+    kk_cache_key_add_i64(&b, r->fit.enabled);
+    kk_cache_key_add_f64(&b, (double)r->fit.max_speed);
+    kk_cache_key_add_f64(&b, r->fit.max_stretch);
+    kk_cache_key_add_i64(&b, r->cue_ms);
+    return kk_cache_key_final(&b);
+}
+
+/* The pending jobs to the backend; those it ends leave the to-do list. A
+ * render with its own lexicon stays here: the workers cannot read it. */
+static kk_status run_remote(render_ctx *c, kk_error *err)
+{
+    const kk_render_params *p = c->p;
+    if (p->lexicon_path || !p->backend->ops->run)
+        return KK_OK;
+    size_t n = c->n_todo;
+    kk_render_job *rj = calloc(n, sizeof *rj);
+    kk_tts_script **scripts = calloc(n, sizeof *scripts);
+    remote_state rs = {.c = c, .map = calloc(n, sizeof(size_t))};
+    kk_status st = rj && scripts && rs.map ? KK_OK : kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t k = 0; k < n && st == KK_OK; k++) {
+        job *j = &c->jobs[c->todo[k]];
+        kk_error e;
+        if (prepare_job(c, j, &scripts[m], &e) != KK_OK)
+            continue; /* the local pass reports it */
+        rj[m] = (kk_render_job){.identity = kk_tts_identity(c->tts),
+                                .render_version = RENDER_VERSION,
+                                .voices_key = c->voices_key,
+                                .text = j->text,
+                                .voice = j->voice,
+                                .lang = p->lang,
+                                .phonemes = kk_tts_script_phonemes(scripts[m]),
+                                .speed = j->speed,
+                                .pitch = j->pitch,
+                                .fit = {p->fit.enabled, p->fit.max_speed, p->fit.max_stretch},
+                                .cue_ms = j->start_ms == KK_TIME_NONE ? -1 : j->end_ms - j->start_ms};
+        rs.map[m++] = c->todo[k];
+    }
+    if (st == KK_OK && m)
+        st = p->backend->ops->run(p->backend, rj, m, remote_done, remote_abort, &rs, err);
+    for (size_t k = 0; scripts && k < m; k++)
+        kk_tts_script_free(scripts[k]);
+    free(scripts);
+    free(rj);
+    free(rs.map);
+    if (st == KK_OK && c->status != KK_OK) {
+        if (err)
+            *err = c->err;
+        st = c->status;
+    }
+    if (st == KK_OK && atomic_load(&c->stop))
+        st = kk_error_set(err, KK_ERR_ABORTED, "rendering stopped by the caller");
+    size_t left = 0;
+    for (size_t k = 0; k < c->n_todo; k++)
+        if (!c->jobs[c->todo[k]].remote)
+            c->todo[left++] = c->todo[k];
+    c->n_todo = left;
+    return st;
+}
+
+static kk_status check_job(const kk_render_job *r, kk_tts *tts, kk_error *err)
+{
+    if (!r->identity || !r->text || !r->voice || !r->phonemes || !r->voices_key)
+        return kk_error_set(err, KK_ERR_INPUT, "the job lacks its model identity, text, voice, phonemes or voices");
+    if (strcmp(r->identity, kk_tts_identity(tts)) || r->render_version != RENDER_VERSION)
+        return kk_error_set(err, KK_ERR_CONFLICT,
+                            "the job is for model %s (render version %d) but this worker runs %s (render version "
+                            "%d): it would make other audio; run the workers with the client's model and release",
+                            r->identity, r->render_version, kk_tts_identity(tts), RENDER_VERSION);
+    if (!(r->speed >= KK_SPEED_MIN && r->speed <= KK_SPEED_MAX) || !(r->pitch >= -12.0 && r->pitch <= 12.0))
+        return kk_error_set(err, KK_ERR_INPUT, "the job's speed %g or pitch %g is out of range", (double)r->speed,
+                            r->pitch);
+    if (!(r->fit.max_speed >= 1.0f && r->fit.max_speed <= 2.0f) || !(r->fit.max_stretch >= 1.0 && r->fit.max_stretch <= 2.0))
+        return kk_error_set(err, KK_ERR_INPUT, "the job's fit limits are out of range");
+    if (r->cue_ms < -1 || r->cue_ms > KK_TIME_MAX_MS)
+        return kk_error_set(err, KK_ERR_INPUT, "the job's cue length %lld ms is out of range", (long long)r->cue_ms);
+    return KK_OK;
+}
+
+kk_status kk_render_job_run(kk_tts *tts, const kk_render_job *r, const kk_render_job_params *jp,
+                            kk_render_job_result *res, kk_error *err)
+{
+    *res = (kk_render_job_result){0};
+    if (!tts || !r || !jp || !jp->cache)
+        return kk_error_set(err, KK_ERR_ARG, "kk_render_job_run: no model, job or cache");
+    kk_status st = check_job(r, tts, err);
+    if (st != KK_OK)
+        return st;
+    kk_render_params p = kk_render_default_params();
+    p.lang = r->lang;
+    p.fit.enabled = r->fit.enabled;
+    p.fit.max_speed = r->fit.max_speed;
+    p.fit.max_stretch = r->fit.max_stretch;
+    p.cache = jp->cache;
+    p.abort = jp->abort;
+    p.user = jp->user;
+    job j = {.text = r->text,
+             .start_ms = r->cue_ms < 0 ? KK_TIME_NONE : 0,
+             .end_ms = r->cue_ms < 0 ? KK_TIME_NONE : r->cue_ms,
+             .next_start_ms = KK_TIME_NONE,
+             .voice = (char *)r->voice,
+             .speed = r->speed,
+             .pitch = r->pitch};
+    render_ctx c = {.tts = tts, .p = &p, .cache = jp->cache, .voices_key = r->voices_key, .jobs = &j, .n = 1,
+                    .threads = jp->threads > 0 ? jp->threads : 1};
+    c.record = jp->on_entry;
+    c.record_user = jp->user;
+    pthread_mutex_init(&c.lock, NULL);
+    kk_tts_script *script = NULL;
+    st = prepare_job(&c, &j, &script, err);
+    if (st == KK_OK && strcmp(kk_tts_script_phonemes(script), r->phonemes))
+        st = kk_error_set(err, KK_ERR_CONFLICT,
+                          "this worker phonemizes \"%.80s\" otherwise than the client (another espeak-ng or "
+                          "dictionary): it would make other audio",
+                          r->text);
+    kk_tts_script_free(script);
+    if (st == KK_OK) {
+        render_job(&c, &j);
+        if (c.status != KK_OK) {
+            if (err)
+                *err = c.err;
+            st = c.status;
+        } else if (atomic_load(&c.stop)) {
+            st = kk_error_set(err, KK_ERR_ABORTED, "the job was stopped");
+        } else {
+            res->rendered = !j.cached && !j.silent;
+            res->n_samples = j.audio.n;
+        }
+    }
+    piece_free(&j.audio);
+    pthread_mutex_destroy(&c.lock);
+    return st;
+}
+
 /* order must name each index once. */
 static kk_status check_order(const size_t *order, size_t n, kk_error *err)
 {
@@ -1090,7 +1316,7 @@ static kk_status render(kk_tts *tts, const kk_render_segment *segs, size_t n, co
     if (st != KK_OK)
         return st;
     double t0 = kk_now_s();
-    render_ctx c = {.tts = tts, .p = p, .n = n};
+    render_ctx c = {.tts = tts, .p = p, .n = n, .voices_key = kk_tts_voices_dir(tts)};
     c.t0 = t0;
     pthread_mutex_init(&c.lock, NULL);
     c.jobs = calloc(n ? n : 1, sizeof *c.jobs);
@@ -1106,10 +1332,25 @@ static kk_status render(kk_tts *tts, const kk_render_segment *segs, size_t n, co
             c.todo[i] = p->order ? p->order[i] : i;
         c.n_todo = c.todo ? n : 0;
     }
+    /* A job backend works through the cache: without one of the caller's,
+     * the render has its own in memory. */
+    kk_cache *own_cache = NULL;
+    c.cache = p->cache;
+    if (st == KK_OK && p->backend && !c.cache) {
+        kk_cache_params cp = kk_cache_default_params();
+        cp.dir = NULL;
+        st = kk_cache_open(&cp, &own_cache, err);
+        c.cache = own_cache;
+    }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     size_t max_workers = p->workers > 0 ? (size_t)p->workers : (size_t)(cpus > 0 ? cpus : 1);
-    /* Pass 1 from the cache only (when there is one), pass 2 for the rest. */
-    for (int pass = p->cache ? 0 : 1; st == KK_OK && pass < 2 && c.n_todo; pass++) {
+    /* Pass 1 from the cache only (when there is one), then the misses on
+     * the job backend (when there is one), pass 2 for the rest. */
+    for (int pass = c.cache ? 0 : 1; st == KK_OK && pass < 2 && c.n_todo; pass++) {
+        if (pass == 1 && p->backend)
+            st = run_remote(&c, err);
+        if (st != KK_OK || !c.n_todo)
+            break;
         c.cache_only = pass == 0;
         size_t workers = c.n_todo < max_workers ? c.n_todo : max_workers;
         c.threads = p->threads > 0 ? p->threads : (int)((size_t)(cpus > 0 ? cpus : 1) / workers);
@@ -1148,6 +1389,7 @@ static kk_status render(kk_tts *tts, const kk_render_segment *segs, size_t n, co
         piece_free(&c.jobs[i].audio);
     }
     free(c.jobs);
+    kk_cache_close(own_cache);
     pthread_mutex_destroy(&c.lock);
     if (st != KK_OK) {
         /* the first error is the one returned (run_pool hands it on) */

@@ -22,6 +22,10 @@
  * A kk_render_result says, per segment, where it went and what was done to
  * it (the report), with word times on the timeline.
  *
+ * Step 2 may run elsewhere: a job backend (backend.h; kk_render_params.
+ * backend) renders the misses on other machines and the results come back
+ * through the cache, so the track is the same wherever the work was done.
+ *
  * Layer: src/render may call src/tts, src/audio, src/parsers and src/common;
  * the server, the CLI and the public API call it. It never calls up.
  */
@@ -31,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "cache.h"
 #include "dsp.h"
 #include "kk_error.h"
@@ -146,6 +151,11 @@ typedef struct kk_render_params {
      * same either way. 0 (the default): no limit, everything in memory. */
     size_t memory_limit;
     const char *temp_dir;
+    /* Where the cache misses are rendered: NULL, here on the worker
+     * threads (the local backend); else that backend first (backend.h),
+     * and here whatever it leaves. Not with lexicon_path (the workers
+     * cannot read the client's file): then everything is local. */
+    kk_render_backend *backend;
 } kk_render_params;
 
 kk_render_params kk_render_default_params(void);
@@ -209,6 +219,35 @@ kk_status kk_render_read(const kk_render_result *r, uint64_t at, float *dst, siz
 /* The track as a read-only kk_sample_io (for kk_export_audio_io), valid
  * while r is. */
 kk_sample_io kk_render_io(const kk_render_result *r);
+/* ---- the worker's side of a job backend ---- */
+
+/* Each cache entry a job's render reads or writes, in order: what the
+ * client's renderer will look up for that segment. blob is valid during
+ * the call. */
+typedef void (*kk_render_entry_fn)(void *user, const kk_cache_key *key, const void *blob, size_t len);
+
+typedef struct kk_render_job_params {
+    kk_cache *cache;             /* the worker's own (required; memory alone will do) */
+    int threads;                 /* engine threads; 0: 1 */
+    kk_render_entry_fn on_entry; /* may be NULL */
+    kk_render_abort_fn abort;    /* may be NULL */
+    void *user;                  /* for on_entry and abort */
+} kk_render_job_params;
+
+typedef struct kk_render_job_result {
+    int rendered;     /* 1: audio was made; 0: all of it was in the cache (or nothing to say) */
+    size_t n_samples; /* the segment's audio */
+} kk_render_job_result;
+
+/* Renders one job as kk_render would render its segment, through
+ * jp->cache, handing every entry to on_entry; *res says what was done. KK_ERR_CONFLICT when the job is for another model identity or
+ * render version, or this worker's phonemes for the text differ from the
+ * job's (it would make other audio): nothing is rendered. KK_ERR_INPUT for
+ * a job whose fields are missing or out of range; the segment's own errors
+ * (an unknown voice) as kk_render gives them; KK_ERR_ABORTED when abort
+ * said stop. */
+kk_status kk_render_job_run(kk_tts *tts, const kk_render_job *job, const kk_render_job_params *jp,
+                            kk_render_job_result *res, kk_error *err);
 
 /* The segments of a parsed document, for kk_render (pointing into doc). */
 kk_render_segment *kk_render_segments_from_doc(const kk_doc *doc);

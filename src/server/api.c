@@ -330,6 +330,10 @@ void api_health(srv_request *rq, srv_reply *rp)
     cJSON_AddStringToObject(o, "model", kk_tts_identity(s->tts));
     cJSON_AddNumberToObject(o, "voices", (double)s->n_voices);
     cJSON_AddNumberToObject(o, "uptime_s", round((kk_now_s() - s->t0) * 10) / 10);
+    if (s->p.render_backend) { /* render workers: how many are alive (-1: unreachable) */
+        cJSON *w = cJSON_AddObjectToObject(o, "workers");
+        cJSON_AddNumberToObject(w, "alive", s->p.backend_workers ? s->p.backend_workers(s->p.backend_user) : -1);
+    }
     srv_reply_json(rp, 200, o);
 }
 

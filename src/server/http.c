@@ -1458,6 +1458,7 @@ kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_er
                             .voices = s->voices,
                             .n_voices = s->n_voices,
                             .render_workers = p->render_workers,
+                            .backend = p->render_backend,
                             .memory_bytes = p->memory_bytes,
                             .log_renders = p->log_requests,
                             .log = p->log,

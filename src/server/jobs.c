@@ -395,6 +395,7 @@ static kk_render_params render_params(srv_jobs *j, const srv_settings *st)
     rp.gap_ms = st->gap_ms;
     rp.workers = j->env.render_workers;
     rp.cache = j->env.cache;
+    rp.backend = j->env.backend;
     return rp;
 }
 

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "kk_error.h"
 
 typedef struct kk_server kk_server;
@@ -69,6 +70,12 @@ typedef struct kk_server_params {
                                          past it the least recently used is dropped and read
                                          back from the render cache when asked for */
     int log_requests;                 /* one log line per request */
+    /* Where renders' cache misses go (render workers, src/worker): NULL,
+     * here. backend_workers (may be NULL) says how many workers are alive,
+     * -1 when unreachable, for /api/health. */
+    kk_render_backend *render_backend;
+    int (*backend_workers)(void *user);
+    void *backend_user;
     kk_server_log_fn log;
     void *log_user;
 } kk_server_params;

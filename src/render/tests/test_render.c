@@ -4,7 +4,9 @@
  * speech; untimed text; the same track for any number of workers; the
  * cache (unchanged re-render synthesises nothing, an edit re-renders one
  * segment, a corrupt entry is re-rendered); abort; failures as data
- * (which segment); the speed range. */
+ * (which segment); the speed range; a job backend (an in-process fake of
+ * backend.h): the same track whether it renders, gives back or refuses the
+ * jobs, and kk_render_job_run's refusals. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -565,6 +567,137 @@ static void test_times_past_the_limit(void **state)
     assert_int_equal(f.index, 0);
 }
 
+/* ---- a job backend, in process ---- */
+
+typedef struct {
+    kk_render_backend base; /* first */
+    kk_cache *remote;       /* what the "workers" stored */
+    kk_cache *worker_cache;
+    int mode; /* 0: render every job; 1: end none (no worker); 2: refuse every one */
+    size_t runs, jobs, fetched;
+} fake_backend;
+
+static void fake_store(void *user, const kk_cache_key *key, const void *blob, size_t len)
+{
+    fake_backend *f = user;
+    kk_error e;
+    assert_int_equal(kk_cache_put(f->remote, key, blob, len, &e), KK_OK);
+}
+
+static int fake_fetch(kk_render_backend *b, const kk_cache_key *key, void **blob, size_t *len)
+{
+    fake_backend *f = (fake_backend *)b;
+    kk_error e;
+    assert_int_equal(kk_cache_get(f->remote, key, blob, len, &e), KK_OK);
+    f->fetched += *blob != NULL;
+    return *blob != NULL;
+}
+
+static kk_status fake_run(kk_render_backend *b, const kk_render_job *jobs, size_t n, kk_backend_done_fn done,
+                          kk_backend_abort_fn abort, void *user, kk_error *err)
+{
+    fake_backend *f = (fake_backend *)b;
+    f->runs++;
+    for (size_t i = 0; i < n && f->mode != 1; i++) {
+        f->jobs++;
+        if (f->mode == 2) {
+            done(user, i, KK_BACKEND_REFUSED, "another model");
+            continue;
+        }
+        kk_render_job_params jp = {.cache = f->worker_cache, .threads = 2, .on_entry = fake_store, .user = f};
+        kk_render_job_result res;
+        kk_error e;
+        assert_int_equal(kk_render_job_run(tts, &jobs[i], &jp, &res, &e), KK_OK);
+        assert_true(res.rendered && res.n_samples > 0);
+        done(user, i, KK_BACKEND_RENDERED, NULL);
+    }
+    return KK_OK;
+}
+
+static const kk_render_backend_ops fake_ops = {.fetch = fake_fetch, .run = fake_run};
+
+static void fake_open(fake_backend *f, int mode)
+{
+    kk_cache_params cp = kk_cache_default_params();
+    cp.dir = NULL;
+    kk_error e;
+    *f = (fake_backend){.base = {&fake_ops}, .mode = mode};
+    assert_int_equal(kk_cache_open(&cp, &f->remote, &e), KK_OK);
+    assert_int_equal(kk_cache_open(&cp, &f->worker_cache, &e), KK_OK);
+}
+
+static void fake_close(fake_backend *f)
+{
+    kk_cache_close(f->remote);
+    kk_cache_close(f->worker_cache);
+}
+
+static void test_job_backend(void **state)
+{
+    /* plain cues, speech far too long for its cue (sped up, stretched), a pitch */
+    kk_render_segment segs[4] = {tight[0], tight[1], cues[0], cues[1]};
+    segs[3].pitch = 2.0;
+    kk_render_result local, r;
+    kk_error err;
+    kk_render_params p = params(NULL, 2);
+    assert_int_equal(kk_render(tts, segs, 4, &p, &local, &err), KK_OK);
+    assert_true(local.cues[0].speed > 1.0f || local.cues[0].stretch < 1.0);
+
+    for (int mode = 0; mode < 3; mode++) {
+        fake_backend f;
+        fake_open(&f, mode);
+        p.backend = &f.base; /* no cache of the caller's: the render makes its own */
+        assert_int_equal(kk_render(tts, segs, 4, &p, &r, &err), KK_OK);
+        assert_int_equal(r.n_samples, local.n_samples);
+        assert_memory_equal(r.samples, local.samples, local.n_samples * sizeof(float));
+        assert_int_equal(f.runs, 1);
+        assert_int_equal(f.jobs, mode == 1 ? 0 : 4);
+        assert_int_equal(r.synthesized, 4); /* rendered for this render, there or here */
+        kk_render_result_free(&r);
+        if (mode == 0) {
+            /* again: every segment is found in the backend's tier, nothing is queued */
+            size_t jobs = f.jobs;
+            assert_int_equal(kk_render(tts, segs, 4, &p, &r, &err), KK_OK);
+            assert_memory_equal(r.samples, local.samples, local.n_samples * sizeof(float));
+            assert_int_equal(f.runs, 1);
+            assert_int_equal(f.jobs, jobs);
+            assert_int_equal(r.from_cache, 4);
+            assert_true(f.fetched > 0);
+            kk_render_result_free(&r);
+        }
+        fake_close(&f);
+    }
+    kk_render_result_free(&local);
+
+    /* the worker's refusals: another model, other phonemes */
+    kk_render_job job = {.identity = kk_tts_identity(tts),
+                         .render_version = 2,
+                         .voices_key = kk_tts_voices_dir(tts),
+                         .text = "Next.",
+                         .voice = "af_heart",
+                         .phonemes = "nˈɛkst.|0",
+                         .speed = 1.0f,
+                         .fit = {1, 1.25f, 1.2},
+                         .cue_ms = 800};
+    kk_cache_params cp = kk_cache_default_params();
+    cp.dir = NULL;
+    kk_cache *wc;
+    assert_int_equal(kk_cache_open(&cp, &wc, &err), KK_OK);
+    kk_render_job_params jp = {.cache = wc};
+    kk_render_job_result res;
+    job.identity = "kkw-0000000000000000-e0";
+    assert_int_equal(kk_render_job_run(tts, &job, &jp, &res, &err), KK_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "kkw-0000000000000000-e0"));
+    job.identity = kk_tts_identity(tts);
+    job.phonemes = "something else|0";
+    assert_int_equal(kk_render_job_run(tts, &job, &jp, &res, &err), KK_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "phonemizes"));
+    job.speed = 9.0f;
+    assert_int_equal(kk_render_job_run(tts, &job, &jp, &res, &err), KK_ERR_INPUT);
+    assert_int_equal(res.rendered, 0);
+    kk_cache_close(wc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -579,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_failure_as_data),
         cmocka_unit_test(test_speed_range),
         cmocka_unit_test(test_times_past_the_limit),
+        cmocka_unit_test(test_job_backend),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -237,6 +237,9 @@ struct srv_export {
     size_t done, total;
     char *lock_path, *out_path; /* srv_export_file's; NULL: none */
     int lock_fd;
+    unsigned fail_status; /* srv_export_failed's; 0: none */
+    char fail_code[32];
+    char *fail_msg;
     srv_export *next; /* j->exports */
 };
 
@@ -1150,6 +1153,24 @@ static void *render_main(void *arg)
     while (!j->stop) {
         double wait_s;
         proj *p = pick(j, &wait_s);
+        if (!p && j->untrimmed) {
+            /* Idle, with memory freed that trim() did not hand back (its
+             * once a second had not come): hand it back when it comes, so
+             * that RSS falls after a load (issue 13's soak: it stayed at
+             * the last burst's exports). */
+            double since = kk_now_s() - j->last_trim;
+            if (since >= TRIM_EVERY_S) {
+                j->untrimmed = 0, j->last_trim = kk_now_s();
+                pthread_mutex_unlock(&j->lock);
+#ifdef __GLIBC__
+                malloc_trim(0);
+#endif
+                pthread_mutex_lock(&j->lock);
+                continue;
+            }
+            if (wait_s <= 0 || wait_s > TRIM_EVERY_S - since)
+                wait_s = TRIM_EVERY_S - since;
+        }
         if (!p && wait_s > 0) {
             struct timespec t;
             clock_gettime(CLOCK_REALTIME, &t);
@@ -1340,7 +1361,23 @@ static void export_event(srv_export *x, const char *state, size_t done, size_t t
     cJSON_AddStringToObject(o, "state", state);
     cJSON_AddNumberToObject(o, "done", (double)done);
     cJSON_AddNumberToObject(o, "total", (double)total);
+    if (!strcmp(state, "failed") && x->fail_status) { /* why, as its request answers */
+        cJSON *e = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddNumberToObject(e, "status", (double)x->fail_status);
+        cJSON_AddStringToObject(e, "code", x->fail_code);
+        cJSON_AddStringToObject(e, "message", x->fail_msg ? x->fail_msg : "");
+    }
     srv_events_publish_json(x->j->env.events, x->project, "export", o);
+}
+
+void srv_export_failed(srv_export *x, unsigned status, const char *code, const char *message)
+{
+    if (!x)
+        return;
+    x->fail_status = status;
+    snprintf(x->fail_code, sizeof x->fail_code, "%s", code ? code : "");
+    free(x->fail_msg);
+    x->fail_msg = message ? strdup(message) : NULL; /* NULL (no memory): an empty message */
 }
 
 int srv_export_cancelled(srv_export *x)
@@ -1438,6 +1475,12 @@ void srv_export_end(srv_export *x, kk_status st)
         unlink(x->lock_path);
     if (x->lock_fd >= 0)
         close(x->lock_fd);
+    /* Its track and encoder are freed by now: hand the memory back (now,
+     * or by the render thread when idle, trim's once a second allowing). */
+    trim(j, TRIM_BYTES);
+    pthread_mutex_lock(&j->lock);
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
     int why = atomic_load(&x->cancel);
     const char *state = st == KK_OK ? "done" : st == KK_ERR_ABORTED || why ? "cancelled" : "failed";
     export_event(x, state, st == KK_OK ? x->total : x->done, x->total, 1);
@@ -1450,9 +1493,13 @@ void srv_export_end(srv_export *x, kk_status st)
                  why == CANCEL_DELETED ? "the project was deleted"
                  : why == CANCEL_GONE  ? "the client went away"
                                        : "the server is stopping");
+    else if (st != KK_OK && x->fail_status)
+        jobs_log(j, "export: %s%s%s%s failed after %.1f s (%u %s: %s)", x->kind, x->format[0] ? " " : "", x->format,
+                 proj_, kk_now_s() - x->t0, x->fail_status, x->fail_code, x->fail_msg ? x->fail_msg : "");
     pthread_mutex_destroy(&x->lock);
     free(x->lock_path);
     free(x->out_path);
+    free(x->fail_msg);
     free(x);
 }
 

@@ -1153,24 +1153,6 @@ static void *render_main(void *arg)
     while (!j->stop) {
         double wait_s;
         proj *p = pick(j, &wait_s);
-        if (!p && j->untrimmed) {
-            /* Idle, with memory freed that trim() did not hand back (its
-             * once a second had not come): hand it back when it comes, so
-             * that RSS falls after a load (issue 13's soak: it stayed at
-             * the last burst's exports). */
-            double since = kk_now_s() - j->last_trim;
-            if (since >= TRIM_EVERY_S) {
-                j->untrimmed = 0, j->last_trim = kk_now_s();
-                pthread_mutex_unlock(&j->lock);
-#ifdef __GLIBC__
-                malloc_trim(0);
-#endif
-                pthread_mutex_lock(&j->lock);
-                continue;
-            }
-            if (wait_s <= 0 || wait_s > TRIM_EVERY_S - since)
-                wait_s = TRIM_EVERY_S - since;
-        }
         if (!p && wait_s > 0) {
             struct timespec t;
             clock_gettime(CLOCK_REALTIME, &t);
@@ -1475,12 +1457,6 @@ void srv_export_end(srv_export *x, kk_status st)
         unlink(x->lock_path);
     if (x->lock_fd >= 0)
         close(x->lock_fd);
-    /* Its track and encoder are freed by now: hand the memory back (now,
-     * or by the render thread when idle, trim's once a second allowing). */
-    trim(j, TRIM_BYTES);
-    pthread_mutex_lock(&j->lock);
-    pthread_cond_signal(&j->cond);
-    pthread_mutex_unlock(&j->lock);
     int why = atomic_load(&x->cancel);
     const char *state = st == KK_OK ? "done" : st == KK_ERR_ABORTED || why ? "cancelled" : "failed";
     export_event(x, state, st == KK_OK ? x->total : x->done, x->total, 1);

@@ -1,18 +1,22 @@
 /* kk_error.c - see kk_error.h. */
 #include "kk_error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 kk_status kk_error_set(kk_error *err, kk_status code, const char *fmt, ...)
 {
+    int e = errno; /* before vsnprintf, which may change it */
     if (err) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
         err->code = code;
+        err->sys_errno = code == KK_ERR_IO ? e : 0;
     }
+    errno = e;
     return code;
 }
 
@@ -21,7 +25,19 @@ void kk_error_clear(kk_error *err)
     if (err) {
         err->code = KK_OK;
         err->msg[0] = '\0';
+        err->sys_errno = 0;
     }
+}
+
+int kk_error_disk_full(const kk_error *err)
+{
+    if (!err || err->code != KK_ERR_IO)
+        return 0;
+#ifdef EDQUOT
+    if (err->sys_errno == EDQUOT)
+        return 1;
+#endif
+    return err->sys_errno == ENOSPC;
 }
 
 const char *kk_status_name(kk_status code)

@@ -327,7 +327,7 @@ void api_health(srv_request *rq, srv_reply *rp)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", "ok");
     cJSON_AddStringToObject(o, "version", KOKORO_VERSION);
-    cJSON_AddStringToObject(o, "model", kk_tts_identity(s->tts));
+    cJSON_AddStringToObject(o, "model", s->tts ? kk_tts_identity(s->tts) : "none");
     cJSON_AddNumberToObject(o, "voices", (double)s->n_voices);
     cJSON_AddNumberToObject(o, "uptime_s", round((kk_now_s() - s->t0) * 10) / 10);
     if (s->p.render_backend) { /* render workers: how many are alive (-1: unreachable) */
@@ -385,7 +385,7 @@ static int voice_file_present(kk_server *s, const char *id)
 {
     char path[PATH_MAX];
     struct stat st;
-    int n = snprintf(path, sizeof path, "%s/%s.bin", kk_tts_voices_dir(s->tts), id);
+    int n = snprintf(path, sizeof path, "%s/%s.bin", srv_voices_dir(s), id);
     return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
@@ -1552,7 +1552,10 @@ static void reply_export(srv_request *rq, srv_reply *rp, const char *kind, const
         st = srv_export_status(x, fn(&r, path, how, x, &err), &err);
     kk_render_result_free(&r);
     if (st != KK_OK) {
+        const char *code;
+        unsigned status = srv_error_status(&err, &code); /* before anything else may change errno */
         srv_reply_status(rp, &err);
+        srv_export_failed(x, status, code, err.msg);
     } else {
         reply_file(rp, path, type);
         if (rp->status == 200)

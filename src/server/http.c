@@ -63,6 +63,8 @@
  * of each in the connection's memory, and one that runs out of it never
  * answers (0.9.75), so they are counted before it parses them (on_uri). */
 #define MAX_QUERY_PARAMS 100
+/* Fields and files in one multipart/form-data body (more: 413). */
+#define MAX_FORM_PARTS 64
 
 /* The length of the UTF-8 sequence at p (n bytes left) if it is well
  * formed and not a C1 control (U+0080..U+009F); else 0. */
@@ -113,6 +115,11 @@ void srv_log(kk_server *s, const char *fmt, ...)
     log_escape(safe, sizeof safe, line);
     s->p.log(s->p.log_user, safe);
 }
+
+/* A kk_server_log_fn for the layers below (user: the kk_server): their
+ * lines quote what clients sent too (a voice, a message), so they are
+ * escaped as srv_log's. */
+static void log_line(void *user, const char *line) { srv_log(user, "%s", line); }
 
 /* ---- routes ---- */
 
@@ -208,7 +215,7 @@ struct http_req {
     size_t n_query; /* query parameters in the URL (on_uri) */
     int deferred; /* 1: running on a slow thread; 2: its reply is ready */
     int too_large;
-    int bad_form;
+    int bad_form; /* 1: malformed; 2: too many parts (MAX_FORM_PARTS) */
     size_t limit; /* bytes of body accepted */
     size_t received;
     kk_buf body;
@@ -330,12 +337,17 @@ void srv_reply_error(srv_reply *rp, unsigned status, const char *code, const cha
     srv_reply_json(rp, status, root);
 }
 
-/* A full disk, told by the errno the failed write left: kk_error carries
- * no errno, and the handlers call srv_reply_status right after the call
- * that failed; errno is cleared before each handler (run_handler), so a
- * value from an earlier request cannot leak into this one. */
-static int disk_full(int e)
+/* A full disk: what the error recorded (kk_error's sys_errno, set where
+ * the failed call was made), else the errno the failed write left (errno
+ * is cleared before each handler, run_handler, so a value from an earlier
+ * request cannot leak into this one) for an error passed on by a layer
+ * that set it again later. */
+static int disk_full(const kk_error *err, int e)
 {
+    if (kk_error_disk_full(err))
+        return 1;
+    if (err->code != KK_ERR_IO)
+        return 0;
 #ifdef EDQUOT
     if (e == EDQUOT)
         return 1;
@@ -343,23 +355,33 @@ static int disk_full(int e)
     return e == ENOSPC;
 }
 
+unsigned srv_error_status(const kk_error *err, const char **code)
+{
+    unsigned st;
+    const char *c;
+    if (disk_full(err, errno)) {
+        st = 507, c = "insufficient_storage";
+    } else {
+        switch (err->code) {
+            case KK_ERR_NOT_FOUND: st = 404, c = "not_found"; break;
+            case KK_ERR_CONFLICT: st = 409, c = "conflict"; break;
+            case KK_ERR_ARG:
+            case KK_ERR_INPUT: st = 400, c = "bad_request"; break;
+            case KK_ERR_UNSUPPORTED: st = 415, c = "unsupported"; break;
+            case KK_ERR_ABORTED: st = 503, c = "unavailable"; break;
+            default: st = 500, c = "internal"; break;
+        }
+    }
+    if (code)
+        *code = c;
+    return st;
+}
+
 void srv_reply_status(srv_reply *rp, const kk_error *err)
 {
-    int e = errno;
-    const char *m = err->msg[0] ? err->msg : kk_status_name(err->code);
-    if (err->code == KK_ERR_IO && disk_full(e)) {
-        srv_reply_error(rp, 507, "insufficient_storage", "%s", m);
-        return;
-    }
-    switch (err->code) {
-        case KK_ERR_NOT_FOUND: srv_reply_error(rp, 404, "not_found", "%s", m); break;
-        case KK_ERR_CONFLICT: srv_reply_error(rp, 409, "conflict", "%s", m); break;
-        case KK_ERR_ARG:
-        case KK_ERR_INPUT: srv_reply_error(rp, 400, "bad_request", "%s", m); break;
-        case KK_ERR_UNSUPPORTED: srv_reply_error(rp, 415, "unsupported", "%s", m); break;
-        case KK_ERR_ABORTED: srv_reply_error(rp, 503, "unavailable", "%s", m); break;
-        default: srv_reply_error(rp, 500, "internal", "%s", m); break;
-    }
+    const char *code;
+    unsigned st = srv_error_status(err, &code);
+    srv_reply_error(rp, st, code, "%s", err->msg[0] ? err->msg : kk_status_name(err->code));
 }
 
 /* ---- security ---- */
@@ -762,10 +784,14 @@ static enum MHD_Result on_form_data(void *cls, enum MHD_ValueKind kind, const ch
 {
     http_req *r = cls;
     srv_part *p = last_part(r);
+    if (!key) { /* a part whose Content-Disposition has no name (libmicrohttpd passes NULL) */
+        r->bad_form = 1;
+        return MHD_NO;
+    }
     int same = p && !strcmp(p->name, key) && !p->filename == !filename && (!filename || !strcmp(p->filename, filename));
     if (off == 0 && !(same && p->data.len == 0)) {
-        if (r->rq.n_parts >= 64) {
-            r->bad_form = 1;
+        if (r->rq.n_parts >= MAX_FORM_PARTS) {
+            r->bad_form = 2; /* 413, not "malformed" */
             return MHD_NO;
         }
         srv_part *v = realloc(r->rq.parts, (r->rq.n_parts + 1) * sizeof *v);
@@ -1023,6 +1049,10 @@ static int finish(kk_server *s, http_req *r)
     if (r->pp) {
         enum MHD_Result ok = MHD_destroy_post_processor(r->pp);
         r->pp = NULL;
+        if (r->bad_form == 2) {
+            srv_reply_error(rp, 413, "too_large", "a form of more than %d fields and files", MAX_FORM_PARTS);
+            return 1;
+        }
         if (r->bad_form || ok != MHD_YES) {
             srv_bad(rp, "body: malformed multipart/form-data");
             return 1;
@@ -1103,7 +1133,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (r->too_large || r->bad_form)
             return MHD_YES; /* read and dropped; the reply says why */
         if (r->pp) {
-            if (MHD_post_process(r->pp, upload_data, n) != MHD_YES && !r->too_large)
+            if (MHD_post_process(r->pp, upload_data, n) != MHD_YES && !r->too_large && !r->bad_form)
                 r->bad_form = 1;
         } else if (kk_buf_append(&r->body, upload_data, n)) {
             return MHD_NO;
@@ -1345,7 +1375,9 @@ static kk_status start_daemon(kk_server *s, kk_error *err)
     return KK_OK;
 }
 
-kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_error *err)
+/* kk_server_start, and srv_start_without_model with with_model 0 (no
+ * engine: s->tts stays NULL, the voices are listed from p->voices_dir). */
+static kk_status server_start(const kk_server_params *params, int with_model, kk_server **out, kk_error *err)
 {
     *out = NULL;
     kk_server *s = calloc(1, sizeof *s);
@@ -1426,14 +1458,16 @@ kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_er
         if (st == KK_OK) /* checked inside each insert's and split's transaction */
             kk_store_set_max_segments(s->store, p->max_segments);
     }
-    if (st == KK_OK) {
+    if (st == KK_OK && with_model) {
         kk_tts_params tp = kk_tts_default_params();
         tp.model = s->model;
         tp.voices_dir = s->voices_dir;
         st = kk_tts_new(&tp, &s->tts, err);
+    } else if (st == KK_OK && !s->voices_dir) {
+        st = kk_error_set(err, KK_ERR_ARG, "a server without a model needs its voices directory (voices_dir)");
     }
     if (st == KK_OK)
-        st = kk_voice_list(kk_tts_voices_dir(s->tts), &s->voices, &s->n_voices, err);
+        st = kk_voice_list(srv_voices_dir(s), &s->voices, &s->n_voices, err);
     if (st == KK_OK && open_cache(s, err) != KK_OK) {
         /* Without the disk level renders are not kept across restarts;
          * the memory level still serves this run. */
@@ -1461,8 +1495,8 @@ kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_er
                             .backend = p->render_backend,
                             .memory_bytes = p->memory_bytes,
                             .log_renders = p->log_requests,
-                            .log = p->log,
-                            .log_user = p->log_user,
+                            .log = p->log ? log_line : NULL,
+                            .log_user = s,
                             .stopping = &s->stopping};
         st = srv_jobs_start(&env, &s->jobs, err);
     }
@@ -1486,6 +1520,18 @@ kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_er
     *out = s;
     return KK_OK;
 }
+
+kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_error *err)
+{
+    return server_start(params, 1, out, err);
+}
+
+kk_status srv_start_without_model(const kk_server_params *params, kk_server **out, kk_error *err)
+{
+    return server_start(params, 0, out, err);
+}
+
+const char *srv_voices_dir(const kk_server *s) { return s->tts ? kk_tts_voices_dir(s->tts) : s->voices_dir; }
 
 int kk_server_port(const kk_server *s) { return s->port; }
 const char *kk_server_url(const kk_server *s) { return s->url; }

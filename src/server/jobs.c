@@ -237,6 +237,9 @@ struct srv_export {
     size_t done, total;
     char *lock_path, *out_path; /* srv_export_file's; NULL: none */
     int lock_fd;
+    unsigned fail_status; /* srv_export_failed's; 0: none */
+    char fail_code[32];
+    char *fail_msg;
     srv_export *next; /* j->exports */
 };
 
@@ -1341,7 +1344,23 @@ static void export_event(srv_export *x, const char *state, size_t done, size_t t
     cJSON_AddStringToObject(o, "state", state);
     cJSON_AddNumberToObject(o, "done", (double)done);
     cJSON_AddNumberToObject(o, "total", (double)total);
+    if (!strcmp(state, "failed") && x->fail_status) { /* why, as its request answers */
+        cJSON *e = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddNumberToObject(e, "status", (double)x->fail_status);
+        cJSON_AddStringToObject(e, "code", x->fail_code);
+        cJSON_AddStringToObject(e, "message", x->fail_msg ? x->fail_msg : "");
+    }
     srv_events_publish_json(x->j->env.events, x->project, "export", o);
+}
+
+void srv_export_failed(srv_export *x, unsigned status, const char *code, const char *message)
+{
+    if (!x)
+        return;
+    x->fail_status = status;
+    snprintf(x->fail_code, sizeof x->fail_code, "%s", code ? code : "");
+    free(x->fail_msg);
+    x->fail_msg = message ? strdup(message) : NULL; /* NULL (no memory): an empty message */
 }
 
 int srv_export_cancelled(srv_export *x)
@@ -1451,9 +1470,13 @@ void srv_export_end(srv_export *x, kk_status st)
                  why == CANCEL_DELETED ? "the project was deleted"
                  : why == CANCEL_GONE  ? "the client went away"
                                        : "the server is stopping");
+    else if (st != KK_OK && x->fail_status)
+        jobs_log(j, "export: %s%s%s%s failed after %.1f s (%u %s: %s)", x->kind, x->format[0] ? " " : "", x->format,
+                 proj_, kk_now_s() - x->t0, x->fail_status, x->fail_code, x->fail_msg ? x->fail_msg : "");
     pthread_mutex_destroy(&x->lock);
     free(x->lock_path);
     free(x->out_path);
+    free(x->fail_msg);
     free(x);
 }
 

@@ -81,6 +81,16 @@ struct kk_server {
     pthread_mutex_t settings_lock; /* read-modify-write of the user's settings */
 };
 
+/* kk_server_start without the engine, for the HTTP fuzz harness
+ * (fuzz/fuzz_http.c): no model is loaded (s->tts stays NULL) and p->voices_dir
+ * (required) is listed for the voices, so every request but synthesis runs as
+ * in the real server; a render fails at once (kk_render refuses a NULL model:
+ * segments turn "error", exports and previews answer 400), nothing is
+ * synthesised. */
+kk_status srv_start_without_model(const kk_server_params *p, kk_server **out, kk_error *err);
+/* The voices directory in use: the engine's, or p->voices_dir without one. */
+const char *srv_voices_dir(const kk_server *s);
+
 void srv_log(kk_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- requests and replies (http.c) ---- */
@@ -125,8 +135,13 @@ void srv_reply_json(srv_reply *rp, unsigned status, cJSON *json); /* takes json 
 void srv_reply_error(srv_reply *rp, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The status and code for a library error (not found 404, conflict 409,
- * argument or input 400, ...). */
+ * argument or input 400, a full disk 507 "insufficient_storage", ...).
+ * Reads errno too (a full disk an error set again later no longer
+ * records): call it right after the call that failed. */
 void srv_reply_status(srv_reply *rp, const kk_error *err);
+/* srv_reply_status's status for err, and its code in *code (NULL: not
+ * wanted). */
+unsigned srv_error_status(const kk_error *err, const char **code);
 /* 400 naming a field. */
 #define srv_bad(rp, ...) srv_reply_error(rp, 400, "bad_request", __VA_ARGS__)
 

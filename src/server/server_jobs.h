@@ -105,6 +105,11 @@ int srv_export_writing(void *user, double fraction);
  * beside it x holds "export.<random>.tmp" open and locked (flock) while it
  * runs. One per export. */
 kk_status srv_export_file(srv_export *x, const char *data_dir, const char *ext, const char **path, kk_error *err);
+/* Records why x failed, as its request answers it (the HTTP status, the
+ * error code, the message: a full disk is 507 "insufficient_storage"), for
+ * its last event ("failed" with "error": {"status", "code", "message"})
+ * and the log. Before srv_export_end; x NULL: nothing. */
+void srv_export_failed(srv_export *x, unsigned status, const char *code, const char *message);
 /* Unregisters x, removes its temporary files, publishes its last event
  * ("done" when st is KK_OK, "cancelled" or "failed") and frees it. NULL:
  * nothing. */

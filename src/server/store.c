@@ -64,6 +64,7 @@
 #include "store.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -176,8 +177,11 @@ static kk_status db_fail(kk_store *s, int rc, const char *what, kk_error *err)
     switch (rc & 0xff) {
         case SQLITE_NOMEM: return nomem(err);
         case SQLITE_FULL:
-            return kk_error_set(err, KK_ERR_IO, "%s: %s failed: the disk is full (%s); free some space and try again",
-                                p, what, msg);
+            kk_error_set(err, KK_ERR_IO, "%s: %s failed: the disk is full (%s); free some space and try again", p,
+                         what, msg);
+            if (err) /* SQLite says so: whatever errno holds now (kk_error_disk_full) */
+                err->sys_errno = ENOSPC;
+            return KK_ERR_IO;
         case SQLITE_BUSY:
         case SQLITE_LOCKED:
             return kk_error_set(err, KK_ERR_IO,

@@ -1,5 +1,5 @@
 /* test_common.c - the shared helpers: the monotonic clock, mkdir -p, UTF-8
- * checks. */
+ * checks, the errno an I/O error records (a full disk told apart). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "kk_error.h"
 #include "kk_fs.h"
 #include "kk_time.h"
 #include "kk_utf8.h"
@@ -77,12 +78,56 @@ static void utf8_checks(void **state)
     assert_true(kk_utf8_valid("a\0b", 3));
 }
 
+/* kk_error_set records errno for I/O errors only, at the call, and leaves
+ * errno as it was; kk_error_disk_full tells ENOSPC and EDQUOT apart from
+ * other I/O failures (the server's 507, src/server/http.c). */
+static void error_records_errno(void **state)
+{
+    (void)state;
+    kk_error err;
+    kk_error_clear(&err);
+    assert_int_equal(err.sys_errno, 0);
+    errno = ENOSPC;
+    assert_int_equal(kk_error_set(&err, KK_ERR_IO, "x: write failed: %s", strerror(ENOSPC)), KK_ERR_IO);
+    assert_int_equal(err.sys_errno, ENOSPC);
+    assert_int_equal(errno, ENOSPC);
+    assert_true(kk_error_disk_full(&err));
+    errno = EDQUOT;
+    kk_error_set(&err, KK_ERR_IO, "quota");
+    assert_true(kk_error_disk_full(&err));
+    errno = EACCES; /* another I/O failure */
+    kk_error_set(&err, KK_ERR_IO, "denied");
+    assert_int_equal(err.sys_errno, EACCES);
+    assert_false(kk_error_disk_full(&err));
+    errno = ENOSPC; /* stale: not an I/O error, nothing recorded */
+    kk_error_set(&err, KK_ERR_INPUT, "bad input");
+    assert_int_equal(err.sys_errno, 0);
+    assert_false(kk_error_disk_full(&err));
+    errno = ENOSPC;
+    kk_error_set(&err, KK_ERR_IO, "full");
+    kk_error_clear(&err);
+    assert_int_equal(err.sys_errno, 0);
+    assert_false(kk_error_disk_full(&err));
+    assert_false(kk_error_disk_full(NULL));
+    errno = ENOSPC;
+    assert_int_equal(kk_error_set(NULL, KK_ERR_IO, "no err"), KK_ERR_IO);
+    /* a message longer than the buffer: cut, still recorded */
+    char big[KK_ERROR_MSG_MAX * 2];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    errno = ENOSPC;
+    kk_error_set(&err, KK_ERR_IO, "%s", big);
+    assert_int_equal(strlen(err.msg), KK_ERROR_MSG_MAX - 1);
+    assert_true(kk_error_disk_full(&err));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(clock_moves_forward),
         cmocka_unit_test(mkdirs_makes_parents),
         cmocka_unit_test(utf8_checks),
+        cmocka_unit_test(error_records_errno),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -677,6 +677,14 @@ describe('bad requests', () => {
     r = await api(server, 'POST', '/api/projects', form([['big.srt', big]]));
     assert.equal(r.status, 413, r.text);
     assert.match(r.json.error.message, /uploaded file is over the limit of 1048576 bytes/);
+    // More than 64 fields and files in one form: 413 saying so (it was a
+    // "malformed" 400).
+    const fields = new FormData();
+    fields.append('file', new Blob(['Hello.']), 'a.txt');
+    for (let i = 0; i < 70; i++) fields.append(`f${i}`, 'x');
+    r = await api(server, 'POST', '/api/projects', fields);
+    assert.equal(r.status, 413, r.text);
+    assert.match(r.json.error.message, /more than 64 fields and files/);
     // A JSON body far over its limit (past what the server drains) is
     // refused as it comes.
     r = await raw(server, {
@@ -980,6 +988,49 @@ describe('a full disk (issue 13)', () => {
       assert.equal(r.json.error.code, 'insufficient_storage');
       assert.match(r.json.error.message, /full|space/);
       assert.equal((await api(srv, 'GET', '/api/health')).status, 200);
+    } finally {
+      await srv.stop();
+      removeDir(data);
+      removeDir(cache);
+    }
+  });
+
+  test('an export that fills the disk: 507, and its last event says so', async (t) => {
+    const probe = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /tmp && echo ok']);
+    if (probe.status !== 0 || !String(probe.stdout).includes('ok')) return t.skip('no unshare -rm with tmpfs here');
+    const data = tempDir('kk-full-');
+    const cache = tempDir('kk-full-cache-');
+    const wrap = path.join(cache, 'on-tmpfs.sh');
+    // 1 MB holds the database; the track (60 s, 2.9 MB as 16-bit WAV) does not.
+    writeFileSync(wrap, `#!/bin/sh\nexec unshare -rm sh -c 'mount -t tmpfs -o size=1m tmpfs "$0" && exec "$@"' "${data}" "${KOKORO}" "$@"\n`);
+    chmodSync(wrap, 0o755);
+    const srv = await startServer({ data, cache, bin: wrap });
+    try {
+      const text = '1\n00:00:00,500 --> 00:00:01,500\nHello.\n\n2\n00:00:59,000 --> 00:01:00,000\nBye.\n';
+      const p = (await api(srv, 'POST', '/api/projects', { text, format: 'srt' })).json;
+      await waitRendered(srv, p.id);
+      const ev = await events(srv, p.id);
+      try {
+        for (const format of ['wav']) { // (FLAC and MP3 of a silent minute fit)
+          const r = await api(srv, 'GET', `/api/projects/${p.id}/track?format=${format}`);
+          assert.equal(r.status, 507, `${format}: ${r.text}`);
+          assert.equal(r.json.error.code, 'insufficient_storage');
+          assert.match(r.json.error.message, /space|full/);
+          const end = await ev.next((e) => e.event === 'export' && e.data.format === format &&
+            !['rendering', 'writing'].includes(e.data.state), 10000);
+          assert.equal(end.data.state, 'failed', JSON.stringify(end.data));
+          assert.deepEqual({ ...end.data.error, message: '' }, { status: 507, code: 'insufficient_storage', message: '' });
+          assert.equal(end.data.error.message, r.json.error.message);
+        }
+      } finally {
+        await ev.close();
+      }
+      assert.match(srv.stderr(), /export: track wav of project \d+ failed after [\d.]+ s \(507 insufficient_storage: /);
+      // Nothing was left behind: the next export of something that fits works.
+      const small = (await api(srv, 'POST', '/api/projects', { text: 'Hi.' })).json;
+      await waitRendered(srv, small.id);
+      const ok = await api(srv, 'GET', `/api/projects/${small.id}/track?format=wav`);
+      assert.equal(ok.status, 200, ok.text);
     } finally {
       await srv.stop();
       removeDir(data);

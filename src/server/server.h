@@ -68,7 +68,12 @@ typedef struct kk_server_params {
     size_t memory_bytes;              /* segments' audio kept in memory, all projects [256 MiB];
                                          past it the least recently used is dropped and read
                                          back from the render cache when asked for */
-    int log_requests;                 /* one log line per request */
+    int log_requests;                 /* one log line per request, when it ends */
+    /* The OpenAI-compatible speech API (docs/api.md). */
+    size_t max_speech_chars;          /* input of /v1/audio/speech, in characters [4,096] */
+    int speech_workers;               /* speech requests made at once, sharing the engine a
+                                         sentence each in turn [8] */
+    size_t speech_queue;              /* speech requests waiting for a worker; past it 429 [64] */
     kk_server_log_fn log;
     void *log_user;
 } kk_server_params;

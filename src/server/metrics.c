@@ -150,14 +150,16 @@ static int print_hist(kk_buf *b, const char *name, const char *labels, const his
 {
     uint64_t cum = 0;
     int bad = 0;
+    const char *sep = *labels ? "," : "";
     for (size_t i = 0; i < n && !bad; i++) {
         cum += h->buckets[i];
-        bad = kk_buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, *labels ? "," : "", bounds[i],
-                            (unsigned long long)cum);
+        bad = kk_buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, bounds[i], (unsigned long long)cum);
     }
-    return bad || kk_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name,
-                                labels, *labels ? "," : "", (unsigned long long)h->count, name, labels, h->sum, name,
-                                labels, (unsigned long long)h->count);
+    /* _sum and _count carry the labels in braces, or none at all */
+    const char *open = *labels ? "{" : "", *close = *labels ? "}" : "";
+    return bad || kk_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n%s_sum%s%s%s %.6f\n%s_count%s%s%s %llu\n", name,
+                                labels, sep, (unsigned long long)h->count, name, open, labels, close, h->sum, name,
+                                open, labels, close, (unsigned long long)h->count);
 }
 
 typedef struct pending_ctx {

@@ -102,6 +102,10 @@ typedef struct kk_synth_params {
      * and n_samples (what the speech would be, pause included) but no
      * samples (NULL), at a small part of the cost. */
     int durations_only;
+    /* kk_tts_prepare: one chunk per sentence, not sentences packed up to
+     * 510 tokens: the first audio comes after the first sentence (for
+     * streaming answers), at some cost in speed on long texts. */
+    int chunk_per_sentence;
 } kk_synth_params;
 
 kk_synth_params kk_synth_default_params(void);

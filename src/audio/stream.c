@@ -353,7 +353,10 @@ kk_status kk_stream_enc_finish(kk_stream_enc *e, kk_buf *out, kk_error *err)
     if (st == KK_OK && e->fill) {
         /* A short last frame where the codec takes one; else padded with
          * silence to a whole frame. */
-        if (e->ctx->codec->capabilities & (AV_CODEC_CAP_SMALL_LAST_FRAME | AV_CODEC_CAP_VARIABLE_FRAME_SIZE)) {
+        /* (Not for LAME: FFmpeg's wrapper then miscounts its queue at the
+         * flush and says so on stderr.) */
+        if (e->f != KK_STREAM_MP3 &&
+            (e->ctx->codec->capabilities & (AV_CODEC_CAP_SMALL_LAST_FRAME | AV_CODEC_CAP_VARIABLE_FRAME_SIZE))) {
             e->frame->nb_samples = e->fill;
         } else {
             size_t sz = e->s16 ? 2 : 4;

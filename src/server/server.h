@@ -1,6 +1,7 @@
 /*
  * server.h - the studio server (`kokoro serve`): the web studio's files and
- * the JSON API of docs/api.md over HTTP/1.1, projects kept in SQLite
+ * the JSON API of docs/api.md over HTTP/1.1 (and an OpenAI-compatible
+ * speech API under /v1/, GET /metrics), projects kept in SQLite
  * (store.h), segments rendered in the background through the render cache,
  * progress pushed to the browser as Server-Sent Events.
  *

@@ -58,7 +58,11 @@ async function metrics(server) {
 
 before(async () => {
   tmp = tempDir('kk-openai-');
-  srv = await startServer({ args: ['--log-requests'] });
+  // A long idle timeout: the test blocks its event loop in FFmpeg between
+  // requests, and on a loaded machine a keep-alive connection closed by the
+  // server after 5 s idle could meet the client's next request (a race of
+  // any keep-alive client, not what is tested here).
+  srv = await startServer({ args: ['--log-requests', '--idle-timeout', '60'] });
   client = new OpenAI({ baseURL: `${srv.base}/v1`, apiKey: 'sk-anything', maxRetries: 0 });
 });
 
@@ -188,6 +192,17 @@ describe('the openai npm package', () => {
       const want = base / speed;
       assert.ok(Math.abs(s - want) / want < 0.25, `speed ${speed}: ${s} s, about ${want} s wanted`);
     }
+  });
+
+  test('our markup works in input: [pause:1000ms] adds a second, [word](/phonemes/) is spoken as written', async () => {
+    const pcm = async (input) => Buffer.from(await (await client.audio.speech.create({ model: 'tts-1', voice: 'af_heart', input,
+      response_format: 'pcm' })).arrayBuffer());
+    const plain = (await pcm('One. Two.')).length / 2 / RATE;
+    const paused = (await pcm('One. [pause:1000ms] Two.')).length / 2 / RATE;
+    // a second of silence in place of the sentence's own pause (a few hundred ms)
+    assert.ok(paused - plain > 0.5 && paused - plain < 1.5, `${plain} s, with the pause ${paused} s`);
+    const a = await pcm('I say [tomato](/təmˈɑːtoʊ/).'), b = await pcm('I say tomato.');
+    assert.ok(!a.equals(b), 'the phonemes given were used');
   });
 
   test('401 for a missing or wrong token when the token is on; the token as the API key works', async () => {

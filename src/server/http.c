@@ -1410,7 +1410,7 @@ kk_status kk_server_start(const kk_server_params *params, kk_server **out, kk_er
     if (!p->max_speech_chars)
         p->max_speech_chars = 4096;
     if (p->speech_workers <= 0)
-        p->speech_workers = 8;
+        p->speech_workers = 16;
     if (!p->speech_queue)
         p->speech_queue = 64;
     kk_status st = KK_OK;

@@ -121,10 +121,12 @@ struct srv_openai {
     int stop;
     pthread_t *threads;
     int n_threads;
-    /* the engine turn: a ticket lock, so that turns go in order */
+    /* the engine turn: two ticket queues, so that turns go in order and a
+     * request's first sentence goes before the others' next ones */
     pthread_mutex_t turn_lock;
     pthread_cond_t turn_cond;
-    uint64_t next_ticket, serving;
+    int busy;
+    uint64_t next_first, serving_first, next_more, serving_more;
 };
 
 /* ---- jobs ---- */
@@ -259,19 +261,32 @@ static int encode_emit(job *j, const float *x, size_t n, const word_t *words, si
 
 /* ---- the engine turn ---- */
 
-static void turn_take(srv_openai *o)
+/* Waits for the engine. first: for a request's first sentence, which goes
+ * before every sentence after a first (the time to first audio of a
+ * request that arrives while others are being made is one sentence, not a
+ * round of them); each kind in the order it asked. */
+static void turn_take(srv_openai *o, int first)
 {
     pthread_mutex_lock(&o->turn_lock);
-    uint64_t t = o->next_ticket++;
-    while (o->serving != t)
+    uint64_t t = first ? o->next_first++ : o->next_more++;
+    for (;;) {
+        int mine = first ? o->serving_first == t : o->serving_more == t && o->next_first == o->serving_first;
+        if (!o->busy && mine)
+            break;
         pthread_cond_wait(&o->turn_cond, &o->turn_lock);
+    }
+    o->busy = 1;
+    if (first)
+        o->serving_first++;
+    else
+        o->serving_more++;
     pthread_mutex_unlock(&o->turn_lock);
 }
 
 static void turn_give(srv_openai *o)
 {
     pthread_mutex_lock(&o->turn_lock);
-    o->serving++;
+    o->busy = 0;
     pthread_cond_broadcast(&o->turn_cond);
     pthread_mutex_unlock(&o->turn_lock);
 }
@@ -347,7 +362,7 @@ static int on_chunk(void *user, const kk_tts_chunk *c)
     free(stretched);
     /* The next sentence waits for the other requests' turns. */
     turn_give(j->o);
-    turn_take(j->o);
+    turn_take(j->o, 0);
     j->t_turn = kk_now_s();
     return bad || job_gone(j);
 }
@@ -384,7 +399,7 @@ static void run_job(srv_openai *o, job *j)
         sp.on_chunk = on_chunk;
         sp.abort = synth_abort;
         sp.user = j;
-        turn_take(o);
+        turn_take(o, 1);
         j->t_turn = kk_now_s();
         st = kk_tts_speak(s->tts, j->script, &sp, &err);
         turn_give(o);

@@ -73,7 +73,7 @@ typedef struct kk_server_params {
     /* The OpenAI-compatible speech API (docs/api.md). */
     size_t max_speech_chars;          /* input of /v1/audio/speech, in characters [4,096] */
     int speech_workers;               /* speech requests made at once, sharing the engine a
-                                         sentence each in turn [8] */
+                                         sentence each in turn [16] */
     size_t speech_queue;              /* speech requests waiting for a worker; past it 429 [64] */
     kk_server_log_fn log;
     void *log_user;

@@ -7,9 +7,10 @@
  * own workers (srv_openai), streamed to the client chunk by chunk as the
  * engine hands sentences over: the connection is suspended while nothing
  * is ready and resumed by the worker, as the event streams do. One engine
- * turn at a time, taken in order (a ticket), so that concurrent requests
- * share the engine a sentence each in turn; while any speech request is
- * queued or running the studio's background renders wait (srv_jobs_hold).
+ * turn at a time, taken in order (tickets), so that concurrent requests
+ * share the engine a sentence each in turn, a request's first sentence
+ * before the others' later ones; while any speech request is queued or
+ * running the studio's background renders wait (srv_jobs_hold).
  * Identical requests are answered from the render cache.
  *
  * metrics.c counts requests, latencies, speech and the cache, and prints

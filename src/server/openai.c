@@ -964,12 +964,17 @@ static void speech(srv_request *rq, srv_reply *rp, int captioned)
     kk_status st = kk_tts_prepare(s->tts, j->text, &sp, &j->script, &err);
     if (st == KK_OK && kk_tts_script_chunks(j->script) == 0)
         st = kk_error_set(&err, KK_ERR_INPUT, "input: nothing to say (no words)");
-    if (st == KK_OK)
-        st = kk_stream_enc_open(&j->enc, fmt, KK_SAMPLE_RATE, 0, &err);
-    if (st != KK_OK) {
-        unsigned status = st == KK_ERR_NOMEM ? 500 : st == KK_ERR_UNSUPPORTED ? 400 : 400;
-        oai_error(rp, status, st == KK_ERR_NOMEM ? "internal" : "invalid_value",
-                  st == KK_ERR_NOMEM ? NULL : "input", "%s", err.msg);
+    if (st != KK_OK) { /* the text (or the language) cannot be read */
+        if (st == KK_ERR_NOMEM)
+            oai_error(rp, 500, "internal", NULL, "%s", err.msg);
+        else
+            oai_error(rp, 400, "invalid_value", "input", "%s", err.msg); /* the message names the cause */
+        job_unref(j);
+        return;
+    }
+    st = kk_stream_enc_open(&j->enc, fmt, KK_SAMPLE_RATE, 0, &err);
+    if (st != KK_OK) { /* this FFmpeg lacks the codec: the server's, not the request's */
+        oai_error(rp, 500, st == KK_ERR_NOMEM ? "internal" : "encoder_unavailable", NULL, "%s", err.msg);
         job_unref(j);
         return;
     }

@@ -144,9 +144,12 @@ describe('the openai npm package', () => {
 
   test('identical requests come from the cache, byte for byte', async () => {
     const ask = () => client.audio.speech.create({ model: 'tts-1', voice: 'alloy', input: TWO, response_format: 'flac' });
-    const a = await ask(), b = await ask();
+    // (the SDK answers at the headers: the first body is read whole, and so
+    // cached, before the second is asked for)
+    const a = Buffer.from(await (await ask()).arrayBuffer());
+    const b = await ask();
     assert.equal(b.headers.get('x-cache'), 'hit');
-    assert.deepEqual(Buffer.from(await a.arrayBuffer()), Buffer.from(await b.arrayBuffer()));
+    assert.deepEqual(a, Buffer.from(await b.arrayBuffer()));
     const m = await metrics(srv);
     assert.ok(m.v.kokoro_speech_cache_hits_total >= 1);
   });
@@ -351,17 +354,17 @@ describe('captions, disconnects, the queue, the studio, metrics', () => {
       'kokoro_audio_seconds_total', 'kokoro_synthesis_seconds_total', 'kokoro_render_cache_hits_total', 'kokoro_render_cache_misses_total',
       'kokoro_render_cache_bytes', 'kokoro_speech_queue_depth', 'kokoro_segments_pending', 'process_resident_memory_bytes'])
       assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
-    assert.ok(v['kokoro_http_requests_total{route="/v1/audio/speech",method="POST",status="200"}'] >= 10);
+    assert.ok(v['kokoro_http_requests_total{route="/v1/audio/speech",method="POST",status="200"}'] >= 5);
     assert.ok(v['kokoro_http_requests_total{route="/v1/audio/speech",method="POST",status="404"}'] >= 1);
-    assert.ok(v.kokoro_audio_seconds_total > 10 && v.kokoro_synthesis_seconds_total > 0);
+    assert.ok(v.kokoro_audio_seconds_total > 3 && v.kokoro_synthesis_seconds_total > 0);
     // One engine turn at a time: synthesis seconds never add up to more than the server has run.
     assert.ok(v.kokoro_synthesis_seconds_total <= Date.now() / 1000 - v.process_start_time_seconds + 1,
       `${v.kokoro_synthesis_seconds_total} s of synthesis in ${Date.now() / 1000 - v.process_start_time_seconds} s`);
-    assert.ok(v.kokoro_speech_first_audio_seconds_count >= 5);
+    assert.ok(v.kokoro_speech_first_audio_seconds_count >= 3);
     assert.ok(v.process_resident_memory_bytes > 50e6);
     const act = await api(srv, 'GET', '/api/activity');
     assert.equal(act.status, 200);
-    assert.ok(act.json.speech.requests >= 10 && act.json.rss_bytes > 0 && act.json.cache.hit_rate >= 0);
+    assert.ok(act.json.speech.requests >= 5 && act.json.rss_bytes > 0 && act.json.cache.hit_rate >= 0);
     // --log-requests: one line per request
     assert.match(srv.stderr(), /GET \/metrics 200 [\d.]+ ms/);
   });

@@ -345,18 +345,28 @@ static int on_chunk(void *user, const kk_tts_chunk *c)
     }
     if (c->n_durations > 2)
         j->n_phonemes += c->n_durations - 2;
-    if (j->cacheable) {
-        if (kk_buf_reserve(&j->acc, n * 2)) {
-            j->cacheable = 0;
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                float v = x[i] > 1.0f ? 1.0f : x[i] < -1.0f ? -1.0f : x[i];
-                int16_t s = (int16_t)lrintf(v * 32767.0f);
-                memcpy(j->acc.data + j->acc.len + 2 * i, &s, 2);
-            }
-            j->acc.len += n * 2;
-        }
+    /* Quantised to 16 bits here, once: what is encoded now and what the
+     * cache keeps (and a hit encodes) are then the same samples, so an
+     * identical request gets identical bytes. */
+    float *q = malloc((n ? n : 1) * sizeof *q);
+    if (!q) {
+        free(stretched);
+        return 1;
     }
+    if (j->cacheable && kk_buf_reserve(&j->acc, n * 2))
+        j->cacheable = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i] > 1.0f ? 1.0f : x[i] < -1.0f ? -1.0f : x[i];
+        int16_t s16 = (int16_t)lrintf(v * 32767.0f);
+        q[i] = s16 / 32767.0f;
+        if (j->cacheable)
+            memcpy(j->acc.data + j->acc.len + 2 * i, &s16, 2);
+    }
+    if (j->cacheable)
+        j->acc.len += n * 2;
+    free(stretched);
+    stretched = q;
+    x = q;
     j->samples += n;
     int bad = encode_emit(j, x, n, j->words + w0, j->n_words - w0, 0, &err);
     free(stretched);

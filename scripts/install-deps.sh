@@ -51,6 +51,16 @@ if [ ! -f "$lexicon/node_modules/.package-lock.json" ] ||
   (cd "$lexicon" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
+# The official openai npm package for the OpenAI-compatible API tests and
+# bench/openai_bench.mjs (pinned in src/server/tests/openai-client; CTest's
+# server_openai_npm fixture does the same when this has not run).
+oaiclient="$(dirname "$0")/../src/server/tests/openai-client"
+if [ ! -f "$oaiclient/node_modules/.package-lock.json" ] ||
+   [ "$oaiclient/package-lock.json" -nt "$oaiclient/node_modules/.package-lock.json" ]; then
+  echo "install-deps: installing the openai npm package (npm ci in src/server/tests/openai-client)"
+  (cd "$oaiclient" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
 # onnxruntime-node for the reference_eval test (C engine vs ONNX Runtime);
 # quick when present. KOKORO_NO_REFERENCE=1 skips it (the test then fails
 # where the model is available, since it cannot run).

@@ -127,6 +127,16 @@ int cmd_serve(int argc, char **argv)
             hosts[n_hosts++] = v, i++;
         else if (!strcmp(o, "--log-requests"))
             p.log_requests = 1;
+        else if (!strcmp(o, "--max-speech-chars")) {
+            NUM(1, 1000000);
+            p.max_speech_chars = (size_t)x;
+        } else if (!strcmp(o, "--speech-workers")) {
+            NUM(1, 256);
+            p.speech_workers = (int)x;
+        } else if (!strcmp(o, "--speech-queue")) {
+            NUM(1, 100000);
+            p.speech_queue = (size_t)x;
+        }
         else if (!strcmp(o, "--quiet"))
             quiet = 1;
         else if (!strcmp(o, "--redis") && v)

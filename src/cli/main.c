@@ -29,8 +29,9 @@ static const struct {
     {"serve", cmd_serve,
      "serve [--host 127.0.0.1] [--port 8080] [--data DIR] [--web DIR] [--cache-dir D] [--max-upload-mb 50]\n"
      "         [--token T] [--allow-origin URL] [--log-requests] [--max-client-connections 64]\n"
-     "         [--idle-timeout 5] [--request-timeout 30] [--memory-mb 256] [--redis URL]\n"
-     "         the web studio and its API (docs/api.md)"},
+     "         [--idle-timeout 5] [--request-timeout 30] [--memory-mb 256] [--redis URL] [--max-speech-chars 4096]\n"
+     "         [--speech-workers 16] [--speech-queue 64]   the web studio, its API and an OpenAI-compatible\n"
+     "         speech API under /v1/ (docs/api.md)"},
     {"worker", cmd_worker,
      "worker --redis URL [--workers N] [--threads T] [--visibility 30] [--ttl 86400] [--model M]\n"
      "         a render worker on Redis Streams for render/serve --redis (docs/workers.md)"},

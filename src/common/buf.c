@@ -80,3 +80,26 @@ char *kk_buf_steal(kk_buf *b)
     b->len = b->cap = 0;
     return s;
 }
+
+int kk_buf_base64(kk_buf *b, const void *data, size_t n)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *s = data;
+    if (kk_buf_reserve(b, (n + 2) / 3 * 4))
+        return -1;
+    char *w = b->data + b->len;
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
+        *w++ = abc[v >> 18], *w++ = abc[(v >> 12) & 63], *w++ = abc[(v >> 6) & 63], *w++ = abc[v & 63];
+    }
+    if (i < n) {
+        unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0);
+        *w++ = abc[v >> 18], *w++ = abc[(v >> 12) & 63];
+        *w++ = i + 1 < n ? abc[(v >> 6) & 63] : '=';
+        *w++ = '=';
+    }
+    b->len = (size_t)(w - b->data);
+    *w = '\0';
+    return 0;
+}

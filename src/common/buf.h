@@ -21,6 +21,8 @@ int kk_buf_append(kk_buf *b, const char *s, size_t n);
 int kk_buf_puts(kk_buf *b, const char *s);
 int kk_buf_putc(kk_buf *b, char c);
 int kk_buf_printf(kk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends data (n bytes) in standard base64 with '=' padding (RFC 4648). */
+int kk_buf_base64(kk_buf *b, const void *data, size_t n);
 void kk_buf_clear(kk_buf *b); /* length 0, memory kept */
 void kk_buf_free(kk_buf *b);
 /* Hands the string over to the caller (who frees it) and resets b. Never

@@ -539,6 +539,8 @@ void kk_g2p_set_warnings(kk_g2p *g, kk_g2p_warn_fn fn, void *user, int strict)
     g->p.strict = strict;
 }
 
+void kk_g2p_set_chunk_per_sentence(kk_g2p *g, int on) { g->p.chunk_per_sentence = on; }
+
 void kk_g2p_free(kk_g2p *g)
 {
     if (!g)

@@ -152,6 +152,9 @@ void kk_g2p_free(kk_g2p *g);
  * context (its vocab and dictionary loaded once) can serve callers with
  * different callbacks. A lexicon already loaded is kept. */
 void kk_g2p_set_warnings(kk_g2p *g, kk_g2p_warn_fn warn, void *user, int strict);
+/* Sets params.chunk_per_sentence for the next runs (a pooled context
+ * serves callers that want either). */
+void kk_g2p_set_chunk_per_sentence(kk_g2p *g, int on);
 
 /* Adds a lexicon file's entries (later entries win). One entry per line:
  * word<TAB>phonemes (misaki symbols, checked against the vocab); blank lines

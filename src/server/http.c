@@ -159,6 +159,16 @@ static const route routes[] = {
     {"GET", "/api/projects/#/track", api_track, R_SLOW},
     {"GET", "/api/projects/#/subtitles", api_subtitles, R_SLOW},
     {"GET", "/api/projects/#/sources/#", api_source, 0},
+    {"GET", "/api/activity", api_activity, 0},
+    /* the OpenAI-compatible API (openai.c) and the metrics (metrics.c) */
+    {"POST", "/v1/audio/speech", oai_speech, R_JSON},
+    {"POST", "/v1/audio/captioned_speech", oai_captioned_speech, R_JSON},
+    {"POST", "/dev/captioned_speech", oai_captioned_speech, R_JSON}, /* Kokoro-FastAPI's path */
+    {"GET", "/v1/models", oai_models, 0},
+    {"GET", "/v1/models/*", oai_model, 0},
+    {"GET", "/v1/audio/voices", oai_voices, 0},
+    {"GET", "/v1/audio/models", oai_audio_models, 0},
+    {"GET", "/metrics", api_metrics, 0},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -211,6 +221,8 @@ struct http_req {
     srv_request rq;
     const route *rt;
     int is_api;
+    int is_openai; /* under /v1/: errors in OpenAI's shape */
+    unsigned status; /* the reply's, once queued */
     int started;  /* the first call (headers) is done */
     size_t n_query; /* query parameters in the URL (on_uri) */
     int deferred; /* 1: running on a slow thread; 2: its reply is ready */
@@ -734,6 +746,8 @@ static enum MHD_Result send_reply(kk_server *s, http_req *r)
     srv_reply *rp = &r->reply;
     struct MHD_Response *resp;
     set_timeout(r->rq.conn, s->p.idle_timeout_s);
+    if (r->is_openai)
+        oai_error_shape(rp);
     if (rp->raw) {
         resp = rp->raw;
         rp->raw = NULL;
@@ -765,8 +779,7 @@ static enum MHD_Result send_reply(kk_server *s, http_req *r)
     unsigned status = rp->status ? rp->status : 500;
     enum MHD_Result ok = MHD_queue_response(r->rq.conn, status, resp);
     MHD_destroy_response(resp);
-    if (s->p.log_requests)
-        srv_log(s, "%s %s %u %.1f ms", r->rq.method, r->path ? r->path : "?", status, (kk_now_s() - r->t0) * 1e3);
+    r->status = status; /* logged and counted when the request ends (on_completed) */
     return ok;
 }
 
@@ -1022,7 +1035,9 @@ static int expect_body(kk_server *s, http_req *r)
  * reply was set. */
 static int begin(kk_server *s, http_req *r, const char *method)
 {
-    r->is_api = !strncmp(r->path, "/api/", 5) || !strcmp(r->path, "/api");
+    r->is_openai = !strncmp(r->path, "/v1/", 4) || !strcmp(r->path, "/v1") || !strncmp(r->path, "/dev/", 5);
+    /* The API's rules (token, no-store) hold for /v1/ and /metrics too. */
+    r->is_api = !strncmp(r->path, "/api/", 5) || !strcmp(r->path, "/api") || r->is_openai || !strcmp(r->path, "/metrics");
     return check_headers(r) && check_access(s, r, method) && route_request(r, method) && expect_body(s, r);
 }
 
@@ -1166,8 +1181,22 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     return r;
 }
 
+/* The request's end, its body sent or its connection gone: one log line
+ * (with the time to its last byte: a streamed answer's whole length) and
+ * the metrics. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+    (void)c;
+    kk_server *s = cls;
+    http_req *r = *con_cls;
+    if (r && r->started && r->status) {
+        double dt = kk_now_s() - r->t0;
+        const char *pattern = r->rt ? r->rt->pattern : r->is_api ? "none" : "static";
+        srv_metrics_request(s->metrics, pattern, r->rq.method, r->status, dt);
+        if (s->p.log_requests)
+            srv_log(s, "%s %s %u %.1f ms%s", r->rq.method, r->path ? r->path : "?", r->status, dt * 1e3,
+                    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
+    }
     req_free(*con_cls);
     *con_cls = NULL;
 }
@@ -1385,6 +1414,7 @@ static kk_status server_start(const kk_server_params *params, int with_model, kk
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
     s->p = *params;
     s->t0 = kk_now_s();
+    s->t0_wall = (double)time(NULL);
     pthread_mutex_init(&s->settings_lock, NULL);
     kk_server_params *p = &s->p;
     if (!p->max_upload_bytes)
@@ -1409,6 +1439,12 @@ static kk_status server_start(const kk_server_params *params, int with_model, kk
         p->idle_timeout_s = 5;
     if (p->request_timeout_s <= 0)
         p->request_timeout_s = 30;
+    if (!p->max_speech_chars)
+        p->max_speech_chars = 4096;
+    if (p->speech_workers <= 0)
+        p->speech_workers = 16;
+    if (!p->speech_queue)
+        p->speech_queue = 64;
     kk_status st = KK_OK;
     char data_dir[PATH_MAX] = "";
     if (p->data_dir && !*p->data_dir)
@@ -1502,6 +1538,10 @@ static kk_status server_start(const kk_server_params *params, int with_model, kk
     }
     if (st == KK_OK)
         st = slow_start(p->slow_threads, &s->slow, err);
+    if (st == KK_OK && !(s->metrics = srv_metrics_new()))
+        st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    if (st == KK_OK)
+        st = srv_openai_start(s, &s->openai, err);
     if (st == KK_OK)
         st = start_daemon(s, err);
     if (st == KK_OK) {
@@ -1549,12 +1589,15 @@ void kk_server_stop(kk_server *s)
         if (fd != MHD_INVALID_SOCKET)
             close(fd);
     }
-    srv_jobs_stop(s->jobs); /* cancels the pass in progress */
+    srv_openai_stop(s->openai); /* speech ends; its connections resume */
+    srv_jobs_stop(s->jobs);     /* cancels the pass in progress */
     slow_stop(s->slow);     /* exports see `stopping` and end; their connections resume */
     if (s->events)
         srv_events_close_all(s->events); /* streams resume and end */
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    srv_openai_free(s->openai);
+    srv_metrics_free(s->metrics);
     srv_jobs_free(s->jobs);
     srv_events_free(s->events);
     kk_store_close(s->store);

@@ -205,6 +205,7 @@ struct srv_jobs {
     size_t n_projects;
     proj *current;
     atomic_int abort; /* the pass in progress should stop */
+    atomic_int held;  /* srv_jobs_hold: the background pass waits while > 0 */
     int stop;
     pthread_t thread;
     int started;
@@ -742,7 +743,34 @@ static int listening(const pass *ps) { return srv_events_listening(ps->j->env.ev
 static int pass_abort(void *user)
 {
     pass *ps = user;
+    /* Held (srv_jobs_hold): wait here, in whichever render thread asks,
+     * without losing the chunk in hand; an edit or the stop ends it. */
+    while (atomic_load(&ps->j->held) > 0 && !atomic_load(&ps->j->abort) && !atomic_load(ps->j->env.stopping)) {
+        struct timespec t = {0, 20 * 1000000L};
+        nanosleep(&t, NULL);
+    }
     return atomic_load(&ps->j->abort) || atomic_load(ps->j->env.stopping);
+}
+
+void srv_jobs_hold(srv_jobs *j, int delta)
+{
+    if (j)
+        atomic_fetch_add(&j->held, delta);
+}
+
+void srv_jobs_pending(srv_jobs *j, void (*fn)(void *user, int64_t project, size_t pending), void *user)
+{
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->lock);
+    for (proj *p = j->projects; p; p = p->next) {
+        if (p->deleted)
+            continue;
+        size_t n = p->rendering ? (p->total > p->done ? p->total - p->done : 0) : p->dirty ? p->n : 0;
+        if (n)
+            fn(user, p->id, n);
+    }
+    pthread_mutex_unlock(&j->lock);
 }
 
 

@@ -1,6 +1,7 @@
 /*
  * server.h - the studio server (`kokoro serve`): the web studio's files and
- * the JSON API of docs/api.md over HTTP/1.1, projects kept in SQLite
+ * the JSON API of docs/api.md over HTTP/1.1 (and an OpenAI-compatible
+ * speech API under /v1/, GET /metrics), projects kept in SQLite
  * (store.h), segments rendered in the background through the render cache,
  * progress pushed to the browser as Server-Sent Events.
  *
@@ -69,13 +70,18 @@ typedef struct kk_server_params {
     size_t memory_bytes;              /* segments' audio kept in memory, all projects [256 MiB];
                                          past it the least recently used is dropped and read
                                          back from the render cache when asked for */
-    int log_requests;                 /* one log line per request */
+    int log_requests;                 /* one log line per request, when it ends */
     /* Where renders' cache misses go (render workers, src/worker): NULL,
      * here. backend_workers (may be NULL) says how many workers are alive,
      * -1 when unreachable, for /api/health. */
     kk_render_backend *render_backend;
     int (*backend_workers)(void *user);
     void *backend_user;
+    /* The OpenAI-compatible speech API (docs/api.md). */
+    size_t max_speech_chars;          /* input of /v1/audio/speech, in characters [4,096] */
+    int speech_workers;               /* speech requests made at once, sharing the engine a
+                                         sentence each in turn [16] */
+    size_t speech_queue;              /* speech requests waiting for a worker; past it 429 [64] */
     kk_server_log_fn log;
     void *log_user;
 } kk_server_params;

@@ -13,6 +13,10 @@
  *   events.c   the per-project Server-Sent Event streams
  *              (server_events.h); sees nothing of the server.
  *   project.c  a project's rules and JSON views (server_project.h); a leaf.
+ *   openai.c   the OpenAI-compatible speech API, its workers
+ *              (server_openai.h); calls what api.c may.
+ *   metrics.c  counters and GET /metrics (server_openai.h); a leaf but
+ *              for its handlers.
  *   store.c    projects in SQLite (store.h); a leaf.
  * Calls go down that list, never up: jobs.c and events.c do not see
  * struct kk_server, and the hub's hello is a callback api.c gives it.
@@ -51,6 +55,7 @@
 #include "server.h"
 #include "server_events.h"
 #include "server_jobs.h"
+#include "server_openai.h"
 #include "server_project.h"
 #include "store.h"
 #include "tts.h"
@@ -67,7 +72,8 @@ struct kk_server {
     char token[65];
     int need_token, wildcard; /* bound to a non-loopback / a wildcard address */
     int port;
-    double t0; /* start, monotonic seconds */
+    double t0;      /* start, monotonic seconds */
+    double t0_wall; /* start, seconds since 1970 */
     atomic_int stopping;
     struct MHD_Daemon *daemon;
     kk_store *store;
@@ -78,6 +84,8 @@ struct kk_server {
     srv_jobs *jobs;
     srv_events *events;
     srv_slow *slow;
+    srv_openai *openai;   /* the OpenAI-compatible speech API (openai.c) */
+    srv_metrics *metrics; /* GET /metrics (metrics.c) */
     pthread_mutex_t settings_lock; /* read-modify-write of the user's settings */
 };
 

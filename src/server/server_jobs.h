@@ -60,6 +60,15 @@ void srv_jobs_playhead(srv_jobs *j, int64_t project, int64_t ms);
 /* The project was deleted: stop its renders and exports and drop its
  * audio. */
 void srv_jobs_forget(srv_jobs *j, int64_t project);
+/* Interactive work (the OpenAI speech API) comes first: while the holds
+ * (delta +1 and -1, from any thread) are above zero, the background pass
+ * waits at its next check, keeping what it made, and goes on after.
+ * Renders on request (exports, previews) do not wait. NULL j: nothing. */
+void srv_jobs_hold(srv_jobs *j, int delta);
+/* For each project with work: fn(user, project, segments pending): of the
+ * pass in progress those not yet rendered; of a project due a pass, all
+ * of its segments (how many of them the cache has is known only then). */
+void srv_jobs_pending(srv_jobs *j, void (*fn)(void *user, int64_t project, size_t pending), void *user);
 
 /* Fills views[i] for segs[i] (the store's, current) and *rv. */
 void srv_jobs_view(srv_jobs *j, int64_t project, const srv_settings *st, const kk_store_segment *segs, size_t n,

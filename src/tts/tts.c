@@ -415,8 +415,10 @@ kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, 
     st = g ? KK_OK : kk_g2p_new(t->model_dir, &gp, &g, err);
     if (st == KK_OK) {
         kk_g2p_set_warnings(g, g2p_warning, (void *)p, p->strict);
+        kk_g2p_set_chunk_per_sentence(g, p->chunk_per_sentence);
         st = kk_g2p_run(g, text, lang, collect, &s->chunks, err);
         kk_g2p_set_warnings(g, NULL, NULL, 0);
+        kk_g2p_set_chunk_per_sentence(g, gp.chunk_per_sentence);
     }
     if (pooled && g) {
         pthread_mutex_lock(&t->g2p_lock);

@@ -120,6 +120,10 @@ typedef struct kk_synth_params {
      * holds for the exact mode; a cache keyed on it must add the precision. */
     kk_precision precision;
     kk_tts_profile *profile; /* NULL: not profiled */
+    /* kk_tts_prepare: one chunk per sentence, not sentences packed up to
+     * 510 tokens: the first audio comes after the first sentence (for
+     * streaming answers), at some cost in speed on long texts. */
+    int chunk_per_sentence;
 } kk_synth_params;
 
 kk_synth_params kk_synth_default_params(void);

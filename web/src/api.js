@@ -79,6 +79,7 @@ const P = (id) => `/api/projects/${encodeURIComponent(id)}`;
 
 export const api = {
   health: () => request('GET', '/api/health'),
+  activity: () => request('GET', '/api/activity'),
   voices: () => request('GET', '/api/voices'),
   voicePreviewUrl: (id) => `/api/voices/${encodeURIComponent(id)}/preview`,
   settings: () => request('GET', '/api/settings'),

@@ -561,6 +561,29 @@ test('keyboard: the help overlay lists the shortcuts; segment navigation', async
   assert.deepEqual(unnamed, []);
 });
 
+test('the activity panel shows render speed, cache hit rate and memory, and what speech was made', async () => {
+  // Speech through the OpenAI-compatible API, so that there is something to show.
+  const r = await fetch(`${base}/v1/audio/speech`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: 'tts-1', voice: 'af_heart', input: `Activity for the panel, take ${Date.now()}.`, response_format: 'wav' }), // new text: not a cache hit
+  });
+  assert.equal(r.status, 200);
+  await r.arrayBuffer();
+  await page.click('[data-test=activity]');
+  await page.waitForSelector('[data-test=activity-panel] dl');
+  const text = await until('the panel filled in', async () => {
+    const t = await page.$eval('[data-test=activity-panel]', (e) => e.textContent);
+    return /real time/.test(t) ? t : null;
+  }, 10000);
+  assert.match(await page.$eval('[data-test=activity-speed]', (e) => e.textContent), /^\d+(\.\d)?× real time$/);
+  assert.match(await page.$eval('[data-test=activity-hit-rate]', (e) => e.textContent), /^\d+ %$/);
+  assert.match(await page.$eval('[data-test=activity-memory]', (e) => e.textContent), /^[1-9]\d* MB$/);
+  assert.match(text, /Speech requests\s*[1-9]/);
+  for (const v of await axe({ runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })) assert.fail(`activity panel: ${v}`);
+  await page.click('[data-test=activity]');
+  assert.equal(await page.$('[data-test=activity-panel]'), null, 'closed again');
+});
+
 test('axe-core finds no WCAG 2.1 A/AA problem in the editor (each side panel)', async () => {
   const found = [];
   for (const tab of ['input', 'voices', 'export']) {

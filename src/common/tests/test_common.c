@@ -1,5 +1,6 @@
 /* test_common.c - the shared helpers: the monotonic clock, mkdir -p, UTF-8
- * checks, the errno an I/O error records (a full disk told apart). */
+ * checks, the errno an I/O error records (a full disk told apart), base64
+ * into a buffer. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "kk_error.h"
+#include "buf.h"
 #include "kk_fs.h"
 #include "kk_time.h"
 #include "kk_utf8.h"
@@ -121,6 +123,26 @@ static void error_records_errno(void **state)
     assert_true(kk_error_disk_full(&err));
 }
 
+/* RFC 4648's test vectors, appended after what the buffer holds. */
+static void base64_appends(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    for (size_t n = 0; n <= 6; n++) {
+        kk_buf b = {0};
+        assert_int_equal(kk_buf_puts(&b, ">"), 0);
+        assert_int_equal(kk_buf_base64(&b, "foobar", n), 0);
+        assert_string_equal(b.data + 1, want[n]);
+        assert_int_equal(b.len, 1 + strlen(want[n]));
+        kk_buf_free(&b);
+    }
+    const unsigned char bin[3] = {0xff, 0x00, 0xfe};
+    kk_buf b = {0};
+    assert_int_equal(kk_buf_base64(&b, bin, 3), 0);
+    assert_string_equal(b.data, "/wD+");
+    kk_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +150,7 @@ int main(void)
         cmocka_unit_test(mkdirs_makes_parents),
         cmocka_unit_test(utf8_checks),
         cmocka_unit_test(error_records_errno),
+        cmocka_unit_test(base64_appends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

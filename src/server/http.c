@@ -1354,9 +1354,19 @@ static int copy_opt(const char *v, char **out)
     return v && !*out ? -1 : 0;
 }
 
+/* The render cache's memory level: a quarter of the audio budget
+ * (--memory-mb), so that what the server holds of audio, the studio's and
+ * the cache's together, stays near the budget; the disk level keeps the
+ * rest. */
+static size_t cache_memory(const kk_server *s)
+{
+    return (s->p.memory_bytes ? s->p.memory_bytes : (size_t)256 << 20) / 4;
+}
+
 static kk_status open_cache(kk_server *s, kk_error *err)
 {
     kk_cache_params cp = kk_cache_default_params();
+    cp.mem_bytes = cache_memory(s);
     char dir[PATH_MAX];
     if (s->p.no_cache) {
         cp.dir = NULL;
@@ -1509,6 +1519,7 @@ static kk_status server_start(const kk_server_params *params, int with_model, kk
          * the memory level still serves this run. */
         srv_log(s, "warning: rendering without a disk cache: %s", err->msg);
         kk_cache_params cp = kk_cache_default_params();
+        cp.mem_bytes = cache_memory(s);
         cp.dir = NULL;
         st = kk_cache_open(&cp, &s->cache, err);
     }

@@ -2,9 +2,9 @@
 # Render workers on a real Redis: starts redis-server on a free loopback
 # port in a temporary directory, kokoro workers against it, and checks one
 # case (docs/workers.md; issue 17):
-#   identical  a 24-cue file through 3 workers is bit-identical to the local render
-#              (the issue says 60 cues: 24 keep the suite short and still cover plain,
-#              sped-up and stretched speech, and every worker gets jobs)
+#   identical  a 60-cue file through 3 workers is bit-identical to the local render
+#              (short cues, to keep the suite short: plain, sped-up and stretched
+#              speech, and every worker gets jobs)
 #   kill9      a worker killed (-9) in the middle of a job: the job is reclaimed
 #              (XAUTOCLAIM) and finished, the output still identical; and a
 #              worker given two SIGTERMs mid-job releases it and exits
@@ -83,7 +83,7 @@ stats_line() { grep 'kokoro: redis: .* jobs queued' "$1" || fail "no backend sum
 start_redis
 case "$CASE" in
 identical)
-  N=24
+  N=60
   make_srt "$TMP/in.srt" $N
   start_worker a --threads 1
   start_worker b --threads 1

@@ -331,6 +331,14 @@ void srv_reply_json(srv_reply *rp, unsigned status, cJSON *json)
     rp->type = "application/json; charset=utf-8";
 }
 
+void srv_message_utf8(char *msg)
+{
+    if (!kk_utf8_valid(msg, strlen(msg)))
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+}
+
 void srv_reply_error(srv_reply *rp, unsigned status, const char *code, const char *fmt, ...)
 {
     char msg[KK_ERROR_MSG_MAX + 256];
@@ -338,11 +346,7 @@ void srv_reply_error(srv_reply *rp, unsigned status, const char *code, const cha
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    /* Messages quote what the client sent: keep them valid UTF-8 in the JSON. */
-    if (!kk_utf8_valid(msg, strlen(msg)))
-        for (char *p = msg; *p; p++)
-            if ((unsigned char)*p >= 0x80)
-                *p = '?';
+    srv_message_utf8(msg); /* messages quote what the client sent */
     cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
     cJSON_AddStringToObject(e, "code", code);
     cJSON_AddStringToObject(e, "message", msg);

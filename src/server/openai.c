@@ -37,7 +37,6 @@
 
 #include "dsp.h"
 #include "kk_time.h"
-#include "kk_utf8.h"
 #include "stream.h"
 
 #define SPEED_MIN 0.25
@@ -637,10 +636,7 @@ static void oai_error(srv_reply *rp, unsigned status, const char *code, const ch
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (!kk_utf8_valid(msg, strlen(msg)))
-        for (char *p = msg; *p; p++)
-            if ((unsigned char)*p >= 0x80)
-                *p = '?';
+    srv_message_utf8(msg);
     cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
     cJSON_AddStringToObject(e, "message", msg);
     cJSON_AddStringToObject(e, "type", error_type(status));

@@ -140,6 +140,9 @@ const char *srv_query(const srv_request *rq, const char *key);
 const char *srv_header(const srv_request *rq, const char *name);
 void srv_reply_header(srv_reply *rp, const char *name, const char *value);
 void srv_reply_json(srv_reply *rp, unsigned status, cJSON *json); /* takes json */
+/* Makes msg valid UTF-8 for a JSON answer, in place: when it is not (a
+ * message quoting what the client sent), every byte >= 0x80 becomes '?'. */
+void srv_message_utf8(char *msg);
 void srv_reply_error(srv_reply *rp, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The status and code for a library error (not found 404, conflict 409,

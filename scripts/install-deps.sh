@@ -18,7 +18,8 @@ PKGS=(
   libxxhash-dev                      # render cache keys and checksums
   libsqlite3-dev                     # the studio's projects and edit history (src/server/store.c)
   libmicrohttpd-dev                  # the studio server's HTTP (src/server/http.c)
-  ffmpeg                             # tests: makes a small video to dub
+  ffmpeg                             # tests: makes a small video to dub, reads `say -o -` back
+  alsa-utils                         # tests: aplay reads the streamed WAV of `say -o -`
   chromium                           # tests: the web studio in a real headless browser (web/tests)
   python3-onnx python3-numpy         # reference tools (tools/reference), /usr/bin/python3
 )

@@ -396,6 +396,7 @@ kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, 
     gp.warn_user = (void *)p;
     gp.dictionary = t->dict;
     gp.no_dictionary = !t->dict;
+    gp.stream_chunks = p->stream_chunks;
     if (!t->dict && p->on_warning && !atomic_exchange(&t->dict_reported, 1))
         p->on_warning(p->user, t->dict_error);
     kk_tts_script *s = calloc(1, sizeof *s);
@@ -415,6 +416,7 @@ kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, 
     st = g ? KK_OK : kk_g2p_new(t->model_dir, &gp, &g, err);
     if (st == KK_OK) {
         kk_g2p_set_warnings(g, g2p_warning, (void *)p, p->strict);
+        kk_g2p_set_stream_chunks(g, p->stream_chunks);
         st = kk_g2p_run(g, text, lang, collect, &s->chunks, err);
         kk_g2p_set_warnings(g, NULL, NULL, 0);
     }

@@ -141,6 +141,16 @@ static void test_say_streams_the_same_samples(void **state)
     assert_int_equal(r.code, 0);
     assert_true((r.out_len - 44) / 2 < n_frames);
     done(&r);
+    /* the bench's first-audio line, stopped after the first chunk */
+    r = run(NULL, "bench --first-audio --text 'Hi there. Yes.' --max-chunks 1 --threads 1");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "first audio "));
+    assert_non_null(strstr(r.out, "3 words"));
+    assert_non_null(strstr(r.out, "1 chunks (stopped), streaming chunks"));
+    done(&r);
+    r = run(NULL, "bench --first-audio --chunks sometimes");
+    assert_int_equal(r.code, 2);
+    done(&r);
     /* not to a terminal, and a bad --chunks */
     r = run(NULL, "say 'Hi.' --chunks sometimes -o -");
     assert_int_equal(r.code, 2);

@@ -240,7 +240,7 @@ int cmd_bench(int argc, char **argv)
         printf("first audio %.3f s after the call (best of %d; the first run's: %.3f s after the program started, "
                "model load included): a chunk of %zu ids, %.2f s of audio; %zu words, %zu chunks%s, %s chunks; "
                "a player started then waits %zu times, %.2f s in all; threads %d, precision %s; CPU time to the "
-               "first audio %.3f s (on an idle machine the wall time is about that over the threads)\n",
+               "first audio %.3f s (a wall time far above CPU time / threads: the machine is busy)\n",
                fa.first, repeat, from_start, fa.first_ids > 2 ? fa.first_ids - 2 : 0,
                fa.first_audio, count_words(text), fa.chunks, max_chunks && fa.chunks >= max_chunks ? " (stopped)" : "",
                sp.stream_chunks ? "streaming" : "packed", fa.gaps, fa.late,

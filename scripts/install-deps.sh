@@ -20,7 +20,8 @@ PKGS=(
   libmicrohttpd-dev                  # the studio server's HTTP (src/server/http.c)
   libhiredis-dev                     # render workers on Redis Streams (src/worker)
   redis-server                       # tests and bench: a real Redis for the render workers
-  ffmpeg                             # tests: makes a small video to dub
+  ffmpeg                             # tests: makes a small video to dub, reads `say -o -` back
+  alsa-utils                         # tests: aplay reads the streamed WAV of `say -o -`
   chromium                           # tests: the web studio in a real headless browser (web/tests)
   python3-onnx python3-numpy         # reference tools (tools/reference), /usr/bin/python3
 )

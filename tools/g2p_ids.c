@@ -4,7 +4,7 @@
  * (tools/reference/ort_run.js):
  *
  *   kk-g2p --model DIR [--voice af_heart | --lang en-us] [--json]
- *          [--max-tokens N] [--chunk-per-sentence] [TEXT...]
+ *          [--max-tokens N] [--chunk-per-sentence] [--stream-chunks] [TEXT...]
  *
  * TEXT is the arguments joined by spaces, or standard input when there are
  * none. --model is the model directory (holding config.json) or its
@@ -28,7 +28,7 @@ static void die_usage(const char *msg)
 {
     fprintf(stderr, "kk-g2p: %s\n"
                     "usage: kk-g2p --model DIR [--voice V | --lang L] [--json] [--max-tokens N] "
-                    "[--chunk-per-sentence] [TEXT...]\n",
+                    "[--chunk-per-sentence] [--stream-chunks] [TEXT...]\n",
             msg);
     exit(2);
 }
@@ -116,6 +116,10 @@ int main(int argc, char **argv)
         }
         if (!strcmp(a, "--chunk-per-sentence")) {
             p.chunk_per_sentence = 1;
+            continue;
+        }
+        if (!strcmp(a, "--stream-chunks")) {
+            p.stream_chunks = 1;
             continue;
         }
         if (!strcmp(a, "--")) {

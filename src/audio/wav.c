@@ -2,20 +2,137 @@
  * wav.c - see wav.h. The file writer is export.c's kk_audio_writer in one
  * of its WAV formats, so that audio files are written in one place (the
  * temporary file, libsndfile, the sync and the rename); this adds the
- * frame count. The in-memory WAVs are written here by hand: 44 bytes of
+ * frame count. A stream to a pipe (kk_wav_open_stream) has its header
+ * written here and its samples converted by libsndfile as raw PCM through
+ * virtual I/O, the same conversion as the files'. The in-memory WAVs are written here by hand: 44 bytes of
  * header need no library.
  */
 #include "wav.h"
 #include "export.h"
 
+#include <errno.h>
 #include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct kk_wav_writer {
-    kk_audio_writer *w;
+    kk_audio_writer *w; /* a file; NULL for a stream */
     size_t frames;
+    /* a stream (kk_wav_open_stream): libsndfile converts to raw 16-bit
+     * PCM, the virtual I/O below writes it to fd */
+    SNDFILE *sf;
+    int fd;
+    sf_count_t pos; /* bytes written to fd */
+    int write_errno; /* the first failed write's errno; 0: none */
 };
+
+/* ---- the stream's virtual I/O: a file that only grows, written to fd ---- */
+
+static sf_count_t vio_len(void *user) { return ((kk_wav_writer *)user)->pos; }
+static sf_count_t vio_tell(void *user) { return ((kk_wav_writer *)user)->pos; }
+
+static sf_count_t vio_seek(sf_count_t offset, int whence, void *user)
+{
+    kk_wav_writer *w = user;
+    sf_count_t to = whence == SEEK_SET ? offset : offset + w->pos; /* SEEK_CUR, SEEK_END: the same here */
+    return to == w->pos ? w->pos : -1; /* a pipe cannot go back */
+}
+
+static sf_count_t vio_read(void *ptr, sf_count_t count, void *user)
+{
+    (void)ptr, (void)count, (void)user;
+    return 0;
+}
+
+/* All of buf to fd (short writes and EINTR retried); the count written. */
+static size_t write_all(int fd, const void *buf, size_t n, int *err_no)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = write(fd, (const char *)buf + done, n - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            *err_no = k < 0 ? errno : EIO;
+            break;
+        }
+        done += (size_t)k;
+    }
+    return done;
+}
+
+static sf_count_t vio_write(const void *ptr, sf_count_t count, void *user)
+{
+    kk_wav_writer *w = user;
+    if (w->write_errno)
+        return 0;
+    size_t k = write_all(w->fd, ptr, (size_t)count, &w->write_errno);
+    w->pos += (sf_count_t)k;
+    return (sf_count_t)k;
+}
+
+kk_status kk_wav_open_stream(kk_wav_writer **out, int fd, int sample_rate, kk_error *err)
+{
+    *out = NULL;
+    if (sample_rate < 1000 || sample_rate > 384000)
+        return kk_error_set(err, KK_ERR_ARG, "a WAV stream at %d Hz: the rate must be 1000 .. 384000", sample_rate);
+    if (fd < 0)
+        return kk_error_set(err, KK_ERR_ARG, "a WAV stream needs an open file descriptor");
+    kk_wav_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    w->fd = fd;
+    /* the header: RIFF, fmt (PCM, mono, 16-bit), data; sizes unknown */
+    unsigned char h[44];
+    uint32_t unknown = 0xFFFFFFFFu, fmt_len = 16, rate = (uint32_t)sample_rate, byte_rate = rate * 2;
+    uint16_t fmt = 1, ch = 1, align = 2, bits = 16;
+    unsigned char *p = h;
+#define PUT(v) (memcpy(p, &(v), sizeof(v)), p += sizeof(v))
+    memcpy(p, "RIFF", 4), p += 4;
+    PUT(unknown);
+    memcpy(p, "WAVEfmt ", 8), p += 8;
+    PUT(fmt_len);
+    PUT(fmt);
+    PUT(ch);
+    PUT(rate);
+    PUT(byte_rate);
+    PUT(align);
+    PUT(bits);
+    memcpy(p, "data", 4), p += 4;
+    PUT(unknown);
+#undef PUT
+    int e = 0;
+    if (write_all(fd, h, sizeof h, &e) != sizeof h) {
+        free(w);
+        return kk_error_set(err, KK_ERR_IO, "cannot write the WAV stream's header: %s", strerror(e));
+    }
+    SF_VIRTUAL_IO vio = {.get_filelen = vio_len, .seek = vio_seek, .read = vio_read, .write = vio_write,
+                         .tell = vio_tell};
+    SF_INFO info = {.samplerate = sample_rate, .channels = 1,
+                    .format = SF_FORMAT_RAW | SF_FORMAT_PCM_16 | SF_ENDIAN_LITTLE};
+    w->sf = sf_open_virtual(&vio, SFM_WRITE, &info, w);
+    if (!w->sf) {
+        free(w);
+        return kk_error_set(err, KK_ERR_IO, "cannot start the WAV stream: %s", sf_strerror(NULL));
+    }
+    /* the same conversion as the files' (export.c): clipped, not wrapped */
+    sf_command(w->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    *out = w;
+    return KK_OK;
+}
+
+static kk_status stream_write(kk_wav_writer *w, const float *samples, size_t n, kk_error *err)
+{
+    if (w->write_errno)
+        return kk_error_set(err, KK_ERR_IO, "the WAV stream stopped: %s", strerror(w->write_errno));
+    if (sf_writef_float(w->sf, samples, (sf_count_t)n) != (sf_count_t)n || w->write_errno)
+        return kk_error_set(err, KK_ERR_IO, "writing the WAV stream failed: %s (was the reader closed?)",
+                            w->write_errno ? strerror(w->write_errno) : sf_strerror(w->sf));
+    return KK_OK;
+}
 
 kk_status kk_wav_open(kk_wav_writer **out, const char *path, int sample_rate, kk_wav_format format,
                       kk_error *err)
@@ -39,7 +156,7 @@ kk_status kk_wav_open(kk_wav_writer **out, const char *path, int sample_rate, kk
 
 kk_status kk_wav_write(kk_wav_writer *w, const float *samples, size_t n, kk_error *err)
 {
-    kk_status st = kk_audio_writer_write(w->w, samples, n, err);
+    kk_status st = w->w ? kk_audio_writer_write(w->w, samples, n, err) : stream_write(w, samples, n, err);
     if (st == KK_OK)
         w->frames += n;
     return st;
@@ -49,7 +166,14 @@ size_t kk_wav_frames(const kk_wav_writer *w) { return w->frames; }
 
 kk_status kk_wav_commit(kk_wav_writer *w, kk_error *err)
 {
-    kk_status st = kk_audio_writer_commit(w->w, err);
+    kk_status st = KK_OK;
+    if (w->w)
+        st = kk_audio_writer_commit(w->w, err);
+    else {
+        sf_close(w->sf); /* raw PCM: nothing held back, nothing to rewrite */
+        if (w->write_errno)
+            st = kk_error_set(err, KK_ERR_IO, "the WAV stream stopped: %s", strerror(w->write_errno));
+    }
     free(w);
     return st;
 }
@@ -58,7 +182,10 @@ void kk_wav_abort(kk_wav_writer *w)
 {
     if (!w)
         return;
-    kk_audio_writer_abort(w->w);
+    if (w->w)
+        kk_audio_writer_abort(w->w);
+    else
+        sf_close(w->sf);
     free(w);
 }
 

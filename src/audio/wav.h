@@ -5,7 +5,7 @@
  * (and an existing file is replaced only by a complete one).
  *
  * Mono WAV, 16-bit PCM or 32-bit float, at 1000 .. 384000 Hz: the
- * streaming writer of `kokoro speak`, a thin layer over export.h's
+ * streaming writer of `kokoro say` (also to a pipe, kk_wav_open_stream), a thin layer over export.h's
  * kk_audio_writer (which writes every audio file, WAV included, through
  * libsndfile; use it for other formats and for resampling). Also the WAV
  * in memory (kk_wav_memory), for audio served without a file.
@@ -30,6 +30,16 @@ typedef struct kk_wav_writer kk_wav_writer;
  * KK_ERR_IO when the file cannot be made. */
 kk_status kk_wav_open(kk_wav_writer **out, const char *path, int sample_rate, kk_wav_format format,
                       kk_error *err);
+/* Opens a mono 16-bit writer that streams to fd (a pipe, standard output:
+ * `kokoro say -o - | aplay`), for audio whose length is not known when it
+ * starts: the header's RIFF and data sizes are 0xFFFFFFFF, the
+ * unknown-length convention that FFmpeg writes to a pipe and that aplay and
+ * FFmpeg read to the end of the stream. Samples are converted as in
+ * kk_wav_open's files (libsndfile, clipped), so a stream holds the same
+ * samples as the file. Each kk_wav_write reaches fd before it returns;
+ * commit checks that everything was written (fd is not closed), abort just
+ * stops (what was written stays written). fd is borrowed. */
+kk_status kk_wav_open_stream(kk_wav_writer **out, int fd, int sample_rate, kk_error *err);
 /* Appends n samples; after a failed write, commit fails too (abort). */
 kk_status kk_wav_write(kk_wav_writer *w, const float *samples, size_t n, kk_error *err);
 /* Finishes the file and renames it into place; frees w. */

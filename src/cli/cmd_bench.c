@@ -8,8 +8,15 @@
  * the threads), plus g2p and voice loading. The process's peak RSS ends the
  * report.
  *
+ * With --first-audio it measures streaming instead: the time from the call
+ * (and from the program's start, model load included) to the first chunk
+ * of audio, on streaming chunks (kk_synth_params.stream_chunks) unless
+ * --chunks packed, and whether a player started then would have run dry
+ * waiting for a later chunk (gaps, with their total).
+ *
  *   kokoro bench [--model M] [-v VOICE] [--threads N] [--precision exact|fast]
- *                [--profile] [--repeat N] [--text TEXT]
+ *                [--profile] [--repeat N] [--text TEXT | -f FILE]
+ *                [--first-audio [--chunks stream|packed] [--max-chunks N]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,14 +38,55 @@ static const char *BENCH_TEXT =
 
 typedef struct {
     size_t samples;
+    /* --first-audio: when each chunk came, against a player that starts
+     * with the first one */
+    double t0;          /* the call's start */
+    double cpu0, first_cpu; /* CPU seconds of the process at the start, to the first chunk */
+    double first;       /* seconds to the first chunk; < 0 before it */
+    double first_audio; /* that chunk's audio, seconds (speech and pause) */
+    size_t first_ids;   /* its durations' count (ids and the two pads) */
+    double played;      /* audio handed over before this chunk, seconds */
+    double late;        /* the player's wait so far */
+    size_t gaps, chunks, max_chunks;
 } bench_state;
+
+/* CPU seconds (user and system) this process has used. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 /* Counts speech only: the pauses between chunks are not synthesised. */
 static int bench_chunk(void *user, const kk_tts_chunk *c)
 {
     bench_state *b = user;
     b->samples += c->n_samples - c->pause_samples;
-    return 0;
+    double now = kk_now_s() - b->t0, len = c->n_samples / (double)KK_SAMPLE_RATE;
+    if (b->chunks == 0)
+        b->first = now, b->first_audio = len, b->first_ids = c->n_durations, b->first_cpu = cpu_s() - b->cpu0;
+    else {
+        /* the player reaches this chunk at first + played + the waits so far */
+        double due = b->first + b->played + b->late;
+        if (now > due)
+            b->gaps++, b->late += now - due;
+    }
+    b->played += len;
+    b->chunks++;
+    return b->max_chunks && b->chunks >= b->max_chunks;
+}
+
+static size_t count_words(const char *s)
+{
+    size_t n = 0;
+    for (int in = 0; *s; s++) {
+        int sp = *s == ' ' || *s == '\n' || *s == '\t' || *s == '\r';
+        n += !sp && !in;
+        in = !sp;
+    }
+    return n;
 }
 
 static void bench_warning(void *user, const char *msg)
@@ -81,8 +129,11 @@ int cmd_bench(int argc, char **argv)
 {
     kk_tts_params tp = kk_tts_default_params();
     kk_synth_params sp = kk_synth_default_params();
-    int profile = 0, repeat = 1;
-    const char *text = BENCH_TEXT;
+    double t_start = kk_now_s();
+    int profile = 0, repeat = 1, first_audio = 0;
+    size_t max_chunks = 0;
+    const char *text = BENCH_TEXT, *file = NULL;
+    sp.stream_chunks = -1; /* unless --chunks: streaming for --first-audio, packed otherwise */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc)
             tp.model = argv[++i];
@@ -110,16 +161,43 @@ int cmd_bench(int argc, char **argv)
                 return cli_usage("bench: --precision is exact or fast, not '%s'", v);
         } else if (!strcmp(argv[i], "--text") && i + 1 < argc)
             text = argv[++i];
+        else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) && i + 1 < argc)
+            file = argv[++i];
+        else if (!strcmp(argv[i], "--first-audio"))
+            first_audio = 1;
+        else if (!strcmp(argv[i], "--chunks") && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (strcmp(v, "stream") && strcmp(v, "packed"))
+                return cli_usage("bench: --chunks is stream or packed, not '%s'", v);
+            sp.stream_chunks = !strcmp(v, "stream");
+        } else if (!strcmp(argv[i], "--max-chunks") && i + 1 < argc) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1)
+                return cli_usage("bench: --max-chunks takes a count from 1, not '%s'", argv[i]);
+            max_chunks = (size_t)n;
+        }
         else if (!strcmp(argv[i], "--profile"))
             profile = 1;
         else
             return cli_usage("bench: unknown or incomplete option '%s'", argv[i]);
     }
+    if (sp.stream_chunks < 0)
+        sp.stream_chunks = first_audio;
+    kk_buf tbuf = {0};
+    if (file) {
+        text = NULL;
+        int rc = cli_get_text("bench", &text, file, &tbuf);
+        if (rc != KK_EXIT_OK)
+            return rc;
+    }
     kk_error err = {0};
     double t0 = kk_now_s();
     kk_tts *tts = NULL;
-    if (kk_tts_new(&tp, &tts, &err) != KK_OK)
+    if (kk_tts_new(&tp, &tts, &err) != KK_OK) {
+        kk_buf_free(&tbuf);
         return cli_fail(&err);
+    }
     double load = kk_now_s() - t0;
     bench_state b = {0};
     kk_tts_profile prof;
@@ -128,6 +206,9 @@ int cmd_bench(int argc, char **argv)
     sp.on_warning = bench_warning;
     sp.user = &b;
     double best = 1e30;
+    bench_state fa = {0}; /* --first-audio: the run with the earliest first chunk */
+    double from_start = 0;
+    fa.first = 1e30;
     kk_status st = KK_OK;
     /* the first run includes one-time work (page faults of the weights,
      * the fast mode's packing); the best of --repeat runs is reported and
@@ -136,16 +217,37 @@ int cmd_bench(int argc, char **argv)
         kk_tts_profile cur;
         memset(&cur, 0, sizeof cur);
         sp.profile = &cur;
-        b.samples = 0;
-        t0 = kk_now_s();
+        b = (bench_state){.max_chunks = max_chunks, .first = -1};
+        b.cpu0 = cpu_s();
+        t0 = b.t0 = kk_now_s();
         st = kk_tts_synthesize(tts, text, &sp, &err);
+        if (st == KK_ERR_ABORTED && max_chunks && b.chunks >= max_chunks)
+            st = KK_OK; /* stopped after --max-chunks, as asked */
         double took = kk_now_s() - t0;
         if (took < best)
             best = took, prof = cur;
+        if (st == KK_OK && b.chunks && b.first < fa.first)
+            fa = b;
+        if (r == 0 && st == KK_OK && b.chunks)
+            from_start = t0 - t_start + b.first; /* the first run's, model load included */
     }
     kk_tts_free(tts);
-    if (st != KK_OK)
+    if (st != KK_OK) {
+        kk_buf_free(&tbuf);
         return cli_fail(&err);
+    }
+    if (first_audio) {
+        printf("first audio %.3f s after the call (best of %d; the first run's: %.3f s after the program started, "
+               "model load included): a chunk of %zu ids, %.2f s of audio; %zu words, %zu chunks%s, %s chunks; "
+               "a player started then waits %zu times, %.2f s in all; threads %d, precision %s; CPU time to the "
+               "first audio %.3f s (a wall time far above CPU time / threads: the machine is busy)\n",
+               fa.first, repeat, from_start, fa.first_ids > 2 ? fa.first_ids - 2 : 0,
+               fa.first_audio, count_words(text), fa.chunks, max_chunks && fa.chunks >= max_chunks ? " (stopped)" : "",
+               sp.stream_chunks ? "streaming" : "packed", fa.gaps, fa.late,
+               sp.threads > 0 ? sp.threads : (int)sysconf(_SC_NPROCESSORS_ONLN),
+               sp.precision == KK_PRECISION_FAST ? "fast" : "exact", fa.first_cpu);
+    }
+    kk_buf_free(&tbuf);
     int threads = sp.threads > 0 ? sp.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     double audio = b.samples / (double)KK_SAMPLE_RATE;
     printf("load %.3f s, synthesis %.2f s for %.2f s of speech: real-time factor %.3f (%.1fx faster than "

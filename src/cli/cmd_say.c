@@ -5,6 +5,14 @@
  * engine hands it over, so a long text never sits in memory whole; the file
  * appears under its name only when complete (a temporary file renamed at the
  * end), and Ctrl-C stops at the next chunk boundary leaving no file.
+ *
+ * With -o - the WAV goes to standard output as the chunks come (a header
+ * of unknown length, kk_wav_open_stream), so `kokoro say -o - TEXT | aplay`
+ * starts playing after the first sentence. Chunks are sized for that
+ * (kk_synth_params.stream_chunks: the first sentence alone, then sentences
+ * grouped up to 175-250 ids) whichever the output, so the file and the
+ * stream hold the same samples; --chunks packed packs sentences up to 510
+ * ids instead, as kokoro render and the server do.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -103,6 +111,7 @@ static void on_warning(void *user, const char *msg)
 int cmd_say(int argc, char **argv)
 {
     const char *text = NULL, *file = NULL, *out = NULL, *stamps = NULL;
+    int chunks_packed = 0;
     kk_tts_params tp = kk_tts_default_params();
     kk_synth_params sp = kk_synth_default_params();
     for (int i = 1; i < argc; i++) {
@@ -137,6 +146,10 @@ int cmd_say(int argc, char **argv)
                 sp.precision = !strcmp(v, "fast") ? KK_PRECISION_FAST : KK_PRECISION_EXACT, i++;
             else
                 return cli_usage("say: --precision is exact or fast, not '%s'", v);
+        } else if (!strcmp(a, "--chunks") && v) {
+            if (strcmp(v, "stream") && strcmp(v, "packed"))
+                return cli_usage("say: --chunks is stream or packed, not '%s'", v);
+            chunks_packed = !strcmp(v, "packed"), i++;
         } else if (a[0] == '-' && a[1])
             return cli_usage("say: unknown or incomplete option '%s'", a);
         else if (!text)
@@ -145,7 +158,12 @@ int cmd_say(int argc, char **argv)
             return cli_usage("say: give the text as one argument (quote it) or with -f FILE");
     }
     if (!out)
-        return cli_usage("say: name the output file with -o OUT.wav");
+        return cli_usage("say: name the output file with -o OUT.wav (or -o - to stream a WAV to standard output)");
+    int to_stdout = !strcmp(out, "-");
+    if (to_stdout && isatty(STDOUT_FILENO))
+        return cli_usage("say: -o - writes audio to standard output, which is a terminal here; pipe it "
+                         "(kokoro say -o - TEXT | aplay) or name a file");
+    sp.stream_chunks = !chunks_packed;
 
     kk_error err = {0};
     /* The voice's own language must be one the phonemizer reads; say so by
@@ -167,7 +185,8 @@ int cmd_say(int argc, char **argv)
         return cli_fail(&err);
     }
     say_state st = {.progress = isatty(STDERR_FILENO), .text = text, .words = stamps ? cJSON_CreateArray() : NULL};
-    if (kk_wav_open(&st.wav, out, KK_SAMPLE_RATE, KK_WAV_PCM16, &err) != KK_OK) {
+    if ((to_stdout ? kk_wav_open_stream(&st.wav, STDOUT_FILENO, KK_SAMPLE_RATE, &err)
+                   : kk_wav_open(&st.wav, out, KK_SAMPLE_RATE, KK_WAV_PCM16, &err)) != KK_OK) {
         kk_tts_free(tts);
         kk_buf_free(&buf);
         return cli_fail(&err);
@@ -175,6 +194,11 @@ int cmd_say(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_sigint}, old;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
+    /* a reader that goes away (aplay stopped) is a write error, not a kill */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+    sigemptyset(&ign.sa_mask);
+    if (to_stdout)
+        sigaction(SIGPIPE, &ign, &old_pipe);
     sp.on_chunk = on_chunk;
     sp.on_progress = on_progress;
     sp.abort = should_abort;
@@ -182,6 +206,8 @@ int cmd_say(int argc, char **argv)
     sp.user = &st;
     kk_status s = kk_tts_synthesize(tts, text, &sp, &err);
     sigaction(SIGINT, &old, NULL);
+    if (to_stdout)
+        sigaction(SIGPIPE, &old_pipe, NULL);
     if (st.progress)
         fputc('\n', stderr);
     if (s != KK_OK && st.failed)
@@ -200,6 +226,7 @@ int cmd_say(int argc, char **argv)
     kk_buf_free(&buf);
     if (s != KK_OK)
         return cli_fail(&err);
-    fprintf(stderr, "kokoro: wrote %s (%.2f s of speech)\n", out, frames / (double)KK_SAMPLE_RATE);
+    fprintf(stderr, "kokoro: wrote %s (%.2f s of speech)\n", to_stdout ? "the WAV stream" : out,
+            frames / (double)KK_SAMPLE_RATE);
     return KK_EXIT_OK;
 }

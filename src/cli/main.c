@@ -20,7 +20,7 @@ static const struct {
 } commands[] = {
     {"parse", cmd_parse, "parse FILE [--strict] [--format F]   print a subtitle or text file's segments as JSON"},
     {"convert", cmd_convert, "convert IN OUT [--strict] [--format F] [--to F]   write another subtitle format"},
-    {"say", cmd_say, "say TEXT|-f FILE -o OUT.wav [-v VOICE] [-s SPEED] [--timestamps W.json] [--model M] [--precision exact|fast]   speak text"},
+    {"say", cmd_say, "say TEXT|-f FILE -o OUT.wav|- [-v VOICE] [-s SPEED] [--timestamps W.json] [--model M] [--precision exact|fast] [--chunks stream|packed]   speak text"},
     {"render", cmd_render,
      "render FILE -o OUT [-v VOICE] [-s SPEED] [--pitch ST] [--voice-map A=v,B=w] [--fit overlap|truncate|none]\n"
      "         [--report R.json] [--subtitles OUT.srt] [--normalize] [--video IN.mp4] [--redis URL]\n"

@@ -540,6 +540,10 @@ void kk_g2p_set_warnings(kk_g2p *g, kk_g2p_warn_fn fn, void *user, int strict)
 }
 
 void kk_g2p_set_chunk_per_sentence(kk_g2p *g, int on) { g->p.chunk_per_sentence = on; }
+void kk_g2p_set_stream_chunks(kk_g2p *g, int on)
+{
+    g->p.stream_chunks = on;
+}
 
 void kk_g2p_free(kk_g2p *g)
 {
@@ -1616,15 +1620,72 @@ static kk_status emit_long_unit(chunker *ck, const unit *u, int max)
     return KK_OK;
 }
 
+/* emit, counting the speech chunks (*n) and keeping the first one's size */
+static kk_status emit_counted(chunker *ck, const units *U, size_t a, size_t b, int pause, size_t *n, size_t *first)
+{
+    size_t ids = count_tokens(U, a, b);
+    if (ids && (*n)++ == 0)
+        *first = ids;
+    return emit(ck, U, a, b, pause);
+}
+
+/* The end (exclusive) of the sentence that starts at unit i: past its
+ * sentence mark and the closing marks after it, or at a pause, a paragraph
+ * break or the end of the text. */
+static size_t sentence_end(const units *U, size_t i)
+{
+    for (size_t j = i; j < U->n; j++) {
+        const unit *u = &U->v[j];
+        if (u->kind == KK_ITEM_PAUSE || u->kind == KK_ITEM_PARA)
+            return j;
+        if (u->kind == KK_ITEM_PUNCT && u->brk == KK_BRK_SENTENCE) {
+            j++;
+            while (j < U->n && U->v[j].kind == KK_ITEM_PUNCT && !U->v[j].space_before &&
+                   (U->v[j].closing || U->v[j].brk == KK_BRK_SENTENCE))
+                j++;
+            return j;
+        }
+    }
+    return U->n;
+}
+
+/* Streaming chunks (kk_g2p_params.stream_chunks): at the end of a sentence,
+ * with units [cs, i) in the chunk so far (count ids), chunk k (0-based,
+ * speech chunks only) is closed when it is the first one, or when the next
+ * sentence would take it past its target (twice the first chunk's size,
+ * doubling per chunk, at most KK_G2P_STREAM_TARGET), unless it is still
+ * short (under 70 % of the target, at most KK_G2P_STREAM_MIN) and the next
+ * sentence fits within KK_G2P_STREAM_MAX. */
+static int stream_close(const units *U, size_t cs, size_t i, size_t count, size_t k, size_t first, size_t max)
+{
+    if (k == 0)
+        return 1;
+    size_t target = first < 50 ? 50 : first; /* a one-word first chunk does not hold the ramp back */
+    for (size_t n = 0; n < k && target < KK_G2P_STREAM_TARGET; n++)
+        target *= 2;
+    if (target > KK_G2P_STREAM_TARGET)
+        target = KK_G2P_STREAM_TARGET;
+    size_t lo = target * 7 / 10 < KK_G2P_STREAM_MIN ? target * 7 / 10 : KK_G2P_STREAM_MIN;
+    size_t hi = KK_G2P_STREAM_MAX < max ? KK_G2P_STREAM_MAX : max;
+    size_t with = count_tokens(U, cs, sentence_end(U, i));
+    if (with <= target)
+        return 0;
+    return !(count < lo && with <= hi);
+}
+
 static kk_status chunk_units(kk_g2p *g, const units *U, chunker *ck)
 {
-    const size_t max = (size_t)g->p.max_tokens;
+    const size_t hard_max = (size_t)g->p.max_tokens;
+    const int stream = g->p.stream_chunks && !g->p.chunk_per_sentence;
     size_t cs = 0, count = 0;
+    size_t n_speech = 0, first = 0; /* speech chunks emitted; the first one's ids */
     kk_status st = KK_OK;
     for (size_t i = 0; i < U->n && st == KK_OK; i++) {
         const unit *u = &U->v[i];
+        /* the first streaming chunk is cut short when its sentence is long */
+        size_t max = stream && n_speech == 0 && hard_max > KK_G2P_STREAM_FIRST_MAX ? KK_G2P_STREAM_FIRST_MAX : hard_max;
         if (u->kind == KK_ITEM_PAUSE || u->kind == KK_ITEM_PARA) {
-            st = emit(ck, U, cs, i, natural_pause(g, U, cs, i));
+            st = emit_counted(ck, U, cs, i, natural_pause(g, U, cs, i), &n_speech, &first);
             if (st == KK_OK && u->kind == KK_ITEM_PAUSE)
                 st = add_pause(ck, u, u->pause_ms);
             else if (st == KK_OK && ck->pending && !ck->explicit_pause &&
@@ -1636,15 +1697,15 @@ static kk_status chunk_units(kk_g2p *g, const units *U, chunker *ck)
         }
         if (!u->n)
             continue;
-        if (g->p.chunk_per_sentence && count > 0) {
+        if ((g->p.chunk_per_sentence || stream) && count > 0) {
             /* the last unit with ids, is it a sentence end? */
             size_t k = i;
             while (k-- > cs && (!U->v[k].n || (U->v[k].kind == KK_ITEM_PUNCT && U->v[k].closing)))
                 ;
             int ends = k + 1 > cs && k < i && U->v[k].kind == KK_ITEM_PUNCT && U->v[k].brk == KK_BRK_SENTENCE;
             int attached = u->kind == KK_ITEM_PUNCT && (u->closing || u->brk == KK_BRK_SENTENCE);
-            if (ends && !attached) {
-                st = emit(ck, U, cs, i, natural_pause(g, U, cs, i));
+            if (ends && !attached && (!stream || stream_close(U, cs, i, count, n_speech, first, hard_max))) {
+                st = emit_counted(ck, U, cs, i, natural_pause(g, U, cs, i), &n_speech, &first);
                 cs = i;
                 count = 0;
             }
@@ -1677,12 +1738,14 @@ static kk_status chunk_units(kk_g2p *g, const units *U, chunker *ck)
                 if (k > cs && count_tokens(U, k, i + 1) <= max)
                     z = k;
             }
-            st = emit(ck, U, cs, z, natural_pause(g, U, cs, z));
+            st = emit_counted(ck, U, cs, z, natural_pause(g, U, cs, z), &n_speech, &first);
             cs = z;
             count = count_tokens(U, cs, i);
             add = u->n + (count > 0 && u->space_before);
-            if (st == KK_OK && count == 0 && add > max) {
-                st = emit_long_unit(ck, u, (int)max);
+            /* (a unit longer than the short first chunk is not cut for it) */
+            if (st == KK_OK && count == 0 && add > hard_max) {
+                n_speech++;
+                st = emit_long_unit(ck, u, (int)hard_max);
                 cs = i + 1;
                 continue;
             }
@@ -1690,7 +1753,7 @@ static kk_status chunk_units(kk_g2p *g, const units *U, chunker *ck)
         count += add;
     }
     if (st == KK_OK)
-        st = emit(ck, U, cs, U->n, 0);
+        st = emit_counted(ck, U, cs, U->n, 0, &n_speech, &first);
     if (st == KK_OK)
         st = deliver(ck);
     return st;

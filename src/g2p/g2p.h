@@ -26,7 +26,9 @@
  *     paragraph breaks (blank lines) and pauses always, then, when a chunk
  *     would be too long, at the last sentence end, else the last clause mark,
  *     else the last word boundary. Each chunk says how long a pause should
- *     follow it.
+ *     follow it. For streaming, chunks can instead be sized for a first
+ *     chunk at once (the first sentence) and grouped sentences after it
+ *     (kk_g2p_params.stream_chunks).
  *
  * Symbols that are not in the model's vocabulary are never silently dropped:
  * each one is reported through the warning callback (and left out of the
@@ -57,6 +59,12 @@
 #define KK_G2P_MAX_TOKENS 510
 
 typedef struct kk_g2p kk_g2p;
+
+/* The sizes of streaming chunks (kk_g2p_params.stream_chunks), in ids. */
+#define KK_G2P_STREAM_FIRST_MAX 100
+#define KK_G2P_STREAM_MIN 175
+#define KK_G2P_STREAM_TARGET 250
+#define KK_G2P_STREAM_MAX 450
 
 typedef enum kk_g2p_warning_kind {
     KK_G2P_WARN_UNKNOWN_SYMBOL, /* a phoneme symbol not in the model's vocab */
@@ -92,6 +100,19 @@ typedef struct kk_g2p_params {
     /* One chunk per sentence even when more would fit (lower latency for
      * streaming); by default sentences are packed up to max_tokens. */
     int chunk_per_sentence;
+    /* Chunks for streaming (first audio at once, prosody after): the first
+     * chunk is the first sentence alone (cut at a clause or comma when it
+     * makes more than KK_G2P_STREAM_FIRST_MAX ids), and each later chunk
+     * takes whole sentences while it stays within a target that starts at
+     * twice the first chunk's size and doubles per chunk up to
+     * KK_G2P_STREAM_TARGET, or, while it holds fewer than
+     * KK_G2P_STREAM_MIN, up to KK_G2P_STREAM_MAX (Kokoro-FastAPI's
+     * 175-250-450). The ramp lets a chunk be made while the one before it
+     * plays when synthesis is at least twice as fast as real time. A
+     * sentence longer than max_tokens is cut as always. 0 (the default):
+     * sentences packed up to max_tokens. chunk_per_sentence, when set too,
+     * wins. */
+    int stream_chunks;
     /* Silence after a chunk, by what ends it (milliseconds). */
     int pause_paragraph_ms; /* a blank line in the text */
     int pause_sentence_ms;  /* . ! ? … */
@@ -155,6 +176,10 @@ void kk_g2p_set_warnings(kk_g2p *g, kk_g2p_warn_fn warn, void *user, int strict)
 /* Sets params.chunk_per_sentence for the next runs (a pooled context
  * serves callers that want either). */
 void kk_g2p_set_chunk_per_sentence(kk_g2p *g, int on);
+
+/* Sets kk_g2p_params.stream_chunks between runs (a pooled context serves
+ * callers that stream and callers that do not). */
+void kk_g2p_set_stream_chunks(kk_g2p *g, int on);
 
 /* Adds a lexicon file's entries (later entries win). One entry per line:
  * word<TAB>phonemes (misaki symbols, checked against the vocab); blank lines

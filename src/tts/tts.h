@@ -5,8 +5,9 @@
  * voice packs met so far; idle phonemizer contexts) and may be shared by
  * threads: each kk_tts_synthesize() call borrows a phonemizer and brings its
  * own working memory. A call turns text into phoneme chunks
- * (src/g2p: sentences, then clauses, at most 510 tokens each, inline
- * pronunciations and [pause:500ms] markup), synthesises each chunk with the
+ * (src/g2p: sentences, then clauses, at most 510 tokens each, or sized
+ * for streaming with stream_chunks; inline pronunciations and
+ * [pause:500ms] markup), synthesises each chunk with the
  * voice's style row for its length, and hands the audio over chunk by chunk
  * as soon as it is made (streaming), followed by the pause the text asks
  * for. Progress and abort callbacks are called between chunks and, for
@@ -124,6 +125,13 @@ typedef struct kk_synth_params {
      * 510 tokens: the first audio comes after the first sentence (for
      * streaming answers), at some cost in speed on long texts. */
     int chunk_per_sentence;
+    /* Chunks sized for streaming (kk_g2p_params.stream_chunks): the first
+     * sentence is a chunk of its own, so that its audio comes at once, and
+     * the sentences after it are grouped on a ramp up to 175-250 ids (at
+     * most 450), so that each chunk is made while the one before it plays.
+     * 0 (the default): sentences packed up to 510 ids. The script
+     * (kk_tts_script_phonemes) says which was used. */
+    int stream_chunks;
 } kk_synth_params;
 
 kk_synth_params kk_synth_default_params(void);

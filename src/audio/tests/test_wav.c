@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <sndfile.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,42 @@ static void test_bad_paths(void **state)
     assert_int_equal(count_tmp(), 0);
 }
 
+/* A stream to a pipe: the header of unknown length, the samples as a file
+ * would hold them (clipped), and a reader that went away an error, not a
+ * crash. */
+static void test_stream(void **state)
+{
+    (void)state;
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    kk_wav_writer *w = NULL;
+    kk_error err;
+    assert_int_equal(kk_wav_open_stream(&w, fd[1], 999, &err), KK_ERR_ARG);
+    assert_int_equal(kk_wav_open_stream(&w, fd[1], 24000, &err), KK_OK);
+    const float x[4] = {0.5f, -2.0f, 2.0f, 0.0f};
+    assert_int_equal(kk_wav_write(w, x, 4, &err), KK_OK);
+    assert_int_equal(kk_wav_frames(w), 4);
+    assert_int_equal(kk_wav_commit(w, &err), KK_OK);
+    unsigned char b[64];
+    ssize_t n = read(fd[0], b, sizeof b);
+    assert_int_equal(n, 44 + 8);
+    assert_memory_equal(b, "RIFF\xff\xff\xff\xff" "WAVEfmt ", 16);
+    assert_memory_equal(b + 36, "data\xff\xff\xff\xff", 8);
+    int16_t pcm[4];
+    memcpy(pcm, b + 44, 8);
+    assert_true(pcm[0] == 16384 || pcm[0] == 16383); /* libsndfile's scale, as in the files */
+    assert_int_equal(pcm[1], -32768);
+    assert_int_equal(pcm[2], 32767);
+    assert_int_equal(pcm[3], 0);
+    /* the reader closes: the next write fails with a message */
+    close(fd[0]);
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    assert_int_equal(kk_wav_open_stream(&w, fd[1], 24000, &err), KK_ERR_IO);
+    assert_null(w);
+    signal(SIGPIPE, old);
+    close(fd[1]);
+}
+
 /* A WAV in memory: the header a player needs, clipped samples, NaN as 0. */
 static void test_memory_wav(void **state)
 {
@@ -138,6 +175,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_abort_keeps_existing_file),
         cmocka_unit_test(test_bad_paths),
+        cmocka_unit_test(test_stream),
         cmocka_unit_test(test_memory_wav),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,6 +69,94 @@ static void test_say_from_stdin_and_failures_leave_no_file(void **state)
     done(&r);
 }
 
+/* `say -o -` streams a WAV of unknown length (RIFF and data sizes
+ * 0xFFFFFFFF) that holds the same samples as `say -o FILE`, and that FFmpeg
+ * and aplay read to its end. Two sentences: two streaming chunks. */
+static void test_say_streams_the_same_samples(void **state)
+{
+    (void)state;
+    const char *text = "Hello there. This is a short test of streaming, in two chunks.";
+    remove(tmp("f.wav"));
+    run_result r = run(NULL, "say '%s' -o '%s'", text, tmp("f.wav"));
+    assert_int_equal(r.code, 0);
+    done(&r);
+    r = run(NULL, "say '%s' -o -", text);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.err, "wrote the WAV stream"));
+    size_t flen = 0;
+    char *f = slurp(tmp("f.wav"), &flen);
+    assert_non_null(f);
+    assert_true(r.out_len > 44 + 24000); /* more than half a second */
+    static const unsigned char unknown[4] = {0xFF, 0xFF, 0xFF, 0xFF};
+    assert_memory_equal(r.out, "RIFF", 4);
+    assert_memory_equal(r.out + 4, unknown, 4);
+    assert_memory_equal(r.out + 36, "data", 4);
+    assert_memory_equal(r.out + 40, unknown, 4);
+    /* the file's samples (read with libsndfile as 16-bit) are the stream's */
+    SF_INFO info = {0};
+    SNDFILE *sf = sf_open(tmp("f.wav"), SFM_READ, &info);
+    assert_non_null(sf);
+    assert_int_equal((size_t)info.frames, (r.out_len - 44) / 2);
+    short *pcm = malloc((size_t)info.frames * sizeof *pcm);
+    assert_non_null(pcm);
+    assert_int_equal(sf_readf_short(sf, pcm, info.frames), info.frames);
+    sf_close(sf);
+    assert_memory_equal(r.out + 44, pcm, (size_t)info.frames * 2);
+    free(pcm);
+    free(f);
+    /* the stream as a file for the readers */
+    FILE *o = fopen(tmp("stream.wav"), "wb");
+    assert_non_null(o);
+    assert_int_equal(fwrite(r.out, 1, r.out_len, o), r.out_len);
+    assert_int_equal(fclose(o), 0);
+    size_t n_frames = (r.out_len - 44) / 2;
+    done(&r);
+    /* FFmpeg reads it from a pipe, every sample */
+    const char *ffmpeg = getenv("FFMPEG");
+    assert_non_null(ffmpeg);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cat '%s' | '%s' -v error -y -i - -f s16le '%s'", tmp("stream.wav"), ffmpeg,
+             tmp("stream.raw"));
+    assert_int_equal(system(cmd), 0);
+    size_t raw_len = 0;
+    char *raw = slurp(tmp("stream.raw"), &raw_len);
+    assert_non_null(raw);
+    assert_int_equal(raw_len, n_frames * 2);
+    free(raw);
+    /* aplay plays it from a pipe to its end (the null device: no sound card
+     * needed), reading every byte */
+    const char *aplay = getenv("APLAY");
+    if (aplay && *aplay) {
+        snprintf(cmd, sizeof cmd, "cat '%s' | { '%s' -q -D null - && wc -c; } > '%s'", tmp("stream.wav"), aplay,
+                 tmp("aplay.txt"));
+        assert_int_equal(system(cmd), 0);
+        char *left = slurp(tmp("aplay.txt"), NULL);
+        assert_non_null(left);
+        assert_int_equal(atoi(left), 0);
+        free(left);
+    } else
+        print_message("aplay not found (alsa-utils): its part of the check skipped\n");
+    /* packed chunks: one chunk, no pause between the sentences, so shorter */
+    r = run(NULL, "say '%s' -o - --chunks packed", text);
+    assert_int_equal(r.code, 0);
+    assert_true((r.out_len - 44) / 2 < n_frames);
+    done(&r);
+    /* the bench's first-audio line, stopped after the first chunk */
+    r = run(NULL, "bench --first-audio --text 'Hi there. Yes.' --max-chunks 1 --threads 1");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "first audio "));
+    assert_non_null(strstr(r.out, "3 words"));
+    assert_non_null(strstr(r.out, "1 chunks (stopped), streaming chunks"));
+    done(&r);
+    r = run(NULL, "bench --first-audio --chunks sometimes");
+    assert_int_equal(r.code, 2);
+    done(&r);
+    /* not to a terminal, and a bad --chunks */
+    r = run(NULL, "say 'Hi.' --chunks sometimes -o -");
+    assert_int_equal(r.code, 2);
+    done(&r);
+}
+
 static void test_phonemize_and_voices(void **state)
 {
     run_result r = run(NULL, "phonemize 'Say hello.'");
@@ -114,6 +202,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_say_writes_wav_and_word_times),
         cmocka_unit_test(test_say_from_stdin_and_failures_leave_no_file),
+        cmocka_unit_test(test_say_streams_the_same_samples),
         cmocka_unit_test(test_phonemize_and_voices),
         cmocka_unit_test(test_unsupported_voices),
     };

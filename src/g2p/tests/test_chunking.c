@@ -100,6 +100,73 @@ static void long_text_sentence_ends(void **state)
     (void)total;
 }
 
+/* Streaming chunks: the first sentence alone, then whole sentences grouped
+ * on a ramp up to Kokoro-FastAPI's sizes; the same ids as packed chunks,
+ * cut elsewhere. */
+static void stream_chunks_ramp(void **state)
+{
+    (void)state;
+    NEED_MODEL();
+    warnings w = {0};
+    kk_g2p *packed = new_g2p(&w);
+    kk_g2p_params p = kk_g2p_default_params();
+    p.stream_chunks = 1;
+    kk_g2p *g = new_g2p_params(p, &w);
+    char *text = sentences(200);
+    chunks cs = {0}, pk = {0};
+    kk_error err;
+    assert_int_equal(kk_g2p_run(g, text, "en-us", collect_chunk, &cs, &err), KK_OK);
+    assert_int_equal(kk_g2p_run(packed, text, "en-us", collect_chunk, &pk, &err), KK_OK);
+    check_chunks(&cs, text, KK_G2P_STREAM_MAX);
+    /* the first chunk is the first sentence */
+    assert_int_equal(cs.c[0].text_start, 0);
+    assert_int_equal(cs.c[0].text_end, strlen("The quick brown fox jumps over the lazy dog."));
+    size_t first = cs.c[0].n_ids, target = 2 * first, ids = 0, ids_packed = 0;
+    for (size_t i = 0; i < cs.n; i++) {
+        const chunk_copy *c = &cs.c[i];
+        char last = text[c->text_end - 1];
+        assert_true(last == '.' || last == '!'); /* whole sentences */
+        if (i > 0 && i + 1 < cs.n) {
+            /* within the ramp's target, or past it by one sentence only
+             * while short; never over the streaming maximum */
+            assert_true(c->n_ids <= (target > KK_G2P_STREAM_TARGET ? KK_G2P_STREAM_MAX : target + 60));
+            if (target >= KK_G2P_STREAM_TARGET)
+                assert_true(c->n_ids >= KK_G2P_STREAM_TARGET - 60); /* grouped, not one sentence each */
+            target = target * 2 > KK_G2P_STREAM_TARGET ? KK_G2P_STREAM_TARGET : target * 2;
+        }
+        if (i + 1 < cs.n)
+            assert_int_equal(c->pause_after_ms, kk_g2p_default_params().pause_sentence_ms);
+        ids += c->n_ids + (i > 0); /* a space where packed chunks go on */
+    }
+    for (size_t i = 0; i < pk.n; i++)
+        ids_packed += pk.c[i].n_ids + (i > 0);
+    assert_int_equal(ids, ids_packed);
+    assert_true(cs.n > pk.n);
+    /* off again on the same context (a pooled context serves both) */
+    chunks again = {0};
+    kk_g2p_set_stream_chunks(g, 0);
+    assert_int_equal(kk_g2p_run(g, text, "en-us", collect_chunk, &again, &err), KK_OK);
+    assert_int_equal(again.n, pk.n);
+    /* a long first sentence is cut at a comma within the first chunk's size */
+    kk_g2p_set_stream_chunks(g, 1);
+    chunks lf = {0};
+    const char *longfirst = "She wondered, for a moment, whether the rain would stop, whether the river would rise, "
+                            "whether the bridge would hold, and whether anyone in the village had noticed at all, "
+                            "before the evening came. Then she slept.";
+    assert_int_equal(kk_g2p_run(g, longfirst, "en-us", collect_chunk, &lf, &err), KK_OK);
+    assert_true(lf.n >= 2);
+    assert_true(lf.c[0].n_ids <= KK_G2P_STREAM_FIRST_MAX);
+    assert_int_equal(longfirst[lf.c[0].text_end - 1], ',');
+    chunks_free(&lf);
+    chunks_free(&again);
+    assert_int_equal(w.count, 0);
+    chunks_free(&cs);
+    chunks_free(&pk);
+    free(text);
+    kk_g2p_free(g);
+    kk_g2p_free(packed);
+}
+
 static void clause_then_word_boundaries(void **state)
 {
     (void)state;
@@ -269,6 +336,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(long_text_sentence_ends),
+        cmocka_unit_test(stream_chunks_ramp),
         cmocka_unit_test(clause_then_word_boundaries),
         cmocka_unit_test(paragraphs),
         cmocka_unit_test(words_carry_spans_and_ids),

@@ -74,6 +74,31 @@ static sf_count_t vio_write(const void *ptr, sf_count_t count, void *user)
     return (sf_count_t)k;
 }
 
+/* The 44-byte header of a mono 16-bit PCM WAV at sample_rate: RIFF with
+ * riff_len, fmt, data with data_len (0xFFFFFFFF for both: a stream of
+ * unknown length, as FFmpeg writes to a pipe). Little-endian, as x86 and
+ * ARM Linux are. */
+static void wav_header(unsigned char h[44], int sample_rate, uint32_t riff_len, uint32_t data_len)
+{
+    uint32_t fmt_len = 16, rate = (uint32_t)sample_rate, byte_rate = rate * 2;
+    uint16_t fmt = 1, ch = 1, align = 2, bits = 16;
+    unsigned char *p = h;
+#define PUT(v) (memcpy(p, &(v), sizeof(v)), p += sizeof(v))
+    memcpy(p, "RIFF", 4), p += 4;
+    PUT(riff_len);
+    memcpy(p, "WAVEfmt ", 8), p += 8;
+    PUT(fmt_len);
+    PUT(fmt);
+    PUT(ch);
+    PUT(rate);
+    PUT(byte_rate);
+    PUT(align);
+    PUT(bits);
+    memcpy(p, "data", 4), p += 4;
+    PUT(data_len);
+#undef PUT
+}
+
 kk_status kk_wav_open_stream(kk_wav_writer **out, int fd, int sample_rate, kk_error *err)
 {
     *out = NULL;
@@ -87,23 +112,7 @@ kk_status kk_wav_open_stream(kk_wav_writer **out, int fd, int sample_rate, kk_er
     w->fd = fd;
     /* the header: RIFF, fmt (PCM, mono, 16-bit), data; sizes unknown */
     unsigned char h[44];
-    uint32_t unknown = 0xFFFFFFFFu, fmt_len = 16, rate = (uint32_t)sample_rate, byte_rate = rate * 2;
-    uint16_t fmt = 1, ch = 1, align = 2, bits = 16;
-    unsigned char *p = h;
-#define PUT(v) (memcpy(p, &(v), sizeof(v)), p += sizeof(v))
-    memcpy(p, "RIFF", 4), p += 4;
-    PUT(unknown);
-    memcpy(p, "WAVEfmt ", 8), p += 8;
-    PUT(fmt_len);
-    PUT(fmt);
-    PUT(ch);
-    PUT(rate);
-    PUT(byte_rate);
-    PUT(align);
-    PUT(bits);
-    memcpy(p, "data", 4), p += 4;
-    PUT(unknown);
-#undef PUT
+    wav_header(h, sample_rate, 0xFFFFFFFFu, 0xFFFFFFFFu);
     int e = 0;
     if (write_all(fd, h, sizeof h, &e) != sizeof h) {
         free(w);
@@ -207,24 +216,8 @@ char *kk_wav_memory_pcm16(const int16_t *pcm, size_t n, int sample_rate, size_t 
     unsigned char *w = malloc(44 + data);
     if (!w)
         return NULL;
-    uint32_t rate = (uint32_t)sample_rate, byte_rate = rate * 2, riff = (uint32_t)(36 + data), dlen = (uint32_t)data;
-    uint16_t fmt = 1, ch = 1, align = 2, bits = 16;
-    uint32_t fmt_len = 16;
-#define PUT(v) (memcpy(p, &(v), sizeof(v)), p += sizeof(v))
-    unsigned char *p = w;
-    memcpy(p, "RIFF", 4), p += 4;
-    PUT(riff);
-    memcpy(p, "WAVEfmt ", 8), p += 8;
-    PUT(fmt_len);
-    PUT(fmt);
-    PUT(ch);
-    PUT(rate);
-    PUT(byte_rate);
-    PUT(align);
-    PUT(bits);
-    memcpy(p, "data", 4), p += 4;
-    PUT(dlen);
-#undef PUT
+    wav_header(w, sample_rate, (uint32_t)(36 + data), (uint32_t)data);
+    unsigned char *p = w + 44;
     /* little-endian samples (x86 and ARM Linux are) */
     if (data)
         memcpy(p, pcm, data);

@@ -9,6 +9,7 @@
  */
 #include "wav.h"
 #include "export.h"
+#include "tmpfile.h"
 
 #include <errno.h>
 #include <math.h>
@@ -47,31 +48,17 @@ static sf_count_t vio_read(void *ptr, sf_count_t count, void *user)
     return 0;
 }
 
-/* All of buf to fd (short writes and EINTR retried); the count written. */
-static size_t write_all(int fd, const void *buf, size_t n, int *err_no)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t k = write(fd, (const char *)buf + done, n - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            *err_no = k < 0 ? errno : EIO;
-            break;
-        }
-        done += (size_t)k;
-    }
-    return done;
-}
-
 static sf_count_t vio_write(const void *ptr, sf_count_t count, void *user)
 {
     kk_wav_writer *w = user;
     if (w->write_errno)
         return 0;
-    size_t k = write_all(w->fd, ptr, (size_t)count, &w->write_errno);
-    w->pos += (sf_count_t)k;
-    return (sf_count_t)k;
+    if (kk_write_all(w->fd, ptr, (size_t)count) != 0) { /* short writes and EINTR retried */
+        w->write_errno = errno;
+        return 0;
+    }
+    w->pos += count;
+    return count;
 }
 
 /* The 44-byte header of a mono 16-bit PCM WAV at sample_rate: RIFF with

@@ -141,8 +141,7 @@ static int parse_num(const char *opt, const char *v, double lo, double hi, doubl
 typedef struct {
     const char *in, *out, *video, *report, *subtitles, *format, *in_format, *cache_dir, *redis;
     int no_cache, keep_audio, strict, progress, redis_no_lookup;
-    size_t memory_mb; /* --memory-mb (memory_set: given) */
-    int memory_set;
+    size_t memory_mb; /* --memory-mb */
     kk_tts_params tp;
     kk_render_params rp;
     kk_export_params ep;
@@ -215,7 +214,7 @@ static int parse_args(int argc, char **argv, render_args *a)
             a->rp.threads = (int)x;
         } else if (!strcmp(o, "--memory-mb")) {
             NUM(0, 1 << 20);
-            a->memory_mb = (size_t)x, a->memory_set = 1;
+            a->memory_mb = (size_t)x;
         } else if (!strcmp(o, "--report") && v)
             a->report = v, i++;
         else if (!strcmp(o, "--subtitles") && v)
@@ -330,7 +329,10 @@ static kk_status open_cache(const render_args *a, kk_cache **cache, kk_error *er
 
 int cmd_render(int argc, char **argv)
 {
-    render_args a = {.tp = kk_tts_default_params(), .rp = kk_render_default_params(), .ep = kk_export_default_params()};
+    render_args a = {.tp = kk_tts_default_params(),
+                     .rp = kk_render_default_params(),
+                     .ep = kk_export_default_params(),
+                     .memory_mb = DEFAULT_MEMORY_MB};
     if (parse_args(argc, argv, &a))
         return KK_EXIT_INPUT;
     kk_error err = {0};
@@ -396,7 +398,7 @@ int cmd_render(int argc, char **argv)
         /* An audio export reads the track in pieces, so a long one (an
          * audiobook) can wait in a temporary file; a dub hands FFmpeg the
          * whole track and keeps it in memory. */
-        a.rp.memory_limit = a.video ? 0 : (a.memory_set ? a.memory_mb : DEFAULT_MEMORY_MB) << 20;
+        a.rp.memory_limit = a.video ? 0 : a.memory_mb << 20;
         a.rp.backend = kk_redis_backend_get(redis);
         st = kk_render(tts, segs, doc->n_segs, &a.rp, &r, &err);
         if (ui.bar)

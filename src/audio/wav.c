@@ -100,8 +100,8 @@ kk_status kk_wav_open_stream(kk_wav_writer **out, int fd, int sample_rate, kk_er
     /* the header: RIFF, fmt (PCM, mono, 16-bit), data; sizes unknown */
     unsigned char h[44];
     wav_header(h, sample_rate, 0xFFFFFFFFu, 0xFFFFFFFFu);
-    int e = 0;
-    if (write_all(fd, h, sizeof h, &e) != sizeof h) {
+    if (kk_write_all(fd, h, sizeof h) != 0) {
+        int e = errno;
         free(w);
         return kk_error_set(err, KK_ERR_IO, "cannot write the WAV stream's header: %s", strerror(e));
     }

@@ -15,7 +15,9 @@
 # fail), and for each measure whether it stayed flat: the largest value of
 # the last third of the run against the largest of the middle third (the
 # first third is the warm-up: the model, caches, SQLite's pages), within
-# 10% plus a small allowance (RSS 16 MB, files 8, tmp 1 MB). The server is
+# 10% plus a small allowance (RSS 16 MB, files 8, tmp 1 MB); beside RSS
+# the server's own account of it (anonymous and file-backed memory, the
+# heap in use and kept free, the studio's audio). The server is
 # stopped with SIGTERM (exit status 0 expected). Exit status: 0 when all
 # is flat and nothing failed, else 1. KOKORO_BIN runs another build.
 set -eu
@@ -61,11 +63,20 @@ SECONDS_TOTAL=$((MINUTES * 60))
 node bench/soak_clients.mjs --base "$BASE" --seconds "$SECONDS_TOTAL" >"$TMP/clients" 2>&1 &
 CLIENTS=$!
 
-sample() { # elapsed seconds, RSS KB, open files, tmp/ KB
+# The server's own account of its memory (GET /api/activity's "memory"),
+# in KB: anonymous and file-backed resident memory, the heap in use and
+# kept free by malloc, the studio's audio held: where a growth comes from.
+mem_kb() {
+    curl -s --max-time 5 "$BASE/api/activity" 2>/dev/null | tr ',{}' '\n\n\n' | awk -F: '
+        { gsub(/"/, "", $1); v[$1] = $2 }
+        END { printf "%d %d %d %d %d", v["anon_bytes"] / 1024, v["file_bytes"] / 1024, v["heap_used_bytes"] / 1024,
+                     v["heap_free_bytes"] / 1024, v["audio_bytes"] / 1024 }'
+}
+sample() { # elapsed seconds, RSS KB, open files, tmp/ KB, then mem_kb's
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status" 2>/dev/null || echo 0)
     fds=$(ls "/proc/$PID/fd" 2>/dev/null | wc -l)
     tmp=$(du -sk "$TMP/data/tmp" 2>/dev/null | cut -f1)
-    echo "$1 ${rss:-0} $fds ${tmp:-0}" >>"$TMP/samples"
+    echo "$1 ${rss:-0} $fds ${tmp:-0} $(mem_kb)" >>"$TMP/samples"
 }
 START=$(date +%s)
 sample 0
@@ -87,8 +98,10 @@ set -e
 sleep "$INTERVAL" # the idle server after the load
 sample "$(($(date +%s) - START))"
 
-printf '%8s %10s %8s %10s\n' 's' 'RSS MB' 'files' 'tmp MB'
-awk '{ printf "%8d %10.1f %8d %10.2f\n", $1, $2 / 1024, $3, $4 / 1024 }' "$TMP/samples"
+printf '%8s %10s %8s %10s %9s %9s %9s %9s %9s\n' 's' 'RSS MB' 'files' 'tmp MB' 'anon MB' 'file MB' 'heap MB' \
+    'kept MB' 'audio MB'
+awk '{ printf "%8d %10.1f %8d %10.2f %9.1f %9.1f %9.1f %9.1f %9.1f\n", $1, $2 / 1024, $3, $4 / 1024, $5 / 1024,
+             $6 / 1024, $7 / 1024, $8 / 1024, $9 / 1024 }' "$TMP/samples"
 cat "$TMP/clients"
 FLAT=$(awk '
     { t[NR] = $1; v[2, NR] = $2; v[3, NR] = $3; v[4, NR] = $4 }

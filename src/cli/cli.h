@@ -55,5 +55,16 @@ void cli_warn(const char *msg);
  * answer written into buf (cap bytes). NULL with err set when none is found. */
 const char *cli_model_dir(const char *model, char *buf, size_t cap, kk_error *err);
 
+/* For the commands that run for days (serve, worker): caps glibc's malloc
+ * at two arenas unless MALLOC_ARENA_MAX is set. Why: every thread that
+ * runs the engine (the render thread, speech workers, exports) allocates
+ * its tens of MB of activations; glibc gives contending threads arenas of
+ * their own (up to eight per core), and each arena keeps the high-water
+ * mark of what was freed in it, so resident memory climbs as more threads
+ * take turns. bench/server_soak.sh: 12 minutes of mixed clients grew from
+ * 650 to 950 MB with the default and stayed within 610-680 MB with two.
+ * Process-wide, so the program sets it, never the library. */
+void cli_long_running_malloc(void);
+
 
 #endif

@@ -4,9 +4,13 @@
  * folder, warnings, and which voices cannot speak text.
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cli.h"
 #include "g2p.h"
@@ -73,6 +77,14 @@ int cli_usage(const char *fmt, ...)
 }
 
 void cli_warn(const char *msg) { fprintf(stderr, "kokoro: warning: %s\n", msg); }
+
+void cli_long_running_malloc(void)
+{
+#ifdef __GLIBC__
+    if (!getenv("MALLOC_ARENA_MAX"))
+        mallopt(M_ARENA_MAX, 2);
+#endif
+}
 
 const char *cli_model_dir(const char *model, char *buf, size_t cap, kk_error *err)
 {

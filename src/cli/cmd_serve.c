@@ -160,6 +160,7 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    cli_long_running_malloc(); /* before the server's threads start */
     kk_error err = {0};
     kk_redis_backend *redis = NULL;
     if (redis_url && *redis_url) {

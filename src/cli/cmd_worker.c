@@ -93,6 +93,7 @@ int cmd_worker(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    cli_long_running_malloc();
     kk_error err = {0};
     kk_tts *tts = NULL;
     if (kk_tts_new(&tp, &tts, &err) != KK_OK)

@@ -773,6 +773,15 @@ void srv_jobs_pending(srv_jobs *j, void (*fn)(void *user, int64_t project, size_
     pthread_mutex_unlock(&j->lock);
 }
 
+void srv_jobs_memory(srv_jobs *j, size_t *held, size_t *budget)
+{
+    *held = *budget = 0;
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->lock);
+    *held = j->audio_bytes, *budget = j->budget;
+    pthread_mutex_unlock(&j->lock);
+}
 
 /* One segment's audio, as soon as it is done. */
 static void on_piece(void *user, const kk_render_piece *pc)

@@ -21,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "buf.h"
 #include "kk_time.h"
@@ -134,16 +137,39 @@ void srv_metrics_speech(srv_metrics *m, double first_audio_s, double audio_s, do
     pthread_mutex_unlock(&m->lock);
 }
 
-/* Resident memory from /proc/self/statm; 0 where it cannot be read. */
-static uint64_t rss_bytes(void)
+/* Where the process's memory is, read when asked: resident memory split
+ * into file-backed pages (the memory-mapped weight file and voice packs,
+ * the code: the kernel can drop them and read them again) and anonymous
+ * ones (the heap, the engine's activations, audio), and of the heap what
+ * malloc has handed out and what it keeps free without giving it back.
+ * Zero where a figure cannot be read (no /proc, not glibc). */
+typedef struct mem_view {
+    uint64_t rss, rss_file, rss_anon;
+    uint64_t heap_used, heap_free; /* mallinfo2: in use, and free but kept */
+    size_t audio_held, audio_budget; /* the studio's segments (jobs.c) */
+} mem_view;
+
+static mem_view read_memory(kk_server *s)
 {
+    mem_view v = {0};
     FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long long size = 0, rss = 0;
-    int ok = f && fscanf(f, "%llu %llu", &size, &rss) == 2;
+    unsigned long long size = 0, rss = 0, shared = 0;
+    int ok = f && fscanf(f, "%llu %llu %llu", &size, &rss, &shared) == 3;
     if (f)
         fclose(f);
     long page = sysconf(_SC_PAGESIZE);
-    return ok && page > 0 ? (uint64_t)rss * (uint64_t)page : 0;
+    if (ok && page > 0) {
+        v.rss = (uint64_t)rss * (uint64_t)page;
+        v.rss_file = (uint64_t)shared * (uint64_t)page;
+        v.rss_anon = v.rss > v.rss_file ? v.rss - v.rss_file : 0;
+    }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2();
+    v.heap_used = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+    v.heap_free = (uint64_t)mi.fordblks;
+#endif
+    srv_jobs_memory(s->jobs, &v.audio_held, &v.audio_budget);
+    return v;
 }
 
 static int print_hist(kk_buf *b, const char *name, const char *labels, const hist *h, const double *bounds, size_t n)
@@ -249,15 +275,28 @@ void api_metrics(srv_request *rq, srv_reply *rp)
                                (unsigned long long)cs.misses, cs.mem_bytes, (unsigned long long)cs.disk_bytes,
                                cs.mem_entries, (unsigned long long)cs.disk_entries, queued, active);
     pending_ctx pc = {.b = &b};
+    mem_view mv = read_memory(s);
     if (!bad)
         srv_jobs_pending(s->jobs, pending_line, &pc);
     bad = bad || pc.bad ||
           kk_buf_printf(&b,
                         "# HELP process_resident_memory_bytes Resident memory.\n"
                         "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %llu\n"
+                        "# HELP kokoro_resident_memory_bytes Resident memory by kind: file-backed (the mapped model, code) or anonymous.\n"
+                        "# TYPE kokoro_resident_memory_bytes gauge\n"
+                        "kokoro_resident_memory_bytes{kind=\"file\"} %llu\nkokoro_resident_memory_bytes{kind=\"anon\"} %llu\n"
+                        "# HELP kokoro_heap_bytes The heap: handed out by malloc, or free but kept by it.\n"
+                        "# TYPE kokoro_heap_bytes gauge\n"
+                        "kokoro_heap_bytes{state=\"used\"} %llu\nkokoro_heap_bytes{state=\"free\"} %llu\n"
+                        "# HELP kokoro_studio_audio_bytes The studio's segment audio held in memory.\n"
+                        "# TYPE kokoro_studio_audio_bytes gauge\nkokoro_studio_audio_bytes %zu\n"
+                        "# HELP kokoro_studio_audio_budget_bytes The budget that audio is kept under (--memory-mb).\n"
+                        "# TYPE kokoro_studio_audio_budget_bytes gauge\nkokoro_studio_audio_budget_bytes %zu\n"
                         "# HELP process_start_time_seconds Start time, seconds since 1970.\n"
                         "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %.0f\n",
-                        (unsigned long long)rss_bytes(), s->t0_wall);
+                        (unsigned long long)mv.rss, (unsigned long long)mv.rss_file, (unsigned long long)mv.rss_anon,
+                        (unsigned long long)mv.heap_used, (unsigned long long)mv.heap_free, mv.audio_held,
+                        mv.audio_budget, s->t0_wall);
     if (bad) {
         kk_buf_free(&b);
         srv_reply_error(rp, 500, "internal", "out of memory");
@@ -311,7 +350,17 @@ void api_activity(srv_request *rq, srv_reply *rp)
     pending_ctx pc = {.arr = cJSON_AddArrayToObject(root, "pending")};
     srv_jobs_pending(s->jobs, pending_line, &pc);
     cJSON_AddNumberToObject(root, "segments_pending", (double)pc.total);
-    cJSON_AddNumberToObject(root, "rss_bytes", (double)rss_bytes());
+    mem_view mv = read_memory(s);
+    cJSON_AddNumberToObject(root, "rss_bytes", (double)mv.rss);
+    cJSON *mem = cJSON_AddObjectToObject(root, "memory");
+    cJSON_AddNumberToObject(mem, "rss_bytes", (double)mv.rss);
+    cJSON_AddNumberToObject(mem, "file_bytes", (double)mv.rss_file);
+    cJSON_AddNumberToObject(mem, "anon_bytes", (double)mv.rss_anon);
+    cJSON_AddNumberToObject(mem, "heap_used_bytes", (double)mv.heap_used);
+    cJSON_AddNumberToObject(mem, "heap_free_bytes", (double)mv.heap_free);
+    cJSON_AddNumberToObject(mem, "audio_bytes", (double)mv.audio_held);
+    cJSON_AddNumberToObject(mem, "audio_budget_bytes", (double)mv.audio_budget);
+    cJSON_AddNumberToObject(mem, "cache_bytes", (double)cs.mem_bytes);
     cJSON_AddNumberToObject(root, "uptime_s", kk_now_s() - s->t0);
     srv_reply_json(rp, 200, root);
 }

@@ -69,6 +69,9 @@ void srv_jobs_hold(srv_jobs *j, int delta);
  * pass in progress those not yet rendered; of a project due a pass, all
  * of its segments (how many of them the cache has is known only then). */
 void srv_jobs_pending(srv_jobs *j, void (*fn)(void *user, int64_t project, size_t pending), void *user);
+/* The segments' audio held in memory now (samples and words, all
+ * projects) and the budget it is kept under (srv_jobs_env.memory_bytes). */
+void srv_jobs_memory(srv_jobs *j, size_t *held, size_t *budget);
 
 /* Fills views[i] for segs[i] (the store's, current) and *rv. */
 void srv_jobs_view(srv_jobs *j, int64_t project, const srv_settings *st, const kk_store_segment *segs, size_t n,

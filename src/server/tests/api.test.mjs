@@ -1320,6 +1320,13 @@ describe('memory under load (issue 13)', () => {
       // held is bounded by the budget.
       const rss1 = rssMb(srv.proc.pid);
       assert.ok(rss1 - rss0 < 150, `RSS ${rss0.toFixed(0)} MB at start, ${rss1.toFixed(0)} MB after`);
+      // The server's own account of its memory says the same.
+      const m = (await api(srv, 'GET', '/api/activity')).json.memory;
+      assert.equal(m.audio_budget_bytes, 1 << 20);
+      assert.ok(m.audio_bytes <= m.audio_budget_bytes, `${m.audio_bytes} bytes of audio held`);
+      assert.ok(m.file_bytes > 50e6, `${m.file_bytes} bytes file-backed: the mapped model`);
+      assert.ok(m.anon_bytes > 0 && m.heap_used_bytes > 0 && m.heap_free_bytes >= 0);
+      assert.ok(Math.abs(m.file_bytes + m.anon_bytes - m.rss_bytes) < 1e6);
     } finally {
       const r = await srv.stop();
       removeDir(srv.data);

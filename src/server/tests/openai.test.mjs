@@ -352,7 +352,8 @@ describe('captions, disconnects, the queue, the studio, metrics', () => {
     const { text, v } = await metrics(srv);
     for (const name of ['kokoro_http_requests_total', 'kokoro_http_request_duration_seconds', 'kokoro_speech_first_audio_seconds',
       'kokoro_audio_seconds_total', 'kokoro_synthesis_seconds_total', 'kokoro_render_cache_hits_total', 'kokoro_render_cache_misses_total',
-      'kokoro_render_cache_bytes', 'kokoro_speech_queue_depth', 'kokoro_segments_pending', 'process_resident_memory_bytes'])
+      'kokoro_render_cache_bytes', 'kokoro_speech_queue_depth', 'kokoro_segments_pending', 'process_resident_memory_bytes',
+      'kokoro_resident_memory_bytes', 'kokoro_heap_bytes', 'kokoro_studio_audio_bytes', 'kokoro_studio_audio_budget_bytes'])
       assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
     assert.ok(v['kokoro_http_requests_total{route="/v1/audio/speech",method="POST",status="200"}'] >= 5);
     assert.ok(v['kokoro_http_requests_total{route="/v1/audio/speech",method="POST",status="404"}'] >= 1);
@@ -362,6 +363,8 @@ describe('captions, disconnects, the queue, the studio, metrics', () => {
       `${v.kokoro_synthesis_seconds_total} s of synthesis in ${Date.now() / 1000 - v.process_start_time_seconds} s`);
     assert.ok(v.kokoro_speech_first_audio_seconds_count >= 3);
     assert.ok(v.process_resident_memory_bytes > 50e6);
+    assert.ok(v['kokoro_resident_memory_bytes{kind="file"}'] > 50e6, 'the mapped model is file-backed');
+    assert.equal(v.kokoro_studio_audio_budget_bytes, 256 * 1024 * 1024);
     const act = await api(srv, 'GET', '/api/activity');
     assert.equal(act.status, 200);
     assert.ok(act.json.speech.requests >= 5 && act.json.rss_bytes > 0 && act.json.cache.hit_rate >= 0);

@@ -88,6 +88,7 @@
  * at most every TRIM_EVERY_S (malloc_trim walks the whole heap). */
 #define TRIM_BYTES ((size_t)1 << 20)
 #define TRIM_EVERY_S 1.0
+#define IDLE_TRIM_S 2 /* an engine at rest this long gives its free heap back */
 
 /* ---- ids to positions ---- */
 
@@ -206,6 +207,7 @@ struct srv_jobs {
     proj *current;
     atomic_int abort; /* the pass in progress should stop */
     atomic_int held;  /* srv_jobs_hold: the background pass waits while > 0 */
+    atomic_int worked; /* the engine ran (a pass, an export, a speech request) since the idle trim */
     int stop;
     pthread_t thread;
     int started;
@@ -754,8 +756,11 @@ static int pass_abort(void *user)
 
 void srv_jobs_hold(srv_jobs *j, int delta)
 {
-    if (j)
-        atomic_fetch_add(&j->held, delta);
+    if (!j)
+        return;
+    atomic_fetch_add(&j->held, delta);
+    if (delta < 0) /* a speech request ended: the idle trim is due again */
+        atomic_store(&j->worked, 1);
 }
 
 void srv_jobs_pending(srv_jobs *j, void (*fn)(void *user, int64_t project, size_t pending), void *user)
@@ -1184,6 +1189,34 @@ static proj *pick(srv_jobs *j, double *wait_s)
     return best;
 }
 
+/* Under j's lock, with nothing to render: waits for work at most
+ * IDLE_TRIM_S, and when the engine has worked before this rest and nothing
+ * began during it (no pass, export or speech request), hands the heap's
+ * free pages back to the system. The engine's activations are tens of MB
+ * per call, freed into malloc's arenas; without this an idle server after
+ * a load kept ~350 MB of free heap resident (bench/server_soak.sh). Once
+ * per rest: `worked` is set again by the next piece of work. */
+static void idle_rest(srv_jobs *j)
+{
+    int due = atomic_exchange(&j->worked, 0);
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += IDLE_TRIM_S;
+    int woken = pthread_cond_timedwait(&j->cond, &j->lock, &t) == 0;
+    if (woken || atomic_load(&j->worked) || atomic_load(&j->held) || j->exports || j->stop) {
+        if (due)
+            atomic_store(&j->worked, 1); /* the next rest trims */
+        return;
+    }
+    if (!due)
+        return;
+    pthread_mutex_unlock(&j->lock);
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+    pthread_mutex_lock(&j->lock);
+}
+
 static void *render_main(void *arg)
 {
     srv_jobs *j = arg;
@@ -1201,7 +1234,7 @@ static void *render_main(void *arg)
             continue;
         }
         if (!p) {
-            pthread_cond_wait(&j->cond, &j->lock);
+            idle_rest(j);
             continue;
         }
         p->dirty = 0;
@@ -1210,6 +1243,7 @@ static void *render_main(void *arg)
         atomic_store(&j->abort, 0);
         pthread_mutex_unlock(&j->lock);
         run_pass(j, p);
+        atomic_store(&j->worked, 1);
         pthread_mutex_lock(&j->lock);
         p->rendering = 0;
         j->current = NULL;
@@ -1486,6 +1520,7 @@ void srv_export_end(srv_export *x, kk_status st)
             *pp = x->next;
             break;
         }
+    atomic_store(&j->worked, 1); /* the idle trim is due again */
     pthread_mutex_unlock(&j->lock);
     /* The file goes with the request, however it ended (the reply holds
      * its own descriptor of a finished one). */

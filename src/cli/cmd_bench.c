@@ -108,12 +108,14 @@ static void print_profile(const kk_tts_profile *p, int threads, int fast, double
         double ms = p->forward.ms[i], g = p->forward.macs[i] / 1e9;
         macs += g;
         double rate = ms > 0 ? 2 * g / (ms / 1e3) : 0;
-        /* the decoder and generator convolutions run on AMX in the fast mode */
-        int on_amx = fast && (i == KK_MOD_DECODER || i == KK_MOD_GEN1 || i == KK_MOD_GEN2);
-        double peak = (on_amx ? pk.amx_bf16 : pk.fp32_fma) * threads;
+        /* the decoder and generator convolutions run in bf16 in the fast
+         * mode: on AMX, or with AVX512_BF16 dot products without it */
+        int on_bf16 = fast && (i == KK_MOD_DECODER || i == KK_MOD_GEN1 || i == KK_MOD_GEN2);
+        double bf16_peak = pk.amx_bf16 > 0 ? pk.amx_bf16 : pk.bf16_dot;
+        double peak = (on_bf16 ? bf16_peak : pk.fp32_fma) * threads;
         char of[32] = "-";
         if (peak > 0)
-            snprintf(of, sizeof of, "%.1f %%%s", 100 * rate / peak, on_amx ? " A" : "");
+            snprintf(of, sizeof of, "%.1f %%%s", 100 * rate / peak, on_bf16 ? pk.amx_bf16 > 0 ? " A" : " B" : "");
         printf("%-14s %10.1f %7.1f%% %10.2f %9.1f %8s\n", kk_forward_module_name(i), ms,
                total_ms > 0 ? 100 * ms / total_ms : 0, g, rate, of);
     }
@@ -121,7 +123,7 @@ static void print_profile(const kk_tts_profile *p, int threads, int fast, double
     printf("%-14s %10.1f %7.1f%%   (%zu loaded, %zu from the cache)\n", "voice packs", p->voice_ms,
            total_ms > 0 ? 100 * p->voice_ms / total_ms : 0, p->voice_loads, p->voice_hits);
     printf("forward passes: %d, %.1f GMAC in all; peak column: %% of %d x the one-core fp32 FMA peak (A: of the "
-           "AMX-BF16 peak, the module's convolutions run there)\n",
+           "AMX-BF16 peak, B: of the AVX512_BF16 peak, where the module's convolutions run)\n",
            p->forward.calls, macs, threads);
 }
 

@@ -454,14 +454,16 @@ int kk_forward_fast_available(char *why, size_t size)
     const char *r = NULL, *off = getenv("KOKORO_FAST_DISABLE");
     if (off && *off && strcmp(off, "0"))
         r = "KOKORO_FAST_DISABLE is set"; /* to test the fallback on a machine that has AMX */
-    else if (!(f & NN_CPU_AMX_BF16))
-        r = "this CPU (or its OS) has no AMX-BF16";
-    else if (nn_amx_enable() != 0)
+    else if (!(f & (NN_CPU_AMX_BF16 | NN_CPU_AVX512_BF16)))
+        r = "this CPU (or its OS) has neither AMX-BF16 nor AVX512_BF16";
+    else if (!(f & NN_CPU_AVX512_BF16) && nn_amx_enable() != 0)
         r = "the kernel refused the AMX tile state (arch_prctl ARCH_REQ_XCOMP_PERM)";
     if (r && why && size)
         snprintf(why, size, "%s", r);
     return r == NULL;
 }
+
+const char *kk_forward_fast_kernel(void) { return kk_forward_fast_available(NULL, 0) ? nn_bf16_kernel() : NULL; }
 
 /* Packs the fast mode's weights once per model (the model stays read-only
  * for the forward pass otherwise). 1 when the fast mode can run. */

@@ -69,10 +69,11 @@ typedef enum kk_precision {
      * rendered audio may rely on its bits) */
     KK_PRECISION_EXACT = 0,
     /* the decoder's and generator's convolutions with bfloat16 operands
-     * and float32 accumulation (Intel AMX-BF16); the rest (ALBERT, the
+     * and float32 accumulation (Intel AMX-BF16, or AVX512_BF16 where the
+     * CPU has no AMX: AMD Zen 4); the rest (ALBERT, the
      * prosody predictor and its LSTMs, the F0/N curves, the harmonic
      * source, conv_post and the iSTFT) float32 as in the exact mode, so the
-     * durations are the same. Where the CPU or OS lacks AMX the pass runs
+     * durations are the same. Where the CPU or OS has neither the pass runs
      * exactly (kk_forward_result.precision says which ran). */
     KK_PRECISION_FAST = 1,
 } kk_precision;
@@ -148,6 +149,11 @@ typedef struct kk_forward_result {
  * (when why is not NULL). The environment variable KOKORO_FAST_DISABLE=1
  * says no (to exercise the fallback where the CPU has AMX). */
 int kk_forward_fast_available(char *why, size_t size);
+/* The kernel the fast mode runs here ("amx-bf16", "avx512-bf16"), NULL
+ * when it cannot run. The two sum in different orders: audio made fast on
+ * one kind of machine is not bit-equal to the other's, so whatever keys
+ * fast audio (the render cache) names the kernel too. */
+const char *kk_forward_fast_kernel(void);
 
 /* ids: n_ids phoneme ids *including* the leading and trailing pad 0
  * (3 <= n_ids <= 512, every id < 178); style: the voice's 256 floats for

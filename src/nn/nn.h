@@ -135,10 +135,13 @@ void nn_softmax(float *x, int rows, int n);
 /* ---- fast mode (nn_fast.c): reduced precision, chosen at run time ----
  *
  * Convolutions with bfloat16 operands (weights and input rounded to nearest
- * even) and float32 accumulation, on Intel AMX (AMX-BF16). Not bit-equal to
+ * even) and float32 accumulation, on Intel AMX (AMX-BF16) or, without it,
+ * AVX512_BF16 (vdpbf16ps: AMD Zen 4, Intel Cooper Lake). Not bit-equal to
  * nn_conv1d (about 3 significant digits per operand), but, like every
- * kernel here, bit-identical for any thread count. The caller checks
- * nn_amx_enable() == 0 before calling nn_conv1d_bf16. */
+ * kernel here, bit-identical for any thread count; the two kernels sum in
+ * different orders, so AMX and AVX512_BF16 machines differ in the last bits
+ * (nn_bf16_kernel names the one that runs). The caller checks
+ * nn_bf16_kernel() before calling nn_conv1d_bf16. */
 
 /* What the CPU and OS offer (cpuid + XCR0), as NN_CPU_* bits. */
 #define NN_CPU_AVX512F 1u
@@ -149,6 +152,9 @@ unsigned nn_cpu_features(void);
 /* 0 when AMX-BF16 can be used by this process (asks Linux for the tile
  * state, arch_prctl(ARCH_REQ_XCOMP_PERM); idempotent), -1 otherwise. */
 int nn_amx_enable(void);
+/* The kernel nn_conv1d_bf16 runs here: "amx-bf16", "avx512-bf16", or NULL
+ * when neither can. */
+const char *nn_bf16_kernel(void);
 
 /* A convolution's weights packed for nn_conv1d_bf16: w[k][cout_p][cin_p]
  * bf16 bit patterns, zero-padded to multiples of 32. */
@@ -163,7 +169,7 @@ int nn_conv_bf16_supported(const nn_conv *c);
 int nn_conv_pack_bf16(const nn_conv *c, const float *w, nn_conv_bf16 *out);
 void nn_conv_bf16_free(nn_conv_bf16 *p);
 size_t nn_conv_bf16_bytes(const nn_conv_bf16 *p);
-/* nn_conv1d in bf16 on AMX: same shapes and contract; -1 when out of memory
+/* nn_conv1d in bf16 (nn_bf16_kernel's): same shapes and contract; -1 when out of memory
  * (or on a build without the x86-64 kernels). */
 int nn_conv1d_bf16(const nn_conv *c, const nn_conv_bf16 *pw, const float *x, int t_in, const float *b, float *y,
                    nn_scratch *s);

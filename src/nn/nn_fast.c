@@ -1,9 +1,11 @@
 /*
  * nn_fast.c - the reduced-precision kernels of the engine's fast mode (see
  * nn.h, "fast mode"): 1-D convolutions with bfloat16 operands and float32
- * accumulation on Intel AMX (AMX-BF16 tile instructions), the CPU checks
- * that decide whether they can run, and the short microbenchmarks of this
- * machine's peak multiply rates that `kokoro bench --profile` prints.
+ * accumulation on Intel AMX (AMX-BF16 tile instructions) or, where the CPU
+ * has no AMX but AVX512_BF16 (AMD Zen 4, Intel Cooper Lake), with its
+ * vdpbf16ps dot products; the CPU checks that decide which can run, and the
+ * short microbenchmarks of this machine's peak multiply rates that `kokoro
+ * bench --profile` prints.
  *
  * Everything here is chosen at run time: the file is compiled for the
  * baseline x86-64 with the AVX-512 and AMX functions marked with target
@@ -225,9 +227,77 @@ __attribute__((target("amx-tile,amx-bf16"))) static void amx_block(const nn_conv
 #define FAST_TILE 256
 #define FAST_CO_GROUP 128
 
+/* One block of DP_CO output channels by 32 time steps on AVX512_BF16:
+ * the same sum as amx_block (taps, then channel pairs in order), with
+ * vdpbf16ps adding one channel pair of 16 time steps per instruction. The
+ * pair's two weights are one 32-bit broadcast (w is [k][cout_p][cin_p], so
+ * channels 2p and 2p+1 are adjacent); xp has the pair interleaved per time
+ * step, so 16 time steps are one 512-bit load. */
+#define DP_CO 8
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) static void dp_block(const nn_conv_bf16 *pw, const uint16_t *xp,
+                                                                           int tp, int co0, int t0, float *y,
+                                                                           int t_out, const float *b)
+{
+    const int cinp = pw->cin_p, coutp = pw->cout_p, npairs = cinp / 2;
+    __m512 acc[DP_CO][2];
+#pragma GCC unroll 16
+    for (int r = 0; r < DP_CO; r++)
+        acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int kk = 0; kk < pw->k; kk++) {
+        const uint16_t *wa = pw->w + ((size_t)kk * coutp + co0) * cinp;
+        const uint16_t *xb = xp + (size_t)(t0 + kk * pw->dilation) * 2;
+        for (int p = 0; p < npairs; p++) {
+            const uint16_t *xr = xb + (size_t)p * tp * 2;
+            __m512bh x0 = (__m512bh)_mm512_loadu_si512(xr), x1 = (__m512bh)_mm512_loadu_si512(xr + 32);
+            const uint16_t *wp = wa + 2 * p;
+            /* unrolled, so that the accumulators live in registers */
+#pragma GCC unroll 16
+            for (int r = 0; r < DP_CO; r++) {
+                uint32_t pair;
+                memcpy(&pair, wp + (size_t)r * cinp, 4);
+                __m512bh w = (__m512bh)_mm512_set1_epi32((int)pair);
+                acc[r][0] = _mm512_dpbf16_ps(acc[r][0], w, x0);
+                acc[r][1] = _mm512_dpbf16_ps(acc[r][1], w, x1);
+            }
+        }
+    }
+    int nc = t_out - t0 < 32 ? t_out - t0 : 32;
+    __mmask16 m0 = nc >= 16 ? 0xffff : (__mmask16)((1u << nc) - 1);
+    __mmask16 m1 = nc >= 32 ? 0xffff : nc <= 16 ? 0 : (__mmask16)((1u << (nc - 16)) - 1);
+    for (int r = 0; r < DP_CO && co0 + r < pw->cout; r++) {
+        __m512 bias = _mm512_set1_ps(b ? b[co0 + r] : 0.0f);
+        float *yr = y + (size_t)(co0 + r) * t_out + t0;
+        /* as amx_block: the sum first, then the bias added to it */
+        _mm512_mask_storeu_ps(yr, m0, b ? _mm512_add_ps(acc[r][0], bias) : acc[r][0]);
+        if (m1)
+            _mm512_mask_storeu_ps(yr + 16, m1, b ? _mm512_add_ps(acc[r][1], bias) : acc[r][1]);
+    }
+}
+
+/* The pieces of nn_conv1d_bf16 on AVX512_BF16: as on AMX, FAST_TILE time
+ * steps by FAST_CO_GROUP channels, blocks of 32 time steps outside and
+ * DP_CO channels inside. */
+static void conv_dp(const nn_conv_bf16 *pw, const uint16_t *xp, int tp, float *y, int t_out, const float *b,
+                    int pieces, int n_cg)
+{
+#pragma omp for schedule(dynamic)
+    for (int i = 0; i < pieces; i++) {
+        int ta = (i / n_cg) * FAST_TILE, ca = (i % n_cg) * FAST_CO_GROUP;
+        int tb = ta + FAST_TILE < t_out ? ta + FAST_TILE : t_out;
+        int cb = ca + FAST_CO_GROUP < pw->cout_p ? ca + FAST_CO_GROUP : pw->cout_p;
+        for (int t0 = ta; t0 < tb; t0 += 32)
+            for (int co0 = ca; co0 < cb && co0 < pw->cout; co0 += DP_CO)
+                dp_block(pw, xp, tp, co0, t0, y, t_out, b);
+    }
+}
+
 int nn_conv1d_bf16(const nn_conv *c, const nn_conv_bf16 *pw, const float *x, int t_in, const float *b, float *y,
                    nn_scratch *s)
 {
+    const char *kernel = nn_bf16_kernel();
+    if (!kernel)
+        return -1;
+    int amx = kernel[0] == 'a' && kernel[1] == 'm';
     int t_out = nn_conv_out_len(c, t_in);
     if (t_out <= 0)
         return 0;
@@ -245,6 +315,9 @@ int nn_conv1d_bf16(const nn_conv *c, const nn_conv_bf16 *pw, const float *x, int
 #pragma omp for schedule(static)
         for (int p = 0; p < npairs; p += 8)
             pack_x_pairs(x, c->cin, t_in, c->pad_l, tp, xp, p, p + 8 < npairs ? p + 8 : npairs);
+        if (!amx) {
+            conv_dp(pw, xp, tp, y, t_out, b, pieces, n_cg);
+        } else {
         amx_config();
 #pragma omp for schedule(dynamic)
         for (int i = 0; i < pieces; i++) {
@@ -256,6 +329,7 @@ int nn_conv1d_bf16(const nn_conv *c, const nn_conv_bf16 *pw, const float *x, int
                     amx_block(pw, xp, tp, co0, t0, y, t_out, b);
         }
         amx_release();
+        }
     }
     return 0;
 }
@@ -370,8 +444,18 @@ void nn_peak_measure(nn_peak *out)
         out->amx_bf16 = best3(peak_amx, 400000L);
 }
 
+const char *nn_bf16_kernel(void)
+{
+    /* AMX where this process may use it, else AVX512_BF16 (cpuid and the
+     * kernel's permission, asked each time: cheap next to a convolution) */
+    if (nn_amx_enable() == 0)
+        return "amx-bf16";
+    return nn_cpu_features() & NN_CPU_AVX512_BF16 ? "avx512-bf16" : NULL;
+}
+
 #else /* not x86-64 Linux with GCC */
 
+const char *nn_bf16_kernel(void) { return NULL; }
 unsigned nn_cpu_features(void) { return 0; }
 int nn_amx_enable(void) { return -1; }
 int nn_conv1d_bf16(const nn_conv *c, const nn_conv_bf16 *pw, const float *x, int t_in, const float *b, float *y,

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Quality gates of the engine's fast mode (kk_forward.h, KK_PRECISION_FAST:
-bf16 convolutions on AMX) against its exact mode, over the sentences of
+bf16 convolutions on AMX or AVX512_BF16) against its exact mode, over the sentences of
 tools/reference/sentences.txt.
 
     /usr/bin/python3 tools/reference/fast_eval.py [--build build] [--only 1,4,10]
@@ -22,8 +22,8 @@ fast) on the same ids, voice and speed. Per sentence it prints:
 
 Gates (exit 1 when one fails): every run's durations identical, spectral SNR
 >= --min-spec-snr on every run, no clicks, WER(fast) <= WER(exact). When the
-machine has no AMX (kk-forward reports precision "exact" for a fast run), it
-says so and exits 77 (CTest: skipped): the fast mode is then exact.
+machine has neither AMX nor AVX512_BF16 (kk-forward reports precision
+"exact" for a fast run), it says so and exits 77 (CTest: skipped): the fast mode is then exact.
 """
 import argparse
 import json

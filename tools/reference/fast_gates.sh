@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CTest fast_gates: the fast mode's quality gates (tools/reference/fast_eval.py)
 # on three sentences of tools/reference/sentences.txt, after the click
-# detector's self-test. Exit 77 (CTest: skipped) where the CPU has no AMX
-# (the fast mode then runs exact) or when there is no ../shared at all.
+# detector's self-test. Exit 77 (CTest: skipped) where the CPU has neither AMX
+# nor AVX512_BF16 (the fast mode then runs exact) or when there is no
+# ../shared at all.
 #   tools/reference/fast_gates.sh BUILD_DIR
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"

@@ -325,11 +325,12 @@ static void test_thread_count_invariance(void **state)
     free(ref), free(x), free(w), free(b), free(wp), free(wt), free(al);
 }
 
-/* Fast mode: the AMX bf16 convolution against the float64 definition,
- * within what bf16 operands allow (relative to the sum of |w x|), on shapes
- * with odd channel counts, edges and tiles that do not divide; and the same
- * bits for 1 and 3 threads. Skipped (passes with a note) where AMX is not
- * available: the engine falls back to the exact mode there. */
+/* Fast mode: the bf16 convolution (on AMX, or on AVX512_BF16 where there is
+ * no AMX) against the float64 definition, within what bf16 operands allow
+ * (relative to the sum of |w x|), on shapes with odd channel counts, edges
+ * and tiles that do not divide; and the same bits for 1 and 3 threads.
+ * Skipped (passes with a note) where neither is available: the engine falls
+ * back to the exact mode there. */
 static void check_conv_bf16(nn_conv c, int t_in)
 {
     int t_out = nn_conv_out_len(&c, t_in);
@@ -375,10 +376,11 @@ static void test_conv_bf16(void **state)
     nn_conv_bf16 pk;
     assert_int_equal(nn_conv_bf16_supported(&bad), 0);
     assert_int_equal(nn_conv_pack_bf16(&bad, NULL, &pk), -1);
-    if (nn_amx_enable() != 0) {
-        fprintf(stderr, "test_conv_bf16: no AMX-BF16 on this machine; the kernel is not run\n");
+    if (nn_amx_enable() != 0 && !(nn_cpu_features() & NN_CPU_AVX512_BF16)) {
+        fprintf(stderr, "test_conv_bf16: neither AMX-BF16 nor AVX512_BF16 on this machine; the kernel is not run\n");
         return;
     }
+    fprintf(stderr, "test_conv_bf16: the %s kernel\n", nn_amx_enable() == 0 ? "AMX" : "AVX512_BF16");
     check_conv_bf16((nn_conv){.cin = 128, .cout = 128, .k = 11, .stride = 1, .dilation = 5, .pad_l = 25, .pad_r = 25,
                               .groups = 1}, 700);
     check_conv_bf16((nn_conv){.cin = 1090, .cout = 512, .k = 3, .stride = 1, .dilation = 1, .pad_l = 1, .pad_r = 1,

@@ -29,7 +29,7 @@ static const struct {
      "         (kokoro render --help; --redis: on render workers, docs/workers.md)"},
     {"serve", cmd_serve,
      "serve [--host 127.0.0.1] [--port 8080] [--data DIR] [--web DIR] [--cache-dir D] [--max-upload-mb 50]\n"
-     "         [--token T] [--allow-origin URL] [--log-requests] [--max-client-connections 64]\n"
+     "         [--max-video-mb 16384] [--token T] [--allow-origin URL] [--log-requests] [--max-client-connections 64]\n"
      "         [--idle-timeout 5] [--request-timeout 30] [--memory-mb 256] [--redis URL] [--max-speech-chars 4096]\n"
      "         [--speech-workers 16] [--speech-queue 64]   the web studio, its API and an OpenAI-compatible\n"
      "         speech API under /v1/ (docs/api.md)"},

@@ -186,6 +186,7 @@ static cJSON *video_json(int64_t project, const kk_store_video *v)
 {
     cJSON *o = cJSON_CreateObject();
     char url[64];
+    cJSON_AddBoolToObject(o, "attached", 1);
     snprintf(url, sizeof url, "/api/projects/%lld/video", (long long)project);
     cJSON_AddStringToObject(o, "name", v->name);
     cJSON_AddStringToObject(o, "type", v->mime);
@@ -502,12 +503,27 @@ void api_video_get(srv_request *rq, srv_reply *rp)
     kk_store_video_free(&v);
 }
 
+/* 200 {"attached": false} for a project without a video (not a 404: the
+ * studio asks for every project it opens). */
 void api_video_info(srv_request *rq, srv_reply *rp)
 {
+    kk_server *s = rq->srv;
     kk_store_video v;
     kk_error err = {0};
-    if (kk_store_get_video(rq->srv->store, rq->id[0], &v, &err) != KK_OK) {
+    kk_store_project sp = {0};
+    if (kk_store_get_project(s->store, rq->id[0], &sp, &err) != KK_OK) {
         srv_reply_status(rp, &err);
+        return;
+    }
+    kk_store_project_free(&sp);
+    if (kk_store_get_video(s->store, rq->id[0], &v, &err) != KK_OK) {
+        if (err.code != KK_ERR_NOT_FOUND) {
+            srv_reply_status(rp, &err);
+            return;
+        }
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "attached", 0);
+        srv_reply_json(rp, 200, o);
         return;
     }
     srv_reply_json(rp, 200, video_json(rq->id[0], &v));

@@ -110,7 +110,9 @@ describe('a project\'s video', () => {
     assert.equal(r.json.has_audio, true);
     assert.deepEqual([r.json.width, r.json.height], [160, 120]);
     assert.deepEqual(files(path.join(server.data, 'tmp')).filter((f) => f.startsWith('upload.')), []);
-    assert.equal((await api(server, 'GET', `/api/projects/${id}/video/info`)).json.size, bytes.length);
+    const info = (await api(server, 'GET', `/api/projects/${id}/video/info`)).json;
+    assert.equal(info.attached, true);
+    assert.equal(info.size, bytes.length);
 
     const whole = await api(server, 'GET', `/api/projects/${id}/video`);
     assert.equal(whole.status, 200);
@@ -181,6 +183,8 @@ describe('a project\'s video', () => {
     const e = await put(server, id, Buffer.alloc(0));
     assert.equal(e.status, 400);
     assert.equal((await api(server, 'GET', `/api/projects/${id}/video`)).status, 404);
+    assert.deepEqual((await api(server, 'GET', `/api/projects/${id}/video/info`)).json, { attached: false });
+    assert.equal((await api(server, 'GET', '/api/projects/999999/video/info')).status, 404);
     assert.deepEqual(files(path.join(server.data, 'tmp')).filter((f) => f.startsWith('upload.')), []);
     // a project that does not exist: answered before the body
     assert.equal((await put(server, 999999, bytes)).status, 404);

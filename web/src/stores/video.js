@@ -61,12 +61,12 @@ export const useVideo = defineStore('video', {
       if (projectId == null) return;
       try {
         const info = await request('GET', `${P(projectId)}/video/info`);
-        if (this.projectId !== projectId) return;
+        if (this.projectId !== projectId || !info || !info.attached) return;
         this.info = info;
         engine.setMinDuration(info.duration_ms / 1000);
         this.loadPeaks();
       } catch (e) {
-        if (!(e instanceof ApiError && e.status === 404)) this.error = e.message;
+        if (this.projectId === projectId && !(e instanceof ApiError && e.status === 404)) this.error = e.message;
       }
     },
     async loadPeaks() {

@@ -763,6 +763,7 @@ test('dub a video: attach it, play with the original ducked under speech, export
       return out;
     });
     await page.click('[data-test=play]'); // pause
+    await page.screenshot({ path: path.join(OUT, 'dub.png') });
     const during = samples.filter((x) => x.t > 1.3 && x.t < 2.3);
     const before = samples.filter((x) => x.t > 0.1 && x.t < 0.8);
     const between = samples.filter((x) => x.t > 3.9 && x.t < 4.3);
@@ -799,6 +800,8 @@ test('dub a video: attach it, play with the original ducked under speech, export
     const under = toneLevel(x, 1.3 * R, 2.3 * R, 60, R);
     const speech = rmsOf(x, 1.3 * R, 2.3 * R);
     const db = (a, b) => 20 * Math.log10(a / b);
+    console.log(`dub export: 60 Hz original ${outside.toFixed(4)} outside the cues, ${db(under, outside).toFixed(1)} dB under speech; ` +
+      `speech RMS ${speech.toFixed(4)} vs ducked original ${under.toFixed(4)}; audio ${streams[1].duration} s`);
     assert.ok(outside > 0.05, `the original outside the cues: ${outside}`);
     assert.ok(Math.abs(db(after, outside)) < 1.5, `full again after the last cue: ${after} vs ${outside}`);
     assert.ok(db(under, outside) < -11 && db(under, outside) > -20, `ducked under speech: ${db(under, outside).toFixed(1)} dB`);

@@ -745,6 +745,7 @@ test('dub a video: attach it, play with the original ducked under speech, export
     await until('the original\'s waveform lane', async () =>
       page.$eval('[data-test=original-lane]', (e) => Number(e.dataset.peaks) > 800).catch(() => false), 30000);
     await until('the video loaded', () => page.$eval('[data-test=video-player]', (v) => v.readyState >= 2), 20000);
+    for (const v of await axe({ runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })) assert.fail(`with a video: ${v}`);
     // The timeline runs to the end of the video, not the last cue.
     await until('the timeline as long as the video', async () => /^0?0:09/.test(await page.$eval('.time .total', (e) => e.textContent.trim())), 10000);
 

@@ -244,6 +244,7 @@ struct http_req {
     size_t part_limit;
     srv_upload *up; /* R_STREAM: where the body goes (media.c); rq.upload points here */
     int up_parts;   /* file parts seen in a streamed form (one allowed) */
+    uint64_t up_part_bytes; /* of the current one */
     double t0;
     srv_reply reply;
     char *path;
@@ -850,9 +851,6 @@ static enum MHD_Result on_form_data(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
-/* Whether the request's Content-Type is the media type `type` exactly
- * (any case; parameters after a ';' allowed): "application/jsonx" is not
- * JSON. */
 /* A streamed form (R_STREAM): its one file part goes to the upload's
  * file; plain fields are read and dropped (up to the JSON limit). */
 static enum MHD_Result on_stream_form(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
@@ -868,7 +866,9 @@ static enum MHD_Result on_stream_form(void *cls, enum MHD_ValueKind kind, const 
         }
         return MHD_YES;
     }
-    if (off == 0) {
+    /* A new part: offset 0, unless the part so far had no bytes
+     * (libmicrohttpd may call twice at offset 0, first with none). */
+    if (off == 0 && !(r->up_parts && r->up_part_bytes == 0)) {
         if (++r->up_parts > 1) {
             r->bad_form = 1; /* one video per request */
             return MHD_NO;
@@ -878,9 +878,13 @@ static enum MHD_Result on_stream_form(void *cls, enum MHD_ValueKind kind, const 
     (void)key;
     if (size && srv_upload_write(r->up, data, size))
         return MHD_NO;
+    r->up_part_bytes += size;
     return MHD_YES;
 }
 
+/* Whether the request's Content-Type is the media type `type` exactly
+ * (any case; parameters after a ';' allowed): "application/jsonx" is not
+ * JSON. */
 static int content_type_is(struct MHD_Connection *c, const char *type)
 {
     const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
@@ -1574,7 +1578,7 @@ static kk_status server_start(const kk_server_params *params, int with_model, kk
         st = kk_store_open(db, &s->store, err);
         if (st == KK_OK) /* checked inside each insert's and split's transaction */
             kk_store_set_max_segments(s->store, p->max_segments);
-        if (st == KK_OK) /* video files no project refers to (a crash between rename and commit) */
+        if (st == KK_OK) /* video files no project refers to (a crash between link and commit) */
             srv_media_sweep(s);
     }
     if (st == KK_OK && with_model) {

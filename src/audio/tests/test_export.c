@@ -729,6 +729,56 @@ static void test_mux_keep_audio(void **state)
     dub("dub-keep.mkv", 1, 1024, 1024 / 44100.0); /* the original AAC's priming is the longer */
 }
 
+/* kk_audio_decode_each hands out the samples kk_audio_decode gives, in
+ * blocks; kk_media_probe reads what the test video holds. */
+typedef struct {
+    float *v;
+    size_t n, calls;
+    int rate;
+} collected;
+
+static int collect(void *user, const float *x, size_t n, int rate)
+{
+    collected *c = user;
+    c->v = realloc(c->v, (c->n + n) * sizeof *c->v);
+    memcpy(c->v + c->n, x, n * sizeof *x);
+    c->n += n, c->calls++, c->rate = rate;
+    return 0;
+}
+
+static int stop_at_once(void *user, const float *x, size_t n, int rate)
+{
+    (void)user, (void)x, (void)n, (void)rate;
+    return 1;
+}
+
+static void test_decode_each_and_probe(void **state)
+{
+    float *whole;
+    size_t n;
+    int rate;
+    kk_error err;
+    assert_int_equal(kk_audio_decode(video, 0, &whole, &n, &rate, &err), KK_OK);
+    collected c = {0};
+    assert_int_equal(kk_audio_decode_each(video, collect, &c, &err), KK_OK);
+    assert_int_equal(c.n, n);
+    assert_int_equal(c.rate, rate);
+    assert_true(c.calls >= 2); /* 88200 samples: in blocks */
+    assert_memory_equal(c.v, whole, n * sizeof *whole);
+    assert_int_equal(kk_audio_decode_each(video, stop_at_once, NULL, &err), KK_ERR_ABORTED);
+    free(c.v), free(whole);
+    kk_media_info mi;
+    assert_int_equal(kk_media_probe(video, &mi, &err), KK_OK);
+    assert_true(mi.has_video && mi.has_audio);
+    assert_int_equal(mi.width, 160);
+    assert_int_equal(mi.height, 120);
+    assert_true(fabs(mi.video_s - 2.0) < 0.01);
+    assert_non_null(strstr(mi.container, "mp4"));
+    char p[4096];
+    assert_int_equal(kk_media_probe(path(p, "no-such.mp4"), &mi, &err), KK_ERR_IO);
+    assert_non_null(strstr(err.msg, "no-such.mp4"));
+}
+
 static int stop_now(void *user, double f) { return f >= 0.3; }
 
 static void test_mux_failures(void **state)
@@ -880,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_mux_replace),
         cmocka_unit_test(test_mux_keep_audio),
         cmocka_unit_test(test_mux_failures),
+        cmocka_unit_test(test_decode_each_and_probe),
     };
     return cmocka_run_group_tests(tests, make_video, NULL);
 }

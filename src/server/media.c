@@ -43,6 +43,7 @@
 
 #include "export.h"
 #include "kk_time.h"
+#include "kk_utf8.h"
 #include "tmpfile.h"
 
 #define NAME_MAX_LEN 200
@@ -84,12 +85,20 @@ static int video_path(const kk_server *s, const char *name, const char *suffix, 
 
 /* ---- the streamed upload ---- */
 
+/* A copy of v of at most max bytes, shortened at a UTF-8 character
+ * boundary (a display name: the store keeps 200 bytes); "video" for one
+ * that is not UTF-8, NULL for none. */
 static char *dup_cut(const char *v, size_t max)
 {
     if (!v)
         return NULL;
     size_t n = strlen(v);
-    return strndup(v, n > max ? max : n);
+    if (n > max) {
+        n = max;
+        while (n && ((unsigned char)v[n] & 0xc0) == 0x80)
+            n--;
+    }
+    return kk_utf8_valid(v, n) ? strndup(v, n) : strdup("video");
 }
 
 int srv_upload_begin(srv_request *rq, srv_upload **out, srv_reply *rp)

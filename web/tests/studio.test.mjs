@@ -763,8 +763,8 @@ test('dub a video: attach it, play with the original ducked under speech, export
       }
       return out;
     });
+    await page.screenshot({ path: path.join(OUT, 'dub.png') }); // playing: the meters move (docs/studio-dub.png)
     await page.click('[data-test=play]'); // pause
-    await page.screenshot({ path: path.join(OUT, 'dub.png') });
     const during = samples.filter((x) => x.t > 1.3 && x.t < 2.3);
     const before = samples.filter((x) => x.t > 0.1 && x.t < 0.8);
     const between = samples.filter((x) => x.t > 3.9 && x.t < 4.3);

@@ -174,6 +174,11 @@ describe('a project\'s video', () => {
     const now = mine();
     assert.equal(now.length, 1);
     assert.notEqual(now[0], before[0]);
+    // a long name is shortened at a character boundary (200 bytes at most)
+    const long = await put(server, id, bytes, { 'Content-Type': 'video/mp4' }, `?name=${encodeURIComponent('é'.repeat(150) + '.mp4')}`);
+    assert.equal(long.status, 201, long.text);
+    assert.ok(Buffer.byteLength(long.json.name) <= 200 && /^é+$/.test(long.json.name), long.json.name);
+    assert.equal((await api(server, 'PUT', `/api/projects/${id}/video`, f)).status, 201); // back to second.mp4
     // two files in one form: refused, the video stays
     const two = new FormData();
     two.append('a', new Blob([bytes]), 'a.mp4');

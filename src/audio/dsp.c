@@ -697,3 +697,83 @@ kk_status kk_loudness_normalize(float *samples, size_t n, int rate, const kk_lou
     kk_sample_io io = kk_sample_io_memory(samples);
     return kk_loudness_normalize_io(&io, n, rate, p, report, err);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Ducking the original under the dub                                      */
+/* ---------------------------------------------------------------------- */
+
+kk_duck_params kk_duck_default_params(void)
+{
+    return (kk_duck_params){.duck_db = -15.0, .attack_ms = 50.0, .release_ms = 300.0, .hold_ms = 200.0,
+                            .threshold_db = -45.0};
+}
+
+static int in_range(double v, double lo, double hi) { return isfinite(v) && v >= lo && v <= hi; }
+
+static kk_status check_duck(const kk_duck_params *p, int rate, kk_error *err)
+{
+    if (rate < 8000 || rate > 192000)
+        return kk_error_set(err, KK_ERR_ARG, "ducking: the rate %d Hz is not 8000 .. 192000", rate);
+    if (!in_range(p->duck_db, -60.0, 0.0))
+        return kk_error_set(err, KK_ERR_ARG, "ducking: duck_db %g is not -60 .. 0 dB", p->duck_db);
+    if (!in_range(p->attack_ms, 0.0, 2000.0))
+        return kk_error_set(err, KK_ERR_ARG, "ducking: attack %g ms is not 0 .. 2000", p->attack_ms);
+    if (!in_range(p->release_ms, 0.0, 5000.0))
+        return kk_error_set(err, KK_ERR_ARG, "ducking: release %g ms is not 0 .. 5000", p->release_ms);
+    if (!in_range(p->hold_ms, 0.0, 5000.0))
+        return kk_error_set(err, KK_ERR_ARG, "ducking: hold %g ms is not 0 .. 5000", p->hold_ms);
+    if (!in_range(p->threshold_db, -90.0, 0.0))
+        return kk_error_set(err, KK_ERR_ARG, "ducking: threshold %g dBFS is not -90 .. 0", p->threshold_db);
+    return KK_OK;
+}
+
+/* The one-pole coefficient that covers 95 % of a step in ms milliseconds
+ * (three time constants; 0 ms: a jump). */
+static double pole(double ms, int rate) { return ms <= 0 ? 0.0 : exp(-3000.0 / (ms * rate)); }
+
+kk_status kk_duck_mix(const float *dub, size_t n_dub, const float *orig, size_t n_orig, int rate,
+                      const kk_duck_params *p, float **out, size_t *n_out, kk_error *err)
+{
+    kk_duck_params defaults = kk_duck_default_params();
+    if (!out || !n_out)
+        return kk_error_set(err, KK_ERR_ARG, "kk_duck_mix: no place for the result");
+    *out = NULL, *n_out = 0;
+    if ((!dub && n_dub) || (!orig && n_orig))
+        return kk_error_set(err, KK_ERR_ARG, "kk_duck_mix: no samples");
+    if (!p)
+        p = &defaults;
+    kk_status st = check_duck(p, rate, err);
+    if (st != KK_OK)
+        return st;
+    for (size_t i = 0; i < n_dub; i++)
+        if (!isfinite(dub[i]))
+            return kk_error_set(err, KK_ERR_INPUT, "ducking: the dub's sample %zu is not a number", i);
+    for (size_t i = 0; i < n_orig; i++)
+        if (!isfinite(orig[i]))
+            return kk_error_set(err, KK_ERR_INPUT, "ducking: the original's sample %zu is not a number", i);
+    size_t n = n_dub > n_orig ? n_dub : n_orig;
+    float *o = malloc((n ? n : 1) * sizeof *o);
+    if (!o)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory (%zu samples to mix)", n);
+    const double thr = pow(10.0, p->threshold_db / 20.0), low = pow(10.0, p->duck_db / 20.0);
+    const double a_down = pole(p->attack_ms, rate), a_up = pole(p->release_ms, rate);
+    const size_t ahead = (size_t)llround(p->attack_ms * rate / 1000.0);
+    const size_t hold = (size_t)llround(p->hold_ms * rate / 1000.0);
+    /* Speech at i: a loud dub sample in [i - hold, i + ahead]; last is
+     * the latest loud one the detector (running `ahead` early) has seen. */
+    size_t last = 0;
+    int seen = 0;
+    double g = 1.0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i + ahead;
+        if (k < n_dub && fabsf(dub[k]) > thr)
+            last = k, seen = 1;
+        int speech = seen && last + hold >= i;
+        double target = speech ? low : 1.0, a = target < g ? a_down : a_up;
+        g = target + (g - target) * a;
+        double x = (i < n_dub ? dub[i] : 0.0f) + g * (i < n_orig ? orig[i] : 0.0f);
+        o[i] = (float)(x > 1.0 ? 1.0 : x < -1.0 ? -1.0 : x);
+    }
+    *out = o, *n_out = n;
+    return KK_OK;
+}

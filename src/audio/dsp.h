@@ -1,7 +1,10 @@
 /*
  * dsp.h - what the renderer does to speech after the engine: time-stretch
  * and pitch shift (Rubber Band, formants preserved) and loudness
- * normalisation (EBU R128 through libebur128) with a true-peak limit.
+ * normalisation (EBU R128 through libebur128) with a true-peak limit;
+ * and the dub's mix over a video's own audio, ducked under the speech
+ * (kk_duck_mix, used by kk_mux_video and so by `kokoro render --video
+ * --mix duck` and the studio's video export).
  *
  * All functions are safe to call from several threads at once on
  * different buffers, and deterministic: the same input gives the same
@@ -90,5 +93,31 @@ kk_status kk_loudness_normalize_io(const kk_sample_io *io, uint64_t n, int rate,
  * than 400 ms is measured over its whole length. */
 kk_status kk_loudness_measure(const float *samples, size_t n, int rate, double *lufs, double *true_peak_db,
                               kk_error *err);
+
+/* Sidechain ducking: the original (a video's own audio) is turned down
+ * while the dub speaks, and the dub is laid over it. */
+typedef struct kk_duck_params {
+    double duck_db;      /* gain of the original under speech, dB: -60 .. 0; default -15 */
+    double attack_ms;    /* how long the original takes to go (95 % of the way) down, 0 .. 2000; default 50 */
+    double release_ms;   /* and to come back up after the speech, 0 .. 5000; default 300 */
+    double hold_ms;      /* the speech still counts this long after its last loud sample (the
+                          * gaps between words do not pump), 0 .. 5000; default 200 */
+    double threshold_db; /* the dub counts as speech above this level, dBFS: -90 .. 0; default -45 */
+} kk_duck_params;
+
+kk_duck_params kk_duck_default_params(void);
+
+/* out[i] = dub[i] + gain(i) * orig[i] for i < n_out = max(n_dub, n_orig)
+ * (the shorter input counts as silence past its end), clipped to
+ * [-1, 1]. gain is 1 where the dub is silent and duck_db under speech; it
+ * moves there exponentially, 95 % of the way in the attack (down) or
+ * release (up) time. The detector looks ahead by the attack time, so the
+ * original is already down when a word starts (offline: the whole dub is
+ * known). Both inputs mono at rate (8000 .. 192000 Hz); *out malloc'd
+ * (also when n_out is 0). p NULL: the defaults. KK_ERR_ARG names a value
+ * out of range, KK_ERR_INPUT a NaN or infinite sample. Deterministic;
+ * memory: the output only. */
+kk_status kk_duck_mix(const float *dub, size_t n_dub, const float *orig, size_t n_orig, int rate,
+                      const kk_duck_params *p, float **out, size_t *n_out, kk_error *err);
 
 #endif

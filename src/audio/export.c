@@ -323,7 +323,27 @@ kk_export_params kk_export_default_params(void)
     return (kk_export_params){.format = KK_EXPORT_WAV16, .vbr_quality = 4};
 }
 
-kk_mux_params kk_mux_default_params(void) { return (kk_mux_params){0}; }
+kk_mux_params kk_mux_default_params(void)
+{
+    return (kk_mux_params){.mix = KK_MIX_REPLACE, .duck = kk_duck_default_params()};
+}
+
+kk_status kk_mix_mode_parse(const char *name, kk_mix_mode *out, kk_error *err)
+{
+    static const char *const names[] = {"replace", "add", "duck"};
+    for (int i = 0; name && i < 3; i++)
+        if (!strcmp(name, names[i])) {
+            *out = (kk_mix_mode)i;
+            return KK_OK;
+        }
+    return kk_error_set(err, KK_ERR_ARG, "mix \"%s\": replace, add or duck", name ? name : "");
+}
+
+/* The mode p asks for (keep_audio is the older name of KK_MIX_ADD). */
+static kk_mix_mode mix_of(const kk_mux_params *p)
+{
+    return p->mix == KK_MIX_REPLACE && p->keep_audio ? KK_MIX_ADD : p->mix;
+}
 
 static int is_wav(kk_export_format f) { return f == KK_EXPORT_WAV16 || f == KK_EXPORT_WAV32; }
 
@@ -1099,7 +1119,7 @@ static kk_status map_streams(mux_job *j, kk_error *err)
         const AVStream *is = j->ic->streams[i];
         enum AVMediaType t = is->codecpar->codec_type;
         int video = t == AVMEDIA_TYPE_VIDEO && !(is->disposition & AV_DISPOSITION_ATTACHED_PIC);
-        int audio = t == AVMEDIA_TYPE_AUDIO && j->p->keep_audio;
+        int audio = t == AVMEDIA_TYPE_AUDIO && mix_of(j->p) == KK_MIX_ADD;
         j->map[i] = -1;
         kk_status st = video || audio ? add_copy(j, (int)i, err) : KK_OK;
         if (st != KK_OK)
@@ -1108,6 +1128,43 @@ static kk_status map_streams(mux_job *j, kk_error *err)
     }
     if (!videos)
         return kk_error_set(err, KK_ERR_INPUT, "%s: has no video stream to dub; give a video file", j->in_path);
+    return KK_OK;
+}
+
+/* The longest video stream's duration in seconds (cover pictures aside);
+ * the container's when no stream says, 0 when neither does. */
+static double longest_video(const AVFormatContext *ic)
+{
+    double best = 0.0;
+    int any = 0;
+    for (unsigned i = 0; i < ic->nb_streams; i++) {
+        const AVStream *s = ic->streams[i];
+        if (s->codecpar->codec_type != AVMEDIA_TYPE_VIDEO || (s->disposition & AV_DISPOSITION_ATTACHED_PIC))
+            continue;
+        any = 1;
+        if (s->duration != AV_NOPTS_VALUE && s->duration > 0) {
+            double d = s->duration * av_q2d(s->time_base);
+            best = d > best ? d : best;
+        }
+    }
+    if (any && best == 0.0 && ic->duration != AV_NOPTS_VALUE && ic->duration > 0)
+        best = ic->duration / (double)AV_TIME_BASE;
+    return best;
+}
+
+/* Silence after the track up to video_s, so that a video longer than the
+ * last cue gets audio as long as itself. */
+static kk_status pad_track(mux_job *j, double video_s, kk_error *err)
+{
+    double want = video_s * MUX_RATE;
+    if (!(want > (double)j->n) || want > 1e11)
+        return KK_OK;
+    size_t n = (size_t)llround(want);
+    float *t = realloc(j->track, n * sizeof *t);
+    if (!t)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory (%.0f s of audio for %s)", video_s, j->out_path);
+    memset(t + j->n, 0, (n - j->n) * sizeof *t);
+    j->track = t, j->n = n;
     return KK_OK;
 }
 
@@ -1131,11 +1188,14 @@ static kk_status mux_prepare(mux_job *j, kk_error *err)
     /* The track starts with the video's first frame. */
     j->start_s = j->ic->start_time != AV_NOPTS_VALUE ? j->ic->start_time / (double)AV_TIME_BASE : 0.0;
     j->aac.pts_offset = llround(j->start_s * MUX_RATE);
-    if (!j->p->keep_audio) /* the only audio: players should pick it */
+    if (mix_of(j->p) != KK_MIX_ADD) /* the only audio: players should pick it */
         j->aac.st->disposition = AV_DISPOSITION_DEFAULT;
-    double video_s = j->ic->duration != AV_NOPTS_VALUE ? j->ic->duration / (double)AV_TIME_BASE : 0.0;
+    double video_s = longest_video(j->ic);
+    if ((st = pad_track(j, video_s, err)) != KK_OK)
+        return st;
+    double all_s = j->ic->duration != AV_NOPTS_VALUE ? j->ic->duration / (double)AV_TIME_BASE : 0.0;
     double track_s = (double)j->n / MUX_RATE;
-    j->total_s = video_s > track_s ? video_s : track_s;
+    j->total_s = all_s > track_s ? all_s : track_s;
     j->fd = kk_tmpfile_create(j->out_path, &j->tmp);
     if (j->fd < 0)
         return io_error(err, j->out_path, errno);
@@ -1263,7 +1323,25 @@ static kk_status check_mux_args(const char *video_in, const char *out_path, cons
         return kk_error_set(err, KK_ERR_ARG, "%s: the track to dub is empty", out_path);
     if ((st = check_rate(in_rate, "input", err)) != KK_OK)
         return st;
+    if ((unsigned)mix_of(p) > KK_MIX_DUCK)
+        return kk_error_set(err, KK_ERR_ARG, "kk_mux_video: mix %d is not replace, add or duck", (int)p->mix);
     return check_aac_kbps(p->bitrate_kbps, err);
+}
+
+/* The track over video_in's own audio, ducked (kk_duck_mix), at in_rate. */
+static kk_status duck_original(const char *video_in, const float *track, size_t n, int in_rate,
+                               const kk_duck_params *dp, float **out, size_t *n_out, kk_error *err)
+{
+    float *orig = NULL;
+    size_t n_orig = 0;
+    kk_status st = kk_audio_decode(video_in, in_rate, &orig, &n_orig, NULL, err);
+    if (st == KK_ERR_INPUT && strstr(err->msg, "has no audio stream"))
+        st = kk_error_set(err, KK_ERR_INPUT, "%s: has no audio to duck under the dub; replace its audio instead "
+                          "(mix replace)", video_in);
+    if (st == KK_OK)
+        st = kk_duck_mix(track, n, orig, n_orig, in_rate, dp, out, n_out, err);
+    free(orig);
+    return st;
 }
 
 kk_status kk_mux_video(const char *video_in, const char *out_path, const float *samples, size_t n, int in_rate,
@@ -1274,7 +1352,14 @@ kk_status kk_mux_video(const char *video_in, const char *out_path, const float *
     kk_status st = check_mux_args(video_in, out_path, samples, n, in_rate, j.p, err);
     if (st != KK_OK)
         return st;
-    st = kk_resample(samples, n, in_rate, MUX_RATE, &j.track, &j.n, err);
+    float *mixed = NULL;
+    if (mix_of(j.p) == KK_MIX_DUCK) {
+        st = duck_original(video_in, samples, n, in_rate, &j.p->duck, &mixed, &n, err);
+        samples = mixed;
+    }
+    if (st == KK_OK)
+        st = kk_resample(samples, n, in_rate, MUX_RATE, &j.track, &j.n, err);
+    free(mixed);
     if (st == KK_OK)
         st = mux_prepare(&j, err);
     if (st == KK_OK)
@@ -1302,7 +1387,24 @@ typedef struct decoder {
     size_t last_kept;   /* samples the last frame added */
     int64_t last_dur;   /* its packet's duration, in samples (0: unknown) */
     fvec out;
+    kk_decode_fn fn;    /* kk_audio_decode_each's: out is handed over in blocks */
+    void *user;
 } decoder;
+
+#define DECODE_BLOCK 65536
+
+/* Hands out what is decoded but the last frame's samples (dec_trim_end
+ * may still cut those); with all, everything. 0, or non-zero: stop. */
+static int dec_flush(decoder *d, int all)
+{
+    size_t keep = all ? 0 : d->last_kept, give = d->out.n - keep;
+    if (!give)
+        return 0;
+    int stop = d->fn(d->user, d->out.v, give, d->rate);
+    memmove(d->out.v, d->out.v + give, keep * sizeof *d->out.v);
+    d->out.n = keep;
+    return stop;
+}
 
 static kk_status dec_open(decoder *d, kk_error *err)
 {
@@ -1428,6 +1530,8 @@ static kk_status dec_frame(decoder *d, const AVFrame *f, kk_error *err)
     d->last_kept = (size_t)count;
     d->last_dur = f->pkt_duration > 0 ? av_rescale_q(f->pkt_duration, d->dec->pkt_timebase,
                                                      (AVRational){1, f->sample_rate}) : 0;
+    if (d->fn && d->out.n >= DECODE_BLOCK && dec_flush(d, 0))
+        return kk_error_set(err, KK_ERR_ABORTED, "%s: decoding stopped", d->path);
     return KK_OK;
 }
 
@@ -1512,5 +1616,50 @@ kk_status kk_audio_decode(const char *path, int want_rate, float **samples, size
             st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
     }
     dec_free(&d);
+    return st;
+}
+
+kk_status kk_audio_decode_each(const char *path, kk_decode_fn fn, void *user, kk_error *err)
+{
+    if (!path || !fn)
+        return kk_error_set(err, KK_ERR_ARG, "kk_audio_decode_each: no file name or no callback");
+    decoder d = {.path = path, .fn = fn, .user = user};
+    kk_status st = dec_open(&d, err);
+    if (st == KK_OK)
+        st = dec_run(&d, err);
+    if (st == KK_OK && dec_flush(&d, 1))
+        st = kk_error_set(err, KK_ERR_ABORTED, "%s: decoding stopped", path);
+    dec_free(&d);
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* probing                                                             */
+
+kk_status kk_media_probe(const char *path, kk_media_info *info, kk_error *err)
+{
+    if (!path || !info)
+        return kk_error_set(err, KK_ERR_ARG, "kk_media_probe: no file name or no place for the answer");
+    memset(info, 0, sizeof *info);
+    AVFormatContext *ic = NULL;
+    kk_status st = open_input(&ic, path, err);
+    if (st == KK_OK) {
+        info->duration_s = ic->duration != AV_NOPTS_VALUE && ic->duration > 0 ? ic->duration / (double)AV_TIME_BASE : 0;
+        info->video_s = longest_video(ic);
+        snprintf(info->container, sizeof info->container, "%s", ic->iformat->name);
+        for (unsigned i = 0; i < ic->nb_streams; i++) {
+            const AVStream *s = ic->streams[i];
+            const AVCodecParameters *par = s->codecpar;
+            if (par->codec_type == AVMEDIA_TYPE_VIDEO && !(s->disposition & AV_DISPOSITION_ATTACHED_PIC) &&
+                !info->has_video) {
+                info->has_video = 1, info->width = par->width, info->height = par->height;
+                snprintf(info->video_codec, sizeof info->video_codec, "%s", avcodec_get_name(par->codec_id));
+            } else if (par->codec_type == AVMEDIA_TYPE_AUDIO && !info->has_audio) {
+                info->has_audio = 1;
+                snprintf(info->audio_codec, sizeof info->audio_codec, "%s", avcodec_get_name(par->codec_id));
+            }
+        }
+    }
+    avformat_close_input(&ic);
     return st;
 }

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dsp.h"
 #include "kk_error.h"
 #include "sample_io.h"
 
@@ -109,8 +110,20 @@ kk_status kk_export_audio_io(const char *path, const kk_sample_io *io, uint64_t 
 kk_status kk_resample(const float *in, size_t n, int from_rate, int to_rate, float **out, size_t *n_out,
                       kk_error *err);
 
+/* What becomes of the video's own audio in a dub. */
+typedef enum kk_mix_mode {
+    KK_MIX_REPLACE = 0, /* the track replaces it */
+    KK_MIX_ADD,         /* it is kept, the track added as another audio stream (after it) */
+    KK_MIX_DUCK,        /* the track mixed over it, ducked under the speech (kk_duck_mix): one stream */
+} kk_mix_mode;
+
+/* "replace", "add", "duck" -> the mode; KK_ERR_ARG naming them otherwise. */
+kk_status kk_mix_mode_parse(const char *name, kk_mix_mode *out, kk_error *err);
+
 typedef struct kk_mux_params {
-    int keep_audio;   /* 0: the track replaces the video's audio; 1: it is added as another audio stream */
+    int keep_audio;   /* 1: the same as mix KK_MIX_ADD (kept for the public API's field) */
+    kk_mix_mode mix;  /* default KK_MIX_REPLACE */
+    kk_duck_params duck; /* for KK_MIX_DUCK; kk_mux_default_params gives kk_duck_default_params() */
     int bitrate_kbps; /* AAC bit rate of the track; 0: 160 */
     kk_export_progress_fn progress;
     void *user;
@@ -123,11 +136,39 @@ kk_mux_params kk_mux_default_params(void);
  * re-encoding) and the track encoded as AAC at 48 kHz. Subtitles and data
  * streams are dropped. Errors name the file and what FFmpeg said. The
  * track starts with the video and is kept whole (an empty one is
- * KK_ERR_ARG). MP4/MOV record AAC's encoder delay (an edit list);
+ * KK_ERR_ARG); a video longer than the track gets silence after it, so
+ * that the audio lasts as long as the (longest) video stream. With
+ * KK_MIX_DUCK the video's first audio stream is decoded (mono, at
+ * in_rate) and the track is laid over it (a video with no audio is
+ * KK_ERR_INPUT saying to replace instead); memory: the whole track and
+ * the original at 48 kHz, about 0.4 MB per second. MP4/MOV record AAC's encoder delay (an edit list);
  * Matroska cannot, so there the muxer delays every stream by it (1024
  * samples, 21 ms) and sync is kept. */
 kk_status kk_mux_video(const char *video_in, const char *out_path, const float *samples, size_t n, int in_rate,
                        const kk_mux_params *p, kk_error *err);
+
+/* What kk_media_probe finds in a media file. */
+typedef struct kk_media_info {
+    double duration_s;     /* the container's (longest stream); 0 when unknown */
+    double video_s;        /* the longest video stream's; 0: none or unknown */
+    int has_video, has_audio; /* cover pictures do not count as video */
+    int width, height;     /* of the first video stream */
+    char video_codec[32], audio_codec[32], container[32];
+} kk_media_info;
+
+/* Opens path with FFmpeg and reads its streams (no decoding). A file
+ * FFmpeg cannot read is KK_ERR_INPUT, one that cannot be opened KK_ERR_IO;
+ * both name the file. */
+kk_status kk_media_probe(const char *path, kk_media_info *info, kk_error *err);
+
+/* Called with each block of decoded mono samples, in order; return
+ * non-zero to stop (the decode then fails with KK_ERR_ABORTED). */
+typedef int (*kk_decode_fn)(void *user, const float *samples, size_t n, int rate);
+
+/* kk_audio_decode at the stream's own rate, handed out a block at a time
+ * (about 64k samples): memory does not grow with the file's length. The
+ * same samples as kk_audio_decode with want_rate 0. */
+kk_status kk_audio_decode_each(const char *path, kk_decode_fn fn, void *user, kk_error *err);
 
 /* Decodes the first audio stream of any file FFmpeg reads, mixed to mono
  * float (the channels' average); resampled to want_rate unless it is 0.

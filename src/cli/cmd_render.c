@@ -141,6 +141,8 @@ static int parse_num(const char *opt, const char *v, double lo, double hi, doubl
 typedef struct {
     const char *in, *out, *video, *report, *subtitles, *format, *in_format, *cache_dir, *redis;
     int no_cache, keep_audio, strict, progress, redis_no_lookup;
+    int mix_given;        /* --mix or a ducking option: needs --video */
+    kk_mux_params mp;     /* --mix, --duck-db, --attack-ms, --release-ms */
     size_t memory_mb; /* --memory-mb */
     kk_tts_params tp;
     kk_render_params rp;
@@ -239,6 +241,21 @@ static int parse_args(int argc, char **argv, render_args *a)
             a->video = v, i++;
         else if (!strcmp(o, "--keep-audio"))
             a->keep_audio = 1;
+        else if (!strcmp(o, "--mix") && v) {
+            kk_error e = {0};
+            if (kk_mix_mode_parse(v, &a->mp.mix, &e) != KK_OK)
+                return cli_usage("render: --%s", e.msg), -1;
+            a->mix_given = 1, i++;
+        } else if (!strcmp(o, "--duck-db")) {
+            NUM(-60, 0);
+            a->mp.duck.duck_db = x, a->mix_given = 1;
+        } else if (!strcmp(o, "--attack-ms")) {
+            NUM(0, 2000);
+            a->mp.duck.attack_ms = x, a->mix_given = 1;
+        } else if (!strcmp(o, "--release-ms")) {
+            NUM(0, 5000);
+            a->mp.duck.release_ms = x, a->mix_given = 1;
+        }
         else if (!strcmp(o, "--cache-dir") && v)
             a->cache_dir = v, i++;
         else if (!strcmp(o, "--no-cache"))
@@ -275,8 +292,10 @@ static int parse_args(int argc, char **argv, render_args *a)
         return cli_usage("render: name the output with -o OUT (.wav, .flac, .mp3, "
                          ".m4a; with --video, .mp4)"),
                -1;
-    if (a->keep_audio && !a->video)
-        return cli_usage("render: --keep-audio goes with --video"), -1;
+    if ((a->keep_audio || a->mix_given) && !a->video)
+        return cli_usage("render: --keep-audio, --mix and the ducking options go with --video"), -1;
+    if (a->keep_audio && a->mix_given && a->mp.mix != KK_MIX_ADD)
+        return cli_usage("render: --keep-audio is --mix add; give one of them"), -1;
     return 0;
 }
 
@@ -284,7 +303,7 @@ static int parse_args(int argc, char **argv, render_args *a)
 static kk_status write_track(const render_args *a, const kk_render_result *r, render_ui *ui, kk_error *err)
 {
     if (a->video) {
-        kk_mux_params mp = kk_mux_default_params();
+        kk_mux_params mp = a->mp;
         mp.keep_audio = a->keep_audio;
         if (a->ep.bitrate_kbps)
             mp.bitrate_kbps = a->ep.bitrate_kbps;
@@ -332,6 +351,7 @@ int cmd_render(int argc, char **argv)
     render_args a = {.tp = kk_tts_default_params(),
                      .rp = kk_render_default_params(),
                      .ep = kk_export_default_params(),
+                     .mp = kk_mux_default_params(),
                      .memory_mb = DEFAULT_MEMORY_MB};
     if (parse_args(argc, argv, &a))
         return KK_EXIT_INPUT;

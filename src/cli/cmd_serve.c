@@ -84,6 +84,9 @@ int cmd_serve(int argc, char **argv)
         else if (!strcmp(o, "--max-upload-mb")) {
             NUM(0.001, 4096);
             p.max_upload_bytes = (size_t)(x * 1048576);
+        } else if (!strcmp(o, "--max-video-mb")) {
+            NUM(0.001, 16 << 20);
+            p.max_video_bytes = (size_t)(x * 1048576);
         } else if (!strcmp(o, "--max-body-mb")) {
             NUM(0.001, 1024);
             p.max_body_bytes = (size_t)(x * 1048576);

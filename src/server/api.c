@@ -705,10 +705,13 @@ void api_project_delete(srv_request *rq, srv_reply *rp)
 {
     kk_server *s = rq->srv;
     kk_error err = {0};
+    char *video = srv_video_file(s, rq->id[0]); /* its row goes with the project, its file after it */
     if (kk_store_delete_project(s->store, rq->id[0], &err) != KK_OK) {
+        free(video);
         srv_reply_status(rp, &err);
         return;
     }
+    srv_video_remove(s, video);
     srv_jobs_forget(s->jobs, rq->id[0]);
     srv_events_end_project(s->events, rq->id[0]);
     rp->status = 204;
@@ -1503,8 +1506,7 @@ static char *project_name(kk_server *s, int64_t id)
 
 /* Writes a rendered project to path, as a track or as subtitles (x: its
  * progress and whether to stop). */
-typedef kk_status (*export_fn)(const kk_render_result *r, const char *path, const void *how, srv_export *x,
-                               kk_error *err);
+typedef srv_export_fn export_fn;
 
 static kk_status write_track(const kk_render_result *r, const char *path, const void *how, srv_export *x,
                              kk_error *err)
@@ -1563,6 +1565,12 @@ static void reply_export(srv_request *rq, srv_reply *rp, const char *kind, const
     }
     srv_export_end(x, st); /* the file goes (the reply has it open) */
     free(name);
+}
+
+void srv_reply_export(srv_request *rq, srv_reply *rp, const char *kind, const char *format, const char *ext,
+                      const char *type, srv_export_fn fn, const void *how)
+{
+    reply_export(rq, rp, kind, format, ext, type, fn, how);
 }
 
 void api_track(srv_request *rq, srv_reply *rp)

@@ -127,6 +127,7 @@ enum {
     R_JSON = 1 << 0, /* takes a JSON body */
     R_FORM = 1 << 1, /* takes multipart/form-data (uploads) */
     R_SLOW = 1 << 2, /* runs off the pool (renders, exports) */
+    R_STREAM = 1 << 3, /* the body (raw, or a form's one file) streams into a file (media.c), not memory */
 };
 
 typedef struct route {
@@ -160,6 +161,13 @@ static const route routes[] = {
     {"GET", "/api/projects/#/subtitles", api_subtitles, R_SLOW},
     {"GET", "/api/projects/#/sources/#", api_source, 0},
     {"GET", "/api/activity", api_activity, 0},
+    /* a project's video (media.c) */
+    {"PUT", "/api/projects/#/video", api_video_put, R_STREAM | R_SLOW},
+    {"GET", "/api/projects/#/video", api_video_get, 0},
+    {"DELETE", "/api/projects/#/video", api_video_delete, 0},
+    {"GET", "/api/projects/#/video/info", api_video_info, 0},
+    {"GET", "/api/projects/#/video/peaks", api_video_peaks, R_SLOW},
+    {"GET", "/api/projects/#/video/export", api_video_export, R_SLOW},
     /* the OpenAI-compatible API (openai.c) and the metrics (metrics.c) */
     {"POST", "/v1/audio/speech", oai_speech, R_JSON},
     {"POST", "/v1/audio/captioned_speech", oai_captioned_speech, R_JSON},
@@ -230,9 +238,13 @@ struct http_req {
     int bad_form; /* 1: malformed; 2: too many parts (MAX_FORM_PARTS) */
     size_t limit; /* bytes of body accepted */
     size_t received;
+    size_t drained; /* bytes dropped after an upload's file failed */
     kk_buf body;
     struct MHD_PostProcessor *pp;
     size_t part_limit;
+    srv_upload *up; /* R_STREAM: where the body goes (media.c); rq.upload points here */
+    int up_parts;   /* file parts seen in a streamed form (one allowed) */
+    uint64_t up_part_bytes; /* of the current one */
     double t0;
     srv_reply reply;
     char *path;
@@ -275,6 +287,7 @@ static void req_free(http_req *r)
         return;
     if (r->pp)
         MHD_destroy_post_processor(r->pp);
+    srv_upload_free(r->up); /* an upload not taken by its handler: its file goes */
     for (size_t i = 0; i < r->rq.n_parts; i++) {
         free(r->rq.parts[i].name);
         free(r->rq.parts[i].filename);
@@ -756,7 +769,8 @@ static enum MHD_Result send_reply(kk_server *s, http_req *r)
         resp = rp->raw;
         rp->raw = NULL;
     } else if (rp->fd >= 0) {
-        resp = MHD_create_response_from_fd64(rp->fd_len, rp->fd);
+        resp = rp->fd_off ? MHD_create_response_from_fd_at_offset64(rp->fd_len, rp->fd, rp->fd_off)
+                          : MHD_create_response_from_fd64(rp->fd_len, rp->fd);
         if (resp)
             rp->fd = -1; /* the response closes it */
     } else if (rp->body) {
@@ -834,6 +848,37 @@ static enum MHD_Result on_form_data(void *cls, enum MHD_ValueKind kind, const ch
         return MHD_NO;
     if (!size && kk_buf_reserve(&p->data, 0))
         return MHD_NO;
+    return MHD_YES;
+}
+
+/* A streamed form (R_STREAM): its one file part goes to the upload's
+ * file; plain fields are read and dropped (up to the JSON limit). */
+static enum MHD_Result on_stream_form(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+                                      const char *content_type_, const char *transfer_encoding, const char *data,
+                                      uint64_t off, size_t size)
+{
+    (void)kind, (void)transfer_encoding;
+    http_req *r = cls;
+    if (!filename) {
+        if (off + size > r->rq.srv->p.max_body_bytes) {
+            r->too_large = 1;
+            return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    /* A new part: offset 0, unless the part so far had no bytes
+     * (libmicrohttpd may call twice at offset 0, first with none). */
+    if (off == 0 && !(r->up_parts && r->up_part_bytes == 0)) {
+        if (++r->up_parts > 1) {
+            r->bad_form = 1; /* one video per request */
+            return MHD_NO;
+        }
+        srv_upload_name(r->up, filename, content_type_);
+    }
+    (void)key;
+    if (size && srv_upload_write(r->up, data, size))
+        return MHD_NO;
+    r->up_part_bytes += size;
     return MHD_YES;
 }
 
@@ -1010,7 +1055,18 @@ static int expect_body(kk_server *s, http_req *r)
     struct MHD_Connection *c = r->rq.conn;
     unsigned fl = r->rt ? r->rt->flags : 0;
     r->limit = s->p.max_body_bytes;
-    if ((fl & R_FORM) && content_type_is(c, "multipart/form-data")) {
+    if (fl & R_STREAM) {
+        /* The project is checked and the file opened before a byte comes. */
+        if (!srv_upload_begin(&r->rq, &r->up, rp))
+            return 0;
+        r->rq.upload = r->up;
+        r->limit = s->p.max_video_bytes + (content_type_is(c, "multipart/form-data") ? 64 * 1024 : 0);
+        if (content_type_is(c, "multipart/form-data") &&
+            !(r->pp = MHD_create_post_processor(c, 64 * 1024, on_stream_form, r))) {
+            srv_bad(rp, "body: multipart/form-data without a boundary");
+            return 0;
+        }
+    } else if ((fl & R_FORM) && content_type_is(c, "multipart/form-data")) {
         r->part_limit = s->p.max_upload_bytes;
         r->limit = s->p.max_upload_bytes * UPLOAD_FILES_PER_REQUEST + s->p.max_body_bytes;
         r->pp = MHD_create_post_processor(c, 64 * 1024, on_form_data, r);
@@ -1026,8 +1082,9 @@ static int expect_body(kk_server *s, http_req *r)
         unsigned long long v = strtoull(cl, &end, 10);
         if (errno || *end || v > r->limit) { /* digits only (check_headers) */
             srv_reply_error(rp, 413, "too_large", "the body (%s bytes) is over the limit of %zu bytes%s", cl, r->limit,
-                            r->pp ? " for a request with files (--max-upload-mb)"
-                                  : " for a request (JSON: --max-body-mb)");
+                            r->up ? " for a video (--max-video-mb)"
+                            : r->pp ? " for a request with files (--max-upload-mb)"
+                                    : " for a request (JSON: --max-body-mb)");
             srv_reply_header(rp, "Connection", "close");
             return 0;
         }
@@ -1058,9 +1115,12 @@ static int finish(kk_server *s, http_req *r)
     }
     if (r->too_large) {
         srv_reply_error(rp, 413, "too_large", "the body is over the limit of %zu bytes%s", r->limit,
-                        r->pp ? " for a request with files" : " for a request (JSON: --max-body-mb)");
+                        r->up ? " for a video (--max-video-mb)"
+                        : r->pp ? " for a request with files" : " for a request (JSON: --max-body-mb)");
         return 1;
     }
+    if (r->up && srv_upload_failed(r->up, rp)) /* the disk filled, say: the reply says so */
+        return 1;
     if (!r->rt) {
         serve_static(s, r->path, rp);
         return 1;
@@ -1072,8 +1132,10 @@ static int finish(kk_server *s, http_req *r)
             srv_reply_error(rp, 413, "too_large", "a form of more than %d fields and files", MAX_FORM_PARTS);
             return 1;
         }
+        if (r->up && srv_upload_failed(r->up, rp))
+            return 1;
         if (r->bad_form || ok != MHD_YES) {
-            srv_bad(rp, "body: malformed multipart/form-data");
+            srv_bad(rp, r->up_parts > 1 ? "body: one video per request" : "body: malformed multipart/form-data");
             return 1;
         }
     } else if (r->body.len) {
@@ -1149,9 +1211,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             srv_log(s, "%s %s: closed, the body is over %zu bytes", r->rq.method, r->path, r->limit + DRAIN_BYTES);
             return MHD_NO;
         }
-        if (r->too_large || r->bad_form)
-            return MHD_YES; /* read and dropped; the reply says why */
-        if (r->pp) {
+        if (r->too_large || r->bad_form || (r->up && srv_upload_failed(r->up, NULL))) {
+            /* Read and dropped (the reply says why); a failed upload's
+             * body only up to DRAIN_BYTES, then the connection closes. */
+            if (r->up && srv_upload_failed(r->up, NULL) && (r->drained += n) > DRAIN_BYTES)
+                return MHD_NO;
+            return MHD_YES;
+        }
+        if (r->up && !r->pp) {
+            srv_upload_write(r->up, upload_data, n); /* a failure is answered at the end (finish) */
+        } else if (r->pp) {
             if (MHD_post_process(r->pp, upload_data, n) != MHD_YES && !r->too_large && !r->bad_form)
                 r->bad_form = 1;
         } else if (kk_buf_append(&r->body, upload_data, n)) {
@@ -1433,6 +1502,8 @@ static kk_status server_start(const kk_server_params *params, int with_model, kk
     kk_server_params *p = &s->p;
     if (!p->max_upload_bytes)
         p->max_upload_bytes = 50 * MB;
+    if (!p->max_video_bytes)
+        p->max_video_bytes = (size_t)16 << 30;
     if (!p->max_body_bytes)
         p->max_body_bytes = MB;
     if (p->max_json_depth <= 0)
@@ -1507,6 +1578,8 @@ static kk_status server_start(const kk_server_params *params, int with_model, kk
         st = kk_store_open(db, &s->store, err);
         if (st == KK_OK) /* checked inside each insert's and split's transaction */
             kk_store_set_max_segments(s->store, p->max_segments);
+        if (st == KK_OK) /* video files no project refers to (a crash between link and commit) */
+            srv_media_sweep(s);
     }
     if (st == KK_OK && with_model) {
         kk_tts_params tp = kk_tts_default_params();

@@ -1483,6 +1483,7 @@ int srv_export_writing(void *user, double fraction)
  * others begin with its name. */
 #define TMP_PREFIX "export."
 #define TMP_MARK ".tmp"
+#define UPLOAD_PREFIX "upload."
 
 kk_status srv_export_file(srv_export *x, const char *data_dir, const char *ext, const char **path, kk_error *err)
 {
@@ -1582,7 +1583,9 @@ kk_status srv_export_sweep(const char *data_dir, size_t *removed, kk_error *err)
     while ((de = readdir(d))) {
         const char *name = de->d_name, *mark = strstr(name, TMP_MARK);
         struct stat st;
-        if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) || !mark ||
+        /* exports', and the uploads' of media.c (srv_upload_begin) */
+        if ((strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) && strncmp(name, UPLOAD_PREFIX, strlen(UPLOAD_PREFIX))) ||
+            !mark ||
             fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
             continue; /* not ours: left alone */
         char lock_name[NAME_MAX + 1];

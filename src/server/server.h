@@ -44,6 +44,7 @@ typedef struct kk_server_params {
                               then <source tree>/web/dist, then <prefix>/share/kokoro/web */
     /* Limits (docs/api.md, Conventions); 0 takes the default in brackets. */
     size_t max_upload_bytes;          /* one uploaded file [50 MB] */
+    size_t max_video_bytes;           /* a project's video, streamed to disk [16 GiB] */
     size_t max_body_bytes;            /* a JSON body [1 MB] */
     int max_json_depth;               /* [32] */
     size_t max_segments;              /* a project [20,000] */

@@ -13,6 +13,9 @@
  *   events.c   the per-project Server-Sent Event streams
  *              (server_events.h); sees nothing of the server.
  *   project.c  a project's rules and JSON views (server_project.h); a leaf.
+ *   media.c    a project's video: the streamed upload, Range requests,
+ *              the original's peaks, the dubbed video's export; calls
+ *              what api.c may, and api.c's export (srv_reply_export).
  *   openai.c   the OpenAI-compatible speech API, its workers
  *              (server_openai.h); calls what api.c may.
  *   metrics.c  counters and GET /metrics (server_openai.h); a leaf but
@@ -108,6 +111,9 @@ typedef struct srv_part {
     kk_buf data;
 } srv_part;
 
+/* A body streamed to a file (R_STREAM routes, media.c). */
+typedef struct srv_upload srv_upload;
+
 typedef struct srv_request {
     kk_server *srv;
     struct MHD_Connection *conn;
@@ -118,6 +124,7 @@ typedef struct srv_request {
     cJSON *json;     /* the parsed JSON body, NULL when none */
     srv_part *parts; /* multipart/form-data fields and files */
     size_t n_parts;
+    srv_upload *upload; /* R_STREAM: the body, in a temporary file (http.c frees it) */
 } srv_request;
 
 #define SRV_MAX_HEADERS 6
@@ -129,6 +136,7 @@ typedef struct srv_reply {
     size_t len;
     int fd; /* a file to send instead of body (http.c closes it); -1: none */
     uint64_t fd_len;
+    uint64_t fd_off; /* where in the file fd_len bytes start (a Range) */
     struct MHD_Response *raw; /* a ready response (an event stream) */
     char *headers[SRV_MAX_HEADERS][2];
     size_t n_headers;
@@ -180,6 +188,55 @@ void api_events(srv_request *rq, srv_reply *rp);
 void api_track(srv_request *rq, srv_reply *rp);     /* slow */
 void api_subtitles(srv_request *rq, srv_reply *rp); /* slow */
 void api_source(srv_request *rq, srv_reply *rp);
+
+/* a project's video (media.c) */
+void api_video_put(srv_request *rq, srv_reply *rp);    /* slow; the body streamed (R_STREAM) */
+void api_video_get(srv_request *rq, srv_reply *rp);    /* Range requests */
+void api_video_delete(srv_request *rq, srv_reply *rp);
+void api_video_info(srv_request *rq, srv_reply *rp);
+void api_video_peaks(srv_request *rq, srv_reply *rp);  /* slow */
+void api_video_export(srv_request *rq, srv_reply *rp); /* slow */
+
+/* ---- streamed uploads (media.c; http.c drives them) ---- */
+
+/* The first call of an R_STREAM request: checks the project exists and
+ * opens a temporary file for the body in the data directory's tmp/
+ * (locked while it is written, so srv_export_sweep of another server
+ * leaves it, and removed by one that starts after a crash). 1: go on,
+ * *out set; 0: a reply was set (404, 507, 500). */
+int srv_upload_begin(srv_request *rq, srv_upload **out, srv_reply *rp);
+/* Appends n bytes; 0, or -1 once a write has failed (the upload then
+ * drops the rest and srv_upload_failed answers). */
+int srv_upload_write(srv_upload *u, const void *data, size_t n);
+/* The uploaded file's name and type as the client gave them (a form's
+ * file part); copied, cut to a sane length. */
+void srv_upload_name(srv_upload *u, const char *filename, const char *type);
+/* Whether a write failed; with rp, its reply is set (507 for a full
+ * disk, else 500). */
+int srv_upload_failed(const srv_upload *u, srv_reply *rp);
+/* Closes and removes the temporary file unless a handler took it. */
+void srv_upload_free(srv_upload *u);
+/* At start: removes files in the data directory's videos/ that no project
+ * refers to; logs what it did. */
+void srv_media_sweep(kk_server *s);
+/* The file of project's video, for removing it after the project is
+ * deleted (malloc'd; NULL: none). */
+char *srv_video_file(kk_server *s, int64_t project);
+/* Removes a video file (a name from the store) and what was derived
+ * from it (its peaks); frees name. */
+void srv_video_remove(kk_server *s, char *name);
+
+/* ---- exports (api.c) ---- */
+
+/* Writes a rendered project to path (how: the export's own parameters;
+ * x: its progress and whether to stop). */
+typedef kk_status (*srv_export_fn)(const kk_render_result *r, const char *path, const void *how, srv_export *x,
+                                   kk_error *err);
+/* An export's reply: the project rendered (what is missing first), written
+ * by fn to a file in the data directory's tmp/, sent as an attachment
+ * NAME.ext of type; kind and format name it in its "export" events. */
+void srv_reply_export(srv_request *rq, srv_reply *rp, const char *kind, const char *format, const char *ext,
+                      const char *type, srv_export_fn fn, const void *how);
 
 /* The first event of a project's stream, {"version", "render"}: the
  * event hub's hello callback (srv_hello_fn; user is the kk_server). */

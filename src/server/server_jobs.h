@@ -126,9 +126,9 @@ void srv_export_failed(srv_export *x, unsigned status, const char *code, const c
  * ("done" when st is KK_OK, "cancelled" or "failed") and frees it. NULL:
  * nothing. */
 void srv_export_end(srv_export *x, kk_status st);
-/* At start: removes what the exports of a run that was killed left in
- * data_dir/tmp: the regular files whose name begins with "export." and
- * holds ".tmp" (srv_export_file's, the writers' own beside them, earlier
+/* At start: removes what the exports and uploads of a run that was killed
+ * left in data_dir/tmp: the regular files whose name begins with "export."
+ * or "upload." (media.c's streamed videos) and holds ".tmp" (srv_export_file's, the writers' own beside them, earlier
  * versions' "export.wav.<random>.tmp"), except those whose lock file
  * another server holds now. Nothing else there is touched; a missing tmp/
  * is fine. *removed: how many went. */

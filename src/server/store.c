@@ -25,6 +25,17 @@
  *   history   (project_id, seq): label, ops = {"do": [op...], "undo": [op...]}
  *   settings  key: value (JSON text)
  *
+ * Version 2 adds
+ *
+ *   videos    project_id (one video per project): file (its name in the
+ *             data directory's videos/), name (as uploaded), mime, size,
+ *             duration_ms, width, height, has_audio, created_ms
+ *
+ * A video is not part of the edit history (attaching one is not undone);
+ * its row goes with the project (ON DELETE CASCADE), its file is the
+ * caller's to remove (kk_store_set_video and kk_store_delete_video hand
+ * back the name of the file that is no longer referenced).
+ *
  * History: projects.history_pos is the seq of the last applied entry; the
  * entries of a project have consecutive seqs, so undo applies the entry at
  * history_pos and moves to history_pos - 1, redo applies history_pos + 1.
@@ -135,6 +146,18 @@ static const char SCHEMA_V1[] = "CREATE TABLE projects ("
                                 " key TEXT PRIMARY KEY,"
                                 " value TEXT NOT NULL);";
 
+static const char SCHEMA_V2[] = "CREATE TABLE videos ("
+                                " project_id INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,"
+                                " file TEXT NOT NULL,"
+                                " name TEXT NOT NULL,"
+                                " mime TEXT NOT NULL,"
+                                " size INTEGER NOT NULL,"
+                                " duration_ms INTEGER NOT NULL,"
+                                " width INTEGER NOT NULL,"
+                                " height INTEGER NOT NULL,"
+                                " has_audio INTEGER NOT NULL,"
+                                " created_ms INTEGER NOT NULL);";
+
 /* Migration i takes a database at version i to version i + 1: SQL, then an
  * optional function for what SQL cannot do. Version 2 is one more line. */
 typedef struct migration {
@@ -144,6 +167,7 @@ typedef struct migration {
 
 static const migration MIGRATIONS[] = {
     {SCHEMA_V1, NULL}, /* 0 -> 1 */
+    {SCHEMA_V2, NULL}, /* 1 -> 2: videos */
 };
 #define SCHEMA_VERSION ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -2298,5 +2322,173 @@ kk_status kk_store_put_setting(kk_store *s, const char *key, const char *json, k
         sqlite3_finalize(st);
     }
     unlock(s);
+    return r;
+}
+
+/* ---- a project's video ---- */
+
+void kk_store_video_free(kk_store_video *v)
+{
+    if (!v)
+        return;
+    free(v->file), free(v->name), free(v->mime);
+    memset(v, 0, sizeof *v);
+}
+
+static kk_status no_video(int64_t project, kk_error *err)
+{
+    return kk_error_set(err, KK_ERR_NOT_FOUND, "project %lld has no video; attach one first (PUT .../video)",
+                        (long long)project);
+}
+
+/* The file name of the project's video now (*file NULL: none). */
+static kk_status video_file_locked(kk_store *s, int64_t project, char **file, kk_error *err)
+{
+    *file = NULL;
+    sqlite3_stmt *st;
+    kk_status r = prep(s, "SELECT file FROM videos WHERE project_id = ?", &st, err);
+    if (r != KK_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, project);
+    int row = step_row(s, st, "reading the video", err);
+    if (row == 1 && col_dup(st, 0, file))
+        r = nomem(err);
+    else if (row < 0)
+        r = s->failed;
+    sqlite3_finalize(st);
+    return r;
+}
+
+kk_status kk_store_set_video(kk_store *s, int64_t project, const kk_store_video *v, char **old_file, kk_error *err)
+{
+    *old_file = NULL;
+    if (!v || !v->file || !*v->file || !v->name || !v->mime || !utf8_valid(v->name))
+        return kk_error_set(err, KK_ERR_ARG, "a video needs a file, a name (UTF-8) and a type");
+    lock(s);
+    int64_t pos;
+    kk_status r = tx_write(s, err);
+    if (r == KK_OK) {
+        sqlite3_stmt *st = NULL;
+        if ((r = project_pos(s, project, &pos, err)) == KK_OK && (r = video_file_locked(s, project, old_file, err)) == KK_OK &&
+            (r = prep(s, "INSERT OR REPLACE INTO videos (project_id, file, name, mime, size, duration_ms, width, "
+                         "height, has_audio, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      &st, err)) == KK_OK) {
+            sqlite3_bind_int64(st, 1, project);
+            bind_text(st, 2, v->file);
+            bind_text(st, 3, v->name);
+            bind_text(st, 4, v->mime);
+            sqlite3_bind_int64(st, 5, v->size);
+            sqlite3_bind_int64(st, 6, v->duration_ms);
+            sqlite3_bind_int(st, 7, v->width);
+            sqlite3_bind_int(st, 8, v->height);
+            sqlite3_bind_int(st, 9, v->has_audio != 0);
+            sqlite3_bind_int64(st, 10, now_ms());
+            r = step_done(s, st, "saving the video", err);
+        }
+        sqlite3_finalize(st);
+        r = tx_end(s, r, err);
+    }
+    unlock(s);
+    if (r != KK_OK) {
+        free(*old_file);
+        *old_file = NULL;
+    }
+    return r;
+}
+
+kk_status kk_store_get_video(kk_store *s, int64_t project, kk_store_video *out, kk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    lock(s);
+    int64_t pos;
+    sqlite3_stmt *st = NULL;
+    kk_status r = project_pos(s, project, &pos, err);
+    if (r == KK_OK && (r = prep(s, "SELECT file, name, mime, size, duration_ms, width, height, has_audio FROM videos "
+                                   "WHERE project_id = ?", &st, err)) == KK_OK) {
+        sqlite3_bind_int64(st, 1, project);
+        int row = step_row(s, st, "reading the video", err);
+        if (row == 1) {
+            if (col_dup(st, 0, &out->file) || col_dup(st, 1, &out->name) || col_dup(st, 2, &out->mime))
+                r = nomem(err);
+            out->size = sqlite3_column_int64(st, 3);
+            out->duration_ms = sqlite3_column_int64(st, 4);
+            out->width = sqlite3_column_int(st, 5);
+            out->height = sqlite3_column_int(st, 6);
+            out->has_audio = sqlite3_column_int(st, 7);
+        } else {
+            r = row == 0 ? no_video(project, err) : s->failed;
+        }
+    }
+    sqlite3_finalize(st);
+    unlock(s);
+    if (r != KK_OK)
+        kk_store_video_free(out);
+    return r;
+}
+
+kk_status kk_store_delete_video(kk_store *s, int64_t project, char **old_file, kk_error *err)
+{
+    *old_file = NULL;
+    lock(s);
+    int64_t pos;
+    kk_status r = tx_write(s, err);
+    if (r == KK_OK) {
+        sqlite3_stmt *st = NULL;
+        if ((r = project_pos(s, project, &pos, err)) == KK_OK && (r = video_file_locked(s, project, old_file, err)) == KK_OK) {
+            if (!*old_file)
+                r = no_video(project, err);
+            else if ((r = prep(s, "DELETE FROM videos WHERE project_id = ?", &st, err)) == KK_OK) {
+                sqlite3_bind_int64(st, 1, project);
+                r = step_done(s, st, "removing the video", err);
+            }
+        }
+        sqlite3_finalize(st);
+        r = tx_end(s, r, err);
+    }
+    unlock(s);
+    if (r != KK_OK) {
+        free(*old_file);
+        *old_file = NULL;
+    }
+    return r;
+}
+
+kk_status kk_store_video_files(kk_store *s, char ***files, size_t *n, kk_error *err)
+{
+    *files = NULL, *n = 0;
+    lock(s);
+    sqlite3_stmt *st;
+    kk_status r = prep(s, "SELECT file FROM videos", &st, err);
+    size_t cap = 0;
+    while (r == KK_OK) {
+        int row = step_row(s, st, "listing the videos", err);
+        if (row <= 0) {
+            if (row < 0)
+                r = s->failed;
+            break;
+        }
+        if (*n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            char **nv = realloc(*files, nc * sizeof *nv);
+            if (!nv) {
+                r = nomem(err);
+                break;
+            }
+            *files = nv, cap = nc;
+        }
+        if (col_dup(st, 0, &(*files)[*n]))
+            r = nomem(err);
+        else
+            ++*n;
+    }
+    if (r == KK_OK || st)
+        sqlite3_finalize(st);
+    unlock(s);
+    if (r != KK_OK) {
+        for (size_t i = 0; i < *n; i++)
+            free((*files)[i]);
+        free(*files);
+        *files = NULL, *n = 0;
+    }
     return r;
 }

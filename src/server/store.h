@@ -156,6 +156,30 @@ void kk_store_sources_free(kk_store_source_info *v, size_t n); /* members and ar
 kk_status kk_store_get_source(kk_store *s, int64_t project, size_t index, char **name, char **format, void **data,
                               size_t *len, kk_error *err);
 
+/* ---- a project's video (schema version 2) ---- */
+
+/* One video per project, its bytes in a file of the caller's (file: a name
+ * in the data directory's videos/); not part of the edit history. */
+typedef struct kk_store_video {
+    char *file, *name, *mime;
+    int64_t size, duration_ms;
+    int width, height, has_audio;
+} kk_store_video;
+
+void kk_store_video_free(kk_store_video *v); /* members; v itself is the caller's */
+/* Attaches v to the project, replacing any video it had: *old_file gets
+ * the replaced one's file name (malloc'd; NULL when none) for the caller
+ * to remove. KK_ERR_NOT_FOUND for a project that does not exist. */
+kk_status kk_store_set_video(kk_store *s, int64_t project, const kk_store_video *v, char **old_file, kk_error *err);
+/* The project's video; KK_ERR_NOT_FOUND when the project or its video
+ * does not exist (the message says which). */
+kk_status kk_store_get_video(kk_store *s, int64_t project, kk_store_video *out, kk_error *err);
+/* Detaches it; *old_file as for kk_store_set_video. */
+kk_status kk_store_delete_video(kk_store *s, int64_t project, char **old_file, kk_error *err);
+/* Every video file a project refers to (for sweeping the others away):
+ * a malloc'd array of malloc'd names. */
+kk_status kk_store_video_files(kk_store *s, char ***files, size_t *n, kk_error *err);
+
 /* ---- the user's settings ---- */
 
 /* A JSON value under a key ("theme", "favourites", "recent"); *json NULL

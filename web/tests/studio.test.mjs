@@ -1,7 +1,10 @@
 // The web studio in headless Chromium against a real `kokoro serve` with
 // the real model: upload, edit and re-render, undo, themes (with a contrast
 // check and a screenshot each), exports, keyboard help, a bad file, 2,000
-// segments, the server going away and coming back; no console errors.
+// segments, a dub (subtitles with two speakers + a generated video: attach,
+// play with the original ducked under the speech, export the MP4 and check
+// it with ffprobe), the server going away and coming back; no console
+// errors.
 //
 //   node --test web/tests/            (web/tests/run.sh does the setup)
 //
@@ -12,7 +15,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -678,6 +681,142 @@ test('a project whose render began before the page connected still fills in', as
     }, projectId);
     await until('back to the example', async () => (await rows()).length === 3, 20000);
     await api('DELETE', `/api/projects/${p.id}`);
+  }
+});
+
+// ---- the dub flow: subtitles + a video -> attach -> monitor -> MP4 ----
+
+const FFMPEG = process.env.FFMPEG || 'ffmpeg';
+const FFPROBE = process.env.FFPROBE || 'ffprobe';
+
+/** The level (RMS) of the f Hz component of x[a, b) (Goertzel). */
+function toneLevel(x, a, b, f, rate) {
+  const w = (2 * Math.PI * f) / rate;
+  const c = 2 * Math.cos(w);
+  let s1 = 0;
+  let s2 = 0;
+  for (let i = a; i < b; i++) {
+    const s0 = x[i] + c * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return Math.sqrt(2 * (s1 * s1 + s2 * s2 - c * s1 * s2)) / (b - a);
+}
+
+function rmsOf(x, a, b) {
+  let e = 0;
+  for (let i = a; i < b; i++) e += x[i] * x[i];
+  return Math.sqrt(e / (b - a));
+}
+
+test('dub a video: attach it, play with the original ducked under speech, export the MP4', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kokoro-web-dub-'));
+  let dubId = null;
+  try {
+    // Two speakers; the video (9 s: testsrc and a 60 Hz tone at 1/8 of full
+    // scale) lasts longer than the last cue (6.5 s).
+    const vtt = path.join(dir, 'dub.vtt');
+    fs.writeFileSync(vtt, 'WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v Anna>Hello, this is Anna speaking.\n\n' +
+      '00:00:04.500 --> 00:00:06.500\n<v Ben>And this is Ben.\n');
+    const clip = path.join(dir, 'clip.mp4');
+    const ff = spawnSync(FFMPEG, ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=25:duration=9',
+      '-f', 'lavfi', '-i', 'sine=frequency=60:duration=9', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip]);
+    assert.equal(ff.status, 0, String(ff.stderr));
+
+    await page.click('#tab-input');
+    const input = await page.$('[data-test=file-input]');
+    await input.uploadFile(vtt);
+    await page.waitForSelector('.file-item');
+    await page.click('[data-test=upload]');
+    await until('the dub project open with its 2 cues', async () => {
+      const id = await currentProjectId();
+      return id && id !== projectId && (await rows()).length === 2;
+    }, 30000);
+    dubId = await currentProjectId();
+    await until('both cues rendered', async () => (await rows()).every((x) => x.status === 'ready' && x.version), 120000, 250);
+
+    // Attach: the file is streamed to the server, the player and the lane appear.
+    const vin = await page.$('[data-test=video-input]');
+    await vin.uploadFile(clip);
+    await page.waitForSelector('[data-test=video-name]', { timeout: 30000 });
+    assert.match(await page.$eval('[data-test=video-name]', (e) => e.textContent), /clip\.mp4 · 320×180/);
+    const info = await api('GET', `/api/projects/${dubId}/video/info`);
+    assert.equal(info.attached, true);
+    await until('the original\'s waveform lane', async () =>
+      page.$eval('[data-test=original-lane]', (e) => Number(e.dataset.peaks) > 800).catch(() => false), 30000);
+    await until('the video loaded', () => page.$eval('[data-test=video-player]', (v) => v.readyState >= 2), 20000);
+    for (const v of await axe({ runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })) assert.fail(`with a video: ${v}`);
+    // The timeline runs to the end of the video, not the last cue.
+    await until('the timeline as long as the video', async () => /^0?0:09/.test(await page.$eval('.time .total', (e) => e.textContent.trim())), 10000);
+
+    // Monitor: the dub over the original, ducked 15 dB.
+    await page.click('[data-test=monitor-duck]');
+    await page.click('[data-test=play]');
+    const samples = await page.evaluate(async () => {
+      const v = document.querySelector('[data-test=video-player]');
+      const panel = document.querySelector('[data-test=video-panel]');
+      const out = [];
+      const t0 = performance.now();
+      while (performance.now() - t0 < 12000 && (out.length === 0 || out[out.length - 1].t < 5.2)) {
+        out.push({ t: v.currentTime, g: Number(panel.dataset.origGain), paused: v.paused });
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      return out;
+    });
+    await page.screenshot({ path: path.join(OUT, 'dub.png') }); // playing: the meters move (docs/studio-dub.png)
+    await page.click('[data-test=play]'); // pause
+    const during = samples.filter((x) => x.t > 1.3 && x.t < 2.3);
+    const before = samples.filter((x) => x.t > 0.1 && x.t < 0.8);
+    const between = samples.filter((x) => x.t > 3.9 && x.t < 4.3);
+    assert.ok(samples.some((x) => !x.paused && x.t > 1), 'the video plays with the player');
+    assert.ok(during.length && during.every((x) => x.g < 0.3), `ducked under speech: ${JSON.stringify(during.slice(0, 4))}`);
+    assert.ok(!before.length || before.every((x) => x.g > 0.9), `full before the speech: ${JSON.stringify(before.slice(0, 4))}`);
+    assert.ok(between.some((x) => x.g > 0.7), `back up between the cues: ${JSON.stringify(between)}`);
+
+    // Export the dubbed video, mixed over the ducked original.
+    const cdp = await browser.target().createCDPSession();
+    const dl = path.join(dir, 'downloads');
+    fs.mkdirSync(dl);
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dl, eventsEnabled: true });
+    await page.click('#tab-export');
+    await page.waitForSelector('[data-test=export-video-duck]');
+    await page.click('[data-test=export-video-duck]');
+    const mp4 = await waitForDownload(dl, 'mp4');
+    await until('the MP4 complete', () => !fs.readdirSync(dl).some((n) => n.endsWith('.crdownload')), 60000);
+    await cdp.detach();
+    const pr = spawnSync(FFPROBE, ['-v', 'error', '-show_entries', 'stream=codec_type,duration', '-of', 'json', mp4]);
+    assert.equal(pr.status, 0, String(pr.stderr));
+    const streams = JSON.parse(String(pr.stdout)).streams;
+    assert.deepEqual(streams.map((x) => x.codec_type), ['video', 'audio']);
+    assert.ok(Math.abs(Number(streams[1].duration) - 9) < 0.15, `audio as long as the video: ${streams[1].duration}`);
+    assert.ok(Math.abs(Number(streams[0].duration) - 9) < 0.15, `video untouched: ${streams[0].duration}`);
+    // The audio: the 60 Hz original full outside the speech, about 15 dB
+    // down under it, and the dub well above it there.
+    const pcm = spawnSync(FFMPEG, ['-loglevel', 'error', '-i', mp4, '-vn', '-ac', '1', '-ar', '24000', '-f', 'f32le', '-'], { maxBuffer: 64 << 20 });
+    assert.equal(pcm.status, 0, String(pcm.stderr));
+    const x = new Float32Array(pcm.stdout.buffer, pcm.stdout.byteOffset, Math.floor(pcm.stdout.length / 4));
+    const R = 24000;
+    const outside = toneLevel(x, 0.1 * R, 0.8 * R, 60, R);
+    const after = toneLevel(x, 7.5 * R, 8.5 * R, 60, R);
+    const under = toneLevel(x, 1.3 * R, 2.3 * R, 60, R);
+    const speech = rmsOf(x, 1.3 * R, 2.3 * R);
+    const db = (a, b) => 20 * Math.log10(a / b);
+    console.log(`dub export: 60 Hz original ${outside.toFixed(4)} outside the cues, ${db(under, outside).toFixed(1)} dB under speech; ` +
+      `speech RMS ${speech.toFixed(4)} vs ducked original ${under.toFixed(4)}; audio ${streams[1].duration} s`);
+    assert.ok(outside > 0.05, `the original outside the cues: ${outside}`);
+    assert.ok(Math.abs(db(after, outside)) < 1.5, `full again after the last cue: ${after} vs ${outside}`);
+    assert.ok(db(under, outside) < -11 && db(under, outside) > -20, `ducked under speech: ${db(under, outside).toFixed(1)} dB`);
+    assert.ok(speech > 2 * under, `the dub audible over the ducked original: ${speech} vs ${under}`);
+    assert.match(await page.$eval('[data-test=export-video-status-duck]', (e) => e.textContent), /Saved/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (dubId) {
+      await page.evaluate((id) => {
+        location.hash = `#/p/${id}`;
+      }, projectId);
+      await until('back to the example', async () => (await rows()).length === 3, 20000);
+      await api('DELETE', `/api/projects/${dubId}`);
+    }
   }
 });
 

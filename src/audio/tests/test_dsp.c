@@ -1,7 +1,8 @@
 /* test_dsp.c - time-stretch and pitch shift (lengths, pitch, energy,
  * determinism across runs and threads, arguments) and loudness
  * normalisation (target reached, true peak limited without clicks,
- * silence untouched, gain cap, short clips). */
+ * silence untouched, gain cap, short clips), and ducking an original
+ * under a dub (kk_duck_mix: levels, attack/release, lengths, arguments). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -634,6 +635,101 @@ static void test_loudness_bad_args(void **state)
     assert_true(x[100] == (float)(0.1 * sin(100 * 0.1))); /* untouched on error */
 }
 
+/* ---- ducking ---- */
+
+/* RMS of x[a, b). */
+static double win_rms(const float *x, size_t a, size_t b)
+{
+    double s = 0;
+    for (size_t i = a; i < b; i++)
+        s += (double)x[i] * x[i];
+    return b > a ? sqrt(s / (double)(b - a)) : 0.0;
+}
+
+/* A 4 s original (a 0.5 sine at 220 Hz) under a dub that speaks from 1 s
+ * to 2 s (a 0.3 harmonic tone): the original is down by duck_db inside the
+ * speech (the detector looks ahead: already at 1 s), back to full level
+ * after the release, and the output is as long as the longer input. */
+static void test_duck_levels(void **state)
+{
+    (void)state;
+    size_t n = 4 * RATE, n_dub = (size_t)(2.5 * RATE);
+    float *orig = malloc(n * sizeof *orig), *dub = calloc(n_dub, sizeof *dub);
+    for (size_t i = 0; i < n; i++)
+        orig[i] = (float)(0.5 * sin(2 * PI * 220 * i / RATE));
+    float *speech = harmonic(150, RATE, 0.3);
+    memcpy(dub + RATE, speech, RATE * sizeof *dub);
+    kk_duck_params p = kk_duck_default_params();
+    p.duck_db = -20;
+    float *out, *orig_part;
+    size_t n_out;
+    kk_error err;
+    assert_int_equal(kk_duck_mix(dub, n_dub, orig, n, RATE, &p, &out, &n_out, &err), KK_OK);
+    assert_int_equal(n_out, n);
+    /* Before the speech (less the attack's look-ahead): untouched. */
+    assert_true(fabs(win_rms(out, 0, (size_t)(0.9 * RATE)) - win_rms(orig, 0, (size_t)(0.9 * RATE))) < 1e-6);
+    /* The original's part inside the speech: out - dub, 20 dB down (+-1). */
+    orig_part = malloc(n * sizeof *orig_part);
+    for (size_t i = 0; i < n; i++)
+        orig_part[i] = out[i] - (i < n_dub ? dub[i] : 0.0f);
+    double in_db = 20 * log10(win_rms(orig_part, RATE + RATE / 50, 2 * RATE - RATE / 50) / win_rms(orig, RATE, 2 * RATE));
+    assert_true(in_db < -19.0 && in_db > -21.0);
+    /* After hold (200 ms) and release (300 ms): back up. */
+    double after_db = 20 * log10(win_rms(orig_part, (size_t)(2.6 * RATE), n) / win_rms(orig, (size_t)(2.6 * RATE), n));
+    assert_true(after_db > -0.5);
+    /* The dub is on top, whole: the speech window is louder than the
+     * ducked original by far. */
+    assert_true(win_rms(out, RATE, 2 * RATE) > 3 * win_rms(orig_part, RATE, 2 * RATE));
+    free(out);
+
+    /* A slower attack: the gain is still on its way down 20 ms into the
+     * look-ahead, lower than full, higher than the floor. */
+    p.attack_ms = 400;
+    assert_int_equal(kk_duck_mix(dub, n_dub, orig, n, RATE, &p, &out, &n_out, &err), KK_OK);
+    double g_early = win_rms(out, (size_t)(0.65 * RATE), (size_t)(0.7 * RATE)) / win_rms(orig, (size_t)(0.65 * RATE), (size_t)(0.7 * RATE));
+    assert_true(g_early < 0.9 && g_early > 0.1);
+    free(out);
+    /* No ducking at 0 dB: the sum. */
+    p = kk_duck_default_params();
+    p.duck_db = 0;
+    assert_int_equal(kk_duck_mix(dub, n_dub, orig, n, RATE, &p, &out, &n_out, &err), KK_OK);
+    for (size_t i = 0; i < n; i += 997)
+        assert_true(fabsf(out[i] - fmaxf(-1.f, fminf(1.f, orig[i] + (i < n_dub ? dub[i] : 0.f)))) < 1e-6f);
+    free(out);
+    free(orig), free(dub), free(speech), free(orig_part);
+}
+
+static void test_duck_lengths_and_args(void **state)
+{
+    (void)state;
+    float dub[100] = {0}, orig[50] = {0}, *out;
+    size_t n_out;
+    kk_error err;
+    /* A dub longer than the original: the original is silence after it. */
+    dub[80] = 0.9f;
+    assert_int_equal(kk_duck_mix(dub, 100, orig, 50, 8000, NULL, &out, &n_out, &err), KK_OK);
+    assert_int_equal(n_out, 100);
+    assert_true(out[80] == 0.9f);
+    free(out);
+    assert_int_equal(kk_duck_mix(NULL, 0, NULL, 0, RATE, NULL, &out, &n_out, &err), KK_OK);
+    assert_int_equal(n_out, 0);
+    free(out);
+    assert_int_equal(kk_duck_mix(NULL, 10, orig, 50, RATE, NULL, &out, &n_out, &err), KK_ERR_ARG);
+    kk_duck_params p = kk_duck_default_params();
+    p.duck_db = 6;
+    assert_int_equal(kk_duck_mix(dub, 100, orig, 50, RATE, &p, &out, &n_out, &err), KK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "duck_db"));
+    p = kk_duck_default_params();
+    p.release_ms = NAN;
+    assert_int_equal(kk_duck_mix(dub, 100, orig, 50, RATE, &p, &out, &n_out, &err), KK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "release"));
+    assert_int_equal(kk_duck_mix(dub, 100, orig, 50, 100, NULL, &out, &n_out, &err), KK_ERR_ARG);
+    orig[3] = NAN;
+    assert_int_equal(kk_duck_mix(dub, 100, orig, 50, RATE, NULL, &out, &n_out, &err), KK_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "sample 3"));
+    assert_null(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -653,6 +749,8 @@ int main(void)
         cmocka_unit_test(test_silence_untouched),
         cmocka_unit_test(test_gain_cap),
         cmocka_unit_test(test_loudness_bad_args),
+        cmocka_unit_test(test_duck_levels),
+        cmocka_unit_test(test_duck_lengths_and_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

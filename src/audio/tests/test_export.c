@@ -689,8 +689,8 @@ static void dub(const char *name, int keep_audio, size_t lead, double shift)
     assert_int_equal(out.n_audio, keep_audio ? 2 : 1);
     assert_int_equal(out.audio_codec[keep_audio], AV_CODEC_ID_AAC);
     assert_int_equal(out.audio_rate[keep_audio], 48000);
-    if (!lead) /* Matroska keeps no stream duration */
-        assert_true(fabs(out.audio_seconds[keep_audio] - 1.5) < 0.0001);
+    if (!lead) /* Matroska keeps no stream duration; the 2 s video pads the 1.5 s track */
+        assert_true(fabs(out.audio_seconds[keep_audio] - 2.0) < 0.0001);
     float *y, *ref;
     size_t m, m_ref;
     int rate;
@@ -700,13 +700,15 @@ static void dub(const char *name, int keep_audio, size_t lead, double shift)
     if (keep_audio) {
         assert_true(fabs(f - 1000) <= 5);
     } else {
-        /* as long as the track at 48 kHz (exact where the priming is
-         * trimmed) and the same sound, in time */
+        /* as long as the video at 48 kHz (exact where the priming is
+         * trimmed: the track and silence after it) and the same sound, in
+         * time */
         assert_int_equal(kk_resample(x, n, RATE, 48000, &ref, &m_ref, &err), KK_OK);
         double snr = snr_db(ref, y + lead, m_ref);
         print_message("dub %s: %zu samples back of %zu (+%zu priming), SNR %.1f dB\n", name, m, m_ref, lead, snr);
         assert_true(fabs(f - TONE) <= 5);
-        assert_true(lead ? m >= m_ref + lead && m <= m_ref + lead + 1024 : m == m_ref);
+        assert_true(lead ? m >= 96000 + lead && m <= 96000 + lead + 1024 : m == 96000);
+        assert_true(fabs(y[lead + m_ref + 2400]) < 0.01); /* the padding is silence */
         assert_true(snr > 20);
         free(ref);
     }
@@ -725,6 +727,56 @@ static void test_mux_keep_audio(void **state)
 {
     dub("dub-keep.mp4", 1, 0, 0);
     dub("dub-keep.mkv", 1, 1024, 1024 / 44100.0); /* the original AAC's priming is the longer */
+}
+
+/* kk_audio_decode_each hands out the samples kk_audio_decode gives, in
+ * blocks; kk_media_probe reads what the test video holds. */
+typedef struct {
+    float *v;
+    size_t n, calls;
+    int rate;
+} collected;
+
+static int collect(void *user, const float *x, size_t n, int rate)
+{
+    collected *c = user;
+    c->v = realloc(c->v, (c->n + n) * sizeof *c->v);
+    memcpy(c->v + c->n, x, n * sizeof *x);
+    c->n += n, c->calls++, c->rate = rate;
+    return 0;
+}
+
+static int stop_at_once(void *user, const float *x, size_t n, int rate)
+{
+    (void)user, (void)x, (void)n, (void)rate;
+    return 1;
+}
+
+static void test_decode_each_and_probe(void **state)
+{
+    float *whole;
+    size_t n;
+    int rate;
+    kk_error err;
+    assert_int_equal(kk_audio_decode(video, 0, &whole, &n, &rate, &err), KK_OK);
+    collected c = {0};
+    assert_int_equal(kk_audio_decode_each(video, collect, &c, &err), KK_OK);
+    assert_int_equal(c.n, n);
+    assert_int_equal(c.rate, rate);
+    assert_true(c.calls >= 2); /* 88200 samples: in blocks */
+    assert_memory_equal(c.v, whole, n * sizeof *whole);
+    assert_int_equal(kk_audio_decode_each(video, stop_at_once, NULL, &err), KK_ERR_ABORTED);
+    free(c.v), free(whole);
+    kk_media_info mi;
+    assert_int_equal(kk_media_probe(video, &mi, &err), KK_OK);
+    assert_true(mi.has_video && mi.has_audio);
+    assert_int_equal(mi.width, 160);
+    assert_int_equal(mi.height, 120);
+    assert_true(fabs(mi.video_s - 2.0) < 0.01);
+    assert_non_null(strstr(mi.container, "mp4"));
+    char p[4096];
+    assert_int_equal(kk_media_probe(path(p, "no-such.mp4"), &mi, &err), KK_ERR_IO);
+    assert_non_null(strstr(err.msg, "no-such.mp4"));
 }
 
 static int stop_now(void *user, double f) { return f >= 0.3; }
@@ -878,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_mux_replace),
         cmocka_unit_test(test_mux_keep_audio),
         cmocka_unit_test(test_mux_failures),
+        cmocka_unit_test(test_decode_each_and_probe),
     };
     return cmocka_run_group_tests(tests, make_video, NULL);
 }

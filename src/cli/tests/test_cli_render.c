@@ -246,9 +246,90 @@ static void test_dub_a_video(void **state)
     r = run(NULL, "render '%s' --video '%s' -o '%s' --cache-dir '%s'", example("welcome.srt"), tmp("nope.mp4"), out,
             cache);
     assert_int_not_equal(r.code, 0);
+    if (!strstr(r.err, "nope.mp4"))
+        fprintf(stderr, "missing video: %s\n", r.err);
     assert_non_null(strstr(r.err, "nope.mp4"));
     assert_false(exists(out));
     done(&r);
+}
+
+/* The level (RMS) of the f Hz component of x[a, b) at rate (Goertzel). */
+static double tone_level(const float *x, size_t a, size_t b, double f, int rate)
+{
+    double w = 2 * 3.14159265358979323846 * f / rate, c = 2 * cos(w), s1 = 0, s2 = 0;
+    for (size_t i = a; i < b; i++) {
+        double s0 = x[i] + c * s1 - s2;
+        s2 = s1, s1 = s0;
+    }
+    double p = s1 * s1 + s2 * s2 - c * s1 * s2;
+    return sqrt(2 * p) / (double)(b - a);
+}
+
+static double rms_of(const float *x, size_t a, size_t b)
+{
+    double e = 0;
+    for (size_t i = a; i < b; i++)
+        e += (double)x[i] * x[i];
+    return sqrt(e / (double)(b - a));
+}
+
+/* --mix duck: one audio stream as long as the 12 s video (the cues end at
+ * 10.5 s), the 300 Hz original at full level before the first cue and
+ * after the last, turned down by --duck-db under the speech, the speech
+ * on top of it. */
+static void test_dub_mix_duck(void **state)
+{
+    const char *ffmpeg = getenv("FFMPEG");
+    KEEP(video, "clip-duck.mp4");
+    KEEP(out, "clip-duck-dub.mp4");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "'%s' -loglevel error -y -f lavfi -i testsrc=size=160x120:rate=10:duration=12 -f lavfi "
+             "-i sine=frequency=60:duration=12 -c:v mpeg4 -c:a aac -shortest '%s'",
+             ffmpeg ? ffmpeg : "ffmpeg", video);
+    assert_int_equal(system(cmd), 0);
+    run_result r = run(NULL, "render '%s' --video '%s' --mix duck --duck-db -18 --attack-ms 40 --release-ms 200 "
+                             "-o '%s' --cache-dir '%s'", example("welcome.srt"), video, out, cache);
+    if (r.code)
+        fprintf(stderr, "%s", r.err);
+    assert_int_equal(r.code, 0);
+    done(&r);
+    int v, a;
+    double as = 0;
+    count_streams(out, &v, &a, &as);
+    assert_int_equal(v, 1);
+    assert_int_equal(a, 1);
+    assert_true(fabs(as - 12.0) < 0.1); /* as long as the video, not the last cue */
+    float *x;
+    size_t n;
+    int rate;
+    kk_error err;
+    assert_int_equal(kk_audio_decode(out, 24000, &x, &n, &rate, &err), KK_OK);
+    assert_true(n >= (size_t)(11.9 * 24000));
+    /* 60 Hz: below the voice's pitch, so what is measured there is the
+     * original, not the speech. */
+    double before = tone_level(x, 2400, 9600, 60, rate);                    /* 0.1 .. 0.4 s */
+    double under = tone_level(x, 24000, 48000, 60, rate);                   /* 1 .. 2 s, inside cue 1 */
+    double after = tone_level(x, 11 * 24000, 11 * 24000 + 12000, 60, rate); /* 11 .. 11.5 s */
+    double speech = rms_of(x, 24000, 48000);
+    fprintf(stderr, "duck: tone %.4f before, %.4f under speech, %.4f after; all %.4f under speech\n", before, under,
+            after, speech);
+    assert_true(before > 0.03);
+    assert_true(fabs(20 * log10(after / before)) < 1.5);
+    assert_true(20 * log10(under / before) < -14 && 20 * log10(under / before) > -22);
+    assert_true(speech > 2 * under); /* the dub is what is heard */
+    free(x);
+    unlink(out);
+    /* Bad choices: usage errors, no output. */
+    r = run(NULL, "render '%s' --video '%s' --mix loud -o '%s'", example("welcome.srt"), video, out);
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "replace, add or duck"));
+    done(&r);
+    r = run(NULL, "render '%s' --mix duck -o '%s'", example("welcome.srt"), tmp("x.wav"));
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "--video"));
+    done(&r);
+    assert_false(exists(out));
 }
 
 static void test_interrupted_render_leaves_nothing(void **state)
@@ -319,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_fit_summary_on_stderr),
         cmocka_unit_test(test_loudness_normalisation),
         cmocka_unit_test(test_dub_a_video),
+        cmocka_unit_test(test_dub_mix_duck),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1279,8 +1279,8 @@ static void test_newer_schema_refused(void **state)
     kk_store *s = open_store(path);
     int64_t p = make_project(s, "p", "a.srt", SRT);
     kk_store_close(s);
-    assert_int_equal(pragma(path, "PRAGMA user_version"), 1);
-    sql_exec(path, "PRAGMA user_version = 2");
+    assert_int_equal(pragma(path, "PRAGMA user_version"), 2);
+    sql_exec(path, "PRAGMA user_version = 3");
     kk_error err;
     s = (kk_store *)&err;
     expect(kk_store_open(path, &s, &err), KK_ERR_UNSUPPORTED, &err);
@@ -1288,12 +1288,65 @@ static void test_newer_schema_refused(void **state)
     assert_non_null(strstr(err.msg, path)); /* names the file */
     assert_non_null(strstr(err.msg, "newer"));
     /* the file is left as it was, and opens again at its own version */
-    assert_int_equal(pragma(path, "PRAGMA user_version"), 2);
-    sql_exec(path, "PRAGMA user_version = 1");
+    assert_int_equal(pragma(path, "PRAGMA user_version"), 3);
+    sql_exec(path, "PRAGMA user_version = 2");
     s = open_store(path);
     kk_store_project pr = project(s, p);
     assert_string_equal(pr.name, "p");
     kk_store_project_free(&pr);
+    kk_store_close(s);
+}
+
+/* Schema 2: a version 1 database gains the videos table and keeps its
+ * data; one video per project, replaced (the old file handed back),
+ * detached, and gone with its project. */
+static void test_videos(void **state)
+{
+    char path[4096];
+    db_path(path, sizeof path, "videos");
+    kk_store *s = open_store(path);
+    int64_t p = make_project(s, "p", "a.srt", SRT);
+    kk_store_close(s);
+    sql_exec(path, "DROP TABLE videos; PRAGMA user_version = 1");
+    s = open_store(path);
+    assert_int_equal(pragma(path, "PRAGMA user_version"), 2);
+    kk_store_project pr = project(s, p);
+    assert_string_equal(pr.name, "p");
+    kk_store_project_free(&pr);
+    kk_error err;
+    kk_store_video v = {0}, got;
+    char *old = (char *)&err;
+    expect(kk_store_get_video(s, p, &got, &err), KK_ERR_NOT_FOUND, &err);
+    assert_non_null(strstr(err.msg, "no video"));
+    v = (kk_store_video){.file = "1-a.mp4", .name = "clip.mp4", .mime = "video/mp4", .size = 5000000000LL,
+                         .duration_ms = 6000, .width = 160, .height = 120, .has_audio = 1};
+    expect(kk_store_set_video(s, p, &v, &old, &err), KK_OK, &err);
+    assert_null(old);
+    expect(kk_store_get_video(s, p, &got, &err), KK_OK, &err);
+    assert_string_equal(got.file, "1-a.mp4");
+    assert_true(got.size == 5000000000LL); /* 64-bit sizes */
+    assert_int_equal(got.width, 160);
+    kk_store_video_free(&got);
+    v.file = "1-b.mp4";
+    expect(kk_store_set_video(s, p, &v, &old, &err), KK_OK, &err);
+    assert_string_equal(old, "1-a.mp4");
+    free(old);
+    expect(kk_store_set_video(s, p + 100, &v, &old, &err), KK_ERR_NOT_FOUND, &err);
+    char **files;
+    size_t n;
+    expect(kk_store_video_files(s, &files, &n, &err), KK_OK, &err);
+    assert_int_equal(n, 1);
+    assert_string_equal(files[0], "1-b.mp4");
+    free(files[0]), free(files);
+    expect(kk_store_delete_video(s, p, &old, &err), KK_OK, &err);
+    assert_string_equal(old, "1-b.mp4");
+    free(old);
+    expect(kk_store_delete_video(s, p, &old, &err), KK_ERR_NOT_FOUND, &err);
+    expect(kk_store_set_video(s, p, &v, &old, &err), KK_OK, &err);
+    expect(kk_store_delete_project(s, p, &err), KK_OK, &err);
+    expect(kk_store_video_files(s, &files, &n, &err), KK_OK, &err);
+    assert_int_equal(n, 0);
+    free(files);
     kk_store_close(s);
 }
 
@@ -1310,13 +1363,13 @@ static void test_migration_and_foreign_files(void **state)
     s = open_store(path);
     int64_t p = make_project(s, "p", "a.txt", TXT);
     kk_store_close(s);
-    assert_int_equal(pragma(path, "PRAGMA user_version"), 1);
+    assert_int_equal(pragma(path, "PRAGMA user_version"), 2);
     assert_int_equal(pragma(path, "PRAGMA application_id"), 1263227732);
     char mode[16];
     assert_string_equal(pragma_text(path, "PRAGMA journal_mode", mode, sizeof mode), "wal");
     assert_int_equal(pragma(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
-                                  "('projects','sources','segments','history','settings')"),
-                     5);
+                                  "('projects','sources','segments','history','settings','videos')"),
+                     6);
     /* opening again migrates nothing and keeps the data */
     s = open_store(path);
     kk_store_project pr = project(s, p);
@@ -1651,6 +1704,7 @@ int main(void)
         cmocka_unit_test(test_settings),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_migration_and_foreign_files),
+        cmocka_unit_test(test_videos),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_max_segments),
         cmocka_unit_test(test_crash_kill9),

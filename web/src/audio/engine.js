@@ -77,6 +77,8 @@ export class Engine extends Emitter {
     this.preview = null;
     this.volume = 1;
     this.muted = false;
+    this.trackEnd = 0; // the segments' end (setTimeline)
+    this.minDuration = 0; // the timeline lasts at least this long (an attached video's length)
   }
 
   // ---- audio context ----
@@ -127,6 +129,8 @@ export class Engine extends Emitter {
     this.pausedPos = 0;
     this.loop = null;
     this.duration = 0;
+    this.trackEnd = 0;
+    this.minDuration = 0;
     this.peaks = new Float32Array(0);
     this.emit('peaks');
     this.emit('time', 0);
@@ -177,12 +181,24 @@ export class Engine extends Emitter {
     this.entries = entries;
     this.byId = byId;
     this.maxLen = maxLen;
+    this.trackEnd = trackEnd;
+    trackEnd = Math.max(trackEnd, this.minDuration);
     const durationChanged = Math.abs(trackEnd - this.duration) > 1e-6;
     this.duration = trackEnd;
     if (peaksChanged || durationChanged) this.markPeaks();
     if (durationChanged) this.emit('duration', this.duration);
     if (this.playing) this.schedule();
     this.prefetch();
+  }
+
+  /** The timeline lasts at least s seconds (a video longer than the last cue). */
+  setMinDuration(s) {
+    this.minDuration = Math.max(0, Number(s) || 0);
+    const d = Math.max(this.trackEnd, this.minDuration);
+    if (Math.abs(d - this.duration) <= 1e-6) return;
+    this.duration = d;
+    this.markPeaks();
+    this.emit('duration', d);
   }
 
   /** Entries overlapping [t0, t1). */

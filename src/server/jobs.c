@@ -734,6 +734,7 @@ typedef struct pass {
     kk_cache_key *keys; /* per segs[] */
     size_t *map;        /* render index -> segs[] */
     size_t n_render;
+    int64_t lead_ms, gap_ms; /* the renderer's, for place_early */
 } pass;
 
 /* Someone has the project's event stream open. Asked at each event, not once
@@ -773,6 +774,41 @@ void srv_jobs_pending(srv_jobs *j, void (*fn)(void *user, int64_t project, size_
     pthread_mutex_unlock(&j->lock);
 }
 
+
+/* An untimed segment's place is known when the pass completes (place()),
+ * and until then its audio cannot be played: typed text would be heard only
+ * once all of it was rendered. So the leading run of segments whose audio
+ * is in (in render order, which is timeline order) is placed now, as the
+ * renderer will place it: from the lead, each untimed one after the one
+ * before it plus the gap, timed ones at their cues. place() then confirms
+ * these places (or moves them, with an event). Called under the lock;
+ * the events of the segments it places go to evs (NULL: none wanted);
+ * *self_placed says whether segment self was one of them. */
+static void place_early(pass *ps, cJSON *evs, int64_t self, int *self_placed)
+{
+    proj *p = ps->p;
+    int64_t cursor = ps->lead_ms * MS;
+    *self_placed = 0;
+    for (size_t i = 0; i < ps->n_render; i++) {
+        size_t k = ps->map[i];
+        const kk_store_segment *g = &ps->segs[k];
+        entry *e = entry_of(p, g->id);
+        if (!e || e->error || !key_eq(&e->key, &ps->keys[k]) || !e->version[0])
+            return; /* not in yet: what follows it cannot be placed */
+        if (g->start_ms == KK_TIME_NONE && !e->placed) {
+            e->placed = 1;
+            e->start = cursor;
+            e->end = cursor + (int64_t)e->n;
+            if (g->id == self)
+                *self_placed = 1;
+            if (evs)
+                cJSON_AddItemToArray(evs, segment_event(g->id, "ready", e, g->text));
+        }
+        int64_t end = e->start + (int64_t)e->n;
+        if (g->start_ms == KK_TIME_NONE || cursor < end + ps->gap_ms * MS)
+            cursor = end + ps->gap_ms * MS;
+    }
+}
 
 /* One segment's audio, as soon as it is done. */
 static void on_piece(void *user, const kk_render_piece *pc)
@@ -825,13 +861,21 @@ static void on_piece(void *user, const kk_render_piece *pc)
         j->audio_bytes += entry_bytes(e);
         e->used = ++j->tick;
     }
-    cJSON *ev = changed && listening(ps) ? segment_event(g->id, "ready", e, g->text) : NULL;
+    int listen = listening(ps), self_placed = 0;
+    cJSON *early = listen ? cJSON_CreateArray() : NULL;
+    if (e)
+        place_early(ps, early, g->id, &self_placed);
+    cJSON *ev = changed && !self_placed && listen ? segment_event(g->id, "ready", e, g->text) : NULL;
     size_t n_shed;
     stashed *shed_ = shed(j, &n_shed);
     pthread_mutex_unlock(&j->lock);
     free(pcm), free(words);
     if (ev)
         srv_events_publish_json(j->env.events, p->id, "segment", ev);
+    cJSON *x;
+    while (early && (x = cJSON_DetachItemFromArray(early, 0)))
+        srv_events_publish_json(j->env.events, p->id, "segment", x);
+    cJSON_Delete(early);
     stash(j, shed_, n_shed);
 }
 
@@ -1102,6 +1146,7 @@ static void run_pass(srv_jobs *j, proj *p)
             break;
         size_t *order = playhead_order(&ps, playhead);
         kk_render_params rp = render_params(j, &ps.st);
+        ps.lead_ms = rp.lead_ms, ps.gap_ms = rp.gap_ms;
         rp.order = order;
         rp.on_piece = on_piece;
         rp.on_progress = on_progress;

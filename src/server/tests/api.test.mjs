@@ -588,6 +588,32 @@ describe('rendering', () => {
     assert.match(srt, /^1\r?\n00:00:00,000 --> /);
   });
 
+  test('untimed text is placed sentence by sentence, before the pass completes', async () => {
+    // The first sentence is short, the last long: the first is in (and
+    // placed, so that it can be played) while the last is still rendering.
+    const text = [`Short one ${Date.now() % 100000}.`, 'A second sentence follows.',
+      'And the third and last sentence of this little paragraph is quite a lot longer than the others, on purpose.'].join('\n\n');
+    const p = (await api(server, 'POST', '/api/projects', { text })).json;
+    const early = await (async () => {
+      const deadline = Date.now() + 120000;
+      for (;;) {
+        const r = (await api(server, 'GET', `/api/projects/${p.id}`)).json;
+        const [a, , c] = r.segments;
+        if (a.status === 'ready') return { a, c };
+        if (Date.now() > deadline) throw new Error('the first sentence was not rendered in 120 s');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
+    assert.equal(early.a.rendered.start_ms, 0, 'the first sentence placed at once');
+    assert.ok(early.a.rendered.end_ms > 0);
+    assert.notEqual(early.c.status, 'ready', 'caught before the last sentence was in');
+    const done = await waitRendered(server, p.id);
+    assert.equal(done.segments[0].rendered.start_ms, 0, 'the pass kept the early place');
+    assert.equal(done.segments[0].rendered.end_ms, early.a.rendered.end_ms);
+    assert.ok(done.segments[1].rendered.start_ms >= done.segments[0].rendered.end_ms + 500 - 1);
+    assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
+  });
+
   test('a segment the engine refuses fails alone; the others render', async () => {
     // Texts of their own (no cache hits) and edits before the first pass:
     // every segment is stale when the failure comes, so only a failure

@@ -6,6 +6,8 @@ import './styles/base.css';
 import './styles/themes.css';
 import './styles/status.css';
 import './styles/timeline.css';
+import './styles/controls.css';
+import './styles/phone.css';
 
 const app = createApp(App);
 app.use(createPinia());

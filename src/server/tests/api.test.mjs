@@ -574,6 +574,13 @@ describe('rendering', () => {
     const back = await api(server, 'POST', '/api/projects', form([['back.json', r.text]]));
     assert.equal(back.status, 201, back.text);
     assert.equal(back.json.segments.length, 3);
+    // The plain transcript: a paragraph a segment, no times; read back, the same texts.
+    r = await api(server, 'GET', `/api/projects/${id}/subtitles?format=txt`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.match(r.headers.get('content-disposition'), /\.txt"/);
+    assert.doesNotMatch(r.text, /-->/);
+    assert.deepEqual(r.text.trim().split(/\n\n/), p.segments.map((x) => x.text.replace(/\s*\n\s*/g, ' ')));
     assert.equal((await api(server, 'GET', `/api/projects/${id}/subtitles?format=ass`)).status, 400);
   });
 

@@ -584,6 +584,25 @@ describe('rendering', () => {
     assert.equal((await api(server, 'GET', `/api/projects/${id}/subtitles?format=ass`)).status, 400);
   });
 
+  test('WScribe confidence: the source words keep their scores, a segment has their mean; a text edit drops them', async () => {
+    const ws = JSON.stringify([{ text: 'Hello brave world', start: '00:00:00.500', end: '00:00:02.000', score: 0.7,
+      words: [{ text: 'Hello', start: '00:00:00.500', end: '00:00:00.900', score: 0.95 },
+        { text: 'brave', start: '00:00:01.000', end: '00:00:01.400', score: 0.31 },
+        { text: 'world', start: '00:00:01.500', end: '00:00:02.000', score: 0.88 }] },
+    { text: 'No words here', start: '00:00:03.000', end: '00:00:04.000' }]);
+    const p = (await api(server, 'POST', '/api/projects', { text: ws, format: 'wscribe' })).json;
+    const [a, b] = p.segments;
+    assert.deepEqual(a.source_words.map((w) => [w.text, w.start_ms, w.score]), [['Hello', 500, 0.95], ['brave', 1000, 0.31], ['world', 1500, 0.88]]);
+    assert.equal(a.score, 0.713);
+    assert.equal(b.source_words, null);
+    assert.equal(b.score, null);
+    const r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${a.id}`, { text: 'Hello bold world' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.segment.score, null, 'the edited text is the user\'s');
+    assert.equal(r.json.segment.source_words, null);
+    assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
+  });
+
   test('untimed text gets its place from the render', async () => {
     const p = (await api(server, 'POST', '/api/projects', { text: TXT })).json;
     const done = await waitRendered(server, p.id);

@@ -894,8 +894,10 @@ export const useProject = defineStore('project', {
         const mid = (lo + hi) >> 1;
         const st = starts[mid];
         if (st == null) {
-          // untimed and not rendered yet: scan linearly around
-          break;
+          // untimed and not placed yet: it comes after the placed ones
+          // (typed text plays while its later sentences are still made)
+          hi = mid - 1;
+          continue;
         }
         if (st <= ms) {
           best = mid;

@@ -1088,6 +1088,39 @@ static const char *segment_message(const char *msg, size_t index)
     return n > 0 && !strncmp(msg, prefix, (size_t)n) ? msg + n : msg;
 }
 
+/* Typed text speaks at once: when the pass starts at the top of a text
+ * (render order begins with the first segment, untimed, not ready), that
+ * segment is rendered alone first, with every core (kk_render shares the
+ * cores among the workers at work), instead of beside the next ones. Its
+ * audio reaches the entry and its listeners through on_piece (and
+ * place_early) as in the pass; the pass then finds it in the render cache
+ * (an untimed segment's audio does not depend on its neighbours) and
+ * announces nothing twice. Its failure is left for the pass to report. */
+static void render_first_alone(pass *ps, const kk_render_segment *rs, const size_t *order, const kk_render_params *rp)
+{
+    srv_jobs *j = ps->j;
+    if (!order || ps->n_render < 2 || order[0] != 0 || rs[0].start_ms != KK_TIME_NONE)
+        return;
+    pthread_mutex_lock(&j->lock);
+    entry *e = entry_of(ps->p, ps->segs[ps->map[0]].id);
+    int ready = e && !e->error && key_eq(&e->key, &ps->keys[ps->map[0]]) && e->version[0];
+    pthread_mutex_unlock(&j->lock);
+    if (ready)
+        return;
+    pass pre = *ps;
+    pre.n_render = 1; /* map[0] is the first segment's: on_piece and place_early see it alone */
+    kk_render_params pp = *rp;
+    pp.order = NULL;
+    pp.on_progress = NULL; /* the pass's progress counts the whole project */
+    pp.user = &pre;
+    kk_render_failure failure = {0};
+    pp.failure = &failure;
+    kk_render_result r = {0};
+    kk_error err = {0};
+    if (kk_render(j->env.tts, rs, 1, &pp, &r, &err) == KK_OK)
+        kk_render_result_free(&r);
+}
+
 static void run_pass(srv_jobs *j, proj *p)
 {
     const srv_jobs_env *s = &j->env;
@@ -1154,6 +1187,8 @@ static void run_pass(srv_jobs *j, proj *p)
         rp.user = &ps;
         kk_render_failure failure = {0};
         rp.failure = &failure;
+        if (attempt == 0)
+            render_first_alone(&ps, rs, order, &rp);
         kk_render_result r = {0};
         kk_status st = order ? kk_render(s->tts, rs, ps.n_render, &rp, &r, &err)
                              : kk_error_set(&err, KK_ERR_NOMEM, "out of memory");

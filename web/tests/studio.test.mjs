@@ -814,8 +814,11 @@ test('WScribe confidence: a segment\'s and a word\'s score shown as colour', asy
 
 test('typed text speaks at once: a pasted paragraph becomes sentence segments, the first heard before the last is made', async () => {
   const nonce = Date.now() % 100000;
-  const para = `Hello number ${nonce}. This second sentence of the paragraph is somewhat longer than the first one. ` +
-    'The third and last sentence is the longest of them all, so that a paragraph spoken as one piece would keep the listener waiting.';
+  // Words of its own (a letter code, not a number: digits become many words) so that nothing comes from the cache.
+  const code = [...String(nonce)].map((d) => 'abcdefghij'[Number(d)]).join('');
+  const sentences = [`Welcome back, ${code}.`, `This second sentence of the paragraph, ${code}, is somewhat longer than the first one.`,
+    `The third and last sentence is the longest of them all, ${code}, so that a paragraph spoken as one piece would keep the listener waiting.`];
+  const para = sentences.join(' ');
   await page.click('#tab-input');
   if ((await page.$eval('#acc-text', (e) => e.getAttribute('aria-expanded'))) !== 'true') await page.click('#acc-text');
   await page.$eval('#input-text', (e, v) => {
@@ -842,13 +845,12 @@ test('typed text speaks at once: a pasted paragraph becomes sentence segments, t
     pid = await currentProjectId();
     assert.notEqual(pid, before, 'a new project is open');
     assert.equal(t.n, 3, 'a segment per sentence');
-    assert.deepEqual((await rows()).map((x) => norm(x.text)), [`Hello number ${nonce}.`, 'This second sentence of the paragraph is somewhat longer than the first one.',
-      'The third and last sentence is the longest of them all, so that a paragraph spoken as one piece would keep the listener waiting.']);
+    assert.deepEqual((await rows()).map((x) => norm(x.text)), sentences);
     await until('it plays', async () => (await page.$('.seg-row.playing')) != null, 10000, 50);
     await page.click('[data-test=play]'); // pause
     // The same paragraph as one segment (through the API, text of its own: no cache hit), for comparison.
     const t0 = Date.now();
-    const whole = await api('POST', '/api/projects', { name: 'whole', text: para.replace(/\d+/, String(nonce + 1)), format: 'txt' });
+    const whole = await api('POST', '/api/projects', { name: 'whole', text: para.replaceAll(code, `${code}x`), format: 'txt' });
     await until('the whole paragraph rendered', async () => (await api('GET', `/api/projects/${whole.id}`)).segments[0].status === 'ready', 180000, 100);
     const wholeMs = Date.now() - t0;
     await api('DELETE', `/api/projects/${whole.id}`);

@@ -9,6 +9,10 @@
  * (on_piece) and announced to the project's event streams. When the pass
  * completes, its placement (where each segment went on the timeline, the
  * overlaps, the cuts) becomes the project's "placed" view.
+ * Typed text is heard before all of it is made: a pass that starts at the
+ * top of a text renders its first segment alone first (every core on it),
+ * and untimed segments are placed as soon as those before them are in
+ * (place_early), the way the completed pass will place them.
  *
  * What a segment's audio was made from is summed up in a content key
  * (text, voice, speed, pitch, fit, cue length, resolved against the

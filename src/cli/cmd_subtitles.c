@@ -191,9 +191,9 @@ int cmd_convert(int argc, char **argv)
     if (rc)
         return rc;
     kk_format out_f = to ? kk_format_from_name(to) : kk_format_from_path(paths[1]);
-    if (out_f != KK_FORMAT_SRT && out_f != KK_FORMAT_VTT && out_f != KK_FORMAT_WSCRIBE)
-        return cli_usage("convert: cannot tell the output format from '%s'; name it .srt, .vtt or .json, "
-                         "or add --to srt|vtt|wscribe", to ? to : paths[1]);
+    if (out_f != KK_FORMAT_SRT && out_f != KK_FORMAT_VTT && out_f != KK_FORMAT_WSCRIBE && out_f != KK_FORMAT_TXT)
+        return cli_usage("convert: cannot tell the output format from '%s'; name it .srt, .vtt, .json or .txt "
+                         "(the plain transcript), or add --to srt|vtt|wscribe|txt", to ? to : paths[1]);
     warn_state ws = {0};
     p.on_warning = on_warning;
     p.warning_user = &ws;

@@ -129,7 +129,8 @@ kk_format kk_format_sniff(const char *data, size_t len, bool *confident);
  * interrupted or failed write never leaves a half-written output. */
 typedef struct kk_writer kk_writer;
 
-/* format: SRT, VTT or WSCRIBE. path "-" writes to stdout (not atomic). */
+/* format: SRT, VTT, WSCRIBE or TXT (the transcript: a paragraph a segment,
+ * no times). path "-" writes to stdout (not atomic). */
 kk_status kk_writer_open(kk_writer **out, const char *path, kk_format format, kk_error *err);
 kk_status kk_writer_add(kk_writer *w, const kk_segment *seg, kk_error *err);
 kk_status kk_writer_commit(kk_writer *w, kk_error *err); /* frees w */

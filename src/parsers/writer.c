@@ -1,5 +1,9 @@
 /*
- * writer.c - writing segments as SRT, WebVTT or WScribe JSON.
+ * writer.c - writing segments as SRT, WebVTT, WScribe JSON or plain text.
+ *
+ * Plain text is the transcript: each segment's text a paragraph, blank
+ * lines between (what txt.c reads back as the same segments); no times,
+ * so untimed segments may be written too.
  *
  * Output goes to a temporary file created beside the target (same directory,
  * so the final rename is atomic) and is renamed over the target only once
@@ -33,9 +37,10 @@ void kk_format_time(int64_t ms, char sep, char *buf, size_t size)
 kk_status kk_writer_open(kk_writer **out, const char *path, kk_format format, kk_error *err)
 {
     *out = NULL;
-    if (format != KK_FORMAT_SRT && format != KK_FORMAT_VTT && format != KK_FORMAT_WSCRIBE)
+    if (format != KK_FORMAT_SRT && format != KK_FORMAT_VTT && format != KK_FORMAT_WSCRIBE &&
+        format != KK_FORMAT_TXT)
         return kk_error_set(err, KK_ERR_UNSUPPORTED,
-                            "%s: cannot write %s; subtitles are written as srt, vtt or wscribe", path,
+                            "%s: cannot write %s; subtitles are written as srt, vtt, wscribe or txt", path,
                             kk_format_name(format));
     kk_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path))) {
@@ -106,8 +111,44 @@ static void put_wrapped(FILE *fp, const char *text, int vtt)
     fputc('\n', fp);
 }
 
+/* A segment's text as one paragraph: its line breaks kept single (a blank
+ * line inside would start another segment when read back), the blank lines
+ * and spaces at either end dropped. */
+static void put_paragraph(FILE *fp, const char *text)
+{
+    const char *p = text, *end = text + strlen(text);
+    while (p < end && (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t'))
+        p++;
+    while (end > p && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    int newline = 0;
+    for (; p < end; p++) {
+        if (*p == '\r')
+            continue;
+        if (*p == '\n') {
+            newline = 1;
+            continue;
+        }
+        if (newline) {
+            fputc('\n', fp);
+            newline = 0;
+        }
+        fputc(*p, fp);
+    }
+    fputc('\n', fp);
+}
+
 kk_status kk_writer_add(kk_writer *w, const kk_segment *seg, kk_error *err)
 {
+    if (w->format == KK_FORMAT_TXT) {
+        if (w->n++)
+            fputc('\n', w->fp);
+        put_paragraph(w->fp, seg->text ? seg->text : "");
+        if (ferror(w->fp))
+            return kk_error_set(err, KK_ERR_IO, "%s: write failed: %s; check free space", w->path,
+                                strerror(errno));
+        return KK_OK;
+    }
     if (seg->start_ms == KK_TIME_NONE || seg->end_ms == KK_TIME_NONE)
         return kk_error_set(err, KK_ERR_ARG,
                             "segment %d (line %ld) has no times: plain text must be timed (rendered) "

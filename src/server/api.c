@@ -1611,8 +1611,10 @@ void api_subtitles(srv_request *rq, srv_reply *rp)
         fmt = KK_FORMAT_VTT, type = "text/vtt; charset=utf-8", ext = ".vtt";
     else if (!strcmp(f, "wscribe"))
         fmt = KK_FORMAT_WSCRIBE, type = "application/json; charset=utf-8", ext = ".json";
+    else if (!strcmp(f, "txt")) /* the transcript: a paragraph a segment */
+        fmt = KK_FORMAT_TXT, type = "text/plain; charset=utf-8", ext = ".txt";
     else {
-        srv_bad(rp, "format: srt, vtt or wscribe");
+        srv_bad(rp, "format: srt, vtt, wscribe or txt");
         return;
     }
     reply_export(rq, rp, "subtitles", f, ext, type, write_subtitles, &fmt);

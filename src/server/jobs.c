@@ -9,6 +9,10 @@
  * (on_piece) and announced to the project's event streams. When the pass
  * completes, its placement (where each segment went on the timeline, the
  * overlaps, the cuts) becomes the project's "placed" view.
+ * Typed text is heard before all of it is made: a pass that starts at the
+ * top of a text renders its first segment alone first (every core on it),
+ * and untimed segments are placed as soon as those before them are in
+ * (place_early), the way the completed pass will place them.
  *
  * What a segment's audio was made from is summed up in a content key
  * (text, voice, speed, pitch, fit, cue length, resolved against the
@@ -736,6 +740,7 @@ typedef struct pass {
     kk_cache_key *keys; /* per segs[] */
     size_t *map;        /* render index -> segs[] */
     size_t n_render;
+    int64_t lead_ms, gap_ms; /* the renderer's, for place_early */
 } pass;
 
 /* Someone has the project's event stream open. Asked at each event, not once
@@ -786,6 +791,41 @@ void srv_jobs_memory(srv_jobs *j, size_t *held, size_t *budget)
     pthread_mutex_lock(&j->lock);
     *held = j->audio_bytes, *budget = j->budget;
     pthread_mutex_unlock(&j->lock);
+}
+
+/* An untimed segment's place is known when the pass completes (place()),
+ * and until then its audio cannot be played: typed text would be heard only
+ * once all of it was rendered. So the leading run of segments whose audio
+ * is in (in render order, which is timeline order) is placed now, as the
+ * renderer will place it: from the lead, each untimed one after the one
+ * before it plus the gap, timed ones at their cues. place() then confirms
+ * these places (or moves them, with an event). Called under the lock;
+ * the events of the segments it places go to evs (NULL: none wanted);
+ * *self_placed says whether segment self was one of them. */
+static void place_early(pass *ps, cJSON *evs, int64_t self, int *self_placed)
+{
+    proj *p = ps->p;
+    int64_t cursor = ps->lead_ms * MS;
+    *self_placed = 0;
+    for (size_t i = 0; i < ps->n_render; i++) {
+        size_t k = ps->map[i];
+        const kk_store_segment *g = &ps->segs[k];
+        entry *e = entry_of(p, g->id);
+        if (!e || e->error || !key_eq(&e->key, &ps->keys[k]) || !e->version[0])
+            return; /* not in yet: what follows it cannot be placed */
+        if (g->start_ms == KK_TIME_NONE && !e->placed) {
+            e->placed = 1;
+            e->start = cursor;
+            e->end = cursor + (int64_t)e->n;
+            if (g->id == self)
+                *self_placed = 1;
+            if (evs)
+                cJSON_AddItemToArray(evs, segment_event(g->id, "ready", e, g->text));
+        }
+        int64_t end = e->start + (int64_t)e->n;
+        if (g->start_ms == KK_TIME_NONE || cursor < end + ps->gap_ms * MS)
+            cursor = end + ps->gap_ms * MS;
+    }
 }
 
 /* One segment's audio, as soon as it is done. */
@@ -839,13 +879,21 @@ static void on_piece(void *user, const kk_render_piece *pc)
         j->audio_bytes += entry_bytes(e);
         e->used = ++j->tick;
     }
-    cJSON *ev = changed && listening(ps) ? segment_event(g->id, "ready", e, g->text) : NULL;
+    int listen = listening(ps), self_placed = 0;
+    cJSON *early = listen ? cJSON_CreateArray() : NULL;
+    if (e)
+        place_early(ps, early, g->id, &self_placed);
+    cJSON *ev = changed && !self_placed && listen ? segment_event(g->id, "ready", e, g->text) : NULL;
     size_t n_shed;
     stashed *shed_ = shed(j, &n_shed);
     pthread_mutex_unlock(&j->lock);
     free(pcm), free(words);
     if (ev)
         srv_events_publish_json(j->env.events, p->id, "segment", ev);
+    cJSON *x;
+    while (early && (x = cJSON_DetachItemFromArray(early, 0)))
+        srv_events_publish_json(j->env.events, p->id, "segment", x);
+    cJSON_Delete(early);
     stash(j, shed_, n_shed);
 }
 
@@ -1058,6 +1106,39 @@ static const char *segment_message(const char *msg, size_t index)
     return n > 0 && !strncmp(msg, prefix, (size_t)n) ? msg + n : msg;
 }
 
+/* Typed text speaks at once: when the pass starts at the top of a text
+ * (render order begins with the first segment, untimed, not ready), that
+ * segment is rendered alone first, with every core (kk_render shares the
+ * cores among the workers at work), instead of beside the next ones. Its
+ * audio reaches the entry and its listeners through on_piece (and
+ * place_early) as in the pass; the pass then finds it in the render cache
+ * (an untimed segment's audio does not depend on its neighbours) and
+ * announces nothing twice. Its failure is left for the pass to report. */
+static void render_first_alone(pass *ps, const kk_render_segment *rs, const size_t *order, const kk_render_params *rp)
+{
+    srv_jobs *j = ps->j;
+    if (!order || ps->n_render < 2 || order[0] != 0 || rs[0].start_ms != KK_TIME_NONE)
+        return;
+    pthread_mutex_lock(&j->lock);
+    entry *e = entry_of(ps->p, ps->segs[ps->map[0]].id);
+    int ready = e && !e->error && key_eq(&e->key, &ps->keys[ps->map[0]]) && e->version[0];
+    pthread_mutex_unlock(&j->lock);
+    if (ready)
+        return;
+    pass pre = *ps;
+    pre.n_render = 1; /* map[0] is the first segment's: on_piece and place_early see it alone */
+    kk_render_params pp = *rp;
+    pp.order = NULL;
+    pp.on_progress = NULL; /* the pass's progress counts the whole project */
+    pp.user = &pre;
+    kk_render_failure failure = {0};
+    pp.failure = &failure;
+    kk_render_result r = {0};
+    kk_error err = {0};
+    if (kk_render(j->env.tts, rs, 1, &pp, &r, &err) == KK_OK)
+        kk_render_result_free(&r);
+}
+
 static void run_pass(srv_jobs *j, proj *p)
 {
     const srv_jobs_env *s = &j->env;
@@ -1116,6 +1197,7 @@ static void run_pass(srv_jobs *j, proj *p)
             break;
         size_t *order = playhead_order(&ps, playhead);
         kk_render_params rp = render_params(j, &ps.st);
+        ps.lead_ms = rp.lead_ms, ps.gap_ms = rp.gap_ms;
         rp.order = order;
         rp.on_piece = on_piece;
         rp.on_progress = on_progress;
@@ -1123,6 +1205,8 @@ static void run_pass(srv_jobs *j, proj *p)
         rp.user = &ps;
         kk_render_failure failure = {0};
         rp.failure = &failure;
+        if (attempt == 0)
+            render_first_alone(&ps, rs, order, &rp);
         kk_render_result r = {0};
         kk_status st = order ? kk_render(s->tts, rs, ps.n_render, &rp, &r, &err)
                              : kk_error_set(&err, KK_ERR_NOMEM, "out of memory");

@@ -172,6 +172,34 @@ static void add_str_or_null(cJSON *o, const char *key, const char *v)
         cJSON_AddNullToObject(o, key);
 }
 
+/* The source's words (store.c: words) as "source_words", and "score", the
+ * mean of their scores: the transcript's confidence where the source had
+ * one (WScribe), else null. A segment's text edit drops its source words
+ * (the store), and with them the score: the text is then the user's. */
+static void add_source_words(cJSON *o, const char *words_json)
+{
+    cJSON *a = words_json ? cJSON_Parse(words_json) : NULL;
+    double sum = 0;
+    int n = 0;
+    cJSON *w;
+    cJSON_ArrayForEach(w, a)
+    {
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(w, "score");
+        if (cJSON_IsNumber(sc) && isfinite(sc->valuedouble))
+            sum += sc->valuedouble, n++;
+    }
+    if (cJSON_IsArray(a))
+        cJSON_AddItemToObject(o, "source_words", a);
+    else {
+        cJSON_Delete(a);
+        cJSON_AddNullToObject(o, "source_words");
+    }
+    if (n)
+        cJSON_AddNumberToObject(o, "score", round(sum / n * 1000) / 1000);
+    else
+        cJSON_AddNullToObject(o, "score");
+}
+
 cJSON *srv_segment_json(const kk_store_segment *g, size_t index, const srv_seg_view *v)
 {
     cJSON *o = cJSON_CreateObject();
@@ -181,6 +209,7 @@ cJSON *srv_segment_json(const kk_store_segment *g, size_t index, const srv_seg_v
     add_time(o, "end_ms", g->end_ms);
     cJSON_AddStringToObject(o, "text", g->text ? g->text : "");
     add_str_or_null(o, "speaker", g->speaker);
+    add_source_words(o, g->words_json);
     add_str_or_null(o, "voice", g->voice);
     if (g->speed > 0)
         cJSON_AddNumberToObject(o, "speed", g->speed);

@@ -21,7 +21,9 @@
  *             cache keyed by id cannot mix two segments up), project_id,
  *             seq (REAL: position of creation), start_ms and end_ms (NULL
  *             when untimed), text, speaker, voice, speed, pitch (NULL: the
- *             project's), words (JSON text)
+ *             project's), words (JSON text: the source's words,
+ *             [{"text", "start_ms", "end_ms", "score"?}], score when the
+ *             source had one, e.g. WScribe's confidence)
  *   history   (project_id, seq): label, ops = {"do": [op...], "undo": [op...]}
  *   settings  key: value (JSON text)
  *
@@ -1319,6 +1321,8 @@ static kk_status words_json(const kk_segment *g, char **out, kk_error *err)
         jadd(o, "start_ms", w->start_ms == KK_TIME_NONE ? cJSON_CreateNull() : cJSON_CreateNumber((double)w->start_ms),
              &oom);
         jadd(o, "end_ms", w->end_ms == KK_TIME_NONE ? cJSON_CreateNull() : cJSON_CreateNumber((double)w->end_ms), &oom);
+        if (isfinite(w->score))
+            jadd(o, "score", cJSON_CreateNumber(w->score), &oom);
         if (!o || !cJSON_AddItemToArray(a, o)) {
             cJSON_Delete(o);
             oom = 1;

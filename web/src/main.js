@@ -4,6 +4,10 @@ import App from './App.vue';
 import { useToasts } from './stores/toasts.js';
 import './styles/base.css';
 import './styles/themes.css';
+import './styles/status.css';
+import './styles/timeline.css';
+import './styles/controls.css';
+import './styles/phone.css';
 
 const app = createApp(App);
 app.use(createPinia());

@@ -11,7 +11,9 @@
 // Environment: KOKORO_BIN (default build/kokoro), CHROMIUM (default
 // /usr/bin/chromium), KOKORO_WEB_OUT (screenshots and downloads, default
 // build/web-screenshots), KOKORO_URL (use a running server instead of
-// starting one; the restart check is then skipped).
+// starting one; the restart check is then skipped), KOKORO_WEB_DOCS (a
+// folder, e.g. docs/screenshots: small screenshots of each theme and of
+// the phone layout for the README are written there too).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,6 +31,7 @@ const KOKORO = process.env.KOKORO_BIN || path.join(root, 'build', 'kokoro');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OUT = process.env.KOKORO_WEB_OUT || path.join(root, 'build', 'web-screenshots');
 const EXAMPLE = path.join(root, 'examples', 'welcome.srt');
+const DOCS = process.env.KOKORO_WEB_DOCS || null;
 const THEMES = ['light', 'dark'].flatMap((m) => ['brutalist', 'skeuomorphic', 'glassmorphic', 'retro'].map((v) => `${m}-${v}`));
 
 let server = null; // {proc, port, dataDir, log}
@@ -129,6 +132,7 @@ function currentProjectId() {
 
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
+  if (DOCS) fs.mkdirSync(DOCS, { recursive: true });
   assert.ok(fs.existsSync(path.join(webDir, 'dist', 'index.html')), 'web/dist is missing: run web/build.sh first');
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium chromium-driver`);
   if (!base) {
@@ -343,8 +347,78 @@ function contrastReport() {
     });
 }
 
+/**
+ * The theme's status colours (styles/status.css) resolved to RGB, their
+ * contrast against the surface, how far apart they are (CIE76 ΔE), and
+ * whether the list and the waveform draw a ready segment and the selected
+ * one in them.
+ */
+function statusReport() {
+  const probe = document.createElement('div');
+  document.body.appendChild(probe);
+  const rgbOf = (css, prop = 'color') => {
+    probe.style[prop] = '';
+    probe.style[prop] = css;
+    return getComputedStyle(probe)[prop];
+  };
+  const parse = (c) => {
+    const m = /rgba?\(([^)]+)\)/.exec(c);
+    const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+    return { r: p[0], g: p[1], b: p[2] };
+  };
+  const lin = (v) => {
+    v /= 255;
+    return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  const lum = ({ r, g, b }) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  const lab = ({ r, g, b }) => {
+    const [R, G, B] = [lin(r), lin(g), lin(b)];
+    const f = (t) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+    const x = f((0.4124 * R + 0.3576 * G + 0.1805 * B) / 0.95047);
+    const y = f(0.2126 * R + 0.7152 * G + 0.0722 * B);
+    const z = f((0.0193 * R + 0.1192 * G + 0.9505 * B) / 1.08883);
+    return [116 * y - 16, 500 * (x - y), 200 * (y - z)];
+  };
+  const kinds = ['ready', 'pending', 'selected', 'error', 'playing'];
+  const col = {};
+  for (const k of kinds) col[k] = parse(rgbOf(`var(--st-${k})`));
+  const surface = parse(rgbOf('var(--surface-solid)', 'backgroundColor'));
+  const contrast = {};
+  for (const k of kinds) {
+    const [a, b] = [lum(col[k]), lum(surface)].sort((x, y) => y - x);
+    contrast[k] = Math.round(((a + 0.05) / (b + 0.05)) * 100) / 100;
+  }
+  let closest = { d: Infinity };
+  for (let i = 0; i < kinds.length; i++)
+    for (let j = i + 1; j < kinds.length; j++) {
+      const [p, q] = [lab(col[kinds[i]]), lab(col[kinds[j]])];
+      const d = Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
+      if (d < closest.d) closest = { d: Math.round(d), pair: `${kinds[i]}/${kinds[j]}` };
+    }
+  // The same colour in the list (status dot, selected row's edge) and on the waveform (region fill).
+  const same = [];
+  const host = document.querySelector('[data-test=waveform] > div');
+  const root = host && host.shadowRoot;
+  const region = (id) => root && root.querySelector(`[part~="seg-${id}"]`);
+  const ready = document.querySelector('.seg-row[data-status="ready"]:not(.selected)');
+  if (ready) {
+    same.push(['ready dot', getComputedStyle(ready.querySelector('.st')).backgroundColor === rgbOf('var(--st-ready)', 'backgroundColor')]);
+    const r = region(ready.dataset.id);
+    if (r) same.push(['ready region', getComputedStyle(r).backgroundColor === rgbOf('var(--st-ready-fill)', 'backgroundColor')]);
+  }
+  const sel = document.querySelector('.seg-row.selected');
+  if (sel) {
+    same.push(['selected edge', getComputedStyle(sel).borderLeftColor === rgbOf('var(--st-selected)')]);
+    const r = region(sel.dataset.id);
+    if (r) same.push(['selected region', getComputedStyle(r).backgroundColor === rgbOf('var(--st-selected-fill)', 'backgroundColor')]);
+  }
+  probe.remove();
+  return { contrast, closest, same };
+}
+
 test('every theme switches at once, is readable (WCAG AA) and is remembered', async () => {
   const low = [];
+  const status = [];
   for (const theme of THEMES) {
     const [mode, variant] = theme.split('-');
     const cur = await page.evaluate(() => document.documentElement.dataset.theme);
@@ -355,9 +429,18 @@ test('every theme switches at once, is readable (WCAG AA) and is remembered', as
     await sleep(250);
     for (const c of await page.evaluate(contrastReport)) if (c.ratio < 4.5) low.push(`${theme}: ${c.what} ${c.ratio}:1`);
     for (const v of await axe({ runOnly: ['color-contrast'] })) low.push(`${theme}: axe ${v}`);
+    // Status colours: each 3:1 against the surface (non-text contrast), all
+    // far apart (ΔE >= 25), and the list and the waveform agree.
+    const st = await page.evaluate(statusReport);
+    for (const [k, c] of Object.entries(st.contrast)) if (c < 3) status.push(`${theme}: --st-${k} ${c}:1 against the surface`);
+    if (st.closest.d < 25) status.push(`${theme}: ${st.closest.pair} only ΔE ${st.closest.d} apart`);
+    for (const [what, ok] of st.same) if (!ok) status.push(`${theme}: the ${what} is not the status colour`);
+    if (st.same.length < 4) status.push(`${theme}: only ${st.same.length} of 4 list/waveform colour checks could run`);
     await page.screenshot({ path: path.join(OUT, `${theme}.png`) });
+    if (DOCS) await docShot(`theme-${theme}.png`);
   }
   assert.deepEqual(low, [], 'text contrast under 4.5:1');
+  assert.deepEqual(status, [], 'status colours');
   const last = THEMES[THEMES.length - 1];
   assert.equal(await page.evaluate(() => localStorage.getItem('kokoro.theme')), last);
   await until('the theme saved on the server', async () => (await api('GET', '/api/settings')).theme === last, 5000);
@@ -369,6 +452,15 @@ test('every theme switches at once, is readable (WCAG AA) and is remembered', as
   await page.click('[data-test=mode]');
   await page.select('[data-test=variant]', 'glassmorphic');
 });
+
+/** A small screenshot (half size) into DOCS, for the README. */
+async function docShot(name, scale = 0.5) {
+  const vp = page.viewport();
+  await page.setViewport({ ...vp, deviceScaleFactor: scale });
+  await sleep(150);
+  await page.screenshot({ path: path.join(DOCS, name) });
+  await page.setViewport(vp);
+}
 
 function waitForDownload(dir, ext, ms = 120000) {
   return until(`a .${ext} download`, () => {
@@ -403,6 +495,12 @@ test('export the track as WAV and the subtitles as SRT', async () => {
       assert.ok(cues[i].end > cues[i].start, `cue ${i + 1} ends after it starts`);
       if (i) assert.ok(cues[i].start >= cues[i - 1].start, 'cues in order');
     }
+    // The plain transcript beside the subtitles: a paragraph a segment, no times.
+    await page.click('[data-test=export-txt]');
+    const txtPath = await waitForDownload(dl, 'txt');
+    await until('the text complete', () => !fs.readdirSync(dl).some((n) => n.endsWith('.crdownload')), 30000);
+    const paras = fs.readFileSync(txtPath, 'utf8').trim().split(/\n\n/);
+    assert.deepEqual(paras.map(norm), cues.map((c) => norm(c.text)));
     await cdp.detach();
   } finally {
     fs.rmSync(dl, { recursive: true, force: true });
@@ -511,6 +609,289 @@ test('split at the text cursor and merge back, then undo both', async () => {
   const r3 = await rows();
   assert.deepEqual(r3.map((x) => x.id), original.map((x) => x.id));
   assert.deepEqual(r3.map((x) => norm(x.text)), original.map((x) => norm(x.text)));
+});
+
+// ---------------- issue 15: a timeline for a whole film, typed text, phone, WScribe ----------------
+
+/** The waveform's time labels in view: how many, their texts, how many sit under the regions. */
+function labelReport() {
+  const host = document.querySelector('[data-test=waveform] > div');
+  const root = host.shadowRoot;
+  const rc = root.querySelector('[part~="regions-container"]').getBoundingClientRect();
+  const view = host.getBoundingClientRect();
+  const labels = [...root.querySelectorAll('[part~="timeline-notch-primary"]')].filter((e) => {
+    const r = e.getBoundingClientRect();
+    return r.width >= 0 && r.left >= view.left && r.left < view.right - 20 && e.textContent.trim();
+  });
+  return {
+    n: labels.length,
+    texts: labels.map((e) => e.textContent.trim()),
+    under: labels.filter((e) => e.getBoundingClientRect().top < rc.bottom - 0.5).length,
+  };
+}
+
+/** "1:02:03.4" / "12:03" / "0:00.5" -> seconds. */
+function labelSeconds(t) {
+  return t.split(':').reduce((a, x) => a * 60 + Number(x), 0);
+}
+
+async function setZoom(px) {
+  await page.$eval('#zoom', (e, v) => {
+    e.value = String(v);
+    e.dispatchEvent(new Event('input', { bubbles: true }));
+  }, px);
+  await sleep(400);
+}
+
+async function seekTo(ms) {
+  await page.$eval('#seek', (e, v) => {
+    e.value = String(v);
+    e.dispatchEvent(new Event('input', { bubbles: true }));
+  }, ms);
+  await sleep(100);
+}
+
+test('a whole film: overview strip, time labels at every zoom, compact rows, set start/end at the playhead, insert in a gap', async () => {
+  // 600 cues over 40 minutes, 4 s apart with a 2 s gap before each.
+  const t = (ms) => new Date(ms).toISOString().slice(11, 23).replace('.', ',');
+  const cues = [];
+  for (let i = 0; i < 600; i++) cues.push(`${i + 1}\n${t(i * 4000 + 2000)} --> ${t(i * 4000 + 4000)}\nCue ${i + 1} of the film.\n`);
+  const p = await api('POST', '/api/projects', { name: 'film', text: cues.join('\n'), format: 'srt' });
+  try {
+    await page.evaluate((id) => {
+      location.hash = `#/p/${id}`;
+    }, p.id);
+    await until('the film open', async () => (await page.$$eval('.seg-row', (e) => e.length)) > 5 && (await page.$eval('.segments .count', (e) => e.textContent.trim())) === '600', 20000);
+    // The overview shows the whole track, the view a small window on it.
+    await page.waitForSelector('[data-test=overview]');
+    const ov = await page.$eval('[data-test=overview]', (e) => e.getBoundingClientRect().toJSON());
+    const win = async () => page.$eval('[data-test=overview-window]', (e) => e.getBoundingClientRect().toJSON());
+    await until('the view window drawn', async () => (await win()).width > 0, 5000);
+    assert.ok((await win()).width < ov.width * 0.1, `the view is a small part of 40 minutes (${Math.round((await win()).width)} of ${Math.round(ov.width)} px)`);
+    assert.match(await page.$eval('[data-test=overview]', (e) => e.getAttribute('aria-valuetext')), /^View from /);
+    // Time labels at every zoom, none under the regions.
+    for (const z of [5, 50, 500]) {
+      await setZoom(z);
+      const l = await until(`labels at ${z} px/s`, async () => {
+        const r = await page.evaluate(labelReport);
+        return r.n >= 3 ? r : null;
+      }, 5000);
+      assert.equal(l.under, 0, `labels under the regions at ${z} px/s: ${l.texts.join(' ')}`);
+      const secs = l.texts.map(labelSeconds);
+      assert.ok(secs.every((x, i) => !i || x > secs[i - 1]), `labels in order at ${z} px/s: ${l.texts.join(' ')}`);
+    }
+    await setZoom(50);
+    // Drag the window to the middle of the overview: the waveform scrolls there.
+    const w0 = await win();
+    await page.mouse.move(w0.x + w0.width / 2, w0.y + w0.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(ov.x + ov.width / 2, ov.y + ov.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await until('the waveform scrolled to the middle', async () => {
+      const l = await page.evaluate(labelReport);
+      const first = l.texts.length ? labelSeconds(l.texts[0]) : 0;
+      return first > 15 * 60 && first < 25 * 60;
+    }, 5000);
+    const w1 = await win();
+    assert.ok(Math.abs(w1.x + w1.width / 2 - (ov.x + ov.width / 2)) < ov.width * 0.05, 'the window follows the drag');
+    // The keyboard moves it too: End shows the end of the film.
+    await page.focus('[data-test=overview]');
+    await page.keyboard.press('End');
+    await until('the view at the end', async () => {
+      const w = await win();
+      return w.x + w.width > ov.x + ov.width - 4;
+    }, 5000);
+    await page.keyboard.press('Home');
+    // Compact rows: 20 and more cues on a 1440 x 900 screen.
+    const visibleRows = () =>
+      page.evaluate(() => {
+        const sc = document.querySelector('.seg-scroller').getBoundingClientRect();
+        return [...document.querySelectorAll('.seg-row')].filter((r) => {
+          const b = r.getBoundingClientRect();
+          return b.top >= sc.top - 1 && b.bottom <= sc.bottom + 1;
+        }).length;
+      });
+    const roomy = await visibleRows();
+    await page.click('[data-test=density]');
+    await until('compact rows', async () => (await visibleRows()) >= 20, 5000);
+    console.log(`# whole film: ${roomy} cues on a 1440x900 screen, ${await visibleRows()} with compact rows`);
+    assert.equal(await page.evaluate(() => localStorage.getItem('kokoro.density')), 'compact');
+    // Set start and end at the playhead (Alt+O, Alt+I) on cue 5 (18.0-20.0 s).
+    const c5 = p.segments[4];
+    await page.click(`.seg-row[data-id="${c5.id}"] .seg-num`);
+    await page.focus('[data-test=play]');
+    await seekTo(19500);
+    await page.keyboard.down('Alt');
+    await page.keyboard.press('KeyO');
+    await page.keyboard.up('Alt');
+    const seg = async (id) => (await api('GET', `/api/projects/${p.id}`)).segments.find((x) => x.id === id);
+    await until('the end at the playhead', async () => (await seg(c5.id)).end_ms === 19500, 5000);
+    await seekTo(18300);
+    await page.keyboard.down('Alt');
+    await page.keyboard.press('KeyI');
+    await page.keyboard.up('Alt');
+    await until('the start at the playhead', async () => (await seg(c5.id)).start_ms === 18300, 5000);
+    // The time sliders stop at the neighbours: cue 4 ends at 16 s, cue 6 starts at 22 s.
+    const bounds = await page.evaluate(() => [document.querySelector('[data-test=slider-start]').min, document.querySelector('[data-test=slider-end]').max].map(Number));
+    assert.deepEqual(bounds, [16000, 22000]);
+    // The gap before cue 5 (2.3 s now) is shown; a click puts a cue in it.
+    const gap = await page.$eval(`.seg-row[data-id="${c5.id}"] [data-test=gap]`, (e) => e.textContent.trim());
+    assert.match(gap, /^gap 2\.30 s/);
+    await page.click(`.seg-row[data-id="${c5.id}"] [data-test=gap]`);
+    await until('601 segments', async () => (await api('GET', `/api/projects/${p.id}`)).segments.length === 601, 10000);
+    const after = (await api('GET', `/api/projects/${p.id}`)).segments;
+    const k = after.findIndex((x) => x.id === c5.id);
+    const added = after[k - 1];
+    assert.ok(added.start_ms >= after[k - 2].end_ms && added.end_ms <= after[k].start_ms, `the new cue (${added.start_ms}-${added.end_ms}) sits in the gap`);
+    await until('the new cue selected', async () => (await page.$eval('.seg-row.selected', (e) => Number(e.dataset.id))) === added.id, 5000);
+    // The help overlay lists the new keys.
+    await page.focus('[data-test=play]');
+    await page.keyboard.type('?');
+    await page.waitForSelector('[data-test=help][role=dialog]');
+    const help = await page.$eval('[data-test=help]', (e) => e.textContent);
+    assert.ok(help.includes("Set the selected cue's start at the playhead") && help.includes("Set the selected cue's end at the playhead"));
+    await page.keyboard.press('Escape');
+    await page.click('[data-test=density]');
+    await until('comfortable rows again', async () => (await page.evaluate(() => localStorage.getItem('kokoro.density'))) === 'comfortable', 3000);
+  } finally {
+    await page.evaluate((id) => {
+      location.hash = `#/p/${id}`;
+    }, projectId);
+    await until('back to the example', async () => (await rows()).length === 3, 20000);
+    await api('DELETE', `/api/projects/${p.id}`);
+  }
+});
+
+test('the transcript view: cues as paragraphs, a click on a word seeks, the playing word lit; the level meter moves', async () => {
+  const p = await api('GET', `/api/projects/${projectId}`);
+  await page.click('[data-test=view-transcript]');
+  await page.waitForSelector('[data-test=transcript] .tr-para');
+  assert.equal(await page.$$eval('[data-test=transcript] .tr-para', (e) => e.length), 3);
+  const second = p.segments[1];
+  const w = second.rendered.words[2];
+  const words = await page.$$(`.tr-para[data-id="${second.id}"] [data-test=tr-word]`);
+  assert.equal(await words[2].evaluate((e) => e.textContent), w.text);
+  await words[2].click();
+  await until('the playhead at the word', async () => {
+    const [m, sec] = (await page.$eval('[data-test=time]', (e) => e.textContent)).split(':');
+    return Math.abs((Number(m) * 60 + Number(sec)) * 1000 - w.start_ms) < 60;
+  }, 3000);
+  await page.click('[data-test=play]');
+  try {
+    await until('a word lit as it plays', async () => (await page.$('.tr-word.playing')) != null, 10000, 50);
+    await until('the level meter moving', async () => Number(await page.$eval('[data-test=level-meter]', (e) => e.dataset.level)) > -60, 5000, 50);
+  } finally {
+    await page.click('[data-test=play]');
+  }
+  await page.click('[data-test=view-transcript]');
+  await page.waitForSelector('.seg-row');
+});
+
+test('WScribe confidence: a segment\'s and a word\'s score shown as colour', async () => {
+  const ws = JSON.stringify([{ text: 'Hello brave world', start: '00:00:00.500', end: '00:00:02.000',
+    words: [{ text: 'Hello', start: '00:00:00.500', end: '00:00:00.900', score: 0.95 },
+      { text: 'brave', start: '00:00:01.000', end: '00:00:01.400', score: 0.31 },
+      { text: 'world', start: '00:00:01.500', end: '00:00:02.000', score: 0.88 }] }]);
+  const p = await api('POST', '/api/projects', { name: 'scores', text: ws, format: 'wscribe' });
+  try {
+    await page.evaluate((id) => {
+      location.hash = `#/p/${id}`;
+    }, p.id);
+    const badge = await page.waitForSelector('[data-test=seg-score]');
+    assert.equal(await badge.evaluate((e) => e.textContent.trim()), '71 %');
+    assert.ok(await badge.evaluate((e) => e.classList.contains('conf-mid')));
+    await page.click('[data-test=view-transcript]');
+    await page.waitForSelector('[data-test=tr-word]');
+    const cls = await page.$$eval('[data-test=tr-word]', (es) => es.map((e) => [e.textContent, e.className]));
+    assert.deepEqual(cls.map(([t, c]) => [t, /conf-low/.test(c) ? 'low' : /conf-high/.test(c) ? 'high' : '?']), [['Hello', 'high'], ['brave', 'low'], ['world', 'high']]);
+    assert.match(await page.$eval('.tr-word.conf-low', (e) => e.title), /Confidence 31 %/);
+    await page.click('[data-test=view-transcript]');
+  } finally {
+    await page.evaluate((id) => {
+      location.hash = `#/p/${id}`;
+    }, projectId);
+    await until('back to the example', async () => (await rows()).length === 3, 20000);
+    await api('DELETE', `/api/projects/${p.id}`);
+  }
+});
+
+test('typed text speaks at once: a pasted paragraph becomes sentence segments, the first heard before the last is made', async () => {
+  const nonce = Date.now() % 100000;
+  // Words of its own (a letter code, not a number: digits become many words) so that nothing comes from the cache.
+  const code = [...String(nonce)].map((d) => 'abcdefghij'[Number(d)]).join('');
+  const sentences = [`Welcome back, ${code}.`, `This second sentence of the paragraph, ${code}, is somewhat longer than the first one.`,
+    `The third and last sentence is the longest of them all, ${code}, so that a paragraph spoken as one piece would keep the listener waiting.`];
+  const para = sentences.join(' ');
+  await page.click('#tab-input');
+  if ((await page.$eval('#acc-text', (e) => e.getAttribute('aria-expanded'))) !== 'true') await page.click('#acc-text');
+  await page.$eval('#input-text', (e, v) => {
+    e.value = v;
+    e.dispatchEvent(new Event('input', { bubbles: true }));
+  }, para);
+  assert.equal(await page.$eval('[data-test=by-sentence]', (e) => e.checked), true);
+  assert.equal(await page.$eval('[data-test=speak-now]', (e) => e.checked), true);
+  const before = await currentProjectId();
+  await page.click('[data-test=create-text]');
+  let pid = null;
+  try {
+    // Poll quickly: at the moment the first audio is in, how many sentences were made?
+    const t = await until('the first audio', async () => {
+      const ms = await page.evaluate(() => {
+        const a = performance.getEntriesByName('kokoro:text-create')[0];
+        const b = performance.getEntriesByName('kokoro:first-audio')[0];
+        return a && b ? Math.round(b.startTime - a.startTime) : null;
+      });
+      if (ms == null) return null;
+      const rr = await rows();
+      return { ms, ready: rr.filter((x) => x.status === 'ready').length, n: rr.length };
+    }, 120000, 30);
+    pid = await currentProjectId();
+    assert.notEqual(pid, before, 'a new project is open');
+    assert.equal(t.n, 3, 'a segment per sentence');
+    assert.deepEqual((await rows()).map((x) => norm(x.text)), sentences);
+    await until('it plays', async () => (await page.$('.seg-row.playing')) != null, 10000, 50);
+    await page.click('[data-test=play]'); // pause
+    // The same paragraph as one segment (through the API, text of its own: no cache hit), for comparison.
+    const t0 = Date.now();
+    const whole = await api('POST', '/api/projects', { name: 'whole', text: para.replaceAll(code, `${code}x`), format: 'txt' });
+    await until('the whole paragraph rendered', async () => (await api('GET', `/api/projects/${whole.id}`)).segments[0].status === 'ready', 180000, 100);
+    const wholeMs = Date.now() - t0;
+    await api('DELETE', `/api/projects/${whole.id}`);
+    console.log(`# typed text: first audio ${t.ms} ms after Create (a segment per sentence; ${t.ready} of 3 made by then); ` +
+      `the paragraph as one segment: ${wholeMs} ms to render (${(wholeMs / t.ms).toFixed(1)}x); ` +
+      `2-vCPU Intel Xeon Sapphire Rapids KVM, load average ${os.loadavg()[0].toFixed(1)}`);
+    assert.ok(t.ready < 3, 'the first sentence was heard before the last was made');
+  } finally {
+    if (pid && pid !== projectId) await api('DELETE', `/api/projects/${pid}`).catch(() => {});
+    await page.evaluate((id) => {
+      location.hash = `#/p/${id}`;
+    }, projectId);
+    await until('back to the example', async () => (await rows()).length === 3, 20000);
+  }
+});
+
+test('a phone can open it: at 390 px nothing overflows, the panels stack', async () => {
+  const vp = page.viewport();
+  await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+  try {
+    await sleep(600);
+    const r = await page.evaluate(() => ({
+      sw: document.documentElement.scrollWidth,
+      wide: [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > 391 && getComputedStyle(e).position !== 'fixed')
+        .slice(0, 5)
+        .map((e) => e.className || e.tagName),
+      sidebar: document.querySelector('.sidebar').getBoundingClientRect().toJSON(),
+      main: document.querySelector('.main').getBoundingClientRect().toJSON(),
+    }));
+    await page.screenshot({ path: path.join(OUT, 'phone-390.png'), fullPage: true });
+    if (DOCS) await page.screenshot({ path: path.join(DOCS, 'phone-390.png') });
+    assert.ok(r.sw <= 390, `document scrollWidth ${r.sw} > 390 (${r.wide.join(', ')})`);
+    assert.ok(r.main.top >= r.sidebar.bottom - 1, 'the editor below the side panel');
+  } finally {
+    await page.setViewport(vp);
+    await sleep(300);
+  }
 });
 
 test('a picture of the editor for the README (OUT/studio.png)', async () => {

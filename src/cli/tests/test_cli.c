@@ -178,6 +178,14 @@ static void test_convert_round_trip(void **state)
     cJSON_Delete(b);
     done(&r);
     done(&o);
+    /* the plain transcript: a paragraph a cue, no times */
+    r = run(NULL, "convert '%s' '%s'", example("welcome.srt"), tmp("conv.txt"));
+    assert_int_equal(r.code, 0);
+    done(&r);
+    char *t = slurp(tmp("conv.txt"), NULL);
+    assert_string_equal(t, "Welcome to Kokoro Studio.\n\nIt turns subtitles into speech, placed right on the timeline.\n\n"
+                           "Edit a line, and hear it again at once.\n");
+    free(t);
 }
 
 static void test_convert_failure_keeps_target(void **state)

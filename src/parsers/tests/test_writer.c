@@ -106,6 +106,46 @@ static void test_round_trip_wscribe(void **state)
     round_trip("rich.vtt", RICH_VTT, "rt2.json", KK_FORMAT_WSCRIBE, 1, 0);
 }
 
+static void test_round_trip_txt(void **state)
+{
+    /* Plain text keeps the texts (and nothing else): read back, the same segments' texts. */
+    warnings w;
+    kk_doc *a = parse_ok("rich.vtt", RICH_VTT, KK_FORMAT_AUTO, &w);
+    kk_error err;
+    const char *path = tmp_path("rt.txt");
+    assert_int_equal(kk_doc_save(a, path, KK_FORMAT_TXT, &err), KK_OK);
+    kk_doc *b = reparse(path, KK_FORMAT_TXT);
+    assert_int_equal(a->n_segs, b->n_segs);
+    for (size_t i = 0; i < a->n_segs; i++) {
+        /* a line break inside a cue reads back as a space */
+        char *t = strdup(a->segs[i].text);
+        for (char *q = t; *q; q++)
+            if (*q == '\n')
+                *q = ' ';
+        assert_string_equal(b->segs[i].text, t);
+        assert_true(b->segs[i].start_ms == KK_TIME_NONE);
+        free(t);
+    }
+    kk_doc_free(a);
+    kk_doc_free(b);
+}
+
+static void test_txt_output_shape(void **state)
+{
+    /* Untimed text may be written; a blank line inside a text does not split it. */
+    kk_doc *d = kk_doc_new(KK_FORMAT_TXT);
+    kk_segment s1 = {.start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .text = "  First line.\n\n\nstill the first.\n", .score = NAN};
+    kk_segment s2 = {.start_ms = 1000, .end_ms = 2000, .text = "Second.", .score = NAN};
+    assert_int_equal(kk_doc_add(d, &s1), KK_OK);
+    assert_int_equal(kk_doc_add(d, &s2), KK_OK);
+    kk_error err;
+    assert_int_equal(kk_doc_save(d, tmp_path("shape.txt"), KK_FORMAT_TXT, &err), KK_OK);
+    char *s = read_file(tmp_path("shape.txt"), NULL);
+    assert_string_equal(s, "First line.\nstill the first.\n\nSecond.\n");
+    free(s);
+    kk_doc_free(d);
+}
+
 static void test_srt_output_shape(void **state)
 {
     warnings w;
@@ -213,6 +253,8 @@ int main(void)
         cmocka_unit_test(test_round_trip_wscribe),
         cmocka_unit_test(test_srt_output_shape),
         cmocka_unit_test(test_wscribe_output_shape),
+        cmocka_unit_test(test_round_trip_txt),
+        cmocka_unit_test(test_txt_output_shape),
         cmocka_unit_test(test_text_without_times_cannot_be_srt),
         cmocka_unit_test(test_abort_leaves_nothing),
         cmocka_unit_test(test_unwritable_directory),

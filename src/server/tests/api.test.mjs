@@ -574,7 +574,33 @@ describe('rendering', () => {
     const back = await api(server, 'POST', '/api/projects', form([['back.json', r.text]]));
     assert.equal(back.status, 201, back.text);
     assert.equal(back.json.segments.length, 3);
+    // The plain transcript: a paragraph a segment, no times; read back, the same texts.
+    r = await api(server, 'GET', `/api/projects/${id}/subtitles?format=txt`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.match(r.headers.get('content-disposition'), /\.txt"/);
+    assert.doesNotMatch(r.text, /-->/);
+    assert.deepEqual(r.text.trim().split(/\n\n/), p.segments.map((x) => x.text.replace(/\s*\n\s*/g, ' ')));
     assert.equal((await api(server, 'GET', `/api/projects/${id}/subtitles?format=ass`)).status, 400);
+  });
+
+  test('WScribe confidence: the source words keep their scores, a segment has their mean; a text edit drops them', async () => {
+    const ws = JSON.stringify([{ text: 'Hello brave world', start: '00:00:00.500', end: '00:00:02.000', score: 0.7,
+      words: [{ text: 'Hello', start: '00:00:00.500', end: '00:00:00.900', score: 0.95 },
+        { text: 'brave', start: '00:00:01.000', end: '00:00:01.400', score: 0.31 },
+        { text: 'world', start: '00:00:01.500', end: '00:00:02.000', score: 0.88 }] },
+    { text: 'No words here', start: '00:00:03.000', end: '00:00:04.000' }]);
+    const p = (await api(server, 'POST', '/api/projects', { text: ws, format: 'wscribe' })).json;
+    const [a, b] = p.segments;
+    assert.deepEqual(a.source_words.map((w) => [w.text, w.start_ms, w.score]), [['Hello', 500, 0.95], ['brave', 1000, 0.31], ['world', 1500, 0.88]]);
+    assert.equal(a.score, 0.713);
+    assert.equal(b.source_words, null);
+    assert.equal(b.score, null);
+    const r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${a.id}`, { text: 'Hello bold world' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.segment.score, null, 'the edited text is the user\'s');
+    assert.equal(r.json.segment.source_words, null);
+    assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
   });
 
   test('untimed text gets its place from the render', async () => {
@@ -586,6 +612,32 @@ describe('rendering', () => {
     assert.ok(done.duration_ms >= b.rendered.end_ms);
     const srt = (await api(server, 'GET', `/api/projects/${p.id}/subtitles?format=srt`)).text;
     assert.match(srt, /^1\r?\n00:00:00,000 --> /);
+  });
+
+  test('untimed text is placed sentence by sentence, before the pass completes', async () => {
+    // The first sentence is short, the last long: the first is in (and
+    // placed, so that it can be played) while the last is still rendering.
+    const text = [`Short one ${Date.now() % 100000}.`, 'A second sentence follows.',
+      'And the third and last sentence of this little paragraph is quite a lot longer than the others, on purpose.'].join('\n\n');
+    const p = (await api(server, 'POST', '/api/projects', { text })).json;
+    const early = await (async () => {
+      const deadline = Date.now() + 120000;
+      for (;;) {
+        const r = (await api(server, 'GET', `/api/projects/${p.id}`)).json;
+        const [a, , c] = r.segments;
+        if (a.status === 'ready') return { a, c };
+        if (Date.now() > deadline) throw new Error('the first sentence was not rendered in 120 s');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
+    assert.equal(early.a.rendered.start_ms, 0, 'the first sentence placed at once');
+    assert.ok(early.a.rendered.end_ms > 0);
+    assert.notEqual(early.c.status, 'ready', 'caught before the last sentence was in');
+    const done = await waitRendered(server, p.id);
+    assert.equal(done.segments[0].rendered.start_ms, 0, 'the pass kept the early place');
+    assert.equal(done.segments[0].rendered.end_ms, early.a.rendered.end_ms);
+    assert.ok(done.segments[1].rendered.start_ms >= done.segments[0].rendered.end_ms + 500 - 1);
+    assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
   });
 
   test('a segment the engine refuses fails alone; the others render', async () => {

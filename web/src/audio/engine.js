@@ -49,6 +49,8 @@ export class Engine extends Emitter {
     this.ctx = null;
     this.decoder = null;
     this.gain = null;
+    this.analyser = null; // level(): made on first use
+    this.levelBuf = null;
     this.projectId = null;
     this.entries = []; // [{id, start, end, version}] sorted by start (seconds), ready segments only
     this.byId = new Map();
@@ -95,6 +97,29 @@ export class Engine extends Emitter {
     this.gain.connect(this.ctx.destination);
     this.applyVolume();
     return this.ctx;
+  }
+
+  /**
+   * The output level now (after the volume): {rms, peak} in 0..1, from an
+   * AnalyserNode made on first use; zeros before playback made a context.
+   */
+  level() {
+    if (!this.ctx || !this.gain) return { rms: 0, peak: 0 };
+    if (!this.analyser) {
+      this.analyser = this.ctx.createAnalyser();
+      this.analyser.fftSize = 1024;
+      this.levelBuf = new Float32Array(this.analyser.fftSize);
+      this.gain.connect(this.analyser);
+    }
+    this.analyser.getFloatTimeDomainData(this.levelBuf);
+    let sum = 0;
+    let peak = 0;
+    for (const v of this.levelBuf) {
+      sum += v * v;
+      const a = Math.abs(v);
+      if (a > peak) peak = a;
+    }
+    return { rms: Math.sqrt(sum / this.levelBuf.length), peak };
   }
 
   applyVolume() {

@@ -677,6 +677,54 @@ export const useProject = defineStore('project', {
       return this.setTimes(id, start, end);
     },
 
+    /**
+     * Sets the start or the end of a cue to a time (the playhead): the
+     * start keeps the cue's length when it would pass the end; the end
+     * must stay after the start. False (and a note) when it cannot.
+     */
+    setEdgeAt(id, which, ms) {
+      const s = this.byId.get(id);
+      if (!s || s.start_ms == null || s.end_ms == null) {
+        useToasts().info('This segment has no cue times to set (plain text gets its place from the render).');
+        return false;
+      }
+      const t = Math.max(0, Math.round(ms));
+      if (which === 'start') {
+        if (t <= s.end_ms - MIN_CUE_MS) return this.setTimes(id, t, s.end_ms);
+        return this.setTimes(id, t, t + (s.end_ms - s.start_ms));
+      }
+      if (t < s.start_ms + MIN_CUE_MS) {
+        useToasts().info('The playhead is before the start of this cue: move it past the start to set the end there.');
+        return false;
+      }
+      return this.setTimes(id, s.start_ms, t);
+    },
+
+    /** The gap (ms) between a cue and the one before it (or the track's start); null when either is untimed. */
+    gapBefore(i) {
+      const s = this.segments[i];
+      if (!s || s.start_ms == null) return null;
+      if (i === 0) return s.start_ms;
+      const prev = this.segments[i - 1];
+      return prev.end_ms == null ? null : s.start_ms - prev.end_ms;
+    },
+
+    /** Inserts a cue filling the gap before segment id (a little margin each side). */
+    async insertInGap(id) {
+      const i = this.segments.findIndex((x) => x.id === id);
+      const gap = this.gapBefore(i);
+      if (gap == null || gap < 3 * MIN_CUE_MS) {
+        useToasts().info('There is no room before this cue: the gap is shorter than 150 ms.');
+        return;
+      }
+      const s = this.segments[i];
+      const from = i === 0 ? 0 : this.segments[i - 1].end_ms;
+      const pad = Math.min(100, Math.floor((gap - MIN_CUE_MS) / 2));
+      const op = { op: 'insert', start_ms: from + pad, end_ms: s.start_ms - pad, text: 'New line.' };
+      const r = await this.structural(op, 'insert a segment in the gap');
+      if (r && r.segments && r.segments[0]) this.selectedId = r.segments[0].id;
+    },
+
     async structural(op, label) {
       if (!this.project) return null;
       const pid = this.project.id;
@@ -846,8 +894,10 @@ export const useProject = defineStore('project', {
         const mid = (lo + hi) >> 1;
         const st = starts[mid];
         if (st == null) {
-          // untimed and not rendered yet: scan linearly around
-          break;
+          // untimed and not placed yet: it comes after the placed ones
+          // (typed text plays while its later sentences are still made)
+          hi = mid - 1;
+          continue;
         }
         if (st <= ms) {
           best = mid;

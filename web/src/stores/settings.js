@@ -6,22 +6,27 @@ export const MODES = ['light', 'dark'];
 export const VARIANTS = ['brutalist', 'skeuomorphic', 'glassmorphic', 'retro'];
 export const THEMES = MODES.flatMap((m) => VARIANTS.map((v) => `${m}-${v}`));
 const KEY = 'kokoro.theme';
+// Row density of the segment list: a per-screen choice, kept in this
+// browser only (a laptop and a big monitor want different ones).
+export const DENSITIES = ['comfortable', 'compact'];
+const DENSITY_KEY = 'kokoro.density';
 
 function parseTheme(t) {
   const m = typeof t === 'string' && /^(light|dark)-(brutalist|skeuomorphic|glassmorphic|retro)$/.exec(t);
   return m ? { mode: m[1], variant: m[2] } : null;
 }
 
-function stored() {
+function stored(key = KEY) {
   try {
-    return localStorage.getItem(KEY);
+    return localStorage.getItem(key);
   } catch {
     return null;
   }
 }
 
 // The user's settings: theme (on <html data-theme data-variant>, kept in
-// localStorage and on the server), favourite and recent voices (server).
+// localStorage and on the server), favourite and recent voices (server),
+// row density (localStorage).
 export const useSettings = defineStore('settings', {
   state: () => {
     const el = document.documentElement;
@@ -30,6 +35,7 @@ export const useSettings = defineStore('settings', {
       variant: VARIANTS.includes(el.getAttribute('data-variant')) ? el.getAttribute('data-variant') : 'glassmorphic',
       favourites: [],
       recent: [],
+      density: DENSITIES.includes(stored(DENSITY_KEY)) ? stored(DENSITY_KEY) : 'comfortable',
       loaded: false,
     };
   },
@@ -67,6 +73,16 @@ export const useSettings = defineStore('settings', {
     setTheme(theme) {
       const t = parseTheme(theme);
       if (t) this.apply(t.mode, t.variant);
+    },
+    /** 'comfortable' (two lines a row) or 'compact' (one line: 20+ cues on a screen). */
+    setDensity(d) {
+      if (!DENSITIES.includes(d)) return;
+      this.density = d;
+      try {
+        localStorage.setItem(DENSITY_KEY, d);
+      } catch {
+        /* private mode */
+      }
     },
     toggleMode() {
       this.apply(this.mode === 'dark' ? 'light' : 'dark', this.variant);

@@ -9,6 +9,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,6 +29,29 @@
 #else
 #define NN_VEC
 #endif
+
+float nn_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (man << 13); /* inf / NaN */
+    } else if (exp) {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man) { /* subnormal: normalise */
+        int e = 113;
+        while (!(man & 0x400)) {
+            man <<= 1;
+            e--;
+        }
+        bits = sign | ((uint32_t)e << 23) | ((man & 0x3ff) << 13);
+    } else {
+        bits = sign;
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
 
 int nn_threads_max(void)
 {
@@ -58,30 +82,72 @@ int nn_thread_id(void)
 #endif
 }
 
-/* Buffers of 4 MiB and more are aligned to 2 MiB and offered to the kernel
- * for transparent huge pages: the fast mode's tile loads read 16 rows a
- * page apart each, and with 4 KiB pages they wait on the TLB. */
+/* Working memory. Buffers of 1 MiB and more are mapped from the kernel
+ * directly and unmapped when freed: glibc would serve them from its heap
+ * once its dynamic mmap threshold has risen (it rises to the size of each
+ * mapped chunk freed, up to 32 MiB), and a forward pass's tens of MB would
+ * then stay in the process, fragmented, after it ends. Buffers of 4 MiB and
+ * more start on a 2 MiB boundary and are offered to the kernel for
+ * transparent huge pages: the fast mode's tile loads read 16 rows a page
+ * apart each, and with 4 KiB pages they wait on the TLB. A 64-byte header
+ * before the data says how the block was made (0: malloc; else the length
+ * of the mapping, which starts at the header). */
+#define MAP_MIN ((size_t)1 << 20)
 #define HUGE_MIN ((size_t)4 << 20)
 #define HUGE_ALIGN ((size_t)2 << 20)
+#define HDR 64
 
-static void *big_alloc(size_t bytes)
+float *nn_alloc(size_t n)
 {
-    if (bytes < HUGE_MIN)
-        return malloc(bytes);
-    void *p = NULL;
-    if (posix_memalign(&p, HUGE_ALIGN, (bytes + HUGE_ALIGN - 1) / HUGE_ALIGN * HUGE_ALIGN))
+    if (n > (SIZE_MAX - HDR - HUGE_ALIGN) / sizeof(float))
         return NULL;
+    size_t bytes = n * sizeof(float) + HDR;
+    unsigned char *base;
+    size_t len = 0;
+    if (bytes < MAP_MIN) {
+        void *p = NULL;
+        if (posix_memalign(&p, HDR, bytes))
+            return NULL;
+        base = p;
+    } else {
+        size_t page = 4096, align = bytes >= HUGE_MIN ? HUGE_ALIGN : page;
+        len = (bytes + page - 1) / page * page;
+        unsigned char *m = mmap(NULL, len + align - page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        /* keep the aligned [base, base + len) of the larger mapping */
+        base = (unsigned char *)(((uintptr_t)m + align - 1) & ~(uintptr_t)(align - 1));
+        if (base > m)
+            munmap(m, (size_t)(base - m));
+        if (m + len + align - page > base + len)
+            munmap(base + len, (size_t)(m + len + align - page - (base + len)));
 #ifdef MADV_HUGEPAGE
-    madvise(p, (bytes + HUGE_ALIGN - 1) / HUGE_ALIGN * HUGE_ALIGN, MADV_HUGEPAGE); /* advice only */
+        if (bytes >= HUGE_MIN)
+            madvise(base, len, MADV_HUGEPAGE); /* advice only */
 #endif
-    return p;
+    }
+    memcpy(base, &len, sizeof len);
+    return (float *)(base + HDR);
+}
+
+void nn_free(float *p)
+{
+    if (!p)
+        return;
+    unsigned char *base = (unsigned char *)p - HDR;
+    size_t len;
+    memcpy(&len, base, sizeof len);
+    if (len)
+        munmap(base, len);
+    else
+        free(base);
 }
 
 float *nn_scratch_get(nn_scratch *s, size_t n)
 {
     if (n > s->cap) {
-        free(s->p);
-        s->p = big_alloc(n * sizeof(float));
+        nn_free(s->p);
+        s->p = nn_alloc(n);
         s->cap = s->p ? n : 0;
     }
     return s->p;
@@ -89,7 +155,7 @@ float *nn_scratch_get(nn_scratch *s, size_t n)
 
 void nn_scratch_free(nn_scratch *s)
 {
-    free(s->p);
+    nn_free(s->p);
     s->p = NULL;
     s->cap = 0;
 }

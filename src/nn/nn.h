@@ -23,6 +23,7 @@
 #define KK_NN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct nn_scratch {
     float *p;
@@ -49,10 +50,31 @@ int nn_threads_max(void);
  * per-thread slices of working memory. */
 int nn_thread_id(void);
 
+/* n floats of working memory, 64-byte aligned, contents undefined; NULL
+ * when out of memory. Large buffers (1 MiB and more) are mapped from the
+ * kernel and go back to it in nn_free, so they never stay behind in the
+ * malloc heap. Free with nn_free (not free); nn_free(NULL) does nothing. */
+float *nn_alloc(size_t n);
+void nn_free(float *p);
+
 /* Returns a buffer of at least n floats (contents undefined), NULL when out
  * of memory. The buffer stays valid until the next call on the same scratch. */
 float *nn_scratch_get(nn_scratch *s, size_t n);
 void nn_scratch_free(nn_scratch *s);
+
+/* ---- weights stored as IEEE half ----
+ *
+ * The weight file keeps Kokoro's float16 weights as they are (half the
+ * memory of float32); the forward pass widens a layer's weights just before
+ * its product. fp16 -> fp32 is exact for every input, so a kernel fed the
+ * widened copy computes what it computes from float32 weights of the same
+ * values, bit for bit. */
+
+/* One half -> float, exact (subnormals, inf, NaN). */
+float nn_f16_to_f32(uint16_t h);
+/* dst[i] = nn_f16_to_f32(src[i]) for i < n, with the F16C instructions
+ * where the CPU has them (the same values: the conversion is exact). */
+void nn_widen_f16(const uint16_t *src, size_t n, float *dst);
 
 /* ---- convolutions over x[cin][t_in] ---- */
 
@@ -145,6 +167,7 @@ void nn_softmax(float *x, int rows, int n);
 #define NN_CPU_AVX512_BF16 2u
 #define NN_CPU_AVX512_VNNI 4u
 #define NN_CPU_AMX_BF16 8u
+#define NN_CPU_F16C 16u /* with AVX enabled by the OS */
 unsigned nn_cpu_features(void);
 /* 0 when AMX-BF16 can be used by this process (asks Linux for the tile
  * state, arch_prctl(ARCH_REQ_XCOMP_PERM); idempotent), -1 otherwise. */

@@ -641,6 +641,16 @@ static void count(fwd *f, double macs)
 
 /* nn_conv1d with the multiply-adds counted, in bf16 where the fast mode
  * has the packed weights. */
+/* Gives the call's scratch back (it only grows while a call runs): between
+ * modules whose widest layers differ a lot. */
+static void release_scratch(fwd *f)
+{
+    nn_scratch_free(&f->s);
+    nn_scratch_free(&f->s2);
+    nn_scratch_free(&f->wb);
+    nn_scratch_free(&f->wb2);
+}
+
 /* w as float32: in place, or its n halves widened into s (NULL when out
  * of memory). */
 static const float *wide(wt w, size_t n, nn_scratch *s)
@@ -662,6 +672,18 @@ static int conv(fwd *f, const conv_w *cw, const float *x, int t_in, const float 
         return nn_conv1d_bf16(&cw->c, &cw->bf, x, t_in, b, y, &f->s);
     const float *w = wide(cw->w, nw, &f->wb);
     return w ? nn_conv1d(&cw->c, x, t_in, w, b, y, &f->s) : -1;
+}
+
+/* nn_conv1d_ex (exact mode only: the fused activation and residual add),
+ * counted like conv(). */
+static int conv_ex(fwd *f, const conv_w *cw, const float *x, int t_in, const float *pre, const float *b, float *y,
+                   int accumulate)
+{
+    int t_out = nn_conv_out_len(&cw->c, t_in);
+    size_t nw = (size_t)cw->c.cout * (cw->c.cin / cw->c.groups) * cw->c.k;
+    count(f, (double)nw * (t_out > 0 ? t_out : 0));
+    const float *w = wide(cw->w, nw, &f->wb);
+    return w ? nn_conv1d_ex(&cw->c, x, t_in, pre, w, b, y, accumulate, &f->s) : -1;
 }
 
 static int convt(fwd *f, const convt_w *cw, const float *x, int t_in, const float *b, float *y)
@@ -833,31 +855,51 @@ out:
     return f->oom ? -1 : rc;
 }
 
-/* AdaINResBlock1 (Snake) over x[C][T]; acc += block(x) when acc, else y = block(x). */
-/* work: 3 C*T floats of the caller's (the generator's buffers are tens of
- * MB: allocated once per stage rather than per block, they are not mapped,
- * faulted in and unmapped again eight times). */
+/* AdaINResBlock1 (Snake) over x[C][T]; out += block(x) when accumulate,
+ * else out = block(x). work: gen_work(f) C*T floats of the caller's (the
+ * generator's buffers are tens of MB: allocated once per stage rather than
+ * per block, they are not mapped, faulted in and unmapped again eight
+ * times). Per layer pair j the graph computes
+ *   t1 = AdaIN-Snake(y); t2 = conv1(t1); t2 = AdaIN-Snake(t2); y += conv2(t2).
+ * The exact mode fuses the first activation into conv1's input tiles and
+ * the residual add into conv2's output tiles (nn_conv1d_ex: the same
+ * operations, bit for bit), so t1 is never stored: work is y and t2. The
+ * fast mode's bf16 kernel has no such fusion and keeps t1. */
+static int gen_work(const fwd *f) { return f->fast ? 3 : 2; }
+
 static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const float *s, float *out, int accumulate,
                      float *work)
 {
     size_t n = (size_t)g->C * T;
-    float *y = work, *t1 = work + n, *t2 = work + 2 * n, *h = alloc(f, 2 * (size_t)g->C);
+    int C = g->C;
+    float *y = work, *t2 = work + n, *t1 = f->fast ? work + 2 * n : NULL;
+    float *h = alloc(f, 2 * (size_t)C), *k = alloc(f, 6 * (size_t)C);
     int rc = -1;
     if (f->oom)
         goto out;
     memcpy(y, x, n * sizeof *y);
     for (int j = 0; j < 3; j++) {
         style_fc(&g->a1[j], s, h);
-        nn_adain_snake(y, g->C, T, h, h + g->C, 1e-5f, g->al1[j], g->ral1[j], t1);
-        if (conv(f, &g->c1[j], t1, T, g->c1[j].b, t2))
-            goto out;
+        if (t1) {
+            nn_adain_snake(y, C, T, h, h + C, 1e-5f, g->al1[j], g->ral1[j], t1);
+            if (conv(f, &g->c1[j], t1, T, g->c1[j].b, t2))
+                goto out;
+        } else {
+            nn_adain_snake_prep(y, C, T, h, h + C, 1e-5f, g->al1[j], g->ral1[j], k);
+            if (conv_ex(f, &g->c1[j], y, T, k, g->c1[j].b, t2, 0))
+                goto out;
+        }
         style_fc(&g->a2[j], s, h);
-        nn_adain_snake(t2, g->C, T, h, h + g->C, 1e-5f, g->al2[j], g->ral2[j], t2);
-        if (conv(f, &g->c2[j], t2, T, g->c2[j].b, t1))
-            goto out;
+        nn_adain_snake(t2, C, T, h, h + C, 1e-5f, g->al2[j], g->ral2[j], t2);
+        if (t1) {
+            if (conv(f, &g->c2[j], t2, T, g->c2[j].b, t1))
+                goto out;
 #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < n; i++)
-            y[i] = t1[i] + y[i];
+            for (size_t i = 0; i < n; i++)
+                y[i] = t1[i] + y[i];
+        } else if (conv_ex(f, &g->c2[j], t2, T, NULL, g->c2[j].b, y, 1)) {
+            goto out;
+        }
     }
     if (accumulate)
 #pragma omp parallel for schedule(static)
@@ -867,7 +909,7 @@ static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const floa
         memcpy(out, y, n * sizeof *y);
     rc = 0;
 out:
-    nn_free(h);
+    nn_free(h), nn_free(k);
     return f->oom ? -1 : rc;
 }
 
@@ -1303,6 +1345,9 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     }
     emit(f, "/decoder/decoder/decode.3/Div_4_output_0", 3, 1, 512, n2, x);
     nn_free(cat), cat = NULL;
+    /* the decoder's convolutions left ~35 MB of scratch (its widest weights
+     * widened and repacked): the generator needs a fraction of it */
+    release_scratch(f);
 
     /* harmonic source and its spectrum */
     stage(f, KK_MOD_SOURCE);
@@ -1320,13 +1365,14 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     int T1 = 20 * L;
     nn_leaky_relu(x, (size_t)512 * n2, 0.1f);
     a = alloc(f, (size_t)256 * T1), xs = alloc(f, (size_t)256 * T1), acc = alloc(f, (size_t)256 * T1);
-    gw = alloc(f, (size_t)3 * 256 * T1);
+    gw = alloc(f, (size_t)gen_work(f) * 256 * T1);
     if (f->oom)
         goto out;
     if (conv(f, &m->noise_convs[0], hs, F, m->noise_convs[0].b, a) ||
         gen_block(f, &m->noise_res[0], a, T1, s, xs, 0, gw) || convt(f, &m->ups[0], x, n2, m->ups[0].b, a))
         goto out;
     nn_free(x), x = NULL;
+    release_scratch(f); /* ups.0's weights (10 MB widened) and columns */
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)256 * T1; i++)
         a[i] += xs[i];
@@ -1348,7 +1394,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     stage(f, KK_MOD_GEN2);
     nn_free(a), nn_free(xs), nn_free(gw);
     a = alloc(f, (size_t)128 * F), xs = alloc(f, (size_t)128 * F);
-    gw = alloc(f, (size_t)3 * 128 * F);
+    gw = alloc(f, (size_t)gen_work(f) * 128 * F);
     if (f->oom)
         goto out;
     /* ups.1's output goes to the resblocks' work memory, free until they run */
@@ -1356,6 +1402,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
         gen_block(f, &m->noise_res[1], a, F, s, xs, 0, gw) || convt(f, &m->ups[1], acc, T1, m->ups[1].b, gw))
         goto out;
     nn_free(acc), acc = NULL;
+    release_scratch(f);
     for (int c = 0; c < 128; c++) {
         float *row = a + (size_t)c * F;
         const float *src = gw + (size_t)c * (F - 1);
@@ -1517,9 +1564,6 @@ done:
         p->profile->calls++;
     nn_free(benc), nn_free(d), nn_free(ten), nn_free(en), nn_free(sh), nn_free(shc), nn_free(F0), nn_free(Nc), nn_free(asr), free(wave), free(dur);
     free(raw);
-    nn_scratch_free(&f->s);
-    nn_scratch_free(&f->s2);
-    nn_scratch_free(&f->wb);
-    nn_scratch_free(&f->wb2);
+    release_scratch(f);
     return st;
 }

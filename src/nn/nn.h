@@ -100,6 +100,18 @@ typedef struct nn_convt {
     int groups;         /* 1, or cin == cout == groups */
 } nn_convt;
 
+/* nn_conv1d fused with what is around it in the generator's residual
+ * blocks, the same operations in the same order as the separate passes, so
+ * the result is the same bit for bit (groups == 1 only; -1 otherwise):
+ *   pre (NULL: none): the convolution reads nn_adain_snake(x) instead of x,
+ *     with the constants pre[6 * cin] from nn_adain_snake_prep(x); each
+ *     time tile activates the window of x it reads, so the activated signal
+ *     is never stored whole (one C*T buffer and one pass over it fewer);
+ *   accumulate: y += conv + b (the residual add) instead of y = conv + b.
+ * x and y must not overlap. */
+int nn_conv1d_ex(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
+                 float *y, int accumulate, nn_scratch *s);
+
 int nn_convt_out_len(const nn_convt *c, int t_in);
 int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float *w, const float *b,
                         float *y, nn_scratch *s);
@@ -141,6 +153,11 @@ void nn_snake(float *x, int C, int T, const float *alpha, const float *ralpha);
 /* nn_adain(x -> y) then nn_snake(y) in one pass, same result bit for bit. */
 void nn_adain_snake(const float *x, int C, int T, const float *gamma, const float *beta, float eps,
                     const float *alpha, const float *ralpha, float *y);
+/* The per-channel constants nn_adain_snake(x, ...) uses, into k[6 * C]
+ * (mean, 1/std, 1 + gamma, beta, alpha, 1/alpha per channel), for
+ * nn_conv1d_ex's pre. */
+void nn_adain_snake_prep(const float *x, int C, int T, const float *gamma, const float *beta, float eps,
+                         const float *alpha, const float *ralpha, float *k);
 /* The sine Snake uses (exposed for its test). */
 float nn_sin(float x);
 void nn_sigmoid(float *x, size_t n);

@@ -1392,31 +1392,38 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
 
     /* stage 2: 128 channels at 120 L (+1 for the reflection pad) */
     stage(f, KK_MOD_GEN2);
-    nn_free(a), nn_free(xs), nn_free(gw);
-    a = alloc(f, (size_t)128 * F), xs = alloc(f, (size_t)128 * F);
+    nn_free(a), nn_free(xs), nn_free(gw), a = xs = NULL;
+    /* Four 128 x F buffers at most (the peak of a long utterance: 65 MB
+     * each at 510 ids): ups.1 first, into the resblocks' work memory (free
+     * until they run), while stage 1's output is the only other large
+     * buffer; its reflection-padded result xs then takes noise_res.1's
+     * output added to it (xs + y: the graph's sum, the same bits), and the
+     * resblocks read xs and sum into a. */
     gw = alloc(f, (size_t)gen_work(f) * 128 * F);
-    if (f->oom)
-        goto out;
-    /* ups.1's output goes to the resblocks' work memory, free until they run */
-    if (conv(f, &m->noise_convs[1], hs, F, m->noise_convs[1].b, a) ||
-        gen_block(f, &m->noise_res[1], a, F, s, xs, 0, gw) || convt(f, &m->ups[1], acc, T1, m->ups[1].b, gw))
+    if (f->oom || convt(f, &m->ups[1], acc, T1, m->ups[1].b, gw))
         goto out;
     nn_free(acc), acc = NULL;
     release_scratch(f);
+    xs = alloc(f, (size_t)128 * F);
+    if (f->oom)
+        goto out;
     for (int c = 0; c < 128; c++) {
-        float *row = a + (size_t)c * F;
+        float *row = xs + (size_t)c * F;
         const float *src = gw + (size_t)c * (F - 1);
         row[0] = src[1]; /* reflection pad, left 1 */
         memcpy(row + 1, src, sizeof(float) * (F - 1));
     }
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < (size_t)128 * F; i++)
-        a[i] += xs[i];
-    memset(xs, 0, sizeof(float) * 128 * F);
+    a = alloc(f, (size_t)128 * F);
+    if (f->oom || conv(f, &m->noise_convs[1], hs, F, m->noise_convs[1].b, a) ||
+        gen_block(f, &m->noise_res[1], a, F, s, xs, 1, gw))
+        goto out;
+    memset(a, 0, sizeof(float) * 128 * F);
     for (int r = 3; r < 6; r++)
-        if (gen_block(f, &m->res[r], a, F, s, xs, 1, gw))
+        if (gen_block(f, &m->res[r], xs, F, s, a, 1, gw))
             goto out;
     nn_free(gw), gw = NULL;
+    float *sum = a;
+    a = xs, xs = sum; /* xs: the sum of the resblocks, a: free for the iSTFT */
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)128 * F; i++)
         xs[i] = xs[i] / 3.0f;

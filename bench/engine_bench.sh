@@ -9,7 +9,7 @@
 # --memory: our engine's peak RSS (the whole process, /usr/bin/time -f %M)
 # against issue 12's targets, exact mode: kk-forward on the paragraph's
 # first 60 ids (a 3.4 s sentence; target 250 MiB), kk-forward on 510 ids
-# (the most one call takes: the paragraph and its first 11 ids again, ~27 s
+# (the most one call takes: the paragraph's 500 and its first 10 again, 26 s
 # of speech; target 300 MiB), and `kokoro say` of a short sentence (~3.5 s;
 # g2p, espeak-ng and the voice pack included; target 250 MiB).
 #

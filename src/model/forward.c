@@ -1414,8 +1414,10 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
         memcpy(row + 1, src, sizeof(float) * (F - 1));
     }
     a = alloc(f, (size_t)128 * F);
-    if (f->oom || conv(f, &m->noise_convs[1], hs, F, m->noise_convs[1].b, a) ||
-        gen_block(f, &m->noise_res[1], a, F, s, xs, 1, gw))
+    if (f->oom || conv(f, &m->noise_convs[1], hs, F, m->noise_convs[1].b, a))
+        goto out;
+    nn_free(hs), hs = NULL; /* the source spectrum's last reader (11 MB at 510 ids) */
+    if (gen_block(f, &m->noise_res[1], a, F, s, xs, 1, gw))
         goto out;
     memset(a, 0, sizeof(float) * 128 * F);
     for (int r = 3; r < 6; r++)
@@ -1430,7 +1432,8 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     emit(f, "/decoder/decoder/generator/Div_4_output_0", 3, 1, 128, F, xs);
     nn_leaky_relu(xs, (size_t)128 * F, 0.01f);
     stage(f, KK_MOD_ISTFT);
-    if (conv(f, &m->conv_post, xs, F, m->conv_post.b, hs))
+    hs = alloc(f, (size_t)22 * F);
+    if (f->oom || conv(f, &m->conv_post, xs, F, m->conv_post.b, hs))
         goto out;
     emit(f, "/decoder/decoder/generator/conv_post/Conv_output_0", 3, 1, 22, F, hs);
 
@@ -1523,10 +1526,12 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
         goto fail;
     nn_free(en), en = NULL;
     transpose(sh, L, 512, shc);
+    nn_free(sh), sh = NULL;
     emit(f, "/encoder/Transpose_2_output_0", 3, 1, 512, L, shc);
     if (pitch_curve(f, m->f0, &m->f0_proj, shc, L, s_pro, F0, "F0") ||
         pitch_curve(f, m->nn, &m->n_proj, shc, L, s_pro, Nc, "N"))
         goto fail;
+    nn_free(shc), shc = NULL;
     emit(f, "/encoder/Reshape_output_0", 2, 1, 2 * L, 0, F0);
     emit(f, "/encoder/Reshape_1_output_0", 2, 1, 2 * L, 0, Nc);
     stage(f, KK_MOD_TEXT_ENCODER);

@@ -99,7 +99,7 @@ int nn_thread_id(void)
 #define HUGE_ALIGN ((size_t)2 << 20)
 #define HDR 64
 
-float *nn_alloc(size_t n)
+static float *alloc_impl(size_t n, int huge)
 {
     if (n > (SIZE_MAX - HDR - HUGE_ALIGN) / sizeof(float))
         return NULL;
@@ -112,7 +112,8 @@ float *nn_alloc(size_t n)
             return NULL;
         base = p;
     } else {
-        size_t page = 4096, align = bytes >= HUGE_MIN ? HUGE_ALIGN : page;
+        huge = huge && bytes >= HUGE_MIN;
+        size_t page = 4096, align = huge ? HUGE_ALIGN : page;
         len = (bytes + page - 1) / page * page;
         unsigned char *m = mmap(NULL, len + align - page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m == MAP_FAILED)
@@ -124,13 +125,15 @@ float *nn_alloc(size_t n)
         if (m + len + align - page > base + len)
             munmap(base + len, (size_t)(m + len + align - page - (base + len)));
 #ifdef MADV_HUGEPAGE
-        if (bytes >= HUGE_MIN)
+        if (huge)
             madvise(base, len, MADV_HUGEPAGE); /* advice only */
 #endif
     }
     memcpy(base, &len, sizeof len);
     return (float *)(base + HDR);
 }
+
+float *nn_alloc(size_t n) { return alloc_impl(n, 0); }
 
 void nn_free(float *p)
 {
@@ -149,7 +152,7 @@ float *nn_scratch_get(nn_scratch *s, size_t n)
 {
     if (n > s->cap) {
         nn_free(s->p);
-        s->p = nn_alloc(n);
+        s->p = alloc_impl(n, 1);
         s->cap = s->p ? n : 0;
     }
     return s->p;

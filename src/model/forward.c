@@ -40,7 +40,8 @@
  * product (wide()): the conversion is exact, so the result is the same bit
  * for bit as from a float32 file, and the process holds the weights once,
  * at two bytes each. Small tensors (biases, norms, alphas: SMALL_MAX
- * elements or fewer, 0.3 MiB in all) are widened once at load instead. */
+ * elements or fewer, 0.3 MiB in all) and the three embedding tables (read
+ * row by row, 0.7 MiB) are widened once at load instead (f32()). */
 typedef struct { const float *f; const uint16_t *h; } wt;
 #define SMALL_MAX 16384
 static int wt_set(wt w) { return w.f || w.h; }

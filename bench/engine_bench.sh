@@ -2,8 +2,16 @@
 # engine_bench.sh - our C engine against ONNX Runtime on the same input.
 #
 #   bench/engine_bench.sh [--threads 2] [--runs 2] [--model M] [--only ours|ort] [--n-ids N]
+#   bench/engine_bench.sh --memory [--threads 2] [--model M]
 #
 # --n-ids N: only the paragraph's first N ids (60: a 3.4 s sentence).
+#
+# --memory: our engine's peak RSS (the whole process, /usr/bin/time -f %M)
+# against issue 12's targets, exact mode: kk-forward on the paragraph's
+# first 60 ids (a 3.4 s sentence; target 250 MiB), kk-forward on 510 ids
+# (the most one call takes: the paragraph's 500 and its first 10 again, 26 s
+# of speech; target 300 MiB), and `kokoro say` of a short sentence (~3.5 s;
+# g2p, espeak-ng and the voice pack included; target 250 MiB).
 #
 # Three runs, one after the other: ours in the exact mode, ours in the fast
 # mode (--precision fast: bf16 convolutions on AMX; where the CPU lacks AMX it
@@ -20,7 +28,7 @@
 # Needs build/kk-forward (cmake build in build/) and tools/reference/setup.sh.
 set -eu
 cd "$(dirname "$0")/.."
-THREADS=2 RUNS=2 ONLY= NIDS=
+THREADS=2 RUNS=2 ONLY= NIDS= MEMORY=
 MODEL=${KOKORO_MODEL:-${KOKORO_MODEL_DIR:-../shared/models/kokoro-82m-v1.0}/model_q4_w16.onnx}
 while [ $# -gt 0 ]; do
     case $1 in
@@ -29,7 +37,8 @@ while [ $# -gt 0 ]; do
     --model) MODEL=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --n-ids) NIDS=$2; shift 2 ;;
-    *) echo "usage: $0 [--threads N] [--runs N] [--model M] [--only ours|ort] [--n-ids N]" >&2; exit 2 ;;
+    --memory) MEMORY=1; shift ;;
+    *) echo "usage: $0 [--threads N] [--runs N] [--model M] [--only ours|ort] [--n-ids N] | --memory [--threads N] [--model M]" >&2; exit 2 ;;
     esac
 done
 TMP=$(mktemp -d)
@@ -41,6 +50,29 @@ process.stdout.write(m[1].replace(/\s+/g, "").replace(/,$/, ""));')
 if [ -n "$NIDS" ]; then IDS=$(echo "$IDS" | cut -d, -f1-"$NIDS"); fi
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); threads $THREADS, runs $RUNS"
+
+if [ -n "$MEMORY" ]; then
+    SENTENCE="Kokoro turns text into speech on your own computer."
+    IDS510="$IDS,$(echo "$IDS" | cut -d, -f1-11)"
+    IDS510=$(echo "$IDS510" | cut -d, -f1-510)
+    # mib FILE: the last line of /usr/bin/time -f %M's output, in MiB
+    mib() { tail -n 1 "$1" | awk '{printf "%.1f", $1 / 1024}'; }
+    audio() { sed -n 's/.*"audio_s": \([0-9.]*\).*/\1/p' "$1"; }
+    echo "load average before $(loadavg)"
+    /usr/bin/time -f %M -o "$TMP/m60.rss" build/kk-forward --model "$MODEL" --ids "$(echo "$IDS" | cut -d, -f1-60)" \
+        --voice af_heart --threads "$THREADS" >"$TMP/m60.json"
+    /usr/bin/time -f %M -o "$TMP/m510.rss" build/kk-forward --model "$MODEL" --ids "$IDS510" --voice af_heart \
+        --threads "$THREADS" >"$TMP/m510.json"
+    /usr/bin/time -f %M -o "$TMP/say.rss" build/kokoro say --model "$MODEL" -v af_heart -o "$TMP/say.wav" \
+        "$SENTENCE" 2>"$TMP/say.err"
+    SAY_S=$(sed -n 's/.*(\([0-9.]*\) s of speech).*/\1/p' "$TMP/say.err")
+    echo "load average after  $(loadavg)"
+    printf '%-44s %8s %13s %11s\n' "run (exact mode)" "audio s" "peak RSS MiB" "target MiB"
+    printf '%-44s %8s %13s %11s\n' "kk-forward, 60 ids" "$(audio "$TMP/m60.json")" "$(mib "$TMP/m60.rss")" 250
+    printf '%-44s %8s %13s %11s\n' "kk-forward, 510 ids" "$(audio "$TMP/m510.json")" "$(mib "$TMP/m510.rss")" 300
+    printf '%-44s %8s %13s %11s\n' "kokoro say \"$SENTENCE\"" "$SAY_S" "$(mib "$TMP/say.rss")" 250
+    exit 0
+fi
 echo "ids: $(echo "$IDS" | tr , '\n' | wc -l) (+2 pads)"
 
 if [ "$ONLY" != ort ]; then

@@ -115,7 +115,9 @@ int main(int argc, char **argv)
     int64_t ids[KK_MAX_IDS];
     int n = 0;
     ids[n++] = 0;
-    for (const char *p = ids_s; *p && n < KK_MAX_IDS - 1;) {
+    for (const char *p = ids_s; *p;) {
+        if (n >= KK_MAX_IDS - 1)
+            die("--ids takes at most 510 ids (the model's 512 with the two pads)");
         char *end;
         ids[n++] = strtoll(p, &end, 10);
         if (end == p)

@@ -4,7 +4,7 @@
  * opening and checksum verification took and the resident memory after open.
  *
  *   kk-model-dump [--tensors] [--keys] [--nodes] [--verify] [--find KEY]
- *                 [--convert OUT.kkw] [--keep-f16] [--evict] MODEL
+ *                 [--convert OUT.kkw] [--widen-f16] [--evict] MODEL
  *
  * --evict drops the converted file from the page cache before opening it
  * (posix_fadvise DONTNEED, no root needed), so that open and verify times
@@ -62,13 +62,13 @@ static void print_tensor(const kk_tensor *t)
 static int usage(void)
 {
     fprintf(stderr, "usage: kk-model-dump [--tensors] [--keys] [--nodes] [--verify] [--find KEY] "
-                    "[--convert OUT.kkw [--keep-f16]] [--evict] MODEL\n");
+                    "[--convert OUT.kkw [--widen-f16]] [--evict] MODEL\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    int tensors = 0, keys = 0, nodes = 0, verify = 0, keep_f16 = 0, evict = 0;
+    int tensors = 0, keys = 0, nodes = 0, verify = 0, widen_f16 = 0, evict = 0;
     const char *find = NULL, *convert = NULL, *model = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--tensors"))
@@ -81,8 +81,8 @@ int main(int argc, char **argv)
             verify = 1;
         else if (!strcmp(argv[i], "--evict"))
             evict = 1;
-        else if (!strcmp(argv[i], "--keep-f16"))
-            keep_f16 = 1;
+        else if (!strcmp(argv[i], "--widen-f16"))
+            widen_f16 = 1;
         else if (!strcmp(argv[i], "--find") && i + 1 < argc)
             find = argv[++i];
         else if (!strcmp(argv[i], "--convert") && i + 1 < argc)
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
     kk_error err;
     kk_error_clear(&err);
     if (convert) {
-        kk_convert_opts o = {.keep_f16 = keep_f16};
+        kk_convert_opts o = {.widen_f16 = widen_f16};
         double t0 = now_ms();
         if (kk_weights_convert(model, convert, &o, &err) != KK_OK) {
             fprintf(stderr, "kk-model-dump: %s\n", err.msg);

@@ -126,7 +126,7 @@ typedef struct conv {
     const char *what;
     kk_error *err;
     kk_onnx *m;
-    int keep_f16;
+    int keep_f16; /* !kk_convert_opts.widen_f16 */
     value *vals;
     int n_vals, cap_vals;
     smap vmap; /* value name -> index */
@@ -955,7 +955,7 @@ kk_status kk_weights_convert(const char *onnx_path, const char *kkw_path,
     conv c = {0};
     c.what = onnx_path;
     c.err = err;
-    c.keep_f16 = opts && opts->keep_f16;
+    c.keep_f16 = !(opts && opts->widen_f16);
     kk_status st = kk_onnx_parse(src, (size_t)sb.st_size, onnx_path, &c.m, err);
     if (st == KK_OK)
         st = plan(&c);
@@ -1050,7 +1050,7 @@ kk_status kk_weights_cache_path(const char *onnx_path, char *dst, size_t n, kk_e
      * ends are hashed through a mapping: cheaper than copying them out. */
     enum { MIB = 1 << 20 };
     uint64_t meta[4] = {(uint64_t)sb.st_size, (uint64_t)sb.st_mtim.tv_sec,
-                        (uint64_t)sb.st_mtim.tv_nsec, KK_WEIGHTS_VERSION};
+                        (uint64_t)sb.st_mtim.tv_nsec, (uint64_t)KK_WEIGHTS_VERSION << 32 | KK_CACHE_GENERATION};
     uint64_t hsh = kk_hash64(meta, sizeof meta, 0);
     if (sb.st_size > 0) {
         size_t size = (size_t)sb.st_size, head = size < MIB ? size : MIB;
@@ -1072,7 +1072,7 @@ kk_status kk_weights_cache_path(const char *onnx_path, char *dst, size_t n, kk_e
         bl -= 5;
     if (bl > 200)
         bl = 200;
-    int len = snprintf(dst, n, "%s/%.*s-v%d-%016llx.kkw", dir, (int)bl, base, KK_WEIGHTS_VERSION,
+    int len = snprintf(dst, n, "%s/%.*s-v%d-%016llx.kkw", dir, (int)bl, base, KK_CACHE_GENERATION,
                        (unsigned long long)hsh);
     if (len < 0 || (size_t)len >= n)
         return kk_error_set(err, KK_ERR_ARG, "cache path too long");

@@ -34,15 +34,27 @@
 
 /* ---- resolved weights ---- */
 
+/* A weight as the file stores it, in place in the mapping: float32 (f) or
+ * IEEE half (h), exactly one of them set. The half ones (most of Kokoro's
+ * weights) are widened into the call's working memory just before their
+ * product (wide()): the conversion is exact, so the result is the same bit
+ * for bit as from a float32 file, and the process holds the weights once,
+ * at two bytes each. Small tensors (biases, norms, alphas: SMALL_MAX
+ * elements or fewer, 0.3 MiB in all) and the three embedding tables (read
+ * row by row, 0.7 MiB) are widened once at load instead (f32()). */
+typedef struct { const float *f; const uint16_t *h; } wt;
+#define SMALL_MAX 16384
+static int wt_set(wt w) { return w.f || w.h; }
+
 /* bf: the weights packed for the fast mode (decoder and generator
  * convolutions only; NULL until a fast pass first needs them). */
-typedef struct { const float *w, *b; nn_conv c; nn_conv_bf16 bf; } conv_w;
-typedef struct { const float *w, *b; nn_convt c; } convt_w;
-typedef struct { const float *W, *R, *B; int in; } lstm_w;
-typedef struct { const float *w, *b; int out; } fc_w; /* y = W s + b, W [out][128] */
+typedef struct { wt w; const float *b; nn_conv c; nn_conv_bf16 bf; } conv_w;
+typedef struct { wt w; const float *b; nn_convt c; } convt_w;
+typedef struct { wt W, R; const float *B; int in; } lstm_w;
+typedef struct { wt w; const float *b; int out; } fc_w; /* y = W s + b, W [out][128] */
 /* A matrix product of the 4-bit export (MatMulNBits, q) or of the float
  * export (MatMul, kn = W[K][N]); y = x W^T + b either way. */
-typedef struct { const kk_q4 *q; const float *kn; const float *b; int K, N; } q4_w;
+typedef struct { const kk_q4 *q; wt kn; const float *b; int K, N; } q4_w;
 
 /* StyleTTS2's AdainResBlk1d: F0/N blocks and the decoder. */
 typedef struct {
@@ -63,6 +75,9 @@ typedef struct {
 struct kk_model {
     kk_weights *w;
     double load_ms;
+    /* the small float16 tensors widened at load (malloc'd, freed with the model) */
+    float **small;
+    int n_small, cap_small;
     /* ALBERT */
     const float *word_emb, *type_emb, *pos_emb, *emb_ln_g, *emb_ln_b;
     q4_w map, q, k, v, dense, ffn, ffn_out;
@@ -106,15 +121,19 @@ struct kk_model {
 
 typedef struct {
     const kk_weights *w;
+    kk_model *m; /* owns the widened small tensors */
     kk_error *err;
     int bad;
 } resolver;
 
+/* dt KK_DT_F32 also takes a KK_DT_F16 tensor (a float weight either way). */
 static const kk_tensor *tensor(resolver *r, const char *key, kk_dtype dt, int64_t nelem)
 {
     if (r->bad)
         return NULL;
-    const kk_tensor *t = kk_weights_get(r->w, key, dt, -1, r->err);
+    const kk_tensor *t = kk_weights_find(r->w, key);
+    if (!(t && dt == KK_DT_F32 && t->dtype == KK_DT_F16))
+        t = kk_weights_get(r->w, key, dt, -1, r->err);
     if (!t) {
         r->bad = 1;
         return NULL;
@@ -129,10 +148,57 @@ static const kk_tensor *tensor(resolver *r, const char *key, kk_dtype dt, int64_
     return t;
 }
 
+/* A float weight where the file has it (float32 or half). */
+static wt weight(resolver *r, const char *key, int64_t nelem)
+{
+    const kk_tensor *t = tensor(r, key, KK_DT_F32, nelem);
+    wt w = {0};
+    if (t && t->dtype == KK_DT_F16)
+        w.h = t->data;
+    else if (t)
+        w.f = t->data;
+    return w;
+}
+
+/* A float weight as float32: in place, or widened once into memory the
+ * model owns (half tensors; meant for the small ones, see wt). */
 static const float *f32(resolver *r, const char *key, int64_t nelem)
 {
     const kk_tensor *t = tensor(r, key, KK_DT_F32, nelem);
-    return t ? t->data : NULL;
+    if (!t || t->dtype == KK_DT_F32)
+        return t ? t->data : NULL;
+    kk_model *m = r->m;
+    float *p = malloc(sizeof(float) * (size_t)(t->nelem > 0 ? t->nelem : 1));
+    if (p && m->n_small == m->cap_small) {
+        int cap = m->cap_small ? 2 * m->cap_small : 256;
+        float **ns = realloc(m->small, sizeof *ns * (size_t)cap);
+        if (!ns)
+            free(p), p = NULL;
+        else
+            m->small = ns, m->cap_small = cap;
+    }
+    if (!p) {
+        kk_error_set(r->err, KK_ERR_NOMEM, "out of memory widening the weight %s", key);
+        r->bad = 1;
+        return NULL;
+    }
+    m->small[m->n_small++] = p;
+    nn_widen_f16(t->data, (size_t)t->nelem, p);
+    return p;
+}
+
+/* The key fmt... into key[512]; 0, or -1 (r->bad set) when too long. */
+static int keyf(resolver *r, char key[512], const char *fmt, va_list ap)
+{
+    int n = vsnprintf(key, 512, fmt, ap);
+    if (n < 0 || n >= 512) {
+        if (!r->bad)
+            kk_error_set(r->err, KK_ERR_INPUT, "a weight name in the model is longer than %d bytes (%.40s...); "
+                         "is this a Kokoro-82M v1.0 export?", 511, key);
+        r->bad = 1;
+        return -1;
+    }
+    return 0;
 }
 
 static const float *f32k(resolver *r, int64_t nelem, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -141,16 +207,29 @@ static const float *f32k(resolver *r, int64_t nelem, const char *fmt, ...)
     char key[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(key, sizeof key, fmt, ap);
+    int bad = keyf(r, key, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof key) {
-        if (!r->bad)
-            kk_error_set(r->err, KK_ERR_INPUT, "a weight name in the model is longer than %zu bytes (%.40s...); "
-                         "is this a Kokoro-82M v1.0 export?", sizeof key - 1, key);
-        r->bad = 1;
-        return NULL;
-    }
-    return f32(r, key, nelem);
+    return bad ? NULL : f32(r, key, nelem);
+}
+
+/* weight() by a formatted key; a tensor of SMALL_MAX elements or fewer is
+ * widened at load (f32), a larger one stays as stored. */
+static wt wtk(resolver *r, int64_t nelem, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static wt wtk(resolver *r, int64_t nelem, const char *fmt, ...)
+{
+    char key[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int bad = keyf(r, key, fmt, ap);
+    va_end(ap);
+    wt w = {0};
+    if (bad)
+        return w;
+    if (nelem <= SMALL_MAX)
+        w.f = f32(r, key, nelem);
+    else
+        w = weight(r, key, nelem);
+    return w;
 }
 
 static const kk_node *node(resolver *r, const char *name)
@@ -186,7 +265,7 @@ static void get_conv(resolver *r, const char *name, int cin, int cout, int k, co
     c->c = (nn_conv){.cin = cin, .cout = cout, .k = k, .stride = attr_int(n, "strides", 0, 1),
                      .dilation = attr_int(n, "dilations", 0, 1), .pad_l = attr_int(n, "pads", 0, 0),
                      .pad_r = attr_int(n, "pads", 1, 0), .groups = attr_int(n, "group", 0, 1)};
-    c->w = f32k(r, (int64_t)cout * (cin / c->c.groups) * k, "%s#1", name);
+    c->w = wtk(r, (int64_t)cout * (cin / c->c.groups) * k, "%s#1", name);
     c->b = NULL;
     if (n->n_inputs > 2 && n->inputs[2][0]) {
         c->b = f32k(r, cout, "%s#2", name);
@@ -201,7 +280,7 @@ static void get_convt(resolver *r, const char *name, int cin, int cout, int k, c
     c->c = (nn_convt){.cin = cin, .cout = cout, .k = k, .stride = attr_int(n, "strides", 0, 1),
                       .pad_l = attr_int(n, "pads", 0, 0), .pad_r = attr_int(n, "pads", 1, 0),
                       .output_padding = attr_int(n, "output_padding", 0, 0), .groups = attr_int(n, "group", 0, 1)};
-    c->w = f32k(r, (int64_t)cin * (cout / c->c.groups) * k, "%s#1", name);
+    c->w = wtk(r, (int64_t)cin * (cout / c->c.groups) * k, "%s#1", name);
     c->b = NULL;
     if (n->n_inputs > 2 && n->inputs[2][0]) {
         c->b = f32k(r, cout, "%s#2", name);
@@ -210,26 +289,26 @@ static void get_convt(resolver *r, const char *name, int cin, int cout, int k, c
 
 static void get_fc(resolver *r, const char *gemm, int out, fc_w *f)
 {
-    f->w = f32k(r, (int64_t)out * STYLE_HALF, "%s#1", gemm);
+    f->w = wtk(r, (int64_t)out * STYLE_HALF, "%s#1", gemm);
     f->b = f32k(r, out, "%s#2", gemm);
     f->out = out;
 }
 
 static void get_lstm(resolver *r, const char *name, int in, lstm_w *l)
 {
-    l->W = f32k(r, 2LL * 4 * H_LSTM * in, "%s#1", name);
-    l->R = f32k(r, 2LL * 4 * H_LSTM * H_LSTM, "%s#2", name);
+    l->W = wtk(r, 2LL * 4 * H_LSTM * in, "%s#1", name);
+    l->R = wtk(r, 2LL * 4 * H_LSTM * H_LSTM, "%s#2", name);
     l->B = f32k(r, 2LL * 8 * H_LSTM, "%s#3", name);
     l->in = in;
 }
 
 static void get_q4(resolver *r, const char *name, int K, int N, const char *bias, q4_w *q)
 {
-    q->K = K, q->N = N, q->q = NULL, q->kn = NULL;
+    q->K = K, q->N = N, q->q = NULL, q->kn = (wt){0};
     size_t len = strlen(name);
     if (!r->bad && !kk_weights_find(r->w, name) && len > 3 && !strcmp(name + len - 3, "_Q4")) {
         /* the published float model: a MatMul "X/MatMul" with B = W[K][N] */
-        q->kn = f32k(r, (int64_t)K * N, "%.*s#1", (int)(len - 3), name);
+        q->kn = wtk(r, (int64_t)K * N, "%.*s#1", (int)(len - 3), name);
         q->b = bias ? f32(r, bias, N) : NULL;
         return;
     }
@@ -306,7 +385,7 @@ kk_status kk_model_load(const char *path, kk_model **out, kk_error *err)
         free(m);
         return st;
     }
-    resolver R = {.w = m->w, .err = err}, *r = &R;
+    resolver R = {.w = m->w, .m = m, .err = err}, *r = &R;
     const char *ALB = "/encoder/bert/encoder/albert_layer_groups.0/albert_layers.0";
     const char *alb = "encoder.bert.encoder.albert_layer_groups.0.albert_layers.0";
     char a[512], b[512];
@@ -412,7 +491,7 @@ kk_status kk_model_load(const char *path, kk_model **out, kk_error *err)
     pthread_mutex_init(&m->fast_lock, NULL);
     adain_blk *db[5] = {&m->enc, &m->dec[0], &m->dec[1], &m->dec[2], &m->dec[3]};
     for (int i = 0; i < 5; i++) {
-        conv_w *cs[3] = {&db[i]->conv1, &db[i]->conv2, db[i]->sc.w ? &db[i]->sc : NULL};
+        conv_w *cs[3] = {&db[i]->conv1, &db[i]->conv2, wt_set(db[i]->sc.w) ? &db[i]->sc : NULL};
         for (int j = 0; j < 3; j++)
             if (cs[j] && nn_conv_bf16_supported(&cs[j]->c))
                 m->fast_convs[m->n_fast_convs++] = cs[j];
@@ -437,6 +516,9 @@ void kk_model_free(kk_model *m)
         nn_conv_bf16_free(&m->fast_convs[i]->bf);
     if (m->n_fast_convs)
         pthread_mutex_destroy(&m->fast_lock);
+    for (int i = 0; i < m->n_small; i++)
+        free(m->small[i]);
+    free(m->small);
     kk_weights_close(m->w);
     free(m);
 }
@@ -478,10 +560,15 @@ static int fast_prepare(const kk_model *cm, const kk_forward_params *p)
             m->fast_state = 1;
             for (int i = 0; i < m->n_fast_convs && m->fast_state == 1; i++) {
                 conv_w *c = m->fast_convs[i];
-                if (nn_conv_pack_bf16(&c->c, c->w, &c->bf)) {
+                size_t nw = (size_t)c->c.cout * (c->c.cin / c->c.groups) * c->c.k;
+                float *w32 = c->w.h ? malloc(nw * sizeof *w32) : NULL;
+                if (w32)
+                    nn_widen_f16(c->w.h, nw, w32);
+                if ((c->w.h && !w32) || nn_conv_pack_bf16(&c->c, w32 ? w32 : c->w.f, &c->bf)) {
                     snprintf(m->fast_why, sizeof m->fast_why, "out of memory packing the bf16 weights");
                     m->fast_state = -1;
                 }
+                free(w32);
                 m->fast_bytes += nn_conv_bf16_bytes(&c->bf);
             }
             if (m->fast_state != 1)
@@ -526,6 +613,9 @@ void kk_forward_result_free(kk_forward_result *r)
 typedef struct {
     const kk_forward_params *p;
     nn_scratch s, s2; /* s2: the reverse direction of a bidirectional LSTM */
+    /* the half weights of the layer running, widened (wide()): wb for
+     * convolutions and the forward LSTM, wb2 for the reverse LSTM */
+    nn_scratch wb, wb2;
     int oom;
     int fast; /* packed bf16 convolutions are used where present */
     /* profile: the module now running, since when (ms) */
@@ -554,24 +644,74 @@ static void count(fwd *f, double macs)
 
 /* nn_conv1d with the multiply-adds counted, in bf16 where the fast mode
  * has the packed weights. */
+/* Gives the call's scratch back (it only grows while a call runs): between
+ * modules whose widest layers differ a lot. */
+static void release_scratch(fwd *f)
+{
+    nn_scratch_free(&f->s);
+    nn_scratch_free(&f->s2);
+    nn_scratch_free(&f->wb);
+    nn_scratch_free(&f->wb2);
+}
+
+/* release_scratch between modules when it lowers the call's peak: when the
+ * generator's largest buffers (big floats) are at least half the scratch
+ * held. Short utterances keep it: its fresh pages would be faulted in
+ * again for nothing (~18,000 faults per call on the 8-id one, measured). */
+static void release_scratch_for(fwd *f, size_t big)
+{
+    if (2 * big >= f->s.cap + f->s2.cap + f->wb.cap + f->wb2.cap)
+        release_scratch(f);
+}
+
+/* w as float32: in place, or its n halves widened into s (NULL when out
+ * of memory). */
+static const float *wide(wt w, size_t n, nn_scratch *s)
+{
+    if (w.f)
+        return w.f;
+    float *p = nn_scratch_get(s, n);
+    if (p)
+        nn_widen_f16(w.h, n, p);
+    return p;
+}
+
 static int conv(fwd *f, const conv_w *cw, const float *x, int t_in, const float *b, float *y)
 {
     int t_out = nn_conv_out_len(&cw->c, t_in);
-    count(f, (double)cw->c.cout * (cw->c.cin / cw->c.groups) * cw->c.k * (t_out > 0 ? t_out : 0));
+    size_t nw = (size_t)cw->c.cout * (cw->c.cin / cw->c.groups) * cw->c.k;
+    count(f, (double)nw * (t_out > 0 ? t_out : 0));
     if (f->fast && cw->bf.w)
         return nn_conv1d_bf16(&cw->c, &cw->bf, x, t_in, b, y, &f->s);
-    return nn_conv1d(&cw->c, x, t_in, cw->w, b, y, &f->s);
+    const float *w = wide(cw->w, nw, &f->wb);
+    return w ? nn_conv1d(&cw->c, x, t_in, w, b, y, &f->s) : -1;
+}
+
+/* nn_conv1d_ex (exact mode only: the fused activation and residual add),
+ * counted like conv(). */
+static int conv_ex(fwd *f, const conv_w *cw, const float *x, int t_in, const float *pre, const float *b, float *y,
+                   int accumulate)
+{
+    int t_out = nn_conv_out_len(&cw->c, t_in);
+    size_t nw = (size_t)cw->c.cout * (cw->c.cin / cw->c.groups) * cw->c.k;
+    count(f, (double)nw * (t_out > 0 ? t_out : 0));
+    const float *w = wide(cw->w, nw, &f->wb);
+    return w ? nn_conv1d_ex(&cw->c, x, t_in, pre, w, b, y, accumulate, &f->s) : -1;
 }
 
 static int convt(fwd *f, const convt_w *cw, const float *x, int t_in, const float *b, float *y)
 {
-    count(f, (double)cw->c.cin * (cw->c.cout / cw->c.groups) * cw->c.k * t_in);
-    return nn_conv_transpose1d(&cw->c, x, t_in, cw->w, b, y, &f->s);
+    size_t nw = (size_t)cw->c.cin * (cw->c.cout / cw->c.groups) * cw->c.k;
+    count(f, (double)nw * t_in);
+    const float *w = wide(cw->w, nw, &f->wb);
+    return w ? nn_conv_transpose1d(&cw->c, x, t_in, w, b, y, &f->s) : -1;
 }
 
+/* Working memory (nn_alloc: large buffers mapped and unmapped, not left
+ * in the malloc heap); freed with nn_free. */
 static float *alloc(fwd *f, size_t n)
 {
-    float *p = malloc((n ? n : 1) * sizeof(float));
+    float *p = nn_alloc(n ? n : 1);
     if (!p)
         f->oom = 1;
     return p;
@@ -594,9 +734,12 @@ static void q4_dequant(const q4_w *q, float *w)
     int K = q->K, N = q->N;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-        if (q->kn)
+        if (q->kn.f)
             for (int k = 0; k < K; k++)
-                w[(size_t)n * K + k] = q->kn[(size_t)k * N + n];
+                w[(size_t)n * K + k] = q->kn.f[(size_t)k * N + n];
+        else if (q->kn.h)
+            for (int k = 0; k < K; k++)
+                w[(size_t)n * K + k] = nn_f16_to_f32(q->kn.h[(size_t)k * N + n]);
         else
             kk_q4_dequant_row(q->q, n, w + (size_t)n * K);
     }
@@ -623,8 +766,13 @@ static int q4_linear(fwd *f, const q4_w *q, const float *x, int m, float *y, int
 /* gamma/beta of an AdaIN / AdaLayerNorm: h = W s + b, gamma = h[:C], beta = h[C:]. */
 static void style_fc(const fc_w *fc, const float *s, float *h)
 {
+    float row[STYLE_HALF];
     for (int o = 0; o < fc->out; o++) {
-        const float *wr = fc->w + (size_t)o * STYLE_HALF;
+        const float *wr;
+        if (fc->w.f)
+            wr = fc->w.f + (size_t)o * STYLE_HALF;
+        else
+            nn_widen_f16(fc->w.h + (size_t)o * STYLE_HALF, STYLE_HALF, row), wr = row;
         float acc = 0.0f;
         for (int i = 0; i < STYLE_HALF; i++)
             acc += wr[i] * s[i];
@@ -645,18 +793,34 @@ static int bilstm(fwd *f, const lstm_w *l, const float *x, int T, float *y)
     size_t G = 4 * H_LSTM;
     int bad = 0;
     count(f, 2.0 * T * G * (l->in + H_LSTM));
-    /* the two directions are independent: one thread each */
+    /* the two directions are independent: one thread each (each widens
+     * its own half of the weights, W then R, into its own buffer) */
 #pragma omp parallel for schedule(static) num_threads(nn_threads_max() > 1 ? 2 : 1) reduction(| : bad)
-    for (int d = 0; d < 2; d++)
-        bad |= nn_lstm(x, T, l->in, l->in, l->W + d * G * l->in, l->R + d * G * H_LSTM, l->B + d * 2 * G, H_LSTM, d,
-                       y + d * H_LSTM, 2 * H_LSTM, d ? &f->s2 : &f->s) != 0;
+    for (int d = 0; d < 2; d++) {
+        size_t nW = G * l->in, nR = G * H_LSTM;
+        nn_scratch *ws = d ? &f->wb2 : &f->wb;
+        const float *W = l->W.f ? l->W.f + d * nW : NULL, *R = l->R.f ? l->R.f + d * nR : NULL;
+        if (!W || !R) {
+            float *p = nn_scratch_get(ws, nW + nR);
+            if (!p) {
+                bad = 1;
+                continue;
+            }
+            if (!W)
+                nn_widen_f16(l->W.h + d * nW, nW, p), W = p;
+            if (!R)
+                nn_widen_f16(l->R.h + d * nR, nR, p + nW), R = p + nW;
+        }
+        bad |= nn_lstm(x, T, l->in, l->in, W, R, l->B + d * 2 * G, H_LSTM, d, y + d * H_LSTM, 2 * H_LSTM,
+                       d ? &f->s2 : &f->s) != 0;
+    }
     return bad ? -1 : 0;
 }
 
 /* AdainResBlk1d over x[cin][T] -> y[cout][T or 2T]. */
 static int adain_block(fwd *f, const adain_blk *b, const float *x, int T, const float *s, float *y)
 {
-    int T2 = b->pool.w ? 2 * T : T;
+    int T2 = wt_set(b->pool.w) ? 2 * T : T;
     size_t cmax = (size_t)(b->cin > b->cout ? b->cin : b->cout);
     float *h = alloc(f, 2 * cmax);
     float *t1 = alloc(f, cmax * T2), *t2 = alloc(f, (size_t)b->cout * T2);
@@ -668,7 +832,7 @@ static int adain_block(fwd *f, const adain_blk *b, const float *x, int T, const 
     nn_adain(x, b->cin, T, h, h + b->cin, 1e-5f, t1);
     nn_leaky_relu(t1, (size_t)b->cin * T, 0.2f);
     const float *in1 = t1;
-    if (b->pool.w) {
+    if (wt_set(b->pool.w)) {
         if (convt(f, &b->pool, t1, T, b->pool.b, sc))
             goto out;
         in1 = sc;
@@ -682,14 +846,14 @@ static int adain_block(fwd *f, const adain_blk *b, const float *x, int T, const 
         goto out;
     /* shortcut: nearest 2x upsampling, then the 1x1 conv (no bias) */
     const float *short_in = x;
-    if (b->pool.w) {
+    if (wt_set(b->pool.w)) {
         for (int c = 0; c < b->cin; c++)
             for (int t = 0; t < T; t++)
                 sc[(size_t)c * T2 + 2 * t] = sc[(size_t)c * T2 + 2 * t + 1] = x[(size_t)c * T + t];
         short_in = sc;
     }
     const float *add = short_in;
-    if (b->sc.w) {
+    if (wt_set(b->sc.w)) {
         if (conv(f, &b->sc, short_in, T2, NULL, t1))
             goto out;
         add = t1;
@@ -700,35 +864,55 @@ static int adain_block(fwd *f, const adain_blk *b, const float *x, int T, const 
         y[i] = (y[i] + add[i]) / 1.4142135381698608f; /* a Div in the graph, not a Mul */
     rc = 0;
 out:
-    free(h), free(t1), free(t2), free(sc);
+    nn_free(h), nn_free(t1), nn_free(t2), nn_free(sc);
     return f->oom ? -1 : rc;
 }
 
-/* AdaINResBlock1 (Snake) over x[C][T]; acc += block(x) when acc, else y = block(x). */
-/* work: 3 C*T floats of the caller's (the generator's buffers are tens of
- * MB: allocated once per stage rather than per block, they are not mapped,
- * faulted in and unmapped again eight times). */
+/* AdaINResBlock1 (Snake) over x[C][T]; out += block(x) when accumulate,
+ * else out = block(x). work: gen_work(f) C*T floats of the caller's (the
+ * generator's buffers are tens of MB: allocated once per stage rather than
+ * per block, they are not mapped, faulted in and unmapped again eight
+ * times). Per layer pair j the graph computes
+ *   t1 = AdaIN-Snake(y); t2 = conv1(t1); t2 = AdaIN-Snake(t2); y += conv2(t2).
+ * The exact mode fuses the first activation into conv1's input tiles and
+ * the residual add into conv2's output tiles (nn_conv1d_ex: the same
+ * operations, bit for bit), so t1 is never stored: work is y and t2. The
+ * fast mode's bf16 kernel has no such fusion and keeps t1. */
+static int gen_work(const fwd *f) { return f->fast ? 3 : 2; }
+
 static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const float *s, float *out, int accumulate,
                      float *work)
 {
     size_t n = (size_t)g->C * T;
-    float *y = work, *t1 = work + n, *t2 = work + 2 * n, *h = alloc(f, 2 * (size_t)g->C);
+    int C = g->C;
+    float *y = work, *t2 = work + n, *t1 = f->fast ? work + 2 * n : NULL;
+    float *h = alloc(f, 2 * (size_t)C), *k = alloc(f, 6 * (size_t)C);
     int rc = -1;
     if (f->oom)
         goto out;
     memcpy(y, x, n * sizeof *y);
     for (int j = 0; j < 3; j++) {
         style_fc(&g->a1[j], s, h);
-        nn_adain_snake(y, g->C, T, h, h + g->C, 1e-5f, g->al1[j], g->ral1[j], t1);
-        if (conv(f, &g->c1[j], t1, T, g->c1[j].b, t2))
-            goto out;
+        if (t1) {
+            nn_adain_snake(y, C, T, h, h + C, 1e-5f, g->al1[j], g->ral1[j], t1);
+            if (conv(f, &g->c1[j], t1, T, g->c1[j].b, t2))
+                goto out;
+        } else {
+            nn_adain_snake_prep(y, C, T, h, h + C, 1e-5f, g->al1[j], g->ral1[j], k);
+            if (conv_ex(f, &g->c1[j], y, T, k, g->c1[j].b, t2, 0))
+                goto out;
+        }
         style_fc(&g->a2[j], s, h);
-        nn_adain_snake(t2, g->C, T, h, h + g->C, 1e-5f, g->al2[j], g->ral2[j], t2);
-        if (conv(f, &g->c2[j], t2, T, g->c2[j].b, t1))
-            goto out;
+        nn_adain_snake(t2, C, T, h, h + C, 1e-5f, g->al2[j], g->ral2[j], t2);
+        if (t1) {
+            if (conv(f, &g->c2[j], t2, T, g->c2[j].b, t1))
+                goto out;
 #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < n; i++)
-            y[i] = t1[i] + y[i];
+            for (size_t i = 0; i < n; i++)
+                y[i] = t1[i] + y[i];
+        } else if (conv_ex(f, &g->c2[j], t2, T, NULL, g->c2[j].b, y, 1)) {
+            goto out;
+        }
     }
     if (accumulate)
 #pragma omp parallel for schedule(static)
@@ -738,7 +922,7 @@ static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const floa
         memcpy(out, y, n * sizeof *y);
     rc = 0;
 out:
-    free(h);
+    nn_free(h), nn_free(k);
     return f->oom ? -1 : rc;
 }
 
@@ -810,7 +994,7 @@ static int albert(fwd *f, const kk_model *m, const int64_t *ids, int T2, float *
     emit(f, "/encoder/bert_encoder/Add_output_0", 3, 1, T2, 512, benc);
     rc = 0;
 out:
-    free(e), free(x), free(q), free(k), free(v), free(ctx), free(ff), free(sc), free(wall);
+    nn_free(e), nn_free(x), nn_free(q), nn_free(k), nn_free(v), nn_free(ctx), nn_free(ff), nn_free(sc), nn_free(wall);
     return f->oom ? -1 : rc;
 }
 
@@ -857,7 +1041,7 @@ static int durations(fwd *f, const kk_model *m, const float *benc, int T2, const
     }
     rc = 0;
 out:
-    free(h), free(g), free(logit);
+    nn_free(h), nn_free(g), nn_free(logit);
     return f->oom ? -1 : rc;
 }
 
@@ -882,7 +1066,7 @@ static int text_encoder(fwd *f, const kk_model *m, const int64_t *ids, int T2, f
         goto out;
     rc = 0;
 out:
-    free(tm), free(cm), free(cm2);
+    nn_free(tm), nn_free(cm), nn_free(cm2);
     return f->oom ? -1 : rc;
 }
 
@@ -904,7 +1088,7 @@ static int pitch_curve(fwd *f, const adain_blk *b, const conv_w *proj, const flo
         goto out;
     rc = 0;
 out:
-    free(a), free(c);
+    nn_free(a), nn_free(c);
     return f->oom ? -1 : rc;
 }
 
@@ -1093,7 +1277,7 @@ static int harmonic_source(fwd *f, const kk_model *m, const float *F0, int n2, f
     float *ph = alloc(f, (size_t)n2 * NH), wl[9];
     float *phu = f->p->on_tensor ? alloc(f, (size_t)N * NH) : NULL;
     if (f->oom) {
-        free(ph), free(phu);
+        nn_free(ph), nn_free(phu);
         return -1;
     }
     q4_dequant(&m->l_linear, wl);
@@ -1128,7 +1312,7 @@ static int harmonic_source(fwd *f, const kk_model *m, const float *F0, int n2, f
     }
     if (phu)
         emit(f, "/decoder/decoder/generator/m_source/l_sin_gen/Resize_1_output_0", 3, 1, NH, N, phu);
-    free(ph), free(phu);
+    nn_free(ph), nn_free(phu);
     return 0;
 }
 
@@ -1160,7 +1344,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
         memcpy(cat + (size_t)1088 * L, f0d, sizeof(float) * L);
         memcpy(cat + (size_t)1089 * L, nd, sizeof(float) * L);
         if (i == 3) {
-            free(x);
+            nn_free(x);
             x = alloc(f, (size_t)512 * n2);
             if (f->oom)
                 goto out;
@@ -1173,7 +1357,10 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
         }
     }
     emit(f, "/decoder/decoder/decode.3/Div_4_output_0", 3, 1, 512, n2, x);
-    free(cat), cat = NULL;
+    nn_free(cat), cat = NULL;
+    /* the decoder's convolutions left ~35 MB of scratch (its widest weights
+     * widened and repacked): the generator needs a fraction of it */
+    release_scratch_for(f, (size_t)4 * 128 * F);
 
     /* harmonic source and its spectrum */
     stage(f, KK_MOD_SOURCE);
@@ -1183,7 +1370,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
         goto out;
     emit(f, "/decoder/decoder/generator/m_source/l_tanh/Tanh_output_0", 3, 1, (int64_t)N, 1, har);
     source_stft(m, har, N, hs, F);
-    free(har), har = NULL;
+    nn_free(har), har = NULL;
     emit(f, "/decoder/decoder/generator/Concat_3_output_0", 3, 1, 22, F, hs);
 
     /* stage 1: 256 channels at 20 L */
@@ -1191,13 +1378,14 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
     int T1 = 20 * L;
     nn_leaky_relu(x, (size_t)512 * n2, 0.1f);
     a = alloc(f, (size_t)256 * T1), xs = alloc(f, (size_t)256 * T1), acc = alloc(f, (size_t)256 * T1);
-    gw = alloc(f, (size_t)3 * 256 * T1);
+    gw = alloc(f, (size_t)gen_work(f) * 256 * T1);
     if (f->oom)
         goto out;
     if (conv(f, &m->noise_convs[0], hs, F, m->noise_convs[0].b, a) ||
         gen_block(f, &m->noise_res[0], a, T1, s, xs, 0, gw) || convt(f, &m->ups[0], x, n2, m->ups[0].b, a))
         goto out;
-    free(x), x = NULL;
+    nn_free(x), x = NULL;
+    release_scratch_for(f, (size_t)4 * 128 * F); /* ups.0's weights (10 MB widened) and columns */
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)256 * T1; i++)
         a[i] += xs[i];
@@ -1217,37 +1405,48 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
 
     /* stage 2: 128 channels at 120 L (+1 for the reflection pad) */
     stage(f, KK_MOD_GEN2);
-    free(a), free(xs), free(gw);
-    a = alloc(f, (size_t)128 * F), xs = alloc(f, (size_t)128 * F);
-    gw = alloc(f, (size_t)3 * 128 * F);
+    nn_free(a), nn_free(xs), nn_free(gw), a = xs = NULL;
+    /* Four 128 x F buffers at most (the peak of a long utterance: 65 MB
+     * each at 510 ids): ups.1 first, into the resblocks' work memory (free
+     * until they run), while stage 1's output is the only other large
+     * buffer; its reflection-padded result xs then takes noise_res.1's
+     * output added to it (xs + y: the graph's sum, the same bits), and the
+     * resblocks read xs and sum into a. */
+    gw = alloc(f, (size_t)gen_work(f) * 128 * F);
+    if (f->oom || convt(f, &m->ups[1], acc, T1, m->ups[1].b, gw))
+        goto out;
+    nn_free(acc), acc = NULL;
+    release_scratch_for(f, (size_t)4 * 128 * F);
+    xs = alloc(f, (size_t)128 * F);
     if (f->oom)
         goto out;
-    /* ups.1's output goes to the resblocks' work memory, free until they run */
-    if (conv(f, &m->noise_convs[1], hs, F, m->noise_convs[1].b, a) ||
-        gen_block(f, &m->noise_res[1], a, F, s, xs, 0, gw) || convt(f, &m->ups[1], acc, T1, m->ups[1].b, gw))
-        goto out;
-    free(acc), acc = NULL;
     for (int c = 0; c < 128; c++) {
-        float *row = a + (size_t)c * F;
+        float *row = xs + (size_t)c * F;
         const float *src = gw + (size_t)c * (F - 1);
         row[0] = src[1]; /* reflection pad, left 1 */
         memcpy(row + 1, src, sizeof(float) * (F - 1));
     }
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < (size_t)128 * F; i++)
-        a[i] += xs[i];
-    memset(xs, 0, sizeof(float) * 128 * F);
+    a = alloc(f, (size_t)128 * F);
+    if (f->oom || conv(f, &m->noise_convs[1], hs, F, m->noise_convs[1].b, a))
+        goto out;
+    nn_free(hs), hs = NULL; /* the source spectrum's last reader (11 MB at 510 ids) */
+    if (gen_block(f, &m->noise_res[1], a, F, s, xs, 1, gw))
+        goto out;
+    memset(a, 0, sizeof(float) * 128 * F);
     for (int r = 3; r < 6; r++)
-        if (gen_block(f, &m->res[r], a, F, s, xs, 1, gw))
+        if (gen_block(f, &m->res[r], xs, F, s, a, 1, gw))
             goto out;
-    free(gw), gw = NULL;
+    nn_free(gw), gw = NULL;
+    float *sum = a;
+    a = xs, xs = sum; /* xs: the sum of the resblocks, a: free for the iSTFT */
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < (size_t)128 * F; i++)
         xs[i] = xs[i] / 3.0f;
     emit(f, "/decoder/decoder/generator/Div_4_output_0", 3, 1, 128, F, xs);
     nn_leaky_relu(xs, (size_t)128 * F, 0.01f);
     stage(f, KK_MOD_ISTFT);
-    if (conv(f, &m->conv_post, xs, F, m->conv_post.b, hs))
+    hs = alloc(f, (size_t)22 * F);
+    if (f->oom || conv(f, &m->conv_post, xs, F, m->conv_post.b, hs))
         goto out;
     emit(f, "/decoder/decoder/generator/conv_post/Conv_output_0", 3, 1, 22, F, hs);
 
@@ -1258,7 +1457,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
         hs[(size_t)11 * F + t] = mag * sinf(ph);
     }
     size_t n_ola = (size_t)5 * (F - 1) + 20;
-    free(a);
+    nn_free(a);
     a = alloc(f, n_ola);
     if (f->oom || convt(f, &m->istft, hs, F, NULL, a))
         goto out;
@@ -1269,8 +1468,8 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
         wave[i] = a[i + 10] * 4.0f;
     rc = 0;
 out:
-    free(f0d), free(nd), free(ar), free(cat), free(x), free(har), free(hs), free(a), free(acc), free(xs);
-    free(gw);
+    nn_free(f0d), nn_free(nd), nn_free(ar), nn_free(cat), nn_free(x), nn_free(har), nn_free(hs), nn_free(a), nn_free(acc), nn_free(xs);
+    nn_free(gw);
     return f->oom ? -1 : rc;
 }
 
@@ -1338,12 +1537,14 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
             memcpy(en + (size_t)j * 640, d + (size_t)t * 640, 640 * sizeof(float));
     if (bilstm(f, &m->shared, en, L, sh))
         goto fail;
-    free(en), en = NULL;
+    nn_free(en), en = NULL;
     transpose(sh, L, 512, shc);
+    nn_free(sh), sh = NULL;
     emit(f, "/encoder/Transpose_2_output_0", 3, 1, 512, L, shc);
     if (pitch_curve(f, m->f0, &m->f0_proj, shc, L, s_pro, F0, "F0") ||
         pitch_curve(f, m->nn, &m->n_proj, shc, L, s_pro, Nc, "N"))
         goto fail;
+    nn_free(shc), shc = NULL;
     emit(f, "/encoder/Reshape_output_0", 2, 1, 2 * L, 0, F0);
     emit(f, "/encoder/Reshape_1_output_0", 2, 1, 2 * L, 0, Nc);
     stage(f, KK_MOD_TEXT_ENCODER);
@@ -1355,8 +1556,8 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
                 asr[(size_t)c * L + j] = ten[(size_t)t * 512 + c];
     if (aborted(f))
         goto abort;
-    wave = alloc(f, (size_t)KK_SAMPLES_PER_FRAME * L);
-    if (f->oom)
+    wave = malloc(sizeof(float) * KK_SAMPLES_PER_FRAME * (size_t)L); /* handed out: the caller free()s it */
+    if (!wave)
         goto oom;
     rc = decode(f, m, asr, F0, Nc, L, s_dec, wave);
     if (rc == -2)
@@ -1386,9 +1587,8 @@ done:
     stage(f, -1);
     if (p->profile)
         p->profile->calls++;
-    free(benc), free(d), free(ten), free(en), free(sh), free(shc), free(F0), free(Nc), free(asr), free(wave), free(dur);
+    nn_free(benc), nn_free(d), nn_free(ten), nn_free(en), nn_free(sh), nn_free(shc), nn_free(F0), nn_free(Nc), nn_free(asr), free(wave), free(dur);
     free(raw);
-    nn_scratch_free(&f->s);
-    nn_scratch_free(&f->s2);
+    release_scratch(f);
     return st;
 }

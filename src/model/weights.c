@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "kk_time.h"
+#include "nn.h" /* nn_f16_to_f32: the one half -> float conversion */
 #include "kkw_format.h"
 #include "weights_internal.h"
 
@@ -117,28 +118,7 @@ uint64_t kk_hash64(const void *data, size_t len, uint64_t seed)
 
 /* ---- float16 ---- */
 
-float kk_fp16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (man << 13); /* inf / NaN */
-    } else if (exp) {
-        bits = sign | ((exp + 112) << 23) | (man << 13);
-    } else if (man) { /* subnormal: normalise */
-        int e = 113;
-        while (!(man & 0x400)) {
-            man <<= 1;
-            e--;
-        }
-        bits = sign | ((uint32_t)e << 23) | ((man & 0x3ff) << 13);
-    } else {
-        bits = sign;
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
+float kk_fp16_to_f32(uint16_t h) { return nn_f16_to_f32(h); }
 
 uint16_t kk_f32_to_fp16(float f)
 {

@@ -19,11 +19,12 @@
  *     tensor, found by "<node name>" and by "<node name>#1".
  *   Nodes without a name are called "@<first output name>".
  *
- * Precision. float16 weights are widened to float32 at conversion (default):
- * the engine computes in float32, and widening on every use would cost more
- * than the extra file size (the file is mapped, not read, so start-up time
- * does not grow). kk_convert_opts.keep_f16 stores them as KK_DT_F16 instead.
- * 4-bit MatMulNBits weights stay 4-bit; their scales become float32.
+ * Precision. float16 weights stay float16 (KK_DT_F16, the default since
+ * cache generation 2): the forward pass widens a layer's weights just before
+ * its product (exact, so the audio is the same bit for bit), and the process
+ * holds ~150 MiB of weights instead of ~300 MiB. kk_convert_opts.widen_f16
+ * stores them as float32 instead (the generation-1 layout; the engine reads
+ * both). 4-bit MatMulNBits weights stay 4-bit; their scales become float32.
  *
  * Integrity. The header carries a format version, an endianness check and
  * two 64-bit hashes: one over the tables (checked on every open, cheap) and
@@ -40,7 +41,12 @@
 
 #include "kk_error.h"
 
-#define KK_WEIGHTS_VERSION 1
+#define KK_WEIGHTS_VERSION 1 /* the byte layout (kkw_format.h): readers refuse others */
+/* What kk_weights_open() converts an .onnx into, in the cache's file names
+ * and key: raised when the converter's output changes without the layout
+ * changing (2: float16 kept), so cached files of the old kind are made
+ * again rather than reused. */
+#define KK_CACHE_GENERATION 2
 #define KK_MAX_DIMS 6
 
 typedef enum kk_dtype {
@@ -104,7 +110,7 @@ typedef struct kk_node {
 typedef struct kk_weights kk_weights;
 
 typedef struct kk_convert_opts {
-    int keep_f16; /* store float16 weights as KK_DT_F16 instead of F32 */
+    int widen_f16; /* store float16 weights as KK_DT_F32 instead of KK_DT_F16 */
 } kk_convert_opts;
 
 typedef struct kk_weights_stats {

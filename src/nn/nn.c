@@ -2,13 +2,16 @@
  * nn.c - see nn.h. Convolutions are im2col + GEMM over tiles of the time
  * axis, so that the column buffer stays a few MiB however long the signal;
  * the tile length depends only on the shapes, which keeps results independent
- * of anything else (thread count, previous calls).
+ * of anything else (thread count, previous calls). nn_conv1d_ex runs the same
+ * tiles with the activation before and the residual add after fused in, so
+ * that the generator never stores its activated signals whole.
  */
 #define _DEFAULT_SOURCE /* madvise */
 #include "nn.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,6 +31,29 @@
 #else
 #define NN_VEC
 #endif
+
+float nn_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (man << 13); /* inf / NaN */
+    } else if (exp) {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man) { /* subnormal: normalise */
+        int e = 113;
+        while (!(man & 0x400)) {
+            man <<= 1;
+            e--;
+        }
+        bits = sign | ((uint32_t)e << 23) | ((man & 0x3ff) << 13);
+    } else {
+        bits = sign;
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
 
 int nn_threads_max(void)
 {
@@ -58,30 +84,75 @@ int nn_thread_id(void)
 #endif
 }
 
-/* Buffers of 4 MiB and more are aligned to 2 MiB and offered to the kernel
- * for transparent huge pages: the fast mode's tile loads read 16 rows a
- * page apart each, and with 4 KiB pages they wait on the TLB. */
+/* Working memory. Buffers of 1 MiB and more are mapped from the kernel
+ * directly and unmapped when freed: glibc would serve them from its heap
+ * once its dynamic mmap threshold has risen (it rises to the size of each
+ * mapped chunk freed, up to 32 MiB), and a forward pass's tens of MB would
+ * then stay in the process, fragmented, after it ends. Buffers of 4 MiB and
+ * more start on a 2 MiB boundary and are offered to the kernel for
+ * transparent huge pages: the fast mode's tile loads read 16 rows a page
+ * apart each, and with 4 KiB pages they wait on the TLB. A 64-byte header
+ * before the data says how the block was made (0: malloc; else the length
+ * of the mapping, which starts at the header). */
+#define MAP_MIN ((size_t)1 << 20)
 #define HUGE_MIN ((size_t)4 << 20)
 #define HUGE_ALIGN ((size_t)2 << 20)
+#define HDR 64
 
-static void *big_alloc(size_t bytes)
+static float *alloc_impl(size_t n, int huge)
 {
-    if (bytes < HUGE_MIN)
-        return malloc(bytes);
-    void *p = NULL;
-    if (posix_memalign(&p, HUGE_ALIGN, (bytes + HUGE_ALIGN - 1) / HUGE_ALIGN * HUGE_ALIGN))
+    if (n > (SIZE_MAX - HDR - HUGE_ALIGN) / sizeof(float))
         return NULL;
+    size_t bytes = n * sizeof(float) + HDR;
+    unsigned char *base;
+    size_t len = 0;
+    if (bytes < MAP_MIN) {
+        void *p = NULL;
+        if (posix_memalign(&p, HDR, bytes))
+            return NULL;
+        base = p;
+    } else {
+        huge = huge && bytes >= HUGE_MIN;
+        size_t page = 4096, align = huge ? HUGE_ALIGN : page;
+        len = (bytes + page - 1) / page * page;
+        unsigned char *m = mmap(NULL, len + align - page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        /* keep the aligned [base, base + len) of the larger mapping */
+        base = (unsigned char *)(((uintptr_t)m + align - 1) & ~(uintptr_t)(align - 1));
+        if (base > m)
+            munmap(m, (size_t)(base - m));
+        if (m + len + align - page > base + len)
+            munmap(base + len, (size_t)(m + len + align - page - (base + len)));
 #ifdef MADV_HUGEPAGE
-    madvise(p, (bytes + HUGE_ALIGN - 1) / HUGE_ALIGN * HUGE_ALIGN, MADV_HUGEPAGE); /* advice only */
+        if (huge)
+            madvise(base, len, MADV_HUGEPAGE); /* advice only */
 #endif
-    return p;
+    }
+    memcpy(base, &len, sizeof len);
+    return (float *)(base + HDR);
+}
+
+float *nn_alloc(size_t n) { return alloc_impl(n, 0); }
+
+void nn_free(float *p)
+{
+    if (!p)
+        return;
+    unsigned char *base = (unsigned char *)p - HDR;
+    size_t len;
+    memcpy(&len, base, sizeof len);
+    if (len)
+        munmap(base, len);
+    else
+        free(base);
 }
 
 float *nn_scratch_get(nn_scratch *s, size_t n)
 {
     if (n > s->cap) {
-        free(s->p);
-        s->p = big_alloc(n * sizeof(float));
+        nn_free(s->p);
+        s->p = alloc_impl(n, 1);
         s->cap = s->p ? n : 0;
     }
     return s->p;
@@ -89,7 +160,7 @@ float *nn_scratch_get(nn_scratch *s, size_t n)
 
 void nn_scratch_free(nn_scratch *s)
 {
-    free(s->p);
+    nn_free(s->p);
     s->p = NULL;
     s->cap = 0;
 }
@@ -138,11 +209,13 @@ static void conv_depthwise(const nn_conv *c, const float *x, int t_in, const flo
     }
 }
 
-/* One tile of im2col: col[ci*k + kk][t] = x[ci][(t0 + t) * stride + kk * dil - pad_l], 0 outside. */
-static void im2col_tile(const nn_conv *c, const float *x, int t_in, int t0, int n, float *col)
+/* One tile of im2col: col[ci*k + kk][t] = x(ci, (t0 + t) * stride + kk * dil - pad_l), 0 outside
+ * [0, t_in). x(ci, i) is x[ci * ldx + i - xoff]: the whole signal (ldx = t_in, xoff = 0), or a
+ * window of it that holds every index the tile reads. */
+static void im2col_tile(const nn_conv *c, const float *x, int ldx, int xoff, int t_in, int t0, int n, float *col)
 {
     for (int ci = 0; ci < c->cin; ci++) {
-        const float *xc = x + (size_t)ci * t_in;
+        const float *xc = x + (size_t)ci * ldx;
         for (int kk = 0; kk < c->k; kk++) {
             float *row = col + ((size_t)ci * c->k + kk) * n;
             int off = kk * c->dilation - c->pad_l;
@@ -155,13 +228,13 @@ static void im2col_tile(const nn_conv *c, const float *x, int t_in, int t0, int 
                 if (lo > 0)
                     memset(row, 0, sizeof(float) * lo);
                 if (hi > lo)
-                    memcpy(row + lo, xc + first + lo, sizeof(float) * (hi - lo));
+                    memcpy(row + lo, xc + (first + lo - xoff), sizeof(float) * (hi - lo));
                 if (n > hi)
                     memset(row + hi, 0, sizeof(float) * (n - hi));
             } else {
                 for (int t = 0; t < n; t++) {
                     int i = (t0 + t) * c->stride + off;
-                    row[t] = (i >= 0 && i < t_in) ? xc[i] : 0.0f;
+                    row[t] = (i >= 0 && i < t_in) ? xc[i - xoff] : 0.0f;
                 }
             }
         }
@@ -171,72 +244,21 @@ static void im2col_tile(const nn_conv *c, const float *x, int t_in, int t0, int 
 /* Column chunk of a 1x1 convolution (a fixed size, whatever the threads). */
 #define CONV1X1_CHUNK 512
 
+static int conv1d_impl(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
+                       float *y, int accumulate, nn_scratch *s);
+
 int nn_conv1d(const nn_conv *c, const float *x, int t_in, const float *w, const float *b, float *y,
               nn_scratch *s)
 {
-    int t_out = nn_conv_out_len(c, t_in);
-    if (t_out <= 0)
-        return 0;
-    if (c->groups > 1) {
-        conv_depthwise(c, x, t_in, w, b, y, t_out);
-        return 0;
-    }
-    int rows = c->cin * c->k;
-    int pointwise = c->k == 1 && c->stride == 1 && c->pad_l == 0 && c->pad_r == 0;
-    /* Stride-1 convolutions over many channels skip im2col away from the
-     * edges: y[:, tile] = sum over kk of W_kk x[:, tile shifted by kk * dil],
-     * one sgemm per tap reading x in place (W_kk = w[:, :, kk], repacked
-     * once per call). Tiles that touch the padding go through im2col. */
-    int shifted = !pointwise && c->stride == 1 && c->cin >= 64;
-    /* A 1x1 convolution is a plain matrix product over x itself; others go
-     * through an im2col tile per thread. Either way the time axis is cut
-     * into pieces fixed by the shapes, and each piece is done by one thread
-     * with the same calls whoever takes it. */
-    int tile = pointwise ? CONV1X1_CHUNK : tile_len(rows, t_out);
-    int n_tiles = (t_out + tile - 1) / tile;
-    int nth = nn_threads_max();
-    if (nth > n_tiles)
-        nth = n_tiles;
-    float *col = NULL, *wk = NULL;
-    if (!pointwise) {
-        size_t nw = shifted ? (size_t)rows * c->cout : 0;
-        wk = nn_scratch_get(s, nw + (size_t)rows * tile * nth);
-        if (!wk)
-            return -1;
-        col = wk + nw;
-        if (shifted)
-            for (int kk = 0; kk < c->k; kk++)
-                for (int co = 0; co < c->cout; co++)
-                    for (int ci = 0; ci < c->cin; ci++)
-                        wk[((size_t)kk * c->cout + co) * c->cin + ci] = w[((size_t)co * c->cin + ci) * c->k + kk];
-    }
-#pragma omp parallel for schedule(dynamic) num_threads(nth) if (nth > 1)
-    for (int ti = 0; ti < n_tiles; ti++) {
-        int t0 = ti * tile;
-        int n = t_out - t0 < tile ? t_out - t0 : tile;
-        if (pointwise) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, c->cin, 1.0f, w, c->cin, x + t0, t_in,
-                        0.0f, y + t0, t_out);
-        } else if (shifted && t0 - c->pad_l >= 0 &&
-                   (long)t0 + n - 1 + (long)(c->k - 1) * c->dilation - c->pad_l < t_in) {
-            for (int kk = 0; kk < c->k; kk++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, c->cin, 1.0f,
-                            wk + (size_t)kk * c->cout * c->cin, c->cin, x + t0 + kk * c->dilation - c->pad_l, t_in,
-                            kk ? 1.0f : 0.0f, y + t0, t_out);
-        } else {
-            float *cb = col + (size_t)nn_thread_id() * rows * tile;
-            im2col_tile(c, x, t_in, t0, n, cb);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, rows, 1.0f, w, rows, cb, n, 0.0f,
-                        y + t0, t_out);
-        }
-        if (b)
-            for (int co = 0; co < c->cout; co++) {
-                float *yc = y + (size_t)co * t_out + t0;
-                for (int t = 0; t < n; t++)
-                    yc[t] += b[co];
-            }
-    }
-    return 0;
+    return conv1d_impl(c, x, t_in, NULL, w, b, y, 0, s);
+}
+
+int nn_conv1d_ex(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
+                 float *y, int accumulate, nn_scratch *s)
+{
+    if (c->groups > 1 && (pre || accumulate))
+        return -1;
+    return conv1d_impl(c, x, t_in, pre, w, b, y, accumulate, s);
 }
 
 int nn_convt_out_len(const nn_convt *c, int t_in)
@@ -586,6 +608,127 @@ void nn_adain_snake(const float *x, int C, int T, const float *gamma, const floa
         adain_snake_row(xc, y + (size_t)c * T, T, m, inv, scale, shift, a, ra);
     }
 }
+
+void nn_adain_snake_prep(const float *x, int C, int T, const float *gamma, const float *beta, float eps,
+                         const float *alpha, const float *ralpha, float *k)
+{
+#pragma omp parallel for schedule(dynamic) if (C > 1 && (size_t)C * T > 16384)
+    for (int c = 0; c < C; c++) {
+        float m, inv;
+        channel_stats(x + (size_t)c * T, T, eps, &m, &inv);
+        k[c] = m, k[C + c] = inv;
+        k[2 * C + c] = gamma ? 1.0f + gamma[c] : 1.0f;
+        k[3 * C + c] = beta ? beta[c] : 0.0f;
+        k[4 * C + c] = alpha[c];
+        k[5 * C + c] = ralpha ? ralpha[c] : 1.0f / alpha[c];
+    }
+}
+
+/* nn_conv1d and nn_conv1d_ex (see nn.h). With pre, each tile first
+ * activates the window of x it reads (adain_snake_row on each channel's
+ * slice: element-wise, so the same values as activating the whole signal)
+ * and reads that window instead of x; with accumulate, each tile's product
+ * goes to a tile buffer, gets the bias, and is added to y. The sgemm calls
+ * are the same as without (same shapes, same operands' values), so are the
+ * results, bit for bit. */
+static int conv1d_impl(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
+                       float *y, int accumulate, nn_scratch *s)
+{
+    int t_out = nn_conv_out_len(c, t_in);
+    if (t_out <= 0)
+        return 0;
+    if (c->groups > 1) {
+        conv_depthwise(c, x, t_in, w, b, y, t_out);
+        return 0;
+    }
+    int rows = c->cin * c->k;
+    int pointwise = c->k == 1 && c->stride == 1 && c->pad_l == 0 && c->pad_r == 0;
+    /* Stride-1 convolutions over many channels skip im2col away from the
+     * edges: y[:, tile] = sum over kk of W_kk x[:, tile shifted by kk * dil],
+     * one sgemm per tap reading x in place (W_kk = w[:, :, kk], repacked
+     * once per call). Tiles that touch the padding go through im2col. */
+    int shifted = !pointwise && c->stride == 1 && c->cin >= 64;
+    /* A 1x1 convolution is a plain matrix product over x itself; others go
+     * through an im2col tile per thread. Either way the time axis is cut
+     * into pieces fixed by the shapes, and each piece is done by one thread
+     * with the same calls whoever takes it. */
+    int tile = pointwise ? CONV1X1_CHUNK : tile_len(rows, t_out);
+    int n_tiles = (t_out + tile - 1) / tile;
+    int nth = nn_threads_max();
+    if (nth > n_tiles)
+        nth = n_tiles;
+    float *col = NULL, *wk = NULL;
+    /* per thread: the im2col tile, the activated window (pre), the product tile (accumulate) */
+    int win = (tile - 1) * c->stride + (c->k - 1) * c->dilation + 1;
+    size_t per_col = pointwise ? 0 : (size_t)rows * tile, per_win = pre ? (size_t)c->cin * win : 0;
+    size_t per_acc = accumulate ? (size_t)c->cout * tile : 0, per = per_col + per_win + per_acc;
+    if (per) {
+        size_t nw = shifted ? (size_t)rows * c->cout : 0;
+        wk = nn_scratch_get(s, nw + per * nth);
+        if (!wk)
+            return -1;
+        col = wk + nw;
+        if (shifted)
+            for (int kk = 0; kk < c->k; kk++)
+                for (int co = 0; co < c->cout; co++)
+                    for (int ci = 0; ci < c->cin; ci++)
+                        wk[((size_t)kk * c->cout + co) * c->cin + ci] = w[((size_t)co * c->cin + ci) * c->k + kk];
+    }
+#pragma omp parallel for schedule(dynamic) num_threads(nth) if (nth > 1)
+    for (int ti = 0; ti < n_tiles; ti++) {
+        int t0 = ti * tile;
+        int n = t_out - t0 < tile ? t_out - t0 : tile;
+        float *cb = per ? col + (size_t)nn_thread_id() * per : NULL;
+        /* the input: x itself, or the activated window of it this tile reads */
+        const float *xs = x;
+        int ldx = t_in, xoff = 0;
+        if (pre) {
+            long lo = (long)t0 * c->stride - c->pad_l;
+            long hi = (long)(t0 + n - 1) * c->stride + (long)(c->k - 1) * c->dilation - c->pad_l;
+            lo = lo < 0 ? 0 : lo;
+            hi = hi > t_in - 1 ? t_in - 1 : hi;
+            int wn = hi >= lo ? (int)(hi - lo + 1) : 0;
+            float *xw = cb + per_col;
+            const float *K = pre;
+            int C = c->cin;
+            for (int ci = 0; ci < C; ci++)
+                adain_snake_row(x + (size_t)ci * t_in + lo, xw + (size_t)ci * wn, wn, K[ci], K[C + ci], K[2 * C + ci],
+                                K[3 * C + ci], K[4 * C + ci], K[5 * C + ci]);
+            xs = xw, ldx = wn, xoff = (int)lo;
+        }
+        float *dst = accumulate ? cb + per_col + per_win : y + t0;
+        int ldd = accumulate ? n : t_out;
+        if (pointwise) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, c->cin, 1.0f, w, c->cin,
+                        xs + t0 - xoff, ldx, 0.0f, dst, ldd);
+        } else if (shifted && t0 - c->pad_l >= 0 &&
+                   (long)t0 + n - 1 + (long)(c->k - 1) * c->dilation - c->pad_l < t_in) {
+            for (int kk = 0; kk < c->k; kk++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, c->cin, 1.0f,
+                            wk + (size_t)kk * c->cout * c->cin, c->cin,
+                            xs + t0 + kk * c->dilation - c->pad_l - xoff, ldx, kk ? 1.0f : 0.0f, dst, ldd);
+        } else {
+            im2col_tile(c, xs, ldx, xoff, t_in, t0, n, cb);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, rows, 1.0f, w, rows, cb, n, 0.0f,
+                        dst, ldd);
+        }
+        if (b)
+            for (int co = 0; co < c->cout; co++) {
+                float *dc = dst + (size_t)co * ldd;
+                for (int t = 0; t < n; t++)
+                    dc[t] += b[co];
+            }
+        if (accumulate)
+            for (int co = 0; co < c->cout; co++) {
+                const float *dc = dst + (size_t)co * n;
+                float *yc = y + (size_t)co * t_out + t0;
+                for (int t = 0; t < n; t++)
+                    yc[t] = dc[t] + yc[t];
+            }
+    }
+    return 0;
+}
+
 
 NN_VEC static void sigmoid_chunk(float *x, size_t n)
 {

@@ -23,6 +23,7 @@
 #define KK_NN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct nn_scratch {
     float *p;
@@ -49,10 +50,31 @@ int nn_threads_max(void);
  * per-thread slices of working memory. */
 int nn_thread_id(void);
 
+/* n floats of working memory, 64-byte aligned, contents undefined; NULL
+ * when out of memory. Large buffers (1 MiB and more) are mapped from the
+ * kernel and go back to it in nn_free, so they never stay behind in the
+ * malloc heap. Free with nn_free (not free); nn_free(NULL) does nothing. */
+float *nn_alloc(size_t n);
+void nn_free(float *p);
+
 /* Returns a buffer of at least n floats (contents undefined), NULL when out
  * of memory. The buffer stays valid until the next call on the same scratch. */
 float *nn_scratch_get(nn_scratch *s, size_t n);
 void nn_scratch_free(nn_scratch *s);
+
+/* ---- weights stored as IEEE half ----
+ *
+ * The weight file keeps Kokoro's float16 weights as they are (half the
+ * memory of float32); the forward pass widens a layer's weights just before
+ * its product. fp16 -> fp32 is exact for every input, so a kernel fed the
+ * widened copy computes what it computes from float32 weights of the same
+ * values, bit for bit. */
+
+/* One half -> float, exact (subnormals, inf, NaN). */
+float nn_f16_to_f32(uint16_t h);
+/* dst[i] = nn_f16_to_f32(src[i]) for i < n, with the F16C instructions
+ * where the CPU has them (the same values: the conversion is exact). */
+void nn_widen_f16(const uint16_t *src, size_t n, float *dst);
 
 /* ---- convolutions over x[cin][t_in] ---- */
 
@@ -77,6 +99,18 @@ typedef struct nn_convt {
     int output_padding; /* samples added at the end */
     int groups;         /* 1, or cin == cout == groups */
 } nn_convt;
+
+/* nn_conv1d fused with what is around it in the generator's residual
+ * blocks, the same operations in the same order as the separate passes, so
+ * the result is the same bit for bit (groups == 1 only; -1 otherwise):
+ *   pre (NULL: none): the convolution reads nn_adain_snake(x) instead of x,
+ *     with the constants pre[6 * cin] from nn_adain_snake_prep(x); each
+ *     time tile activates the window of x it reads, so the activated signal
+ *     is never stored whole (one C*T buffer and one pass over it fewer);
+ *   accumulate: y += conv + b (the residual add) instead of y = conv + b.
+ * x and y must not overlap. */
+int nn_conv1d_ex(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
+                 float *y, int accumulate, nn_scratch *s);
 
 int nn_convt_out_len(const nn_convt *c, int t_in);
 int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float *w, const float *b,
@@ -119,6 +153,11 @@ void nn_snake(float *x, int C, int T, const float *alpha, const float *ralpha);
 /* nn_adain(x -> y) then nn_snake(y) in one pass, same result bit for bit. */
 void nn_adain_snake(const float *x, int C, int T, const float *gamma, const float *beta, float eps,
                     const float *alpha, const float *ralpha, float *y);
+/* The per-channel constants nn_adain_snake(x, ...) uses, into k[6 * C]
+ * (mean, 1/std, 1 + gamma, beta, alpha, 1/alpha per channel), for
+ * nn_conv1d_ex's pre. */
+void nn_adain_snake_prep(const float *x, int C, int T, const float *gamma, const float *beta, float eps,
+                         const float *alpha, const float *ralpha, float *k);
 /* The sine Snake uses (exposed for its test). */
 float nn_sin(float x);
 void nn_sigmoid(float *x, size_t n);
@@ -148,6 +187,7 @@ void nn_softmax(float *x, int rows, int n);
 #define NN_CPU_AVX512_BF16 2u
 #define NN_CPU_AVX512_VNNI 4u
 #define NN_CPU_AMX_BF16 8u
+#define NN_CPU_F16C 16u /* with AVX enabled by the OS */
 unsigned nn_cpu_features(void);
 /* 0 when AMX-BF16 can be used by this process (asks Linux for the tile
  * state, arch_prctl(ARCH_REQ_XCOMP_PERM); idempotent), -1 otherwise. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kkw_format.h"
+#include "nn.h"
 #include "onnx.h"
 #include "util.h"
 #include "weights.h"
@@ -115,20 +116,20 @@ static void test_convert_keys_and_values(void **state)
     (void)state;
     kk_weights *w = open_ok(convert_test_model());
 
-    /* W: float16 behind a Cast, stored as float32 under its name and its
-     * consumer's key; the __f16 source and the Cast disappear. */
+    /* W: float16 behind a Cast, stored as it is (float16) under its name
+     * and its consumer's key; the __f16 source and the Cast disappear. */
     const kk_tensor *t = kk_weights_find(w, "conv1#1");
     assert_non_null(t);
     assert_ptr_equal(t, kk_weights_find(w, "W"));
     assert_null(kk_weights_find(w, "W__f16"));
-    assert_int_equal(t->dtype, KK_DT_F32);
+    assert_int_equal(t->dtype, KK_DT_F16);
     assert_int_equal(t->ndim, 3);
     assert_int_equal(t->shape[0], 3);
     assert_int_equal(t->shape[2], 2);
     assert_int_equal(t->nelem, 24);
     assert_int_equal((uintptr_t)t->data % 64, 0);
     for (int i = 0; i < 24; i++)
-        assert_float_equal(((const float *)t->data)[i], (i - 12) * 0.25f, 0);
+        assert_float_equal(kk_fp16_to_f32(((const uint16_t *)t->data)[i]), (i - 12) * 0.25f, 0);
 
     t = kk_weights_find(w, "conv1#2");
     assert_non_null(t);
@@ -164,9 +165,9 @@ static void test_convert_keys_and_values(void **state)
     assert_null(kk_weights_find(w, "nope"));
 
     kk_error err;
-    assert_non_null(kk_weights_get(w, "conv1#1", KK_DT_F32, 3, &err));
-    assert_null(kk_weights_get(w, "conv1#1", KK_DT_F16, 3, &err));
-    assert_non_null(strstr(err.msg, "f32"));
+    assert_non_null(kk_weights_get(w, "conv1#1", KK_DT_F16, 3, &err));
+    assert_null(kk_weights_get(w, "conv1#1", KK_DT_F32, 3, &err));
+    assert_non_null(strstr(err.msg, "f16"));
     assert_null(kk_weights_get(w, "missing#1", KK_DT_F32, -1, &err));
     assert_non_null(strstr(err.msg, "missing#1"));
 
@@ -253,13 +254,14 @@ static void test_nodes(void **state)
     kk_weights_close(w);
 }
 
+/* float16 weights stay float16 by default; widen_f16 makes them float32
+ * with the same values. */
 static void test_keep_f16(void **state)
 {
     (void)state;
     const char *onnx = write_test_onnx("syn16.onnx");
-    kk_convert_opts o = {.keep_f16 = 1};
     kk_error err;
-    assert_int_equal(kk_weights_convert(onnx, tmp_path("syn16.kkw"), &o, &err), KK_OK);
+    assert_int_equal(kk_weights_convert(onnx, tmp_path("syn16.kkw"), NULL, &err), KK_OK);
     kk_weights *w = open_ok(tmp_path("syn16.kkw"));
     const kk_tensor *t = kk_weights_find(w, "conv1#1");
     assert_int_equal(t->dtype, KK_DT_F16);
@@ -267,6 +269,31 @@ static void test_keep_f16(void **state)
     assert_float_equal(kk_fp16_to_f32(((const uint16_t *)t->data)[0]), -3.0f, 0);
     /* Q4 scales are float32 either way. */
     assert_float_equal(kk_q4_at(&kk_weights_find(w, "mm")->q4, 0, 0), 0.5f, 0);
+
+    kk_convert_opts o = {.widen_f16 = 1};
+    assert_int_equal(kk_weights_convert(onnx, tmp_path("syn32.kkw"), &o, &err), KK_OK);
+    kk_weights *w32 = open_ok(tmp_path("syn32.kkw"));
+    const kk_tensor *t32 = kk_weights_find(w32, "conv1#1");
+    assert_int_equal(t32->dtype, KK_DT_F32);
+    assert_int_equal(t32->nbytes, 96);
+    for (int i = 0; i < 24; i++)
+        assert_memory_equal(&((const float *)t32->data)[i],
+                            &(float){kk_fp16_to_f32(((const uint16_t *)t->data)[i])}, 4);
+    /* nn_widen_f16 (F16C where present) gives the same bits as the scalar
+     * conversion, for every half value */
+    static uint16_t all[65536];
+    static float wide[65536];
+    for (int i = 0; i < 65536; i++)
+        all[i] = (uint16_t)i;
+    nn_widen_f16(all, 65536, wide);
+    for (int i = 0; i < 65536; i++) {
+        float one = kk_fp16_to_f32((uint16_t)i);
+        if (isnan(one)) /* F16C quiets a signalling NaN: NaN either way */
+            assert_true(isnan(wide[i]));
+        else
+            assert_memory_equal(&wide[i], &one, 4);
+    }
+    kk_weights_close(w32);
     kk_weights_close(w);
 }
 
@@ -310,9 +337,9 @@ static void test_published_variant_shapes(void **state)
     kk_weights *w = open_ok(tmp_path("variant.kkw"));
     const kk_tensor *cw = kk_weights_find(w, "conv#1");
     assert_non_null(cw);
-    assert_int_equal(cw->dtype, KK_DT_F32);
-    assert_float_equal(((const float *)cw->data)[0], 1.5f, 0);
-    assert_float_equal(((const float *)cw->data)[3], 8.0f, 0);
+    assert_int_equal(cw->dtype, KK_DT_F16);
+    assert_float_equal(kk_fp16_to_f32(((const uint16_t *)cw->data)[0]), 1.5f, 0);
+    assert_float_equal(kk_fp16_to_f32(((const uint16_t *)cw->data)[3]), 8.0f, 0);
     const kk_tensor *q = kk_weights_find(w, "lin");
     assert_non_null(q);
     assert_null(q->q4.zero_points);
@@ -382,7 +409,7 @@ static void test_cache(void **state)
     kk_error err;
     assert_int_equal(kk_weights_cache_path(onnx, cpath, sizeof cpath, &err), KK_OK);
     unlink(cpath);
-    assert_non_null(strstr(cpath, "cache-syn/sub/cached-v1-"));
+    assert_non_null(strstr(cpath, "cache-syn/sub/cached-v2-"));
 
     kk_weights *w = open_ok(onnx);
     const kk_weights_stats *s = kk_weights_get_stats(w);
@@ -657,7 +684,7 @@ static void test_real_model(void **state)
     /* conv_post: 128 -> 22 channels, kernel 7 (its weight is anonymous). */
     kk_error err;
     const kk_tensor *t =
-        kk_weights_get(w, "/decoder/decoder/generator/conv_post/Conv#1", KK_DT_F32, 3, &err);
+        kk_weights_get(w, "/decoder/decoder/generator/conv_post/Conv#1", KK_DT_F16, 3, &err);
     if (!t)
         fail_msg("%s", err.msg);
     assert_int_equal(t->shape[0], 22);
@@ -706,13 +733,10 @@ static void test_real_model(void **state)
                 fail_msg("row %d col %d: %g, want %g", n, k, row[k], want);
         }
     }
-    /* A float16 weight is widened exactly. */
+    /* A float16 weight is kept as the ONNX file has it. */
     const kk_tensor *cw = kk_weights_find(w, "/decoder/decoder/generator/conv_post/Conv#1");
-    for (int i = 0; i < 22 * 128 * 7; i += 13) {
-        uint16_t h;
-        memcpy(&h, W16->raw + 2 * i, 2);
-        assert_float_equal(((const float *)cw->data)[i], kk_fp16_to_f32(h), 0);
-    }
+    assert_int_equal(cw->dtype, KK_DT_F16);
+    assert_memory_equal(cw->data, W16->raw, 22 * 128 * 7 * 2);
     kk_onnx_free(m);
     free(src);
 

@@ -325,6 +325,86 @@ static void test_thread_count_invariance(void **state)
     free(ref), free(x), free(w), free(b), free(wp), free(wt), free(al);
 }
 
+/* nn_conv1d_ex: AdaIN-Snake fused into the input tiles and the residual
+ * add into the output tiles gives the bits of the separate passes, on the
+ * generator's shapes (the tap-by-tap path inside, im2col at the edges,
+ * several tiles), a strided one, a 1x1 one and one thread count or three. */
+static void test_conv_fused(void **state)
+{
+    (void)state;
+    static const nn_conv shapes[] = {
+        {.cin = 128, .cout = 128, .k = 11, .stride = 1, .dilation = 5, .pad_l = 25, .pad_r = 25, .groups = 1},
+        {.cin = 64, .cout = 32, .k = 3, .stride = 1, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 1},
+        {.cin = 22, .cout = 16, .k = 12, .stride = 6, .dilation = 1, .pad_l = 3, .pad_r = 3, .groups = 1},
+        {.cin = 40, .cout = 24, .k = 1, .stride = 1, .dilation = 1, .pad_l = 0, .pad_r = 0, .groups = 1},
+    };
+    int t_in = 3001;
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const nn_conv *c = &shapes[si];
+        int C = c->cin, t_out = nn_conv_out_len(c, t_in);
+        size_t nx = (size_t)C * t_in, ny = (size_t)c->cout * t_out;
+        float *x = rand_vec(nx), *w = rand_vec((size_t)c->cout * C * c->k), *b = rand_vec(c->cout);
+        float *g = rand_vec(C), *be = rand_vec(C), *al = rand_vec(C), *k = malloc(sizeof(float) * 6 * C);
+        for (int i = 0; i < C; i++)
+            al[i] = 0.5f + fabsf(al[i]);
+        float *act = malloc(sizeof(float) * nx), *want = malloc(sizeof(float) * ny), *res = rand_vec(ny);
+        float *got = malloc(sizeof(float) * ny), *want2 = malloc(sizeof(float) * ny);
+        nn_scratch s = {0};
+        for (int th = 1; th <= 3; th += 2) {
+            nn_set_threads(th);
+            /* separate passes */
+            nn_adain_snake(x, C, t_in, g, be, 1e-5f, al, NULL, act);
+            assert_int_equal(nn_conv1d(c, act, t_in, w, b, want, &s), 0);
+            for (size_t i = 0; i < ny; i++)
+                want2[i] = want[i] + res[i];
+            /* fused activation */
+            nn_adain_snake_prep(x, C, t_in, g, be, 1e-5f, al, NULL, k);
+            assert_int_equal(nn_conv1d_ex(c, x, t_in, k, w, b, got, 0, &s), 0);
+            assert_memory_equal(got, want, sizeof(float) * ny);
+            /* fused residual add, with and without the activation */
+            memcpy(got, res, sizeof(float) * ny);
+            assert_int_equal(nn_conv1d_ex(c, x, t_in, k, w, b, got, 1, &s), 0);
+            assert_memory_equal(got, want2, sizeof(float) * ny);
+            assert_int_equal(nn_conv1d(c, x, t_in, w, b, want, &s), 0);
+            memcpy(got, res, sizeof(float) * ny);
+            assert_int_equal(nn_conv1d_ex(c, x, t_in, NULL, w, NULL, got, 1, &s), 0);
+            assert_int_equal(nn_conv1d(c, x, t_in, w, NULL, want, &s), 0);
+            for (size_t i = 0; i < ny; i++)
+                want[i] = want[i] + res[i];
+            assert_memory_equal(got, want, sizeof(float) * ny);
+        }
+        nn_set_threads(1);
+        nn_scratch_free(&s);
+        free(x), free(w), free(b), free(g), free(be), free(al), free(k), free(act), free(want), free(res), free(got);
+        free(want2);
+    }
+    /* grouped convolutions have no fused form */
+    nn_conv dw = {.cin = 4, .cout = 4, .k = 3, .stride = 1, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 4};
+    float x[40] = {0}, w[12] = {0}, y[40], k[24] = {0};
+    nn_scratch s = {0};
+    assert_int_equal(nn_conv1d_ex(&dw, x, 10, k, w, NULL, y, 0, &s), -1);
+    nn_scratch_free(&s);
+}
+
+/* nn_alloc: small blocks from malloc, large ones mapped; both usable to the
+ * last float, both freed by nn_free; an impossible size is NULL. */
+static void test_alloc(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {1, 1000, (1u << 18) - 16, 1u << 18, 3u << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        float *p = nn_alloc(sizes[i]);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % 64, 0);
+        for (size_t j = 0; j < sizes[i]; j++)
+            p[j] = (float)j;
+        assert_true(p[sizes[i] - 1] == (float)(sizes[i] - 1));
+        nn_free(p);
+    }
+    assert_null(nn_alloc(SIZE_MAX / 2));
+    nn_free(NULL);
+}
+
 /* Fast mode: the bf16 convolution (on AMX, or on AVX512_BF16 where there is
  * no AMX) against the float64 definition, within what bf16 operands allow
  * (relative to the sum of |w x|), on shapes with odd channel counts, edges
@@ -465,6 +545,8 @@ int main(void)
         cmocka_unit_test(test_norms),
         cmocka_unit_test(test_adain_snake),
         cmocka_unit_test(test_thread_count_invariance),
+        cmocka_unit_test(test_conv_fused),
+        cmocka_unit_test(test_alloc),
         cmocka_unit_test(test_conv_bf16),
         cmocka_unit_test(test_peak),
         cmocka_unit_test(test_fast_sin),

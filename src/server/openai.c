@@ -405,6 +405,7 @@ static void run_job(srv_openai *o, job *j)
         sp.voice = j->voice;
         sp.lang = j->lang[0] ? j->lang : NULL;
         sp.speed = j->engine_speed;
+        sp.precision = s->speech_precision;
         sp.on_chunk = on_chunk;
         sp.abort = synth_abort;
         sp.user = j;
@@ -777,7 +778,7 @@ static kk_cache_key speech_key(const kk_server *s, const job *j)
     kk_cache_key_init(&b);
     kk_cache_key_add_str(&b, "openai-speech");
     kk_cache_key_add_str(&b, BLOB_MAGIC);
-    kk_cache_key_add_str(&b, kk_tts_identity(s->tts));
+    kk_cache_key_add_str(&b, kk_tts_identity_for(s->tts, s->speech_precision)); /* what runs, fast or exact */
     kk_cache_key_add_str(&b, kk_tts_script_phonemes(j->script));
     kk_cache_key_add_str(&b, j->voice);
     kk_cache_key_add_f64(&b, j->engine_speed);

@@ -967,7 +967,11 @@ static void speech(srv_request *rq, srv_reply *rp, int captioned)
     kk_synth_params sp = kk_synth_default_params();
     sp.voice = j->voice;
     sp.lang = j->lang[0] ? j->lang : NULL;
-    sp.chunk_per_sentence = 1; /* first audio after the first sentence */
+    /* First audio after the first sentence, or its first clause when it
+     * is long (stream_chunks' short first chunk); then a chunk per sentence,
+     * each one engine turn among the requests at work. */
+    sp.chunk_per_sentence = 1;
+    sp.stream_chunks = 1;
     kk_status st = kk_tts_prepare(s->tts, j->text, &sp, &j->script, &err);
     if (st == KK_OK && kk_tts_script_chunks(j->script) == 0)
         st = kk_error_set(&err, KK_ERR_INPUT, "input: nothing to say (no words)");

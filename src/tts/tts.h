@@ -138,7 +138,10 @@ typedef struct kk_synth_params {
     kk_tts_profile *profile; /* NULL: not profiled */
     /* kk_tts_prepare: one chunk per sentence, not sentences packed up to
      * 510 tokens: the first audio comes after the first sentence (for
-     * streaming answers), at some cost in speed on long texts. */
+     * streaming answers), at some cost in speed on long texts. With
+     * stream_chunks too, the first chunk is cut short as stream_chunks cuts
+     * it (a long first sentence ends at a clause mark or comma) and every
+     * later chunk is one sentence. */
     int chunk_per_sentence;
     /* Chunks sized for streaming (kk_g2p_params.stream_chunks): the first
      * sentence is a chunk of its own, so that its audio comes at once, and

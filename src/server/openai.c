@@ -1052,6 +1052,9 @@ static void speech(srv_request *rq, srv_reply *rp, int captioned)
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, "X-Accel-Buffering", "no");
     MHD_add_response_header(r, "X-Cache", j->hit ? "hit" : "miss");
+    /* What made the audio (kokoro serve --speech-precision, after the fast
+     * mode's fallback where the CPU lacks AMX): the cache is keyed on it. */
+    MHD_add_response_header(r, "X-Kokoro-Precision", kk_tts_precision_name(s->speech_precision));
     if (j->mode == M_AUDIO) {
         char cd[64];
         snprintf(cd, sizeof cd, "inline; filename=\"speech.%s\"", kk_stream_format_name(fmt));

@@ -1211,7 +1211,7 @@ static kk_status check_job(const kk_render_job *r, kk_tts *tts, kk_error *err)
         return kk_error_set(err, KK_ERR_CONFLICT,
                             "the job asks for the fast mode, which this worker cannot run (%s): it would make exact "
                             "audio; run fast renders' workers on CPUs with AMX-BF16",
-                            why[0] ? why : "its weights could not be packed");
+                            why[0] ? why : "found unavailable when it loaded the model");
     }
     if (!(r->speed >= KK_SPEED_MIN && r->speed <= KK_SPEED_MAX) || !(r->pitch >= -12.0 && r->pitch <= 12.0))
         return kk_error_set(err, KK_ERR_INPUT, "the job's speed %g or pitch %g is out of range", (double)r->speed,

@@ -110,7 +110,7 @@ async function startServer(extra) {
 // The engine alone: `kokoro bench --first-audio` on text, seconds from the call to the first chunk.
 function engineFirstAudio(input, precision) {
   return new Promise((resolve, reject) => {
-    const p = spawn(BIN, ['bench', '--first-audio', '--precision', precision, '--text', input],
+    const p = spawn(BIN, ['bench', '--first-audio', '--max-chunks', '1', '--precision', precision, '--text', input],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_WAIT_POLICY: 'passive' } });
     let out = '';
     p.stdout.on('data', (d) => { out += d; });

@@ -54,9 +54,14 @@ async function speak(input, url = base) {
   });
   if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
   let first = null, bytes = 0;
-  for await (const chunk of res.body) {
-    if (first === null) first = performance.now() - t0;
-    bytes += chunk.length;
+  try {
+    for await (const chunk of res.body) {
+      if (first === null) first = performance.now() - t0;
+      bytes += chunk.length;
+    }
+  } catch (e) { // (Node's fetch gives up on a body silent for 300 s: "terminated")
+    const at = ((performance.now() - t0) / 1000).toFixed(1);
+    throw new Error(`${e.message} after ${at} s, ${bytes} bytes in${first === null ? ', none yet' : ''}`);
   }
   if (!bytes) throw new Error('an empty answer');
   return { ttfb: first / 1000, total: (performance.now() - t0) / 1000 };
@@ -153,7 +158,9 @@ async function main() {
     // The engine idle: one request at a time, the precisions (and the
     // engine alone) in turn, so that each sees the same load.
     const before = la();
-    if (exactUrl) {
+    if (IDLE <= 0) {
+      console.log('idle figures skipped (--idle 0)');
+    } else if (exactUrl) {
       await speak('Warm up.', exactUrl);
       const t = { exact: [], fast: [] }, e = { exact: [], fast: [] };
       const fa0 = { exact: await firstAudio(exactUrl), fast: await firstAudio(fastUrl) };

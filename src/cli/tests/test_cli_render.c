@@ -317,6 +317,9 @@ static void test_precision(void **state)
     assert_non_null(strstr(r.err, "exact"));
     done(&r);
     const char *txt = tmp("precision.txt"), *pc = tmp("precision-cache");
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pc); /* a fresh cache: the first render must miss */
+    assert_int_equal(system(cmd), 0);
     put(txt, "One short line.");
     r = run(NULL, "render '%s' -o '%s' --precision fast --cache-dir '%s'", txt, tmp("p.wav"), pc);
     assert_int_equal(r.code, 0);

@@ -296,7 +296,8 @@ KK_API kokoro_render_params kokoro_render_default_params(void)
                                   .threads = d.threads,
                                   .normalize = d.normalize,
                                   .target_lufs = d.loudness.target_lufs,
-                                  .true_peak_db = d.loudness.true_peak_db};
+                                  .true_peak_db = d.loudness.true_peak_db,
+                                  .precision = (kokoro_precision)d.precision};
 }
 
 static void render_progress(void *user, size_t done, size_t total, double eta_s)
@@ -341,6 +342,7 @@ KK_API kokoro_status kokoro_render(kokoro_context *ctx, const kokoro_timeline *t
     rp.min_length_ms = d.min_length_ms;
     rp.workers = d.workers;
     rp.threads = d.threads;
+    rp.precision = (kk_precision)d.precision;
     rp.cache = d.cache ? d.cache->c : NULL;
     rp.normalize = d.normalize;
     rp.loudness.target_lufs = d.target_lufs;

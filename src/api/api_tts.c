@@ -28,6 +28,8 @@ _Static_assert(KOKORO_ERR_ABORTED == (int)KK_ERR_ABORTED, "status values differ"
 _Static_assert(KOKORO_ERR_NOT_FOUND == (int)KK_ERR_NOT_FOUND, "status values differ");
 _Static_assert(KOKORO_ERR_CONFLICT == (int)KK_ERR_CONFLICT, "status values differ");
 _Static_assert(KOKORO_ERROR_MAX == KK_ERROR_MSG_MAX, "message sizes differ");
+_Static_assert(KOKORO_PRECISION_EXACT == (int)KK_PRECISION_EXACT && KOKORO_PRECISION_FAST == (int)KK_PRECISION_FAST,
+               "precision values differ");
 _Static_assert(KOKORO_SAMPLE_RATE == KK_SAMPLE_RATE, "sample rates differ");
 
 /* ---- errors ---- */
@@ -126,7 +128,8 @@ KK_API kokoro_speak_params kokoro_speak_default_params(void)
                                  .speed = d.speed,
                                  .strict = d.strict,
                                  .lexicon_path = d.lexicon_path,
-                                 .threads = d.threads};
+                                 .threads = d.threads,
+                                 .precision = (kokoro_precision)d.precision};
 }
 
 /* Where a call's chunks go: the caller's callback, then (optionally) a
@@ -202,6 +205,7 @@ static kk_synth_params synth_params(const kokoro_speak_params *p, speak_sink *si
     sp.strict = p->strict;
     sp.lexicon_path = p->lexicon_path;
     sp.threads = p->threads;
+    sp.precision = (kk_precision)p->precision;
     sp.on_chunk = sink_chunk;
     sp.on_progress = p->on_progress ? sink_progress : NULL;
     sp.abort = p->abort ? sink_abort : NULL;

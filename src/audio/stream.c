@@ -5,6 +5,10 @@
  * appends to the caller's buffer, so that no muxer writes a header it
  * means to come back to.
  *
+ * Each write's output is out when the call returns (the Ogg muxer's pages
+ * are flushed per call; the codecs keep only their frame and lookahead),
+ * so a streamed answer's first chunk is heard as soon as it is made.
+ *
  * No global state: FFmpeg's log level is left alone; the muxer's target
  * buffer is the encoder's own field, set for the length of one call.
  */
@@ -333,6 +337,16 @@ kk_status kk_stream_enc_write(kk_stream_enc *e, const float *x, size_t n, kk_buf
         return pcm_write(e, x, n, out, err);
     e->target = out;
     kk_status st = av_write(e, x, n, err);
+    /* The Ogg muxer holds packets until a page holds a second of audio:
+     * the rest of a chunk would wait for the next one (seconds, while the
+     * listener hears nothing). A flush closes the page: what this call
+     * made is out now (bar the codec's own frame). */
+    if (st == KK_OK && (e->oc->oformat->flags & AVFMT_ALLOW_FLUSH) && e->f == KK_STREAM_OPUS) {
+        int r = av_write_frame(e->oc, NULL);
+        if (r < 0)
+            st = e->failed_write ? kk_error_set(err, KK_ERR_NOMEM, "out of memory")
+                                 : av_fail(err, r, "cannot flush the stream's page");
+    }
     if (st == KK_OK)
         avio_flush(e->oc->pb);
     e->target = NULL;

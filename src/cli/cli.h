@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "kk_error.h"
+#include "kk_forward.h" /* kk_precision */
 
 #define KK_EXIT_OK 0
 #define KK_EXIT_FAIL 1
@@ -50,6 +51,11 @@ int cli_fail(const kk_error *err);
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "kokoro: warning: MSG" on standard error. */
 void cli_warn(const char *msg);
+
+/* A --precision value ("exact" or "fast") into *out: KK_EXIT_OK, or the
+ * exit code after a usage error naming cmd, opt and the choices (v NULL:
+ * the value is missing). */
+int cli_precision(const char *cmd, const char *opt, const char *v, kk_precision *out);
 
 /* The model folder: model when given (--model), else kk_tts_find_model's
  * answer written into buf (cap bytes). NULL with err set when none is found. */

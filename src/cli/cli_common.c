@@ -93,3 +93,12 @@ const char *cli_model_dir(const char *model, char *buf, size_t cap, kk_error *er
     return kk_tts_find_model(buf, cap, err) == KK_OK ? buf : NULL;
 }
 
+int cli_precision(const char *cmd, const char *opt, const char *v, kk_precision *out)
+{
+    char what[64];
+    snprintf(what, sizeof what, "%s: %s", cmd, opt);
+    kk_error err;
+    if (kk_tts_precision_parse(v, what, out, &err) != KK_OK)
+        return cli_usage("%s", err.msg);
+    return KK_EXIT_OK;
+}

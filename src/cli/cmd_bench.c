@@ -154,13 +154,9 @@ int cmd_bench(int argc, char **argv)
                 return cli_usage("bench: --repeat takes 1 to 100, not '%s'", argv[i]);
             repeat = (int)n;
         } else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
-            const char *v = argv[++i];
-            if (!strcmp(v, "exact"))
-                sp.precision = KK_PRECISION_EXACT;
-            else if (!strcmp(v, "fast"))
-                sp.precision = KK_PRECISION_FAST;
-            else
-                return cli_usage("bench: --precision is exact or fast, not '%s'", v);
+            if (cli_precision("bench", argv[i], argv[i + 1], &sp.precision) != KK_EXIT_OK)
+                return KK_EXIT_INPUT;
+            i++;
         } else if (!strcmp(argv[i], "--text") && i + 1 < argc)
             text = argv[++i];
         else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) && i + 1 < argc)

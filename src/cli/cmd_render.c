@@ -214,6 +214,10 @@ static int parse_args(int argc, char **argv, render_args *a)
         } else if (!strcmp(o, "--threads")) {
             NUM(1, 256);
             a->rp.threads = (int)x;
+        } else if (!strcmp(o, "--precision") && v) {
+            if (cli_precision("render", o, v, &a->rp.precision) != KK_EXIT_OK)
+                return -1;
+            i++;
         } else if (!strcmp(o, "--memory-mb")) {
             NUM(0, 1 << 20);
             a->memory_mb = (size_t)x;

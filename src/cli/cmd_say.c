@@ -142,10 +142,9 @@ int cmd_say(int argc, char **argv)
             sp.strict = 1;
         else if (!strcmp(a, "--precision") && v) {
             /* fast: bf16 convolutions where the CPU has AMX (kk_forward.h) */
-            if (!strcmp(v, "exact") || !strcmp(v, "fast"))
-                sp.precision = !strcmp(v, "fast") ? KK_PRECISION_FAST : KK_PRECISION_EXACT, i++;
-            else
-                return cli_usage("say: --precision is exact or fast, not '%s'", v);
+            if (cli_precision("say", a, v, &sp.precision) != KK_EXIT_OK)
+                return KK_EXIT_INPUT;
+            i++;
         } else if (!strcmp(a, "--chunks") && v) {
             if (strcmp(v, "stream") && strcmp(v, "packed"))
                 return cli_usage("say: --chunks is stream or packed, not '%s'", v);

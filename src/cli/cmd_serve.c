@@ -9,6 +9,11 @@
  *
  * --redis URL (or KOKORO_REDIS_URL): renders go to render workers
  * (src/worker/worker.h), and /api/health says how many are alive.
+ *
+ * --precision exact|fast sets the studio's renders (default exact, the
+ * reference audio), --speech-precision the OpenAI-compatible API's
+ * (default fast: its clients want speed); both fall back to exact where
+ * the CPU lacks AMX-BF16, with one line at start.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -140,7 +145,13 @@ int cmd_serve(int argc, char **argv)
             NUM(1, 100000);
             p.speech_queue = (size_t)x;
         }
-        else if (!strcmp(o, "--quiet"))
+        else if ((!strcmp(o, "--precision") || !strcmp(o, "--speech-precision")) && v) {
+            /* --precision: the studio's renders; --speech-precision: /v1/audio/speech */
+            if (cli_precision("serve", o, v, !strcmp(o, "--precision") ? &p.precision : &p.speech_precision) !=
+                KK_EXIT_OK)
+                return KK_EXIT_INPUT;
+            i++;
+        } else if (!strcmp(o, "--quiet"))
             quiet = 1;
         else if (!strcmp(o, "--redis") && v)
             redis_url = v, i++;

@@ -23,15 +23,18 @@ static const struct {
     {"say", cmd_say, "say TEXT|-f FILE -o OUT.wav|- [-v VOICE] [-s SPEED] [--timestamps W.json] [--model M] [--precision exact|fast] [--chunks stream|packed]   speak text"},
     {"render", cmd_render,
      "render FILE -o OUT [-v VOICE] [-s SPEED] [--pitch ST] [--voice-map A=v,B=w] [--fit overlap|truncate|none]\n"
-     "         [--report R.json] [--subtitles OUT.srt] [--normalize] [--redis URL]\n"
-     "         [--video IN.mp4 [--mix replace|add|duck] [--duck-db DB] [--attack-ms MS] [--release-ms MS]]\n"
+     "         [--report R.json] [--subtitles OUT.srt] [--normalize] [--redis URL] [--precision exact|fast]
+"
+     "         [--video IN.mp4 [--mix replace|add|duck] [--duck-db DB] [--attack-ms MS] [--release-ms MS]]
+"
      "         speak a subtitle or text file on its timeline into .wav/.flac/.mp3/.m4a, or dub a video\n"
      "         (kokoro render --help; --redis: on render workers, docs/workers.md)"},
     {"serve", cmd_serve,
      "serve [--host 127.0.0.1] [--port 8080] [--data DIR] [--web DIR] [--cache-dir D] [--max-upload-mb 50]\n"
      "         [--max-video-mb 16384] [--token T] [--allow-origin URL] [--log-requests] [--max-client-connections 64]\n"
      "         [--idle-timeout 5] [--request-timeout 30] [--memory-mb 256] [--redis URL] [--max-speech-chars 4096]\n"
-     "         [--speech-workers 16] [--speech-queue 64]   the web studio, its API and an OpenAI-compatible\n"
+     "         [--speech-workers 16] [--speech-queue 64] [--precision exact] [--speech-precision fast]\n"
+     "         the web studio, its API and an OpenAI-compatible\n"
      "         speech API under /v1/ (docs/api.md)"},
     {"worker", cmd_worker,
      "worker --redis URL [--workers N] [--threads T] [--visibility 30] [--ttl 86400] [--model M]\n"

@@ -1676,14 +1676,19 @@ static int stream_close(const units *U, size_t cs, size_t i, size_t count, size_
 static kk_status chunk_units(kk_g2p *g, const units *U, chunker *ck)
 {
     const size_t hard_max = (size_t)g->p.max_tokens;
-    const int stream = g->p.stream_chunks && !g->p.chunk_per_sentence;
+    /* first_short: the first chunk is cut short (stream_chunks, also with
+     * chunk_per_sentence); stream: the ramp after it (stream_chunks alone) */
+    const int first_short = g->p.stream_chunks;
+    const int stream = first_short && !g->p.chunk_per_sentence;
     size_t cs = 0, count = 0;
     size_t n_speech = 0, first = 0; /* speech chunks emitted; the first one's ids */
+    int soft_done = 0; /* the first chunk's cut at a mark within KK_G2P_STREAM_FIRST_SOFT was looked for */
     kk_status st = KK_OK;
     for (size_t i = 0; i < U->n && st == KK_OK; i++) {
         const unit *u = &U->v[i];
         /* the first streaming chunk is cut short when its sentence is long */
-        size_t max = stream && n_speech == 0 && hard_max > KK_G2P_STREAM_FIRST_MAX ? KK_G2P_STREAM_FIRST_MAX : hard_max;
+        size_t max =
+            first_short && n_speech == 0 && hard_max > KK_G2P_STREAM_FIRST_MAX ? KK_G2P_STREAM_FIRST_MAX : hard_max;
         if (u->kind == KK_ITEM_PAUSE || u->kind == KK_ITEM_PARA) {
             st = emit_counted(ck, U, cs, i, natural_pause(g, U, cs, i), &n_speech, &first);
             if (st == KK_OK && u->kind == KK_ITEM_PAUSE)
@@ -1711,6 +1716,35 @@ static kk_status chunk_units(kk_g2p *g, const units *U, chunker *ck)
             }
         }
         size_t add = u->n + (count > 0 && u->space_before);
+        if (first_short && n_speech == 0 && !soft_done && count + add > KK_G2P_STREAM_FIRST_SOFT &&
+            count + add <= max) {
+            /* The first sentence is long: it ends at its last clause mark or
+             * comma within the soft size, when it has one (a mark, never
+             * between two words: that is only for the hard size below). */
+            soft_done = 1;
+            size_t z = i;
+            for (size_t k = i; k-- > cs + 1;) {
+                const unit *p = &U->v[k];
+                if (p->kind != KK_ITEM_PUNCT || (p->brk != KK_BRK_CLAUSE && p->brk != KK_BRK_COMMA))
+                    continue;
+                size_t zz = k + 1;
+                while (zz < i && U->v[zz].kind == KK_ITEM_PUNCT && U->v[zz].closing)
+                    zz++;
+                if (count_tokens(U, cs, zz) <= KK_G2P_STREAM_FIRST_SOFT) {
+                    z = zz;
+                    break;
+                }
+            }
+            if (z < i) {
+                st = emit_counted(ck, U, cs, z, natural_pause(g, U, cs, z), &n_speech, &first);
+                cs = z;
+                count = count_tokens(U, cs, i);
+                add = u->n + (count > 0 && u->space_before);
+                max = hard_max;
+                if (st != KK_OK)
+                    break;
+            }
+        }
         if (count + add > max) {
             /* waterfall: last sentence end, else clause mark, else comma/dash,
              * such that the rest fits with this unit; else before this unit */

@@ -62,6 +62,10 @@ typedef struct kk_g2p kk_g2p;
 
 /* The sizes of streaming chunks (kk_g2p_params.stream_chunks), in ids. */
 #define KK_G2P_STREAM_FIRST_MAX 100
+/* A first sentence longer than this ends its chunk at its last clause mark
+ * or comma within it, when it has one (a short first chunk: a short time to
+ * first audio); about 3 s of speech. */
+#define KK_G2P_STREAM_FIRST_SOFT 40
 #define KK_G2P_STREAM_MIN 175
 #define KK_G2P_STREAM_TARGET 250
 #define KK_G2P_STREAM_MAX 450
@@ -101,8 +105,10 @@ typedef struct kk_g2p_params {
      * streaming); by default sentences are packed up to max_tokens. */
     int chunk_per_sentence;
     /* Chunks for streaming (first audio at once, prosody after): the first
-     * chunk is the first sentence alone (cut at a clause or comma when it
-     * makes more than KK_G2P_STREAM_FIRST_MAX ids), and each later chunk
+     * chunk is the first sentence alone, cut at its last clause mark or
+     * comma within KK_G2P_STREAM_FIRST_SOFT ids when it is longer than that
+     * and has one, else (past KK_G2P_STREAM_FIRST_MAX ids) as a long
+     * sentence is cut, within KK_G2P_STREAM_FIRST_MAX; each later chunk
      * takes whole sentences while it stays within a target that starts at
      * twice the first chunk's size and doubles per chunk up to
      * KK_G2P_STREAM_TARGET, or, while it holds fewer than
@@ -110,8 +116,10 @@ typedef struct kk_g2p_params {
      * 175-250-450). The ramp lets a chunk be made while the one before it
      * plays when synthesis is at least twice as fast as real time. A
      * sentence longer than max_tokens is cut as always. 0 (the default):
-     * sentences packed up to max_tokens. chunk_per_sentence, when set too,
-     * wins. */
+     * sentences packed up to max_tokens. With chunk_per_sentence too, the
+     * first chunk is cut short so and every later one is one sentence (no
+     * ramp: the server's speech API, whose requests take turns a chunk at a
+     * time). */
     int stream_chunks;
     /* Silence after a chunk, by what ends it (milliseconds). */
     int pause_paragraph_ms; /* a blank line in the text */

@@ -590,6 +590,17 @@ static int fast_prepare(const kk_model *cm, const kk_forward_params *p)
     return ok;
 }
 
+kk_precision kk_model_precision(const kk_model *m, kk_precision asked, void (*on_notice)(void *user, const char *line),
+                                void *notice_user)
+{
+    if (asked != KK_PRECISION_FAST)
+        return KK_PRECISION_EXACT;
+    kk_forward_params p = kk_forward_default_params();
+    p.on_notice = on_notice;
+    p.notice_user = notice_user;
+    return fast_prepare(m, &p) ? KK_PRECISION_FAST : KK_PRECISION_EXACT;
+}
+
 double kk_model_load_ms(const kk_model *m) { return m->load_ms; }
 
 uint64_t kk_model_identity(const kk_model *m) { return kk_weights_get_stats(m->w)->content_hash; }

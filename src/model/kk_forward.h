@@ -155,6 +155,15 @@ int kk_forward_fast_available(char *why, size_t size);
  * fast audio (the render cache) names the kernel too. */
 const char *kk_forward_fast_kernel(void);
 
+/* The precision a forward pass of m asked for `asked` runs at, decided now
+ * for good: for KK_PRECISION_FAST this packs the fast mode's weights (once
+ * per model) and answers KK_PRECISION_EXACT where that cannot run (the CPU,
+ * the kernel, memory), saying why once per model through on_notice (NULL:
+ * stderr) as kk_model_forward does. Callers that key a cache on the audio
+ * use it to name what they will get before they make it. */
+kk_precision kk_model_precision(const kk_model *m, kk_precision asked, void (*on_notice)(void *user, const char *line),
+                                void *notice_user);
+
 /* ids: n_ids phoneme ids *including* the leading and trailing pad 0
  * (3 <= n_ids <= 512, every id < 178); style: the voice's 256 floats for
  * n_ids - 2 tokens. */

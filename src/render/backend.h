@@ -31,6 +31,7 @@
 
 #include "cache.h"
 #include "kk_error.h"
+#include "kk_forward.h" /* kk_precision */
 
 /* The fit's parameters that change a segment's audio (where it is placed
  * is the client's business). */
@@ -42,7 +43,10 @@ typedef struct kk_render_job_fit {
 
 /* One segment to render, as it travels. Strings are borrowed. */
 typedef struct kk_render_job {
-    const char *identity;   /* kk_tts_identity of the client's model (weights' hash, engine version) */
+    const char *identity;   /* kk_tts_identity_for(precision) of the client's model (weights' hash,
+                               engine version, "-fast" for the fast mode) */
+    kk_precision precision; /* what the client's render runs at (kk_tts_precision): a worker
+                               that would run otherwise refuses the job */
     int render_version;     /* the renderer's RENDER_VERSION */
     const char *voices_key; /* the client's voices directory, as cache key material */
     const char *text;

@@ -218,6 +218,8 @@ struct render_ctx {
     const kk_render_params *p;
     kk_cache *cache;        /* p->cache, or the render's own when a backend needs one */
     const char *voices_key; /* key material for the voices: the client's directory */
+    kk_precision precision; /* what the engine runs at (kk_tts_precision of p->precision) */
+    const char *identity;   /* kk_tts_identity_for(precision): key material for the model */
     kk_render_entry_fn record; /* every entry touched: NULL unless a worker (kk_render_job_run) */
     void *record_user;
     job *jobs;
@@ -357,7 +359,7 @@ static kk_cache_key base_key(render_ctx *c, const job *j, const char *phonemes, 
     kk_cache_key_init(&b);
     kk_cache_key_add_str(&b, "kokoro-segment");
     kk_cache_key_add_i64(&b, RENDER_VERSION);
-    kk_cache_key_add_str(&b, kk_tts_identity(c->tts));
+    kk_cache_key_add_str(&b, c->identity);
     kk_cache_key_add_str(&b, c->voices_key);
     kk_cache_key_add_str(&b, j->voice);
     kk_cache_key_add_str(&b, j->text); /* word spans point into it */
@@ -470,6 +472,7 @@ static int speak(render_ctx *c, job *j, const kk_tts_script *script, float speed
     sp.lang = c->p->lang;
     sp.speed = speed;
     sp.threads = c->threads;
+    sp.precision = c->precision;
     sp.durations_only = durations_only;
     sp.abort = synth_abort;
     sp.on_chunk = fn;
@@ -1130,6 +1133,8 @@ kk_cache_key kk_render_job_key(const kk_render_job *r)
     kk_cache_key_add_f64(&b, (double)r->fit.max_speed);
     kk_cache_key_add_f64(&b, r->fit.max_stretch);
     kk_cache_key_add_i64(&b, r->cue_ms);
+    if (r->precision != KK_PRECISION_EXACT) /* (the identity says it too; exact keys stay as they were) */
+        kk_cache_key_add_i64(&b, r->precision);
     return kk_cache_key_final(&b);
 }
 
@@ -1151,7 +1156,8 @@ static kk_status run_remote(render_ctx *c, kk_error *err)
         kk_error e;
         if (prepare_job(c, j, &scripts[m], &e) != KK_OK)
             continue; /* the local pass reports it */
-        rj[m] = (kk_render_job){.identity = kk_tts_identity(c->tts),
+        rj[m] = (kk_render_job){.identity = c->identity,
+                                .precision = c->precision,
                                 .render_version = RENDER_VERSION,
                                 .voices_key = c->voices_key,
                                 .text = j->text,
@@ -1190,11 +1196,23 @@ static kk_status check_job(const kk_render_job *r, kk_tts *tts, kk_error *err)
 {
     if (!r->identity || !r->text || !r->voice || !r->phonemes || !r->voices_key)
         return kk_error_set(err, KK_ERR_INPUT, "the job lacks its model identity, text, voice, phonemes or voices");
-    if (strcmp(r->identity, kk_tts_identity(tts)) || r->render_version != RENDER_VERSION)
+    if (r->precision != KK_PRECISION_EXACT && r->precision != KK_PRECISION_FAST)
+        return kk_error_set(err, KK_ERR_INPUT, "the job's precision %d is neither exact nor fast", (int)r->precision);
+    if (strcmp(r->identity, kk_tts_identity_for(tts, r->precision)) || r->render_version != RENDER_VERSION)
         return kk_error_set(err, KK_ERR_CONFLICT,
                             "the job is for model %s (render version %d) but this worker runs %s (render version "
                             "%d): it would make other audio; run the workers with the client's model and release",
-                            r->identity, r->render_version, kk_tts_identity(tts), RENDER_VERSION);
+                            r->identity, r->render_version, kk_tts_identity_for(tts, r->precision), RENDER_VERSION);
+    /* A fast job on a CPU without the fast mode would be exact audio under
+     * a fast key: refused, so the client renders it (in its fast mode). */
+    if (r->precision == KK_PRECISION_FAST && kk_tts_precision(tts, KK_PRECISION_FAST, NULL, NULL) != KK_PRECISION_FAST) {
+        char why[128] = "";
+        kk_forward_fast_available(why, sizeof why);
+        return kk_error_set(err, KK_ERR_CONFLICT,
+                            "the job asks for the fast mode, which this worker cannot run (%s): it would make exact "
+                            "audio; run fast renders' workers on CPUs with AMX-BF16",
+                            why[0] ? why : "found unavailable when it loaded the model");
+    }
     if (!(r->speed >= KK_SPEED_MIN && r->speed <= KK_SPEED_MAX) || !(r->pitch >= -12.0 && r->pitch <= 12.0))
         return kk_error_set(err, KK_ERR_INPUT, "the job's speed %g or pitch %g is out of range", (double)r->speed,
                             r->pitch);
@@ -1216,6 +1234,7 @@ kk_status kk_render_job_run(kk_tts *tts, const kk_render_job *r, const kk_render
         return st;
     kk_render_params p = kk_render_default_params();
     p.lang = r->lang;
+    p.precision = r->precision;
     p.fit.enabled = r->fit.enabled;
     p.fit.max_speed = r->fit.max_speed;
     p.fit.max_stretch = r->fit.max_stretch;
@@ -1230,7 +1249,8 @@ kk_status kk_render_job_run(kk_tts *tts, const kk_render_job *r, const kk_render
              .speed = r->speed,
              .pitch = r->pitch};
     render_ctx c = {.tts = tts, .p = &p, .cache = jp->cache, .voices_key = r->voices_key, .jobs = &j, .n = 1,
-                    .threads = jp->threads > 0 ? jp->threads : 1};
+                    .threads = jp->threads > 0 ? jp->threads : 1, .precision = r->precision,
+                    .identity = kk_tts_identity_for(tts, r->precision)};
     c.record = jp->on_entry;
     c.record_user = jp->user;
     pthread_mutex_init(&c.lock, NULL);
@@ -1299,6 +1319,9 @@ static kk_status check_params(const kk_render_params *p, kk_error *err)
                             "times", KK_TIME_MAX_HOURS);
     if (p->workers < 0 || p->threads < 0)
         return kk_error_set(err, KK_ERR_ARG, "workers and threads must not be negative");
+    if (p->precision != KK_PRECISION_EXACT && p->precision != KK_PRECISION_FAST)
+        return kk_error_set(err, KK_ERR_ARG, "precision %d is neither exact (%d) nor fast (%d)", (int)p->precision,
+                            KK_PRECISION_EXACT, KK_PRECISION_FAST);
     return kk_render_check_voice_map(p->voice_map, err);
 }
 
@@ -1317,6 +1340,10 @@ static kk_status render(kk_tts *tts, const kk_render_segment *segs, size_t n, co
         return st;
     double t0 = kk_now_s();
     render_ctx c = {.tts = tts, .p = p, .n = n, .voices_key = kk_tts_voices_dir(tts)};
+    /* Decided before any key is made: the fast mode that falls back runs,
+     * and is keyed as, the exact mode (its one line goes to stderr). */
+    c.precision = kk_tts_precision(tts, p->precision, NULL, NULL);
+    c.identity = kk_tts_identity_for(tts, c.precision);
     c.t0 = t0;
     pthread_mutex_init(&c.lock, NULL);
     c.jobs = calloc(n ? n : 1, sizeof *c.jobs);

@@ -7,8 +7,8 @@
  * pause. The work, in order:
  *
  *   1. phonemize every segment (cheap), so that each one's cache key is
- *      known: the model's identity, the phonemes, the voice, the speed, the
- *      pitch and the fit;
+ *      known: the model's identity (with the precision), the phonemes, the
+ *      voice, the speed, the pitch and the fit;
  *   2. render the segments that are not cached on a pool of worker threads
  *      sharing one loaded model, each segment on its own (so the result is
  *      the same whatever the number of workers), and store them in the
@@ -151,6 +151,11 @@ typedef struct kk_render_params {
      * same either way. 0 (the default): no limit, everything in memory. */
     size_t memory_limit;
     const char *temp_dir;
+    /* KK_PRECISION_EXACT (the default) or KK_PRECISION_FAST (kk_synth_params.
+     * precision). The cache keys name the precision that runs (the fast mode
+     * falls back to the exact one, with one line through on_warning at index
+     * 0, where the CPU lacks AMX), so the two modes' audio never mix. */
+    kk_precision precision;
     /* Where the cache misses are rendered: NULL, here on the worker
      * threads (the local backend); else that backend first (backend.h),
      * and here whatever it leaves. Not with lexicon_path (the workers
@@ -240,8 +245,9 @@ typedef struct kk_render_job_result {
 } kk_render_job_result;
 
 /* Renders one job as kk_render would render its segment, through
- * jp->cache, handing every entry to on_entry; *res says what was done. KK_ERR_CONFLICT when the job is for another model identity or
- * render version, or this worker's phonemes for the text differ from the
+ * jp->cache, handing every entry to on_entry; *res says what was done.
+ * KK_ERR_CONFLICT when the job is for another model identity or render
+ * version, or for the fast mode where this CPU cannot run it, or this worker's phonemes for the text differ from the
  * job's (it would make other audio): nothing is rendered. KK_ERR_INPUT for
  * a job whose fields are missing or out of range; the segment's own errors
  * (an unknown voice) as kk_render gives them; KK_ERR_ABORTED when abort

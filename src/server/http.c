@@ -1308,7 +1308,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- start and stop ---- */
 
-kk_server_params kk_server_default_params(void) { return (kk_server_params){.host = "127.0.0.1", .port = 8080}; }
+kk_server_params kk_server_default_params(void)
+{
+    return (kk_server_params){
+        .host = "127.0.0.1", .port = 8080, .precision = KK_PRECISION_EXACT, .speech_precision = KK_PRECISION_FAST};
+}
 
 kk_status kk_server_default_data_dir(char *dst, size_t size, kk_error *err)
 {
@@ -1589,6 +1593,12 @@ static kk_status server_start(const kk_server_params *params, int with_model, kk
     } else if (st == KK_OK && !s->voices_dir) {
         st = kk_error_set(err, KK_ERR_ARG, "a server without a model needs its voices directory (voices_dir)");
     }
+    if (st == KK_OK && s->tts) {
+        /* Decided once, here: what runs is what the cache keys name. The
+         * fast mode's weights are packed now, not on the first request. */
+        s->precision = kk_tts_precision(s->tts, p->precision, log_line, s);
+        s->speech_precision = kk_tts_precision(s->tts, p->speech_precision, log_line, s);
+    }
     if (st == KK_OK)
         st = kk_voice_list(srv_voices_dir(s), &s->voices, &s->n_voices, err);
     if (st == KK_OK && open_cache(s, err) != KK_OK) {
@@ -1616,6 +1626,7 @@ static kk_status server_start(const kk_server_params *params, int with_model, kk
                             .voices = s->voices,
                             .n_voices = s->n_voices,
                             .render_workers = p->render_workers,
+                            .precision = s->precision,
                             .backend = p->render_backend,
                             .memory_bytes = p->memory_bytes,
                             .log_renders = p->log_requests,

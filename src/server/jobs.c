@@ -404,6 +404,7 @@ static kk_render_params render_params(srv_jobs *j, const srv_settings *st)
     rp.fit.overflow = st->fit == SRV_FIT_TRUNCATE ? KK_OVERFLOW_TRUNCATE : KK_OVERFLOW_OVERLAP;
     rp.gap_ms = st->gap_ms;
     rp.workers = j->env.render_workers;
+    rp.precision = j->env.precision;
     rp.cache = j->env.cache;
     rp.backend = j->env.backend;
     return rp;
@@ -1773,6 +1774,7 @@ kk_status srv_jobs_preview(srv_jobs *j, const char *voice, srv_export *x, char *
         .text = preview_text(voice), .start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .voice = voice, .pitch = NAN};
     kk_render_params rp = kk_render_default_params();
     rp.voice = voice;
+    rp.precision = j->env.precision;
     rp.cache = j->env.cache;
     rp.workers = 1;
     rp.abort = export_abort;

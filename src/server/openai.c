@@ -405,6 +405,7 @@ static void run_job(srv_openai *o, job *j)
         sp.voice = j->voice;
         sp.lang = j->lang[0] ? j->lang : NULL;
         sp.speed = j->engine_speed;
+        sp.precision = s->speech_precision;
         sp.on_chunk = on_chunk;
         sp.abort = synth_abort;
         sp.user = j;
@@ -777,7 +778,7 @@ static kk_cache_key speech_key(const kk_server *s, const job *j)
     kk_cache_key_init(&b);
     kk_cache_key_add_str(&b, "openai-speech");
     kk_cache_key_add_str(&b, BLOB_MAGIC);
-    kk_cache_key_add_str(&b, kk_tts_identity(s->tts));
+    kk_cache_key_add_str(&b, kk_tts_identity_for(s->tts, s->speech_precision)); /* what runs, fast or exact */
     kk_cache_key_add_str(&b, kk_tts_script_phonemes(j->script));
     kk_cache_key_add_str(&b, j->voice);
     kk_cache_key_add_f64(&b, j->engine_speed);
@@ -966,7 +967,11 @@ static void speech(srv_request *rq, srv_reply *rp, int captioned)
     kk_synth_params sp = kk_synth_default_params();
     sp.voice = j->voice;
     sp.lang = j->lang[0] ? j->lang : NULL;
-    sp.chunk_per_sentence = 1; /* first audio after the first sentence */
+    /* First audio after the first sentence, or its first clause when it
+     * is long (stream_chunks' short first chunk); then a chunk per sentence,
+     * each one engine turn among the requests at work. */
+    sp.chunk_per_sentence = 1;
+    sp.stream_chunks = 1;
     kk_status st = kk_tts_prepare(s->tts, j->text, &sp, &j->script, &err);
     if (st == KK_OK && kk_tts_script_chunks(j->script) == 0)
         st = kk_error_set(&err, KK_ERR_INPUT, "input: nothing to say (no words)");
@@ -1047,6 +1052,9 @@ static void speech(srv_request *rq, srv_reply *rp, int captioned)
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, "X-Accel-Buffering", "no");
     MHD_add_response_header(r, "X-Cache", j->hit ? "hit" : "miss");
+    /* What made the audio (kokoro serve --speech-precision, after the fast
+     * mode's fallback where the CPU lacks AMX): the cache is keyed on it. */
+    MHD_add_response_header(r, "X-Kokoro-Precision", kk_tts_precision_name(s->speech_precision));
     if (j->mode == M_AUDIO) {
         char cd[64];
         snprintf(cd, sizeof cd, "inline; filename=\"speech.%s\"", kk_stream_format_name(fmt));

@@ -24,6 +24,7 @@
 
 #include "backend.h"
 #include "kk_error.h"
+#include "kk_forward.h" /* kk_precision */
 
 typedef struct kk_server kk_server;
 
@@ -83,6 +84,14 @@ typedef struct kk_server_params {
     int speech_workers;               /* speech requests made at once, sharing the engine a
                                          sentence each in turn [16] */
     size_t speech_queue;              /* speech requests waiting for a worker; past it 429 [64] */
+    /* The engine's arithmetic (kk_synth_params.precision). precision: the
+     * studio's renders, exports and previews [exact, the reference audio];
+     * speech_precision: the OpenAI-compatible API [fast, where the CPU has
+     * AMX-BF16: what its clients want is speed]. Where the CPU cannot run
+     * the fast mode both fall back to exact, with one line in the log at
+     * start. The render cache keys name the precision that runs. */
+    kk_precision precision;
+    kk_precision speech_precision;
     kk_server_log_fn log;
     void *log_user;
 } kk_server_params;

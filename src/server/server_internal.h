@@ -82,6 +82,9 @@ struct kk_server {
     kk_store *store;
     kk_tts *tts;
     kk_cache *cache;
+    /* What runs (kk_tts_precision of p.precision, p.speech_precision):
+     * the studio's renders, the OpenAI-compatible API */
+    kk_precision precision, speech_precision;
     kk_voice_info *voices;
     size_t n_voices;
     srv_jobs *jobs;

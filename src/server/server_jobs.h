@@ -37,6 +37,7 @@ typedef struct srv_jobs_env {
     const kk_voice_info *voices;       /* the voices a segment may use */
     size_t n_voices;
     int render_workers;                /* kk_render_params.workers */
+    kk_precision precision;            /* kk_render_params.precision of every render */
     kk_render_backend *backend;        /* kk_render_params.backend (NULL: local) */
     size_t memory_bytes;               /* segments' audio (samples and words) kept in memory,
                                           all projects; 0: 256 MiB. Past it the least recently

@@ -31,6 +31,7 @@ struct kk_tts {
     char model_dir[4096];
     char voices_dir[4096];
     char identity[64];
+    char identity_fast[72]; /* identity + "-fast" */
     /* The pronunciation dictionary, mapped once and shared by every
      * prepare (read-only); NULL when there is none, which the first
      * prepare reports. */
@@ -173,6 +174,7 @@ kk_status kk_tts_new(const kk_tts_params *params, kk_tts **out, kk_error *err)
                  de.msg);
     snprintf(t->identity, sizeof t->identity, "kkw-%016llx-e%d", (unsigned long long)kk_model_identity(t->model),
              KK_ENGINE_VERSION);
+    snprintf(t->identity_fast, sizeof t->identity_fast, "%s-fast", t->identity);
     *out = t;
     return KK_OK;
 }
@@ -196,6 +198,32 @@ const char *kk_tts_model_path(const kk_tts *t) { return t->model_path; }
 const char *kk_tts_voices_dir(const kk_tts *t) { return t->voices_dir; }
 double kk_tts_load_ms(const kk_tts *t) { return kk_model_load_ms(t->model); }
 const char *kk_tts_identity(const kk_tts *t) { return t->identity; }
+const char *kk_tts_identity_for(const kk_tts *t, kk_precision p)
+{
+    return p == KK_PRECISION_FAST ? t->identity_fast : t->identity;
+}
+
+kk_precision kk_tts_precision(kk_tts *t, kk_precision asked, void (*on_notice)(void *user, const char *line),
+                              void *user)
+{
+    return kk_model_precision(t->model, asked, on_notice, user);
+}
+
+kk_status kk_tts_precision_parse(const char *name, const char *what, kk_precision *out, kk_error *err)
+{
+    if (name && !strcmp(name, "exact"))
+        *out = KK_PRECISION_EXACT;
+    else if (name && !strcmp(name, "fast"))
+        *out = KK_PRECISION_FAST;
+    else
+        return kk_error_set(err, KK_ERR_ARG,
+                            "%s: \"%.60s\" is not a precision; use exact (fp32, the reference audio) or fast (bf16 "
+                            "convolutions where the CPU has AMX)",
+                            what ? what : "precision", name ? name : "(none)");
+    return KK_OK;
+}
+
+const char *kk_tts_precision_name(kk_precision p) { return p == KK_PRECISION_FAST ? "fast" : "exact"; }
 
 /* ---- synthesis ---- */
 

@@ -59,6 +59,21 @@ double kk_tts_load_ms(const kk_tts *t);
  * weights' hash and the engine's version, as text ("kkw-<hex>-e<n>"), for
  * the keys of caches of rendered audio. */
 const char *kk_tts_identity(const kk_tts *t);
+/* The same for audio made at precision p: kk_tts_identity for the exact
+ * mode, with "-fast" after it for the fast mode, so that caches keyed on it
+ * never hand out one mode's audio for the other's. Give it what
+ * kk_tts_precision answered, not what was asked. */
+const char *kk_tts_identity_for(const kk_tts *t, kk_precision p);
+/* The precision kk_tts_speak asked for `asked` runs at here (decided once
+ * per context: the fast mode falls back to the exact one where the CPU
+ * lacks AMX-BF16, and says why once through on_notice, NULL: stderr). */
+kk_precision kk_tts_precision(kk_tts *t, kk_precision asked, void (*on_notice)(void *user, const char *line),
+                              void *user);
+/* "exact" or "fast" to a kk_precision; KK_ERR_ARG naming the choices (and
+ * what, e.g. "--precision", in the message) for anything else. */
+kk_status kk_tts_precision_parse(const char *name, const char *what, kk_precision *out, kk_error *err);
+/* "exact" or "fast". */
+const char *kk_tts_precision_name(kk_precision p);
 
 /* When a word is spoken, read off the engine's predicted durations. */
 typedef struct kk_tts_word {
@@ -117,13 +132,16 @@ typedef struct kk_synth_params {
     int durations_only;
     /* KK_PRECISION_EXACT (the default) or KK_PRECISION_FAST (kk_forward.h:
      * bf16 convolutions where the CPU has AMX, else exact with one notice
-     * through on_warning). The identity of the audio (kk_tts_identity)
-     * holds for the exact mode; a cache keyed on it must add the precision. */
+     * through on_warning). A cache of the audio keys on
+     * kk_tts_identity_for(t, kk_tts_precision(t, precision, ...)). */
     kk_precision precision;
     kk_tts_profile *profile; /* NULL: not profiled */
     /* kk_tts_prepare: one chunk per sentence, not sentences packed up to
      * 510 tokens: the first audio comes after the first sentence (for
-     * streaming answers), at some cost in speed on long texts. */
+     * streaming answers), at some cost in speed on long texts. With
+     * stream_chunks too, the first chunk is cut short as stream_chunks cuts
+     * it (a long first sentence ends at a clause mark or comma) and every
+     * later chunk is one sentence. */
     int chunk_per_sentence;
     /* Chunks sized for streaming (kk_g2p_params.stream_chunks): the first
      * sentence is a chunk of its own, so that its audio comes at once, and

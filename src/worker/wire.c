@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <xxhash.h>
 
+#include "tts.h" /* kk_tts_precision_name, _parse */
 #include "worker_internal.h"
 
 char *kk_wire_job_encode(const kk_render_job *j, const char *key_hex, const char *reply)
@@ -25,6 +26,10 @@ char *kk_wire_job_encode(const kk_render_job *j, const char *key_hex, const char
     cJSON_AddStringToObject(o, "key", key_hex);
     cJSON_AddStringToObject(o, "reply", reply);
     cJSON_AddStringToObject(o, "identity", j->identity);
+    /* Absent means exact: a client of the release before precision was a
+     * setting sends none, and its exact jobs keep their keys. */
+    if (j->precision != KK_PRECISION_EXACT)
+        cJSON_AddStringToObject(o, "precision", kk_tts_precision_name(j->precision));
     cJSON_AddNumberToObject(o, "render_version", j->render_version);
     cJSON_AddStringToObject(o, "voices_key", j->voices_key);
     cJSON_AddStringToObject(o, "text", j->text);
@@ -96,6 +101,14 @@ kk_status kk_wire_job_decode(const char *text, size_t len, kk_wire_job *out, kk_
     if (bad)
         return kk_error_set(err, KK_ERR_INPUT, "the job message lacks a string field (key, identity, voices_key, "
                             "text, voice, lang or phonemes)");
+    cJSON *prec = cJSON_GetObjectItemCaseSensitive(o, "precision");
+    if (prec && !cJSON_IsNull(prec)) {
+        kk_error pe;
+        if (!cJSON_IsString(prec) ||
+            kk_tts_precision_parse(prec->valuestring, "the job message's precision", &j->precision, &pe) != KK_OK)
+            return kk_error_set(err, KK_ERR_INPUT, "%s",
+                                cJSON_IsString(prec) ? pe.msg : "the job message's precision is not a string (exact or fast)");
+    }
     double rv = num_field(o, "render_version", &bad);
     double speed = num_field(o, "speed", &bad);
     j->pitch = num_field(o, "pitch", &bad);

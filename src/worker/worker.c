@@ -479,6 +479,8 @@ static char *heartbeat_json(worker_ctx *w)
     cJSON_AddStringToObject(o, "id", w->id);
     cJSON_AddNumberToObject(o, "pid", (double)getpid());
     cJSON_AddStringToObject(o, "identity", kk_tts_identity(w->tts));
+    /* Whether fast-mode jobs can be given to it (the others it refuses). */
+    cJSON_AddBoolToObject(o, "fast_mode", kk_forward_fast_available(NULL, 0));
     cJSON_AddNumberToObject(o, "workers", w->p->workers);
     cJSON_AddNumberToObject(o, "threads", w->threads);
     cJSON_AddNumberToObject(o, "jobs", (double)s.jobs);

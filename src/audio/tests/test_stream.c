@@ -3,7 +3,8 @@
  * bytes, written to a file in pieces of odd sizes, decode back (FFmpeg,
  * kk_audio_decode) to the length that went in and to the same sound; a
  * stream cut into many writes equals one written in one go for the
- * formats without codec state (WAV, PCM); bad names are refused.
+ * formats without codec state (WAV, PCM); one write's audio is out at
+ * once, bar the codec's frame (prompt); bad names are refused.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -101,6 +102,54 @@ static void test_flac(void **s) { (void)s; decodes_back(KK_STREAM_FLAC, 0.001); 
 static void test_wav(void **s) { (void)s; decodes_back(KK_STREAM_WAV, 0.001); }
 static void test_pcm(void **s) { (void)s; decodes_back(KK_STREAM_PCM, 0); }
 
+/* Prompt: what one write of a chunk makes is out at once, not held for
+ * the next chunk or the finish. After one write of 1 s (no finish) the
+ * bytes so far decode to that second less at most what the codec holds:
+ * its frame and lookahead (MP3 ~0.07 s, AAC ~0.09 s, FLAC one 0.19 s
+ * frame, Opus 20 ms; the Ogg pages are flushed per packet, not per
+ * second). The first chunk of a streamed answer is heard when made. */
+static void prompt(kk_stream_format f, double held_s)
+{
+    size_t n = RATE;
+    float *x = tone(n);
+    kk_error err = {0};
+    kk_stream_enc *e = NULL;
+    assert_int_equal(kk_stream_enc_open(&e, f, RATE, 0, &err), KK_OK);
+    kk_buf b = {0};
+    assert_int_equal(kk_stream_enc_write(e, x, n, &b, &err), KK_OK);
+    char name[64];
+    snprintf(name, sizeof name, "stream_prompt.%s", kk_stream_format_name(f));
+    const char *path = kk_test_path(name);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b.data, 1, b.len, fp), b.len);
+    fclose(fp);
+    float *y = NULL;
+    size_t m = 0;
+    int rate = 0;
+    assert_int_equal(kk_audio_decode(path, RATE, &y, &m, &rate, &err), KK_OK);
+    double got = (double)m / RATE;
+    fprintf(stderr, "%s: %zu bytes after a write of 1 s, decoding to %.3f s\n", kk_stream_format_name(f), b.len, got);
+    if (got < 1.0 - held_s)
+        fail_msg("%s: one write of 1 s gave bytes of %.3f s only (held back: %.3f s)", kk_stream_format_name(f), got,
+                 1.0 - got);
+    remove(path);
+    free(y);
+    free(x);
+    kk_buf_free(&b);
+    kk_stream_enc_free(e);
+}
+
+static void test_prompt(void **s)
+{
+    (void)s;
+    prompt(KK_STREAM_MP3, 0.1);
+    prompt(KK_STREAM_OPUS, 0.05);
+    prompt(KK_STREAM_AAC, 0.12);
+    prompt(KK_STREAM_FLAC, 0.2);
+    prompt(KK_STREAM_WAV, 0.0);
+}
+
 static void test_names(void **s)
 {
     (void)s;
@@ -122,7 +171,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mp3),  cmocka_unit_test(test_opus), cmocka_unit_test(test_aac),
         cmocka_unit_test(test_flac), cmocka_unit_test(test_wav),  cmocka_unit_test(test_pcm),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_names),  cmocka_unit_test(test_prompt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* test_cli_render.c - `kokoro render` end to end on the real model: the
  * bundled example to every export format, each decoded back (with FFmpeg's
  * libraries) to the track's length; subtitles and report; a dubbed video;
- * an interrupted render leaves no file; bad requests fail clearly. */
+ * an interrupted render leaves no file; bad requests fail clearly;
+ * --precision keys the cache (fast audio is not exact audio). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -385,6 +386,34 @@ static void test_bad_requests(void **state)
     assert_false(exists(tmp("x.wav")));
 }
 
+/* --precision: a bad value is a usage error; fast then exact on one
+ * cache: the exact render does not take the fast audio (where the fast
+ * mode runs; where it falls back, one line says so and the entries are
+ * the exact ones, shared). */
+static void test_precision(void **state)
+{
+    run_result r = run(NULL, "render '%s' -o '%s' --precision turbo", example("welcome.srt"), tmp("p.wav"));
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "--precision"));
+    assert_non_null(strstr(r.err, "exact"));
+    done(&r);
+    const char *txt = tmp("precision.txt"), *pc = tmp("precision-cache");
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pc); /* a fresh cache: the first render must miss */
+    assert_int_equal(system(cmd), 0);
+    put(txt, "One short line.");
+    r = run(NULL, "render '%s' -o '%s' --precision fast --cache-dir '%s'", txt, tmp("p.wav"), pc);
+    assert_int_equal(r.code, 0);
+    int fell_back = strstr(r.err, "fast mode unavailable") != NULL;
+    assert_non_null(strstr(r.err, "1 rendered, 0 from the cache"));
+    done(&r);
+    r = run(NULL, "render '%s' -o '%s' --precision exact --cache-dir '%s'", txt, tmp("p.wav"), pc);
+    assert_int_equal(r.code, 0);
+    assert_null(strstr(r.err, "fast mode unavailable"));
+    assert_non_null(strstr(r.err, fell_back ? "0 rendered, 1 from the cache" : "1 rendered, 0 from the cache"));
+    done(&r);
+}
+
 int main(void)
 {
     snprintf(cache, sizeof cache, "%s", tmp("render-cache"));
@@ -394,6 +423,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_precision),
         cmocka_unit_test(test_interrupted_render_leaves_nothing),
         cmocka_unit_test(test_every_format_decodes_to_the_track_length),
         cmocka_unit_test(test_subtitles_report_and_text),

@@ -155,8 +155,30 @@ static void stream_chunks_ramp(void **state)
                             "before the evening came. Then she slept.";
     assert_int_equal(kk_g2p_run(g, longfirst, "en-us", collect_chunk, &lf, &err), KK_OK);
     assert_true(lf.n >= 2);
-    assert_true(lf.c[0].n_ids <= KK_G2P_STREAM_FIRST_MAX);
+    assert_true(lf.c[0].n_ids <= KK_G2P_STREAM_FIRST_SOFT); /* at its last comma within the soft size */
     assert_int_equal(longfirst[lf.c[0].text_end - 1], ',');
+    size_t cut = lf.c[0].text_end;
+    chunks_free(&lf);
+    /* with chunk_per_sentence too: the same short first chunk, then one
+     * chunk per sentence (no ramp) */
+    kk_g2p_set_chunk_per_sentence(g, 1);
+    assert_int_equal(kk_g2p_run(g, longfirst, "en-us", collect_chunk, &lf, &err), KK_OK);
+    assert_int_equal(lf.c[0].text_end, cut);
+    assert_true(lf.n >= 3);
+    assert_string_equal(longfirst + lf.c[lf.n - 1].text_start, "Then she slept.");
+    chunks_free(&lf);
+    chunks ps = {0};
+    assert_int_equal(kk_g2p_run(g, text, "en-us", collect_chunk, &ps, &err), KK_OK);
+    assert_int_equal(ps.n, 200); /* short sentences: one chunk each */
+    chunks_free(&ps);
+    kk_g2p_set_chunk_per_sentence(g, 0);
+    /* a first sentence past the soft size without a mark within it stays whole */
+    const char *nomark = "The committee examined every single proposal that arrived during the winter. Then it "
+                         "rested.";
+    assert_int_equal(kk_g2p_run(g, nomark, "en-us", collect_chunk, &lf, &err), KK_OK);
+    fprintf(stderr, "a first sentence of %zu ids without a mark: one chunk\n", lf.c[0].n_ids);
+    assert_true(lf.c[0].n_ids > KK_G2P_STREAM_FIRST_SOFT);
+    assert_int_equal(nomark[lf.c[0].text_end - 1], '.');
     chunks_free(&lf);
     chunks_free(&again);
     assert_int_equal(w.count, 0);

@@ -6,7 +6,8 @@
  * segment, a corrupt entry is re-rendered); abort; failures as data
  * (which segment); the speed range; a job backend (an in-process fake of
  * backend.h): the same track whether it renders, gives back or refuses the
- * jobs, and kk_render_job_run's refusals. */
+ * jobs, and kk_render_job_run's refusals; the precision in the cache keys
+ * and the jobs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -567,6 +568,90 @@ static void test_times_past_the_limit(void **state)
     assert_int_equal(f.index, 0);
 }
 
+/* ---- precision ---- */
+
+/* The precision is in the cache keys: a fast render does not read the
+ * exact render's entries (nor the reverse), except where the fast mode
+ * falls back to the exact one here, when it runs exactly and shares them
+ * (the same audio). A worker that cannot run the fast mode refuses fast
+ * jobs. */
+static void test_precision(void **state)
+{
+    const char *ie = kk_tts_identity_for(tts, KK_PRECISION_EXACT), *ifa = kk_tts_identity_for(tts, KK_PRECISION_FAST);
+    assert_string_equal(ie, kk_tts_identity(tts));
+    assert_string_not_equal(ie, ifa);
+    assert_non_null(strstr(ifa, "-fast"));
+    int fast_here = kk_tts_precision(tts, KK_PRECISION_FAST, NULL, NULL) == KK_PRECISION_FAST;
+    assert_int_equal(kk_tts_precision(tts, KK_PRECISION_EXACT, NULL, NULL), KK_PRECISION_EXACT);
+
+    kk_cache_params cp = kk_cache_default_params();
+    cp.dir = NULL;
+    kk_cache *cache;
+    kk_error err;
+    assert_int_equal(kk_cache_open(&cp, &cache, &err), KK_OK);
+    kk_render_params p = params(cache, 1);
+    kk_render_result exact, fast, again;
+    assert_int_equal(kk_render(tts, &cues[0], 1, &p, &exact, &err), KK_OK);
+    assert_int_equal(exact.synthesized, 1);
+    p.precision = KK_PRECISION_FAST;
+    assert_int_equal(kk_render(tts, &cues[0], 1, &p, &fast, &err), KK_OK);
+    if (fast_here) {
+        assert_int_equal(fast.synthesized, 1); /* not the exact entry */
+        assert_int_equal(fast.from_cache, 0);
+    } else {
+        fprintf(stderr, "no fast mode on this CPU: the fast render shares the exact entries\n");
+        assert_int_equal(fast.from_cache, 1);
+        assert_int_equal(fast.n_samples, exact.n_samples);
+        assert_memory_equal(fast.samples, exact.samples, exact.n_samples * sizeof(float));
+    }
+    /* and back: the exact render still gets exact audio from the cache */
+    p.precision = KK_PRECISION_EXACT;
+    assert_int_equal(kk_render(tts, &cues[0], 1, &p, &again, &err), KK_OK);
+    assert_int_equal(again.from_cache, 1);
+    assert_int_equal(again.n_samples, exact.n_samples);
+    assert_memory_equal(again.samples, exact.samples, exact.n_samples * sizeof(float));
+    p.precision = (kk_precision)7;
+    assert_int_equal(kk_render(tts, &cues[0], 1, &p, &again, &err), KK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "precision"));
+    kk_render_result_free(&exact);
+    kk_render_result_free(&fast);
+    kk_render_result_free(&again);
+    kk_cache_close(cache);
+
+    /* a worker without the fast mode (forced off: a model loaded with
+     * KOKORO_FAST_DISABLE=1 decides so for good) refuses a fast job */
+    setenv("KOKORO_FAST_DISABLE", "1", 1);
+    kk_tts *slow = NULL;
+    kk_tts_params tp = kk_tts_default_params();
+    assert_int_equal(kk_tts_new(&tp, &slow, &err), KK_OK);
+    assert_int_equal(kk_tts_precision(slow, KK_PRECISION_FAST, NULL, NULL), KK_PRECISION_EXACT);
+    unsetenv("KOKORO_FAST_DISABLE");
+    kk_render_job job = {.identity = kk_tts_identity_for(slow, KK_PRECISION_FAST),
+                         .precision = KK_PRECISION_FAST,
+                         .render_version = 2,
+                         .voices_key = kk_tts_voices_dir(slow),
+                         .text = "Next.",
+                         .voice = "af_heart",
+                         .phonemes = "nˈɛkst.|0",
+                         .speed = 1.0f,
+                         .fit = {1, 1.25f, 1.2},
+                         .cue_ms = 800};
+    assert_int_equal(kk_cache_open(&cp, &cache, &err), KK_OK);
+    kk_render_job_params jp = {.cache = cache};
+    kk_render_job_result res;
+    assert_int_equal(kk_render_job_run(slow, &job, &jp, &res, &err), KK_ERR_CONFLICT);
+    fprintf(stderr, "fast job on a worker without it: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "fast mode"));
+    assert_int_equal(res.rendered, 0);
+    /* a fast job whose identity is the exact one's: refused as another model */
+    job.identity = kk_tts_identity(slow);
+    assert_int_equal(kk_render_job_run(slow, &job, &jp, &res, &err), KK_ERR_CONFLICT);
+    job.precision = (kk_precision)7;
+    assert_int_equal(kk_render_job_run(slow, &job, &jp, &res, &err), KK_ERR_INPUT);
+    kk_cache_close(cache);
+    kk_tts_free(slow);
+}
+
 /* ---- a job backend, in process ---- */
 
 typedef struct {
@@ -713,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_speed_range),
         cmocka_unit_test(test_times_past_the_limit),
         cmocka_unit_test(test_job_backend),
+        cmocka_unit_test(test_precision),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { api, removeDir, startServer, tempDir, waitRendered } from './helper.mjs';
+import { KOKORO, api, removeDir, startServer, tempDir, waitRendered } from './helper.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, 'openai-client', 'package.json'));
@@ -335,6 +335,38 @@ describe('captions, disconnects, the queue, the studio, metrics', () => {
     } finally {
       await busy.stop();
       removeDir(busy.data);
+    }
+  });
+
+  test('precision: the endpoint\'s default is fast (exact where the CPU lacks AMX, said once at start), --speech-precision exact, bad values refused', async () => {
+    const r = await fetch(`${srv.base}/v1/audio/speech`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'tts-1', voice: 'af_heart', input: 'Which precision made me?', response_format: 'pcm' }) });
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    const made = r.headers.get('x-kokoro-precision');
+    assert.ok(made === 'fast' || made === 'exact', String(made));
+    const fallbacks = (srv.stderr().match(/fast mode unavailable/g) || []).length;
+    assert.equal(fallbacks, made === 'exact' ? 1 : 0, srv.stderr());
+    // exact asked: exact made, on the same cache directory as the default
+    // server's: a fast answer is not served from it (where fast runs)
+    const ex = await startServer({ args: ['--speech-precision', 'exact', '--precision', 'exact'], cache: srv.cache });
+    try {
+      const a = await fetch(`${ex.base}/v1/audio/speech`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ model: 'tts-1', voice: 'af_heart', input: 'Which precision made me?', response_format: 'pcm' }) });
+      assert.equal(a.status, 200);
+      await a.arrayBuffer();
+      assert.equal(a.headers.get('x-kokoro-precision'), 'exact');
+      assert.doesNotMatch(ex.stderr(), /fast mode unavailable/);
+      // the default server's entry is on disk; it is this one's only when both made exact audio
+      assert.equal(a.headers.get('x-cache'), made === 'exact' ? 'hit' : 'miss');
+    } finally {
+      await ex.stop();
+      removeDir(ex.data);
+    }
+    for (const flag of ['--precision', '--speech-precision']) {
+      const bad = spawnSync(KOKORO, ['serve', '--port', '0', flag, 'turbo'], { encoding: 'utf8' });
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, new RegExp(`${flag}: "turbo" is not a precision; use exact .* or fast`));
     }
   });
 

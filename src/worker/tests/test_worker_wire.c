@@ -2,7 +2,8 @@
  * test_worker_wire.c - the worker's wire format and Redis URL, without a
  * Redis or a model: job messages survive the trip exactly (the key holds),
  * a changed or incomplete message is refused with a reason, a stored entry
- * whose bytes changed fails its checksum, and URLs are read or refused.
+ * whose bytes changed fails its checksum, the precision travels and is
+ * in the key, and URLs are read or refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -85,6 +86,51 @@ static void test_refused(void **state)
     }
 }
 
+/* The precision travels (absent for exact, so the exact jobs of a client
+ * from before it was a setting keep their keys) and is in the key. */
+static void test_precision(void **state)
+{
+    (void)state;
+    kk_render_job j = sample();
+    kk_cache_key ke = kk_render_job_key(&j);
+    char hex[33];
+    kk_cache_key_hex(&ke, hex);
+    char *msg = kk_wire_job_encode(&j, hex, "kk:reply:x");
+    assert_non_null(msg);
+    assert_null(strstr(msg, "precision"));
+    free(msg);
+
+    j.precision = KK_PRECISION_FAST;
+    j.identity = "kkw-0123456789abcdef-e1-fast";
+    kk_cache_key kf = kk_render_job_key(&j);
+    assert_memory_not_equal(ke.bytes, kf.bytes, 16);
+    kk_cache_key_hex(&kf, hex);
+    msg = kk_wire_job_encode(&j, hex, "kk:reply:x");
+    assert_non_null(strstr(msg, "\"precision\":\"fast\""));
+    kk_wire_job w;
+    kk_error e;
+    assert_int_equal(kk_wire_job_decode(msg, strlen(msg), &w, &e), KK_OK);
+    assert_int_equal(w.job.precision, KK_PRECISION_FAST);
+    kk_wire_job_free(&w);
+
+    /* a precision the worker does not know is refused, with the choices */
+    char *bad = malloc(strlen(msg) + 16);
+    char *at = strstr(msg, "\"fast\"");
+    assert_non_null(at);
+    snprintf(bad, strlen(msg) + 16, "%.*s\"turbo\"%s", (int)(at - msg), msg, at + 6);
+    assert_int_equal(kk_wire_job_decode(bad, strlen(bad), &w, &e), KK_ERR_INPUT);
+    assert_non_null(strstr(e.msg, "turbo"));
+    assert_non_null(strstr(e.msg, "exact"));
+    kk_wire_job_free(&w);
+    /* the same message said exact: the key no longer holds */
+    snprintf(bad, strlen(msg) + 16, "%.*s\"exact\"%s", (int)(at - msg), msg, at + 6);
+    assert_int_equal(kk_wire_job_decode(bad, strlen(bad), &w, &e), KK_ERR_INPUT);
+    assert_non_null(strstr(e.msg, "changed on the way"));
+    kk_wire_job_free(&w);
+    free(bad);
+    free(msg);
+}
+
 static void test_blob(void **state)
 {
     (void)state;
@@ -127,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_precision),
         cmocka_unit_test(test_blob),
         cmocka_unit_test(test_url),
     };

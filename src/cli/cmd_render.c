@@ -201,7 +201,7 @@ static int parse_args(int argc, char **argv, render_args *a)
         } else if (!strcmp(o, "--pauses") && v) {
             int m = kk_pause_mode_from_name(v);
             if (m < 0)
-                return cli_usage("render: --pauses takes stretch (the default) or silence"), -1;
+                return cli_usage("render: --pauses takes silence (the default) or stretch"), -1;
             a->rp.fit.pause_mode = (kk_pause_mode)m;
             i++;
         } else if (!strcmp(o, "--no-gap"))

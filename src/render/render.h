@@ -71,7 +71,7 @@ typedef struct kk_fit_params {
      * in the report says which words and why (kk_render_cue.fit_note).
      * Default 0. */
     int words;
-    kk_pause_mode pause_mode; /* default KK_PAUSE_STRETCH (docs/prosody.md says why) */
+    kk_pause_mode pause_mode; /* default KK_PAUSE_SILENCE (prosody.h says why) */
 } kk_fit_params;
 
 /* One segment to render. Strings are copied by kk_render where needed. */

@@ -40,9 +40,13 @@
  * is 2, and a single word may go a little past the sentence's limit. */
 #define KK_PROSODY_MAX_RATE 2.5
 
+/* How the room between two words longer than their natural pause is
+ * filled. Silence is the default: a space id held for hundreds of ms makes
+ * the decoder hum at about -35 dB under the peak (breathy noise) through the
+ * whole pause, and pocketsphinx hears words less well (docs/prosody.md). */
 typedef enum kk_pause_mode {
-    KK_PAUSE_STRETCH = 0, /* the space and punctuation ids between words lengthened */
-    KK_PAUSE_SILENCE = 1, /* those ids at their natural length, silence inserted for the rest */
+    KK_PAUSE_SILENCE = 0, /* those ids at their natural length, silence inserted for the rest */
+    KK_PAUSE_STRETCH = 1, /* the space and punctuation ids between words lengthened */
 } kk_pause_mode;
 
 /* "stretch", "silence"; -1 for anything else. */

@@ -200,12 +200,13 @@ static int settings_apply(kk_server *s, const cJSON *in, srv_settings *st, srv_r
         return -1;
     if ((v = cJSON_GetObjectItemCaseSensitive(in, "fit"))) {
         if (!cJSON_IsString(v) || (strcmp(v->valuestring, "overlap") && strcmp(v->valuestring, "truncate") &&
-                                   strcmp(v->valuestring, "none"))) {
-            srv_bad(rp, "settings.fit: overlap, truncate or none");
+                                   strcmp(v->valuestring, "none") && strcmp(v->valuestring, "words"))) {
+            srv_bad(rp, "settings.fit: overlap, truncate, none or words (each word at the source's time)");
             return -1;
         }
         st->fit = !strcmp(v->valuestring, "truncate") ? SRV_FIT_TRUNCATE
                   : !strcmp(v->valuestring, "none")   ? SRV_FIT_NONE
+                  : !strcmp(v->valuestring, "words")  ? SRV_FIT_WORDS
                                                       : SRV_FIT_OVERLAP;
     }
     if (cJSON_GetObjectItemCaseSensitive(in, "gap_ms") && get_int(in, "gap_ms", 0, 600000, &st->gap_ms, rp))

@@ -470,6 +470,26 @@ describe('rendering', () => {
   let id;
   let ids;
 
+  test('fit "words": a WScribe segment speaks each word at its time', async () => {
+    const p = (await api(server, 'POST', '/api/projects',
+      { name: 'Words', text: WSCRIBE, format: 'wscribe', settings: { fit: 'words' } })).json;
+    assert.equal(p.settings.fit, 'words');
+    const ev = await events(server, p.id);
+    try {
+      await ev.next((e) => e.event === 'hello');
+      const now = await project(server, p.id);
+      for (const s of now.segments.filter((x) => x.status !== 'ready'))
+        await ev.next((e) => e.event === 'segment' && e.data.id === s.id && e.data.status === 'ready');
+    } finally {
+      await ev.close();
+    }
+    const w = (await project(server, p.id)).segments[0].rendered.words;
+    assert.equal(w.length, 2);
+    // to the frame: within half of 25 ms (and the report's ms rounding)
+    assert.ok(Math.abs(w[0].start_ms - 1000) <= 13 && Math.abs(w[1].start_ms - 1400) <= 13, JSON.stringify(w));
+    assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
+  });
+
   test('segment audio becomes ready (events) and changes after a text edit', async () => {
     const p = (await api(server, 'POST', '/api/projects', { name: 'Audio', text: SRT, format: 'srt' })).json;
     id = p.id;

@@ -191,6 +191,13 @@ cJSON *srv_segment_json(const kk_store_segment *g, size_t index, const srv_seg_v
         cJSON_AddNumberToObject(o, "pitch", g->pitch);
     else
         cJSON_AddNullToObject(o, "pitch");
+    /* the word times it is to follow (fit "words"): the source's, or as
+     * dragged in the studio */
+    cJSON *words = g->words_json ? cJSON_Parse(g->words_json) : NULL;
+    if (words)
+        cJSON_AddItemToObject(o, "words", words);
+    else
+        cJSON_AddNullToObject(o, "words");
     cJSON_AddStringToObject(o, "status", v->status);
     add_str_or_null(o, "error", v->error);
     add_str_or_null(o, "audio_version", v->rendered ? v->audio_version : NULL);

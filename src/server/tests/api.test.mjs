@@ -470,23 +470,42 @@ describe('rendering', () => {
   let id;
   let ids;
 
-  test('fit "words": a WScribe segment speaks each word at its time', async () => {
+  test('fit "words": a WScribe segment speaks each word at its time; a dragged word moves, a reset', async () => {
     const p = (await api(server, 'POST', '/api/projects',
       { name: 'Words', text: WSCRIBE, format: 'wscribe', settings: { fit: 'words' } })).json;
     assert.equal(p.settings.fit, 'words');
+    assert.deepEqual(p.segments[0].words.map((w) => w.start_ms), [1000, 1400]);
+    const seg = p.segments[0].id;
     const ev = await events(server, p.id);
+    const near = (a, b) => Math.abs(a - b) <= 13; // to the frame: half of 25 ms, and the ms rounding
     try {
       await ev.next((e) => e.event === 'hello');
       const now = await project(server, p.id);
       for (const s of now.segments.filter((x) => x.status !== 'ready'))
         await ev.next((e) => e.event === 'segment' && e.data.id === s.id && e.data.status === 'ready');
+      let w = (await project(server, p.id)).segments[0].rendered.words;
+      assert.equal(w.length, 2);
+      assert.ok(near(w[0].start_ms, 1000) && near(w[1].start_ms, 1400), JSON.stringify(w));
+      // "day." dragged to 1.7 s: re-rendered with it there
+      let r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`,
+        { words: [{ text: 'Good', start_ms: 1000, end_ms: 1400 }, { text: 'day.', start_ms: 1700, end_ms: 2100 }] });
+      assert.equal(r.status, 200, r.text);
+      await ev.next((e) => e.event === 'segment' && e.data.id === seg && e.data.status === 'ready');
+      w = (await project(server, p.id)).segments[0].rendered.words;
+      assert.ok(near(w[1].start_ms, 1700), JSON.stringify(w));
+      // reset to the natural timing: no word times
+      r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`, { words: null });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.segment.words, null);
+      await ev.next((e) => e.event === 'segment' && e.data.id === seg && e.data.status === 'ready');
+      w = (await project(server, p.id)).segments[0].rendered.words;
+      assert.ok(w[1].start_ms < 1600, JSON.stringify(w));
+      r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`, { words: [{ text: 'x', start_ms: 5 }] });
+      assert.equal(r.status, 400);
+      assert.match(r.json.error.message, /words\[0\]/);
     } finally {
       await ev.close();
     }
-    const w = (await project(server, p.id)).segments[0].rendered.words;
-    assert.equal(w.length, 2);
-    // to the frame: within half of 25 ms (and the report's ms rounding)
-    assert.ok(Math.abs(w[0].start_ms - 1000) <= 13 && Math.abs(w[1].start_ms - 1400) <= 13, JSON.stringify(w));
     assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
   });
 

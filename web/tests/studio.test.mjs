@@ -764,7 +764,8 @@ test('word timing: a word dragged on the waveform is heard later; reset to natur
     const s1 = await seg();
     const moved = s1.rendered.words[3].start_ms;
     assert.ok(Math.abs(moved - 2250) <= 25, `"you" moved to 2.25 s: ${JSON.stringify(s1.rendered.words)}`);
-    assert.ok(Math.abs(s1.rendered.words[1].start_ms - w0[1].start_ms) <= 1, 'the words before stay');
+    assert.ok(Math.abs(s1.rendered.words[1].start_ms - w0[1].start_ms) <= 1, "the words before stay");
+    assert.ok(Math.abs(s1.rendered.words[4].start_ms - 2500) <= 25, "the words after follow");
     // heard: where "you" began there is now a pause, and it sounds 300 ms later
     await until('both audios fetched by the player', () =>
       audioBodies.has(`${sid}@${before.version}`) && audioBodies.has(`${sid}@${after.version}`), 30000);

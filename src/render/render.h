@@ -22,6 +22,11 @@
  * A kk_render_result says, per segment, where it went and what was done to
  * it (the report), with word times on the timeline.
  *
+ * With fit.words a segment that carries word times is spoken with each
+ * word at its time instead (prosody mapping: src/tts/prosody.h, the
+ * engine's durations given per phoneme), or, where those cannot be
+ * spoken, fitted as a cue with the reason in its report.
+ *
  * Step 2 may run elsewhere: a job backend (backend.h; kk_render_params.
  * backend) renders the misses on other machines and the results come back
  * through the cache, so the track is the same wherever the work was done.

@@ -323,6 +323,14 @@ KK_API kokoro_cache_stats kokoro_cache_get_stats(kokoro_cache *cache);
 typedef struct kokoro_timeline kokoro_timeline;
 
 /* One segment to add. Strings are copied. */
+/* Where a word of a segment was said (a WScribe transcript's word times):
+ * for kokoro_render_params.fit_words. Times on the timeline, like the
+ * segment's; KOKORO_TIME_NONE when unknown. */
+typedef struct kokoro_word {
+    const char *text;
+    int64_t start_ms, end_ms;
+} kokoro_word;
+
 typedef struct kokoro_segment {
     const char *text;
     int64_t start_ms, end_ms; /* KOKORO_TIME_NONE (both): after the previous segment */
@@ -330,6 +338,9 @@ typedef struct kokoro_segment {
     const char *voice;        /* NULL: the voice map's for the speaker, else the render's voice */
     float speed;              /* 0: the render's speed */
     double pitch;             /* semitones; NAN: the render's pitch */
+    const kokoro_word *words; /* its word times (copied by kokoro_timeline_add; a loaded WScribe
+                                 file's are kept); NULL: none */
+    size_t n_words;
 } kokoro_segment;
 
 /* An untimed segment that takes every setting from the render (text NULL). */
@@ -375,6 +386,12 @@ typedef enum kokoro_overflow {
     KOKORO_OVERFLOW_TRUNCATE,    /* it is cut (with a short fade) where the next cue starts */
 } kokoro_overflow;
 
+/* How fit_words fills a pause longer than the natural one between words. */
+typedef enum kokoro_pause {
+    KOKORO_PAUSE_SILENCE = 0, /* inserted silence (the default) */
+    KOKORO_PAUSE_STRETCH,     /* the space and punctuation between them held longer */
+} kokoro_pause;
+
 /* done of total segments rendered; eta_s: the seconds left, negative while
  * there is nothing to estimate from. */
 typedef void (*kokoro_render_progress_callback)(void *user, size_t done, size_t total, double eta_s);
@@ -397,6 +414,12 @@ typedef struct kokoro_render_params {
     double fit_max_stretch; /* default 1.2; 1: never stretch */
     int fit_use_gap;       /* default 1 */
     kokoro_overflow overflow; /* default overlap */
+    /* Prosody mapping: timed segments with word times are spoken with each
+     * word at its time (to within half a 25 ms frame); where that cannot be
+     * spoken the cue's fit above is used and kokoro_cue.fit_note says which
+     * words and why. Default 0. */
+    int fit_words;
+    kokoro_pause fit_pauses; /* the room between words: default silence */
     int64_t gap_ms;        /* untimed segments: the pause between two; default 500 */
     int64_t lead_ms;       /* untimed segments: silence before the first; default 0 */
     int64_t min_length_ms; /* the track lasts at least this long; default 0 */
@@ -444,6 +467,9 @@ typedef struct kokoro_cue {
     int64_t overlap_samples;          /* how far it runs over the next cue */
     int64_t truncated_samples;        /* cut off at the next cue */
     int cached;                       /* 1: from the cache */
+    int word_fit;                     /* 1: its words placed at their times (fit_words) */
+    const char *fit_note;             /* fit_words asked but not done: which words and why
+                                         (valid while the track is); NULL otherwise */
 } kokoro_cue;
 
 KK_API size_t kokoro_track_cues(const kokoro_track *track);

@@ -125,6 +125,9 @@ static void segment_free(kokoro_segment *s)
     free((char *)s->text);
     free((char *)s->speaker);
     free((char *)s->voice);
+    for (size_t i = 0; s->words && i < s->n_words; i++)
+        free((char *)s->words[i].text);
+    free((kokoro_word *)s->words);
 }
 
 /* A malloc'd copy of s (NULL stays NULL); 0 when memory ran out. */
@@ -164,6 +167,17 @@ KK_API kokoro_status kokoro_timeline_add(kokoro_timeline *tl, const kokoro_segme
     int ok = copy_str(seg->text, &s.text);
     ok = copy_str(seg->speaker, &s.speaker) && ok;
     ok = copy_str(seg->voice, &s.voice) && ok;
+    s.words = NULL;
+    if (seg->words && seg->n_words) {
+        kokoro_word *w = calloc(seg->n_words, sizeof *w);
+        s.words = w;
+        ok = w && ok;
+        for (size_t i = 0; w && i < seg->n_words; i++) {
+            w[i] = seg->words[i];
+            ok = copy_str(seg->words[i].text, &w[i].text) && ok;
+        }
+    }
+    s.n_words = s.words ? seg->n_words : 0;
     if (!ok) {
         segment_free(&s);
         return kk_api_fail(err, KOKORO_ERR_NOMEM, "out of memory adding segment %zu", at);
@@ -243,7 +257,16 @@ static kokoro_status load(const char *name, const void *data, size_t len, const 
         s.start_ms = g->start_ms;
         s.end_ms = g->end_ms;
         s.speaker = g->speaker;
+        kokoro_word *w = g->n_words ? calloc(g->n_words, sizeof *w) : NULL;
+        for (size_t k = 0; w && k < g->n_words; k++)
+            w[k] = (kokoro_word){g->words[k].text, g->words[k].start_ms, g->words[k].end_ms};
+        if (g->n_words && !w) {
+            ps = kk_api_fail(err, KOKORO_ERR_NOMEM, "out of memory loading segment %zu", i + 1);
+            break;
+        }
+        s.words = w, s.n_words = w ? g->n_words : 0;
         ps = kokoro_timeline_add(tl, &s, err);
+        free(w);
     }
     kk_doc_free(doc);
     if (ps != KOKORO_OK) {
@@ -289,6 +312,9 @@ KK_API kokoro_render_params kokoro_render_default_params(void)
                                   .fit_max_stretch = d.fit.max_stretch,
                                   .fit_use_gap = d.fit.use_gap,
                                   .overflow = (kokoro_overflow)d.fit.overflow,
+                                  .fit_words = d.fit.words,
+                                  .fit_pauses = d.fit.pause_mode == KK_PAUSE_STRETCH ? KOKORO_PAUSE_STRETCH
+                                                                                    : KOKORO_PAUSE_SILENCE,
                                   .gap_ms = d.gap_ms,
                                   .lead_ms = d.lead_ms,
                                   .min_length_ms = d.min_length_ms,
@@ -337,6 +363,8 @@ KK_API kokoro_status kokoro_render(kokoro_context *ctx, const kokoro_timeline *t
     rp.fit.max_stretch = d.fit_max_stretch;
     rp.fit.use_gap = d.fit_use_gap;
     rp.fit.overflow = (kk_overflow)d.overflow;
+    rp.fit.words = d.fit_words;
+    rp.fit.pause_mode = d.fit_pauses == KOKORO_PAUSE_STRETCH ? KK_PAUSE_STRETCH : KK_PAUSE_SILENCE;
     rp.gap_ms = d.gap_ms;
     rp.lead_ms = d.lead_ms;
     rp.min_length_ms = d.min_length_ms;
@@ -361,19 +389,34 @@ KK_API kokoro_status kokoro_render(kokoro_context *ctx, const kokoro_timeline *t
         free(t);
         return kk_api_fail(err, KOKORO_ERR_NOMEM, "out of memory starting the render");
     }
-    for (size_t i = 0; i < tl->n; i++) {
+    kk_word *words = NULL;
+    size_t n_words = 0;
+    for (size_t i = 0; i < tl->n; i++)
+        n_words += tl->segs[i].n_words;
+    if (n_words && !(words = calloc(n_words, sizeof *words))) {
+        free(segs);
+        free(t);
+        return kk_api_fail(err, KOKORO_ERR_NOMEM, "out of memory starting the render");
+    }
+    for (size_t i = 0, at = 0; i < tl->n; i++) {
         const kokoro_segment *s = &tl->segs[i];
-        segs[i] = (kk_render_segment){.text = s->text,
+        for (size_t k = 0; k < s->n_words; k++)
+            words[at + k] = (kk_word){.text = (char *)s->words[k].text, .start_ms = s->words[k].start_ms,
+                                      .end_ms = s->words[k].end_ms, .score = NAN};
+        segs[i] = (kk_render_segment){.words = s->n_words ? words + at : NULL, .n_words = s->n_words,
+                                      .text = s->text,
                                       .start_ms = s->start_ms,
                                       .end_ms = s->end_ms,
                                       .speaker = s->speaker,
                                       .voice = s->voice,
                                       .speed = s->speed,
                                       .pitch = s->pitch};
+        at += s->n_words;
     }
     kk_error e = {0};
     kk_status st = kk_render(ctx->tts, segs, tl->n, &rp, &t->r, &e);
     free(segs);
+    free(words);
     if (st != KK_OK) {
         free(t);
         return kk_api_error(err, &e, failure.index);
@@ -419,7 +462,9 @@ KK_API kokoro_status kokoro_track_cue(const kokoro_track *track, size_t segment,
                         .stretch = q->stretch,
                         .overlap_samples = q->overlap_samples,
                         .truncated_samples = q->truncated_samples,
-                        .cached = q->cached};
+                        .cached = q->cached,
+                        .word_fit = q->word_fit,
+                        .fit_note = q->fit_note};
     kk_api_ok(err);
     return KOKORO_OK;
 }

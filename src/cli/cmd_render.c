@@ -117,7 +117,15 @@ static void print_summary(const kk_render_result *r)
                 "kokoro: fit: %zu cues cut short where the next cue starts (up to "
                 "%.2f s lost)\n",
                 s.truncated, (double)s.max_truncated_samples / KK_SAMPLE_RATE);
-    if (s.sped_up + s.stretched + s.into_gap + s.overlapping + s.truncated)
+    size_t words = 0, fell_back = 0;
+    for (size_t i = 0; i < r->n_cues; i++)
+        words += r->cues[i].word_fit, fell_back += r->cues[i].fit_note != NULL;
+    if (words)
+        fprintf(stderr, "kokoro: fit: %zu of %zu cues spoken with their words at their times\n", words, r->n_cues);
+    if (fell_back)
+        fprintf(stderr, "kokoro: fit: %zu cues could not follow their word times (fit_note in the report "
+                "says which words and why); the cue's fit was used\n", fell_back);
+    if (s.sped_up + s.stretched + s.into_gap + s.overlapping + s.truncated + fell_back)
         fprintf(stderr, "kokoro: fit: --report FILE.json lists every cue\n");
 }
 
@@ -179,9 +187,11 @@ static int parse_args(int argc, char **argv, render_args *a)
                 a->rp.fit.overflow = KK_OVERFLOW_TRUNCATE;
             else if (!strcmp(v, "none"))
                 a->rp.fit.enabled = 0;
+            else if (!strcmp(v, "words"))
+                a->rp.fit.words = 1; /* cues without word times keep the cue's fit */
             else
-                return cli_usage("render: --fit takes overlap (the default), truncate "
-                                 "or none"),
+                return cli_usage("render: --fit takes overlap (the default), truncate, "
+                                 "none or words"),
                        -1;
             i++;
         } else if (!strcmp(o, "--max-speed")) {
@@ -190,6 +200,12 @@ static int parse_args(int argc, char **argv, render_args *a)
         } else if (!strcmp(o, "--max-stretch")) {
             NUM(1, 2);
             a->rp.fit.max_stretch = x;
+        } else if (!strcmp(o, "--pauses") && v) {
+            int m = kk_pause_mode_from_name(v);
+            if (m < 0)
+                return cli_usage("render: --pauses takes silence (the default) or stretch"), -1;
+            a->rp.fit.pause_mode = (kk_pause_mode)m;
+            i++;
         } else if (!strcmp(o, "--no-gap"))
             a->rp.fit.use_gap = 0;
         else if (!strcmp(o, "--gap")) {

@@ -1521,11 +1521,21 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
     stage(f, KK_MOD_PREDICTOR);
     if (durations(f, m, benc, T2, s_pro, p->speed, d, dur, raw))
         goto fail;
+    if (p->durations) {
+        for (int t = 0; t < T2; t++)
+            if (p->durations[t] < 1 || p->durations[t] > MAX_FRAMES) {
+                st = kk_error_set(err, KK_ERR_ARG, "given duration %d frames for id %d is outside 1 .. %d",
+                                  p->durations[t], t, MAX_FRAMES);
+                goto done;
+            }
+        memcpy(dur, p->durations, sizeof(int) * (size_t)T2);
+    }
     for (int t = 0; t < T2; t++)
         L += dur[t];
     if (L > MAX_FRAMES) {
-        st = kk_error_set(err, KK_ERR_INPUT, "the predicted speech is %.1f s long, more than the %d s one call makes; "
-                          "split the text into shorter pieces", L / 40.0, MAX_FRAMES / 40);
+        st = kk_error_set(err, KK_ERR_INPUT, "the %s speech is %.1f s long, more than the %d s one call makes; "
+                          "split the text into shorter pieces", p->durations ? "given" : "predicted", L / 40.0,
+                          MAX_FRAMES / 40);
         goto done;
     }
     if (p->durations_only) {

@@ -128,6 +128,15 @@ typedef struct kk_forward_params {
     void (*on_notice)(void *user, const char *line);
     void *notice_user;
     kk_forward_profile *profile; /* NULL: not profiled */
+    /* Frames to speak each id for, instead of the predicted ones (prosody
+     * mapping, src/tts/prosody.h): n_ids entries, pads included, each
+     * >= 1, summing to at most 6,000 frames (150 s). The predictor still
+     * runs (the result's raw_durations are its own), then the alignment,
+     * the shared LSTM and the F0 and energy curves are computed on these
+     * durations, so the melody follows the new timing rather than being
+     * stretched. The result's durations are these. NULL (the default):
+     * the predicted durations, bit for bit the output without this field. */
+    const int *durations;
 } kk_forward_params;
 
 kk_forward_params kk_forward_default_params(void);

@@ -18,6 +18,7 @@
  */
 #include "render.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -210,6 +212,12 @@ typedef struct {
     int spooled; /* audio.samples set aside in render_ctx.spool at spool_at */
     uint64_t spool_at;
     int remote;  /* rendered by a job backend, now complete */
+    /* fit.words (prosody mapping) */
+    const kk_word *targets; /* the segment's word times; NULL: none */
+    size_t n_targets;
+    int word_fit;   /* spoken with its words at their times */
+    char *fit_note; /* why it was not: which words (malloc'd); NULL */
+    int64_t lead;   /* samples of its audio placed before the cue's start */
 } job;
 
 
@@ -464,8 +472,8 @@ static void fail_segment(render_ctx *c, kk_error *e, const job *j)
 /* Runs the engine on a segment's script, its chunks to fn with cs; on an
  * error (an unknown voice, say: the message names the segment) the render
  * stops. 0 or -1. */
-static int speak(render_ctx *c, job *j, const kk_tts_script *script, float speed, int durations_only,
-                 kk_tts_chunk_fn fn, collect_state *cs)
+static int speak_with(render_ctx *c, job *j, const kk_tts_script *script, float speed, int durations_only,
+                      const int *const *durs, const size_t *n_ids_of, kk_tts_chunk_fn fn, collect_state *cs)
 {
     kk_synth_params sp = kk_synth_default_params();
     sp.voice = j->voice;
@@ -477,6 +485,9 @@ static int speak(render_ctx *c, job *j, const kk_tts_script *script, float speed
     sp.abort = synth_abort;
     sp.on_chunk = fn;
     sp.user = cs;
+    sp.durations = durs;
+    sp.n_ids_of = n_ids_of;
+    sp.n_durations = durs ? kk_tts_script_chunks(script) : 0;
     kk_error e;
     kk_status st = kk_tts_speak(c->tts, script, &sp, &e);
     if (st == KK_OK && cs->oom)
@@ -489,6 +500,12 @@ static int speak(render_ctx *c, job *j, const kk_tts_script *script, float speed
     else
         fail_segment(c, &e, j);
     return -1;
+}
+
+static int speak(render_ctx *c, job *j, const kk_tts_script *script, float speed, int durations_only,
+                 kk_tts_chunk_fn fn, collect_state *cs)
+{
+    return speak_with(c, j, script, speed, durations_only, NULL, NULL, fn, cs);
 }
 
 /* The segment's speech at a speed: from the cache, or synthesised (and
@@ -695,7 +712,7 @@ static int processed_speech(render_ctx *c, job *j, piece *a, const kk_cache_key 
     const kk_render_params *p = c->p;
     int64_t want = cue_samples(j);
     double ratio = 1.0;
-    if (p->fit.enabled && too_long(a, want) && p->fit.max_stretch > 1.0) {
+    if (p->fit.enabled && !j->word_fit && too_long(a, want) && p->fit.max_stretch > 1.0) {
         ratio = (double)want / (double)a->n;
         if (ratio < 1.0 / p->fit.max_stretch)
             ratio = 1.0 / p->fit.max_stretch;
@@ -737,6 +754,466 @@ static int processed_speech(render_ctx *c, job *j, piece *a, const kk_cache_key 
     return 0;
 }
 
+/* ---- words at their times (fit.words: prosody mapping) ----
+ *
+ * The segment is predicted once (durations only), its words matched to
+ * the given word times by their text, and each chunk's durations made by
+ * kk_prosody_fit_chunk so that every word starts on the frame nearest its
+ * time; then it is synthesised with those durations (the F0 and energy
+ * curves follow them) and, in the silence pause mode, the pauses spliced
+ * in. The piece is placed so that the first word's onset falls on its
+ * time: up to LEAD_MAX of the sound before that onset goes before the
+ * cue's start (j->lead), the rest of the head is cut. The verdict (the
+ * lead, or why the targets cannot be met) is cached beside the audio, so a
+ * render that meets the segment again needs no prediction. */
+
+#define LEAD_MAX (2 * KK_SAMPLES_PER_FRAME) /* sound kept before the first onset */
+#define SPLICE_FADE (3 * MS)                /* fades at an inserted silence */
+#define WORDS_VERSION 1                     /* of the word fit's cache entries */
+
+static int word_mode(const render_ctx *c, const job *j)
+{
+    return c->p->fit.words && j->n_targets && j->start_ms != KK_TIME_NONE;
+}
+
+/* Target word `word` in the segment's text from *cursor on (its spaces
+ * and punctuation left out, case ignored): 1 with its bytes, 0 when it is
+ * not there (the cursor stays). */
+static int locate(const char *text, const char *word, size_t *cursor, size_t *from, size_t *to)
+{
+    const char *b = word ? word : "", *e = b + strlen(b);
+    while (b < e && (isspace((unsigned char)*b) || ispunct((unsigned char)*b)))
+        b++;
+    while (e > b && (isspace((unsigned char)e[-1]) || ispunct((unsigned char)e[-1])))
+        e--;
+    if (b == e)
+        return 0;
+    size_t n = (size_t)(e - b);
+    for (const char *p = text + *cursor; *p; p++)
+        if (!strncasecmp(p, b, n)) {
+            *from = (size_t)(p - text), *to = *from + n, *cursor = *to;
+            return 1;
+        }
+    return 0;
+}
+
+static kk_cache_key words_key(const render_ctx *c, const job *j, const kk_cache_key *natural, const char *what)
+{
+    kk_cache_key_builder b;
+    kk_cache_key_init(&b);
+    kk_cache_key_add_str(&b, what);
+    kk_cache_key_add_i64(&b, WORDS_VERSION);
+    kk_cache_key_add(&b, natural->bytes, sizeof natural->bytes);
+    kk_cache_key_add_i64(&b, (int64_t)c->p->fit.pause_mode);
+    /* the lead is bounded by the cue's start near the track's start */
+    kk_cache_key_add_i64(&b, j->start_ms * MS < LEAD_MAX ? j->start_ms : -1);
+    for (size_t i = 0; i < j->n_targets; i++) {
+        const kk_word *w = &j->targets[i];
+        kk_cache_key_add_str(&b, w->text ? w->text : "");
+        kk_cache_key_add_i64(&b, w->start_ms == KK_TIME_NONE ? INT64_MIN : w->start_ms - j->start_ms);
+        kk_cache_key_add_i64(&b, w->end_ms == KK_TIME_NONE ? INT64_MIN : w->end_ms - j->start_ms);
+    }
+    return kk_cache_key_final(&b);
+}
+
+/* One chunk as predicted. */
+typedef struct {
+    float *raw;
+    size_t n_ids; /* 0: a pure pause */
+    kk_tts_word *words;
+    size_t n_words;
+    size_t pause;
+} pchunk;
+
+typedef struct {
+    collect_state base; /* first: the engine's callbacks see a collect_state */
+    pchunk *v;
+    size_t n;
+} wpredict_state;
+
+static int on_word_prediction(void *user, const kk_tts_chunk *ch)
+{
+    wpredict_state *s = user;
+    pchunk *v = realloc(s->v, (s->n + 1) * sizeof *v);
+    if (!v)
+        return s->base.oom = 1;
+    s->v = v;
+    pchunk *k = &v[s->n++];
+    memset(k, 0, sizeof *k);
+    k->pause = ch->pause_samples;
+    k->n_ids = ch->raw_durations ? ch->n_durations : 0;
+    if (k->n_ids && !(k->raw = malloc(k->n_ids * sizeof *k->raw)))
+        return s->base.oom = 1;
+    if (k->n_ids)
+        memcpy(k->raw, ch->raw_durations, k->n_ids * sizeof *k->raw);
+    if (ch->n_words && !(k->words = malloc(ch->n_words * sizeof *k->words)))
+        return s->base.oom = 1;
+    if (ch->n_words)
+        memcpy(k->words, ch->words, ch->n_words * sizeof *k->words);
+    k->n_words = ch->n_words;
+    return 0;
+}
+
+static void wpredict_free(wpredict_state *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i].raw), free(s->v[i].words);
+    free(s->v);
+    piece_free(&s->base.a);
+}
+
+/* What the word fit will do: per chunk, its durations and silences. */
+typedef struct {
+    kk_prosody_fit *fits; /* per chunk (zeroed for a pure pause) */
+    const int **durs;
+    size_t *n_ids;
+    size_t n;
+    int64_t lead, head; /* samples: placed before the cue's start; cut */
+} wplan;
+
+static void wplan_free(wplan *w)
+{
+    for (size_t i = 0; w->fits && i < w->n; i++)
+        kk_prosody_fit_free(&w->fits[i]);
+    free(w->fits), free(w->durs), free(w->n_ids);
+    memset(w, 0, sizeof *w);
+}
+
+static int natural_frames(float raw, float speed)
+{
+    float r = rintf(raw / speed);
+    return r < 1.0f ? 1 : (int)r;
+}
+
+/* Appends "; " and text to *note (malloc'd). */
+static void note_add(char **note, const char *text)
+{
+    size_t have = *note ? strlen(*note) : 0, n = strlen(text);
+    char *v = realloc(*note, have + n + 3);
+    if (!v)
+        return;
+    if (have)
+        memcpy(v + have, "; ", 2), have += 2;
+    memcpy(v + have, text, n + 1);
+    *note = v;
+}
+
+/* Plans the fit from the prediction: 0 (planned), 1 (the targets cannot
+ * be met: *note says why), -1 (out of memory or a bad plan: *e). */
+static int word_plan(const render_ctx *c, const job *j, const wpredict_state *ps, wplan *w, char **note,
+                     kk_error *e)
+{
+    size_t nt = j->n_targets;
+    size_t *from = calloc(nt, sizeof *from), *to = calloc(nt, sizeof *to);
+    unsigned char *found = calloc(nt, 1), *used = calloc(nt, 1);
+    w->n = ps->n;
+    w->fits = calloc(ps->n ? ps->n : 1, sizeof *w->fits);
+    w->durs = calloc(ps->n ? ps->n : 1, sizeof *w->durs);
+    w->n_ids = calloc(ps->n ? ps->n : 1, sizeof *w->n_ids);
+    kk_prosody_word *pw = NULL;
+    int rc = -1;
+    if (!from || !to || !found || !used || !w->fits || !w->durs || !w->n_ids) {
+        kk_error_set(e, KK_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    size_t cursor = 0, n_found = 0;
+    for (size_t t = 0; t < nt; t++) {
+        const kk_word *tw = &j->targets[t];
+        if (tw->start_ms == KK_TIME_NONE)
+            continue;
+        found[t] = (unsigned char)locate(j->text, tw->text, &cursor, &from[t], &to[t]);
+        n_found += found[t];
+    }
+    if (!n_found) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "none of its %zu word times matches a word of its text", nt);
+        note_add(note, msg);
+        rc = 1;
+        goto out;
+    }
+    /* the first placed word's natural onset fixes where the piece goes */
+    int64_t x0 = -1, t0 = 0, x = 0;
+    for (size_t k = 0; k < ps->n && x0 < 0; k++) {
+        const pchunk *ch = &ps->v[k];
+        for (size_t i = 0; i < ch->n_words && x0 < 0; i++)
+            for (size_t t = 0; t < nt; t++)
+                if (found[t] && from[t] < ch->words[i].text_end && to[t] > ch->words[i].text_start) {
+                    int64_t f = 0;
+                    for (size_t q = 0; q < ch->words[i].first_id; q++)
+                        f += natural_frames(ch->raw[q], j->speed);
+                    x0 = x + f * KK_SAMPLES_PER_FRAME;
+                    t0 = j->targets[t].start_ms * MS;
+                    break;
+                }
+        int64_t f = 0;
+        for (size_t q = 0; q < ch->n_ids; q++)
+            f += natural_frames(ch->raw[q], j->speed);
+        x += f * KK_SAMPLES_PER_FRAME + (int64_t)ch->pause;
+    }
+    if (x0 < 0) {
+        note_add(note, "its word times match no word the engine speaks");
+        rc = 1;
+        goto out;
+    }
+    int64_t seg = j->start_ms * MS, rel0 = t0 - seg, d = x0 - rel0;
+    if (d >= 0) {
+        w->lead = d < LEAD_MAX ? d : LEAD_MAX;
+        if (w->lead > seg)
+            w->lead = seg;
+        w->head = d - w->lead;
+    } else {
+        w->lead = 0;
+        w->head = (KK_SAMPLES_PER_FRAME - (-d) % KK_SAMPLES_PER_FRAME) % KK_SAMPLES_PER_FRAME;
+    }
+    int64_t origin = seg - w->lead - w->head; /* the timeline's sample of the piece's sample 0 */
+    x = 0;
+    for (size_t k = 0; k < ps->n; k++) {
+        const pchunk *ch = &ps->v[k];
+        if (!ch->n_ids) {
+            x += (int64_t)ch->pause;
+            continue;
+        }
+        free(pw);
+        pw = calloc(ch->n_words ? ch->n_words : 1, sizeof *pw);
+        if (!pw) {
+            kk_error_set(e, KK_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        size_t m = 0;
+        for (size_t i = 0; i < ch->n_words; i++) {
+            const kk_tts_word *gw = &ch->words[i];
+            size_t t = nt;
+            for (size_t q = 0; q < nt; q++)
+                if (found[q] && from[q] < gw->text_end && to[q] > gw->text_start) {
+                    t = q;
+                    break;
+                }
+            /* a word spoken in pieces (a number, a hyphenated word): one
+             * placed word over all its ids */
+            if (t < nt && m && pw[m - 1].tag == t && !isnan(pw[m - 1].start)) {
+                pw[m - 1].n_ids = gw->first_id + gw->n_ids - pw[m - 1].first_id;
+                continue;
+            }
+            kk_prosody_word v = {.first_id = gw->first_id, .n_ids = gw->n_ids, .start = NAN, .end = NAN, .tag = nt};
+            if (t < nt && !used[t]) {
+                const kk_word *tw = &j->targets[t];
+                used[t] = 1;
+                v.tag = t;
+                v.start = (double)(tw->start_ms * MS - origin - x) / KK_SAMPLES_PER_FRAME;
+                if (tw->end_ms != KK_TIME_NONE && tw->end_ms > tw->start_ms)
+                    v.end = (double)(tw->end_ms * MS - origin - x) / KK_SAMPLES_PER_FRAME;
+            }
+            pw[m++] = v;
+        }
+        if (kk_prosody_fit_chunk(ch->raw, ch->n_ids, j->speed, pw, m, c->p->fit.pause_mode, &w->fits[k], e) !=
+            KK_OK)
+            goto out;
+        for (size_t q = 0; q < w->fits[k].n_problems; q++) {
+            const kk_prosody_problem *pr = &w->fits[k].problems[q];
+            char msg[320];
+            kk_prosody_problem_text(pr, pr->tag < nt ? j->targets[pr->tag].text : NULL, msg, sizeof msg);
+            note_add(note, msg);
+        }
+        w->durs[k] = w->fits[k].durations;
+        w->n_ids[k] = ch->n_ids;
+        x += w->fits[k].frames * KK_SAMPLES_PER_FRAME + (int64_t)ch->pause;
+    }
+    rc = *note ? 1 : 0;
+out:
+    free(from), free(to), free(found), free(used), free(pw);
+    return rc;
+}
+
+typedef struct {
+    collect_state base; /* first */
+    const wplan *plan;
+} wcollect_state;
+
+/* A chunk with its silences spliced in (a short fade on either side),
+ * its words moved by them, then collected as on_chunk does. */
+static int on_word_chunk(void *user, const kk_tts_chunk *ch)
+{
+    wcollect_state *s = user;
+    const kk_prosody_fit *f = ch->index < s->plan->n ? &s->plan->fits[ch->index] : NULL;
+    size_t extra = 0;
+    for (size_t i = 0; f && i < f->n_silences; i++)
+        extra += (size_t)f->silences[i].frames * KK_SAMPLES_PER_FRAME;
+    if (!extra)
+        return on_chunk(&s->base, ch);
+    float *b = malloc((ch->n_samples + extra) * sizeof *b);
+    kk_tts_word *w = malloc((ch->n_words ? ch->n_words : 1) * sizeof *w);
+    if (!b || !w) {
+        free(b), free(w);
+        return s->base.oom = 1;
+    }
+    size_t speech = ch->n_samples - ch->pause_samples, in = 0, out = 0;
+    for (size_t i = 0; i < f->n_silences; i++) {
+        size_t at = (size_t)f->silences[i].at_frame * KK_SAMPLES_PER_FRAME;
+        if (at > speech)
+            at = speech;
+        memcpy(b + out, ch->samples + in, (at - in) * sizeof *b);
+        for (size_t k = 0; k < SPLICE_FADE && k < at - in; k++) /* out */
+            b[out + (at - in) - 1 - k] *= (float)k / SPLICE_FADE;
+        out += at - in, in = at;
+        size_t z = (size_t)f->silences[i].frames * KK_SAMPLES_PER_FRAME;
+        memset(b + out, 0, z * sizeof *b);
+        out += z;
+    }
+    memcpy(b + out, ch->samples + in, (ch->n_samples - in) * sizeof *b);
+    /* fade in after each silence */
+    size_t pos = 0;
+    for (size_t i = 0; i < f->n_silences; i++) {
+        pos += (size_t)f->silences[i].frames * KK_SAMPLES_PER_FRAME;
+        size_t at = (size_t)f->silences[i].at_frame * KK_SAMPLES_PER_FRAME;
+        size_t o = (at > speech ? speech : at) + pos;
+        for (size_t k = 0; k < SPLICE_FADE && o + k < ch->n_samples + extra; k++)
+            b[o + k] *= (float)k / SPLICE_FADE;
+    }
+    for (size_t i = 0; i < ch->n_words; i++) {
+        w[i] = ch->words[i];
+        size_t ds = 0, de = 0;
+        for (size_t q = 0; q < f->n_silences; q++) {
+            size_t at = (size_t)f->silences[q].at_frame * KK_SAMPLES_PER_FRAME,
+                   z = (size_t)f->silences[q].frames * KK_SAMPLES_PER_FRAME;
+            ds += at <= w[i].start_sample ? z : 0;
+            de += at < w[i].end_sample ? z : 0;
+        }
+        w[i].start_sample += ds, w[i].end_sample += de;
+    }
+    kk_tts_chunk copy = *ch;
+    copy.samples = b, copy.n_samples = ch->n_samples + extra, copy.words = w;
+    int rc = on_chunk(&s->base, &copy);
+    free(b), free(w);
+    return rc;
+}
+
+/* The head cut (the plan's) and the tail trimmed of silence as trim() does. */
+static void word_trim(piece *a, int64_t head)
+{
+    size_t h = head > 0 ? (size_t)head : 0;
+    if (h > a->n)
+        h = a->n;
+    memmove(a->samples, a->samples + h, (a->n - h) * sizeof *a->samples);
+    a->n -= h;
+    size_t last = a->n;
+    while (last > 0 && fabsf(a->samples[last - 1]) < TRIM_LEVEL)
+        last--;
+    if (last + TRIM_TAIL < a->n)
+        a->n = last + TRIM_TAIL;
+    for (size_t i = 0; i < a->n_words; i++) {
+        kk_render_word *w = &a->words[i];
+        w->start_sample = w->start_sample > (int64_t)h ? w->start_sample - (int64_t)h : 0;
+        w->end_sample = w->end_sample > (int64_t)h ? w->end_sample - (int64_t)h : 0;
+        if (w->start_sample > (int64_t)a->n)
+            w->start_sample = (int64_t)a->n;
+        if (w->end_sample > (int64_t)a->n)
+            w->end_sample = (int64_t)a->n;
+    }
+}
+
+/* The verdict entry: "KKW1", i64 lead, then the note (none: placed). */
+static void put_verdict(render_ctx *c, const job *j, const kk_cache_key *vk, int64_t lead, const char *note)
+{
+    if (!c->cache)
+        return;
+    size_t n = note ? strlen(note) : 0;
+    char *blob = malloc(12 + n + 1);
+    kk_error e;
+    if (!blob)
+        return; /* the next render plans again */
+    memcpy(blob, "KKW1", 4);
+    memcpy(blob + 4, &lead, 8);
+    if (n)
+        memcpy(blob + 12, note, n);
+    if (blob_put(c, vk, blob, 12 + n, &e) != KK_OK)
+        warn(c, j->index, "could not store a word fit in the cache: %s", e.msg);
+    free(blob);
+}
+
+static void word_fallback(render_ctx *c, job *j, char *note)
+{
+    j->fit_note = note;
+    warn(c, j->index, "its words are not placed at their times: %s; the cue's fit is used instead", note);
+}
+
+/* The segment's speech with its words at their times, into *a with its
+ * key: 0; 1 when the targets cannot be met (j->fit_note says why: the
+ * caller fits the cue instead); -1 when the job stops here (pending in a
+ * cache-only pass, or an error reported). */
+static int word_speech(render_ctx *c, job *j, const kk_tts_script *script, piece *a, kk_cache_key *key)
+{
+    kk_cache_key natural = base_key(c, j, kk_tts_script_phonemes(script), j->speed);
+    kk_cache_key wk = words_key(c, j, &natural, "kokoro-words"), vk = words_key(c, j, &natural, "kokoro-words-plan");
+    void *blob = NULL;
+    size_t len = 0;
+    int hit = blob_get(c, &vk, &blob, &len);
+    if (hit < 0)
+        return -1;
+    if (hit && len >= 12 && !memcmp(blob, "KKW1", 4)) {
+        int64_t lead;
+        memcpy(&lead, (char *)blob + 4, 8);
+        if (len > 12) {
+            char *note = strndup((char *)blob + 12, len - 12);
+            free(blob);
+            if (!note)
+                return 1;
+            word_fallback(c, j, note);
+            return 1;
+        }
+        free(blob);
+        hit = cache_get(c, &wk, a);
+        if (hit < 0)
+            return -1;
+        if (hit) {
+            j->lead = lead, j->word_fit = 1, j->natural = (int64_t)a->n;
+            *key = wk;
+            return 0;
+        }
+    } else {
+        free(blob);
+    }
+    if (c->cache_only) {
+        j->pending = 1;
+        return -1;
+    }
+    j->cached = 0;
+    wpredict_state ps = {.base = {.c = c}};
+    if (speak(c, j, script, j->speed, 1, on_word_prediction, &ps.base)) {
+        wpredict_free(&ps);
+        return -1;
+    }
+    wplan plan = {0};
+    char *note = NULL;
+    kk_error e;
+    int rc = word_plan(c, j, &ps, &plan, &note, &e);
+    wpredict_free(&ps);
+    if (rc < 0) {
+        free(note);
+        wplan_free(&plan);
+        fail_segment(c, &e, j);
+        return -1;
+    }
+    if (rc > 0) {
+        put_verdict(c, j, &vk, 0, note);
+        wplan_free(&plan);
+        word_fallback(c, j, note);
+        return 1;
+    }
+    wcollect_state ws = {.base = {.c = c}, .plan = &plan};
+    if (speak_with(c, j, script, j->speed, 0, plan.durs, plan.n_ids, on_word_chunk, &ws.base)) {
+        wplan_free(&plan);
+        return -1;
+    }
+    word_trim(&ws.base.a, plan.head);
+    *a = ws.base.a;
+    j->lead = plan.lead, j->word_fit = 1, j->natural = (int64_t)a->n;
+    *key = wk;
+    cache_put(c, j, &wk, a);
+    put_verdict(c, j, &vk, plan.lead, NULL);
+    wplan_free(&plan);
+    return 0;
+}
+
 /* Renders one segment: its script, the fit's speed, then stretch and
  * pitch; the result (or why there is none) is left in j. */
 /* Phonemizes segment j as render_job does (the phonemes are in its keys). */
@@ -773,7 +1250,12 @@ static void render_job(render_ctx *c, job *j)
     }
     piece a = {0};
     kk_cache_key key;
-    int stop = fitted_speech(c, j, script, &a, &key);
+    int stop = 0;
+    int words = word_mode(c, j) ? word_speech(c, j, script, &a, &key) : 1;
+    if (words < 0)
+        stop = 1;
+    else if (words > 0)
+        stop = fitted_speech(c, j, script, &a, &key);
     kk_tts_script_free(script);
     if (stop || processed_speech(c, j, &a, &key))
         return;
@@ -923,13 +1405,16 @@ static kk_status place(render_ctx *c, kk_render_result *r, kk_track **track, kk_
         q->stretch = j->stretch;
         q->pitch = j->pitch;
         q->cached = j->cached && !j->silent;
+        q->word_fit = j->word_fit;
+        if (j->fit_note && !(q->fit_note = strdup(j->fit_note)))
+            return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
         int64_t len = (int64_t)j->audio.n;
         if (j->start_ms == KK_TIME_NONE) {
             q->start_sample = cursor;
             q->end_sample = cursor + len;
             cursor = q->end_sample + p->gap_ms * MS;
         } else {
-            int64_t start = j->start_ms * MS, cue_end = j->end_ms * MS;
+            int64_t start = j->start_ms * MS - j->lead, cue_end = j->end_ms * MS;
             int64_t next = j->next_start_ms == KK_TIME_NONE ? INT64_MAX : j->next_start_ms * MS;
             int64_t end = start + len;
             int64_t limit = p->fit.use_gap ? next : (cue_end < next ? cue_end : next);
@@ -1042,6 +1527,8 @@ static kk_status make_jobs(render_ctx *c, const kk_render_segment *segs, kk_erro
                                 "times; correct its times", i + 1, (long long)s->end_ms, KK_TIME_MAX_HOURS);
         j->speed = s->speed > 0 ? s->speed : p->speed;
         j->pitch = isnan(s->pitch) ? p->pitch : s->pitch;
+        j->targets = s->n_words ? s->words : NULL;
+        j->n_targets = s->words ? s->n_words : 0;
         if (!(j->speed >= KK_SPEED_MIN && j->speed <= KK_SPEED_MAX))
             return kk_error_set(err, KK_ERR_ARG, "segment %zu: speed %g is outside %g .. %g", i + 1, (double)j->speed,
                                 (double)KK_SPEED_MIN, (double)KK_SPEED_MAX);
@@ -1154,6 +1641,8 @@ static kk_status run_remote(render_ctx *c, kk_error *err)
     for (size_t k = 0; k < n && st == KK_OK; k++) {
         job *j = &c->jobs[c->todo[k]];
         kk_error e;
+        if (word_mode(c, j))
+            continue; /* a job carries no word times: rendered here */
         if (prepare_job(c, j, &scripts[m], &e) != KK_OK)
             continue; /* the local pass reports it */
         rj[m] = (kk_render_job){.identity = c->identity,
@@ -1413,6 +1902,7 @@ static kk_status render(kk_tts *tts, const kk_render_segment *segs, size_t n, co
         else
             out->from_cache++;
         free(c.jobs[i].voice);
+        free(c.jobs[i].fit_note);
         piece_free(&c.jobs[i].audio);
     }
     free(c.jobs);
@@ -1447,7 +1937,7 @@ void kk_render_result_free(kk_render_result *r)
     if (!r)
         return;
     for (size_t i = 0; i < r->n_cues; i++)
-        free(r->cues[i].text), free(r->cues[i].voice), free(r->cues[i].words);
+        free(r->cues[i].text), free(r->cues[i].voice), free(r->cues[i].words), free(r->cues[i].fit_note);
     free(r->cues);
     free(r->samples);
     kk_track_free(r->track);
@@ -1484,7 +1974,8 @@ kk_render_segment *kk_render_segments_from_doc(const kk_doc *doc)
     for (size_t i = 0; i < doc->n_segs; i++) {
         const kk_segment *g = &doc->segs[i];
         s[i] = (kk_render_segment){
-            .text = g->text, .start_ms = g->start_ms, .end_ms = g->end_ms, .speaker = g->speaker, .pitch = NAN};
+            .text = g->text, .start_ms = g->start_ms, .end_ms = g->end_ms, .speaker = g->speaker, .pitch = NAN,
+            .words = g->words, .n_words = g->n_words};
     }
     return s;
 }
@@ -1575,6 +2066,9 @@ char *kk_render_report_json(const kk_render_result *r)
         cJSON_AddNumberToObject(o, "overlap_s", secs(q->overlap_samples));
         cJSON_AddNumberToObject(o, "truncated_s", secs(q->truncated_samples));
         cJSON_AddBoolToObject(o, "cached", q->cached);
+        cJSON_AddStringToObject(o, "fit", q->word_fit ? "words" : "cue");
+        if (q->fit_note)
+            cJSON_AddStringToObject(o, "fit_note", q->fit_note);
         cJSON *words = cJSON_AddArrayToObject(o, "words");
         for (size_t k = 0; k < q->n_words; k++) {
             cJSON *w = cJSON_CreateObject();

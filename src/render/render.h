@@ -22,6 +22,11 @@
  * A kk_render_result says, per segment, where it went and what was done to
  * it (the report), with word times on the timeline.
  *
+ * With fit.words a segment that carries word times is spoken with each
+ * word at its time instead (prosody mapping: src/tts/prosody.h, the
+ * engine's durations given per phoneme), or, where those cannot be
+ * spoken, fitted as a cue with the reason in its report.
+ *
  * Step 2 may run elsewhere: a job backend (backend.h; kk_render_params.
  * backend) renders the misses on other machines and the results come back
  * through the cache, so the track is the same wherever the work was done.
@@ -39,6 +44,7 @@
 #include "cache.h"
 #include "dsp.h"
 #include "kk_error.h"
+#include "prosody.h"
 #include "subtitles.h"
 #include "tts.h"
 
@@ -59,6 +65,18 @@ typedef struct kk_fit_params {
                            * 1/1.2 of the length, pitch kept); 1: never; default 1.2 */
     int use_gap;          /* then run into the silence before the next cue; default 1 */
     kk_overflow overflow; /* and finally overlap or truncate; default overlap */
+    /* Prosody mapping (src/tts/prosody.h): a timed segment that carries
+     * word times (kk_render_segment.words, a WScribe transcript's) is
+     * spoken with each word starting at its time (to within half a 25 ms
+     * frame) and lasting to its end, the pauses between as pause_mode
+     * says; the speed, stretch and gap steps above do not apply to it.
+     * Where its targets cannot be spoken (a word given less than a frame
+     * per phoneme, or more than KK_PROSODY_MAX_RATE times faster than
+     * natural) the segment falls back to the cue's fit above and its cue
+     * in the report says which words and why (kk_render_cue.fit_note).
+     * Default 0. */
+    int words;
+    kk_pause_mode pause_mode; /* default KK_PAUSE_SILENCE (prosody.h says why) */
 } kk_fit_params;
 
 /* One segment to render. Strings are copied by kk_render where needed. */
@@ -70,6 +88,10 @@ typedef struct kk_render_segment {
     const char *voice;        /* NULL: the voice map's for the speaker, else params.voice */
     float speed;              /* 0: params.speed */
     double pitch;             /* semitones; NAN: params.pitch */
+    /* Where its words were said (timeline ms, as the parsers give them;
+     * a word's text is found in text in order): for fit.words. NULL: none. */
+    const kk_word *words;
+    size_t n_words;
 } kk_render_segment;
 
 /* done of total segments finished; eta_s: an estimate of the seconds left
@@ -188,6 +210,8 @@ typedef struct kk_render_cue {
     int cached;                       /* 1: its audio came from the cache */
     kk_render_word *words;
     size_t n_words;
+    int word_fit;   /* 1: its words were placed at their given times (fit.words) */
+    char *fit_note; /* fit.words asked but not done: which words and why; NULL otherwise */
 } kk_render_cue;
 
 struct kk_track;

@@ -200,12 +200,13 @@ static int settings_apply(kk_server *s, const cJSON *in, srv_settings *st, srv_r
         return -1;
     if ((v = cJSON_GetObjectItemCaseSensitive(in, "fit"))) {
         if (!cJSON_IsString(v) || (strcmp(v->valuestring, "overlap") && strcmp(v->valuestring, "truncate") &&
-                                   strcmp(v->valuestring, "none"))) {
-            srv_bad(rp, "settings.fit: overlap, truncate or none");
+                                   strcmp(v->valuestring, "none") && strcmp(v->valuestring, "words"))) {
+            srv_bad(rp, "settings.fit: overlap, truncate, none or words (each word at the source's time)");
             return -1;
         }
         st->fit = !strcmp(v->valuestring, "truncate") ? SRV_FIT_TRUNCATE
                   : !strcmp(v->valuestring, "none")   ? SRV_FIT_NONE
+                  : !strcmp(v->valuestring, "words")  ? SRV_FIT_WORDS
                                                       : SRV_FIT_OVERLAP;
     }
     if (cJSON_GetObjectItemCaseSensitive(in, "gap_ms") && get_int(in, "gap_ms", 0, 600000, &st->gap_ms, rp))
@@ -1159,6 +1160,56 @@ static int segment_fields(kk_server *s, const cJSON *o, kk_store_segment *g, uns
     return 0;
 }
 
+/* "words": the segment's word times ([{"text", "start_ms", "end_ms"}], in
+ * order, times within 0 .. KK_TIME_MAX_MS or null), or null for none (the
+ * natural timing). *json: malloc'd for the store (NULL for null). */
+static int words_field(const cJSON *v, char **json, srv_reply *rp)
+{
+    *json = NULL;
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 100000) {
+        srv_bad(rp, "words: an array of {text, start_ms, end_ms} (or null for the natural timing) is expected");
+        return -1;
+    }
+    cJSON *out = cJSON_CreateArray();
+    double last = -1;
+    int i = 0;
+    const cJSON *w;
+    cJSON_ArrayForEach(w, v)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(w, "text"), *a = cJSON_GetObjectItemCaseSensitive(w, "start_ms"),
+                    *b = cJSON_GetObjectItemCaseSensitive(w, "end_ms");
+        int times_ok = (cJSON_IsNull(a) || (cJSON_IsNumber(a) && a->valuedouble >= 0 &&
+                                            a->valuedouble <= (double)KK_TIME_MAX_MS && a->valuedouble == (int64_t)a->valuedouble)) &&
+                       (cJSON_IsNull(b) || (cJSON_IsNumber(b) && b->valuedouble >= 0 &&
+                                            b->valuedouble <= (double)KK_TIME_MAX_MS && b->valuedouble == (int64_t)b->valuedouble));
+        if (!cJSON_IsObject(w) || !cJSON_IsString(t) || !a || !b || !times_ok ||
+            (cJSON_IsNumber(a) && cJSON_IsNumber(b) && b->valuedouble < a->valuedouble) ||
+            (cJSON_IsNumber(a) && a->valuedouble < last)) {
+            cJSON_Delete(out);
+            srv_bad(rp, "words[%d]: {\"text\": string, \"start_ms\", \"end_ms\": integer ms or null}, the end not "
+                        "before the start, the starts in order", i);
+            return -1;
+        }
+        if (cJSON_IsNumber(a))
+            last = a->valuedouble;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "text", t->valuestring);
+        cJSON_AddItemToObject(o, "start_ms", cJSON_IsNull(a) ? cJSON_CreateNull() : cJSON_CreateNumber(a->valuedouble));
+        cJSON_AddItemToObject(o, "end_ms", cJSON_IsNull(b) ? cJSON_CreateNull() : cJSON_CreateNumber(b->valuedouble));
+        cJSON_AddItemToArray(out, o);
+        i++;
+    }
+    *json = cJSON_PrintUnformatted(out);
+    cJSON_Delete(out);
+    if (!*json) {
+        srv_reply_error(rp, 500, "internal", "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 /* A position in UTF-16 code units (a JavaScript string index, what the
  * studio's text fields give) as a byte offset in the UTF-8 text; -1 when
  * it is past the end or inside a surrogate pair. */
@@ -1207,19 +1258,28 @@ static void reply_add_failed(kk_server *s, const kk_error *err, srv_reply *rp)
 void api_segment_patch(srv_request *rq, srv_reply *rp)
 {
     kk_server *s = rq->srv;
-    static const char *const keys[] = {"text", "start_ms", "end_ms", "speaker", "voice", "speed", "pitch", NULL};
+    static const char *const keys[] = {"text", "start_ms", "end_ms", "speaker", "voice", "speed", "pitch", "words",
+                                       NULL};
     if (want_object(rq->json, rp) || known_keys(rq->json, keys, rp))
         return;
     kk_store_segment g = {.start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .pitch = NAN};
     unsigned mask;
     if (segment_fields(s, rq->json, &g, &mask, rp))
         return;
+    const cJSON *wv = cJSON_GetObjectItemCaseSensitive(rq->json, "words");
+    if (wv) {
+        if (words_field(wv, &g.words_json, rp))
+            return;
+        mask |= KK_SEG_WORDS;
+    }
     if (!mask) {
-        srv_bad(rp, "body: nothing to change (text, start_ms and end_ms, speaker, voice, speed, pitch)");
+        srv_bad(rp, "body: nothing to change (text, start_ms and end_ms, speaker, voice, speed, pitch, words)");
         return;
     }
     kk_error err = {0};
-    if (kk_store_edit_segment(s->store, rq->id[0], rq->id[1], mask, &g, &err) != KK_OK) {
+    kk_status est = kk_store_edit_segment(s->store, rq->id[0], rq->id[1], mask, &g, &err);
+    free(g.words_json);
+    if (est != KK_OK) {
         srv_reply_status(rp, &err);
         return;
     }

@@ -388,6 +388,8 @@ static kk_cache_key seg_key(const srv_settings *st, const kk_store_segment *g)
     kk_cache_key_add_f64(&b, (double)(float)(g->speed > 0 ? g->speed : st->speed));
     kk_cache_key_add_f64(&b, isnan(g->pitch) ? st->pitch : g->pitch);
     kk_cache_key_add_i64(&b, st->fit);
+    if (st->fit == SRV_FIT_WORDS) /* the word times are where the words go */
+        kk_cache_key_add_str(&b, g->words_json ? g->words_json : "");
     /* The fit shortens speech to its cue's length; where the cue sits
      * changes only the placement. */
     kk_cache_key_add_i64(&b, g->start_ms == KK_TIME_NONE ? -1 : g->end_ms - g->start_ms);
@@ -402,6 +404,7 @@ static kk_render_params render_params(srv_jobs *j, const srv_settings *st)
     rp.pitch = st->pitch;
     rp.fit.enabled = st->fit != SRV_FIT_NONE;
     rp.fit.overflow = st->fit == SRV_FIT_TRUNCATE ? KK_OVERFLOW_TRUNCATE : KK_OVERFLOW_OVERLAP;
+    rp.fit.words = st->fit == SRV_FIT_WORDS;
     rp.gap_ms = st->gap_ms;
     rp.workers = j->env.render_workers;
     rp.precision = j->env.precision;
@@ -410,9 +413,55 @@ static kk_render_params render_params(srv_jobs *j, const srv_settings *st)
     return rp;
 }
 
-static kk_render_segment render_segment(const kk_store_segment *g)
+/* The source's word times of a segment (its words_json), for the fit
+ * "words": malloc'd with their texts (segment_words_free); NULL when it
+ * has none or they cannot be read (the cue's fit is used then). */
+static kk_word *segment_words(const kk_store_segment *g, size_t *n)
 {
-    return (kk_render_segment){.text = g->text ? g->text : "",
+    *n = 0;
+    cJSON *a = g->words_json ? cJSON_Parse(g->words_json) : NULL;
+    size_t m = cJSON_IsArray(a) ? (size_t)cJSON_GetArraySize(a) : 0;
+    kk_word *w = m ? calloc(m, sizeof *w) : NULL;
+    size_t k = 0;
+    const cJSON *o, *items = w ? a : NULL;
+    cJSON_ArrayForEach(o, items)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "text"), *s = cJSON_GetObjectItemCaseSensitive(o, "start_ms"),
+                    *e = cJSON_GetObjectItemCaseSensitive(o, "end_ms");
+        if (!cJSON_IsString(t) || !(w[k].text = strdup(t->valuestring)))
+            continue;
+        w[k].start_ms = cJSON_IsNumber(s) ? (int64_t)s->valuedouble : KK_TIME_NONE;
+        w[k].end_ms = cJSON_IsNumber(e) ? (int64_t)e->valuedouble : KK_TIME_NONE;
+        w[k].score = NAN;
+        k++;
+    }
+    cJSON_Delete(a);
+    if (!k) {
+        free(w);
+        return NULL;
+    }
+    *n = k;
+    return w;
+}
+
+static void segment_words_free(kk_render_segment *rs, size_t n)
+{
+    for (size_t i = 0; rs && i < n; i++) {
+        kk_word *w = (kk_word *)rs[i].words;
+        for (size_t k = 0; w && k < rs[i].n_words; k++)
+            free(w[k].text);
+        free(w);
+    }
+}
+
+/* The segment as kk_render takes it; with the fit "words", its word times
+ * (segment_words_free frees them). */
+static kk_render_segment render_segment(const kk_store_segment *g, const srv_settings *st)
+{
+    size_t n = 0;
+    kk_word *w = st->fit == SRV_FIT_WORDS ? segment_words(g, &n) : NULL;
+    return (kk_render_segment){.words = w, .n_words = n,
+                               .text = g->text ? g->text : "",
                                .start_ms = g->start_ms,
                                .end_ms = g->end_ms,
                                .speaker = g->speaker,
@@ -1089,7 +1138,7 @@ static kk_status select_segments(pass *ps, kk_render_segment **out, kk_error *er
             fail_segment(ps, k, msg);
             continue;
         }
-        rs[ps->n_render] = render_segment(g);
+        rs[ps->n_render] = render_segment(g, &ps->st);
         ps->map[ps->n_render++] = k;
     }
     *out = rs;
@@ -1215,6 +1264,7 @@ static void run_pass(srv_jobs *j, proj *p)
             jobs_log(j, "render: project %lld: %zu segments (%zu synthesised, %zu from the cache) in %.2f s",
                     (long long)p->id, ps.n_render, r.synthesized, r.from_cache, r.seconds);
         free(order);
+        segment_words_free(rs, ps.n_render);
         free(rs);
         if (st == KK_OK) {
             place(&ps, &r);
@@ -1720,7 +1770,7 @@ kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, kk_render_result *out,
         pthread_mutex_unlock(&j->lock);
         /* What cannot be rendered stays out, as in the background. */
         if (!failed && srv_voice_known(s->voices, s->n_voices, seg_voice(&ps.st, g)))
-            rs[m++] = render_segment(g);
+            rs[m++] = render_segment(g, &ps.st);
     }
     if (st == KK_OK) {
         kk_render_params rp = render_params(j, &ps.st);
@@ -1734,6 +1784,7 @@ kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, kk_render_result *out,
         export_event(x, "rendering", 0, m, 1);
         st = srv_export_status(x, kk_render(s->tts, rs, m, &rp, out, err), err);
     }
+    segment_words_free(rs, m);
     free(rs);
     free(ps.keys);
     kk_store_segments_free(ps.segs, ps.n);

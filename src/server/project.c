@@ -42,6 +42,7 @@ void srv_settings_parse(const char *json, srv_settings *st)
     if ((v = cJSON_GetObjectItemCaseSensitive(o, "fit")) && cJSON_IsString(v))
         st->fit = !strcmp(v->valuestring, "truncate") ? SRV_FIT_TRUNCATE
                   : !strcmp(v->valuestring, "none")   ? SRV_FIT_NONE
+                  : !strcmp(v->valuestring, "words")  ? SRV_FIT_WORDS
                                                       : SRV_FIT_OVERLAP;
     if ((v = cJSON_GetObjectItemCaseSensitive(o, "gap_ms")) && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
         v->valuedouble <= 600000)
@@ -51,7 +52,7 @@ void srv_settings_parse(const char *json, srv_settings *st)
 
 const char *srv_fit_name(srv_fit f)
 {
-    return f == SRV_FIT_TRUNCATE ? "truncate" : f == SRV_FIT_NONE ? "none" : "overlap";
+    return f == SRV_FIT_TRUNCATE ? "truncate" : f == SRV_FIT_NONE ? "none" : f == SRV_FIT_WORDS ? "words" : "overlap";
 }
 
 cJSON *srv_settings_json(const srv_settings *st)
@@ -219,6 +220,13 @@ cJSON *srv_segment_json(const kk_store_segment *g, size_t index, const srv_seg_v
         cJSON_AddNumberToObject(o, "pitch", g->pitch);
     else
         cJSON_AddNullToObject(o, "pitch");
+    /* the word times it is to follow (fit "words"): the source's, or as
+     * dragged in the studio */
+    cJSON *words = g->words_json ? cJSON_Parse(g->words_json) : NULL;
+    if (words)
+        cJSON_AddItemToObject(o, "words", words);
+    else
+        cJSON_AddNullToObject(o, "words");
     cJSON_AddStringToObject(o, "status", v->status);
     add_str_or_null(o, "error", v->error);
     add_str_or_null(o, "audio_version", v->rendered ? v->audio_version : NULL);

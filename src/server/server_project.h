@@ -27,7 +27,9 @@
 
 /* ---- a project's settings ---- */
 
-typedef enum { SRV_FIT_OVERLAP = 0, SRV_FIT_TRUNCATE, SRV_FIT_NONE } srv_fit;
+/* SRV_FIT_WORDS: segments with the source's word times speak each word at
+ * its time (kk_fit_params.words), the others overlap. */
+typedef enum { SRV_FIT_OVERLAP = 0, SRV_FIT_TRUNCATE, SRV_FIT_NONE, SRV_FIT_WORDS } srv_fit;
 
 typedef struct srv_settings {
     char voice[256];
@@ -41,7 +43,7 @@ void srv_settings_defaults(srv_settings *st);
 /* Parses a stored settings object (NULL or missing keys take the
  * defaults; values out of range are ignored). */
 void srv_settings_parse(const char *json, srv_settings *out);
-/* "overlap", "truncate" or "none". */
+/* "overlap", "truncate", "none" or "words". */
 const char *srv_fit_name(srv_fit f);
 /* The settings as the API shows them; the caller owns the object. */
 cJSON *srv_settings_json(const srv_settings *st);

@@ -761,6 +761,8 @@ static kk_status check_segment(const kk_store_segment *g, unsigned mask, kk_erro
     if ((mask & KK_SEG_SPEED) && (!isfinite(g->speed) || g->speed < 0))
         return kk_error_set(err, KK_ERR_ARG, "speed must be a positive number (0 uses the project's), not %g",
                             g->speed);
+    if ((mask & KK_SEG_WORDS) && (r = check_words(g->words_json, err)) != KK_OK)
+        return r;
     if ((mask & KK_SEG_PITCH) && isinf(g->pitch))
         return kk_error_set(err, KK_ERR_ARG, "pitch must be a finite number (NAN uses the project's)");
     return KK_OK;
@@ -1728,6 +1730,8 @@ kk_status kk_store_get_segment(kk_store *s, int64_t project, int64_t id, kk_stor
 
 static const char *edit_label(unsigned fields)
 {
+    if (fields == 1u << FI_WORDS)
+        return "change word times";
     fields &= ~(1u << FI_WORDS); /* dropped words follow a text change */
     if (fields == 1u << FI_TEXT)
         return "edit text";
@@ -1767,6 +1771,8 @@ static kk_status edit_segment_locked(kk_store *s, int64_t project, int64_t id, u
         nw.pitch = patch->pitch;
     if ((mask & KK_SEG_TEXT) && !str_eq(nw.text, old.text))
         nw.words_json = NULL; /* the source's word times belong to the old text */
+    if (mask & KK_SEG_WORDS)
+        nw.words_json = patch->words_json;
     unsigned fields = 0;
     for (int k = 0; k < N_FIELDS; k++)
         if (!field_eq(k, &old, &nw))
@@ -1784,7 +1790,8 @@ static kk_status edit_segment_locked(kk_store *s, int64_t project, int64_t id, u
 kk_status kk_store_edit_segment(kk_store *s, int64_t project, int64_t id, unsigned mask, const kk_store_segment *patch,
                                 kk_error *err)
 {
-    const unsigned all = KK_SEG_TEXT | KK_SEG_TIMES | KK_SEG_SPEAKER | KK_SEG_VOICE | KK_SEG_SPEED | KK_SEG_PITCH;
+    const unsigned all =
+        KK_SEG_TEXT | KK_SEG_TIMES | KK_SEG_SPEAKER | KK_SEG_VOICE | KK_SEG_SPEED | KK_SEG_PITCH | KK_SEG_WORDS;
     if (!mask || (mask & ~all) || !patch)
         return kk_error_set(err, KK_ERR_ARG, "an edit of segment %lld needs a patch and fields to change (mask 0x%x)",
                             (long long)id, mask);

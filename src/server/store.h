@@ -109,6 +109,11 @@ enum {
     KK_SEG_VOICE = 1 << 3,
     KK_SEG_SPEED = 1 << 4,
     KK_SEG_PITCH = 1 << 5,
+    /* words_json: the word times (a JSON array of {text, start_ms,
+     * end_ms}), as a transcript gave them or as dragged in the studio;
+     * NULL: none (the natural timing). With KK_SEG_TEXT the given ones
+     * are kept rather than dropped. */
+    KK_SEG_WORDS = 1 << 6,
 };
 
 /* Sets the fields in mask from patch (other members of patch are ignored);

@@ -342,7 +342,8 @@ static void word_times(const chunk *c, const int *d, kk_tts_word *out)
             frames += (size_t)d[j + 1];
         out[i] = (kk_tts_word){.text_start = w->text_start, .text_end = w->text_end,
                                .start_sample = start * KK_SAMPLES_PER_FRAME,
-                               .end_sample = frames * KK_SAMPLES_PER_FRAME};
+                               .end_sample = frames * KK_SAMPLES_PER_FRAME,
+                               .first_id = w->first_id + 1, .n_ids = w->n_ids};
     }
 }
 
@@ -484,6 +485,15 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
         return st;
     if (s->chunks.n == 0)
         return kk_error_set(err, KK_ERR_INPUT, "the text has nothing to speak");
+    if (p->durations) {
+        if (p->n_durations != s->chunks.n || !p->n_ids_of)
+            return kk_error_set(err, KK_ERR_ARG, "given durations for %zu chunks, the script has %zu; prepare "
+                                "the text again and fit its durations to that script", p->n_durations, s->chunks.n);
+        for (size_t i = 0; i < s->chunks.n; i++)
+            if (p->durations[i] && p->n_ids_of[i] != s->chunks.v[i].n_ids)
+                return kk_error_set(err, KK_ERR_ARG, "given durations for chunk %zu have %zu entries, its ids "
+                                    "%zu (pads included)", i, p->n_ids_of[i], s->chunks.v[i].n_ids);
+    }
     kk_voice *voice = NULL;
     int voice_owned = 0;
     st = voice_get(t, p->voice ? p->voice : "af_heart", &voice, &voice_owned, p->profile, err);
@@ -516,6 +526,7 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
                 st = err ? err->code : KK_ERR_INPUT;
                 break;
             }
+            fp.durations = p->durations ? p->durations[i] : NULL;
             double t0 = kk_now_ms();
             st = kk_model_forward(t->model, c->ids, (int)c->n_ids, style, &fp, &r, err);
             if (p->profile)

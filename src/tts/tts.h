@@ -79,6 +79,9 @@ const char *kk_tts_precision_name(kk_precision p);
 typedef struct kk_tts_word {
     size_t text_start, text_end;     /* the word's bytes in the input text */
     size_t start_sample, end_sample; /* from the start of its chunk */
+    /* its ids in the chunk's durations (the leading pad is id 0, so the
+     * first is >= 1): what a prosody fit (prosody.h) lengthens */
+    size_t first_id, n_ids;
 } kk_tts_word;
 
 /* One chunk of speech, as it is handed over. */
@@ -150,6 +153,16 @@ typedef struct kk_synth_params {
      * 0 (the default): sentences packed up to 510 ids. The script
      * (kk_tts_script_phonemes) says which was used. */
     int stream_chunks;
+    /* Prosody mapping (prosody.h): chunk k of the script spoken with
+     * durations[k] (frames per id of that chunk, pads included, each >= 1)
+     * instead of the predicted ones; a NULL entry: predicted. NULL (the
+     * default): every chunk predicted. n_durations must then be the
+     * script's chunk count (kk_tts_script_chunks), and n_ids_of[k] each
+     * array's length, checked against the chunk's ids. The speed still
+     * scales the predicted durations that are kept. */
+    const int *const *durations;
+    const size_t *n_ids_of;
+    size_t n_durations;
 } kk_synth_params;
 
 kk_synth_params kk_synth_default_params(void);

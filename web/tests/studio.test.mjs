@@ -1227,6 +1227,96 @@ test('the server going away: typing is kept, marked unsaved, and saved when it i
   allowFailuresUntil = Date.now();
 });
 
+/** RMS of a 16-bit mono WAV between two times (ms from its start). */
+function wavRms(buf, fromMs, toMs) {
+  let at = 12;
+  while (at + 8 <= buf.length && buf.subarray(at, at + 4).toString('latin1') !== 'data') at += 8 + buf.readUInt32LE(at + 4);
+  const data = at + 8;
+  const a = data + 2 * Math.max(0, Math.round(fromMs * 24));
+  const b = Math.min(buf.length - 1, data + 2 * Math.round(toMs * 24));
+  let e = 0;
+  let n = 0;
+  for (let i = a; i + 1 < b; i += 2, n++) e += (buf.readInt16LE(i) / 32768) ** 2;
+  return n ? Math.sqrt(e / n) : 0;
+}
+
+test('word timing: a word dragged on the waveform is heard later; reset to natural timing', async () => {
+  const hms = (ms) => `00:00:0${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}`;
+  const times = [[1000, 1250], [1300, 1750], [1800, 1900], [1950, 2150], [2200, 2700]];
+  const texts = ['Good', 'morning', 'to', 'you', 'all.'];
+  const wscribe = JSON.stringify([{ text: 'Good morning to you all.', start: hms(1000), end: hms(3000),
+    words: texts.map((t, i) => ({ text: t, start: hms(times[i][0]), end: hms(times[i][1]) })) }]);
+  const p = await api('POST', '/api/projects', { name: 'timing', text: wscribe, format: 'wscribe', settings: { fit: 'words' } });
+  const sid = p.segments[0].id;
+  const seg = async () => (await api('GET', `/api/projects/${p.id}`)).segments[0];
+  const home = projectId;
+  projectId = p.id; // the player's audio of this project is recorded (audioBodies)
+  try {
+    await page.evaluate((id) => {
+      location.hash = `#/p/${id}`;
+    }, p.id);
+    await until('its segment shown', async () => (await rows()).length === 1 && (await rows())[0].id === sid, 20000);
+    const before = await until('its segment rendered', async () => {
+      const r = (await rows())[0];
+      return r.status === 'ready' && r.version ? r : null;
+    }, 90000, 250);
+    await page.click(`.seg-row[data-id="${sid}"] .seg-num`);
+    await page.waitForSelector('[data-test=word-handle-3]');
+    const s0 = await seg();
+    const w0 = s0.rendered.words;
+    assert.ok(Math.abs(w0[3].start_ms - 1950) <= 13, `"you" at its time: ${JSON.stringify(w0)}`);
+    // drag "you" 300 ms later on the strip
+    const a = Math.min(s0.rendered.start_ms, s0.start_ms);
+    const b = Math.max(s0.rendered.end_ms, s0.end_ms);
+    const sb = await (await page.$('.wt-strip')).boundingBox();
+    const hb = await (await page.$('[data-test=word-handle-3]')).boundingBox();
+    const x = hb.x + hb.width / 2;
+    const y = hb.y + hb.height / 2;
+    const dx = (300 * sb.width) / (b - a);
+    await page.mouse.move(x, y);
+    await page.mouse.down();
+    for (let k = 1; k <= 5; k++) await page.mouse.move(x + (dx * k) / 5, y);
+    await page.mouse.up();
+    const after = await until('re-rendered with the new timing', async () => {
+      const r = (await rows())[0];
+      return r.status === 'ready' && r.version && r.version !== before.version ? r : null;
+    }, 90000, 250);
+    const s1 = await seg();
+    const moved = s1.rendered.words[3].start_ms;
+    assert.ok(Math.abs(moved - 2250) <= 25, `"you" moved to 2.25 s: ${JSON.stringify(s1.rendered.words)}`);
+    assert.ok(Math.abs(s1.rendered.words[1].start_ms - w0[1].start_ms) <= 1, "the words before stay");
+    assert.ok(Math.abs(s1.rendered.words[4].start_ms - 2500) <= 25, "the words after follow");
+    // heard: where "you" began there is now a pause, and it sounds 300 ms later
+    await until('both audios fetched by the player', () =>
+      audioBodies.has(`${sid}@${before.version}`) && audioBodies.has(`${sid}@${after.version}`), 30000);
+    const old = audioBodies.get(`${sid}@${before.version}`);
+    const now = audioBodies.get(`${sid}@${after.version}`);
+    const o0 = s0.rendered.start_ms;
+    const o1 = s1.rendered.start_ms;
+    const was = wavRms(old, w0[3].start_ms + 20 - o0, w0[3].start_ms + 180 - o0);
+    const gap = wavRms(now, w0[3].start_ms + 40 - o1, moved - 60 - o1);
+    const you = wavRms(now, moved + 20 - o1, moved + 180 - o1);
+    assert.ok(was > 0.01 && you > 0.01, `"you" is heard (rms ${was.toFixed(4)}, then ${you.toFixed(4)})`);
+    assert.ok(gap < was / 10, `a pause where "you" was (rms ${gap.toFixed(4)} against ${was.toFixed(4)})`);
+    // reset to the natural timing
+    await page.click('[data-test=reset-timing]');
+    await until('re-rendered naturally', async () => {
+      const r = (await rows())[0];
+      return r.status === 'ready' && r.version && r.version !== after.version ? r : null;
+    }, 90000, 250);
+    const s2 = await seg();
+    assert.equal(s2.words, null);
+    assert.ok(s2.rendered.words[3].start_ms < moved - 100, `natural again: ${JSON.stringify(s2.rendered.words)}`);
+  } finally {
+    projectId = home;
+    await page.evaluate((id) => {
+      location.hash = `#/p/${id}`;
+    }, projectId);
+    await until('back to the example', async () => (await rows()).length === 3, 20000);
+    await api('DELETE', `/api/projects/${p.id}`);
+  }
+});
+
 test('no console errors, page errors or failed requests', () => {
   assert.deepEqual(problems, []);
 });

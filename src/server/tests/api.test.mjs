@@ -470,6 +470,53 @@ describe('rendering', () => {
   let id;
   let ids;
 
+  test('fit "words": a WScribe segment speaks each word at its time; a dragged word moves, a reset', async () => {
+    const p = (await api(server, 'POST', '/api/projects',
+      { name: 'Words', text: WSCRIBE, format: 'wscribe', settings: { fit: 'words' } })).json;
+    assert.equal(p.settings.fit, 'words');
+    assert.deepEqual(p.segments[0].words.map((w) => w.start_ms), [1000, 1400]);
+    const seg = p.segments[0].id;
+    const ev = await events(server, p.id);
+    const near = (a, b) => Math.abs(a - b) <= 13; // to the frame: half of 25 ms, and the ms rounding
+    try {
+      await ev.next((e) => e.event === 'hello');
+      const now = await project(server, p.id);
+      for (const s of now.segments.filter((x) => x.status !== 'ready'))
+        await ev.next((e) => e.event === 'segment' && e.data.id === s.id && e.data.status === 'ready');
+      const first = (await project(server, p.id)).segments[0];
+      let w = first.rendered.words;
+      assert.equal(w.length, 2);
+      // the segment ready again with new audio (polled: events of the first render may still be queued)
+      const rerendered = async (old) => {
+        for (let t0 = Date.now(); Date.now() - t0 < 120000; await new Promise((r) => setTimeout(r, 100))) {
+          const g = (await project(server, p.id)).segments[0];
+          if (g.status === 'ready' && g.rendered && g.audio_version !== old) return g;
+        }
+        throw new Error('the segment was not rendered again');
+      };
+      assert.ok(near(w[0].start_ms, 1000) && near(w[1].start_ms, 1400), JSON.stringify(w));
+      // "day." dragged to 1.7 s: re-rendered with it there
+      let r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`,
+        { words: [{ text: 'Good', start_ms: 1000, end_ms: 1400 }, { text: 'day.', start_ms: 1700, end_ms: 2100 }] });
+      assert.equal(r.status, 200, r.text);
+      const moved = await rerendered(first.audio_version);
+      w = moved.rendered.words;
+      assert.ok(near(w[1].start_ms, 1700), JSON.stringify(w));
+      // reset to the natural timing: no word times
+      r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`, { words: null });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.segment.words, null);
+      w = (await rerendered(moved.audio_version)).rendered.words;
+      assert.ok(w[1].start_ms < 1600, JSON.stringify(w));
+      r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`, { words: [{ text: 'x', start_ms: 5 }] });
+      assert.equal(r.status, 400);
+      assert.match(r.json.error.message, /words\[0\]/);
+    } finally {
+      await ev.close();
+    }
+    assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
+  });
+
   test('segment audio becomes ready (events) and changes after a text edit', async () => {
     const p = (await api(server, 'POST', '/api/projects', { name: 'Audio', text: SRT, format: 'srt' })).json;
     id = p.id;

@@ -156,6 +156,78 @@ static void test_prediction_matches_synthesis(void **state)
     assert_int_equal(a.null_samples, 0);
 }
 
+/* Given durations (prosody mapping): the predicted ones given back make the
+ * same bits; a word given twice its frames lasts twice as long; a count
+ * that is not the chunk's is refused. */
+typedef struct {
+    float *samples;
+    size_t n;
+    int *durations;
+    size_t n_durations;
+    kk_tts_word words[16];
+    size_t n_words;
+} one_chunk;
+
+static int on_one_chunk(void *user, const kk_tts_chunk *c)
+{
+    one_chunk *k = user;
+    k->samples = malloc(c->n_samples * sizeof *k->samples);
+    k->durations = malloc(c->n_durations * sizeof *k->durations);
+    assert_non_null(k->samples);
+    assert_non_null(k->durations);
+    memcpy(k->samples, c->samples, c->n_samples * sizeof *k->samples);
+    memcpy(k->durations, c->durations, c->n_durations * sizeof *k->durations);
+    k->n = c->n_samples, k->n_durations = c->n_durations;
+    k->n_words = c->n_words < 16 ? c->n_words : 16;
+    memcpy(k->words, c->words, k->n_words * sizeof *k->words);
+    return 0;
+}
+
+static void test_given_durations(void **state)
+{
+    NEED_MODEL();
+    kk_synth_params p = kk_synth_default_params();
+    kk_tts_script *s = NULL;
+    kk_error err;
+    assert_int_equal(kk_tts_prepare(tts, "Hello there, my friend.", &p, &s, &err), KK_OK);
+    assert_int_equal(kk_tts_script_chunks(s), 1);
+    one_chunk a = {0}, b = {0}, c = {0};
+    p.on_chunk = on_one_chunk;
+    p.user = &a;
+    assert_int_equal(kk_tts_speak(tts, s, &p, &err), KK_OK);
+    assert_true(a.n_words >= 4);
+    const int *durs[1] = {a.durations};
+    size_t n_ids[1] = {a.n_durations};
+    p.durations = durs, p.n_ids_of = n_ids, p.n_durations = 1;
+    p.user = &b;
+    assert_int_equal(kk_tts_speak(tts, s, &p, &err), KK_OK);
+    assert_int_equal(b.n, a.n);
+    assert_memory_equal(b.samples, a.samples, a.n * sizeof *a.samples);
+    /* "there" twice as long: its ids' frames doubled */
+    int *twice = malloc(a.n_durations * sizeof *twice);
+    assert_non_null(twice);
+    memcpy(twice, a.durations, a.n_durations * sizeof *twice);
+    const kk_tts_word *w = &a.words[1];
+    for (size_t i = w->first_id; i < w->first_id + w->n_ids; i++)
+        twice[i] *= 2;
+    durs[0] = twice;
+    p.user = &c;
+    assert_int_equal(kk_tts_speak(tts, s, &p, &err), KK_OK);
+    assert_int_equal(c.words[1].end_sample - c.words[1].start_sample, 2 * (w->end_sample - w->start_sample));
+    assert_int_equal(c.words[1].start_sample, w->start_sample);
+    assert_int_equal(c.n - a.n, w->end_sample - w->start_sample);
+    /* refused: not the chunk's count, or a frame under one */
+    n_ids[0] = a.n_durations - 1;
+    assert_int_equal(kk_tts_speak(tts, s, &p, &err), KK_ERR_ARG);
+    n_ids[0] = a.n_durations;
+    twice[1] = 0;
+    assert_int_equal(kk_tts_speak(tts, s, &p, &err), KK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "outside 1 .."));
+    free(twice);
+    free(a.samples), free(a.durations), free(b.samples), free(b.durations), free(c.samples), free(c.durations);
+    kk_tts_script_free(s);
+}
+
 static int abort_now(void *user) { return 1; }
 
 static void test_abort_and_bad_requests(void **state)
@@ -244,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_sentences_stream_with_pauses),
         cmocka_unit_test(test_speed_changes_length),
         cmocka_unit_test(test_prediction_matches_synthesis),
+        cmocka_unit_test(test_given_durations),
         cmocka_unit_test(test_abort_and_bad_requests),
         cmocka_unit_test(test_speed_range),
         cmocka_unit_test(test_missing_model_is_a_clear_error),

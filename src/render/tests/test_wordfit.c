@@ -1,0 +1,187 @@
+/* test_wordfit.c - fit.words (prosody mapping) on the real model: a
+ * WScribe transcript's word times are where its words start, to the frame
+ * (from the renderer's alignment, and the pause in the signal); the
+ * re-render comes from the cache with the same bits; targets that cannot
+ * be spoken fall back to the cue's fit and say which words and why. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+
+#define MS (KK_SAMPLE_RATE / 1000)
+
+static kk_tts *tts;
+
+static int setup(void **state)
+{
+    (void)state;
+    kk_error err;
+    kk_tts_params p = kk_tts_default_params();
+    if (kk_tts_new(&p, &tts, &err) != KK_OK) {
+        fprintf(stderr, "test_wordfit needs the model: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    kk_tts_free(tts);
+    return 0;
+}
+
+/* Slower than natural, off the 25 ms grid, a 410 ms pause before "on". */
+static const char *const placed =
+    "[{\"text\": \"Every word lands on its time.\", \"start\": \"00:00:01.000\", \"end\": \"00:00:03.150\", \"words\": ["
+    "{\"text\": \"Every\", \"start\": \"00:00:01.000\", \"end\": \"00:00:01.290\"},"
+    "{\"text\": \"word\", \"start\": \"00:00:01.337\", \"end\": \"00:00:01.600\"},"
+    "{\"text\": \"lands\", \"start\": \"00:00:01.655\", \"end\": \"00:00:02.000\"},"
+    "{\"text\": \"on\", \"start\": \"00:00:02.410\", \"end\": \"00:00:02.520\"},"
+    "{\"text\": \"its\", \"start\": \"00:00:02.563\", \"end\": \"00:00:02.700\"},"
+    "{\"text\": \"time.\", \"start\": \"00:00:02.750\", \"end\": \"00:00:03.150\"}]}]";
+static const int64_t starts_ms[] = {1000, 1337, 1655, 2410, 2563, 2750};
+
+/* Five words in 60 ms: far less than a frame per phoneme. */
+static const char *const squeezed =
+    "[{\"text\": \"Nobody can say this quickly.\", \"start\": \"00:00:00.500\", \"end\": \"00:00:02.500\", \"words\": ["
+    "{\"text\": \"Nobody\", \"start\": \"00:00:00.500\", \"end\": \"00:00:00.510\"},"
+    "{\"text\": \"can\", \"start\": \"00:00:00.515\", \"end\": \"00:00:00.525\"},"
+    "{\"text\": \"say\", \"start\": \"00:00:00.530\", \"end\": \"00:00:00.540\"},"
+    "{\"text\": \"this\", \"start\": \"00:00:00.545\", \"end\": \"00:00:00.550\"},"
+    "{\"text\": \"quickly.\", \"start\": \"00:00:00.560\", \"end\": \"00:00:02.500\"}]}]";
+
+static kk_doc *parse(const char *json)
+{
+    kk_doc *doc = NULL;
+    kk_error err;
+    kk_parse_params pp = kk_parse_default_params();
+    assert_int_equal(kk_parse_memory("words.json", json, strlen(json), &pp, &doc, &err), KK_OK);
+    assert_int_equal(doc->n_segs, 1);
+    assert_true(doc->segs[0].n_words > 0);
+    return doc;
+}
+
+static double rms(const float *x, size_t from, size_t to)
+{
+    double e = 0;
+    for (size_t i = from; i < to; i++)
+        e += (double)x[i] * x[i];
+    return to > from ? sqrt(e / (double)(to - from)) : 0;
+}
+
+static void test_words_land_on_their_frames(void **state)
+{
+    (void)state;
+    kk_doc *doc = parse(placed);
+    kk_render_segment *segs = kk_render_segments_from_doc(doc);
+    kk_cache *cache = NULL;
+    kk_cache_params cp = kk_cache_default_params();
+    cp.dir = NULL;
+    kk_error err;
+    assert_int_equal(kk_cache_open(&cp, &cache, &err), KK_OK);
+    kk_render_params p = kk_render_default_params();
+    p.fit.words = 1;
+    p.cache = cache;
+    kk_render_result r, again;
+    assert_int_equal(kk_render(tts, segs, 1, &p, &r, &err), KK_OK);
+    const kk_render_cue *q = &r.cues[0];
+    assert_int_equal(q->word_fit, 1);
+    assert_null(q->fit_note);
+    assert_int_equal(q->n_words, 6);
+    for (size_t k = 0; k < 6; k++) {
+        int64_t off = q->words[k].start_sample - starts_ms[k] * MS;
+        if (llabs(off) > KK_SAMPLES_PER_FRAME / 2)
+            fail_msg("word %zu starts at %.1f ms, its time is %lld ms", k, (double)q->words[k].start_sample / MS,
+                     (long long)starts_ms[k]);
+    }
+    /* the pause is silence, and the signal starts again where "on" does */
+    assert_true(rms(r.samples, 2080 * MS, 2380 * MS) < 1e-4);
+    size_t on = 2080 * MS;
+    while (on < r.n_samples && rms(r.samples, on, on + 5 * MS) < 0.01)
+        on += MS;
+    assert_true(llabs((int64_t)on - 2410 * MS) <= 40 * MS);
+    /* the same from the cache */
+    assert_int_equal(kk_render(tts, segs, 1, &p, &again, &err), KK_OK);
+    assert_int_equal(again.from_cache, 1);
+    assert_int_equal(again.cues[0].word_fit, 1);
+    assert_int_equal(again.n_samples, r.n_samples);
+    assert_memory_equal(again.samples, r.samples, r.n_samples * sizeof *r.samples);
+    for (size_t k = 0; k < 6; k++)
+        assert_int_equal(again.cues[0].words[k].start_sample, q->words[k].start_sample);
+    /* without fit.words the same segment is fitted as a cue */
+    p.fit.words = 0;
+    kk_render_result plain;
+    assert_int_equal(kk_render(tts, segs, 1, &p, &plain, &err), KK_OK);
+    assert_int_equal(plain.cues[0].word_fit, 0);
+    assert_null(plain.cues[0].fit_note);
+    kk_render_result_free(&plain);
+    kk_render_result_free(&again);
+    kk_render_result_free(&r);
+    kk_cache_close(cache);
+    free(segs);
+    kk_doc_free(doc);
+}
+
+typedef struct {
+    size_t index, calls;
+    char msg[KK_ERROR_MSG_MAX];
+} warned;
+
+static void on_warning(void *user, size_t index, const char *msg)
+{
+    warned *w = user;
+    w->index = index, w->calls++;
+    snprintf(w->msg, sizeof w->msg, "%s", msg);
+}
+
+static void test_impossible_targets_fall_back(void **state)
+{
+    (void)state;
+    kk_doc *doc = parse(squeezed);
+    kk_render_segment *segs = kk_render_segments_from_doc(doc);
+    kk_render_params p = kk_render_default_params();
+    p.fit.words = 1;
+    warned w = {0};
+    p.on_warning = on_warning;
+    p.user = &w;
+    kk_render_result r;
+    kk_error err;
+    assert_int_equal(kk_render(tts, segs, 1, &p, &r, &err), KK_OK);
+    const kk_render_cue *q = &r.cues[0];
+    assert_int_equal(q->word_fit, 0);
+    assert_non_null(q->fit_note);
+    assert_non_null(strstr(q->fit_note, "word 1 (\"Nobody\")"));
+    assert_non_null(strstr(q->fit_note, "frames"));
+    assert_true(w.calls >= 1);
+    assert_int_equal(w.index, 1);
+    assert_non_null(strstr(w.msg, "not placed at their times"));
+    /* the cue's fit was used: speech is there, starting at the cue */
+    assert_true(q->end_sample > q->start_sample);
+    assert_int_equal(q->start_sample, 500 * MS);
+    char *json = kk_render_report_json(&r);
+    assert_non_null(json);
+    assert_non_null(strstr(json, "\"fit\":\t\"cue\""));
+    assert_non_null(strstr(json, "\"fit_note\""));
+    free(json);
+    kk_render_result_free(&r);
+    free(segs);
+    kk_doc_free(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_words_land_on_their_frames),
+        cmocka_unit_test(test_impossible_targets_fall_back),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

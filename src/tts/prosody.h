@@ -1,0 +1,107 @@
+/*
+ * prosody.h - prosody mapping: the durations that put each word of a chunk
+ * where a source recording said it (a WScribe transcript's word times, a
+ * word dragged in the studio), for kk_synth_params.durations.
+ *
+ * Kokoro's durations are explicit: an integer number of 25 ms frames
+ * (KK_SAMPLES_PER_FRAME) per phoneme id, and the F0 and energy predictors
+ * run on the alignment they make (kk_forward_params.durations). This file
+ * only does arithmetic on them, so it needs no model:
+ *
+ *   - each placed word starts on the frame nearest its target (the only
+ *     error is the rounding to a frame, at most half of one);
+ *   - its length (to its target end, or its natural share of the room up
+ *     to the next word) is shared among its ids in proportion to the
+ *     predicted durations, at least one frame each;
+ *   - the ids between two words (the space, punctuation, words without a
+ *     target) fill the rest: stretched (KK_PAUSE_STRETCH), or kept at their
+ *     natural length with the rest as inserted silence (KK_PAUSE_SILENCE,
+ *     where only spaces and punctuation lie between; the caller splices
+ *     the zeros in at the returned frames);
+ *   - ids after the last placed word keep their predicted durations.
+ *
+ * Targets that cannot be met (less than a frame per phoneme, a word far
+ * faster than speakable, words out of order) are returned as problems, with
+ * durations still made (each word at its minimum), so that a caller can
+ * fall back and say which words and why.
+ *
+ * Layer: src/tts (no calls into other layers but src/common's errors).
+ */
+#ifndef KK_PROSODY_H
+#define KK_PROSODY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kk_error.h"
+
+/* A word spoken this many times faster than its natural length (the
+ * predicted durations at the asked speed) is not speakable: KK_SPEED_MAX
+ * is 2, and a single word may go a little past the sentence's limit. */
+#define KK_PROSODY_MAX_RATE 2.5
+
+/* How the room between two words longer than their natural pause is
+ * filled. Silence is the default: a space id held for hundreds of ms makes
+ * the decoder hum at about -35 dB under the peak (breathy noise) through the
+ * whole pause, and pocketsphinx hears words less well (docs/prosody.md). */
+typedef enum kk_pause_mode {
+    KK_PAUSE_SILENCE = 0, /* those ids at their natural length, silence inserted for the rest */
+    KK_PAUSE_STRETCH = 1, /* the space and punctuation ids between words lengthened */
+} kk_pause_mode;
+
+/* "stretch", "silence"; -1 for anything else. */
+int kk_pause_mode_from_name(const char *name);
+
+typedef struct kk_prosody_word {
+    size_t first_id, n_ids; /* its ids in the chunk (the leading pad is id 0: first_id >= 1) */
+    /* Targets in frames from the chunk's first frame, on the timeline the
+     * chunk will have (inserted silences counted). start NAN: no target
+     * (the word is spoken in the room between its neighbours); end NAN: the
+     * word keeps its natural share of that room. */
+    double start, end;
+    size_t tag; /* the caller's (its word's index), echoed in problems */
+} kk_prosody_word;
+
+typedef struct kk_prosody_silence {
+    int64_t at_frame; /* where, in the engine's frames of the chunk (before any silence) */
+    int64_t frames;   /* how long */
+} kk_prosody_silence;
+
+typedef enum kk_prosody_problem_kind {
+    KK_PROSODY_TOO_SHORT = 1, /* fewer frames than phonemes (less than 25 ms each) */
+    KK_PROSODY_TOO_FAST,      /* more than KK_PROSODY_MAX_RATE times its natural pace */
+} kk_prosody_problem_kind;
+
+typedef struct kk_prosody_problem {
+    size_t tag; /* the word's */
+    kk_prosody_problem_kind kind;
+    int64_t frames;  /* what its targets give it (with what must fit before the next word) */
+    int64_t ids;     /* the phonemes that need a frame each in those frames */
+    double rate;     /* natural frames over the frames it gets */
+} kk_prosody_problem;
+
+typedef struct kk_prosody_fit {
+    int *durations; /* n_ids frames per id, for kk_synth_params.durations */
+    size_t n_ids;
+    kk_prosody_silence *silences; /* in order of at_frame */
+    size_t n_silences;
+    kk_prosody_problem *problems; /* none: every target met */
+    size_t n_problems;
+    int64_t frames; /* the chunk's length: the durations' sum plus the silences */
+} kk_prosody_fit;
+
+/* The durations for one chunk: raw are its n_ids predicted durations
+ * before speed and rounding (kk_tts_chunk.raw_durations), speed the asked
+ * one (the natural length of an id is max(1, rint(raw / speed)), as the
+ * engine makes it); words in order of first_id, not overlapping, inside
+ * 1 .. n_ids - 2. KK_ERR_ARG for words that break that; KK_ERR_NOMEM.
+ * Free *out with kk_prosody_fit_free (also after an error). */
+kk_status kk_prosody_fit_chunk(const float *raw, size_t n_ids, float speed, const kk_prosody_word *words,
+                               size_t n_words, kk_pause_mode mode, kk_prosody_fit *out, kk_error *err);
+void kk_prosody_fit_free(kk_prosody_fit *f);
+
+/* "word 3 (\"hello\") gets 2 frames for 4 phonemes": one problem, for a
+ * report; name is the word's text (may be NULL). */
+void kk_prosody_problem_text(const kk_prosody_problem *p, const char *name, char *dst, size_t size);
+
+#endif

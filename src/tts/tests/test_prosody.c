@@ -1,0 +1,125 @@
+/* test_prosody.c - the arithmetic of prosody mapping (prosody.h), without
+ * the model: placed words start on their frame, each id keeps a frame,
+ * the pause modes, and impossible targets reported by word. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "prosody.h"
+
+/* ids: pad, "h e l o"(1-4), space(5), "w o r l d"(6-10), "."(11), pad(12) */
+static const float raw[13] = {1.2f, 2, 3, 2, 4, 1.4f, 2, 3, 2, 2, 3, 6, 2};
+
+static int64_t onset(const kk_prosody_fit *f, size_t id)
+{
+    int64_t eng = 0, at;
+    for (size_t k = 0; k < id; k++)
+        eng += f->durations[k];
+    at = eng;
+    for (size_t s = 0; s < f->n_silences; s++)
+        if (f->silences[s].at_frame <= eng)
+            at += f->silences[s].frames;
+    return at;
+}
+
+static void words_land_on_their_frames(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        kk_prosody_word w[2] = {{1, 4, 10.4, 24.0, 0}, {6, 5, 40.6, NAN, 1}};
+        kk_prosody_fit f;
+        kk_error err;
+        assert_int_equal(kk_prosody_fit_chunk(raw, 13, 1.0f, w, 2, (kk_pause_mode)mode, &f, &err), KK_OK);
+        assert_int_equal(f.n_problems, 0);
+        assert_int_equal(onset(&f, 1), 10);
+        assert_int_equal(onset(&f, 5), 24); /* the first word's end target */
+        assert_int_equal(onset(&f, 6), 41);
+        for (size_t k = 0; k < 13; k++)
+            assert_true(f.durations[k] >= 1);
+        /* after the last word: as predicted */
+        assert_int_equal(f.durations[11], 6);
+        assert_int_equal(f.durations[12], 2);
+        int64_t sum = 0;
+        for (size_t k = 0; k < 13; k++)
+            sum += f.durations[k];
+        for (size_t s = 0; s < f.n_silences; s++)
+            sum += f.silences[s].frames;
+        assert_int_equal(sum, f.frames);
+        if (mode == KK_PAUSE_SILENCE) {
+            /* the space keeps its natural frame, the rest of the pause is silence */
+            assert_int_equal(f.durations[5], 1);
+            assert_true(f.n_silences >= 1);
+        } else {
+            assert_int_equal(f.n_silences, 0);
+            assert_int_equal(f.durations[5], 41 - 24);
+        }
+        kk_prosody_fit_free(&f);
+    }
+}
+
+static void shares_follow_the_predictor(void **state)
+{
+    (void)state;
+    /* "hello" given twice its natural 11 frames: each id about doubled */
+    kk_prosody_word w[2] = {{1, 4, 2, 24, 0}, {6, 5, 30, NAN, 1}};
+    kk_prosody_fit f;
+    assert_int_equal(kk_prosody_fit_chunk(raw, 13, 1.0f, w, 2, KK_PAUSE_STRETCH, &f, NULL), KK_OK);
+    assert_int_equal(f.durations[1] + f.durations[2] + f.durations[3] + f.durations[4], 22);
+    assert_int_equal(f.durations[2], 6);
+    assert_int_equal(f.durations[4], 8);
+    kk_prosody_fit_free(&f);
+}
+
+static void impossible_targets_are_reported(void **state)
+{
+    (void)state;
+    /* "world" starts 3 frames after "hello": 4 phonemes and a space in 3 */
+    kk_prosody_word w[2] = {{1, 4, 2, NAN, 0}, {6, 5, 5, NAN, 1}};
+    kk_prosody_fit f;
+    assert_int_equal(kk_prosody_fit_chunk(raw, 13, 1.0f, w, 2, KK_PAUSE_STRETCH, &f, NULL), KK_OK);
+    assert_int_equal(f.n_problems, 1);
+    assert_int_equal(f.problems[0].tag, 0);
+    assert_int_equal(f.problems[0].kind, KK_PROSODY_TOO_SHORT);
+    char msg[256];
+    kk_prosody_problem_text(&f.problems[0], "hello", msg, sizeof msg);
+    assert_non_null(strstr(msg, "word 1 (\"hello\") gets 3 frames"));
+    for (size_t k = 0; k < 13; k++)
+        assert_true(f.durations[k] >= 1);
+    kk_prosody_fit_free(&f);
+    /* 6 frames for "hello" (11 natural, 4 ids) is possible but 1.8x; 4 is 2.75x: too fast */
+    kk_prosody_word v[2] = {{1, 4, 2, NAN, 0}, {6, 5, 7, NAN, 1}};
+    assert_int_equal(kk_prosody_fit_chunk(raw, 13, 1.0f, v, 2, KK_PAUSE_STRETCH, &f, NULL), KK_OK);
+    assert_int_equal(f.n_problems, 1);
+    assert_int_equal(f.problems[0].kind, KK_PROSODY_TOO_FAST);
+    kk_prosody_fit_free(&f);
+}
+
+static void bad_words_are_refused(void **state)
+{
+    (void)state;
+    kk_prosody_word w[2] = {{6, 5, 2, NAN, 0}, {1, 4, 30, NAN, 1}};
+    kk_prosody_fit f;
+    kk_error err;
+    assert_int_equal(kk_prosody_fit_chunk(raw, 13, 1.0f, w, 2, KK_PAUSE_STRETCH, &f, &err), KK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "word 1"));
+    kk_prosody_word p = {0, 3, 1, NAN, 0}; /* the pad is no word's */
+    assert_int_equal(kk_prosody_fit_chunk(raw, 13, 1.0f, &p, 1, KK_PAUSE_STRETCH, &f, &err), KK_ERR_ARG);
+    assert_int_equal(kk_pause_mode_from_name("silence"), KK_PAUSE_SILENCE);
+    assert_int_equal(kk_pause_mode_from_name("x"), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(words_land_on_their_frames),
+        cmocka_unit_test(shares_follow_the_predictor),
+        cmocka_unit_test(impossible_targets_are_reported),
+        cmocka_unit_test(bad_words_are_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,7 +1,8 @@
 /*
  * subtitles.h - the public interface of the parsers subsystem: reading what
  * people bring (plain text, SubRip, WebVTT, ASS/SSA, WScribe JSON) into one
- * segment model, and writing segments back out as SRT, WebVTT or WScribe JSON.
+ * segment model, and writing segments back out as SRT, WebVTT, ASS or WScribe
+ * JSON (speakers kept where the format has a place for them).
  *
  * Parsing streams: kk_parse_stream() hands each segment to a callback as soon
  * as it is complete, so memory stays bounded however long the file is (WScribe
@@ -129,7 +130,7 @@ kk_format kk_format_sniff(const char *data, size_t len, bool *confident);
  * interrupted or failed write never leaves a half-written output. */
 typedef struct kk_writer kk_writer;
 
-/* format: SRT, VTT or WSCRIBE. path "-" writes to stdout (not atomic). */
+/* format: SRT, VTT, ASS or WSCRIBE. path "-" writes to stdout (not atomic). */
 kk_status kk_writer_open(kk_writer **out, const char *path, kk_format format, kk_error *err);
 kk_status kk_writer_add(kk_writer *w, const kk_segment *seg, kk_error *err);
 kk_status kk_writer_commit(kk_writer *w, kk_error *err); /* frees w */

@@ -158,6 +158,7 @@ static const route routes[] = {
     {"GET", "/api/projects/#/events", api_events, 0},
     {"GET", "/api/projects/#/track", api_track, R_SLOW},
     {"GET", "/api/projects/#/subtitles", api_subtitles, R_SLOW},
+    {"GET", "/api/projects/#/stems", api_stems, R_SLOW},
     {"GET", "/api/projects/#/sources/#", api_source, 0},
     {"GET", "/api/activity", api_activity, 0},
     /* the OpenAI-compatible API (openai.c) and the metrics (metrics.c) */

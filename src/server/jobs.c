@@ -367,9 +367,11 @@ static int key_eq(const kk_cache_key *a, const kk_cache_key *b) { return !memcmp
 
 /* ---- what a segment's audio is made from ---- */
 
+/* Its own voice, else its speaker's in the cast, else the project's. */
 static const char *seg_voice(const srv_settings *st, const kk_store_segment *g)
 {
-    return g->voice ? g->voice : st->voice;
+    const char *cast = g->voice ? NULL : srv_cast_voice(st, g->speaker);
+    return g->voice ? g->voice : cast ? cast : st->voice;
 }
 
 static kk_cache_key seg_key(const srv_settings *st, const kk_store_segment *g)
@@ -403,13 +405,13 @@ static kk_render_params render_params(srv_jobs *j, const srv_settings *st)
     return rp;
 }
 
-static kk_render_segment render_segment(const kk_store_segment *g)
+static kk_render_segment render_segment(const srv_settings *st, const kk_store_segment *g)
 {
     return (kk_render_segment){.text = g->text ? g->text : "",
                                .start_ms = g->start_ms,
                                .end_ms = g->end_ms,
                                .speaker = g->speaker,
-                               .voice = g->voice,
+                               .voice = seg_voice(st, g),
                                .speed = (float)g->speed,
                                .pitch = g->pitch};
 }
@@ -1026,7 +1028,7 @@ static kk_status select_segments(pass *ps, kk_render_segment **out, kk_error *er
             fail_segment(ps, k, msg);
             continue;
         }
-        rs[ps->n_render] = render_segment(g);
+        rs[ps->n_render] = render_segment(&ps->st, g);
         ps->map[ps->n_render++] = k;
     }
     *out = rs;
@@ -1559,7 +1561,45 @@ static void export_progress(void *user, size_t done, size_t total, double eta)
     export_event(user, "rendering", done, total, done == total);
 }
 
-kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, kk_render_result *out, kk_error *err)
+static int same_speaker(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
+
+kk_status srv_jobs_speakers(srv_jobs *j, int64_t project, char ***out, size_t *n, kk_error *err)
+{
+    *out = NULL, *n = 0;
+    kk_store_segment *segs = NULL;
+    size_t ns = 0;
+    kk_status st = kk_store_segments(j->env.store, project, &segs, &ns, err);
+    if (st != KK_OK)
+        return st;
+    char **v = malloc((ns ? ns : 1) * sizeof *v);
+    size_t m = 0;
+    if (!v)
+        st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == KK_OK && i < ns; i++) {
+        size_t k = 0;
+        while (k < m && !same_speaker(v[k], segs[i].speaker))
+            k++;
+        if (k < m)
+            continue;
+        v[m] = segs[i].speaker ? strdup(segs[i].speaker) : NULL;
+        if (segs[i].speaker && !v[m])
+            st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        else
+            m++;
+    }
+    kk_store_segments_free(segs, ns);
+    if (st != KK_OK) {
+        for (size_t k = 0; k < m; k++)
+            free(v[k]);
+        free(v);
+        return st;
+    }
+    *out = v, *n = m;
+    return KK_OK;
+}
+
+kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, const srv_render_opts *o, kk_render_result *out,
+                              kk_error *err)
 {
     const srv_jobs_env *s = &j->env;
     int64_t project = x->project;
@@ -1587,11 +1627,18 @@ kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, kk_render_result *out,
         int failed = e && e->error && key_eq(&e->key, &key);
         pthread_mutex_unlock(&j->lock);
         /* What cannot be rendered stays out, as in the background. */
-        if (!failed && srv_voice_known(s->voices, s->n_voices, seg_voice(&ps.st, g)))
-            rs[m++] = render_segment(g);
+        if (!failed && srv_voice_known(s->voices, s->n_voices, seg_voice(&ps.st, g))) {
+            rs[m] = render_segment(&ps.st, g);
+            rs[m++].mute = o && o->solo && !same_speaker(o->speaker, g->speaker);
+        }
     }
     if (st == KK_OK) {
         kk_render_params rp = render_params(j, &ps.st);
+        if (o && o->normalize) {
+            rp.normalize = 1;
+            if (o->target_lufs)
+                rp.loudness.target_lufs = o->target_lufs;
+        }
         rp.abort = export_abort;
         rp.on_progress = export_progress;
         rp.user = x;

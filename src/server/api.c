@@ -486,7 +486,7 @@ void api_voice_preview(srv_request *rq, srv_reply *rp)
 
 /* ---- sources ---- */
 
-static cJSON *sources_json(kk_server *s, int64_t project)
+static cJSON *sources_json(kk_server *s, int64_t project, const srv_settings *st)
 {
     cJSON *arr = cJSON_CreateArray();
     kk_store_source_info *v = NULL;
@@ -500,6 +500,11 @@ static cJSON *sources_json(kk_server *s, int64_t project)
         cJSON_AddStringToObject(o, "name", v[i].name ? v[i].name : "");
         cJSON_AddStringToObject(o, "format", v[i].format ? v[i].format : "");
         cJSON_AddNumberToObject(o, "bytes", (double)v[i].len);
+        /* null for a project made before encodings were recorded */
+        if (i < st->n_encodings && st->encodings[i][0])
+            cJSON_AddStringToObject(o, "encoding", st->encodings[i]);
+        else
+            cJSON_AddNullToObject(o, "encoding");
         cJSON_AddItemToArray(arr, o);
     }
     kk_store_sources_free(v, n);
@@ -541,8 +546,10 @@ static cJSON *project_json(kk_server *s, const kk_store_project *sp, const kk_st
     cJSON_AddStringToObject(o, "name", sp->name ? sp->name : "");
     cJSON_AddNumberToObject(o, "created_ms", (double)sp->created_ms);
     cJSON_AddNumberToObject(o, "updated_ms", (double)sp->updated_ms);
-    cJSON_AddItemToObject(o, "settings", srv_settings_json(&st));
-    cJSON_AddItemToObject(o, "sources", sources_json(s, sp->id));
+    cJSON *settings = srv_settings_json(&st);
+    cJSON_DeleteItemFromObjectCaseSensitive(settings, "encodings"); /* shown per source */
+    cJSON_AddItemToObject(o, "settings", settings);
+    cJSON_AddItemToObject(o, "sources", sources_json(s, sp->id, &st));
     cJSON_AddNumberToObject(o, "playhead_ms", (double)sp->playhead_ms);
     cJSON_AddNumberToObject(o, "version", (double)sp->version);
     cJSON_AddItemToObject(o, "history", srv_history_json(sp));
@@ -821,6 +828,7 @@ static char *display_name(const char *name)
 
 typedef struct src_in {
     char *name; /* display */
+    char enc[KK_ENCODING_NAME_MAX]; /* the encoding it was read in (build_doc's) */
     kk_format format;
     const char *data;
     size_t len;
@@ -828,7 +836,8 @@ typedef struct src_in {
 
 /* Parses each source and appends its segments to one document, each file
  * after the previous one's last end. */
-static int build_doc(kk_server *s, const src_in *src, size_t n, kk_doc **out, cJSON *warnings, srv_reply *rp)
+static int build_doc(kk_server *s, src_in *src, size_t n, const char *encoding, kk_doc **out, cJSON *warnings,
+                     srv_reply *rp)
 {
     kk_doc *all = kk_doc_new(src[0].format);
     upload_ctx u = {.warnings = warnings};
@@ -840,6 +849,8 @@ static int build_doc(kk_server *s, const src_in *src, size_t n, kk_doc **out, cJ
     for (size_t f = 0; f < n; f++) {
         kk_parse_params pp = kk_parse_default_params();
         pp.format = src[f].format;
+        pp.encoding = encoding && *encoding ? encoding : NULL;
+        pp.encoding_out = src[f].enc;
         pp.on_warning = on_parse_warning;
         pp.warning_user = &u;
         kk_doc *doc = NULL;
@@ -923,7 +934,7 @@ static int build_doc(kk_server *s, const src_in *src, size_t n, kk_doc **out, cJ
     return 0;
 }
 
-#define MAX_SOURCES 16
+#define MAX_SOURCES SRV_SOURCES_MAX
 
 /* What a create request asks for, from a form or a JSON body. */
 typedef struct create_in {
@@ -931,6 +942,7 @@ typedef struct create_in {
     size_t n_src;
     const char *name;   /* the request's (NULL: none); points into it */
     cJSON *settings_in; /* owned; NULL: none */
+    char encoding[KK_ENCODING_NAME_MAX]; /* the files' encoding, as asked ("": detect) */
 } create_in;
 
 static void create_in_free(create_in *in)
@@ -995,8 +1007,19 @@ static int create_from_form(kk_server *s, const srv_request *rq, create_in *in, 
             }
             cJSON_Delete(in->settings_in); /* a second settings part wins, as a second name does */
             in->settings_in = o;
+        } else if (!strcmp(p->name, "encoding")) {
+            /* the files' encoding when detection guessed wrong ("auto" or
+             * empty: detect); an unknown name is refused by the parse */
+            int ok = p->data.len < sizeof in->encoding;
+            for (size_t k = 0; ok && k < p->data.len; k++)
+                ok = isalnum((unsigned char)data[k]) || strchr("-_.:", data[k]);
+            if (!ok) {
+                srv_bad(rp, "encoding: an encoding's name (WINDOWS-1252, SHIFT_JIS, ...) or auto is expected");
+                return -1;
+            }
+            snprintf(in->encoding, sizeof in->encoding, "%.*s", (int)p->data.len, data);
         } else {
-            srv_bad(rp, "%.100s: not a field here (file, name, settings)", p->name);
+            srv_bad(rp, "%.100s: not a field here (file, name, settings, encoding)", p->name);
             return -1;
         }
     }
@@ -1044,15 +1067,17 @@ static int create_from_json(const cJSON *body, create_in *in, srv_reply *rp)
 }
 
 /* Parses the sources, stores the project and answers 201 with it. */
-static void create_project(kk_server *s, const create_in *in, const srv_settings *st, const char *name,
-                           srv_reply *rp)
+static void create_project(kk_server *s, create_in *in, srv_settings *st, const char *name, srv_reply *rp)
 {
     cJSON *warnings = cJSON_CreateArray();
     kk_doc *doc = NULL;
-    if (build_doc(s, in->src, in->n_src, &doc, warnings, rp)) {
+    if (build_doc(s, in->src, in->n_src, in->encoding, &doc, warnings, rp)) {
         cJSON_Delete(warnings);
         return;
     }
+    st->n_encodings = in->n_src;
+    for (size_t i = 0; i < in->n_src; i++)
+        snprintf(st->encodings[i], sizeof st->encodings[i], "%s", in->src[i].enc);
     kk_store_source ss[MAX_SOURCES];
     for (size_t i = 0; i < in->n_src; i++)
         ss[i] = (kk_store_source){.name = in->src[i].name,

@@ -50,6 +50,10 @@ void srv_settings_parse(const char *json, srv_settings *st)
     for (const cJSON *c = cJSON_IsObject(cast) ? cast->child : NULL; c; c = c->next)
         if (cJSON_IsString(c) && *c->valuestring && c->string)
             srv_cast_set(st, c->string, c->valuestring);
+    const cJSON *enc = cJSON_GetObjectItemCaseSensitive(o, "encodings");
+    for (const cJSON *c = cJSON_IsArray(enc) ? enc->child : NULL; c && st->n_encodings < SRV_SOURCES_MAX; c = c->next)
+        snprintf(st->encodings[st->n_encodings++], sizeof st->encodings[0], "%s",
+                 cJSON_IsString(c) ? c->valuestring : "");
     cJSON_Delete(o);
 }
 
@@ -103,6 +107,11 @@ cJSON *srv_settings_json(const srv_settings *st)
     cJSON *cast = cJSON_AddObjectToObject(o, "cast");
     for (size_t i = 0; cast && i < st->n_cast; i++)
         cJSON_AddStringToObject(cast, st->cast[i].speaker, st->cast[i].voice);
+    if (st->n_encodings) {
+        cJSON *enc = cJSON_AddArrayToObject(o, "encodings");
+        for (size_t i = 0; enc && i < st->n_encodings; i++)
+            cJSON_AddItemToArray(enc, cJSON_CreateString(st->encodings[i]));
+    }
     return o;
 }
 

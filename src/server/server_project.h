@@ -34,6 +34,7 @@ typedef enum { SRV_FIT_OVERLAP = 0, SRV_FIT_TRUNCATE, SRV_FIT_NONE } srv_fit;
  * speaker's voice changes the audio (and the render cache key) of that
  * speaker's lines only. */
 #define SRV_CAST_MAX 32
+#define SRV_SOURCES_MAX 16 /* files in one project */
 #define SRV_SPEAKER_MAX 200 /* bytes of a speaker's name (as of a segment's speaker) */
 
 typedef struct srv_cast {
@@ -48,6 +49,11 @@ typedef struct srv_settings {
     int64_t gap_ms;
     size_t n_cast;
     srv_cast cast[SRV_CAST_MAX];
+    /* The encoding each source file was read in (set at creation, not
+     * editable: "encodings" in the stored JSON; the API shows each as its
+     * source's "encoding"). */
+    size_t n_encodings;
+    char encodings[SRV_SOURCES_MAX][48];
 } srv_settings;
 
 /* The cast's voice for speaker; NULL when speaker is NULL or not cast. */

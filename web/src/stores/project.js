@@ -212,6 +212,12 @@ export const useProject = defineStore('project', {
     },
     history: (state) => (state.project && state.project.history) || { can_undo: false, can_redo: false },
     unsavedCount: (state) => Object.values(state.drafts).filter((d) => d.state !== 'saving').length,
+    /** The distinct speakers of the segments, in the order they first speak (the cast panel's rows). */
+    speakers(state) {
+      const seen = new Set();
+      for (const s of state.segments) if (s.speaker && !seen.has(s.speaker)) seen.add(s.speaker);
+      return [...seen];
+    },
     renderStats(state) {
       let ready = 0;
       let errors = 0;

@@ -23,7 +23,8 @@ static const struct {
     {"say", cmd_say, "say TEXT|-f FILE -o OUT.wav|- [-v VOICE] [-s SPEED] [--timestamps W.json] [--model M] [--precision exact|fast] [--chunks stream|packed]   speak text"},
     {"render", cmd_render,
      "render FILE -o OUT [-v VOICE] [-s SPEED] [--pitch ST] [--voice-map A=v,B=w] [--fit overlap|truncate|none]\n"
-     "         [--report R.json] [--subtitles OUT.srt] [--normalize] [--video IN.mp4] [--redis URL]\n"
+     "         [--report R.json] [--subtitles OUT.srt|.vtt|.ass|.json] [--subtitle-times speech|cue]\n"
+     "         [--encoding E] [--normalize] [--lufs L] [--rate 24000|44100|48000] [--bitrate KBPS] [--video IN.mp4] [--redis URL]\n"
      "         speak a subtitle or text file on its timeline into .wav/.flac/.mp3/.m4a, or dub a video\n"
      "         (kokoro render --help; --redis: on render workers, docs/workers.md)"},
     {"serve", cmd_serve,

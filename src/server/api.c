@@ -1274,9 +1274,18 @@ static void reply_add_failed(kk_server *s, const kk_error *err, srv_reply *rp)
 void api_segment_patch(srv_request *rq, srv_reply *rp)
 {
     kk_server *s = rq->srv;
-    static const char *const keys[] = {"text", "start_ms", "end_ms", "speaker", "voice", "speed", "pitch", NULL};
+    static const char *const keys[] = {"text", "start_ms", "end_ms", "speaker", "voice", "speed", "pitch", "coalesce",
+                                       NULL};
     if (want_object(rq->json, rp) || known_keys(rq->json, keys, rp))
         return;
+    /* coalesce: this edit joins the last one when that changed the same
+     * fields of this segment and nothing was undone since (a burst of
+     * typing is one undo step) */
+    const cJSON *jc = cJSON_GetObjectItemCaseSensitive(rq->json, "coalesce");
+    if (jc && !cJSON_IsBool(jc)) {
+        srv_bad(rp, "coalesce: true or false");
+        return;
+    }
     kk_store_segment g = {.start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .pitch = NAN};
     unsigned mask;
     if (segment_fields(s, rq->json, &g, &mask, rp))
@@ -1285,13 +1294,16 @@ void api_segment_patch(srv_request *rq, srv_reply *rp)
         srv_bad(rp, "body: nothing to change (text, start_ms and end_ms, speaker, voice, speed, pitch)");
         return;
     }
+    if (cJSON_IsTrue(jc))
+        mask |= KK_SEG_COALESCE;
     kk_error err = {0};
-    if (kk_store_edit_segment(s->store, rq->id[0], rq->id[1], mask, &g, &err) != KK_OK) {
+    kk_status est = kk_store_edit_segment(s->store, rq->id[0], rq->id[1], mask, &g, &err);
+    if ((mask & KK_SEG_VOICE) && g.voice && est == KK_OK)
+        note_voice(s, g.voice);
+    if (est != KK_OK) {
         srv_reply_status(rp, &err);
         return;
     }
-    if ((mask & KK_SEG_VOICE) && g.voice)
-        note_voice(s, g.voice);
     cJSON *o = cJSON_CreateObject();
     cJSON *proj = after_edit(s, rq->id[0]);
     cJSON *seg = segment_now(s, rq->id[0], rq->id[1]);

@@ -266,5 +266,14 @@ cJSON *srv_history_json(const kk_store_project *sp)
     cJSON_AddBoolToObject(h, "can_redo", sp->can_redo);
     add_str_or_null(h, "undo_label", sp->undo_label);
     add_str_or_null(h, "redo_label", sp->redo_label);
+    /* the segment each would change, so that a client can name and select it */
+    if (sp->undo_segment)
+        cJSON_AddNumberToObject(h, "undo_segment", (double)sp->undo_segment);
+    else
+        cJSON_AddNullToObject(h, "undo_segment");
+    if (sp->redo_segment)
+        cJSON_AddNumberToObject(h, "redo_segment", (double)sp->redo_segment);
+    else
+        cJSON_AddNullToObject(h, "redo_segment");
     return h;
 }

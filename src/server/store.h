@@ -52,6 +52,10 @@ typedef struct kk_store_project {
     size_t n_segments;
     int can_undo, can_redo;
     char *undo_label, *redo_label; /* what undo/redo would do ("edit text"), NULL when nothing */
+    /* the segment undo/redo would change (its first change's: a split's
+     * first half, a merge's kept segment); 0 when none or not known
+     * before (an undone delete brings its segment back) */
+    int64_t undo_segment, redo_segment;
     int64_t version; /* raised by every change to the project (edits, undo, redo) */
 } kk_store_project;
 
@@ -109,6 +113,11 @@ enum {
     KK_SEG_VOICE = 1 << 3,
     KK_SEG_SPEED = 1 << 4,
     KK_SEG_PITCH = 1 << 5,
+    /* Not a field: the edit joins the last one when that is a change of
+     * the same fields of the same segment and nothing was undone since
+     * (a burst of typing, a slider's drag: one undo step); else it is
+     * recorded as usual. */
+    KK_SEG_COALESCE = 1 << 6,
 };
 
 /* Sets the fields in mask from patch (other members of patch are ignored);

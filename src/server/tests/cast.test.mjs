@@ -178,6 +178,39 @@ describe('speakers and casting', () => {
   });
 });
 
+describe('editing that keeps up', () => {
+  test('a burst of typing is one undo step (coalesce); the history names the segment', async () => {
+    let r = await api(server, 'POST', '/api/projects', { text: 'One.\n\nTwo.\n', format: 'txt' });
+    assert.equal(r.status, 201, r.text);
+    const id = r.json.id, [a, b] = r.json.segments.map((g) => g.id);
+    const P = `/api/projects/${id}/segments`;
+    assert.equal((await api(server, 'PATCH', `${P}/${a}`, { text: 'One t' })).status, 200);
+    r = await api(server, 'PATCH', `${P}/${a}`, { text: 'One typed', coalesce: true });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.project.history.undo_segment, a);
+    assert.equal(r.json.project.history.undo_label, 'edit text');
+    r = await api(server, 'POST', `/api/projects/${id}/undo`);
+    assert.deepEqual(r.json.changed, [a]);
+    let p = (await api(server, 'GET', `/api/projects/${id}`)).json;
+    assert.equal(p.segments[0].text, 'One.', 'one undo takes the whole burst back');
+    assert.equal(p.history.can_undo, false);
+    assert.equal(p.history.redo_segment, a);
+    // Not joined: another segment's edit, another field, or an undo in between.
+    await api(server, 'PATCH', `${P}/${a}`, { text: 'A' });
+    await api(server, 'PATCH', `${P}/${b}`, { text: 'B', coalesce: true });
+    await api(server, 'PATCH', `${P}/${b}`, { speaker: 'Cy', coalesce: true });
+    await api(server, 'POST', `/api/projects/${id}/undo`);
+    await api(server, 'PATCH', `${P}/${b}`, { text: 'B2', coalesce: true });
+    for (const want of [['A', 'B'], ['A', 'Two.'], ['One.', 'Two.']]) {
+      r = await api(server, 'POST', `/api/projects/${id}/undo`);
+      assert.equal(r.status, 200, r.text);
+      p = (await api(server, 'GET', `/api/projects/${id}`)).json;
+      assert.deepEqual(p.segments.map((g) => g.text), want);
+    }
+    assert.equal((await api(server, 'PATCH', `${P}/${a}`, { text: 'x', coalesce: 1 })).status, 400);
+  });
+});
+
 describe('input that is not perfect', () => {
   // "Café à la crème" with curly quotes and a euro sign, in Windows-1252.
   const w1252 = Buffer.concat([

@@ -36,6 +36,12 @@ function sortSegments(list) {
   return list;
 }
 
+// A burst of typing is one undo step: a text save of the segment saved
+// last, within BURST_MS of it, asks the server to join the two edits
+// (it does so only when nothing else was edited or undone in between).
+const BURST_MS = 4000;
+let lastTextSave = null; // {pid, id, at}
+
 let saveTimers = new Map();
 let retryCounts = new Map();
 let eventSource = null;
@@ -212,6 +218,19 @@ export const useProject = defineStore('project', {
     },
     history: (state) => (state.project && state.project.history) || { can_undo: false, can_redo: false },
     unsavedCount: (state) => Object.values(state.drafts).filter((d) => d.state !== 'saving').length,
+    /** "edit text of segment 3 (“Welcome to…”)" for undo or redo: what the step does and to which segment. */
+    historyLabel(state) {
+      return (which) => {
+        const h = (state.project && state.project.history) || {};
+        const label = which === 'undo' ? h.undo_label : h.redo_label;
+        const sid = which === 'undo' ? h.undo_segment : h.redo_segment;
+        if (!label) return null;
+        const seg = sid != null ? state.segments.find((x) => x.id === sid) : null;
+        if (!seg) return label;
+        const t = (seg.text || '').trim();
+        return `${label} of segment ${seg.index + 1} (“${t.length > 24 ? t.slice(0, 23) + '…' : t}”)`;
+      };
+    },
     /** The distinct speakers of the segments, in the order they first speak (the cast panel's rows). */
     speakers(state) {
       const seen = new Set();
@@ -582,7 +601,9 @@ export const useProject = defineStore('project', {
       d.again = false;
       const promise = (async () => {
         try {
-          const r = await api.patchSegment(pid, id, { text: sent });
+          const burst = !!lastTextSave && lastTextSave.pid === pid && lastTextSave.id === id && Date.now() - lastTextSave.at < BURST_MS;
+          const r = await api.patchSegment(pid, id, burst ? { text: sent, coalesce: true } : { text: sent });
+          lastTextSave = { pid, id, at: Date.now() };
           if (!this.project || this.project.id !== pid) return;
           retryCounts.delete(id);
           this.upsert([r.segment]);
@@ -817,12 +838,17 @@ export const useProject = defineStore('project', {
       if (which === 'undo' && !this.history.can_undo) return;
       if (which === 'redo' && !this.history.can_redo) return;
       const pid = this.project.id;
+      const target = which === 'undo' ? this.history.undo_segment : this.history.redo_segment;
       this.busy = true;
+      lastTextSave = null; // the next typing is a new step
       try {
         const r = await api[which](pid);
         if (!this.project || this.project.id !== pid) return;
         this.applyProjectState(r.project);
         await this.refreshSegments();
+        // The segment the step changed is selected (and so scrolled to).
+        const changed = [target, ...((r && r.changed) || [])].find((x) => x != null && this.byId.get(x));
+        if (changed != null) this.selectedId = changed;
       } catch (e) {
         if (e instanceof ApiError && e.status === 409) useToasts().info(`Nothing to ${which}.`);
         else useToasts().error(`Could not ${which}: ${e.message}`);

@@ -845,6 +845,11 @@ static void *worker(void *arg)
             break;
         job *j = &c->jobs[c->todo[k]];
         j->pending = 0;
+        if (!c->cache_only && c->p->on_start) { /* a miss: synthesis begins */
+            pthread_mutex_lock(&c->lock);
+            c->p->on_start(c->p->user, j->index + 1);
+            pthread_mutex_unlock(&c->lock);
+        }
         render_job(c, j);
         if (atomic_load(&c->stop))
             break;

@@ -102,6 +102,10 @@ typedef struct kk_render_piece {
 /* Called from the worker threads, one call at a time; the piece is valid
  * during the call only. */
 typedef void (*kk_render_piece_fn)(void *user, const kk_render_piece *piece);
+/* A segment's synthesis begins (index 1-based, in input order): called
+ * only for segments the cache did not have, from the worker threads, one
+ * call at a time; its piece (on_piece) follows when it is done. */
+typedef void (*kk_render_start_fn)(void *user, size_t index);
 
 /* A problem with one segment that did not stop the render (index 1-based). */
 typedef void (*kk_render_warning_fn)(void *user, size_t index, const char *message);
@@ -139,6 +143,7 @@ typedef struct kk_render_params {
     kk_render_abort_fn abort; /* checked between segments and inside the engine */
     kk_render_warning_fn on_warning;
     kk_render_piece_fn on_piece;
+    kk_render_start_fn on_start; /* may be NULL */
     void *user;
     /* The order to render in: a permutation of 0 .. n-1 (the studio puts
      * the segments nearest the playhead first); NULL: input order. The

@@ -1402,8 +1402,53 @@ void api_segments_op(srv_request *rq, srv_reply *rp)
         if (known_keys(o, keys, rp) || get_int(o, "id", 0, INT64_MAX / 2, &id, rp))
             return;
         delete_segment(s, project, id, rp);
+    } else if (!strcmp(name, "set")) {
+        /* several segments at once (the studio's multi-selection): one edit */
+        static const char *const keys[] = {"op", "ids", "speaker", "voice", "speed", "pitch", NULL};
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "ids");
+        if (known_keys(o, keys, rp))
+            return;
+        int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+        if (n < 1 || (size_t)n > s->p.max_segments) {
+            srv_bad(rp, "ids: an array of segment ids is expected");
+            return;
+        }
+        int64_t *list = malloc((size_t)n * sizeof *list);
+        int k = 0;
+        for (const cJSON *c = v->child; list && c; c = c->next) {
+            if (!cJSON_IsNumber(c) || c->valuedouble < 1 || c->valuedouble != floor(c->valuedouble)) {
+                free(list);
+                srv_bad(rp, "ids: segment ids (integers) are expected");
+                return;
+            }
+            list[k++] = (int64_t)c->valuedouble;
+        }
+        kk_store_segment g = {.start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .pitch = NAN};
+        unsigned mask = 0;
+        if (!list) {
+            srv_reply_error(rp, 500, "internal", "out of memory");
+            return;
+        }
+        if (segment_fields(s, o, &g, &mask, rp)) {
+            free(list);
+            return;
+        }
+        if (!mask) {
+            free(list);
+            srv_bad(rp, "body: nothing to set (speaker, voice, speed, pitch)");
+            return;
+        }
+        if (kk_store_edit_segments(s->store, project, list, (size_t)n, mask, &g, &err) != KK_OK) {
+            free(list);
+            srv_reply_status(rp, &err);
+            return;
+        }
+        if (g.voice)
+            note_voice(s, g.voice);
+        srv_reply_json(rp, 200, edit_answer(s, project, list, (size_t)n, NULL, 0));
+        free(list);
     } else {
-        srv_bad(rp, "op: split, merge, insert or delete");
+        srv_bad(rp, "op: split, merge, insert, delete or set");
     }
 }
 

@@ -184,6 +184,7 @@ struct proj {
     /* the pass in progress: which segments, with which content */
     idmap pass_map;
     kk_cache_key *pass_keys;
+    unsigned char *pass_active; /* per pass_keys: being synthesised now ("rendering"); the rest wait ("pending") */
     int64_t pass_playhead;
     size_t done, total;
     double last_progress;
@@ -282,6 +283,7 @@ static void proj_free(srv_jobs *j, proj *p)
     idmap_free(&p->map);
     idmap_free(&p->pass_map);
     free(p->pass_keys);
+    free(p->pass_active);
     free(p);
 }
 
@@ -600,10 +602,10 @@ void srv_jobs_view(srv_jobs *j, int64_t project, const srv_settings *st, const k
             done++;
         } else {
             memset(v, 0, sizeof *v);
-            v->status =
-                p && p->rendering && (pk = idmap_get(&p->pass_map, segs[i].id)) && key_eq(&p->pass_keys[*pk], &k)
-                    ? "rendering"
-                    : "pending";
+            v->status = p && p->rendering && p->pass_active && (pk = idmap_get(&p->pass_map, segs[i].id)) &&
+                                key_eq(&p->pass_keys[*pk], &k) && p->pass_active[*pk]
+                            ? "rendering"
+                            : "pending";
         }
     }
     rv->done = done;
@@ -775,6 +777,22 @@ void srv_jobs_pending(srv_jobs *j, void (*fn)(void *user, int64_t project, size_
     pthread_mutex_unlock(&j->lock);
 }
 
+
+/* A segment's synthesis begins: it, and only it, says "rendering". */
+static void on_start(void *user, size_t index)
+{
+    pass *ps = user;
+    srv_jobs *j = ps->j;
+    if (index < 1 || index > ps->n_render)
+        return;
+    size_t k = ps->map[index - 1];
+    pthread_mutex_lock(&j->lock);
+    if (ps->p->pass_active)
+        ps->p->pass_active[k] = 1;
+    pthread_mutex_unlock(&j->lock);
+    if (listening(ps))
+        srv_events_publish_json(j->env.events, ps->p->id, "segment", segment_event(ps->segs[k].id, "rendering", NULL, NULL));
+}
 
 /* One segment's audio, as soon as it is done. */
 static void on_piece(void *user, const kk_render_piece *pc)
@@ -1081,15 +1099,19 @@ static void run_pass(srv_jobs *j, proj *p)
     pthread_mutex_lock(&j->lock);
     idmap_free(&p->pass_map);
     free(p->pass_keys);
+    free(p->pass_active);
     p->pass_keys = malloc((ps.n ? ps.n : 1) * sizeof *p->pass_keys);
+    p->pass_active = calloc(ps.n ? ps.n : 1, 1);
     p->pass_playhead = playhead;
     p->done = 0, p->total = ps.n;
+    /* Those it renders say "pending" until their synthesis begins
+     * (on_start: "rendering"), so that only rows being made say so. */
     for (size_t k = 0; p->pass_keys && k < ps.n; k++) {
         p->pass_keys[k] = ps.keys[k];
         idmap_put(&p->pass_map, ps.segs[k].id, k);
         entry *e = entry_of(p, ps.segs[k].id);
-        if (listening(&ps) && evs && !(e && key_eq(&e->key, &ps.keys[k])))
-            cJSON_AddItemToArray(evs, segment_event(ps.segs[k].id, "rendering", NULL, NULL));
+        if (listening(&ps) && evs && e && !key_eq(&e->key, &ps.keys[k]))
+            cJSON_AddItemToArray(evs, segment_event(ps.segs[k].id, "pending", NULL, NULL));
     }
     pthread_mutex_unlock(&j->lock);
     cJSON *ev;
@@ -1106,6 +1128,7 @@ static void run_pass(srv_jobs *j, proj *p)
         kk_render_params rp = render_params(j, &ps.st);
         rp.order = order;
         rp.on_piece = on_piece;
+        rp.on_start = on_start;
         rp.on_progress = on_progress;
         rp.abort = pass_abort;
         rp.user = &ps;
@@ -1208,7 +1231,9 @@ static void *render_main(void *arg)
         j->current = NULL;
         idmap_free(&p->pass_map);
         free(p->pass_keys);
+        free(p->pass_active);
         p->pass_keys = NULL;
+        p->pass_active = NULL;
         if (p->deleted) {
             unlink_proj(j, p);
             proj_free(j, p);

@@ -1864,6 +1864,69 @@ kk_status kk_store_edit_segment(kk_store *s, int64_t project, int64_t id, unsign
     return r;
 }
 
+static kk_status edit_segments_locked(kk_store *s, int64_t project, const int64_t *ids, size_t n, unsigned mask,
+                                      const kk_store_segment *patch, kk_error *err)
+{
+    int64_t pos;
+    kk_status r = project_pos(s, project, &pos, err);
+    edit e;
+    if (r != KK_OK || (r = edit_init(&e, err)) != KK_OK)
+        return r;
+    for (size_t i = 0; r == KK_OK && i < n; i++) {
+        kk_store_segment old;
+        if ((r = load_segment(s, project, ids[i], &old, err)) != KK_OK)
+            break;
+        kk_store_segment nw = old; /* borrows old's and patch's strings */
+        if (mask & KK_SEG_SPEAKER)
+            nw.speaker = patch->speaker;
+        if (mask & KK_SEG_VOICE)
+            nw.voice = patch->voice;
+        if (mask & KK_SEG_SPEED)
+            nw.speed = patch->speed;
+        if (mask & KK_SEG_PITCH)
+            nw.pitch = patch->pitch;
+        unsigned fields = 0;
+        for (int k = 0; k < N_FIELDS; k++)
+            if (!field_eq(k, &old, &nw))
+                fields |= 1u << k;
+        if (fields)
+            r = edit_set(s, &e, project, &old, &nw, fields, err);
+        kk_store_segment_free(&old);
+    }
+    if (r == KK_OK) {
+        const char *label = mask == KK_SEG_SPEAKER ? "change speakers"
+                            : mask == KK_SEG_VOICE ? "change voices"
+                            : mask == KK_SEG_SPEED ? "change speeds"
+                            : mask == KK_SEG_PITCH ? "change pitches"
+                                                   : "edit segments";
+        r = edit_commit(s, project, pos, label, &e, err);
+    }
+    edit_free(&e);
+    return r;
+}
+
+kk_status kk_store_edit_segments(kk_store *s, int64_t project, const int64_t *ids, size_t n, unsigned mask,
+                                 const kk_store_segment *patch, kk_error *err)
+{
+    const unsigned allowed = KK_SEG_SPEAKER | KK_SEG_VOICE | KK_SEG_SPEED | KK_SEG_PITCH;
+    if (!n || !ids || !mask || (mask & ~allowed) || !patch)
+        return kk_error_set(err, KK_ERR_ARG, "an edit of several segments needs ids and speaker, voice, speed or "
+                            "pitch to set (mask 0x%x)", mask);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < i; k++)
+            if (ids[i] == ids[k])
+                return kk_error_set(err, KK_ERR_ARG, "segment %lld is named twice", (long long)ids[i]);
+    kk_status r = check_segment(patch, mask, err);
+    if (r != KK_OK)
+        return r;
+    lock(s);
+    r = tx_write(s, err);
+    if (r == KK_OK)
+        r = tx_end(s, edit_segments_locked(s, project, ids, n, mask, patch, err), err);
+    unlock(s);
+    return r;
+}
+
 /* KK_ERR_CONFLICT when the project already has max_segments. Called
  * inside the edit's write transaction, under the store's lock: two inserts
  * at once cannot both see room for the last one. */

@@ -125,6 +125,12 @@ enum {
  * times (they no longer match). KK_ERR_ARG for an end before its start. */
 kk_status kk_store_edit_segment(kk_store *s, int64_t project, int64_t id, unsigned mask,
                                 const kk_store_segment *patch, kk_error *err);
+/* Sets speaker, voice, speed and/or pitch (mask: only those) of every
+ * segment in ids[0, n) to patch's; one undoable edit ("change voices"...),
+ * none when nothing changes. All or nothing: a missing segment is
+ * KK_ERR_NOT_FOUND and changes none. */
+kk_status kk_store_edit_segments(kk_store *s, int64_t project, const int64_t *ids, size_t n, unsigned mask,
+                                 const kk_store_segment *patch, kk_error *err);
 /* Splits a segment in two: the first keeps text[0, text_offset) (trimmed)
  * and runs to at_ms, the second gets the rest of the text and runs from
  * at_ms to the old end (untimed segments: at_ms ignored). text_offset must

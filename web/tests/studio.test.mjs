@@ -833,6 +833,32 @@ test('keyboard only: focus follows the selection (Alt+Down/Up), Alt+D to the det
   await page.keyboard.press('Escape');
 });
 
+test('several segments at once: Ctrl+click two rows, set their speaker, one undo; the undo names the segment', async () => {
+  const r = await rows();
+  await page.click(`.seg-row[data-id="${r[0].id}"] .seg-num`);
+  await page.keyboard.down('Control');
+  await page.click(`.seg-row[data-id="${r[2].id}"] .seg-num`);
+  await page.keyboard.up('Control');
+  await page.waitForSelector('[data-test=bulk-bar]');
+  assert.match(await page.$eval('[data-test=bulk-bar]', (e) => e.textContent), /2 segments selected/);
+  await page.type('[data-test=bulk-speaker]', 'Narrator');
+  await page.click('[data-test=bulk-apply]');
+  const speakers = () => page.$$eval('[data-test=segment-speaker]', (els) => els.map((e) => e.value));
+  await until('both got the speaker', async () => JSON.stringify(await speakers()) === JSON.stringify(['Narrator', '', 'Narrator']), 10000);
+  const p = await api('GET', `/api/projects/${projectId}`);
+  assert.equal(p.history.undo_label, 'change speakers');
+  await page.click('[data-test=bulk-clear]');
+  assert.equal(await page.$('[data-test=bulk-bar]'), null);
+  await page.click('[data-test=undo]');
+  await until('one undo takes both back', async () => JSON.stringify(await speakers()) === JSON.stringify(['', '', '']), 10000);
+  // A text edit's undo names its segment, and undoing it selects it.
+  await api('PATCH', `/api/projects/${projectId}/segments/${r[1].id}`, { text: `${r[1].text} Again.` });
+  await until('the undo names segment 2', async () => /of segment 2 \(/.test(await page.$eval('[data-test=undo]', (e) => e.getAttribute('title') || '')), 10000);
+  await page.click(`.seg-row[data-id="${r[0].id}"] .seg-num`);
+  await page.click('[data-test=undo]');
+  await until('segment 2 selected', async () => (await page.$eval('.seg-row.selected', (e) => Number(e.dataset.id))) === r[1].id, 10000);
+});
+
 test('the server going away: typing is kept, marked unsaved, and saved when it is back', async (t) => {
   if (!server) {
     t.skip('KOKORO_URL given: the test does not own the server');

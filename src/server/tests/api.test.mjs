@@ -574,7 +574,7 @@ describe('rendering', () => {
     const back = await api(server, 'POST', '/api/projects', form([['back.json', r.text]]));
     assert.equal(back.status, 201, back.text);
     assert.equal(back.json.segments.length, 3);
-    assert.equal((await api(server, 'GET', `/api/projects/${id}/subtitles?format=ass`)).status, 400);
+    assert.equal((await api(server, 'GET', `/api/projects/${id}/subtitles?format=txt`)).status, 400);
   });
 
   test('untimed text gets its place from the render', async () => {

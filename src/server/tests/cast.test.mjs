@@ -209,6 +209,50 @@ describe('editing that keeps up', () => {
     }
     assert.equal((await api(server, 'PATCH', `${P}/${a}`, { text: 'x', coalesce: 1 })).status, 400);
   });
+
+  test('several segments at once: one edit, one undo', async () => {
+    let r = await api(server, 'POST', '/api/projects', { text: 'Uno.\n\nDos.\n\nTres.\n', format: 'txt' });
+    const id = r.json.id, ids = r.json.segments.map((g) => g.id);
+    r = await api(server, 'POST', `/api/projects/${id}/segments`, { op: 'set', ids: [ids[0], ids[2]], voice: 'am_adam', speed: 1.2, speaker: 'Zed' });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.segments.map((g) => [g.voice, g.speed, g.speaker]), [['am_adam', 1.2, 'Zed'], ['am_adam', 1.2, 'Zed']]);
+    assert.equal(r.json.project.history.undo_label, 'edit segments');
+    r = await api(server, 'POST', `/api/projects/${id}/segments`, { op: 'set', ids: [ids[1]], voice: null });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.project.history.undo_label, 'edit segments', 'nothing changed: no new step');
+    await api(server, 'POST', `/api/projects/${id}/undo`);
+    const p = (await api(server, 'GET', `/api/projects/${id}`)).json;
+    assert.deepEqual(p.segments.map((g) => g.voice), [null, null, null]);
+    for (const bad of [{ ids: [], voice: 'am_adam' }, { ids: [ids[0]] }, { ids: [ids[0]], text: 'x' }, { ids: [ids[0], ids[0]], speed: 1 },
+      { ids: [ids[0]], voice: 'nobody' }]) {
+      r = await api(server, 'POST', `/api/projects/${id}/segments`, { op: 'set', ...bad });
+      assert.equal(r.status, 400, JSON.stringify(bad));
+    }
+    r = await api(server, 'POST', `/api/projects/${id}/segments`, { op: 'set', ids: [ids[0], 999999], speed: 1.5 });
+    assert.equal(r.status, 404);
+    assert.equal((await api(server, 'GET', `/api/projects/${id}`)).json.segments[0].speed, null, 'all or nothing');
+  });
+});
+
+describe('render status', () => {
+  test('only the segments being synthesised say "rendering"; the rest of the pass waits as "pending"', async () => {
+    const text = Array.from({ length: 8 }, (_, i) =>
+      `Paragraph ${i + 1} of the status test, ${Date.now() % 100000}, long enough to take a moment to speak aloud here.`).join('\n\n');
+    const r = await api(server, 'POST', '/api/projects', { text, format: 'txt' });
+    assert.equal(r.status, 201, r.text);
+    let seen = null;
+    const deadline = Date.now() + 60000;
+    while (Date.now() < deadline) {
+      const p = (await api(server, 'GET', `/api/projects/${r.json.id}`)).json;
+      const n = (st) => p.segments.filter((g) => g.status === st).length;
+      if (n('rendering') && n('pending')) { seen = { rendering: n('rendering'), pending: n('pending') }; break; }
+      if (n('ready') === p.segments.length) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.ok(seen, 'a moment with segments rendering and others waiting');
+    assert.ok(seen.rendering <= 4, `at most the render workers' worth at once, got ${JSON.stringify(seen)}`);
+    await waitRendered(server, r.json.id);
+  });
 });
 
 describe('input that is not perfect', () => {

@@ -193,6 +193,7 @@ export const useProject = defineStore('project', {
     project: null, // the open project, without segments
     segments: [], // its segments in timeline order
     selectedId: null,
+    multi: [], // ids picked with Ctrl/Shift+click, to set voice/speed/speaker at once (BulkBar)
     drafts: {}, // id -> {text, state: dirty|saving|unsaved|error, message}
     caret: {}, // id -> caret offset in the text field (for split)
     connection: 'idle', // idle | connecting | open | lost
@@ -346,12 +347,18 @@ export const useProject = defineStore('project', {
     },
 
     async deleteProject(id) {
+      // The server ends the project's event stream when it goes: stop
+      // listening first, so that the end is not taken for a lost connection.
+      const open = this.project && this.project.id === id;
+      if (open) this.disconnect();
       try {
         await api.deleteProject(id);
         this.projects = this.projects.filter((p) => p.id !== id);
         if (this.project && this.project.id === id) this.close();
+        useToasts().dismissKey('connection');
         useToasts().success('Project deleted.');
       } catch (e) {
+        if (open && this.project && this.project.id === id) this.connect();
         useToasts().error(`Could not delete the project: ${e.message}`);
       }
     },
@@ -787,6 +794,38 @@ export const useProject = defineStore('project', {
       const op = untimed ? { op: 'insert', text: 'New line.' } : { op: 'insert', start_ms: from, end_ms: to, text: 'New line.' };
       const r = await this.structural(op, 'insert a segment');
       if (r && r.segments && r.segments[0]) this.selectedId = r.segments[0].id;
+    },
+
+    /** Ctrl+click: adds or removes a row (the selected one joins first); Shift+click: the rows from the selected one. */
+    pick(id, { range = false } = {}) {
+      if (range && this.selectedId != null) {
+        const a = this.segments.findIndex((x) => x.id === this.selectedId);
+        const b = this.segments.findIndex((x) => x.id === id);
+        const [lo, hi] = a < b ? [a, b] : [b, a];
+        this.multi = this.segments.slice(lo, hi + 1).map((x) => x.id);
+        return;
+      }
+      const set = new Set(this.multi.length ? this.multi : this.selectedId != null ? [this.selectedId] : []);
+      if (set.has(id)) set.delete(id);
+      else set.add(id);
+      this.multi = this.segments.filter((x) => set.has(x.id)).map((x) => x.id);
+    },
+
+    /** Sets speaker/voice/speed/pitch of every id at once: one edit on the server (one undo). */
+    async setMany(ids, patch) {
+      if (!this.project || !ids.length) return false;
+      const pid = this.project.id;
+      try {
+        const r = await api.segmentOp(pid, { op: 'set', ids, ...patch });
+        if (!this.project || this.project.id !== pid) return false;
+        this.upsert(r.segments || [], r.deleted || []);
+        this.applyProjectState(r.project);
+        if (patch.voice) useSettings().noteRecent(patch.voice);
+        return true;
+      } catch (e) {
+        useToasts().error(`Could not change the ${ids.length} segments: ${e.message}`);
+        return false;
+      }
     },
 
     async setProjectSettings(partial) {

@@ -859,6 +859,21 @@ test('several segments at once: Ctrl+click two rows, set their speaker, one undo
   await until('segment 2 selected', async () => (await page.$eval('.seg-row.selected', (e) => Number(e.dataset.id))) === r[1].id, 10000);
 });
 
+test('a blend is previewed, then applied (not at each change)', async () => {
+  await page.click('#tab-voices');
+  const before = (await api('GET', `/api/projects/${projectId}`)).settings.voice;
+  await page.click('[data-test=blend-toggle]');
+  await page.select('#voice-a', 'af_heart');
+  await page.select('#voice-b', 'am_adam');
+  assert.equal((await api('GET', `/api/projects/${projectId}`)).settings.voice, before, 'nothing applied yet');
+  await page.click('[data-test=blend-preview]');
+  await page.click('[data-test=blend-apply]');
+  await until('the blend applied', async () => /af_heart:0\.7,am_adam:0\.3/.test((await api('GET', `/api/projects/${projectId}`)).settings.voice), 10000);
+  await page.click('[data-test=undo]');
+  await until('undone', async () => (await api('GET', `/api/projects/${projectId}`)).settings.voice === before, 10000);
+  await page.click('#tab-input');
+});
+
 test('the server going away: typing is kept, marked unsaved, and saved when it is back', async (t) => {
   if (!server) {
     t.skip('KOKORO_URL given: the test does not own the server');

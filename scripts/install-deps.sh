@@ -19,6 +19,8 @@ PKGS=(
   libsqlite3-dev                     # the studio's projects and edit history (src/server/store.c)
   libmicrohttpd-dev                  # the studio server's HTTP (src/server/http.c)
   libhiredis-dev                     # render workers on Redis Streams (src/worker)
+  libzip-dev                         # per-speaker stems as one zip download (src/audio/kk_zip.c): zip64, atomic writes
+  libuchardet-dev                    # detecting the encoding of uploaded subtitles (src/parsers/reader.c)
   redis-server                       # tests and bench: a real Redis for the render workers
   ffmpeg                             # tests: makes a small video to dub, reads `say -o -` back
   alsa-utils                         # tests: aplay reads the streamed WAV of `say -o -`

@@ -147,10 +147,11 @@ static int parse_num(const char *opt, const char *v, double lo, double hi, doubl
 #define DEFAULT_MEMORY_MB ((size_t)256)
 
 typedef struct {
-    const char *in, *out, *video, *report, *subtitles, *format, *in_format, *cache_dir, *redis;
+    const char *in, *out, *video, *report, *subtitles, *format, *in_format, *cache_dir, *redis, *encoding;
     int no_cache, keep_audio, strict, progress, redis_no_lookup;
     int mix_given;        /* --mix or a ducking option: needs --video */
     kk_mux_params mp;     /* --mix, --duck-db, --attack-ms, --release-ms */
+    kk_subtitle_times sub_times; /* --subtitle-times speech|cue */
     size_t memory_mb; /* --memory-mb */
     kk_tts_params tp;
     kk_render_params rp;
@@ -241,6 +242,14 @@ static int parse_args(int argc, char **argv, render_args *a)
             a->report = v, i++;
         else if (!strcmp(o, "--subtitles") && v)
             a->subtitles = v, i++;
+        else if (!strcmp(o, "--subtitle-times") && v) {
+            if (strcmp(v, "speech") && strcmp(v, "cue"))
+                return cli_usage("render: --subtitle-times takes speech (where the speech sounds) or cue (the "
+                                 "cues' own times), not '%s'", v), -1;
+            a->sub_times = strcmp(v, "cue") ? KK_SUBTITLE_SPEECH : KK_SUBTITLE_CUES;
+            i++;
+        } else if (!strcmp(o, "--encoding") && v)
+            a->encoding = v, i++;
         else if (!strcmp(o, "--format") && v)
             a->format = v, i++;
         else if (!strcmp(o, "--input-format") && v)
@@ -393,8 +402,9 @@ int cmd_render(int argc, char **argv)
     kk_format sub_format = KK_FORMAT_AUTO;
     if (a.subtitles) {
         sub_format = kk_format_from_path(a.subtitles);
-        if (sub_format != KK_FORMAT_SRT && sub_format != KK_FORMAT_VTT && sub_format != KK_FORMAT_WSCRIBE)
-            return cli_usage("render: --subtitles writes .srt, .vtt or .json (WScribe), not '%s'", a.subtitles);
+        if (sub_format != KK_FORMAT_SRT && sub_format != KK_FORMAT_VTT && sub_format != KK_FORMAT_WSCRIBE &&
+            sub_format != KK_FORMAT_ASS)
+            return cli_usage("render: --subtitles writes .srt, .vtt, .ass or .json (WScribe), not '%s'", a.subtitles);
     }
     kk_export_format ef;
     if (!a.video && kk_export_format_parse(a.format ? a.format : a.out, &ef, &err) != KK_OK)
@@ -404,6 +414,7 @@ int cmd_render(int argc, char **argv)
 
     kk_parse_params pp = kk_parse_default_params();
     pp.strict = a.strict;
+    pp.encoding = a.encoding;
     pp.on_warning = on_parse_warning;
     if (a.in_format && (pp.format = kk_format_from_name(a.in_format)) == KK_FORMAT_AUTO)
         return cli_usage("render: --input-format takes txt, srt, vtt, ass or wscribe");
@@ -449,7 +460,7 @@ int cmd_render(int argc, char **argv)
     if (ui.bar && st == KK_OK)
         fputc('\n', stderr);
     if (st == KK_OK && a.subtitles)
-        st = kk_render_save_subtitles(&r, a.subtitles, sub_format, &err);
+        st = kk_render_save_subtitles_as(&r, a.subtitles, sub_format, a.sub_times, &err);
     if (st == KK_OK && a.report)
         st = kk_render_save_report(&r, a.report, &err);
     sigaction(SIGINT, &old_int, NULL);

@@ -49,6 +49,8 @@ static int parse_common(int argc, char **argv, kk_parse_params *p, const char **
             p->format = kk_format_from_name(argv[++i]);
             if (p->format == KK_FORMAT_AUTO && strcmp(argv[i], "auto"))
                 return cli_usage("unknown format '%s'; use txt, srt, vtt, ass or wscribe", argv[i]);
+        } else if (!strcmp(a, "--encoding") && i + 1 < argc) {
+            p->encoding = argv[++i]; /* an unknown name fails in the parse, naming it */
         } else if (to && !strcmp(a, "--to") && i + 1 < argc) {
             *to = argv[++i];
         } else if (!strcmp(a, "--max-chars") && i + 1 < argc) {
@@ -154,7 +156,10 @@ int cmd_parse(int argc, char **argv)
     /* Pass 1: check everything, show warnings, print nothing. */
     long n = 0;
     kk_format f;
+    char enc[KK_ENCODING_NAME_MAX] = "";
+    p.encoding_out = enc;
     kk_status s = input_parse(&in, &p, count_segment, &n, &f, &err);
+    p.encoding_out = NULL;
     warning_summary(&ws);
     if (s == KK_OK) {
         /* Pass 2: print. The input is known good and warnings were shown. */
@@ -162,7 +167,8 @@ int cmd_parse(int argc, char **argv)
         p.strict = false;
         p.format = f;
         n = 0;
-        printf("{\"format\": \"%s\", \"segments\": [", kk_format_name(f));
+        /* the encoding read: what a re-run with --encoding would change */
+        printf("{\"format\": \"%s\", \"encoding\": \"%s\", \"segments\": [", kk_format_name(f), enc);
         s = input_parse(&in, &p, print_segment, &n, &f, &err);
         printf("\n]}\n");
     }
@@ -191,9 +197,10 @@ int cmd_convert(int argc, char **argv)
     if (rc)
         return rc;
     kk_format out_f = to ? kk_format_from_name(to) : kk_format_from_path(paths[1]);
-    if (out_f != KK_FORMAT_SRT && out_f != KK_FORMAT_VTT && out_f != KK_FORMAT_WSCRIBE && out_f != KK_FORMAT_TXT)
-        return cli_usage("convert: cannot tell the output format from '%s'; name it .srt, .vtt, .json or .txt "
-                         "(the plain transcript), or add --to srt|vtt|wscribe|txt", to ? to : paths[1]);
+    if (out_f != KK_FORMAT_SRT && out_f != KK_FORMAT_VTT && out_f != KK_FORMAT_WSCRIBE && out_f != KK_FORMAT_ASS &&
+        out_f != KK_FORMAT_TXT)
+        return cli_usage("convert: cannot tell the output format from '%s'; name it .srt, .vtt, .ass, .json or .txt "
+                         "(the plain transcript), or add --to srt|vtt|ass|wscribe|txt", to ? to : paths[1]);
     warn_state ws = {0};
     p.on_warning = on_warning;
     p.warning_user = &ws;

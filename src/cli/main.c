@@ -18,12 +18,13 @@ static const struct {
     int (*run)(int, char **);
     const char *help;
 } commands[] = {
-    {"parse", cmd_parse, "parse FILE [--strict] [--format F]   print a subtitle or text file's segments as JSON"},
+    {"parse", cmd_parse, "parse FILE [--strict] [--format F] [--encoding E]   print a subtitle or text file's segments as JSON"},
     {"convert", cmd_convert, "convert IN OUT [--strict] [--format F] [--to F]   write another subtitle format"},
     {"say", cmd_say, "say TEXT|-f FILE -o OUT.wav|- [-v VOICE] [-s SPEED] [--timestamps W.json] [--model M] [--precision exact|fast] [--chunks stream|packed]   speak text"},
     {"render", cmd_render,
      "render FILE -o OUT [-v VOICE] [-s SPEED] [--pitch ST] [--voice-map A=v,B=w] [--fit overlap|truncate|none|words]\n"
-     "         [--report R.json] [--subtitles OUT.srt] [--normalize] [--redis URL] [--precision exact|fast]\n"
+     "         [--report R.json] [--subtitles OUT.srt|.vtt|.ass|.json] [--subtitle-times speech|cue] [--encoding E]\n"
+     "         [--normalize] [--lufs L] [--rate 24000|44100|48000] [--bitrate KBPS] [--redis URL] [--precision exact|fast]\n"
      "         [--video IN.mp4 [--mix replace|add|duck] [--duck-db DB] [--attack-ms MS] [--release-ms MS]]\n"
      "         speak a subtitle or text file on its timeline into .wav/.flac/.mp3/.m4a, or dub a video\n"
      "         (kokoro render --help; --redis: on render workers, docs/workers.md)"},

@@ -51,6 +51,8 @@ kk_parse_params kk_parse_default_params(void)
     memset(&p, 0, sizeof p);
     p.format = KK_FORMAT_AUTO;
     p.txt_max_chars = 300;
+    p.encoding = NULL;
+    p.encoding_out = NULL;
     return p;
 }
 
@@ -208,6 +210,15 @@ static kk_status run(kk_reader *rd, const char *name, const kk_parse_params *par
         err = &local; /* parsers read the code back from ctx->err */
     kk_pctx c = {.name = name, .rd = rd, .p = params, .err = err, .on_segment = on_segment, .user = user};
     kk_error_clear(err);
+    kk_reader_set_encoding(rd, params->encoding);
+    if (params->encoding_out) {
+        /* Known once the reader has looked at the text. */
+        const char *head;
+        size_t n;
+        if (kk_reader_peek(rd, 1, &head, &n, err))
+            return err->code;
+        snprintf(params->encoding_out, KK_ENCODING_NAME_MAX, "%s", rd->enc_name);
+    }
 
     kk_format f = params->format;
     if (f == KK_FORMAT_AUTO) {

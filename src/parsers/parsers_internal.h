@@ -13,7 +13,7 @@
 
 /* ---- reader.c: bytes in any supported encoding to UTF-8 lines ---- */
 
-typedef enum kk_encoding { KK_ENC_UTF8, KK_ENC_UTF16LE, KK_ENC_UTF16BE } kk_encoding;
+typedef enum kk_encoding { KK_ENC_UTF8, KK_ENC_UTF16LE, KK_ENC_UTF16BE, KK_ENC_ICONV } kk_encoding;
 
 typedef struct kk_reader {
     const char *name;          /* for messages */
@@ -21,6 +21,9 @@ typedef struct kk_reader {
     const unsigned char *mem;  /* ... or memory */
     size_t mem_len, mem_pos;
     kk_encoding enc;
+    const char *want;          /* the caller's encoding (NULL: auto) */
+    char enc_name[KK_ENCODING_NAME_MAX]; /* what it is read as, once started */
+    void *cd;                  /* KK_ENC_ICONV: the iconv_t to UTF-8 */
     int started;               /* BOM looked at */
     int eof;                   /* source exhausted */
     unsigned char raw[65536];  /* undecoded bytes */
@@ -35,6 +38,9 @@ typedef struct kk_reader {
 void kk_reader_init_file(kk_reader *r, const char *name, FILE *fp);
 void kk_reader_init_mem(kk_reader *r, const char *name, const void *data, size_t len);
 void kk_reader_free(kk_reader *r);
+/* Reads the text as encoding (see kk_parse_params.encoding); before the
+ * first read. */
+void kk_reader_set_encoding(kk_reader *r, const char *encoding);
 /* Reads the next line (without its terminator) into r->line. Returns 1 for a
  * line, 0 at the end, -1 on error (err filled: I/O, NUL byte, bad encoding,
  * line too long). */

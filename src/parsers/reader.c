@@ -1,14 +1,21 @@
 /*
  * reader.c - turns the bytes of a text file into UTF-8 lines.
  *
- * Accepts UTF-8 with or without a byte-order mark and UTF-16 LE/BE with one;
- * anything else that is not valid UTF-8 is reported with its line and column,
- * never guessed at. Line ends may be LF, CRLF or CR. Memory is bounded: raw
+ * Accepts UTF-8 with or without a byte-order mark and UTF-16 LE/BE with one.
+ * Without a mark, text whose first 64 KiB are valid UTF-8 is UTF-8; other
+ * text is given to libuchardet, and what it names is converted with iconv
+ * (glibc) as it streams; the caller may name the encoding instead. A byte
+ * that is not valid in the encoding read is reported with its line and
+ * column. Line ends may be LF, CRLF or CR. Memory is bounded: raw
  * input is read 64 KiB at a time and only the current line is kept whole (up
  * to KK_MAX_LINE_BYTES), so a file of any length streams.
  */
+#include <errno.h>
+#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <uchardet/uchardet.h>
 
 #include "parsers_internal.h"
 
@@ -34,8 +41,16 @@ void kk_reader_init_mem(kk_reader *r, const char *name, const void *data, size_t
 
 void kk_reader_free(kk_reader *r)
 {
+    if (r->cd)
+        iconv_close((iconv_t)r->cd);
+    r->cd = NULL;
     kk_buf_free(&r->dec);
     kk_buf_free(&r->line);
+}
+
+void kk_reader_set_encoding(kk_reader *r, const char *encoding)
+{
+    r->want = encoding && *encoding && strcasecmp(encoding, "auto") ? encoding : NULL;
 }
 
 /* Reads more raw bytes; returns -1 on an I/O error. Sets eof at the end. */
@@ -137,6 +152,97 @@ static int decode_utf16(kk_reader *r)
     return 0;
 }
 
+/* Valid UTF-8 throughout, but for a sequence cut by the end of the sample
+ * (when more follows). */
+static size_t utf8_seq(const unsigned char *s, size_t n);
+
+static int utf8_sample_valid(const unsigned char *s, size_t n, int more)
+{
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(s + i, n - i);
+        if (!k)
+            return more && n - i < 4 && s[i] >= 0xC2; /* cut at the sample's end */
+        i += k;
+    }
+    return 1;
+}
+
+/* uchardet's name for the sample, or "" when it has none. */
+static void guess(const unsigned char *s, size_t n, char *out, size_t size)
+{
+    out[0] = '\0';
+    uchardet_t u = uchardet_new();
+    if (!u)
+        return;
+    if (uchardet_handle_data(u, (const char *)s, n) == 0) {
+        uchardet_data_end(u);
+        snprintf(out, size, "%s", uchardet_get_charset(u));
+    }
+    uchardet_delete(u);
+}
+
+/* The encoding of a sample without a byte-order mark (more: the text goes
+ * on past it). Text uchardet cannot name, or calls ASCII while it is not,
+ * is read as Windows-1252, which decodes every byte but five and is what
+ * such files most often are. */
+static void detect(const unsigned char *s, size_t n, int more, char *out, size_t size)
+{
+    if (utf8_sample_valid(s, n, more)) {
+        snprintf(out, size, "UTF-8");
+        return;
+    }
+    guess(s, n, out, size);
+    /* ISO-8859-1 is read as its superset Windows-1252 (as browsers do):
+     * the bytes 0x80..0x9F are its curly quotes, dashes and euro sign,
+     * never the C1 controls Latin-1 would make of them. */
+    if (!out[0] || !strcasecmp(out, "ASCII") || !strcasecmp(out, "UTF-8") || !strcasecmp(out, "ISO-8859-1"))
+        snprintf(out, size, "WINDOWS-1252");
+}
+
+void kk_detect_encoding(const void *data, size_t len, char *out, size_t size)
+{
+    const unsigned char *s = data;
+    if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
+        snprintf(out, size, "UTF-8");
+    else if (len >= 2 && s[0] == 0xFF && s[1] == 0xFE)
+        snprintf(out, size, "UTF-16LE");
+    else if (len >= 2 && s[0] == 0xFE && s[1] == 0xFF)
+        snprintf(out, size, "UTF-16BE");
+    else
+        detect(s, len < 65536 ? len : 65536, len > 65536, out, size);
+}
+
+/* Converts as much of raw as iconv can into dec. A byte the encoding does
+ * not have becomes BAD_BYTE (reported by the line check with its line); a
+ * sequence cut by the buffer's end waits for the rest. */
+static int decode_iconv(kk_reader *r)
+{
+    char *in = (char *)r->raw;
+    size_t left = r->raw_len;
+    while (left) {
+        if (kk_buf_reserve(&r->dec, left * 4 + 16))
+            return -1;
+        char *out = r->dec.data + r->dec.len;
+        size_t room = r->dec.cap - r->dec.len - 1;
+        size_t rc = iconv((iconv_t)r->cd, &in, &left, &out, &room);
+        r->dec.len = (size_t)(out - r->dec.data);
+        r->dec.data[r->dec.len] = '\0';
+        if (rc != (size_t)-1)
+            break;
+        if (errno == E2BIG)
+            continue;
+        if (errno == EINVAL && !r->eof)
+            break; /* the rest of a sequence comes with the next read */
+        /* EILSEQ, or a sequence cut by the end of the file */
+        if (kk_buf_putc(&r->dec, (char)BAD_BYTE))
+            return -1;
+        in++, left--;
+    }
+    memmove(r->raw, in, left);
+    r->raw_len = left;
+    return 0;
+}
+
 /* Moves more decoded text into r->dec. Returns -1 on error. */
 static int fill(kk_reader *r, kk_error *err)
 {
@@ -160,11 +266,38 @@ static int fill(kk_reader *r, kk_error *err)
         memmove(r->raw, r->raw + skip, r->raw_len - skip);
         r->raw_len -= skip;
         r->started = 1;
+        snprintf(r->enc_name, sizeof r->enc_name, "%s",
+                 r->enc == KK_ENC_UTF16LE ? "UTF-16LE" : r->enc == KK_ENC_UTF16BE ? "UTF-16BE" : "UTF-8");
+        if (!skip || r->enc == KK_ENC_UTF8) {
+            if (r->want) {
+                if (!skip)
+                    snprintf(r->enc_name, sizeof r->enc_name, "%s", r->want);
+            } else if (!skip) {
+                /* Detect from as much as the buffer holds. */
+                while (r->raw_len < sizeof r->raw && !r->eof)
+                    if (read_raw(r, err))
+                        return -1;
+                detect(r->raw, r->raw_len, !r->eof, r->enc_name, sizeof r->enc_name);
+            }
+            if (strcasecmp(r->enc_name, "UTF-8") && strcasecmp(r->enc_name, "UTF8")) {
+                iconv_t cd = iconv_open("UTF-8", r->enc_name);
+                if (cd == (iconv_t)-1) {
+                    kk_error_set(err, KK_ERR_ARG, "%s: unknown encoding \"%.40s\"; name one iconv knows "
+                                 "(iconv -l lists them), e.g. WINDOWS-1252, ISO-8859-1, SHIFT_JIS, GB18030",
+                                 r->name, r->enc_name);
+                    return -1;
+                }
+                r->cd = (void *)cd;
+                r->enc = KK_ENC_ICONV;
+            }
+        }
     }
     int rc;
     if (r->enc == KK_ENC_UTF8) {
         rc = kk_buf_append(&r->dec, (const char *)r->raw, r->raw_len);
         r->raw_len = 0;
+    } else if (r->enc == KK_ENC_ICONV) {
+        rc = decode_iconv(r);
     } else {
         rc = decode_utf16(r);
     }
@@ -216,15 +349,21 @@ static int check_text(kk_reader *r, const char *s, size_t n, long lineno, kk_err
         }
         size_t k = utf8_seq(u + i, n - i);
         if (!k) {
-            if (r->enc != KK_ENC_UTF8)
+            if (r->enc == KK_ENC_ICONV)
+                kk_error_set(err, KK_ERR_INPUT,
+                             "%s:%ld: a byte at column %zu is not valid %s text; choose the file's "
+                             "encoding (kokoro parse --encoding NAME, or the studio's encoding menu)",
+                             r->name, lineno, i + 1, r->enc_name);
+            else if (r->enc != KK_ENC_UTF8)
                 kk_error_set(err, KK_ERR_INPUT,
                              "%s:%ld: invalid UTF-16 (unpaired surrogate or odd byte count); the file "
                              "is damaged: re-export it as UTF-8",
                              r->name, lineno);
             else
                 kk_error_set(err, KK_ERR_INPUT,
-                             "%s:%ld: invalid UTF-8 byte 0x%02X at column %zu; the file is not UTF-8: "
-                             "convert it, e.g. iconv -f WINDOWS-1252 -t UTF-8 IN > OUT",
+                             "%s:%ld: invalid UTF-8 byte 0x%02X at column %zu; the file is not UTF-8 "
+                             "throughout: name its encoding (kokoro parse --encoding WINDOWS-1252, or the "
+                             "studio's encoding menu)",
                              r->name, lineno, u[i], i + 1);
             return -1;
         }

@@ -8,6 +8,10 @@
  * missing blank line between cues is noticed when the next time line comes
  * (the number line just before it then belongs to the new cue), and a block
  * that makes no sense is skipped with a warning up to the next blank line.
+ * A cue whose time line is garbled (it holds "-->" but does not parse, or
+ * a cue number is followed by something that is not a time line) keeps its
+ * text as an untimed segment, flagged (kk_segment.flag) and warned about,
+ * so that no line of the script is lost: the user times it by hand.
  * Multi-line text is joined with spaces; <i> <b> <u> <s> <font> tags and
  * {\...} override blocks are removed.
  */
@@ -86,10 +90,22 @@ static int finish(srt *s)
     if (unknown && kk_warn(s->c, s->cue_line, "unknown tag %s removed", first))
         return -1;
     kk_segment seg = {.start_ms = s->start, .end_ms = s->end, .text = s->text.data, .score = NAN,
-                      .line = s->cue_line};
+                      .line = s->cue_line, .flag = s->start == KK_TIME_NONE ? KK_FLAG_BAD_TIMES : NULL};
     int rc = kk_emit(s->c, &seg);
     kk_buf_clear(&s->text);
     return rc;
+}
+
+/* Starts an untimed, flagged cue at a garbled time line (see the top). */
+static int start_garbled(srt *s, const char *line)
+{
+    kk_buf_clear(&s->text);
+    s->has_pending = 0;
+    s->start = s->end = KK_TIME_NONE;
+    s->cue_line = s->c->rd->lineno;
+    s->state = TEXT;
+    return kk_warn(s->c, s->cue_line, "garbled time line \"%.80s\"; its text is kept as an untimed segment "
+                   "(flagged): give it its times", line);
 }
 
 /* Starts a cue at a parsed time line; an end before the start skips it. */
@@ -127,14 +143,11 @@ kk_status kk_parse_srt(kk_pctx *c)
             } else if (tl == 1) {
                 bad = start_cue(&s, a, b);
             } else if (tl == -1) {
-                bad = kk_warn(c, c->rd->lineno, "broken time line \"%.80s\"; cue skipped", line);
-                s.state = SKIP;
+                bad = start_garbled(&s, line);
             } else if (s.state == SEEK && kk_all_digits(line)) {
                 s.state = AFTER_NUMBER;
             } else if (s.state == AFTER_NUMBER) {
-                bad = kk_warn(c, c->rd->lineno, "broken time line \"%.80s\" (expected \"HH:MM:SS,mmm --> "
-                              "HH:MM:SS,mmm\"); cue skipped", line);
-                s.state = SKIP;
+                bad = start_garbled(&s, line);
             } else {
                 bad = kk_warn(c, c->rd->lineno, "expected a cue number or time line, found \"%.80s\"; "
                               "skipped to the next blank line", line);

@@ -1,15 +1,20 @@
 /*
  * subtitles.h - the public interface of the parsers subsystem: reading what
  * people bring (plain text, SubRip, WebVTT, ASS/SSA, WScribe JSON) into one
- * segment model, and writing segments back out as SRT, WebVTT or WScribe JSON.
+ * segment model, and writing segments back out as SRT, WebVTT, ASS or WScribe
+ * JSON (speakers kept where the format has a place for them).
  *
  * Parsing streams: kk_parse_stream() hands each segment to a callback as soon
  * as it is complete, so memory stays bounded however long the file is (WScribe
  * JSON, a single JSON document, is the exception: it is read whole, up to
  * KK_WSCRIBE_MAX_BYTES). kk_parse_file() collects the segments into a kk_doc.
  *
- * Problems fall in two kinds. Recoverable ones (a cue with a broken time line,
- * an end before its start, a time past KK_TIME_MAX_MS (kk_limits.h: 1000
+ * Text in any encoding is read: UTF-8 and UTF-16 by their byte-order mark,
+ * others detected (libuchardet) or named (params.encoding) and converted to
+ * UTF-8 (iconv) as they stream.
+ *
+ * Problems fall in two kinds. Recoverable ones (a cue with a garbled time
+ * line: kept untimed and flagged; an end before its start, a time past KK_TIME_MAX_MS (kk_limits.h: 1000
  * hours), an unknown tag) skip that cue or tag and are reported
  * through the warning callback with file and line; with params.strict they are
  * errors instead. Fatal ones (unreadable file, binary data, undecodable text, no
@@ -62,7 +67,14 @@ typedef struct kk_segment {
     size_t n_words;
     double score; /* transcript confidence, NAN when absent */
     long line;    /* 1-based source line where the segment starts */
+    /* Why the segment is not as its source meant it, NULL when it is: a
+     * static string (KK_FLAG_BAD_TIMES: its time line was garbled, so it
+     * is kept untimed, with its text). */
+    const char *flag;
 } kk_segment;
+
+#define KK_FLAG_BAD_TIMES "garbled time line"
+
 
 typedef struct kk_doc {
     kk_format format; /* what the source was parsed as */
@@ -77,8 +89,22 @@ typedef void (*kk_warning_fn)(void *user, const char *file, long line, const cha
  * call only. Return non-zero to stop parsing (the parse returns KK_ERR_ABORTED). */
 typedef int (*kk_segment_fn)(void *user, const kk_segment *seg);
 
+/* Room for an encoding's name ("WINDOWS-1252", "SHIFT_JIS", "UTF-16LE"). */
+#define KK_ENCODING_NAME_MAX 48
+
 typedef struct kk_parse_params {
     kk_format format;      /* KK_FORMAT_AUTO: by extension, then content */
+    /* The text's encoding: NULL or "auto": a byte-order mark says UTF-8 or
+     * UTF-16; without one, text that is valid UTF-8 (in its first 64 KiB)
+     * is UTF-8, anything else is detected (libuchardet) and converted
+     * (iconv). Else an iconv name ("WINDOWS-1252", "SHIFT_JIS", "GB18030",
+     * "ISO-8859-1"...) read as that (a byte-order mark still wins): for
+     * when the guess is wrong. An unknown name is KK_ERR_ARG. */
+    const char *encoding;
+    /* NULL, or KK_ENCODING_NAME_MAX bytes that receive the encoding read
+     * ("UTF-8", "UTF-16LE", "WINDOWS-1252", ...), once the parse has
+     * looked at the text. */
+    char *encoding_out;
     bool strict;           /* every warning becomes an error */
     size_t txt_max_chars;  /* plain text: split paragraphs longer than this */
     kk_warning_fn on_warning; /* NULL: warnings are counted, not shown */
@@ -116,6 +142,10 @@ kk_doc *kk_doc_new(kk_format format);
 kk_status kk_doc_add(kk_doc *doc, const kk_segment *seg);
 void kk_doc_free(kk_doc *doc);
 
+/* The encoding the parsers would read data's bytes in (auto, as above):
+ * its name into out (KK_ENCODING_NAME_MAX bytes). */
+void kk_detect_encoding(const void *data, size_t len, char *out, size_t size);
+
 /* Guesses the format of a file's first bytes (already decoded to UTF-8, or
  * raw: a BOM is skipped). Sets *confident when the content says so clearly
  * (a WEBVTT header, an [Events] section, a JSON array, an SRT time line). */
@@ -129,8 +159,8 @@ kk_format kk_format_sniff(const char *data, size_t len, bool *confident);
  * interrupted or failed write never leaves a half-written output. */
 typedef struct kk_writer kk_writer;
 
-/* format: SRT, VTT, WSCRIBE or TXT (the transcript: a paragraph a segment,
- * no times). path "-" writes to stdout (not atomic). */
+/* format: SRT, VTT, ASS, WSCRIBE or TXT (the transcript: a paragraph a
+ * segment, no times). path "-" writes to stdout (not atomic). */
 kk_status kk_writer_open(kk_writer **out, const char *path, kk_format format, kk_error *err);
 kk_status kk_writer_add(kk_writer *w, const kk_segment *seg, kk_error *err);
 kk_status kk_writer_commit(kk_writer *w, kk_error *err); /* frees w */

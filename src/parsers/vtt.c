@@ -8,6 +8,8 @@
  * payload. In the payload, <v Speaker> gives the segment's speaker; <c.x>,
  * <i>, <b>, <u>, <lang>, <ruby> and timestamp tags are removed, the ruby
  * annotation text in <rt> is not spoken, and character references are decoded.
+ * A cue whose time line holds "-->" but does not parse keeps its text as an
+ * untimed, flagged segment (kk_segment.flag), with a warning.
  */
 #include <ctype.h>
 #include <math.h>
@@ -116,7 +118,8 @@ static int finish(vtt *v)
         rc = kk_warn(v->c, v->cue_line, "unknown tag %s removed", first);
     if (!rc) {
         kk_segment seg = {.start_ms = v->start, .end_ms = v->end, .text = v->text.data,
-                          .speaker = speaker, .score = NAN, .line = v->cue_line};
+                          .speaker = speaker, .score = NAN, .line = v->cue_line,
+                          .flag = v->start == KK_TIME_NONE ? KK_FLAG_BAD_TIMES : NULL};
         rc = kk_emit(v->c, &seg);
     }
     free(speaker);
@@ -167,8 +170,12 @@ kk_status kk_parse_vtt(kk_pctx *c)
                     state = TEXT;
                 }
             } else if (tl == -1) {
-                bad = kk_warn(c, ln, "broken time line \"%.80s\"; cue skipped", line);
-                state = SKIP;
+                /* garbled: the text is kept, untimed and flagged */
+                bad = kk_warn(c, ln, "garbled time line \"%.80s\"; its text is kept as an untimed segment "
+                              "(flagged): give it its times", line);
+                v.start = v.end = KK_TIME_NONE, v.cue_line = ln;
+                kk_buf_clear(&v.text);
+                state = TEXT;
             } else if (state == SEEK && (keyword_block(line, "NOTE") || keyword_block(line, "STYLE") ||
                                          keyword_block(line, "REGION"))) {
                 state = SKIP; /* not spoken; runs to the next blank line */

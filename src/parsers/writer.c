@@ -1,5 +1,11 @@
 /*
- * writer.c - writing segments as SRT, WebVTT, WScribe JSON or plain text.
+ * writer.c - writing segments as SRT, WebVTT, ASS, WScribe JSON or plain text.
+ *
+ * Speakers are kept where the format has a place for them: WebVTT's voice
+ * span <v Name>, ASS's Name column, WScribe's "speaker"; SRT has none. ASS
+ * has no escape for its override braces, so "{" and "}" in text are written
+ * as "(" and ")", and a comma in a speaker's name (the column separator) as
+ * ";": said in the header comment of every ASS file written.
  *
  * Plain text is the transcript: each segment's text a paragraph, blank
  * lines between (what txt.c reads back as the same segments); no times,
@@ -38,9 +44,9 @@ kk_status kk_writer_open(kk_writer **out, const char *path, kk_format format, kk
 {
     *out = NULL;
     if (format != KK_FORMAT_SRT && format != KK_FORMAT_VTT && format != KK_FORMAT_WSCRIBE &&
-        format != KK_FORMAT_TXT)
+        format != KK_FORMAT_ASS && format != KK_FORMAT_TXT)
         return kk_error_set(err, KK_ERR_UNSUPPORTED,
-                            "%s: cannot write %s; subtitles are written as srt, vtt, wscribe or txt", path,
+                            "%s: cannot write %s; subtitles are written as srt, vtt, ass, wscribe or txt", path,
                             kk_format_name(format));
     kk_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path))) {
@@ -70,6 +76,19 @@ kk_status kk_writer_open(kk_writer **out, const char *path, kk_format format, kk
         fputs("WEBVTT\n\n", w->fp);
     else if (format == KK_FORMAT_WSCRIBE)
         fputs("[", w->fp);
+    else if (format == KK_FORMAT_ASS)
+        fputs("[Script Info]\n"
+              "; Written by Kokoro Studio. Braces in text are written as parentheses, commas in names as ';'.\n"
+              "ScriptType: v4.00+\nPlayResX: 384\nPlayResY: 288\nWrapStyle: 0\n\n"
+              "[V4+ Styles]\n"
+              "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
+              "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
+              "Alignment, MarginL, MarginR, MarginV, Encoding\n"
+              "Style: Default,Arial,20,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,2,2,2,"
+              "10,10,10,1\n\n"
+              "[Events]\n"
+              "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n",
+              w->fp);
     *out = w;
     return KK_OK;
 }
@@ -138,6 +157,21 @@ static void put_paragraph(FILE *fp, const char *text)
     fputc('\n', fp);
 }
 
+/* ASS's H:MM:SS.CC (centiseconds, rounded). */
+static void ass_time(int64_t ms, char *buf, size_t size)
+{
+    int64_t cs = (ms < 0 ? 0 : ms + 5) / 10;
+    snprintf(buf, size, "%lld:%02lld:%02lld.%02lld", (long long)(cs / 360000), (long long)(cs / 6000 % 60),
+             (long long)(cs / 100 % 60), (long long)(cs % 100));
+}
+
+/* s with the characters ASS would read as syntax replaced (see the top). */
+static void put_ass(FILE *fp, const char *s, int name)
+{
+    for (; *s; s++)
+        fputc(*s == '{' ? '(' : *s == '}' ? ')' : name && *s == ',' ? ';' : *s, fp);
+}
+
 kk_status kk_writer_add(kk_writer *w, const kk_segment *seg, kk_error *err)
 {
     if (w->format == KK_FORMAT_TXT) {
@@ -175,6 +209,15 @@ kk_status kk_writer_add(kk_writer *w, const kk_segment *seg, kk_error *err)
             fputs(">", w->fp);
         }
         put_wrapped(w->fp, seg->text, 1);
+        fputc('\n', w->fp);
+        break;
+    case KK_FORMAT_ASS:
+        ass_time(seg->start_ms, a, sizeof a);
+        ass_time(seg->end_ms, b, sizeof b);
+        fprintf(w->fp, "Dialogue: 0,%s,%s,Default,", a, b);
+        put_ass(w->fp, seg->speaker ? seg->speaker : "", 1);
+        fputs(",0,0,0,,", w->fp);
+        put_ass(w->fp, seg->text, 0);
         fputc('\n', w->fp);
         break;
     default: {

@@ -270,6 +270,8 @@ char *kk_segment_to_json(const kk_segment *seg)
     cJSON_AddStringToObject(o, "text", seg->text);
     cJSON_AddItemToObject(o, "speaker", seg->speaker ? cJSON_CreateString(seg->speaker) : cJSON_CreateNull());
     cJSON_AddItemToObject(o, "line", json_int(seg->line));
+    if (seg->flag)
+        cJSON_AddStringToObject(o, "flag", seg->flag);
     if (!isnan(seg->score))
         cJSON_AddNumberToObject(o, "score", seg->score);
     if (seg->n_words) {

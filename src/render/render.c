@@ -199,6 +199,8 @@ typedef struct {
     int64_t next_start_ms; /* the next cue's start in time order; KK_TIME_NONE
                               when none */
     char *voice;
+    const char *speaker; /* the caller's, NULL when none */
+    int mute;            /* left out of the track (kk_render_segment.mute) */
     float speed;
     double pitch;
     /* results */
@@ -1328,6 +1330,11 @@ static void *worker(void *arg)
             break;
         job *j = &c->jobs[c->todo[k]];
         j->pending = 0;
+        if (!c->cache_only && c->p->on_start) { /* a miss: synthesis begins */
+            pthread_mutex_lock(&c->lock);
+            c->p->on_start(c->p->user, j->index + 1);
+            pthread_mutex_unlock(&c->lock);
+        }
         render_job(c, j);
         if (atomic_load(&c->stop))
             break;
@@ -1396,7 +1403,8 @@ static kk_status place(render_ctx *c, kk_render_result *r, kk_track **track, kk_
         q->index = i + 1;
         q->text = strdup(j->text);
         q->voice = strdup(j->voice);
-        if (!q->text || !q->voice)
+        q->speaker = j->speaker ? strdup(j->speaker) : NULL;
+        if (!q->text || !q->voice || (j->speaker && !q->speaker))
             return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
         q->cue_start_ms = j->start_ms, q->cue_end_ms = j->end_ms;
         q->natural_samples = j->natural;
@@ -1483,7 +1491,7 @@ static kk_status place(render_ctx *c, kk_render_result *r, kk_track **track, kk_
                 fade[k] = k >= len - FADE ? (float)(len - k) / (float)FADE : 1.0f;
             gain = fade;
         }
-        if (len > 0 && (st = kk_track_mix(t, (uint64_t)q->start_sample, src, gain, (size_t)len, err)) != KK_OK)
+        if (!j->mute && len > 0 && (st = kk_track_mix(t, (uint64_t)q->start_sample, src, gain, (size_t)len, err)) != KK_OK)
             break;
         q->words = calloc(j->audio.n_words ? j->audio.n_words : 1, sizeof *q->words);
         if (!q->words) {
@@ -1517,6 +1525,8 @@ static kk_status make_jobs(render_ctx *c, const kk_render_segment *segs, kk_erro
         j->index = i;
         j->text = s->text ? s->text : "";
         j->start_ms = s->start_ms, j->end_ms = s->end_ms;
+        j->speaker = s->speaker;
+        j->mute = s->mute;
         c->fail_index = i + 1;
         if ((s->start_ms == KK_TIME_NONE) != (s->end_ms == KK_TIME_NONE) ||
             (s->start_ms != KK_TIME_NONE && (s->start_ms < 0 || s->end_ms < s->start_ms)))
@@ -1937,7 +1947,8 @@ void kk_render_result_free(kk_render_result *r)
     if (!r)
         return;
     for (size_t i = 0; i < r->n_cues; i++)
-        free(r->cues[i].text), free(r->cues[i].voice), free(r->cues[i].words), free(r->cues[i].fit_note);
+        free(r->cues[i].text), free(r->cues[i].voice), free(r->cues[i].speaker), free(r->cues[i].words),
+            free(r->cues[i].fit_note);
     free(r->cues);
     free(r->samples);
     kk_track_free(r->track);
@@ -1986,6 +1997,12 @@ static int64_t to_ms(int64_t samples) { return (samples + MS / 2) / MS; }
 
 kk_status kk_render_save_subtitles(const kk_render_result *r, const char *path, kk_format format, kk_error *err)
 {
+    return kk_render_save_subtitles_as(r, path, format, KK_SUBTITLE_SPEECH, err);
+}
+
+kk_status kk_render_save_subtitles_as(const kk_render_result *r, const char *path, kk_format format,
+                                      kk_subtitle_times times, kk_error *err)
+{
     kk_doc *doc = kk_doc_new(format);
     if (!doc)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
@@ -1993,9 +2010,10 @@ kk_status kk_render_save_subtitles(const kk_render_result *r, const char *path, 
     for (size_t i = 0; i < r->n_cues && st == KK_OK; i++) {
         const kk_render_cue *q = &r->cues[i];
         kk_segment s = {
-            .start_ms = to_ms(q->start_sample), .end_ms = to_ms(q->end_sample), .text = q->text, .score = NAN};
-        if (q->end_sample == q->start_sample && q->cue_start_ms != KK_TIME_NONE)
-            s.start_ms = q->cue_start_ms, s.end_ms = q->cue_end_ms; /* silent: keep the cue */
+            .start_ms = to_ms(q->start_sample), .end_ms = to_ms(q->end_sample), .text = q->text,
+            .speaker = q->speaker, .score = NAN};
+        if ((q->end_sample == q->start_sample || times == KK_SUBTITLE_CUES) && q->cue_start_ms != KK_TIME_NONE)
+            s.start_ms = q->cue_start_ms, s.end_ms = q->cue_end_ms; /* silent, or asked: keep the cue */
         kk_word *w = calloc(q->n_words ? q->n_words : 1, sizeof *w);
         if (!w) {
             st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");

@@ -92,6 +92,10 @@ typedef struct kk_render_segment {
      * a word's text is found in text in order): for fit.words. NULL: none. */
     const kk_word *words;
     size_t n_words;
+    int mute;                 /* 1: rendered, fitted and reported as usual, but left out of
+                                 the track: a stem (one speaker's lines alone) is the whole
+                                 list with the other speakers' lines muted, so that every
+                                 line sits and sounds exactly as in the full mix */
 } kk_render_segment;
 
 /* done of total segments finished; eta_s: an estimate of the seconds left
@@ -120,6 +124,10 @@ typedef struct kk_render_piece {
 /* Called from the worker threads, one call at a time; the piece is valid
  * during the call only. */
 typedef void (*kk_render_piece_fn)(void *user, const kk_render_piece *piece);
+/* A segment's synthesis begins (index 1-based, in input order): called
+ * only for segments the cache did not have, from the worker threads, one
+ * call at a time; its piece (on_piece) follows when it is done. */
+typedef void (*kk_render_start_fn)(void *user, size_t index);
 
 /* A problem with one segment that did not stop the render (index 1-based). */
 typedef void (*kk_render_warning_fn)(void *user, size_t index, const char *message);
@@ -157,6 +165,7 @@ typedef struct kk_render_params {
     kk_render_abort_fn abort; /* checked between segments and inside the engine */
     kk_render_warning_fn on_warning;
     kk_render_piece_fn on_piece;
+    kk_render_start_fn on_start; /* may be NULL */
     void *user;
     /* The order to render in: a permutation of 0 .. n-1 (the studio puts
      * the segments nearest the playhead first); NULL: input order. The
@@ -196,6 +205,7 @@ typedef struct kk_render_cue {
     size_t index; /* 1-based, in input order */
     char *text;
     char *voice;                      /* the voice used */
+    char *speaker;                    /* the segment's speaker, NULL when none */
     int64_t cue_start_ms, cue_end_ms; /* as given (KK_TIME_NONE for untimed) */
     int64_t start_sample, end_sample; /* the speech on the timeline */
     int64_t natural_samples;          /* its length at the asked speed, trimmed */
@@ -282,9 +292,18 @@ kk_status kk_render_job_run(kk_tts *tts, const kk_render_job *job, const kk_rend
 /* The segments of a parsed document, for kk_render (pointing into doc). */
 kk_render_segment *kk_render_segments_from_doc(const kk_doc *doc);
 
-/* The rendered times as subtitles (SRT, VTT or WScribe JSON with word
- * times), written atomically. */
+/* The rendered times as subtitles (SRT, VTT, ASS or WScribe JSON with word
+ * times, speakers kept), written atomically. */
 kk_status kk_render_save_subtitles(const kk_render_result *r, const char *path, kk_format format, kk_error *err);
+/* Which times the subtitles carry: where the speech sounds (its start and
+ * end on the track, and its words), or the cues' own times as given (a
+ * dubbing script keeps its spotting; an untimed segment, which has none,
+ * gets its speech times). */
+typedef enum kk_subtitle_times { KK_SUBTITLE_SPEECH = 0, KK_SUBTITLE_CUES } kk_subtitle_times;
+/* kk_render_save_subtitles with a choice of times; format may also be ASS
+ * (subtitles.h). Speakers are kept (VTT <v>, ASS Name, WScribe speaker). */
+kk_status kk_render_save_subtitles_as(const kk_render_result *r, const char *path, kk_format format,
+                                      kk_subtitle_times times, kk_error *err);
 
 /* The report as JSON: per cue, where it went and what was done to it. */
 char *kk_render_report_json(const kk_render_result *r);

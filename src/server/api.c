@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "kk_zip.h"
 #include "kk_time.h"
 #include "kk_utf8.h"
 #include "subtitles.h"
@@ -176,7 +177,7 @@ static int voice_known(const kk_server *s, const char *spec)
 /* Applies a partial settings object to st. */
 static int settings_apply(kk_server *s, const cJSON *in, srv_settings *st, srv_reply *rp)
 {
-    static const char *const keys[] = {"voice", "speed", "pitch", "fit", "gap_ms", NULL};
+    static const char *const keys[] = {"voice", "speed", "pitch", "fit", "gap_ms", "cast", NULL};
     if (!cJSON_IsObject(in)) {
         srv_bad(rp, "settings: an object is expected");
         return -1;
@@ -211,6 +212,30 @@ static int settings_apply(kk_server *s, const cJSON *in, srv_settings *st, srv_r
     }
     if (cJSON_GetObjectItemCaseSensitive(in, "gap_ms") && get_int(in, "gap_ms", 0, 600000, &st->gap_ms, rp))
         return -1;
+    /* The cast is merged: a speaker given a voice is (re)cast, one given
+     * null is uncast, the others stay. */
+    if ((v = cJSON_GetObjectItemCaseSensitive(in, "cast"))) {
+        if (!cJSON_IsObject(v)) {
+            srv_bad(rp, "settings.cast: an object of speaker: voice (or null) is expected");
+            return -1;
+        }
+        for (const cJSON *c = v->child; c; c = c->next) {
+            size_t n = strlen(c->string);
+            if (!n || n > SRV_SPEAKER_MAX || !kk_utf8_valid(c->string, n) || !no_controls(c->string, n, 0)) {
+                srv_bad(rp, "settings.cast: a speaker's name must be 1 to %d bytes of text", SRV_SPEAKER_MAX);
+                return -1;
+            }
+            if (!cJSON_IsNull(c) && (!cJSON_IsString(c) || !voice_known(s, c->valuestring))) {
+                srv_bad(rp, "settings.cast.%.100s: no voice \"%.100s\" (GET /api/voices lists them; null uncasts)",
+                        c->string, cJSON_IsString(c) ? c->valuestring : "");
+                return -1;
+            }
+            if (srv_cast_set(st, c->string, cJSON_IsNull(c) ? NULL : c->valuestring)) {
+                srv_bad(rp, "settings.cast: at most %d speakers can be cast", SRV_CAST_MAX);
+                return -1;
+            }
+        }
+    }
     return 0;
 }
 
@@ -390,6 +415,25 @@ static int voice_file_present(kk_server *s, const char *id)
     return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Every voice of a blend (or the one voice) has its file. */
+static int blend_files_present(kk_server *s, const char *spec)
+{
+    for (const char *p = spec;;) {
+        size_t n = strcspn(p, ":,");
+        char id[128];
+        if (n >= sizeof id)
+            return 0;
+        memcpy(id, p, n);
+        id[n] = '\0';
+        if (!voice_file_present(s, id))
+            return 0;
+        const char *comma = strchr(p, ',');
+        if (!comma)
+            return 1;
+        p = comma + 1;
+    }
+}
+
 /* An srv_gone_fn (user: the request's connection, suspended while its
  * slow handler runs, so libmicrohttpd neither reads it nor notices its
  * end): whether the client has closed it or reset it. A peek, so what a
@@ -414,8 +458,9 @@ void api_voice_preview(srv_request *rq, srv_reply *rp)
     kk_server *s = rq->srv;
     const char *id = rq->name;
     /* One rule for a voice that is not there, listed at start or not: 404
-     * (a preview kept from before the pack went is not served either). */
-    if (!id || !srv_voice_id_known(s->voices, s->n_voices, id, strlen(id)) || !voice_file_present(s, id)) {
+     * (a preview kept from before the pack went is not served either).
+     * A blend ("af_heart:0.6,am_adam:0.4", the cast's) is previewed too. */
+    if (!id || !srv_voice_known(s->voices, s->n_voices, id) || !blend_files_present(s, id)) {
         srv_reply_error(rp, 404, "not_found", "no voice \"%.100s\"", id ? id : "");
         return;
     }
@@ -427,7 +472,7 @@ void api_voice_preview(srv_request *rq, srv_reply *rp)
                      : kk_error_set(&err, KK_ERR_NOMEM, "out of memory");
     srv_export_end(x, st);
     if (st != KK_OK) {
-        if (!voice_file_present(s, id)) /* deleted while it rendered */
+        if (!blend_files_present(s, id)) /* deleted while it rendered */
             srv_reply_error(rp, 404, "not_found", "no voice \"%.100s\"", id);
         else
             srv_reply_status(rp, &err);
@@ -442,7 +487,7 @@ void api_voice_preview(srv_request *rq, srv_reply *rp)
 
 /* ---- sources ---- */
 
-static cJSON *sources_json(kk_server *s, int64_t project)
+static cJSON *sources_json(kk_server *s, int64_t project, const srv_settings *st)
 {
     cJSON *arr = cJSON_CreateArray();
     kk_store_source_info *v = NULL;
@@ -456,6 +501,11 @@ static cJSON *sources_json(kk_server *s, int64_t project)
         cJSON_AddStringToObject(o, "name", v[i].name ? v[i].name : "");
         cJSON_AddStringToObject(o, "format", v[i].format ? v[i].format : "");
         cJSON_AddNumberToObject(o, "bytes", (double)v[i].len);
+        /* null for a project made before encodings were recorded */
+        if (i < st->n_encodings && st->encodings[i][0])
+            cJSON_AddStringToObject(o, "encoding", st->encodings[i]);
+        else
+            cJSON_AddNullToObject(o, "encoding");
         cJSON_AddItemToArray(arr, o);
     }
     kk_store_sources_free(v, n);
@@ -497,8 +547,10 @@ static cJSON *project_json(kk_server *s, const kk_store_project *sp, const kk_st
     cJSON_AddStringToObject(o, "name", sp->name ? sp->name : "");
     cJSON_AddNumberToObject(o, "created_ms", (double)sp->created_ms);
     cJSON_AddNumberToObject(o, "updated_ms", (double)sp->updated_ms);
-    cJSON_AddItemToObject(o, "settings", srv_settings_json(&st));
-    cJSON_AddItemToObject(o, "sources", sources_json(s, sp->id));
+    cJSON *settings = srv_settings_json(&st);
+    cJSON_DeleteItemFromObjectCaseSensitive(settings, "encodings"); /* shown per source */
+    cJSON_AddItemToObject(o, "settings", settings);
+    cJSON_AddItemToObject(o, "sources", sources_json(s, sp->id, &st));
     cJSON_AddNumberToObject(o, "playhead_ms", (double)sp->playhead_ms);
     cJSON_AddNumberToObject(o, "version", (double)sp->version);
     cJSON_AddItemToObject(o, "history", srv_history_json(sp));
@@ -780,6 +832,7 @@ static char *display_name(const char *name)
 
 typedef struct src_in {
     char *name; /* display */
+    char enc[KK_ENCODING_NAME_MAX]; /* the encoding it was read in (build_doc's) */
     kk_format format;
     const char *data;
     size_t len;
@@ -787,7 +840,8 @@ typedef struct src_in {
 
 /* Parses each source and appends its segments to one document, each file
  * after the previous one's last end. */
-static int build_doc(kk_server *s, const src_in *src, size_t n, kk_doc **out, cJSON *warnings, srv_reply *rp)
+static int build_doc(kk_server *s, src_in *src, size_t n, const char *encoding, kk_doc **out, cJSON *warnings,
+                     srv_reply *rp)
 {
     kk_doc *all = kk_doc_new(src[0].format);
     upload_ctx u = {.warnings = warnings};
@@ -799,6 +853,8 @@ static int build_doc(kk_server *s, const src_in *src, size_t n, kk_doc **out, cJ
     for (size_t f = 0; f < n; f++) {
         kk_parse_params pp = kk_parse_default_params();
         pp.format = src[f].format;
+        pp.encoding = encoding && *encoding ? encoding : NULL;
+        pp.encoding_out = src[f].enc;
         pp.on_warning = on_parse_warning;
         pp.warning_user = &u;
         kk_doc *doc = NULL;
@@ -882,7 +938,7 @@ static int build_doc(kk_server *s, const src_in *src, size_t n, kk_doc **out, cJ
     return 0;
 }
 
-#define MAX_SOURCES 16
+#define MAX_SOURCES SRV_SOURCES_MAX
 
 /* What a create request asks for, from a form or a JSON body. */
 typedef struct create_in {
@@ -890,6 +946,7 @@ typedef struct create_in {
     size_t n_src;
     const char *name;   /* the request's (NULL: none); points into it */
     cJSON *settings_in; /* owned; NULL: none */
+    char encoding[KK_ENCODING_NAME_MAX]; /* the files' encoding, as asked ("": detect) */
 } create_in;
 
 static void create_in_free(create_in *in)
@@ -954,8 +1011,19 @@ static int create_from_form(kk_server *s, const srv_request *rq, create_in *in, 
             }
             cJSON_Delete(in->settings_in); /* a second settings part wins, as a second name does */
             in->settings_in = o;
+        } else if (!strcmp(p->name, "encoding")) {
+            /* the files' encoding when detection guessed wrong ("auto" or
+             * empty: detect); an unknown name is refused by the parse */
+            int ok = p->data.len < sizeof in->encoding;
+            for (size_t k = 0; ok && k < p->data.len; k++)
+                ok = isalnum((unsigned char)data[k]) || strchr("-_.:", data[k]);
+            if (!ok) {
+                srv_bad(rp, "encoding: an encoding's name (WINDOWS-1252, SHIFT_JIS, ...) or auto is expected");
+                return -1;
+            }
+            snprintf(in->encoding, sizeof in->encoding, "%.*s", (int)p->data.len, data);
         } else {
-            srv_bad(rp, "%.100s: not a field here (file, name, settings)", p->name);
+            srv_bad(rp, "%.100s: not a field here (file, name, settings, encoding)", p->name);
             return -1;
         }
     }
@@ -1003,15 +1071,17 @@ static int create_from_json(const cJSON *body, create_in *in, srv_reply *rp)
 }
 
 /* Parses the sources, stores the project and answers 201 with it. */
-static void create_project(kk_server *s, const create_in *in, const srv_settings *st, const char *name,
-                           srv_reply *rp)
+static void create_project(kk_server *s, create_in *in, srv_settings *st, const char *name, srv_reply *rp)
 {
     cJSON *warnings = cJSON_CreateArray();
     kk_doc *doc = NULL;
-    if (build_doc(s, in->src, in->n_src, &doc, warnings, rp)) {
+    if (build_doc(s, in->src, in->n_src, in->encoding, &doc, warnings, rp)) {
         cJSON_Delete(warnings);
         return;
     }
+    st->n_encodings = in->n_src;
+    for (size_t i = 0; i < in->n_src; i++)
+        snprintf(st->encodings[i], sizeof st->encodings[i], "%s", in->src[i].enc);
     kk_store_source ss[MAX_SOURCES];
     for (size_t i = 0; i < in->n_src; i++)
         ss[i] = (kk_store_source){.name = in->src[i].name,
@@ -1259,9 +1329,18 @@ void api_segment_patch(srv_request *rq, srv_reply *rp)
 {
     kk_server *s = rq->srv;
     static const char *const keys[] = {"text", "start_ms", "end_ms", "speaker", "voice", "speed", "pitch", "words",
+                                       "coalesce",
                                        NULL};
     if (want_object(rq->json, rp) || known_keys(rq->json, keys, rp))
         return;
+    /* coalesce: this edit joins the last one when that changed the same
+     * fields of this segment and nothing was undone since (a burst of
+     * typing is one undo step) */
+    const cJSON *jc = cJSON_GetObjectItemCaseSensitive(rq->json, "coalesce");
+    if (jc && !cJSON_IsBool(jc)) {
+        srv_bad(rp, "coalesce: true or false");
+        return;
+    }
     kk_store_segment g = {.start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .pitch = NAN};
     unsigned mask;
     if (segment_fields(s, rq->json, &g, &mask, rp))
@@ -1276,15 +1355,17 @@ void api_segment_patch(srv_request *rq, srv_reply *rp)
         srv_bad(rp, "body: nothing to change (text, start_ms and end_ms, speaker, voice, speed, pitch, words)");
         return;
     }
+    if (cJSON_IsTrue(jc))
+        mask |= KK_SEG_COALESCE;
     kk_error err = {0};
     kk_status est = kk_store_edit_segment(s->store, rq->id[0], rq->id[1], mask, &g, &err);
+    if ((mask & KK_SEG_VOICE) && g.voice && est == KK_OK)
+        note_voice(s, g.voice);
     free(g.words_json);
     if (est != KK_OK) {
         srv_reply_status(rp, &err);
         return;
     }
-    if ((mask & KK_SEG_VOICE) && g.voice)
-        note_voice(s, g.voice);
     cJSON *o = cJSON_CreateObject();
     cJSON *proj = after_edit(s, rq->id[0]);
     cJSON *seg = segment_now(s, rq->id[0], rq->id[1]);
@@ -1383,8 +1464,53 @@ void api_segments_op(srv_request *rq, srv_reply *rp)
         if (known_keys(o, keys, rp) || get_int(o, "id", 0, INT64_MAX / 2, &id, rp))
             return;
         delete_segment(s, project, id, rp);
+    } else if (!strcmp(name, "set")) {
+        /* several segments at once (the studio's multi-selection): one edit */
+        static const char *const keys[] = {"op", "ids", "speaker", "voice", "speed", "pitch", NULL};
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "ids");
+        if (known_keys(o, keys, rp))
+            return;
+        int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+        if (n < 1 || (size_t)n > s->p.max_segments) {
+            srv_bad(rp, "ids: an array of segment ids is expected");
+            return;
+        }
+        int64_t *list = malloc((size_t)n * sizeof *list);
+        int k = 0;
+        for (const cJSON *c = v->child; list && c; c = c->next) {
+            if (!cJSON_IsNumber(c) || c->valuedouble < 1 || c->valuedouble != floor(c->valuedouble)) {
+                free(list);
+                srv_bad(rp, "ids: segment ids (integers) are expected");
+                return;
+            }
+            list[k++] = (int64_t)c->valuedouble;
+        }
+        kk_store_segment g = {.start_ms = KK_TIME_NONE, .end_ms = KK_TIME_NONE, .pitch = NAN};
+        unsigned mask = 0;
+        if (!list) {
+            srv_reply_error(rp, 500, "internal", "out of memory");
+            return;
+        }
+        if (segment_fields(s, o, &g, &mask, rp)) {
+            free(list);
+            return;
+        }
+        if (!mask) {
+            free(list);
+            srv_bad(rp, "body: nothing to set (speaker, voice, speed, pitch)");
+            return;
+        }
+        if (kk_store_edit_segments(s->store, project, list, (size_t)n, mask, &g, &err) != KK_OK) {
+            free(list);
+            srv_reply_status(rp, &err);
+            return;
+        }
+        if (g.voice)
+            note_voice(s, g.voice);
+        srv_reply_json(rp, 200, edit_answer(s, project, list, (size_t)n, NULL, 0));
+        free(list);
     } else {
-        srv_bad(rp, "op: split, merge, insert or delete");
+        srv_bad(rp, "op: split, merge, insert, delete or set");
     }
 }
 
@@ -1578,19 +1704,27 @@ static kk_status write_track(const kk_render_result *r, const char *path, const 
     return kk_export_audio_io(path, &io, r->n_samples, KK_SAMPLE_RATE, &ep, err);
 }
 
+/* How the subtitles are written: the format and which times they carry. */
+typedef struct subtitle_how {
+    kk_format format;
+    kk_subtitle_times times;
+} subtitle_how;
+
 static kk_status write_subtitles(const kk_render_result *r, const char *path, const void *how, srv_export *x,
                                  kk_error *err)
 {
     (void)x; /* quick: no progress */
-    return kk_render_save_subtitles(r, path, *(const kk_format *)how, err);
+    const subtitle_how *h = how;
+    return kk_render_save_subtitles_as(r, path, h->format, h->times, err);
 }
 
-/* An export's reply: the project rendered (what is missing first), written
- * by fn to a file in the data directory, sent as an attachment NAME.ext.
- * kind and format name it in its "export" events; it stops when its
- * client goes away or the project is deleted (then 404). */
+/* An export's reply: the project rendered (what is missing first; o: a
+ * stem, normalised, or NULL), written by fn to a file in the data
+ * directory, sent as an attachment NAME.ext. kind and format name it in
+ * its "export" events; it stops when its client goes away or the project
+ * is deleted (then 404). */
 static void reply_export(srv_request *rq, srv_reply *rp, const char *kind, const char *format, const char *ext,
-                         const char *type, export_fn fn, const void *how)
+                         const char *type, export_fn fn, const void *how, const srv_render_opts *o)
 {
     kk_server *s = rq->srv;
     kk_error err = {0};
@@ -1607,7 +1741,7 @@ static void reply_export(srv_request *rq, srv_reply *rp, const char *kind, const
         return;
     }
     kk_render_result r = {0};
-    kk_status st = srv_jobs_render_now(s->jobs, x, &r, &err);
+    kk_status st = srv_jobs_render_now(s->jobs, x, o, &r, &err);
     if (st == KK_OK)
         st = srv_export_file(x, s->data_dir, ext, &path, &err);
     if (st == KK_OK)
@@ -1633,6 +1767,44 @@ void srv_reply_export(srv_request *rq, srv_reply *rp, const char *kind, const ch
     reply_export(rq, rp, kind, format, ext, type, fn, how);
 }
 
+/* An optional integer query parameter in [lo, hi]; -1 with a 400 naming it
+ * when it is not one, 0 otherwise (*out unchanged when absent). */
+static int query_int(srv_request *rq, const char *key, long lo, long hi, long *out, srv_reply *rp)
+{
+    const char *v = srv_query(rq, key);
+    if (!v)
+        return 0;
+    char *e;
+    errno = 0;
+    long n = strtol(v, &e, 10);
+    if (!*v || *e || errno || n < lo || n > hi) {
+        srv_bad(rp, "%s: an integer from %ld to %ld is expected", key, lo, hi);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+/* The audio choices every audio export shares: rate (Hz: 24000, the
+ * engine's, or 44100 or 48000), bitrate (MP3 and M4A, kbps),
+ * normalize (0 or 1) and lufs (the target, -40 .. -5). */
+static int audio_options(srv_request *rq, kk_export_params *ep, srv_render_opts *o, srv_reply *rp)
+{
+    long rate = 0, kbps = 0, norm = 0, lufs = -16;
+    if (query_int(rq, "rate", 8000, 192000, &rate, rp) || query_int(rq, "bitrate", 8, 320, &kbps, rp) ||
+        query_int(rq, "normalize", 0, 1, &norm, rp) || query_int(rq, "lufs", -40, -5, &lufs, rp))
+        return -1;
+    if (rate && rate != 24000 && rate != 44100 && rate != 48000) {
+        srv_bad(rp, "rate: 24000, 44100 or 48000");
+        return -1;
+    }
+    ep->sample_rate = (int)rate;
+    ep->bitrate_kbps = (int)kbps;
+    o->normalize = (int)norm;
+    o->target_lufs = (double)lufs;
+    return 0;
+}
+
 void api_track(srv_request *rq, srv_reply *rp)
 {
     const char *f = srv_query(rq, "format");
@@ -1649,35 +1821,145 @@ void api_track(srv_request *rq, srv_reply *rp)
         return;
     }
     kk_export_params ep = kk_export_default_params();
+    srv_render_opts o = {0};
     kk_error err = {0};
     if (kk_export_format_parse(f, &ep.format, &err) != KK_OK) {
         srv_reply_status(rp, &err);
         return;
     }
+    if (audio_options(rq, &ep, &o, rp))
+        return;
     reply_export(rq, rp, "track", formats[k].name, kk_export_format_ext(ep.format), formats[k].type, write_track,
-                 &ep);
+                 &ep, &o);
 }
 
 void api_subtitles(srv_request *rq, srv_reply *rp)
 {
-    const char *f = srv_query(rq, "format");
-    kk_format fmt;
+    const char *f = srv_query(rq, "format"), *t = srv_query(rq, "times");
+    subtitle_how h = {.times = KK_SUBTITLE_SPEECH};
     const char *type, *ext;
     if (!f)
         f = "srt";
     if (!strcmp(f, "srt"))
-        fmt = KK_FORMAT_SRT, type = "application/x-subrip; charset=utf-8", ext = ".srt";
+        h.format = KK_FORMAT_SRT, type = "application/x-subrip; charset=utf-8", ext = ".srt";
     else if (!strcmp(f, "vtt"))
-        fmt = KK_FORMAT_VTT, type = "text/vtt; charset=utf-8", ext = ".vtt";
+        h.format = KK_FORMAT_VTT, type = "text/vtt; charset=utf-8", ext = ".vtt";
+    else if (!strcmp(f, "ass"))
+        h.format = KK_FORMAT_ASS, type = "text/x-ssa; charset=utf-8", ext = ".ass";
     else if (!strcmp(f, "wscribe"))
-        fmt = KK_FORMAT_WSCRIBE, type = "application/json; charset=utf-8", ext = ".json";
+        h.format = KK_FORMAT_WSCRIBE, type = "application/json; charset=utf-8", ext = ".json";
     else if (!strcmp(f, "txt")) /* the transcript: a paragraph a segment */
-        fmt = KK_FORMAT_TXT, type = "text/plain; charset=utf-8", ext = ".txt";
+        h.format = KK_FORMAT_TXT, type = "text/plain; charset=utf-8", ext = ".txt";
     else {
-        srv_bad(rp, "format: srt, vtt, wscribe or txt");
+        srv_bad(rp, "format: srt, vtt, ass, wscribe or txt");
         return;
     }
-    reply_export(rq, rp, "subtitles", f, ext, type, write_subtitles, &fmt);
+    if (t && !strcmp(t, "cue"))
+        h.times = KK_SUBTITLE_CUES;
+    else if (t && strcmp(t, "speech")) {
+        srv_bad(rp, "times: speech (where the speech sounds) or cue (the cues' own times)");
+        return;
+    }
+    reply_export(rq, rp, "subtitles", f, ext, type, write_subtitles, &h, NULL);
+}
+
+/* A stem's file name in the archive: the speaker's name made safe (no
+ * path, no control characters), numbered so that two names that come out
+ * the same stay apart; "no speaker" for the lines without one. */
+static void stem_name(const char *speaker, size_t index, char *out, size_t size)
+{
+    char safe[SRV_SPEAKER_MAX + 1];
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)(speaker ? speaker : "no speaker"); *p && n < sizeof safe - 1;
+         p++)
+        safe[n++] = (*p < 0x20 || *p == 0x7f || strchr("/\\:*?\"<>|", *p)) ? '_' : (char)*p;
+    safe[n] = '\0';
+    snprintf(out, size, "%02zu %s.wav", index + 1, safe);
+}
+
+/* GET /api/projects/{id}/stems: a zip of full-length WAVs, one per
+ * speaker (each the whole list rendered with the other speakers' lines
+ * muted, so that the stems add up to the track), in the order the
+ * speakers first speak. Each stem is written to data_dir/tmp beside the
+ * export's file and removed when the archive is made. */
+void api_stems(srv_request *rq, srv_reply *rp)
+{
+    kk_server *s = rq->srv;
+    kk_export_params ep = kk_export_default_params();
+    srv_render_opts base = {0};
+    if (audio_options(rq, &ep, &base, rp))
+        return;
+    kk_error err = {0};
+    srv_export *x = srv_jobs_export_begin(s->jobs, rq->id[0], "stems", "zip", client_gone, rq->conn);
+    char *name = x ? project_name(s, rq->id[0]) : NULL;
+    if (!name) {
+        srv_export_end(x, KK_ERR_NOT_FOUND);
+        if (x)
+            srv_reply_error(rp, 404, "not_found", "project %lld does not exist", (long long)rq->id[0]);
+        else
+            srv_reply_error(rp, 500, "internal", "out of memory");
+        return;
+    }
+    char **speakers = NULL;
+    size_t n = 0, made = 0;
+    const char *path = NULL;
+    char **paths = NULL, **names = NULL;
+    kk_status st = srv_jobs_speakers(s->jobs, rq->id[0], &speakers, &n, &err);
+    if (st == KK_OK && !n)
+        st = kk_error_set(&err, KK_ERR_CONFLICT, "project %lld has no segments: nothing to make stems of",
+                          (long long)rq->id[0]);
+    if (st == KK_OK)
+        st = srv_export_file(x, s->data_dir, ".zip", &path, &err);
+    if (st == KK_OK && (!(paths = calloc(n, sizeof *paths)) || !(names = calloc(n, sizeof *names))))
+        st = kk_error_set(&err, KK_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == KK_OK && i < n; i++) {
+        srv_render_opts o = base;
+        o.solo = 1, o.speaker = speakers[i];
+        kk_render_result r = {0};
+        char nm[SRV_SPEAKER_MAX + 32];
+        stem_name(speakers[i], i, nm, sizeof nm);
+        size_t pl = strlen(path) + 32;
+        if (!(paths[i] = malloc(pl)) || !(names[i] = strdup(nm))) {
+            st = kk_error_set(&err, KK_ERR_NOMEM, "out of memory");
+            break;
+        }
+        snprintf(paths[i], pl, "%s.stem%zu.wav", path, i + 1);
+        made = i + 1;
+        st = srv_jobs_render_now(s->jobs, x, &o, &r, &err);
+        if (st == KK_OK)
+            st = srv_export_status(x, write_track(&r, paths[i], &ep, x, &err), &err);
+        kk_render_result_free(&r);
+    }
+    if (st == KK_OK)
+        st = kk_zip_files(path, (const char *const *)names, (const char *const *)paths, n, &err);
+    for (size_t i = 0; i < made; i++)
+        if (paths[i])
+            unlink(paths[i]);
+    if (st != KK_OK) {
+        const char *code;
+        unsigned status = srv_error_status(&err, &code);
+        srv_reply_status(rp, &err);
+        srv_export_failed(x, status, code, err.msg);
+    } else {
+        reply_file(rp, path, "application/zip");
+        if (rp->status == 200) {
+            char base_name[NAME_MAX_BYTES + 16];
+            snprintf(base_name, sizeof base_name, "%s stems", name);
+            attachment(rp, base_name, ".zip");
+        }
+    }
+    srv_export_end(x, st);
+    for (size_t i = 0; i < n; i++) {
+        free(speakers[i]);
+        if (paths)
+            free(paths[i]);
+        if (names)
+            free(names[i]);
+    }
+    free(speakers);
+    free(paths);
+    free(names);
+    free(name);
 }
 
 void api_source(srv_request *rq, srv_reply *rp)

@@ -159,6 +159,7 @@ static const route routes[] = {
     {"GET", "/api/projects/#/events", api_events, 0},
     {"GET", "/api/projects/#/track", api_track, R_SLOW},
     {"GET", "/api/projects/#/subtitles", api_subtitles, R_SLOW},
+    {"GET", "/api/projects/#/stems", api_stems, R_SLOW},
     {"GET", "/api/projects/#/sources/#", api_source, 0},
     {"GET", "/api/activity", api_activity, 0},
     /* a project's video (media.c) */

@@ -189,6 +189,7 @@ struct proj {
     /* the pass in progress: which segments, with which content */
     idmap pass_map;
     kk_cache_key *pass_keys;
+    unsigned char *pass_active; /* per pass_keys: being synthesised now ("rendering"); the rest wait ("pending") */
     int64_t pass_playhead;
     size_t done, total;
     double last_progress;
@@ -288,6 +289,7 @@ static void proj_free(srv_jobs *j, proj *p)
     idmap_free(&p->map);
     idmap_free(&p->pass_map);
     free(p->pass_keys);
+    free(p->pass_active);
     free(p);
 }
 
@@ -373,9 +375,11 @@ static int key_eq(const kk_cache_key *a, const kk_cache_key *b) { return !memcmp
 
 /* ---- what a segment's audio is made from ---- */
 
+/* Its own voice, else its speaker's in the cast, else the project's. */
 static const char *seg_voice(const srv_settings *st, const kk_store_segment *g)
 {
-    return g->voice ? g->voice : st->voice;
+    const char *cast = g->voice ? NULL : srv_cast_voice(st, g->speaker);
+    return g->voice ? g->voice : cast ? cast : st->voice;
 }
 
 static kk_cache_key seg_key(const srv_settings *st, const kk_store_segment *g)
@@ -465,7 +469,7 @@ static kk_render_segment render_segment(const kk_store_segment *g, const srv_set
                                .start_ms = g->start_ms,
                                .end_ms = g->end_ms,
                                .speaker = g->speaker,
-                               .voice = g->voice,
+                               .voice = seg_voice(st, g),
                                .speed = (float)g->speed,
                                .pitch = g->pitch};
 }
@@ -654,10 +658,10 @@ void srv_jobs_view(srv_jobs *j, int64_t project, const srv_settings *st, const k
             done++;
         } else {
             memset(v, 0, sizeof *v);
-            v->status =
-                p && p->rendering && (pk = idmap_get(&p->pass_map, segs[i].id)) && key_eq(&p->pass_keys[*pk], &k)
-                    ? "rendering"
-                    : "pending";
+            v->status = p && p->rendering && p->pass_active && (pk = idmap_get(&p->pass_map, segs[i].id)) &&
+                                key_eq(&p->pass_keys[*pk], &k) && p->pass_active[*pk]
+                            ? "rendering"
+                            : "pending";
         }
     }
     rv->done = done;
@@ -876,6 +880,22 @@ static void place_early(pass *ps, cJSON *evs, int64_t self, int *self_placed)
         if (g->start_ms == KK_TIME_NONE || cursor < end + ps->gap_ms * MS)
             cursor = end + ps->gap_ms * MS;
     }
+}
+
+/* A segment's synthesis begins: it, and only it, says "rendering". */
+static void on_start(void *user, size_t index)
+{
+    pass *ps = user;
+    srv_jobs *j = ps->j;
+    if (index < 1 || index > ps->n_render)
+        return;
+    size_t k = ps->map[index - 1];
+    pthread_mutex_lock(&j->lock);
+    if (ps->p->pass_active)
+        ps->p->pass_active[k] = 1;
+    pthread_mutex_unlock(&j->lock);
+    if (listening(ps))
+        srv_events_publish_json(j->env.events, ps->p->id, "segment", segment_event(ps->segs[k].id, "rendering", NULL, NULL));
 }
 
 /* One segment's audio, as soon as it is done. */
@@ -1224,15 +1244,19 @@ static void run_pass(srv_jobs *j, proj *p)
     pthread_mutex_lock(&j->lock);
     idmap_free(&p->pass_map);
     free(p->pass_keys);
+    free(p->pass_active);
     p->pass_keys = malloc((ps.n ? ps.n : 1) * sizeof *p->pass_keys);
+    p->pass_active = calloc(ps.n ? ps.n : 1, 1);
     p->pass_playhead = playhead;
     p->done = 0, p->total = ps.n;
+    /* Those it renders say "pending" until their synthesis begins
+     * (on_start: "rendering"), so that only rows being made say so. */
     for (size_t k = 0; p->pass_keys && k < ps.n; k++) {
         p->pass_keys[k] = ps.keys[k];
         idmap_put(&p->pass_map, ps.segs[k].id, k);
         entry *e = entry_of(p, ps.segs[k].id);
-        if (listening(&ps) && evs && !(e && key_eq(&e->key, &ps.keys[k])))
-            cJSON_AddItemToArray(evs, segment_event(ps.segs[k].id, "rendering", NULL, NULL));
+        if (listening(&ps) && evs && e && !key_eq(&e->key, &ps.keys[k]))
+            cJSON_AddItemToArray(evs, segment_event(ps.segs[k].id, "pending", NULL, NULL));
     }
     pthread_mutex_unlock(&j->lock);
     cJSON *ev;
@@ -1250,6 +1274,7 @@ static void run_pass(srv_jobs *j, proj *p)
         ps.lead_ms = rp.lead_ms, ps.gap_ms = rp.gap_ms;
         rp.order = order;
         rp.on_piece = on_piece;
+        rp.on_start = on_start;
         rp.on_progress = on_progress;
         rp.abort = pass_abort;
         rp.user = &ps;
@@ -1384,7 +1409,9 @@ static void *render_main(void *arg)
         j->current = NULL;
         idmap_free(&p->pass_map);
         free(p->pass_keys);
+        free(p->pass_active);
         p->pass_keys = NULL;
+        p->pass_active = NULL;
         if (p->deleted) {
             unlink_proj(j, p);
             proj_free(j, p);
@@ -1741,7 +1768,45 @@ static void export_progress(void *user, size_t done, size_t total, double eta)
     export_event(user, "rendering", done, total, done == total);
 }
 
-kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, kk_render_result *out, kk_error *err)
+static int same_speaker(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
+
+kk_status srv_jobs_speakers(srv_jobs *j, int64_t project, char ***out, size_t *n, kk_error *err)
+{
+    *out = NULL, *n = 0;
+    kk_store_segment *segs = NULL;
+    size_t ns = 0;
+    kk_status st = kk_store_segments(j->env.store, project, &segs, &ns, err);
+    if (st != KK_OK)
+        return st;
+    char **v = malloc((ns ? ns : 1) * sizeof *v);
+    size_t m = 0;
+    if (!v)
+        st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == KK_OK && i < ns; i++) {
+        size_t k = 0;
+        while (k < m && !same_speaker(v[k], segs[i].speaker))
+            k++;
+        if (k < m)
+            continue;
+        v[m] = segs[i].speaker ? strdup(segs[i].speaker) : NULL;
+        if (segs[i].speaker && !v[m])
+            st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        else
+            m++;
+    }
+    kk_store_segments_free(segs, ns);
+    if (st != KK_OK) {
+        for (size_t k = 0; k < m; k++)
+            free(v[k]);
+        free(v);
+        return st;
+    }
+    *out = v, *n = m;
+    return KK_OK;
+}
+
+kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, const srv_render_opts *o, kk_render_result *out,
+                              kk_error *err)
 {
     const srv_jobs_env *s = &j->env;
     int64_t project = x->project;
@@ -1769,11 +1834,18 @@ kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, kk_render_result *out,
         int failed = e && e->error && key_eq(&e->key, &key);
         pthread_mutex_unlock(&j->lock);
         /* What cannot be rendered stays out, as in the background. */
-        if (!failed && srv_voice_known(s->voices, s->n_voices, seg_voice(&ps.st, g)))
-            rs[m++] = render_segment(g, &ps.st);
+        if (!failed && srv_voice_known(s->voices, s->n_voices, seg_voice(&ps.st, g))) {
+            rs[m] = render_segment(g, &ps.st);
+            rs[m++].mute = o && o->solo && !same_speaker(o->speaker, g->speaker);
+        }
     }
     if (st == KK_OK) {
         kk_render_params rp = render_params(j, &ps.st);
+        if (o && o->normalize) {
+            rp.normalize = 1;
+            if (o->target_lufs)
+                rp.loudness.target_lufs = o->target_lufs;
+        }
         rp.abort = export_abort;
         rp.on_progress = export_progress;
         rp.user = x;

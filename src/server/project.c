@@ -47,7 +47,49 @@ void srv_settings_parse(const char *json, srv_settings *st)
     if ((v = cJSON_GetObjectItemCaseSensitive(o, "gap_ms")) && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
         v->valuedouble <= 600000)
         st->gap_ms = (int64_t)v->valuedouble;
+    const cJSON *cast = cJSON_GetObjectItemCaseSensitive(o, "cast");
+    for (const cJSON *c = cJSON_IsObject(cast) ? cast->child : NULL; c; c = c->next)
+        if (cJSON_IsString(c) && *c->valuestring && c->string)
+            srv_cast_set(st, c->string, c->valuestring);
+    const cJSON *enc = cJSON_GetObjectItemCaseSensitive(o, "encodings");
+    for (const cJSON *c = cJSON_IsArray(enc) ? enc->child : NULL; c && st->n_encodings < SRV_SOURCES_MAX; c = c->next)
+        snprintf(st->encodings[st->n_encodings++], sizeof st->encodings[0], "%s",
+                 cJSON_IsString(c) ? c->valuestring : "");
     cJSON_Delete(o);
+}
+
+const char *srv_cast_voice(const srv_settings *st, const char *speaker)
+{
+    if (!speaker)
+        return NULL;
+    for (size_t i = 0; i < st->n_cast; i++)
+        if (!strcmp(st->cast[i].speaker, speaker))
+            return st->cast[i].voice;
+    return NULL;
+}
+
+int srv_cast_set(srv_settings *st, const char *speaker, const char *voice)
+{
+    if (strlen(speaker) > SRV_SPEAKER_MAX || (voice && strlen(voice) >= sizeof st->cast[0].voice))
+        return -1;
+    size_t i = 0;
+    while (i < st->n_cast && strcmp(st->cast[i].speaker, speaker))
+        i++;
+    if (!voice) {
+        if (i < st->n_cast) {
+            memmove(&st->cast[i], &st->cast[i + 1], (st->n_cast - i - 1) * sizeof st->cast[0]);
+            st->n_cast--;
+        }
+        return 0;
+    }
+    if (i == st->n_cast) {
+        if (st->n_cast == SRV_CAST_MAX)
+            return -1;
+        snprintf(st->cast[i].speaker, sizeof st->cast[i].speaker, "%s", speaker);
+        st->n_cast++;
+    }
+    snprintf(st->cast[i].voice, sizeof st->cast[i].voice, "%s", voice);
+    return 0;
 }
 
 const char *srv_fit_name(srv_fit f)
@@ -63,6 +105,14 @@ cJSON *srv_settings_json(const srv_settings *st)
     cJSON_AddNumberToObject(o, "pitch", st->pitch);
     cJSON_AddStringToObject(o, "fit", srv_fit_name(st->fit));
     cJSON_AddNumberToObject(o, "gap_ms", (double)st->gap_ms);
+    cJSON *cast = cJSON_AddObjectToObject(o, "cast");
+    for (size_t i = 0; cast && i < st->n_cast; i++)
+        cJSON_AddStringToObject(cast, st->cast[i].speaker, st->cast[i].voice);
+    if (st->n_encodings) {
+        cJSON *enc = cJSON_AddArrayToObject(o, "encodings");
+        for (size_t i = 0; enc && i < st->n_encodings; i++)
+            cJSON_AddItemToArray(enc, cJSON_CreateString(st->encodings[i]));
+    }
     return o;
 }
 
@@ -253,5 +303,14 @@ cJSON *srv_history_json(const kk_store_project *sp)
     cJSON_AddBoolToObject(h, "can_redo", sp->can_redo);
     add_str_or_null(h, "undo_label", sp->undo_label);
     add_str_or_null(h, "redo_label", sp->redo_label);
+    /* the segment each would change, so that a client can name and select it */
+    if (sp->undo_segment)
+        cJSON_AddNumberToObject(h, "undo_segment", (double)sp->undo_segment);
+    else
+        cJSON_AddNullToObject(h, "undo_segment");
+    if (sp->redo_segment)
+        cJSON_AddNumberToObject(h, "redo_segment", (double)sp->redo_segment);
+    else
+        cJSON_AddNullToObject(h, "redo_segment");
     return h;
 }

@@ -189,6 +189,7 @@ void api_playhead(srv_request *rq, srv_reply *rp);
 void api_segment_audio(srv_request *rq, srv_reply *rp);
 void api_events(srv_request *rq, srv_reply *rp);
 void api_track(srv_request *rq, srv_reply *rp);     /* slow */
+void api_stems(srv_request *rq, srv_reply *rp);
 void api_subtitles(srv_request *rq, srv_reply *rp); /* slow */
 void api_source(srv_request *rq, srv_reply *rp);
 

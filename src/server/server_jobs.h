@@ -140,7 +140,23 @@ kk_status srv_export_sweep(const char *data_dir, size_t *removed, kk_error *err)
  * as x is (srv_export_status says why). A track past the memory budget
  * comes back on disk (out->track, samples NULL): read it with
  * kk_render_io. */
-kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, kk_render_result *out, kk_error *err);
+typedef struct srv_render_opts {
+    /* A stem: only the lines of one speaker sound (the others are muted,
+     * so that each line sits exactly as in the full mix, and the track is
+     * as long): solo set, speaker the name (NULL: the lines with none). */
+    int solo;
+    const char *speaker;
+    int normalize;      /* loudness normalisation of the track */
+    double target_lufs; /* with normalize; 0: the default (-16) */
+} srv_render_opts;
+
+/* o NULL: the whole mix, not normalised. */
+kk_status srv_jobs_render_now(srv_jobs *j, srv_export *x, const srv_render_opts *o, kk_render_result *out,
+                              kk_error *err);
+/* The distinct speakers of a project's segments in timeline order of
+ * first appearance, malloc'd copies (free each, then the array); a NULL
+ * entry stands for the segments without one, when there are any. */
+kk_status srv_jobs_speakers(srv_jobs *j, int64_t project, char ***out, size_t *n, kk_error *err);
 
 /* A short sentence in a voice as a WAV file, rendered once (cancelled as
  * x is). KK_ERR_UNSUPPORTED for a voice the engine cannot speak in

@@ -31,17 +31,44 @@
  * its time (kk_fit_params.words), the others overlap. */
 typedef enum { SRV_FIT_OVERLAP = 0, SRV_FIT_TRUNCATE, SRV_FIT_NONE, SRV_FIT_WORDS } srv_fit;
 
+/* The cast: a speaker's voice (or blend). A segment's voice is its own,
+ * else its speaker's in the cast, else the project's; so a change of one
+ * speaker's voice changes the audio (and the render cache key) of that
+ * speaker's lines only. */
+#define SRV_CAST_MAX 32
+#define SRV_SOURCES_MAX 16 /* files in one project */
+#define SRV_SPEAKER_MAX 200 /* bytes of a speaker's name (as of a segment's speaker) */
+
+typedef struct srv_cast {
+    char speaker[SRV_SPEAKER_MAX + 1];
+    char voice[256];
+} srv_cast;
+
 typedef struct srv_settings {
     char voice[256];
     double speed, pitch;
     srv_fit fit;
     int64_t gap_ms;
+    size_t n_cast;
+    srv_cast cast[SRV_CAST_MAX];
+    /* The encoding each source file was read in (set at creation, not
+     * editable: "encodings" in the stored JSON; the API shows each as its
+     * source's "encoding"). */
+    size_t n_encodings;
+    char encodings[SRV_SOURCES_MAX][48];
 } srv_settings;
 
-/* af_heart, speed 1, pitch 0, overlap, 500 ms gaps. */
+/* The cast's voice for speaker; NULL when speaker is NULL or not cast. */
+const char *srv_cast_voice(const srv_settings *st, const char *speaker);
+/* Sets (voice non-NULL) or removes (NULL) speaker's entry. -1 when the
+ * cast is full (SRV_CAST_MAX) or a string too long; st unchanged then. */
+int srv_cast_set(srv_settings *st, const char *speaker, const char *voice);
+
+/* af_heart, speed 1, pitch 0, overlap, 500 ms gaps, nobody cast. */
 void srv_settings_defaults(srv_settings *st);
 /* Parses a stored settings object (NULL or missing keys take the
- * defaults; values out of range are ignored). */
+ * defaults; values out of range are ignored; "cast" is an object of
+ * speaker: voice). */
 void srv_settings_parse(const char *json, srv_settings *out);
 /* "overlap", "truncate", "none" or "words". */
 const char *srv_fit_name(srv_fit f);

@@ -1445,7 +1445,9 @@ kk_status kk_store_create_project(kk_store *s, const char *name, const char *set
     "SELECT p.id, p.name, p.created_ms, p.updated_ms, p.settings, p.playhead_ms, p.version, "                          \
     "(SELECT count(*) FROM segments g WHERE g.project_id = p.id), "                                                    \
     "(SELECT label FROM history h WHERE h.project_id = p.id AND h.seq = p.history_pos), "                              \
-    "(SELECT label FROM history h WHERE h.project_id = p.id AND h.seq = p.history_pos + 1) "                           \
+    "(SELECT label FROM history h WHERE h.project_id = p.id AND h.seq = p.history_pos + 1), "                          \
+    "(SELECT json_extract(ops, '$.do[0].id') FROM history h WHERE h.project_id = p.id AND h.seq = p.history_pos), "   \
+    "(SELECT json_extract(ops, '$.do[0].id') FROM history h WHERE h.project_id = p.id AND h.seq = p.history_pos + 1) " \
     "FROM projects p "
 
 static kk_status read_project(sqlite3_stmt *st, kk_store_project *p, kk_error *err)
@@ -1464,6 +1466,8 @@ static kk_status read_project(sqlite3_stmt *st, kk_store_project *p, kk_error *e
     }
     p->can_undo = p->undo_label != NULL;
     p->can_redo = p->redo_label != NULL;
+    p->undo_segment = sqlite3_column_type(st, 10) == SQLITE_INTEGER ? sqlite3_column_int64(st, 10) : 0;
+    p->redo_segment = sqlite3_column_type(st, 11) == SQLITE_INTEGER ? sqlite3_column_int64(st, 11) : 0;
     return KK_OK;
 }
 
@@ -1748,6 +1752,72 @@ static const char *edit_label(unsigned fields)
     return "edit segment";
 }
 
+/* KK_SEG_COALESCE: the last history entry, when it is the top one (nothing
+ * undone since) and one "set" of segment id whose fields include every
+ * field in `fields`, is taken over: its "do" gets the new values, its
+ * "undo" keeps the values from before the first edit of the burst, so one
+ * undo takes the whole burst back. *doc (the entry, to rewrite) is NULL
+ * when the entry does not qualify: the edit is then recorded as usual. */
+static kk_status coalescible(kk_store *s, int64_t project, int64_t pos, int64_t id, unsigned fields, cJSON **doc,
+                             kk_error *err)
+{
+    *doc = NULL;
+    if (pos <= 0)
+        return KK_OK;
+    sqlite3_stmt *st;
+    kk_status r = prep(s, "SELECT ops, (SELECT COUNT(*) FROM history WHERE project_id = ?1 AND seq > ?2) FROM history "
+                          "WHERE project_id = ?1 AND seq = ?2", &st, err);
+    if (r != KK_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, project);
+    sqlite3_bind_int64(st, 2, pos);
+    int row = step_row(s, st, "reading the history", err);
+    cJSON *d = NULL;
+    if (row == 1 && sqlite3_column_int64(st, 1) == 0) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        d = text ? cJSON_Parse(text) : NULL;
+    } else if (row < 0) {
+        r = s->failed;
+    }
+    sqlite3_finalize(st);
+    const cJSON *fwd = cJSON_GetObjectItemCaseSensitive(d, "do");
+    const cJSON *op = cJSON_IsArray(fwd) && cJSON_GetArraySize(fwd) == 1 ? fwd->child : NULL;
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(op, "op"), *oid = cJSON_GetObjectItemCaseSensitive(op, "id");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(op, "v");
+    int ok = cJSON_IsString(kind) && !strcmp(kind->valuestring, "set") && cJSON_IsNumber(oid) &&
+             (int64_t)oid->valuedouble == id && cJSON_IsObject(v);
+    for (int k = 0; ok && k < N_FIELDS; k++)
+        if ((fields & (1u << k)) && !cJSON_GetObjectItemCaseSensitive(v, FIELDS[k].name))
+            ok = 0;
+    if (ok)
+        *doc = d;
+    else
+        cJSON_Delete(d);
+    return r;
+}
+
+/* Rewrites entry pos of the history as doc (a coalesced edit) and bumps
+ * the version; the history position stays. */
+static kk_status rewrite_entry(kk_store *s, int64_t project, int64_t pos, const cJSON *doc, kk_error *err)
+{
+    char *ops = cJSON_PrintUnformatted(doc);
+    if (!ops)
+        return nomem(err);
+    sqlite3_stmt *st;
+    kk_status r = prep(s, "UPDATE history SET ops = ? WHERE project_id = ? AND seq = ?", &st, err);
+    if (r == KK_OK) {
+        sqlite3_bind_text(st, 1, ops, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, project);
+        sqlite3_bind_int64(st, 3, pos);
+        r = step_done(s, st, "recording the edit", err);
+        sqlite3_finalize(st);
+    }
+    free(ops);
+    if (r == KK_OK)
+        r = touch_project(s, project, pos, err);
+    return r;
+}
+
 static kk_status edit_segment_locked(kk_store *s, int64_t project, int64_t id, unsigned mask,
                                      const kk_store_segment *patch, kk_error *err)
 {
@@ -1778,11 +1848,31 @@ static kk_status edit_segment_locked(kk_store *s, int64_t project, int64_t id, u
         if (!field_eq(k, &old, &nw))
             fields |= 1u << k;
     edit e;
-    if (fields && (r = check_segment(&nw, mask, err)) == KK_OK && (r = edit_init(&e, err)) == KK_OK) {
-        if ((r = edit_set(s, &e, project, &old, &nw, fields, err)) == KK_OK)
-            r = edit_commit(s, project, pos, edit_label(fields), &e, err);
+    cJSON *prev = NULL;
+    if (fields && (mask & KK_SEG_COALESCE) && (r = check_segment(&nw, mask, err)) == KK_OK)
+        r = coalescible(s, project, pos, id, fields, &prev, err);
+    if (fields && r == KK_OK && (r = check_segment(&nw, mask, err)) == KK_OK && (r = edit_init(&e, err)) == KK_OK) {
+        if ((r = edit_set(s, &e, project, &old, &nw, fields, err)) == KK_OK) {
+            if (prev) {
+                /* the new values into the entry's one "set"; its undo stays */
+                cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(prev, "do")->child, "v");
+                const cJSON *nv = cJSON_GetObjectItemCaseSensitive(e.fwd->child, "v");
+                for (const cJSON *c = nv ? nv->child : NULL; c && r == KK_OK; c = c->next) {
+                    cJSON *dup = cJSON_Duplicate(c, 1);
+                    if (!dup || !cJSON_ReplaceItemInObjectCaseSensitive(v, c->string, dup)) {
+                        cJSON_Delete(dup);
+                        r = nomem(err);
+                    }
+                }
+                if (r == KK_OK)
+                    r = rewrite_entry(s, project, pos, prev, err);
+            } else {
+                r = edit_commit(s, project, pos, edit_label(fields), &e, err);
+            }
+        }
         edit_free(&e);
     }
+    cJSON_Delete(prev);
     kk_store_segment_free(&old);
     return r;
 }
@@ -1791,7 +1881,8 @@ kk_status kk_store_edit_segment(kk_store *s, int64_t project, int64_t id, unsign
                                 kk_error *err)
 {
     const unsigned all =
-        KK_SEG_TEXT | KK_SEG_TIMES | KK_SEG_SPEAKER | KK_SEG_VOICE | KK_SEG_SPEED | KK_SEG_PITCH | KK_SEG_WORDS;
+        KK_SEG_TEXT | KK_SEG_TIMES | KK_SEG_SPEAKER | KK_SEG_VOICE | KK_SEG_SPEED | KK_SEG_PITCH | KK_SEG_WORDS |
+        KK_SEG_COALESCE;
     if (!mask || (mask & ~all) || !patch)
         return kk_error_set(err, KK_ERR_ARG, "an edit of segment %lld needs a patch and fields to change (mask 0x%x)",
                             (long long)id, mask);
@@ -1804,6 +1895,69 @@ kk_status kk_store_edit_segment(kk_store *s, int64_t project, int64_t id, unsign
     r = tx_write(s, err);
     if (r == KK_OK)
         r = tx_end(s, edit_segment_locked(s, project, id, mask, patch, err), err);
+    unlock(s);
+    return r;
+}
+
+static kk_status edit_segments_locked(kk_store *s, int64_t project, const int64_t *ids, size_t n, unsigned mask,
+                                      const kk_store_segment *patch, kk_error *err)
+{
+    int64_t pos;
+    kk_status r = project_pos(s, project, &pos, err);
+    edit e;
+    if (r != KK_OK || (r = edit_init(&e, err)) != KK_OK)
+        return r;
+    for (size_t i = 0; r == KK_OK && i < n; i++) {
+        kk_store_segment old;
+        if ((r = load_segment(s, project, ids[i], &old, err)) != KK_OK)
+            break;
+        kk_store_segment nw = old; /* borrows old's and patch's strings */
+        if (mask & KK_SEG_SPEAKER)
+            nw.speaker = patch->speaker;
+        if (mask & KK_SEG_VOICE)
+            nw.voice = patch->voice;
+        if (mask & KK_SEG_SPEED)
+            nw.speed = patch->speed;
+        if (mask & KK_SEG_PITCH)
+            nw.pitch = patch->pitch;
+        unsigned fields = 0;
+        for (int k = 0; k < N_FIELDS; k++)
+            if (!field_eq(k, &old, &nw))
+                fields |= 1u << k;
+        if (fields)
+            r = edit_set(s, &e, project, &old, &nw, fields, err);
+        kk_store_segment_free(&old);
+    }
+    if (r == KK_OK) {
+        const char *label = mask == KK_SEG_SPEAKER ? "change speakers"
+                            : mask == KK_SEG_VOICE ? "change voices"
+                            : mask == KK_SEG_SPEED ? "change speeds"
+                            : mask == KK_SEG_PITCH ? "change pitches"
+                                                   : "edit segments";
+        r = edit_commit(s, project, pos, label, &e, err);
+    }
+    edit_free(&e);
+    return r;
+}
+
+kk_status kk_store_edit_segments(kk_store *s, int64_t project, const int64_t *ids, size_t n, unsigned mask,
+                                 const kk_store_segment *patch, kk_error *err)
+{
+    const unsigned allowed = KK_SEG_SPEAKER | KK_SEG_VOICE | KK_SEG_SPEED | KK_SEG_PITCH;
+    if (!n || !ids || !mask || (mask & ~allowed) || !patch)
+        return kk_error_set(err, KK_ERR_ARG, "an edit of several segments needs ids and speaker, voice, speed or "
+                            "pitch to set (mask 0x%x)", mask);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < i; k++)
+            if (ids[i] == ids[k])
+                return kk_error_set(err, KK_ERR_ARG, "segment %lld is named twice", (long long)ids[i]);
+    kk_status r = check_segment(patch, mask, err);
+    if (r != KK_OK)
+        return r;
+    lock(s);
+    r = tx_write(s, err);
+    if (r == KK_OK)
+        r = tx_end(s, edit_segments_locked(s, project, ids, n, mask, patch, err), err);
     unlock(s);
     return r;
 }

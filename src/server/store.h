@@ -52,6 +52,10 @@ typedef struct kk_store_project {
     size_t n_segments;
     int can_undo, can_redo;
     char *undo_label, *redo_label; /* what undo/redo would do ("edit text"), NULL when nothing */
+    /* the segment undo/redo would change (its first change's: a split's
+     * first half, a merge's kept segment); 0 when none or not known
+     * before (an undone delete brings its segment back) */
+    int64_t undo_segment, redo_segment;
     int64_t version; /* raised by every change to the project (edits, undo, redo) */
 } kk_store_project;
 
@@ -114,6 +118,11 @@ enum {
      * NULL: none (the natural timing). With KK_SEG_TEXT the given ones
      * are kept rather than dropped. */
     KK_SEG_WORDS = 1 << 6,
+    /* Not a field: the edit joins the last one when that is a change of
+     * the same fields of the same segment and nothing was undone since
+     * (a burst of typing, a slider's drag: one undo step); else it is
+     * recorded as usual. */
+    KK_SEG_COALESCE = 1 << 7,
 };
 
 /* Sets the fields in mask from patch (other members of patch are ignored);
@@ -121,6 +130,12 @@ enum {
  * times (they no longer match). KK_ERR_ARG for an end before its start. */
 kk_status kk_store_edit_segment(kk_store *s, int64_t project, int64_t id, unsigned mask,
                                 const kk_store_segment *patch, kk_error *err);
+/* Sets speaker, voice, speed and/or pitch (mask: only those) of every
+ * segment in ids[0, n) to patch's; one undoable edit ("change voices"...),
+ * none when nothing changes. All or nothing: a missing segment is
+ * KK_ERR_NOT_FOUND and changes none. */
+kk_status kk_store_edit_segments(kk_store *s, int64_t project, const int64_t *ids, size_t n, unsigned mask,
+                                 const kk_store_segment *patch, kk_error *err);
 /* Splits a segment in two: the first keeps text[0, text_offset) (trimmed)
  * and runs to at_ms, the second gets the rest of the text and runs from
  * at_ms to the old end (untimed segments: at_ms ignored). text_offset must

@@ -77,6 +77,13 @@ export async function request(method, path, body, { signal, raw = false } = {}) 
 
 const P = (id) => `/api/projects/${encodeURIComponent(id)}`;
 
+/** A query string of the values that are set (null/undefined/'' left out). */
+function query(o) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  return q.toString();
+}
+
 export const api = {
   health: () => request('GET', '/api/health'),
   activity: () => request('GET', '/api/activity'),
@@ -98,8 +105,10 @@ export const api = {
   playhead: (id, ms) => request('PUT', `${P(id)}/playhead`, { ms: Math.max(0, Math.round(ms)) }),
   eventsUrl: (id) => withToken(`${P(id)}/events`),
   audioUrl: (id, sid, v) => `${P(id)}/segments/${sid}/audio?v=${encodeURIComponent(v)}`,
-  trackUrl: (id, format) => `${P(id)}/track?format=${format}`,
-  subtitlesUrl: (id, format) => `${P(id)}/subtitles?format=${format}`,
+  trackUrl: (id, format, opts = {}) => `${P(id)}/track?${query({ format, ...opts })}`,
+  subtitlesUrl: (id, format, opts = {}) => `${P(id)}/subtitles?${query({ format, ...opts })}`,
+  stemsUrl: (id, opts = {}) => `${P(id)}/stems?${query(opts)}`,
+  sourceUrl: (id, index) => `${P(id)}/sources/${index}`,
 
   /** An ArrayBuffer of a GET (audio). */
   async bytes(url, { signal } = {}) {
@@ -112,12 +121,13 @@ export const api = {
    * onProgress(loadedBytes, totalBytes) follows the upload; the promise
    * gives the Project. abort() on the returned handle cancels.
    */
-  upload(files, { name, settings } = {}, onProgress = () => {}) {
+  upload(files, { name, settings, encoding } = {}, onProgress = () => {}) {
     const xhr = new XMLHttpRequest();
     const promise = new Promise((resolve, reject) => {
       const form = new FormData();
       if (name) form.append('name', name);
       if (settings) form.append('settings', JSON.stringify(settings));
+      if (encoding && encoding !== 'auto') form.append('encoding', encoding);
       for (const f of files) form.append('file', f, f.name);
       xhr.open('POST', '/api/projects');
       xhr.setRequestHeader('Accept', 'application/json');

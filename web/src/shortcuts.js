@@ -7,6 +7,14 @@ import { isTyping } from './util.js';
 
 const mod = (e) => e.ctrlKey || e.metaKey;
 
+/** Focus follows the selection: a step from a segment's text (or speaker)
+ *  field puts the caret in the new segment's text (SegmentList does it). */
+function stepFrom(ctx, e, dir) {
+  const fromField = !!(e.target && e.target.closest && e.target.closest('.seg-row') && isTyping(e.target));
+  ctx.player.step(dir);
+  if (fromField && ctx.project.selectedId != null) ctx.ui.focusText = ctx.project.selectedId;
+}
+
 export const SHORTCUTS = [
   {
     keys: ['Space'],
@@ -27,7 +35,7 @@ export const SHORTCUTS = [
     what: 'Next segment',
     anywhere: true,
     match: (e) => e.altKey && !mod(e) && e.key === 'ArrowDown',
-    run: ({ player }) => player.step(1),
+    run: (ctx, e) => stepFrom(ctx, e, 1),
   },
   {
     hidden: true,
@@ -41,7 +49,7 @@ export const SHORTCUTS = [
     what: 'Previous segment',
     anywhere: true,
     match: (e) => e.altKey && !mod(e) && e.key === 'ArrowUp',
-    run: ({ player }) => player.step(-1),
+    run: (ctx, e) => stepFrom(ctx, e, -1),
   },
   {
     hidden: true,
@@ -84,6 +92,17 @@ export const SHORTCUTS = [
     keys: ['L'],
     match: (e) => !e.altKey && !mod(e) && e.key === 'l',
     run: ({ player }) => player.toggleLoop(),
+  },
+  {
+    keys: ['Alt', 'D'],
+    what: "Jump to the selected segment's details (Alt+D again: back to its text)",
+    anywhere: true,
+    match: (e) => e.altKey && !mod(e) && !e.shiftKey && e.code === 'KeyD',
+    run: ({ project, ui }, e) => {
+      const inDetail = e.target && e.target.closest && e.target.closest('[data-test=detail]');
+      if (inDetail && project.selectedId != null) ui.focusText = project.selectedId;
+      else ui.focusDetail = (ui.focusDetail || 0) + 1;
+    },
   },
   {
     keys: ['Alt', 'S'],

@@ -970,7 +970,7 @@ test('the activity panel shows render speed, cache hit rate and memory, and what
 
 test('axe-core finds no WCAG 2.1 A/AA problem in the editor (each side panel)', async () => {
   const found = [];
-  for (const tab of ['input', 'voices', 'export']) {
+  for (const tab of ['input', 'voices', 'cast', 'export']) {
     await page.click(`#tab-${tab}`);
     for (const v of await axe({ runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })) found.push(`${tab}: ${v}`);
   }
@@ -1199,6 +1199,199 @@ test('dub a video: attach it, play with the original ducked under speech, export
       await api('DELETE', `/api/projects/${dubId}`);
     }
   }
+});
+
+// ---- issue 15: imperfect input, casting, keyboard-only editing ----
+
+/** Uploads a file written from bytes through the file input; resolves with the new project's id. */
+async function uploadBytes(name, bytes) {
+  const file = path.join(os.tmpdir(), `kokoro-web-${process.pid}-${name}`);
+  fs.writeFileSync(file, bytes);
+  try {
+    const before = await currentProjectId();
+    await page.click('#tab-input');
+    if (!(await page.$('#acc-files-panel:not([style*="display: none"])'))) await page.click('#acc-files');
+    const input = await page.$('[data-test=file-input]');
+    await input.uploadFile(file);
+    await page.waitForSelector('.file-item');
+    await page.click('[data-test=upload]');
+    return await until(`${name} opened`, async () => {
+      const id = await currentProjectId();
+      return id && id !== before ? id : null;
+    }, 30000);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+async function backToExample() {
+  await page.evaluate((id) => {
+    location.hash = `#/p/${id}`;
+  }, projectId);
+  await until('back to the example', async () => (await rows()).length === 3, 20000);
+}
+
+test('a Windows-1252 file: detected and converted, the encoding shown; a garbled cue kept and flagged; re-import as another', async () => {
+  // “Café crème”, 10 € in Windows-1252 (curly quotes and the euro sign are 0x93, 0x94, 0x80).
+  const bytes = Buffer.concat([
+    Buffer.from('1\n00:00:01,000 --> 00:00:02,500\n'),
+    Buffer.from([0x93, 0x43, 0x61, 0x66, 0xe9, 0x20, 0x63, 0x72, 0xe8, 0x6d, 0x65, 0x94, 0x2c, 0x20, 0x31, 0x30, 0x20, 0x80, 0x2e]),
+    Buffer.from('\n\n2\n00:00:03,000 --> 00:0O:04,000\nThe garbled one.\n'),
+  ]);
+  const id = await uploadBytes('latin.srt', bytes);
+  try {
+    await until('2 rows', async () => (await rows()).length === 2, 20000);
+    const r = await rows();
+    assert.equal(norm(r[0].text), '\u201cCafé crème\u201d, 10 €.');
+    assert.equal(norm(r[1].text), 'The garbled one.');
+    assert.equal(await page.$eval('[data-test=source-encoding]', (e) => e.textContent.trim()), 'WINDOWS-1252');
+    // The garbled cue is a flagged, untimed row.
+    assert.ok(await page.$(`.seg-row[data-id="${r[1].id}"] [data-test=segment-flag]`), 'the garbled cue is flagged');
+    assert.equal(await page.$(`.seg-row[data-id="${r[0].id}"] [data-test=segment-flag]`), null);
+    // Read as Greek instead: a new project, the untouched old one gone.
+    await page.select('[data-test=reimport-encoding]', 'ISO-8859-7');
+    await page.click('[data-test=reimport]');
+    const id2 = await until('the re-imported project opened', async () => {
+      const now = await currentProjectId();
+      return now && now !== id ? now : null;
+    }, 30000);
+    await until('its encoding shown', async () => (await page.$eval('[data-test=source-encoding]', (e) => e.textContent.trim())) === 'ISO-8859-7', 10000);
+    assert.notEqual(norm((await rows())[0].text), '\u201cCafé crème\u201d, 10 €.');
+    const list = await api('GET', '/api/projects');
+    assert.ok(!list.projects.some((p) => p.id === id), 'the untouched first import was replaced');
+    await api('DELETE', `/api/projects/${id2}`);
+  } finally {
+    await api('DELETE', `/api/projects/${id}`).catch(() => {});
+    await backToExample();
+  }
+});
+
+test('the whole window is a drop target; a drop never navigates away', async () => {
+  const url = page.url();
+  await page.click('#tab-voices');
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['1\n00:00:01,000 --> 00:00:02,000\nDropped.\n'], 'dropped.srt', { type: 'text/plain' }));
+    const target = document.querySelector('.waveform') || document.querySelector('main');
+    for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+  });
+  await until('the dropped file listed in the input panel', async () =>
+    page.$$eval('.file-item .file-name', (els) => els.some((e) => e.textContent === 'dropped.srt')), 5000);
+  assert.equal(page.url(), url, 'still in the studio');
+  assert.equal(await page.$('[data-test=drop-veil]'), null, 'the veil goes after the drop');
+  // Not uploaded: removed again.
+  await page.$$eval('.file-item', (items) => items.forEach((li) => li.querySelector('button')?.click()));
+});
+
+test('the cast panel: speakers listed, a speaker recast re-renders only their lines', async () => {
+  const ass = `[Script Info]\nScriptType: v4.00+\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n` +
+    `Dialogue: 0,0:00:00.50,0:00:02.00,Default,Anna,0,0,0,,Good evening, ${Date.now() % 1000}.\n` +
+    `Dialogue: 0,0:00:02.50,0:00:04.00,Default,Ben,0,0,0,,Evening, Anna.\n`;
+  const id = await uploadBytes('duo.ass', Buffer.from(ass));
+  try {
+    const ready = await until('both rendered', async () => {
+      const rr = await rows();
+      return rr.length === 2 && rr.every((x) => x.status === 'ready' && x.version) ? rr : null;
+    }, 120000, 250);
+    assert.deepEqual(await page.$$eval('[data-test=segment-speaker]', (els) => els.map((e) => e.value)), ['Anna', 'Ben']);
+    await page.click('#tab-cast');
+    await page.waitForSelector('[data-test=cast-row]');
+    assert.deepEqual(await page.$$eval('[data-test=cast-row]', (els) => els.map((e) => e.dataset.speaker)), ['Anna', 'Ben']);
+    const ben = '[data-test=cast-row][data-speaker="Ben"]';
+    await page.select(`${ben} [data-test=cast-select]`, 'am_adam');
+    await page.click(`${ben} [data-test=cast-preview]`); // a preview of the choice, before it is applied
+    await page.click(`${ben} [data-test=cast-apply]`);
+    await until('Ben cast', async () => (await page.$eval(`${ben} [data-test=cast-voice]`, (e) => e.textContent)) === 'am_adam', 10000);
+    const p = await api('GET', `/api/projects/${id}`);
+    assert.deepEqual(p.settings.cast, { Ben: 'am_adam' });
+    const after = await until("Ben's line re-rendered", async () => {
+      const rr = await rows();
+      return rr[1].status === 'ready' && rr[1].version !== ready[1].version ? rr : null;
+    }, 90000, 250);
+    assert.equal(after[0].version, ready[0].version, "Anna's line keeps its audio");
+    for (const v of await axe({ runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })) assert.fail(`cast panel: ${v}`);
+  } finally {
+    await api('DELETE', `/api/projects/${id}`).catch(() => {});
+    await backToExample();
+  }
+});
+
+test('keyboard only: focus follows the selection (Alt+Down/Up), Alt+D to the details and back', async () => {
+  const r = await rows();
+  // Into the first segment's text with the keyboard: its row, then Enter.
+  await page.focus(`.seg-row[data-id="${r[0].id}"]`);
+  await page.keyboard.press('Enter');
+  const active = () => page.evaluate(() => {
+    const a = document.activeElement;
+    const row = a && a.closest('.seg-row');
+    return { tag: a && a.tagName, id: row ? Number(row.dataset.id) : null, caret: a && a.selectionStart, len: a && a.value ? a.value.length : 0, detail: !!(a && a.closest('[data-test=detail]')) };
+  });
+  assert.deepEqual([(await active()).tag, (await active()).id], ['TEXTAREA', r[0].id]);
+  await page.keyboard.down('Alt');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.up('Alt');
+  await until('the caret in segment 2', async () => {
+    const a = await active();
+    return a.tag === 'TEXTAREA' && a.id === r[1].id && a.caret === a.len;
+  }, 3000);
+  assert.equal(await page.$eval('.seg-row.selected', (e) => Number(e.dataset.id)), r[1].id);
+  await page.keyboard.down('Alt');
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.up('Alt');
+  await until('the caret back in segment 1', async () => (await active()).id === r[0].id, 3000);
+  await page.keyboard.down('Alt');
+  await page.keyboard.press('KeyD');
+  await page.keyboard.up('Alt');
+  await until('the focus in the detail panel', async () => (await active()).detail, 3000);
+  await page.keyboard.down('Alt');
+  await page.keyboard.press('KeyD');
+  await page.keyboard.up('Alt');
+  await until('the caret back in the text', async () => {
+    const a = await active();
+    return a.tag === 'TEXTAREA' && a.id === r[0].id;
+  }, 3000);
+  await page.keyboard.press('Escape');
+});
+
+test('several segments at once: Ctrl+click two rows, set their speaker, one undo; the undo names the segment', async () => {
+  const r = await rows();
+  await page.click(`.seg-row[data-id="${r[0].id}"] .seg-num`);
+  await page.keyboard.down('Control');
+  await page.click(`.seg-row[data-id="${r[2].id}"] .seg-num`);
+  await page.keyboard.up('Control');
+  await page.waitForSelector('[data-test=bulk-bar]');
+  assert.match(await page.$eval('[data-test=bulk-bar]', (e) => e.textContent), /2 segments selected/);
+  await page.type('[data-test=bulk-speaker]', 'Narrator');
+  await page.click('[data-test=bulk-apply]');
+  const speakers = () => page.$$eval('[data-test=segment-speaker]', (els) => els.map((e) => e.value));
+  await until('both got the speaker', async () => JSON.stringify(await speakers()) === JSON.stringify(['Narrator', '', 'Narrator']), 10000);
+  const p = await api('GET', `/api/projects/${projectId}`);
+  assert.equal(p.history.undo_label, 'change speakers');
+  await page.click('[data-test=bulk-clear]');
+  assert.equal(await page.$('[data-test=bulk-bar]'), null);
+  await page.click('[data-test=undo]');
+  await until('one undo takes both back', async () => JSON.stringify(await speakers()) === JSON.stringify(['', '', '']), 10000);
+  // A text edit's undo names its segment, and undoing it selects it.
+  await api('PATCH', `/api/projects/${projectId}/segments/${r[1].id}`, { text: `${r[1].text} Again.` });
+  await until('the undo names segment 2', async () => /of segment 2 \(/.test(await page.$eval('[data-test=undo]', (e) => e.getAttribute('title') || '')), 10000);
+  await page.click(`.seg-row[data-id="${r[0].id}"] .seg-num`);
+  await page.click('[data-test=undo]');
+  await until('segment 2 selected', async () => (await page.$eval('.seg-row.selected', (e) => Number(e.dataset.id))) === r[1].id, 10000);
+});
+
+test('a blend is previewed, then applied (not at each change)', async () => {
+  await page.click('#tab-voices');
+  const before = (await api('GET', `/api/projects/${projectId}`)).settings.voice;
+  await page.click('[data-test=blend-toggle]');
+  await page.select('#voice-a', 'af_heart');
+  await page.select('#voice-b', 'am_adam');
+  assert.equal((await api('GET', `/api/projects/${projectId}`)).settings.voice, before, 'nothing applied yet');
+  await page.click('[data-test=blend-preview]');
+  await page.click('[data-test=blend-apply]');
+  await until('the blend applied', async () => /af_heart:0\.7,am_adam:0\.3/.test((await api('GET', `/api/projects/${projectId}`)).settings.voice), 10000);
+  await page.click('[data-test=undo]');
+  await until('undone', async () => (await api('GET', `/api/projects/${projectId}`)).settings.voice === before, 10000);
+  await page.click('#tab-input');
 });
 
 test('the server going away: typing is kept, marked unsaved, and saved when it is back', async (t) => {

@@ -97,7 +97,9 @@ static void test_strict_fails_with_nothing_on_stdout(void **state)
 
 static void test_bad_input_exit_2(void **state)
 {
-    /* binary garbage, invalid UTF-8, nothing usable: one message, exit 2, no stdout */
+    /* binary garbage, invalid UTF-8 (read as UTF-8: detection would read
+     * these bytes as Windows-1252), nothing usable: one message, exit 2, no
+     * stdout */
     const char *cases[][2] = {
         {"bin.srt", "1\n00:00:01,000 --> 00:00:02,000\n\x01\x02\x03\xff\xfe\n"},
         {"utf.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nbad \xC3 byte\n"},
@@ -105,7 +107,7 @@ static void test_bad_input_exit_2(void **state)
     };
     for (size_t i = 0; i < 3; i++) {
         put(tmp(cases[i][0]), cases[i][1]);
-        run_result r = run(NULL, "parse '%s'", tmp(cases[i][0]));
+        run_result r = run(NULL, "parse --encoding UTF-8 '%s'", tmp(cases[i][0]));
         assert_int_equal(r.code, 2);
         assert_int_equal(r.out_len, 0);
         assert_non_null(strstr(r.err, cases[i][0]));
@@ -192,7 +194,7 @@ static void test_convert_failure_keeps_target(void **state)
 {
     put(tmp("target.srt"), "precious");
     put(tmp("half.srt"), "1\n00:00:01,000 --> 00:00:02,000\nGood.\n\n2\n00:00:03,000 --> 00:00:04,000\nbad \xC3 byte\n");
-    run_result r = run(NULL, "convert '%s' '%s'", tmp("half.srt"), tmp("target.srt"));
+    run_result r = run(NULL, "convert --encoding UTF-8 '%s' '%s'", tmp("half.srt"), tmp("target.srt"));
     assert_int_equal(r.code, 2);
     done(&r);
     char *s = slurp(tmp("target.srt"), NULL);

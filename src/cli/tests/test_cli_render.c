@@ -138,6 +138,30 @@ static void test_subtitles_report_and_text(void **state)
     cJSON_Delete(j);
 }
 
+/* Issue 15: speakers kept in ASS subtitles with the cues' own times, a
+ * Windows-1252 input read by detection. */
+static void test_speakers_cue_times_and_encoding(void **state)
+{
+    KEEP(vtt, "duo.vtt");
+    KEEP(out, "duo.wav");
+    KEEP(ass, "duo.ass");
+    /* "Café" in Windows-1252 (0xE9): not UTF-8, detected */
+    put(vtt, "WEBVTT\n\n00:00.500 --> 00:02.000\n<v Anna>Caf\xe9 now.\n\n00:02.500 --> 00:04.000\n<v Ben>Yes.\n");
+    run_result r = run(NULL, "render '%s' -o '%s' --subtitles '%s' --subtitle-times cue --cache-dir '%s'", vtt, out,
+                       ass, cache);
+    assert_int_equal(r.code, 0);
+    done(&r);
+    char *s = slurp(ass, NULL);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "Dialogue: 0,0:00:00.50,0:00:02.00,Default,Anna,0,0,0,,Caf\xc3\xa9 now.\n"));
+    assert_non_null(strstr(s, "Dialogue: 0,0:00:02.50,0:00:04.00,Default,Ben,0,0,0,,Yes.\n"));
+    free(s);
+    r = run(NULL, "render '%s' -o '%s' --subtitles '%s' --subtitle-times later", vtt, out, ass);
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "--subtitle-times"));
+    done(&r);
+}
+
 static void test_loudness_normalisation(void **state)
 {
     KEEP(out, "loud.wav");
@@ -427,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_interrupted_render_leaves_nothing),
         cmocka_unit_test(test_every_format_decodes_to_the_track_length),
         cmocka_unit_test(test_subtitles_report_and_text),
+        cmocka_unit_test(test_speakers_cue_times_and_encoding),
         cmocka_unit_test(test_fit_summary_on_stderr),
         cmocka_unit_test(test_loudness_normalisation),
         cmocka_unit_test(test_dub_a_video),

@@ -3,6 +3,7 @@
 #include "helpers.h"
 #include "parsers_internal.h"
 
+#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,12 +102,27 @@ static void test_lone_surrogate_reported(void **state)
     assert_non_null(strstr(err.msg, "bad16.txt:2"));
 }
 
+/* Parses text read as the encoding named (NULL: auto); the encoding read
+ * into enc when it is not NULL. */
+static kk_doc *parse_enc(const char *name, const void *data, size_t len, const char *encoding, char *enc,
+                         kk_status *st, kk_error *err)
+{
+    kk_parse_params p = kk_parse_default_params();
+    p.encoding = encoding;
+    p.encoding_out = enc;
+    kk_doc *d = NULL;
+    *st = kk_parse_memory(name, data, len, &p, &d, err);
+    return d;
+}
+
+/* Text that is not UTF-8 throughout, read as UTF-8 (named): the bad byte's
+ * line and column. */
 static void test_invalid_utf8_line_and_column(void **state)
 {
     const char *t = "1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:03,000 --> 00:00:04,000\nab\xC3(\n";
     kk_status st;
     kk_error err;
-    kk_doc *d = parse_str("bad.srt", t, KK_FORMAT_AUTO, 0, NULL, &st, &err);
+    kk_doc *d = parse_enc("bad.srt", t, strlen(t), "UTF-8", NULL, &st, &err);
     assert_null(d);
     assert_int_equal(st, KK_ERR_INPUT);
     assert_non_null(strstr(err.msg, "bad.srt:7"));
@@ -119,10 +135,92 @@ static void test_overlong_and_surrogate_utf8_rejected(void **state)
     kk_status st;
     kk_error err;
     /* Overlong encoding of '/' and an encoded surrogate: both invalid. */
-    assert_null(parse_str("o.txt", "x \xC0\xAF y\n", KK_FORMAT_TXT, 0, NULL, &st, &err));
+    assert_null(parse_enc("o.txt", "x \xC0\xAF y\n", 7, "UTF-8", NULL, &st, &err));
     assert_int_equal(st, KK_ERR_INPUT);
-    assert_null(parse_str("s.txt", "x \xED\xA0\x80 y\n", KK_FORMAT_TXT, 0, NULL, &st, &err));
+    assert_null(parse_enc("s.txt", "x \xED\xA0\x80 y\n", 8, "UTF-8", NULL, &st, &err));
     assert_int_equal(st, KK_ERR_INPUT);
+}
+
+/* UTF-8 text converted to another encoding with iconv, for the tests. */
+static char *encode(const char *utf8, const char *to, size_t *len)
+{
+    iconv_t cd = iconv_open(to, "UTF-8");
+    assert_true(cd != (iconv_t)-1);
+    size_t in_left = strlen(utf8), cap = in_left * 4 + 16, out_left = cap;
+    char *out = malloc(cap), *in = (char *)utf8, *o = out;
+    assert_true(iconv(cd, &in, &in_left, &o, &out_left) != (size_t)-1);
+    iconv_close(cd);
+    *len = cap - out_left;
+    return out;
+}
+
+/* A Windows-1252 file (curly quotes, a euro sign, accents: bytes 0x80..0xFF
+ * that are not UTF-8) is detected and read right. */
+static void test_windows_1252_detected(void **state)
+{
+    const char *t = "1\n00:00:01,000 --> 00:00:02,000\n\xE2\x80\x9C" "Caf\xC3\xA9 cr\xC3\xA8me\xE2\x80\x9D, "
+                    "10 \xE2\x82\xAC, na\xC3\xAFve r\xC3\xA9sum\xC3\xA9.\n\n2\n00:00:03,000 --> 00:00:04,000\n"
+                    "Se\xC3\xB1or, \xC2\xBFqu\xC3\xA9 tal? D\xC3\xA9j\xC3\xA0 vu \xE2\x80\x94 tr\xC3\xA8s bien.\n";
+    size_t len;
+    char *cp = encode(t, "WINDOWS-1252", &len);
+    char enc[KK_ENCODING_NAME_MAX] = "";
+    kk_status st;
+    kk_error err;
+    kk_doc *d = parse_enc("w.srt", cp, len, NULL, enc, &st, &err);
+    assert_int_equal(st, KK_OK);
+    assert_string_equal(enc, "WINDOWS-1252");
+    assert_int_equal(d->n_segs, 2);
+    assert_string_equal(d->segs[0].text, "\xE2\x80\x9C" "Caf\xC3\xA9 cr\xC3\xA8me\xE2\x80\x9D, 10 \xE2\x82\xAC, "
+                                         "na\xC3\xAFve r\xC3\xA9sum\xC3\xA9.");
+    kk_doc_free(d);
+    /* The same bytes named as another encoding read as that one. */
+    d = parse_enc("w.srt", cp, len, "ISO-8859-5", enc, &st, &err);
+    assert_int_equal(st, KK_OK);
+    assert_string_equal(enc, "ISO-8859-5");
+    assert_string_not_equal(d->segs[0].text, "\xE2\x80\x9C" "Caf\xC3\xA9");
+    kk_doc_free(d);
+    /* An unknown name is the caller's error, named. */
+    assert_null(parse_enc("w.srt", cp, len, "NO-SUCH-CODE", NULL, &st, &err));
+    assert_int_equal(st, KK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "NO-SUCH-CODE"));
+    free(cp);
+}
+
+/* A Shift-JIS file is detected and read right. */
+static void test_shift_jis_detected(void **state)
+{
+    const char *t = "1\n00:00:01,000 --> 00:00:02,000\n"
+                    "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE5\xAD\x97\xE5\xB9\x95\xE3\x81\xA7\xE3\x81\x99"
+                    "\xE3\x80\x82\xE3\x81\x93\xE3\x82\x8C\xE3\x81\xAF\xE3\x83\x86\xE3\x82\xB9\xE3\x83\x88\xE3\x81\xA7"
+                    "\xE3\x81\x99\xE3\x80\x82\n\n2\n00:00:03,000 --> 00:00:04,000\n"
+                    "\xE6\x9D\xB1\xE4\xBA\xAC\xE3\x81\xAF\xE5\xA4\xA7\xE3\x81\x8D\xE3\x81\xAA\xE9\x83\xBD\xE5\xB8\x82"
+                    "\xE3\x81\xA7\xE3\x81\x99\xE3\x80\x82\xE7\xA7\x81\xE3\x81\xAF\xE6\xAF\x8E\xE6\x97\xA5\xE9\x9B\xBB"
+                    "\xE8\xBB\x8A\xE3\x81\xAB\xE4\xB9\x97\xE3\x82\x8A\xE3\x81\xBE\xE3\x81\x99\xE3\x80\x82\n";
+    size_t len;
+    char *sj = encode(t, "SHIFT_JIS", &len);
+    char enc[KK_ENCODING_NAME_MAX] = "";
+    kk_status st;
+    kk_error err;
+    kk_doc *d = parse_enc("j.srt", sj, len, NULL, enc, &st, &err);
+    assert_int_equal(st, KK_OK);
+    assert_string_equal(enc, "SHIFT_JIS");
+    assert_int_equal(d->n_segs, 2);
+    assert_non_null(strstr(t, d->segs[1].text));
+    kk_doc_free(d);
+    free(sj);
+}
+
+/* UTF-8 (no mark) is still UTF-8; kk_detect_encoding agrees with the
+ * parse. */
+static void test_detect_encoding(void **state)
+{
+    char enc[KK_ENCODING_NAME_MAX];
+    kk_detect_encoding("plain \xC3\xA9t\xC3\xA9\n", 11, enc, sizeof enc);
+    assert_string_equal(enc, "UTF-8");
+    kk_detect_encoding("\xFF\xFEh\0i\0", 6, enc, sizeof enc);
+    assert_string_equal(enc, "UTF-16LE");
+    kk_detect_encoding("caf\xE9 cr\xE8me br\xFBl\xE9" "e\n", 17, enc, sizeof enc);
+    assert_string_equal(enc, "WINDOWS-1252");
 }
 
 static void test_nul_byte_is_binary(void **state)
@@ -242,6 +340,9 @@ int main(void)
         cmocka_unit_test(test_lone_surrogate_reported),
         cmocka_unit_test(test_invalid_utf8_line_and_column),
         cmocka_unit_test(test_overlong_and_surrogate_utf8_rejected),
+        cmocka_unit_test(test_windows_1252_detected),
+        cmocka_unit_test(test_shift_jis_detected),
+        cmocka_unit_test(test_detect_encoding),
         cmocka_unit_test(test_nul_byte_is_binary),
         cmocka_unit_test(test_random_garbage_is_an_error),
         cmocka_unit_test(test_cr_lf_split_across_chunks),

@@ -115,20 +115,46 @@ static void test_position_coordinates_ignored(void **state)
     kk_doc_free(d);
 }
 
-static void test_broken_time_line_skips_cue(void **state)
+/* A garbled time line keeps its cue's text, untimed and flagged. */
+static void test_broken_time_line_kept_flagged(void **state)
 {
     warnings w;
     kk_doc *d = parse_ok("b.srt",
                          "1\n00:00:01,000 --> 00:00:02,000\nGood one.\n\n"
                          "2\n00:00:0x,000 -> 00:00:04,000\nBroken.\n\n"
+                         "3\n00:00:05,000 --> 00:00:06,000\nGood two.\n\n"
+                         "4\n00:00:07,000 --> 00:0O:08,000\nGarbled too.\n",
+                         KK_FORMAT_SRT, &w);
+    assert_int_equal(d->n_segs, 4);
+    assert_string_equal(d->segs[0].text, "Good one.");
+    assert_null(d->segs[0].flag);
+    assert_string_equal(d->segs[1].text, "Broken.");
+    assert_int_equal(d->segs[1].start_ms, KK_TIME_NONE);
+    assert_int_equal(d->segs[1].end_ms, KK_TIME_NONE);
+    assert_string_equal(d->segs[1].flag, KK_FLAG_BAD_TIMES);
+    assert_string_equal(d->segs[2].text, "Good two.");
+    assert_string_equal(d->segs[3].text, "Garbled too.");
+    assert_string_equal(d->segs[3].flag, KK_FLAG_BAD_TIMES);
+    assert_int_equal(w.count, 2);
+    assert_int_equal(w.first_line, 6);
+    assert_non_null(strstr(w.all, "garbled time line"));
+    kk_doc_free(d);
+}
+
+static void test_number_without_time_line_skips_cue(void **state)
+{
+    warnings w;
+    kk_doc *d = parse_ok("b.srt",
+                         "1\n00:00:01,000 --> 00:00:02,000\nGood one.\n\n"
+                         "2\n\n"
                          "3\n00:00:05,000 --> 00:00:06,000\nGood two.\n",
                          KK_FORMAT_SRT, &w);
     assert_int_equal(d->n_segs, 2);
     assert_string_equal(d->segs[0].text, "Good one.");
     assert_string_equal(d->segs[1].text, "Good two.");
     assert_int_equal(w.count, 1);
-    assert_int_equal(w.first_line, 6);
-    assert_non_null(strstr(w.all, "b.srt:6: broken time line"));
+    assert_int_equal(w.first_line, 5);
+    assert_non_null(strstr(w.all, "without a time line"));
     kk_doc_free(d);
 }
 
@@ -195,7 +221,7 @@ static void test_no_usable_cue_is_error(void **state)
 {
     kk_status st;
     kk_error err;
-    kk_doc *d = parse_str("none.srt", "1\n00:00:0x,000 --> 00:00:04,000\nBroken.\n", KK_FORMAT_SRT, 0,
+    kk_doc *d = parse_str("none.srt", "1\n00:00:03,000 --> 00:00:02,000\nBackwards.\n", KK_FORMAT_SRT, 0,
                           NULL, &st, &err);
     assert_null(d);
     assert_int_equal(st, KK_ERR_INPUT);
@@ -244,7 +270,8 @@ int main(void)
         cmocka_unit_test(test_tags_and_overrides_removed),
         cmocka_unit_test(test_dot_and_comma_millis_and_long_hours),
         cmocka_unit_test(test_position_coordinates_ignored),
-        cmocka_unit_test(test_broken_time_line_skips_cue),
+        cmocka_unit_test(test_broken_time_line_kept_flagged),
+        cmocka_unit_test(test_number_without_time_line_skips_cue),
         cmocka_unit_test(test_end_before_start_skips_cue),
         cmocka_unit_test(test_unknown_tag_removed_with_warning),
         cmocka_unit_test(test_strict_turns_warnings_into_errors),

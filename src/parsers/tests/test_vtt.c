@@ -69,11 +69,15 @@ static void test_bad_cues_skipped(void **state)
                          "00:0x.000 --> 00:04.000\nBroken.\n\n"
                          "00:06.000 --> 00:07.000\nKept <blink>text</blink>.\n",
                          KK_FORMAT_VTT, &w);
-    assert_int_equal(d->n_segs, 1);
-    assert_string_equal(d->segs[0].text, "Kept text.");
+    assert_int_equal(d->n_segs, 2);
+    /* the garbled one is kept, untimed and flagged */
+    assert_string_equal(d->segs[0].text, "Broken.");
+    assert_int_equal(d->segs[0].start_ms, KK_TIME_NONE);
+    assert_string_equal(d->segs[0].flag, KK_FLAG_BAD_TIMES);
+    assert_string_equal(d->segs[1].text, "Kept text.");
     assert_int_equal(w.count, 3);
     assert_non_null(strstr(w.all, "b.vtt:3: end time is before the start time"));
-    assert_non_null(strstr(w.all, "b.vtt:6: broken time line"));
+    assert_non_null(strstr(w.all, "b.vtt:6: garbled time line"));
     assert_non_null(strstr(w.all, "b.vtt:9: unknown tag"));
     kk_doc_free(d);
 }

@@ -146,6 +146,19 @@ static void test_txt_output_shape(void **state)
     kk_doc_free(d);
 }
 
+/* ASS keeps speakers in its Name column (times in centiseconds). */
+static void test_round_trip_ass(void **state)
+{
+    round_trip("two.vtt",
+               "WEBVTT\n\n00:01.000 --> 00:02.500\n<v Anna>Hello, Ben there.\n\n"
+               "00:03.000 --> 00:04.250\n<v Ben>Hi, Anna.\n\n00:05.000 --> 00:06.000\nNobody.\n",
+               "rt.ass", KK_FORMAT_ASS, 1, 0);
+    char *s = read_file(tmp_path("rt.ass"), NULL);
+    assert_non_null(strstr(s, "Dialogue: 0,0:00:01.00,0:00:02.50,Default,Anna,0,0,0,,Hello, Ben there.\n"));
+    assert_non_null(strstr(s, "Dialogue: 0,0:00:05.00,0:00:06.00,Default,,0,0,0,,Nobody.\n"));
+    free(s);
+}
+
 static void test_srt_output_shape(void **state)
 {
     warnings w;
@@ -231,7 +244,7 @@ static void test_unwritable_directory(void **state)
     assert_int_equal(kk_writer_open(&w, tmp_path("no/such/dir/out.srt"), KK_FORMAT_SRT, &err), KK_ERR_IO);
     assert_null(w);
     assert_non_null(strstr(err.msg, "no/such/dir/out.srt"));
-    assert_int_equal(kk_writer_open(&w, tmp_path("x.ass"), KK_FORMAT_ASS, &err), KK_ERR_UNSUPPORTED);
+    assert_int_equal(kk_writer_open(&w, tmp_path("x.txt"), KK_FORMAT_TXT, &err), KK_ERR_UNSUPPORTED);
 }
 
 static void test_format_time(void **state)
@@ -251,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_srt),
         cmocka_unit_test(test_round_trip_vtt),
         cmocka_unit_test(test_round_trip_wscribe),
+        cmocka_unit_test(test_round_trip_ass),
         cmocka_unit_test(test_srt_output_shape),
         cmocka_unit_test(test_wscribe_output_shape),
         cmocka_unit_test(test_round_trip_txt),

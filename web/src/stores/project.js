@@ -36,6 +36,12 @@ function sortSegments(list) {
   return list;
 }
 
+// A burst of typing is one undo step: a text save of the segment saved
+// last, within BURST_MS of it, asks the server to join the two edits
+// (it does so only when nothing else was edited or undone in between).
+const BURST_MS = 4000;
+let lastTextSave = null; // {pid, id, at}
+
 let saveTimers = new Map();
 let retryCounts = new Map();
 let eventSource = null;
@@ -187,6 +193,7 @@ export const useProject = defineStore('project', {
     project: null, // the open project, without segments
     segments: [], // its segments in timeline order
     selectedId: null,
+    multi: [], // ids picked with Ctrl/Shift+click, to set voice/speed/speaker at once (BulkBar)
     drafts: {}, // id -> {text, state: dirty|saving|unsaved|error, message}
     caret: {}, // id -> caret offset in the text field (for split)
     connection: 'idle', // idle | connecting | open | lost
@@ -212,6 +219,25 @@ export const useProject = defineStore('project', {
     },
     history: (state) => (state.project && state.project.history) || { can_undo: false, can_redo: false },
     unsavedCount: (state) => Object.values(state.drafts).filter((d) => d.state !== 'saving').length,
+    /** "edit text of segment 3 (“Welcome to…”)" for undo or redo: what the step does and to which segment. */
+    historyLabel(state) {
+      return (which) => {
+        const h = (state.project && state.project.history) || {};
+        const label = which === 'undo' ? h.undo_label : h.redo_label;
+        const sid = which === 'undo' ? h.undo_segment : h.redo_segment;
+        if (!label) return null;
+        const seg = sid != null ? state.segments.find((x) => x.id === sid) : null;
+        if (!seg) return label;
+        const t = (seg.text || '').trim();
+        return `${label} of segment ${seg.index + 1} (“${t.length > 24 ? t.slice(0, 23) + '…' : t}”)`;
+      };
+    },
+    /** The distinct speakers of the segments, in the order they first speak (the cast panel's rows). */
+    speakers(state) {
+      const seen = new Set();
+      for (const s of state.segments) if (s.speaker && !seen.has(s.speaker)) seen.add(s.speaker);
+      return [...seen];
+    },
     renderStats(state) {
       let ready = 0;
       let errors = 0;
@@ -321,12 +347,18 @@ export const useProject = defineStore('project', {
     },
 
     async deleteProject(id) {
+      // The server ends the project's event stream when it goes: stop
+      // listening first, so that the end is not taken for a lost connection.
+      const open = this.project && this.project.id === id;
+      if (open) this.disconnect();
       try {
         await api.deleteProject(id);
         this.projects = this.projects.filter((p) => p.id !== id);
         if (this.project && this.project.id === id) this.close();
+        useToasts().dismissKey('connection');
         useToasts().success('Project deleted.');
       } catch (e) {
+        if (open && this.project && this.project.id === id) this.connect();
         useToasts().error(`Could not delete the project: ${e.message}`);
       }
     },
@@ -576,7 +608,9 @@ export const useProject = defineStore('project', {
       d.again = false;
       const promise = (async () => {
         try {
-          const r = await api.patchSegment(pid, id, { text: sent });
+          const burst = !!lastTextSave && lastTextSave.pid === pid && lastTextSave.id === id && Date.now() - lastTextSave.at < BURST_MS;
+          const r = await api.patchSegment(pid, id, burst ? { text: sent, coalesce: true } : { text: sent });
+          lastTextSave = { pid, id, at: Date.now() };
           if (!this.project || this.project.id !== pid) return;
           retryCounts.delete(id);
           this.upsert([r.segment]);
@@ -810,6 +844,38 @@ export const useProject = defineStore('project', {
       if (r && r.segments && r.segments[0]) this.selectedId = r.segments[0].id;
     },
 
+    /** Ctrl+click: adds or removes a row (the selected one joins first); Shift+click: the rows from the selected one. */
+    pick(id, { range = false } = {}) {
+      if (range && this.selectedId != null) {
+        const a = this.segments.findIndex((x) => x.id === this.selectedId);
+        const b = this.segments.findIndex((x) => x.id === id);
+        const [lo, hi] = a < b ? [a, b] : [b, a];
+        this.multi = this.segments.slice(lo, hi + 1).map((x) => x.id);
+        return;
+      }
+      const set = new Set(this.multi.length ? this.multi : this.selectedId != null ? [this.selectedId] : []);
+      if (set.has(id)) set.delete(id);
+      else set.add(id);
+      this.multi = this.segments.filter((x) => set.has(x.id)).map((x) => x.id);
+    },
+
+    /** Sets speaker/voice/speed/pitch of every id at once: one edit on the server (one undo). */
+    async setMany(ids, patch) {
+      if (!this.project || !ids.length) return false;
+      const pid = this.project.id;
+      try {
+        const r = await api.segmentOp(pid, { op: 'set', ids, ...patch });
+        if (!this.project || this.project.id !== pid) return false;
+        this.upsert(r.segments || [], r.deleted || []);
+        this.applyProjectState(r.project);
+        if (patch.voice) useSettings().noteRecent(patch.voice);
+        return true;
+      } catch (e) {
+        useToasts().error(`Could not change the ${ids.length} segments: ${e.message}`);
+        return false;
+      }
+    },
+
     async setProjectSettings(partial) {
       if (!this.project) return false;
       const pid = this.project.id;
@@ -859,12 +925,17 @@ export const useProject = defineStore('project', {
       if (which === 'undo' && !this.history.can_undo) return;
       if (which === 'redo' && !this.history.can_redo) return;
       const pid = this.project.id;
+      const target = which === 'undo' ? this.history.undo_segment : this.history.redo_segment;
       this.busy = true;
+      lastTextSave = null; // the next typing is a new step
       try {
         const r = await api[which](pid);
         if (!this.project || this.project.id !== pid) return;
         this.applyProjectState(r.project);
         await this.refreshSegments();
+        // The segment the step changed is selected (and so scrolled to).
+        const changed = [target, ...((r && r.changed) || [])].find((x) => x != null && this.byId.get(x));
+        if (changed != null) this.selectedId = changed;
       } catch (e) {
         if (e instanceof ApiError && e.status === 409) useToasts().info(`Nothing to ${which}.`);
         else useToasts().error(`Could not ${which}: ${e.message}`);

@@ -64,28 +64,37 @@ export function describeVoice(spec) {
   return parts.map((p) => `${p.id} ${Math.round(p.weight * 100)}%`).join(' + ');
 }
 
+/** Voices by language, then gender; q filters by id or language name. */
+function groupVoices(list, filter) {
+  const q = filter.trim().toLowerCase();
+  const langs = new Map();
+  for (const v of list) {
+    if (q && !v.id.toLowerCase().includes(q) && !languageName(v.language).toLowerCase().includes(q)) continue;
+    if (!langs.has(v.language)) langs.set(v.language, new Map());
+    const g = langs.get(v.language);
+    const gender = v.gender || 'other';
+    if (!g.has(gender)) g.set(gender, []);
+    g.get(gender).push(v);
+  }
+  return [...langs].map(([language, g]) => ({
+    language,
+    label: languageName(language),
+    genders: [...g].sort((a, b) => a[0].localeCompare(b[0])).map(([gender, voices]) => ({ gender, voices })),
+  }));
+}
+
 export const useVoices = defineStore('voices', {
   state: () => ({ list: [], loaded: false, previewing: null, filter: '' }),
   getters: {
     ids: (s) => s.list.map((v) => v.id),
     byId: (s) => (id) => s.list.find((v) => v.id === id),
-    /** [{language, label, genders: [{gender, voices: [...]}]}] */
+    /** Every voice grouped, whatever the voice panel's filter (the other menus' list). */
+    groupedAll(s) {
+      return groupVoices(s.list, '');
+    },
+    /** [{language, label, genders: [{gender, voices: [...]}]}], filtered by the voice panel's filter. */
     grouped(s) {
-      const q = s.filter.trim().toLowerCase();
-      const langs = new Map();
-      for (const v of s.list) {
-        if (q && !v.id.toLowerCase().includes(q) && !languageName(v.language).toLowerCase().includes(q)) continue;
-        if (!langs.has(v.language)) langs.set(v.language, new Map());
-        const g = langs.get(v.language);
-        const gender = v.gender || 'other';
-        if (!g.has(gender)) g.set(gender, []);
-        g.get(gender).push(v);
-      }
-      return [...langs].map(([language, g]) => ({
-        language,
-        label: languageName(language),
-        genders: [...g].sort((a, b) => a[0].localeCompare(b[0])).map(([gender, voices]) => ({ gender, voices })),
-      }));
+      return groupVoices(s.list, s.filter);
     },
   },
   actions: {

@@ -1764,7 +1764,7 @@ static void reply_export(srv_request *rq, srv_reply *rp, const char *kind, const
 void srv_reply_export(srv_request *rq, srv_reply *rp, const char *kind, const char *format, const char *ext,
                       const char *type, srv_export_fn fn, const void *how)
 {
-    reply_export(rq, rp, kind, format, ext, type, fn, how);
+    reply_export(rq, rp, kind, format, ext, type, fn, how, NULL);
 }
 
 /* An optional integer query parameter in [lo, hi]; -1 with a 400 naming it

@@ -31,7 +31,7 @@ struct kk_tts {
     char model_dir[4096];
     char voices_dir[4096];
     char identity[64];
-    char identity_fast[72]; /* identity + "-fast" */
+    char identity_fast[96]; /* identity + "-fast-" + the bf16 kernel (kk_forward_fast_kernel) */
     /* The pronunciation dictionary, mapped once and shared by every
      * prepare (read-only); NULL when there is none, which the first
      * prepare reports. */
@@ -174,7 +174,11 @@ kk_status kk_tts_new(const kk_tts_params *params, kk_tts **out, kk_error *err)
                  de.msg);
     snprintf(t->identity, sizeof t->identity, "kkw-%016llx-e%d", (unsigned long long)kk_model_identity(t->model),
              KK_ENGINE_VERSION);
-    snprintf(t->identity_fast, sizeof t->identity_fast, "%s-fast", t->identity);
+    /* AMX and AVX512_BF16 sum in different orders: their fast audio is not
+     * the same bits, so the key names the kernel (a cache shared by render
+     * workers on both kinds of machine keeps them apart) */
+    const char *kernel = kk_forward_fast_kernel();
+    snprintf(t->identity_fast, sizeof t->identity_fast, "%s-fast-%s", t->identity, kernel ? kernel : "none");
     *out = t;
     return KK_OK;
 }

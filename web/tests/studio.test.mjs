@@ -658,9 +658,7 @@ async function seekTo(ms) {
   await sleep(100);
 }
 
-// SKIPPED (known failure after this stop's merge of the video, casting and timeline work: the
-// gap click inserts no cue within 10 s; the server's insert op works): to be fixed next stop.
-test.skip('a whole film: overview strip, time labels at every zoom, compact rows, set start/end at the playhead, insert in a gap', async () => {
+test('a whole film: overview strip, time labels at every zoom, compact rows, set start/end at the playhead, insert in a gap', async () => {
   // 600 cues over 40 minutes, 4 s apart with a 2 s gap before each.
   const t = (ms) => new Date(ms).toISOString().slice(11, 23).replace('.', ',');
   const cues = [];
@@ -751,7 +749,16 @@ test.skip('a whole film: overview strip, time labels at every zoom, compact rows
     const gap = await page.$eval(`.seg-row[data-id="${c5.id}"] [data-test=gap]`, (e) => e.textContent.trim());
     assert.match(gap, /^gap 2\.30 s/);
     await page.click(`.seg-row[data-id="${c5.id}"] [data-test=gap]`);
-    await until('601 segments', async () => (await api('GET', `/api/projects/${p.id}`)).segments.length === 601, 10000);
+    await until('601 segments', async () => (await api('GET', `/api/projects/${p.id}`)).segments.length === 601, 10000).catch(async (e) => {
+      const t = await page.evaluate(() => [...document.querySelectorAll('.toast, [role=alert], [role=status]')].map((x) => x.textContent.trim()).join(' | '));
+      const n = (await api('GET', `/api/projects/${p.id}`)).segments.length;
+      const hit = await page.$eval(`.seg-row[data-id="${c5.id}"] [data-test=gap]`, (g) => {
+        const b = g.getBoundingClientRect(); const at = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);
+        return `${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.width)}x${Math.round(b.height)} hit ${at && (at.className || at.tagName)} ${at && at.dataset ? JSON.stringify(at.dataset) : ''}`;
+      });
+      console.log('# gap chip:', hit);
+      throw new Error(`${e.message} (${n} segments; gap text ${gap}; toasts: ${t})`);
+    });
     const after = (await api('GET', `/api/projects/${p.id}`)).segments;
     const k = after.findIndex((x) => x.id === c5.id);
     const added = after[k - 1];
@@ -1446,9 +1453,7 @@ function wavRms(buf, fromMs, toMs) {
   return n ? Math.sqrt(e / n) : 0;
 }
 
-// SKIPPED (known failure after this stop's merge: the re-render with the dragged timing is not
-// seen within 90 s; the server_api word-fit drag test passes): to be fixed next stop.
-test.skip('word timing: a word dragged on the waveform is heard later; reset to natural timing', async () => {
+test('word timing: a word dragged on the waveform is heard later; reset to natural timing', async () => {
   const hms = (ms) => `00:00:0${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}`;
   const times = [[1000, 1250], [1300, 1750], [1800, 1900], [1950, 2150], [2200, 2700]];
   const texts = ['Good', 'morning', 'to', 'you', 'all.'];
@@ -1481,6 +1486,11 @@ test.skip('word timing: a word dragged on the waveform is heard later; reset to 
     const x = hb.x + hb.width / 2;
     const y = hb.y + hb.height / 2;
     const dx = (300 * sb.width) / (b - a);
+    // a toast (bottom right) may lie over the strip for a few seconds: wait until the handle is what a pointer reaches
+    await until('the word handle reachable', async () => page.evaluate((px, py) => {
+      const e = document.elementFromPoint(px, py);
+      return !!(e && e.closest('.wt-strip'));
+    }, x, y), 15000);
     await page.mouse.move(x, y);
     await page.mouse.down();
     for (let k = 1; k <= 5; k++) await page.mouse.move(x + (dx * k) / 5, y);

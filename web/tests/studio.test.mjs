@@ -1487,10 +1487,16 @@ test('word timing: a word dragged on the waveform is heard later; reset to natur
     const y = hb.y + hb.height / 2;
     const dx = (300 * sb.width) / (b - a);
     // a toast (bottom right) may lie over the strip for a few seconds: wait until the handle is what a pointer reaches
-    await until('the word handle reachable', async () => page.evaluate((px, py) => {
-      const e = document.elementFromPoint(px, py);
-      return !!(e && e.closest('.wt-strip'));
-    }, x, y), 15000);
+    await until('the word handle reachable', async () => {
+      for (const d of await page.$$('.toast button[aria-label=Dismiss]')) await d.click().catch(() => {}); // as a user would
+      return page.evaluate((px, py) => {
+        const e = document.elementFromPoint(px, py);
+        return !!(e && e.closest('.wt-strip'));
+      }, x, y);
+    }, 15000).catch(async (e) => {
+      const what = await page.evaluate((px, py) => { const t = document.elementFromPoint(px, py); return t && `${t.tagName}.${t.className}`; }, x, y);
+      throw new Error(`${e.message} (at the handle: ${what})`);
+    });
     await page.mouse.move(x, y);
     await page.mouse.down();
     for (let k = 1; k <= 5; k++) await page.mouse.move(x + (dx * k) / 5, y);

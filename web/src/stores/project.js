@@ -347,6 +347,7 @@ export const useProject = defineStore('project', {
     },
 
     async deleteProject(id) {
+      clearTimeout(playheadTimer);
       // The server ends the project's event stream when it goes: stop
       // listening first, so that the end is not taken for a lost connection.
       const open = this.project && this.project.id === id;
@@ -951,7 +952,8 @@ export const useProject = defineStore('project', {
       const pid = this.project.id;
       clearTimeout(playheadTimer);
       playheadTimer = setTimeout(() => {
-        api.playhead(pid, ms).catch(() => {});
+        // not for a project closed or deleted in the meantime (a 404 for nothing)
+        if (this.project && this.project.id === pid) api.playhead(pid, ms).catch(() => {});
       }, 400);
     },
 

@@ -48,3 +48,16 @@ export function isTyping(el) {
 export function clamp(v, lo, hi) {
   return Math.max(lo, Math.min(hi, v));
 }
+
+// Hands a downloaded blob to the browser as a file named filename.
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.rel = 'noopener';
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}

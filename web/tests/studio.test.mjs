@@ -130,6 +130,14 @@ function currentProjectId() {
   });
 }
 
+/** Opens the example project again and waits for its three rows. */
+async function backToExample() {
+  await page.evaluate((id) => {
+    location.hash = `#/p/${id}`;
+  }, projectId);
+  await until('back to the example', async () => (await rows()).length === 3, 20000);
+}
+
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
   if (DOCS) fs.mkdirSync(DOCS, { recursive: true });
@@ -774,10 +782,7 @@ test('a whole film: overview strip, time labels at every zoom, compact rows, set
     await page.click('[data-test=density]');
     await until('comfortable rows again', async () => (await page.evaluate(() => localStorage.getItem('kokoro.density'))) === 'comfortable', 3000);
   } finally {
-    await page.evaluate((id) => {
-      location.hash = `#/p/${id}`;
-    }, projectId);
-    await until('back to the example', async () => (await rows()).length === 3, 20000);
+    await backToExample();
     await api('DELETE', `/api/projects/${p.id}`);
   }
 });
@@ -827,10 +832,7 @@ test('WScribe confidence: a segment\'s and a word\'s score shown as colour', asy
     assert.match(await page.$eval('.tr-word.conf-low', (e) => e.title), /Confidence 31 %/);
     await page.click('[data-test=view-transcript]');
   } finally {
-    await page.evaluate((id) => {
-      location.hash = `#/p/${id}`;
-    }, projectId);
-    await until('back to the example', async () => (await rows()).length === 3, 20000);
+    await backToExample();
     await api('DELETE', `/api/projects/${p.id}`);
   }
 });
@@ -882,11 +884,9 @@ test('typed text speaks at once: a pasted paragraph becomes sentence segments, t
       `${os.cpus().length} x ${os.cpus()[0].model}, load average ${os.loadavg()[0].toFixed(1)}`);
     assert.ok(t.ready < 3, 'the first sentence was heard before the last was made');
   } finally {
+    // Leave it before it goes: deleting the open project fails the page's own requests (its playhead report).
+    await backToExample();
     if (pid && pid !== projectId) await api('DELETE', `/api/projects/${pid}`).catch(() => {});
-    await page.evaluate((id) => {
-      location.hash = `#/p/${id}`;
-    }, projectId);
-    await until('back to the example', async () => (await rows()).length === 3, 20000);
   }
 });
 
@@ -1059,10 +1059,7 @@ test('2,000 segments: only the visible rows are in the page, scrolling reaches t
     console.log(`# 2,000 segments: opened in ${opened} ms, ${n} rows in the DOM, scroll frames ${Math.round(median)} ms median, ${Math.round(worst)} ms worst`);
     assert.ok(opened < 10000, `opening 2,000 segments took ${opened} ms`);
   } finally {
-    await page.evaluate((id) => {
-      location.hash = `#/p/${id}`;
-    }, projectId);
-    await until('back to the example', async () => (await rows()).length === 3, 20000);
+    await backToExample();
     await api('DELETE', `/api/projects/${p.id}`);
   }
 });
@@ -1077,10 +1074,7 @@ test('a project whose render began before the page connected still fills in', as
     await until('its segment shown', async () => (await rows()).length === 1 && (await rows())[0].id === p.segments[0].id, 20000);
     await until('its segment rendered', async () => (await rows())[0].status === 'ready', 90000, 250);
   } finally {
-    await page.evaluate((id) => {
-      location.hash = `#/p/${id}`;
-    }, projectId);
-    await until('back to the example', async () => (await rows()).length === 3, 20000);
+    await backToExample();
     await api('DELETE', `/api/projects/${p.id}`);
   }
 });
@@ -1212,10 +1206,7 @@ test('dub a video: attach it, play with the original ducked under speech, export
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
     if (dubId) {
-      await page.evaluate((id) => {
-        location.hash = `#/p/${id}`;
-      }, projectId);
-      await until('back to the example', async () => (await rows()).length === 3, 20000);
+      await backToExample();
       await api('DELETE', `/api/projects/${dubId}`);
     }
   }
@@ -1242,13 +1233,6 @@ async function uploadBytes(name, bytes) {
   } finally {
     fs.rmSync(file, { force: true });
   }
-}
-
-async function backToExample() {
-  await page.evaluate((id) => {
-    location.hash = `#/p/${id}`;
-  }, projectId);
-  await until('back to the example', async () => (await rows()).length === 3, 20000);
 }
 
 test('a Windows-1252 file: detected and converted, the encoding shown; a garbled cue kept and flagged; re-import as another', async () => {
@@ -1279,10 +1263,11 @@ test('a Windows-1252 file: detected and converted, the encoding shown; a garbled
     assert.notEqual(norm((await rows())[0].text), '\u201cCafé crème\u201d, 10 €.');
     const list = await api('GET', '/api/projects');
     assert.ok(!list.projects.some((p) => p.id === id), 'the untouched first import was replaced');
+    await backToExample(); // leave it first: deleting the open project would fail the page's own requests
     await api('DELETE', `/api/projects/${id2}`);
   } finally {
-    await api('DELETE', `/api/projects/${id}`).catch(() => {});
     await backToExample();
+    await api('DELETE', `/api/projects/${id}`).catch(() => {});
   }
 });
 
@@ -1331,8 +1316,8 @@ test('the cast panel: speakers listed, a speaker recast re-renders only their li
     assert.equal(after[0].version, ready[0].version, "Anna's line keeps its audio");
     for (const v of await axe({ runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })) assert.fail(`cast panel: ${v}`);
   } finally {
+    await backToExample(); // leave it before it goes (see above)
     await api('DELETE', `/api/projects/${id}`).catch(() => {});
-    await backToExample();
   }
 });
 
@@ -1533,10 +1518,7 @@ test('word timing: a word dragged on the waveform is heard later; reset to natur
     assert.ok(s2.rendered.words[3].start_ms < moved - 100, `natural again: ${JSON.stringify(s2.rendered.words)}`);
   } finally {
     projectId = home;
-    await page.evaluate((id) => {
-      location.hash = `#/p/${id}`;
-    }, projectId);
-    await until('back to the example', async () => (await rows()).length === 3, 20000);
+    await backToExample();
     await api('DELETE', `/api/projects/${p.id}`);
   }
 });

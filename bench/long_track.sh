@@ -6,7 +6,12 @@
 # segments waiting for placement go to an unlinked file in $TMPDIR) and with
 # everything in memory (--memory-mb 0, what every render did before).
 #
-#   bench/long_track.sh [--hours 10] [--format mp3] [--skip-memory]
+#   bench/long_track.sh [--hours 10] [--format mp3] [--skip-memory] [--video]
+#
+# --video: a dub instead (`render --video IN --mix duck -o OUT.mp4`) of a
+# video as long as the timeline (a 32x32 picture at 1 frame per second and
+# an 8 kHz tone as its own audio, made by ffmpeg): the track, the video's
+# audio and the AAC encoder all pass through the muxer a block at a time.
 #
 # The cues repeat eight sentences, so the model speaks each once (the render
 # cache gives the rest): what is measured is the track and the placement, not
@@ -16,13 +21,14 @@
 # Needs build/kokoro (make build), the model, ffprobe, /usr/bin/time.
 set -eu
 cd "$(dirname "$0")/.."
-HOURS=10 FORMAT=mp3 SKIP=0
+HOURS=10 FORMAT=mp3 SKIP=0 VIDEO=0
 while [ $# -gt 0 ]; do
     case $1 in
     --hours) HOURS=$2; shift 2 ;;
     --format) FORMAT=$2; shift 2 ;;
     --skip-memory) SKIP=1; shift ;;
-    *) echo "usage: $0 [--hours N] [--format mp3|wav|flac|m4a] [--skip-memory]" >&2; exit 2 ;;
+    --video) VIDEO=1; FORMAT=mp4; shift ;;
+    *) echo "usage: $0 [--hours N] [--format mp3|wav|flac|m4a] [--skip-memory] [--video]" >&2; exit 2 ;;
     esac
 done
 TMP=$(mktemp -d)
@@ -33,10 +39,19 @@ echo "long_track: $(grep -c -- '-->' "$TMP/long.srt") cues over $HOURS h; machin
 # Warm the cache once (the eight sentences), so that both runs below do the same work.
 head -n 32 "$TMP/long.srt" > "$TMP/warm.srt"
 build/kokoro render "$TMP/warm.srt" -o "$TMP/warm.wav" --cache-dir "$TMP/cache" >/dev/null 2>&1
+DUB=""
+if [ "$VIDEO" = 1 ]; then
+    secs=$(awk -v h="$HOURS" 'BEGIN { printf "%d", h * 3600 }')
+    ffmpeg -nostdin -v error -y -f lavfi -i "color=c=gray:size=32x32:rate=1:duration=$secs" \
+        -f lavfi -i "sine=frequency=300:sample_rate=8000:duration=$secs" -c:v mpeg4 -q:v 10 -c:a flac \
+        "$TMP/in.mkv"
+    DUB="--video $TMP/in.mkv --mix duck"
+fi
 run() { # label memory-mb
     start=$(date +%s.%N)
+    # shellcheck disable=SC2086 # DUB is words
     TMPDIR=$TMP /usr/bin/time -f '%M' -o "$TMP/rss.$1" build/kokoro render "$TMP/long.srt" -o "$TMP/out.$FORMAT" \
-        --cache-dir "$TMP/cache" --memory-mb "$2" >/dev/null 2>"$TMP/err.$1" || { cat "$TMP/err.$1" >&2; exit 1; }
+        $DUB --cache-dir "$TMP/cache" --memory-mb "$2" >/dev/null 2>"$TMP/err.$1" || { cat "$TMP/err.$1" >&2; exit 1; }
     end=$(date +%s.%N)
     len=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$TMP/out.$FORMAT")
     rss=$(cat "$TMP/rss.$1")

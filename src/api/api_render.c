@@ -511,6 +511,7 @@ KK_API kokoro_status kokoro_track_mux_video(const kokoro_track *track, const cha
     mp.progress = (kk_export_progress_fn)d.progress;
     mp.user = d.user;
     kk_error e = {0};
-    kk_mux_video(video_in, out_path, track->r.samples, track->r.n_samples, KOKORO_SAMPLE_RATE, &mp, &e);
+    kk_sample_io io = kk_render_io(&track->r);
+    kk_mux_video_io(video_in, out_path, &io, track->r.n_samples, KOKORO_SAMPLE_RATE, &mp, &e);
     return kk_api_error(err, &e, 0);
 }

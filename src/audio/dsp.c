@@ -22,6 +22,7 @@
 #include "dsp.h"
 
 #include <ebur128.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -731,48 +732,78 @@ static kk_status check_duck(const kk_duck_params *p, int rate, kk_error *err)
  * (three time constants; 0 ms: a jump). */
 static double pole(double ms, int rate) { return ms <= 0 ? 0.0 : exp(-3000.0 / (ms * rate)); }
 
-kk_status kk_duck_mix(const float *dub, size_t n_dub, const float *orig, size_t n_orig, int rate,
-                      const kk_duck_params *p, float **out, size_t *n_out, kk_error *err)
+kk_status kk_ducker_init(kk_ducker *d, int rate, const kk_duck_params *p, kk_error *err)
 {
     kk_duck_params defaults = kk_duck_default_params();
-    if (!out || !n_out)
-        return kk_error_set(err, KK_ERR_ARG, "kk_duck_mix: no place for the result");
-    *out = NULL, *n_out = 0;
-    if ((!dub && n_dub) || (!orig && n_orig))
-        return kk_error_set(err, KK_ERR_ARG, "kk_duck_mix: no samples");
+    if (!d)
+        return kk_error_set(err, KK_ERR_ARG, "kk_ducker_init: no ducker");
+    memset(d, 0, sizeof *d);
     if (!p)
         p = &defaults;
     kk_status st = check_duck(p, rate, err);
     if (st != KK_OK)
         return st;
-    for (size_t i = 0; i < n_dub; i++)
-        if (!isfinite(dub[i]))
-            return kk_error_set(err, KK_ERR_INPUT, "ducking: the dub's sample %zu is not a number", i);
-    for (size_t i = 0; i < n_orig; i++)
-        if (!isfinite(orig[i]))
-            return kk_error_set(err, KK_ERR_INPUT, "ducking: the original's sample %zu is not a number", i);
+    d->thr = pow(10.0, p->threshold_db / 20.0), d->low = pow(10.0, p->duck_db / 20.0);
+    d->a_down = pole(p->attack_ms, rate), d->a_up = pole(p->release_ms, rate);
+    d->ahead = (size_t)llround(p->attack_ms * rate / 1000.0);
+    d->hold = (uint64_t)llround(p->hold_ms * rate / 1000.0);
+    d->g = 1.0;
+    return KK_OK;
+}
+
+size_t kk_ducker_lookahead(const kk_ducker *d) { return d->ahead; }
+
+kk_status kk_ducker_run(kk_ducker *d, const float *dub, size_t dub_n, const float *orig, size_t orig_n, float *out,
+                        size_t n, kk_error *err)
+{
+    if ((!dub && dub_n) || (!orig && orig_n) || (!out && n))
+        return kk_error_set(err, KK_ERR_ARG, "kk_ducker_run: no samples");
+    size_t mixed_dub = dub_n < n ? dub_n : n, mixed_orig = orig_n < n ? orig_n : n;
+    for (size_t t = 0; t < mixed_dub; t++)
+        if (!isfinite(dub[t]))
+            return kk_error_set(err, KK_ERR_INPUT, "ducking: the dub's sample %" PRIu64 " is not a number",
+                                d->i + t);
+    for (size_t t = 0; t < mixed_orig; t++)
+        if (!isfinite(orig[t]))
+            return kk_error_set(err, KK_ERR_INPUT, "ducking: the original's sample %" PRIu64 " is not a number",
+                                d->i + t);
+    /* Speech at i: a loud dub sample in [i - hold, i + ahead]; last is
+     * the latest loud one the detector (running `ahead` early) has seen. */
+    for (size_t t = 0; t < n; t++) {
+        uint64_t i = d->i + t;
+        size_t k = t + d->ahead;
+        if (k < dub_n && fabsf(dub[k]) > d->thr)
+            d->last = i + d->ahead, d->seen = 1;
+        int speech = d->seen && d->last + d->hold >= i;
+        double target = speech ? d->low : 1.0, a = target < d->g ? d->a_down : d->a_up;
+        d->g = target + (d->g - target) * a;
+        double x = (t < dub_n ? dub[t] : 0.0f) + d->g * (t < orig_n ? orig[t] : 0.0f);
+        out[t] = (float)(x > 1.0 ? 1.0 : x < -1.0 ? -1.0 : x);
+    }
+    d->i += n;
+    return KK_OK;
+}
+
+kk_status kk_duck_mix(const float *dub, size_t n_dub, const float *orig, size_t n_orig, int rate,
+                      const kk_duck_params *p, float **out, size_t *n_out, kk_error *err)
+{
+    if (!out || !n_out)
+        return kk_error_set(err, KK_ERR_ARG, "kk_duck_mix: no place for the result");
+    *out = NULL, *n_out = 0;
+    if ((!dub && n_dub) || (!orig && n_orig))
+        return kk_error_set(err, KK_ERR_ARG, "kk_duck_mix: no samples");
+    kk_ducker d;
+    kk_status st = kk_ducker_init(&d, rate, p, err);
+    if (st != KK_OK)
+        return st;
     size_t n = n_dub > n_orig ? n_dub : n_orig;
     float *o = malloc((n ? n : 1) * sizeof *o);
     if (!o)
         return kk_error_set(err, KK_ERR_NOMEM, "out of memory (%zu samples to mix)", n);
-    const double thr = pow(10.0, p->threshold_db / 20.0), low = pow(10.0, p->duck_db / 20.0);
-    const double a_down = pole(p->attack_ms, rate), a_up = pole(p->release_ms, rate);
-    const size_t ahead = (size_t)llround(p->attack_ms * rate / 1000.0);
-    const size_t hold = (size_t)llround(p->hold_ms * rate / 1000.0);
-    /* Speech at i: a loud dub sample in [i - hold, i + ahead]; last is
-     * the latest loud one the detector (running `ahead` early) has seen. */
-    size_t last = 0;
-    int seen = 0;
-    double g = 1.0;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = i + ahead;
-        if (k < n_dub && fabsf(dub[k]) > thr)
-            last = k, seen = 1;
-        int speech = seen && last + hold >= i;
-        double target = speech ? low : 1.0, a = target < g ? a_down : a_up;
-        g = target + (g - target) * a;
-        double x = (i < n_dub ? dub[i] : 0.0f) + g * (i < n_orig ? orig[i] : 0.0f);
-        o[i] = (float)(x > 1.0 ? 1.0 : x < -1.0 ? -1.0 : x);
+    /* one block: the whole dub is there to look ahead into */
+    if ((st = kk_ducker_run(&d, dub, n_dub, orig, n_orig, o, n, err)) != KK_OK) {
+        free(o);
+        return st;
     }
     *out = o, *n_out = n;
     return KK_OK;

@@ -113,11 +113,37 @@ kk_duck_params kk_duck_default_params(void);
  * moves there exponentially, 95 % of the way in the attack (down) or
  * release (up) time. The detector looks ahead by the attack time, so the
  * original is already down when a word starts (offline: the whole dub is
- * known). Both inputs mono at rate (8000 .. 192000 Hz); *out malloc'd
+ * known; kk_ducker below does it a block at a time). Both inputs mono at rate (8000 .. 192000 Hz); *out malloc'd
  * (also when n_out is 0). p NULL: the defaults. KK_ERR_ARG names a value
  * out of range, KK_ERR_INPUT a NaN or infinite sample. Deterministic;
  * memory: the output only. */
 kk_status kk_duck_mix(const float *dub, size_t n_dub, const float *orig, size_t n_orig, int rate,
                       const kk_duck_params *p, float **out, size_t *n_out, kk_error *err);
+
+/* The same ducking as a stream, for a track made and written a block at a
+ * time (kk_mux_video_io): blocks run in order through one kk_ducker give
+ * the samples kk_duck_mix gives for the whole (kk_duck_mix is one block).
+ * init: KK_ERR_ARG for a rate or a parameter out of range, as
+ * kk_duck_mix; p NULL: the defaults. No memory is held (nothing to free). */
+typedef struct kk_ducker {
+    double thr, low, a_down, a_up, g; /* threshold and ducked gains; poles; the gain now */
+    size_t ahead;                     /* the detector's lookahead, in samples */
+    uint64_t hold, i, last;           /* hold in samples; the next position; the last loud dub sample */
+    int seen;                         /* a loud dub sample was seen */
+} kk_ducker;
+
+kk_status kk_ducker_init(kk_ducker *d, int rate, const kk_duck_params *p, kk_error *err);
+/* How many samples past a block the dub must be given: the attack time. */
+size_t kk_ducker_lookahead(const kk_ducker *d);
+/* Mixes the next n samples: out[t] = dub[t] + gain * orig[t], clipped to
+ * [-1, 1], for the positions d->i .. d->i + n - 1, then moves on by n.
+ * dub holds the dub from position d->i: all that exists of it up to
+ * d->i + n + kk_ducker_lookahead(d) (dub_n samples; fewer only where the
+ * dub ends: past dub_n it counts as silence), orig the original from d->i
+ * (orig_n samples, the rest silence). KK_ERR_INPUT names a NaN or
+ * infinite sample by its position in the whole track; out is then
+ * unspecified and the ducker must not be run on. */
+kk_status kk_ducker_run(kk_ducker *d, const float *dub, size_t dub_n, const float *orig, size_t orig_n, float *out,
+                        size_t n, kk_error *err);
 
 #endif

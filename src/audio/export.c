@@ -1008,33 +1008,7 @@ kk_status kk_export_audio(const char *path, const float *samples, size_t n, int 
 }
 
 /* ------------------------------------------------------------------ */
-/* the video dub                                                       */
-
-typedef struct mux_job {
-    const char *in_path, *out_path;
-    const kk_mux_params *p;
-    AVFormatContext *ic, *oc;
-    int *map; /* input stream -> output stream; -1: dropped */
-    aac_enc aac;
-    int aac_open;
-    float *track; /* at MUX_RATE */
-    size_t n, sent;
-    double start_s, total_s, reported;
-    char *tmp;
-    int fd;
-} mux_job;
-
-static const char *mux_muxer(const char *path)
-{
-    const char *ext = path_ext(path);
-    if (!strcasecmp(ext, ".mp4") || !strcasecmp(ext, ".m4v")) /* .m4v: plain MP4 takes more codecs than "ipod" */
-        return "mp4";
-    if (!strcasecmp(ext, ".mov"))
-        return "mov";
-    if (!strcasecmp(ext, ".mkv"))
-        return "matroska";
-    return NULL;
-}
+/* decoding                                                            */
 
 static kk_status open_input(AVFormatContext **ic, const char *path, kk_error *err)
 {
@@ -1054,324 +1028,6 @@ static kk_status open_input(AVFormatContext **ic, const char *path, kk_error *er
                             av_err2str(r));
     return KK_OK;
 }
-
-/* Keep the input's codec tag only where the output container knows it
- * for the same codec (or has no tag of its own for it); else 0 lets the
- * muxer choose its tag (an AVI 'XVID' must not end up in an MP4). */
-static uint32_t copy_tag(const AVOutputFormat *of, const AVCodecParameters *par)
-{
-    unsigned int tag;
-    if (!of->codec_tag || av_codec_get_id(of->codec_tag, par->codec_tag) == par->codec_id ||
-        !av_codec_get_tag2(of->codec_tag, par->codec_id, &tag))
-        return par->codec_tag;
-    return 0;
-}
-
-static kk_status copy_stream_info(AVStream *os, const AVStream *is)
-{
-    os->time_base = is->time_base; /* a hint: the muxer may pick its own */
-    os->sample_aspect_ratio = is->sample_aspect_ratio;
-    os->avg_frame_rate = is->avg_frame_rate;
-    os->r_frame_rate = is->r_frame_rate;
-    os->disposition = is->disposition;
-    if (av_dict_copy(&os->metadata, is->metadata, 0) < 0)
-        return KK_ERR_NOMEM;
-    /* e.g. a phone video's rotation (display matrix) */
-    for (int i = 0; i < is->nb_side_data; i++) {
-        const AVPacketSideData *sd = &is->side_data[i];
-        uint8_t *d = av_stream_new_side_data(os, sd->type, sd->size);
-        if (!d)
-            return KK_ERR_NOMEM;
-        memcpy(d, sd->data, sd->size);
-    }
-    return KK_OK;
-}
-
-static kk_status add_copy(mux_job *j, int idx, kk_error *err)
-{
-    const AVStream *is = j->ic->streams[idx];
-    const AVCodecParameters *par = is->codecpar;
-    const char *kind = av_get_media_type_string(par->codec_type);
-    if (avformat_query_codec(j->oc->oformat, par->codec_id, FF_COMPLIANCE_NORMAL) == 0)
-        return kk_error_set(err, KK_ERR_UNSUPPORTED, "%s: the %s stream of %s (%s) cannot be stored in a %s file; "
-                            "choose .mkv, which takes any codec%s", j->out_path, kind, j->in_path,
-                            avcodec_get_name(par->codec_id), path_ext(j->out_path),
-                            par->codec_type == AVMEDIA_TYPE_AUDIO ? ", or replace the audio" : "");
-    AVStream *os = avformat_new_stream(j->oc, NULL);
-    if (!os || avcodec_parameters_copy(os->codecpar, par) < 0)
-        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
-    os->codecpar->codec_tag = copy_tag(j->oc->oformat, par);
-    if (copy_stream_info(os, is) != KK_OK)
-        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
-    j->map[idx] = os->index;
-    return KK_OK;
-}
-
-/* Video streams (cover pictures aside) and, with keep_audio, the audio
- * streams are copied in their input order; the rest is dropped. */
-static kk_status map_streams(mux_job *j, kk_error *err)
-{
-    int videos = 0;
-    j->map = malloc(j->ic->nb_streams * sizeof *j->map);
-    if (!j->map)
-        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
-    for (unsigned i = 0; i < j->ic->nb_streams; i++) {
-        const AVStream *is = j->ic->streams[i];
-        enum AVMediaType t = is->codecpar->codec_type;
-        int video = t == AVMEDIA_TYPE_VIDEO && !(is->disposition & AV_DISPOSITION_ATTACHED_PIC);
-        int audio = t == AVMEDIA_TYPE_AUDIO && mix_of(j->p) == KK_MIX_ADD;
-        j->map[i] = -1;
-        kk_status st = video || audio ? add_copy(j, (int)i, err) : KK_OK;
-        if (st != KK_OK)
-            return st;
-        videos += video;
-    }
-    if (!videos)
-        return kk_error_set(err, KK_ERR_INPUT, "%s: has no video stream to dub; give a video file", j->in_path);
-    return KK_OK;
-}
-
-/* The longest video stream's duration in seconds (cover pictures aside);
- * the container's when no stream says, 0 when neither does. */
-static double longest_video(const AVFormatContext *ic)
-{
-    double best = 0.0;
-    int any = 0;
-    for (unsigned i = 0; i < ic->nb_streams; i++) {
-        const AVStream *s = ic->streams[i];
-        if (s->codecpar->codec_type != AVMEDIA_TYPE_VIDEO || (s->disposition & AV_DISPOSITION_ATTACHED_PIC))
-            continue;
-        any = 1;
-        if (s->duration != AV_NOPTS_VALUE && s->duration > 0) {
-            double d = s->duration * av_q2d(s->time_base);
-            best = d > best ? d : best;
-        }
-    }
-    if (any && best == 0.0 && ic->duration != AV_NOPTS_VALUE && ic->duration > 0)
-        best = ic->duration / (double)AV_TIME_BASE;
-    return best;
-}
-
-/* Silence after the track up to video_s, so that a video longer than the
- * last cue gets audio as long as itself. */
-static kk_status pad_track(mux_job *j, double video_s, kk_error *err)
-{
-    double want = video_s * MUX_RATE;
-    if (!(want > (double)j->n) || want > 1e11)
-        return KK_OK;
-    size_t n = (size_t)llround(want);
-    float *t = realloc(j->track, n * sizeof *t);
-    if (!t)
-        return kk_error_set(err, KK_ERR_NOMEM, "out of memory (%.0f s of audio for %s)", video_s, j->out_path);
-    memset(t + j->n, 0, (n - j->n) * sizeof *t);
-    j->track = t, j->n = n;
-    return KK_OK;
-}
-
-static kk_status mux_prepare(mux_job *j, kk_error *err)
-{
-    kk_status st = open_input(&j->ic, j->in_path, err);
-    if (st != KK_OK)
-        return st;
-    int r = avformat_alloc_output_context2(&j->oc, NULL, mux_muxer(j->out_path), j->out_path);
-    if (r < 0)
-        return kk_error_set(err, KK_ERR_UNSUPPORTED, "%s: this FFmpeg cannot write %s files: %s", j->out_path,
-                            path_ext(j->out_path), av_err2str(r));
-    if (av_dict_copy(&j->oc->metadata, j->ic->metadata, 0) < 0)
-        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
-    if ((st = map_streams(j, err)) != KK_OK)
-        return st;
-    int kbps = j->p->bitrate_kbps ? j->p->bitrate_kbps : 160;
-    if ((st = aac_open(&j->aac, j->oc, MUX_RATE, kbps, j->out_path, err)) != KK_OK)
-        return st;
-    j->aac_open = 1;
-    /* The track starts with the video's first frame. */
-    j->start_s = j->ic->start_time != AV_NOPTS_VALUE ? j->ic->start_time / (double)AV_TIME_BASE : 0.0;
-    j->aac.pts_offset = llround(j->start_s * MUX_RATE);
-    if (mix_of(j->p) != KK_MIX_ADD) /* the only audio: players should pick it */
-        j->aac.st->disposition = AV_DISPOSITION_DEFAULT;
-    double video_s = longest_video(j->ic);
-    if ((st = pad_track(j, video_s, err)) != KK_OK)
-        return st;
-    double all_s = j->ic->duration != AV_NOPTS_VALUE ? j->ic->duration / (double)AV_TIME_BASE : 0.0;
-    double track_s = (double)j->n / MUX_RATE;
-    j->total_s = all_s > track_s ? all_s : track_s;
-    j->fd = kk_tmpfile_create(j->out_path, &j->tmp);
-    if (j->fd < 0)
-        return io_error(err, j->out_path, errno);
-    if ((st = av_open_tmp(j->oc, j->tmp, j->out_path, err)) != KK_OK)
-        return st;
-    AVDictionary *opts = NULL;
-    r = strcmp(j->oc->oformat->name, "matroska") ? movie_timescale(&opts, MUX_RATE) : 0;
-    if (r >= 0)
-        r = avformat_write_header(j->oc, &opts);
-    av_dict_free(&opts);
-    if (r < 0)
-        return kk_error_set(err, KK_ERR_UNSUPPORTED, "%s: cannot start the file: %s", j->out_path, av_err2str(r));
-    return KK_OK;
-}
-
-/* Encodes the track up to t seconds after the video's start (a frame
- * ahead), so that audio and video packets reach the muxer interleaved. */
-static kk_status feed_audio(mux_job *j, double t, kk_error *err)
-{
-    double want = t * MUX_RATE + j->aac.ctx->frame_size;
-    size_t upto = want <= 0 ? 0 : want >= (double)j->n ? j->n : (size_t)want;
-    if (upto <= j->sent)
-        return KK_OK;
-    kk_status st = aac_push(&j->aac, j->track + j->sent, upto - j->sent, err);
-    j->sent = upto;
-    return st;
-}
-
-static int mux_progress(mux_job *j, double t)
-{
-    if (!j->p->progress)
-        return 0;
-    double f = j->total_s > 0 ? t / j->total_s : 0.0;
-    if (f < j->reported + 0.01 && f < 1.0) /* a call per percent is plenty */
-        return 0;
-    j->reported = f;
-    return stop_requested(j->p->progress, j->p->user, f < 0 ? 0 : f);
-}
-
-static kk_status copy_packet(mux_job *j, AVPacket *pkt, kk_error *err)
-{
-    const AVStream *is = j->ic->streams[pkt->stream_index];
-    const AVStream *os = j->oc->streams[j->map[pkt->stream_index]];
-    int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
-    double t = ts != AV_NOPTS_VALUE ? ts * av_q2d(is->time_base) - j->start_s : 0.0;
-    kk_status st = feed_audio(j, t, err);
-    if (st != KK_OK)
-        return st;
-    av_packet_rescale_ts(pkt, is->time_base, os->time_base);
-    pkt->stream_index = os->index;
-    pkt->pos = -1;
-    int r = av_interleaved_write_frame(j->oc, pkt);
-    if (r < 0)
-        return kk_error_set(err, KK_ERR_IO, "%s: cannot write a packet: %s", j->out_path, av_err2str(r));
-    return mux_progress(j, t) ? aborted(err, j->out_path) : KK_OK;
-}
-
-static kk_status mux_copy(mux_job *j, kk_error *err)
-{
-    AVPacket *pkt = av_packet_alloc();
-    if (!pkt)
-        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
-    kk_status st = KK_OK;
-    int r;
-    while (st == KK_OK && (r = av_read_frame(j->ic, pkt)) >= 0) {
-        if (j->map[pkt->stream_index] >= 0)
-            st = copy_packet(j, pkt, err);
-        av_packet_unref(pkt);
-    }
-    av_packet_free(&pkt);
-    if (st == KK_OK && r != AVERROR_EOF)
-        st = kk_error_set(err, KK_ERR_INPUT, "%s: read failed: %s", j->in_path, av_err2str(r));
-    return st;
-}
-
-static kk_status mux_finish(mux_job *j, kk_error *err)
-{
-    kk_status st = feed_audio(j, (double)j->n / MUX_RATE, err);
-    if (st == KK_OK)
-        st = aac_finish(&j->aac, err);
-    if (st != KK_OK)
-        return st;
-    if (stop_requested(j->p->progress, j->p->user, 1.0))
-        return aborted(err, j->out_path);
-    int r = av_write_trailer(j->oc);
-    if (r >= 0)
-        r = avio_closep(&j->oc->pb);
-    if (r < 0)
-        return kk_error_set(err, KK_ERR_IO, "%s: cannot finish the file: %s; check free space", j->out_path,
-                            av_err2str(r));
-    st = finish_file(j->fd, j->tmp, j->out_path, err);
-    j->fd = -1;
-    return st;
-}
-
-static void mux_free(mux_job *j, int remove_tmp)
-{
-    aac_free(&j->aac);
-    if (j->oc) {
-        avio_closep(&j->oc->pb);
-        avformat_free_context(j->oc);
-    }
-    avformat_close_input(&j->ic);
-    if (j->fd >= 0)
-        close(j->fd);
-    if (remove_tmp && j->tmp)
-        unlink(j->tmp);
-    free(j->tmp), free(j->map), free(j->track);
-}
-
-static kk_status check_mux_args(const char *video_in, const char *out_path, const float *samples, size_t n,
-                                int in_rate, const kk_mux_params *p, kk_error *err)
-{
-    if (!video_in || !*video_in)
-        return kk_error_set(err, KK_ERR_ARG, "kk_mux_video: no input video");
-    kk_status st = check_path(out_path, err);
-    if (st != KK_OK)
-        return st;
-    if (!mux_muxer(out_path))
-        return kk_error_set(err, KK_ERR_ARG, "%s: cannot tell the container from the name; end it in .mp4, .m4v, "
-                            ".mov or .mkv", out_path);
-    if (!samples && n)
-        return kk_error_set(err, KK_ERR_ARG, "kk_mux_video: no samples");
-    if (!n)
-        return kk_error_set(err, KK_ERR_ARG, "%s: the track to dub is empty", out_path);
-    if ((st = check_rate(in_rate, "input", err)) != KK_OK)
-        return st;
-    if ((unsigned)mix_of(p) > KK_MIX_DUCK)
-        return kk_error_set(err, KK_ERR_ARG, "kk_mux_video: mix %d is not replace, add or duck", (int)p->mix);
-    return check_aac_kbps(p->bitrate_kbps, err);
-}
-
-/* The track over video_in's own audio, ducked (kk_duck_mix), at in_rate. */
-static kk_status duck_original(const char *video_in, const float *track, size_t n, int in_rate,
-                               const kk_duck_params *dp, float **out, size_t *n_out, kk_error *err)
-{
-    float *orig = NULL;
-    size_t n_orig = 0;
-    kk_status st = kk_audio_decode(video_in, in_rate, &orig, &n_orig, NULL, err);
-    if (st == KK_ERR_INPUT && strstr(err->msg, "has no audio stream"))
-        st = kk_error_set(err, KK_ERR_INPUT, "%s: has no audio to duck under the dub; replace its audio instead "
-                          "(mix replace)", video_in);
-    if (st == KK_OK)
-        st = kk_duck_mix(track, n, orig, n_orig, in_rate, dp, out, n_out, err);
-    free(orig);
-    return st;
-}
-
-kk_status kk_mux_video(const char *video_in, const char *out_path, const float *samples, size_t n, int in_rate,
-                       const kk_mux_params *p, kk_error *err)
-{
-    kk_mux_params defaults = kk_mux_default_params();
-    mux_job j = {.in_path = video_in, .out_path = out_path, .p = p ? p : &defaults, .fd = -1};
-    kk_status st = check_mux_args(video_in, out_path, samples, n, in_rate, j.p, err);
-    if (st != KK_OK)
-        return st;
-    float *mixed = NULL;
-    if (mix_of(j.p) == KK_MIX_DUCK) {
-        st = duck_original(video_in, samples, n, in_rate, &j.p->duck, &mixed, &n, err);
-        samples = mixed;
-    }
-    if (st == KK_OK)
-        st = kk_resample(samples, n, in_rate, MUX_RATE, &j.track, &j.n, err);
-    free(mixed);
-    if (st == KK_OK)
-        st = mux_prepare(&j, err);
-    if (st == KK_OK)
-        st = mux_copy(&j, err);
-    if (st == KK_OK)
-        st = mux_finish(&j, err);
-    mux_free(&j, st != KK_OK);
-    return st;
-}
-
-/* ------------------------------------------------------------------ */
-/* decoding                                                            */
 
 typedef struct decoder {
     const char *path;
@@ -1561,19 +1217,35 @@ static kk_status dec_send(decoder *d, const AVPacket *pkt, kk_error *err)
     return KK_OK;
 }
 
+/* Reads and decodes the stream's next packet (other streams' are
+ * skipped); at the end of the file drains the decoder, trims the end and
+ * sets *eof. */
+static kk_status dec_step(decoder *d, int *eof, kk_error *err)
+{
+    for (;;) {
+        int r = av_read_frame(d->ic, d->pkt);
+        if (r == AVERROR_EOF) {
+            *eof = 1;
+            kk_status st = dec_send(d, NULL, err);
+            if (st == KK_OK)
+                dec_trim_end(d);
+            return st;
+        }
+        if (r < 0)
+            return kk_error_set(err, KK_ERR_INPUT, "%s: read failed: %s", d->path, av_err2str(r));
+        int mine = d->pkt->stream_index == d->idx;
+        kk_status st = mine ? dec_send(d, d->pkt, err) : KK_OK;
+        av_packet_unref(d->pkt);
+        if (st != KK_OK || mine)
+            return st;
+    }
+}
+
 static kk_status dec_run(decoder *d, kk_error *err)
 {
     kk_status st = KK_OK;
-    int r;
-    while (st == KK_OK && (r = av_read_frame(d->ic, d->pkt)) >= 0) {
-        if (d->pkt->stream_index == d->idx)
-            st = dec_send(d, d->pkt, err);
-        av_packet_unref(d->pkt);
-    }
-    if (st == KK_OK && r != AVERROR_EOF)
-        st = kk_error_set(err, KK_ERR_INPUT, "%s: read failed: %s", d->path, av_err2str(r));
-    if (st == KK_OK && (st = dec_send(d, NULL, err)) == KK_OK)
-        dec_trim_end(d);
+    for (int eof = 0; st == KK_OK && !eof;)
+        st = dec_step(d, &eof, err);
     return st;
 }
 
@@ -1631,6 +1303,508 @@ kk_status kk_audio_decode_each(const char *path, kk_decode_fn fn, void *user, kk
         st = kk_error_set(err, KK_ERR_ABORTED, "%s: decoding stopped", path);
     dec_free(&d);
     return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* the video dub                                                       */
+
+/*
+ * The dub's audio, made as the muxer asks for it: the track read through
+ * its kk_sample_io a block at a time at in_rate, with KK_MIX_DUCK mixed
+ * over the video's own audio (decoded alongside, resampled to in_rate,
+ * kk_ducker), then resampled to MUX_RATE. Memory: a few blocks, whatever
+ * the length. After the mix ends, silence up to pad_to (a video longer
+ * than the track).
+ */
+typedef struct dub_source {
+    const kk_sample_io *io;
+    uint64_t n, read;      /* the track's length and what was read of it, at in_rate */
+    int in_rate;
+    float *dub, *mix;      /* a block of the track (with the ducker's lookahead), and of the mix */
+    size_t dub_cap;
+    int duck;
+    kk_ducker ducker;
+    decoder *orig;         /* the video's own audio (duck) */
+    int orig_eof;
+    resampler orig_rs;     /* its rate to in_rate */
+    int orig_rs_open;
+    fvec orig_buf;         /* decoded original at in_rate, from the ducker's position on */
+    resampler out_rs;      /* in_rate to MUX_RATE (none when they are equal) */
+    int out_rs_open;
+    fvec out;              /* made at MUX_RATE and not yet encoded */
+    int done;              /* the mix is over: nothing more comes but the padding */
+    uint64_t pad_to;       /* the audio lasts at least this long, at MUX_RATE */
+} dub_source;
+
+typedef struct mux_job {
+    const char *in_path, *out_path;
+    const kk_mux_params *p;
+    AVFormatContext *ic, *oc;
+    int *map; /* input stream -> output stream; -1: dropped */
+    aac_enc aac;
+    int aac_open;
+    dub_source src;
+    uint64_t sent; /* samples given to the encoder, at MUX_RATE */
+    double start_s, total_s, reported;
+    char *tmp;
+    int fd;
+} mux_job;
+
+static int fvec_append(fvec *f, const float *x, size_t n)
+{
+    if (fvec_reserve(f, n))
+        return -1;
+    memcpy(f->v + f->n, x, n * sizeof *x);
+    f->n += n;
+    return 0;
+}
+
+/* Drops the first n samples of f. */
+static void fvec_consume(fvec *f, size_t n)
+{
+    n = n < f->n ? n : f->n;
+    memmove(f->v, f->v + n, (f->n - n) * sizeof *f->v);
+    f->n -= n;
+}
+
+/* Where the made samples wait: the resampler's output, or ours. */
+static fvec *src_ready(dub_source *s) { return s->out_rs_open ? &s->out_rs.out : &s->out; }
+static fvec *orig_ready(dub_source *s) { return s->orig_rs_open ? &s->orig_rs.out : &s->orig_buf; }
+
+static kk_status src_open(dub_source *s, const kk_sample_io *io, uint64_t n, int in_rate, const char *video_in,
+                          const kk_duck_params *duck, kk_error *err)
+{
+    s->io = io, s->n = n, s->in_rate = in_rate;
+    kk_status st;
+    if (duck) {
+        s->duck = 1;
+        if ((st = kk_ducker_init(&s->ducker, in_rate, duck, err)) != KK_OK)
+            return st;
+        if (!(s->orig = calloc(1, sizeof *s->orig)))
+            return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        s->orig->path = video_in;
+        st = dec_open(s->orig, err);
+        if (st != KK_OK && s->orig->ic && s->orig->idx < 0) /* opened, but no audio stream in it */
+            return kk_error_set(err, KK_ERR_INPUT, "%s: has no audio to duck under the dub; replace its audio "
+                                "instead (mix replace)", video_in);
+        if (st != KK_OK)
+            return st;
+    }
+    s->dub_cap = CHUNK + (s->duck ? kk_ducker_lookahead(&s->ducker) : 0);
+    s->dub = malloc(s->dub_cap * sizeof *s->dub);
+    s->mix = malloc(CHUNK * sizeof *s->mix);
+    if (!s->dub || !s->mix)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    if (in_rate != MUX_RATE) {
+        if ((st = rs_open(&s->out_rs, in_rate, MUX_RATE, err)) != KK_OK)
+            return st;
+        s->out_rs_open = 1;
+    }
+    return KK_OK;
+}
+
+static void src_free(dub_source *s)
+{
+    if (s->out_rs_open)
+        rs_close(&s->out_rs);
+    if (s->orig_rs_open)
+        rs_close(&s->orig_rs);
+    if (s->orig) {
+        dec_free(s->orig);
+        free(s->orig);
+    }
+    free(s->dub), free(s->mix), free(s->out.v), free(s->orig_buf.v);
+}
+
+/* Decodes the original until `want` samples (at in_rate) wait, or to its
+ * end. The decoder's last frame is held back until the next one comes
+ * (dec_trim_end may still cut it at the end of the file). */
+static kk_status orig_pull(dub_source *s, size_t want, kk_error *err)
+{
+    decoder *d = s->orig;
+    while (!s->orig_eof && orig_ready(s)->n < want) {
+        kk_status st = dec_step(d, &s->orig_eof, err);
+        if (st != KK_OK)
+            return st;
+        size_t give = s->orig_eof ? d->out.n : d->out.n - d->last_kept;
+        if (give && !s->orig_rs_open && d->rate != s->in_rate) { /* the rate is the first frame's: it cannot change */
+            if ((st = rs_open(&s->orig_rs, d->rate, s->in_rate, err)) != KK_OK)
+                return st;
+            s->orig_rs_open = 1;
+        }
+        if (s->orig_rs_open)
+            st = rs_push(&s->orig_rs, d->out.v, give, err);
+        else if (fvec_append(&s->orig_buf, d->out.v, give))
+            st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+        fvec_consume(&d->out, give);
+        if (st == KK_OK && s->orig_eof && s->orig_rs_open)
+            st = rs_finish(&s->orig_rs, err);
+        if (st != KK_OK)
+            return st;
+    }
+    return KK_OK;
+}
+
+/* Makes the next block of the dub (at in_rate, then resampled); at the
+ * end of the mix flushes the resampler and sets done. The mix lasts as
+ * long as the longer of the track and (duck) the original. */
+static kk_status src_more(dub_source *s, kk_error *err)
+{
+    kk_status st;
+    fvec *orig = NULL;
+    if (s->duck) {
+        if ((st = orig_pull(s, CHUNK, err)) != KK_OK)
+            return st;
+        orig = orig_ready(s);
+    }
+    uint64_t dub_left = s->read < s->n ? s->n - s->read : 0, left = dub_left;
+    if (orig && !s->orig_eof)
+        left = CHUNK; /* more of the original to come */
+    else if (orig && orig->n > left)
+        left = orig->n;
+    size_t k = left < CHUNK ? (size_t)left : CHUNK;
+    if (!k) {
+        s->done = 1;
+        return s->out_rs_open ? rs_finish(&s->out_rs, err) : KK_OK;
+    }
+    /* the block, and the ducker's lookahead after it */
+    uint64_t m64 = dub_left < k + s->dub_cap - CHUNK ? dub_left : k + s->dub_cap - CHUNK;
+    size_t m = (size_t)m64;
+    if (m && (st = s->io->read(s->io->user, s->read, s->dub, m, err)) != KK_OK)
+        return st;
+    if (m < k)
+        memset(s->dub + m, 0, (k - m) * sizeof *s->dub);
+    const float *block = s->dub;
+    if (orig) {
+        size_t on = orig->n < k ? orig->n : k;
+        if ((st = kk_ducker_run(&s->ducker, s->dub, m, orig->v, on, s->mix, k, err)) != KK_OK)
+            return st;
+        fvec_consume(orig, on);
+        block = s->mix;
+    }
+    s->read += k;
+    if (s->out_rs_open)
+        return rs_push(&s->out_rs, block, k, err);
+    return fvec_append(&s->out, block, k) ? kk_error_set(err, KK_ERR_NOMEM, "out of memory") : KK_OK;
+}
+
+static const char *mux_muxer(const char *path)
+{
+    const char *ext = path_ext(path);
+    if (!strcasecmp(ext, ".mp4") || !strcasecmp(ext, ".m4v")) /* .m4v: plain MP4 takes more codecs than "ipod" */
+        return "mp4";
+    if (!strcasecmp(ext, ".mov"))
+        return "mov";
+    if (!strcasecmp(ext, ".mkv"))
+        return "matroska";
+    return NULL;
+}
+
+/* Keep the input's codec tag only where the output container knows it
+ * for the same codec (or has no tag of its own for it); else 0 lets the
+ * muxer choose its tag (an AVI 'XVID' must not end up in an MP4). */
+static uint32_t copy_tag(const AVOutputFormat *of, const AVCodecParameters *par)
+{
+    unsigned int tag;
+    if (!of->codec_tag || av_codec_get_id(of->codec_tag, par->codec_tag) == par->codec_id ||
+        !av_codec_get_tag2(of->codec_tag, par->codec_id, &tag))
+        return par->codec_tag;
+    return 0;
+}
+
+static kk_status copy_stream_info(AVStream *os, const AVStream *is)
+{
+    os->time_base = is->time_base; /* a hint: the muxer may pick its own */
+    os->sample_aspect_ratio = is->sample_aspect_ratio;
+    os->avg_frame_rate = is->avg_frame_rate;
+    os->r_frame_rate = is->r_frame_rate;
+    os->disposition = is->disposition;
+    if (av_dict_copy(&os->metadata, is->metadata, 0) < 0)
+        return KK_ERR_NOMEM;
+    /* e.g. a phone video's rotation (display matrix) */
+    for (int i = 0; i < is->nb_side_data; i++) {
+        const AVPacketSideData *sd = &is->side_data[i];
+        uint8_t *d = av_stream_new_side_data(os, sd->type, sd->size);
+        if (!d)
+            return KK_ERR_NOMEM;
+        memcpy(d, sd->data, sd->size);
+    }
+    return KK_OK;
+}
+
+static kk_status add_copy(mux_job *j, int idx, kk_error *err)
+{
+    const AVStream *is = j->ic->streams[idx];
+    const AVCodecParameters *par = is->codecpar;
+    const char *kind = av_get_media_type_string(par->codec_type);
+    if (avformat_query_codec(j->oc->oformat, par->codec_id, FF_COMPLIANCE_NORMAL) == 0)
+        return kk_error_set(err, KK_ERR_UNSUPPORTED, "%s: the %s stream of %s (%s) cannot be stored in a %s file; "
+                            "choose .mkv, which takes any codec%s", j->out_path, kind, j->in_path,
+                            avcodec_get_name(par->codec_id), path_ext(j->out_path),
+                            par->codec_type == AVMEDIA_TYPE_AUDIO ? ", or replace the audio" : "");
+    AVStream *os = avformat_new_stream(j->oc, NULL);
+    if (!os || avcodec_parameters_copy(os->codecpar, par) < 0)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    os->codecpar->codec_tag = copy_tag(j->oc->oformat, par);
+    if (copy_stream_info(os, is) != KK_OK)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    j->map[idx] = os->index;
+    return KK_OK;
+}
+
+/* Video streams (cover pictures aside) and, with keep_audio, the audio
+ * streams are copied in their input order; the rest is dropped. */
+static kk_status map_streams(mux_job *j, kk_error *err)
+{
+    int videos = 0;
+    j->map = malloc(j->ic->nb_streams * sizeof *j->map);
+    if (!j->map)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    for (unsigned i = 0; i < j->ic->nb_streams; i++) {
+        const AVStream *is = j->ic->streams[i];
+        enum AVMediaType t = is->codecpar->codec_type;
+        int video = t == AVMEDIA_TYPE_VIDEO && !(is->disposition & AV_DISPOSITION_ATTACHED_PIC);
+        int audio = t == AVMEDIA_TYPE_AUDIO && mix_of(j->p) == KK_MIX_ADD;
+        j->map[i] = -1;
+        kk_status st = video || audio ? add_copy(j, (int)i, err) : KK_OK;
+        if (st != KK_OK)
+            return st;
+        videos += video;
+    }
+    if (!videos)
+        return kk_error_set(err, KK_ERR_INPUT, "%s: has no video stream to dub; give a video file", j->in_path);
+    return KK_OK;
+}
+
+/* The longest video stream's duration in seconds (cover pictures aside);
+ * the container's when no stream says, 0 when neither does. */
+static double longest_video(const AVFormatContext *ic)
+{
+    double best = 0.0;
+    int any = 0;
+    for (unsigned i = 0; i < ic->nb_streams; i++) {
+        const AVStream *s = ic->streams[i];
+        if (s->codecpar->codec_type != AVMEDIA_TYPE_VIDEO || (s->disposition & AV_DISPOSITION_ATTACHED_PIC))
+            continue;
+        any = 1;
+        if (s->duration != AV_NOPTS_VALUE && s->duration > 0) {
+            double d = s->duration * av_q2d(s->time_base);
+            best = d > best ? d : best;
+        }
+    }
+    if (any && best == 0.0 && ic->duration != AV_NOPTS_VALUE && ic->duration > 0)
+        best = ic->duration / (double)AV_TIME_BASE;
+    return best;
+}
+
+static kk_status mux_prepare(mux_job *j, kk_error *err)
+{
+    kk_status st = open_input(&j->ic, j->in_path, err);
+    if (st != KK_OK)
+        return st;
+    int r = avformat_alloc_output_context2(&j->oc, NULL, mux_muxer(j->out_path), j->out_path);
+    if (r < 0)
+        return kk_error_set(err, KK_ERR_UNSUPPORTED, "%s: this FFmpeg cannot write %s files: %s", j->out_path,
+                            path_ext(j->out_path), av_err2str(r));
+    if (av_dict_copy(&j->oc->metadata, j->ic->metadata, 0) < 0)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    if ((st = map_streams(j, err)) != KK_OK)
+        return st;
+    int kbps = j->p->bitrate_kbps ? j->p->bitrate_kbps : 160;
+    if ((st = aac_open(&j->aac, j->oc, MUX_RATE, kbps, j->out_path, err)) != KK_OK)
+        return st;
+    j->aac_open = 1;
+    /* The track starts with the video's first frame. */
+    j->start_s = j->ic->start_time != AV_NOPTS_VALUE ? j->ic->start_time / (double)AV_TIME_BASE : 0.0;
+    j->aac.pts_offset = llround(j->start_s * MUX_RATE);
+    if (mix_of(j->p) != KK_MIX_ADD) /* the only audio: players should pick it */
+        j->aac.st->disposition = AV_DISPOSITION_DEFAULT;
+    /* Silence after the track up to the video's end, so that a video
+     * longer than the last cue gets audio as long as itself. */
+    double video_s = longest_video(j->ic);
+    if (video_s > 0 && video_s < 1e7)
+        j->src.pad_to = (uint64_t)llround(video_s * MUX_RATE);
+    double all_s = j->ic->duration != AV_NOPTS_VALUE ? j->ic->duration / (double)AV_TIME_BASE : 0.0;
+    double track_s = (double)j->src.n / j->src.in_rate;
+    j->total_s = all_s > track_s ? all_s : track_s;
+    j->fd = kk_tmpfile_create(j->out_path, &j->tmp);
+    if (j->fd < 0)
+        return io_error(err, j->out_path, errno);
+    if ((st = av_open_tmp(j->oc, j->tmp, j->out_path, err)) != KK_OK)
+        return st;
+    AVDictionary *opts = NULL;
+    r = strcmp(j->oc->oformat->name, "matroska") ? movie_timescale(&opts, MUX_RATE) : 0;
+    if (r >= 0)
+        r = avformat_write_header(j->oc, &opts);
+    av_dict_free(&opts);
+    if (r < 0)
+        return kk_error_set(err, KK_ERR_UNSUPPORTED, "%s: cannot start the file: %s", j->out_path, av_err2str(r));
+    return KK_OK;
+}
+
+/* Encodes the dub up to t seconds after the video's start (a frame
+ * ahead), so that audio and video packets reach the muxer interleaved;
+ * t = INFINITY: all of it, padding included. */
+static kk_status feed_audio(mux_job *j, double t, kk_error *err)
+{
+    static const float zeros[CHUNK];
+    dub_source *s = &j->src;
+    double want = t * MUX_RATE + j->aac.ctx->frame_size;
+    uint64_t upto = want <= 0 ? 0 : want >= 1e15 ? UINT64_MAX : (uint64_t)want;
+    kk_status st = KK_OK;
+    while (st == KK_OK && j->sent < upto) {
+        fvec *made = src_ready(s);
+        if (made->n) { /* what is made, in order */
+            uint64_t k64 = upto - j->sent < made->n ? upto - j->sent : made->n;
+            size_t k = (size_t)k64;
+            st = aac_push(&j->aac, made->v, k, err);
+            fvec_consume(made, k);
+            j->sent += k;
+        } else if (!s->done) {
+            st = src_more(s, err);
+        } else if (j->sent < s->pad_to) { /* the mix is over: silence to the video's end */
+            uint64_t left = (s->pad_to < upto ? s->pad_to : upto) - j->sent;
+            size_t k = left < CHUNK ? (size_t)left : CHUNK;
+            st = aac_push(&j->aac, zeros, k, err);
+            j->sent += k;
+        } else {
+            break;
+        }
+    }
+    return st;
+}
+
+static int mux_progress(mux_job *j, double t)
+{
+    if (!j->p->progress)
+        return 0;
+    double f = j->total_s > 0 ? t / j->total_s : 0.0;
+    if (f < j->reported + 0.01 && f < 1.0) /* a call per percent is plenty */
+        return 0;
+    j->reported = f;
+    return stop_requested(j->p->progress, j->p->user, f < 0 ? 0 : f);
+}
+
+static kk_status copy_packet(mux_job *j, AVPacket *pkt, kk_error *err)
+{
+    const AVStream *is = j->ic->streams[pkt->stream_index];
+    const AVStream *os = j->oc->streams[j->map[pkt->stream_index]];
+    int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+    double t = ts != AV_NOPTS_VALUE ? ts * av_q2d(is->time_base) - j->start_s : 0.0;
+    kk_status st = feed_audio(j, t, err);
+    if (st != KK_OK)
+        return st;
+    av_packet_rescale_ts(pkt, is->time_base, os->time_base);
+    pkt->stream_index = os->index;
+    pkt->pos = -1;
+    int r = av_interleaved_write_frame(j->oc, pkt);
+    if (r < 0)
+        return kk_error_set(err, KK_ERR_IO, "%s: cannot write a packet: %s", j->out_path, av_err2str(r));
+    return mux_progress(j, t) ? aborted(err, j->out_path) : KK_OK;
+}
+
+static kk_status mux_copy(mux_job *j, kk_error *err)
+{
+    AVPacket *pkt = av_packet_alloc();
+    if (!pkt)
+        return kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+    kk_status st = KK_OK;
+    int r;
+    while (st == KK_OK && (r = av_read_frame(j->ic, pkt)) >= 0) {
+        if (j->map[pkt->stream_index] >= 0)
+            st = copy_packet(j, pkt, err);
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    if (st == KK_OK && r != AVERROR_EOF)
+        st = kk_error_set(err, KK_ERR_INPUT, "%s: read failed: %s", j->in_path, av_err2str(r));
+    return st;
+}
+
+static kk_status mux_finish(mux_job *j, kk_error *err)
+{
+    kk_status st = feed_audio(j, INFINITY, err);
+    if (st == KK_OK)
+        st = aac_finish(&j->aac, err);
+    if (st != KK_OK)
+        return st;
+    if (stop_requested(j->p->progress, j->p->user, 1.0))
+        return aborted(err, j->out_path);
+    int r = av_write_trailer(j->oc);
+    if (r >= 0)
+        r = avio_closep(&j->oc->pb);
+    if (r < 0)
+        return kk_error_set(err, KK_ERR_IO, "%s: cannot finish the file: %s; check free space", j->out_path,
+                            av_err2str(r));
+    st = finish_file(j->fd, j->tmp, j->out_path, err);
+    j->fd = -1;
+    return st;
+}
+
+static void mux_free(mux_job *j, int remove_tmp)
+{
+    aac_free(&j->aac);
+    if (j->oc) {
+        avio_closep(&j->oc->pb);
+        avformat_free_context(j->oc);
+    }
+    avformat_close_input(&j->ic);
+    if (j->fd >= 0)
+        close(j->fd);
+    if (remove_tmp && j->tmp)
+        unlink(j->tmp);
+    free(j->tmp), free(j->map);
+    src_free(&j->src);
+}
+
+static kk_status check_mux_args(const char *video_in, const char *out_path, const kk_sample_io *io, uint64_t n,
+                                int in_rate, const kk_mux_params *p, kk_error *err)
+{
+    if (!video_in || !*video_in)
+        return kk_error_set(err, KK_ERR_ARG, "kk_mux_video: no input video");
+    kk_status st = check_path(out_path, err);
+    if (st != KK_OK)
+        return st;
+    if (!mux_muxer(out_path))
+        return kk_error_set(err, KK_ERR_ARG, "%s: cannot tell the container from the name; end it in .mp4, .m4v, "
+                            ".mov or .mkv", out_path);
+    if (!io || !io->read)
+        return kk_error_set(err, KK_ERR_ARG, "kk_mux_video: no samples");
+    if (!n)
+        return kk_error_set(err, KK_ERR_ARG, "%s: the track to dub is empty", out_path);
+    if ((st = check_rate(in_rate, "input", err)) != KK_OK)
+        return st;
+    if ((unsigned)mix_of(p) > KK_MIX_DUCK)
+        return kk_error_set(err, KK_ERR_ARG, "kk_mux_video: mix %d is not replace, add or duck", (int)p->mix);
+    return check_aac_kbps(p->bitrate_kbps, err);
+}
+
+kk_status kk_mux_video_io(const char *video_in, const char *out_path, const kk_sample_io *io, uint64_t n,
+                          int in_rate, const kk_mux_params *p, kk_error *err)
+{
+    kk_mux_params defaults = kk_mux_default_params();
+    mux_job j = {.in_path = video_in, .out_path = out_path, .p = p ? p : &defaults, .fd = -1};
+    kk_status st = check_mux_args(video_in, out_path, io, n, in_rate, j.p, err);
+    if (st != KK_OK)
+        return st;
+    st = src_open(&j.src, io, n, in_rate, video_in, mix_of(j.p) == KK_MIX_DUCK ? &j.p->duck : NULL, err);
+    if (st == KK_OK)
+        st = mux_prepare(&j, err);
+    if (st == KK_OK)
+        st = mux_copy(&j, err);
+    if (st == KK_OK)
+        st = mux_finish(&j, err);
+    mux_free(&j, st != KK_OK);
+    return st;
+}
+
+kk_status kk_mux_video(const char *video_in, const char *out_path, const float *samples, size_t n, int in_rate,
+                       const kk_mux_params *p, kk_error *err)
+{
+    if (!samples && n)
+        return kk_error_set(err, KK_ERR_ARG, "kk_mux_video: no samples");
+    kk_sample_io io = kk_sample_io_memory((float *)samples); /* only read */
+    return kk_mux_video_io(video_in, out_path, &io, n, in_rate, p, err);
 }
 
 /* ------------------------------------------------------------------ */

@@ -140,12 +140,18 @@ kk_mux_params kk_mux_default_params(void);
  * that the audio lasts as long as the (longest) video stream. With
  * KK_MIX_DUCK the video's first audio stream is decoded (mono, at
  * in_rate) and the track is laid over it (a video with no audio is
- * KK_ERR_INPUT saying to replace instead); memory: the whole track and
- * the original at 48 kHz, about 0.4 MB per second. MP4/MOV record AAC's encoder delay (an edit list);
- * Matroska cannot, so there the muxer delays every stream by it (1024
- * samples, 21 ms) and sync is kept. */
+ * KK_ERR_INPUT saying to replace instead). MP4/MOV record AAC's encoder
+ * delay (an edit list); Matroska cannot, so there the muxer delays every
+ * stream by it (1024 samples, 21 ms) and sync is kept. */
 kk_status kk_mux_video(const char *video_in, const char *out_path, const float *samples, size_t n, int in_rate,
                        const kk_mux_params *p, kk_error *err);
+/* The same for a track of n samples read through io (sample_io.h), as
+ * the muxer needs it: the track, the video's own audio (duck) and the
+ * resampled dub pass a block at a time (about 16k samples), so memory
+ * does not grow with the length. A read error stops the dub (no file) and
+ * is returned. */
+kk_status kk_mux_video_io(const char *video_in, const char *out_path, const kk_sample_io *io, uint64_t n,
+                          int in_rate, const kk_mux_params *p, kk_error *err);
 
 /* What kk_media_probe finds in a media file. */
 typedef struct kk_media_info {

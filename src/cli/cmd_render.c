@@ -141,7 +141,7 @@ static int parse_num(const char *opt, const char *v, double lo, double hi, doubl
     return 0;
 }
 
-/* Audio held in memory by a render to an audio file (--memory-mb): the
+/* Audio held in memory by a render (--memory-mb): the
  * track and the segments waiting for placement; past it they wait in an
  * unlinked file in $TMPDIR. 256 MiB holds a track of about 45 minutes. */
 #define DEFAULT_MEMORY_MB ((size_t)256)
@@ -338,7 +338,8 @@ static kk_status write_track(const render_args *a, const kk_render_result *r, re
             mp.bitrate_kbps = a->ep.bitrate_kbps;
         mp.progress = on_export_progress;
         mp.user = ui;
-        return kk_mux_video(a->video, a->out, r->samples, r->n_samples, KK_SAMPLE_RATE, &mp, err);
+        kk_sample_io io = kk_render_io(r); /* in memory or in its temporary file: streamed either way */
+        return kk_mux_video_io(a->video, a->out, &io, r->n_samples, KK_SAMPLE_RATE, &mp, err);
     }
     kk_export_params ep = a->ep;
     kk_status st = kk_export_format_parse(a->format ? a->format : a->out, &ep.format, err);
@@ -446,10 +447,9 @@ int cmd_render(int argc, char **argv)
         a.rp.abort = should_abort;
         a.rp.on_warning = on_warning;
         a.rp.user = &ui;
-        /* An audio export reads the track in pieces, so a long one (an
-         * audiobook) can wait in a temporary file; a dub hands FFmpeg the
-         * whole track and keeps it in memory. */
-        a.rp.memory_limit = a.video ? 0 : a.memory_mb << 20;
+        /* Exports and dubs read the track in pieces, so a long one (an
+         * audiobook, a film) can wait in a temporary file. */
+        a.rp.memory_limit = a.memory_mb << 20;
         a.rp.backend = kk_redis_backend_get(redis);
         st = kk_render(tts, segs, doc->n_segs, &a.rp, &r, &err);
         if (ui.bar)

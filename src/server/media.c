@@ -18,8 +18,9 @@
  *
  * Memory: an upload holds no more than libmicrohttpd's read buffer (the
  * body goes to the file as it comes); peaks are computed a block at a time
- * (kk_audio_decode_each). The dubbed export holds the track and the
- * original audio at 48 kHz (kk_mux_video).
+ * (kk_audio_decode_each). The dubbed export streams the track (in memory
+ * or in the render's temporary file) and the original audio through the
+ * muxer a block at a time (kk_mux_video_io).
  *
  * Threads: srv_upload_* run on the request's pool thread (http.c); the
  * handlers marked slow in http.c's routes run on a slow thread.
@@ -671,26 +672,12 @@ static kk_status write_video(const kk_render_result *r, const char *path, const 
     kk_mux_params mp = h->mp;
     mp.progress = srv_export_writing;
     mp.user = x;
-    const float *samples = r->samples;
-    float *copy = NULL;
-    size_t n = r->n_samples;
-    if (!samples && n) { /* the track waits in a file: read it whole (kk_mux_video takes it in memory) */
-        kk_sample_io io = kk_render_io(r);
-        if (!(copy = malloc(n * sizeof *copy)))
-            return kk_error_set(err, KK_ERR_NOMEM, "out of memory (%zu samples of track)", n);
-        kk_status st = io.read(io.user, 0, copy, n, err);
-        if (st != KK_OK) {
-            free(copy);
-            return st;
-        }
-        samples = copy;
+    if (!r->n_samples) { /* an empty project: silence as long as the video */
+        static const float one_zero = 0.0f;
+        return kk_mux_video(h->in, path, &one_zero, 1, KK_SAMPLE_RATE, &mp, err);
     }
-    static const float one_zero = 0.0f; /* an empty project: silence as long as the video */
-    if (!n)
-        samples = &one_zero, n = 1;
-    kk_status st = kk_mux_video(h->in, path, samples, n, KK_SAMPLE_RATE, &mp, err);
-    free(copy);
-    return st;
+    kk_sample_io io = kk_render_io(r); /* in memory or in its temporary file: streamed either way */
+    return kk_mux_video_io(h->in, path, &io, r->n_samples, KK_SAMPLE_RATE, &mp, err);
 }
 
 /* A number from the query in [lo, hi]; 1 with *out set (def when absent),

@@ -730,6 +730,50 @@ static void test_duck_lengths_and_args(void **state)
     assert_null(out);
 }
 
+/* kk_ducker a block at a time (blocks of odd sizes, some shorter than the
+ * lookahead, the dub ending part way) gives kk_duck_mix's samples bit for
+ * bit; a NaN is named by its place in the whole track. */
+static void test_ducker_blocks(void **state)
+{
+    (void)state;
+    size_t n = 3 * RATE, n_dub = 2 * RATE + 777;
+    float *orig = malloc(n * sizeof *orig), *dub = calloc(n_dub, sizeof *dub);
+    for (size_t i = 0; i < n; i++)
+        orig[i] = (float)(0.6 * sin(2 * PI * 220 * i / RATE));
+    float *speech = harmonic(150, RATE, 0.4);
+    memcpy(dub + RATE / 2, speech, RATE * sizeof *dub);
+    for (size_t i = 2 * RATE; i < n_dub; i++) /* a burst right at the dub's end */
+        dub[i] = 0.5f;
+    kk_duck_params p = kk_duck_default_params();
+    p.attack_ms = 120, p.hold_ms = 80;
+    float *whole, *blocks = malloc(n * sizeof *blocks);
+    size_t n_out;
+    kk_error err;
+    assert_int_equal(kk_duck_mix(dub, n_dub, orig, n, RATE, &p, &whole, &n_out, &err), KK_OK);
+    assert_int_equal(n_out, n);
+    kk_ducker d;
+    assert_int_equal(kk_ducker_init(&d, RATE, &p, &err), KK_OK);
+    size_t ahead = kk_ducker_lookahead(&d);
+    assert_int_equal(ahead, (size_t)(0.12 * RATE));
+    static const size_t sizes[] = {1, 1000, 3, 4096, 2879, 17, 10000};
+    for (size_t at = 0, k = 0; at < n; k++) {
+        size_t b = sizes[k % 7] < n - at ? sizes[k % 7] : n - at;
+        size_t dn = at < n_dub ? n_dub - at : 0;
+        dn = dn < b + ahead ? dn : b + ahead;
+        assert_int_equal(kk_ducker_run(&d, dub + (at < n_dub ? at : 0), dn, orig + at, b, blocks + at, b, &err), KK_OK);
+        at += b;
+    }
+    assert_memory_equal(blocks, whole, n * sizeof *whole);
+    /* a NaN in the third block is named by its place in the track */
+    orig[5000] = NAN;
+    assert_int_equal(kk_ducker_init(&d, RATE, &p, &err), KK_OK);
+    assert_int_equal(kk_ducker_run(&d, dub, 4000 + ahead, orig, 4000, blocks, 4000, &err), KK_OK);
+    assert_int_equal(kk_ducker_run(&d, dub + 4000, 4000 + ahead, orig + 4000, 4000, blocks, 4000, &err), KK_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "sample 5000"));
+    assert_int_equal(kk_ducker_init(&d, 100, &p, &err), KK_ERR_ARG);
+    free(orig), free(dub), free(speech), free(whole), free(blocks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -751,6 +795,7 @@ int main(void)
         cmocka_unit_test(test_loudness_bad_args),
         cmocka_unit_test(test_duck_levels),
         cmocka_unit_test(test_duck_lengths_and_args),
+        cmocka_unit_test(test_ducker_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

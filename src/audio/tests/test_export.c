@@ -729,6 +729,75 @@ static void test_mux_keep_audio(void **state)
     dub("dub-keep.mkv", 1, 1024, 1024 / 44100.0); /* the original AAC's priming is the longer */
 }
 
+/* A track read through a kk_sample_io that records how it is read (and
+ * fails from fail_at on, when set). */
+typedef struct counting_io {
+    const float *x;
+    size_t reads, largest;
+    uint64_t fail_at;
+} counting_io;
+
+static kk_status counting_read(void *user, uint64_t at, float *dst, size_t n, kk_error *err)
+{
+    counting_io *c = user;
+    if (c->fail_at && at + n > c->fail_at)
+        return kk_error_set(err, KK_ERR_IO, "the track's file: read failed at sample %llu", (unsigned long long)at);
+    memcpy(dst, c->x + at, n * sizeof *dst);
+    c->reads++;
+    c->largest = n > c->largest ? n : c->largest;
+    return KK_OK;
+}
+
+/* The dub made as the muxer goes (kk_mux_video_io): the track is read in
+ * blocks, never whole, and with duck mixed over the video's own audio (a
+ * 1 kHz tone decoded alongside) it sounds as the whole-signal path
+ * (kk_duck_mix, then resampled) says; the tone is down under the speech
+ * and back after it. A read error stops the dub and leaves no file. */
+static void test_mux_streamed_duck(void **state)
+{
+    size_t n = RATE * 3 / 2, lead = RATE / 2;
+    float *x = tone(n, RATE, TONE, 0.5, lead, RATE / 2); /* speech from 0.5 to 1.0 s */
+    counting_io c = {.x = x};
+    kk_sample_io io = {.read = counting_read, .user = &c};
+    kk_mux_params mp = kk_mux_default_params();
+    mp.mix = KK_MIX_DUCK;
+    mp.duck.duck_db = -20;
+    char p[4096];
+    kk_error err;
+    kk_status st = kk_mux_video_io(video, path(p, "dub-duck.mp4"), &io, n, RATE, &mp, &err);
+    if (st != KK_OK)
+        print_message("%s\n", err.msg);
+    assert_int_equal(st, KK_OK);
+    print_message("duck dub: %zu reads, the largest %zu samples of %zu\n", c.reads, c.largest, n);
+    assert_true(c.reads >= 3);
+    assert_true(c.largest <= 16384 + (size_t)(0.05 * RATE)); /* a block and the attack's lookahead */
+    /* the whole-signal reference */
+    float *orig, *mixed, *ref, *y;
+    size_t n_orig, n_mixed, n_ref, m;
+    int rate;
+    assert_int_equal(kk_audio_decode(video, RATE, &orig, &n_orig, NULL, &err), KK_OK);
+    assert_int_equal(kk_duck_mix(x, n, orig, n_orig, RATE, &mp.duck, &mixed, &n_mixed, &err), KK_OK);
+    assert_int_equal(kk_resample(mixed, n_mixed, RATE, 48000, &ref, &n_ref, &err), KK_OK);
+    assert_int_equal(kk_audio_decode(p, 0, &y, &m, &rate, &err), KK_OK);
+    assert_int_equal(rate, 48000);
+    assert_int_equal(m, 96000); /* as long as the video */
+    double snr = snr_db(ref, y, n_ref < m ? n_ref : m);
+    double under = power_at(y + 33600, 9600, 48000, 1000), after = power_at(y + 72000, 9600, 48000, 1000);
+    print_message("duck dub: SNR %.1f dB against the whole-signal mix; the tone %.1f dB under the speech\n", snr,
+                  10 * log10(under / after));
+    assert_true(snr > 20);
+    assert_true(10 * log10(under / after) < -15);
+    free(orig), free(mixed), free(ref), free(y);
+    /* a read error part way: that error, no file, no temporary file */
+    counting_io bad = {.x = x, .fail_at = 20000};
+    io.user = &bad;
+    assert_int_equal(kk_mux_video_io(video, path(p, "dub-broken.mp4"), &io, n, RATE, &mp, &err), KK_ERR_IO);
+    assert_non_null(strstr(err.msg, "read failed"));
+    assert_false(exists(p));
+    assert_int_equal(count_tmp(), 0);
+    free(x);
+}
+
 /* kk_audio_decode_each hands out the samples kk_audio_decode gives, in
  * blocks; kk_media_probe reads what the test video holds. */
 typedef struct {
@@ -929,6 +998,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_mux_replace),
         cmocka_unit_test(test_mux_keep_audio),
+        cmocka_unit_test(test_mux_streamed_duck),
         cmocka_unit_test(test_mux_failures),
         cmocka_unit_test(test_decode_each_and_probe),
     };

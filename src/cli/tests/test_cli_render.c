@@ -343,7 +343,22 @@ static void test_dub_mix_duck(void **state)
     assert_true(fabs(20 * log10(after / before)) < 1.5);
     assert_true(20 * log10(under / before) < -14 && 20 * log10(under / before) > -22);
     assert_true(speech > 2 * under); /* the dub is what is heard */
-    free(x);
+    /* The track spilled to its temporary file (--memory-mb 1: past half a
+     * MiB) is streamed into the dub: the same file's sound, sample for
+     * sample. */
+    unlink(out);
+    r = run(NULL, "render '%s' --video '%s' --mix duck --duck-db -18 --attack-ms 40 --release-ms 200 "
+                  "-o '%s' --cache-dir '%s' --memory-mb 1", example("welcome.srt"), video, out, cache);
+    if (r.code)
+        fprintf(stderr, "%s", r.err);
+    assert_int_equal(r.code, 0);
+    done(&r);
+    float *x2;
+    size_t n2;
+    assert_int_equal(kk_audio_decode(out, 24000, &x2, &n2, &rate, &err), KK_OK);
+    assert_int_equal(n2, n);
+    assert_memory_equal(x2, x, n * sizeof *x);
+    free(x), free(x2);
     unlink(out);
     /* Bad choices: usage errors, no output. */
     r = run(NULL, "render '%s' --video '%s' --mix loud -o '%s'", example("welcome.srt"), video, out);

@@ -188,6 +188,7 @@ void nn_softmax(float *x, int rows, int n);
 #define NN_CPU_AVX512_VNNI 4u
 #define NN_CPU_AMX_BF16 8u
 #define NN_CPU_F16C 16u /* with AVX enabled by the OS */
+#define NN_CPU_AVX2_FMA 32u /* AVX2 and FMA3, with AVX enabled by the OS */
 unsigned nn_cpu_features(void);
 /* 0 when AMX-BF16 can be used by this process (asks Linux for the tile
  * state, arch_prctl(ARCH_REQ_XCOMP_PERM); idempotent), -1 otherwise. */
@@ -218,7 +219,7 @@ int nn_conv1d_bf16(const nn_conv *c, const nn_conv_bf16 *pw, const float *x, int
  * of independent instructions (~50 ms each), in GFLOP/s (GOP/s for int8):
  * 0 where the CPU lacks the instruction. */
 typedef struct nn_peak {
-    double fp32_fma;  /* AVX-512 vfmadd (2 flops per lane) */
+    double fp32_fma;  /* vfmadd (2 flops per lane): AVX-512's, or AVX2's where AVX-512 is missing */
     double bf16_dot;  /* AVX512_BF16 vdpbf16ps */
     double int8_vnni; /* AVX512_VNNI vpdpbusd */
     double amx_bf16;  /* AMX tdpbf16ps */

@@ -33,6 +33,7 @@
 #include <cjson/cJSON.h>
 
 #include "backend.h"
+#include "kk_emphasis.h"
 #include "kk_time.h"
 #include "tmpfile.h"
 #include "track.h"
@@ -2009,13 +2010,21 @@ kk_status kk_render_save_subtitles_as(const kk_render_result *r, const char *pat
     kk_status st = KK_OK;
     for (size_t i = 0; i < r->n_cues && st == KK_OK; i++) {
         const kk_render_cue *q = &r->cues[i];
+        /* the emphasis markup is for the voice: the subtitles show the
+         * words (the word spans are the words' own letters already) */
+        char *shown = kk_emphasis_any(q->text) ? kk_emphasis_strip(q->text) : NULL;
+        if (kk_emphasis_any(q->text) && !shown) {
+            st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+            break;
+        }
         kk_segment s = {
-            .start_ms = to_ms(q->start_sample), .end_ms = to_ms(q->end_sample), .text = q->text,
+            .start_ms = to_ms(q->start_sample), .end_ms = to_ms(q->end_sample), .text = shown ? shown : q->text,
             .speaker = q->speaker, .score = NAN};
         if ((q->end_sample == q->start_sample || times == KK_SUBTITLE_CUES) && q->cue_start_ms != KK_TIME_NONE)
             s.start_ms = q->cue_start_ms, s.end_ms = q->cue_end_ms; /* silent, or asked: keep the cue */
         kk_word *w = calloc(q->n_words ? q->n_words : 1, sizeof *w);
         if (!w) {
+            free(shown);
             st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
             break;
         }
@@ -2034,6 +2043,7 @@ kk_status kk_render_save_subtitles_as(const kk_render_result *r, const char *pat
         for (size_t k = 0; k < q->n_words; k++)
             free(w[k].text);
         free(w);
+        free(shown);
     }
     if (st == KK_OK)
         st = kk_doc_save(doc, path, format, err);

@@ -1523,13 +1523,14 @@ test('word timing: a word dragged on the waveform is heard later; reset to natur
   }
 });
 
-test('word timing: a start typed in a word chip moves the word; a bad value is refused', async () => {
+test('word timing: a start typed in a word chip moves the word (the segment\'s fit "words"); a bad value is refused', async () => {
   const hms = (ms) => `00:00:0${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}`;
   const times = [[1000, 1400], [1450, 1900], [1950, 2400]];
   const texts = ['Good', 'morning', 'everyone.'];
   const wscribe = JSON.stringify([{ text: 'Good morning everyone.', start: hms(1000), end: hms(3000),
     words: texts.map((t, i) => ({ text: t, start: hms(times[i][0]), end: hms(times[i][1]) })) }]);
-  const p = await api('POST', '/api/projects', { name: 'typed timing', text: wscribe, format: 'wscribe', settings: { fit: 'words' } });
+  // the project fits cues (overlap): the edit gives the segment a fit of its own
+  const p = await api('POST', '/api/projects', { name: 'typed timing', text: wscribe, format: 'wscribe' });
   const sid = p.segments[0].id;
   const seg = async () => (await api('GET', `/api/projects/${p.id}`)).segments[0];
   try {
@@ -1571,6 +1572,9 @@ test('word timing: a start typed in a word chip moves the word; a bad value is r
     const s1 = await seg();
     assert.ok(Math.abs(s1.rendered.words[2].start_ms - 2300) <= 25, `"everyone." at 2.3 s: ${JSON.stringify(s1.rendered.words)}`);
     assert.ok(Math.abs(s1.words[2].start_ms - 2300) <= 1, `the word times kept: ${JSON.stringify(s1.words)}`);
+    assert.equal(s1.fit, 'words', "the segment's own fit");
+    assert.equal((await api('GET', `/api/projects/${p.id}`)).settings.fit, 'overlap', "the project's stays");
+    assert.equal(await page.$eval('[data-test=segment-fit]', (e) => e.value), 'words', 'shown in the details');
     assert.ok(!(await page.$('[data-test=word-start-2]')), 'the field closed');
   } finally {
     await backToExample();

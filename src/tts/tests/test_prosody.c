@@ -170,6 +170,26 @@ static void emphasis_keeps_the_length(void **state)
     assert_memory_equal(g, h, sizeof g);
 }
 
+/* The gain of an emphasised word: full inside, ramped at its ends, nothing
+ * outside it; a span past the end is clipped. */
+static void emphasis_gain_ramps(void **state)
+{
+    (void)state;
+    float s[2000];
+    for (size_t i = 0; i < 2000; i++)
+        s[i] = 0.5f;
+    kk_prosody_gain(s, 2000, 500, 1500, 6.0);
+    double g = pow(10.0, 6.0 / 20.0);
+    assert_true(s[499] == 0.5f && s[1500] == 0.5f);
+    assert_true(fabs(s[500] - 0.5) < 1e-6); /* the ramp starts at 1 */
+    assert_true(fabs(s[1000] - 0.5 * g) < 1e-5);
+    assert_true(s[500 + KK_EMPHASIS_RAMP / 2] > 0.5f && s[500 + KK_EMPHASIS_RAMP / 2] < 0.5 * g);
+    assert_true(fabs(s[1499] - 0.5) < 1e-6);
+    kk_prosody_gain(s, 2000, 1900, 5000, 6.0); /* clipped, no write past the end */
+    assert_true(s[1950] > 0.5f);
+    kk_prosody_gain(NULL, 0, 0, 10, 6.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +198,7 @@ int main(void)
         cmocka_unit_test(impossible_targets_are_reported),
         cmocka_unit_test(bad_words_are_refused),
         cmocka_unit_test(emphasis_keeps_the_length),
+        cmocka_unit_test(emphasis_gain_ramps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

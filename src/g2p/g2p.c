@@ -641,6 +641,7 @@ typedef struct unit {
     kk_item_kind kind;
     size_t start, end;
     int space_before, brk, closing, pause_ms;
+    int emphasis; /* its words are emphasised (kk_item.emphasis) */
     int64_t *ids;
     size_t n;
 } unit;
@@ -676,6 +677,7 @@ static unit *unit_push(units *u, const kk_item *it)
     x->brk = it->brk;
     x->closing = it->closing;
     x->pause_ms = it->pause_ms;
+    x->emphasis = it->emphasis;
     return x;
 }
 
@@ -685,11 +687,37 @@ static void markup_warn(void *user, size_t off, const char *msg)
     warn(g, KK_G2P_WARN_MARKUP, off, NULL, 0, NULL, 0, "%s", msg);
 }
 
+static int stress_first_vowel(kk_buf *ph, const char *mark);
+
+/* The phonemes of an emphasised word with a primary stress: its own ˈ, else
+ * its first ˌ made primary, else a ˈ before its first vowel (a function
+ * word read weak, "ðə"). Kokoro raises and lengthens a syllable marked ˈ;
+ * the word's length is set later (src/tts). -1 on no memory. */
+static int stress_primary(kk_buf *ph)
+{
+    if (!ph->data || strstr(ph->data, "ˈ"))
+        return 0;
+    char *sec = strstr(ph->data, "ˌ");
+    if (sec) {
+        memcpy(sec, "ˈ", strlen("ˈ")); /* both two bytes in UTF-8 */
+        return 0;
+    }
+    return stress_first_vowel(ph, "ˈ");
+}
+
 static kk_status item_unit(kk_g2p *g, const kk_item *it, const char *ph, units *out, kk_error *err)
 {
     unit *u = unit_push(out, it);
     if (!u)
         return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+    kk_buf stressed = {0};
+    if (it->emphasis && (it->kind == KK_ITEM_WORD || it->kind == KK_ITEM_OVERRIDE)) {
+        if (kk_buf_puts(&stressed, ph) < 0 || stress_primary(&stressed) < 0) {
+            kk_buf_free(&stressed);
+            return kk_error_set(err, KK_ERR_NOMEM, "g2p: out of memory");
+        }
+        ph = stressed.data;
+    }
     char what[160];
     int wl = (int)(it->wend - it->wstart > 120 ? 120 : it->wend - it->wstart);
     if (it->kind == KK_ITEM_PUNCT)
@@ -698,7 +726,9 @@ static kk_status item_unit(kk_g2p *g, const kk_item *it, const char *ph, units *
         snprintf(what, sizeof what, "the override of '%.*s'", wl, g->text + it->wstart);
     else
         snprintf(what, sizeof what, "'%.*s'", wl, g->text + it->wstart);
-    return tokenize(g, ph, it->start, what, &u->ids, &u->n, err);
+    kk_status st = tokenize(g, ph, it->start, what, &u->ids, &u->n, err);
+    kk_buf_free(&stressed);
+    return st;
 }
 
 /* The byte lengths of the first np space-separated pieces of p, into len
@@ -1064,8 +1094,6 @@ static int is_vowel_symbol(const char *p)
  * ("He", "My", "It" at the head of a sentence, "WE") gets some, as misaki
  * stresses capitalised words: secondary before the first vowel, primary
  * when the whole word is in capitals. -1 on no memory. */
-static int stress_first_vowel(kk_buf *ph, const char *mark);
-
 static int stress_capitalised(const char *w, size_t n, kk_buf *ph)
 {
     if (!n || !isupper((unsigned char)w[0]))
@@ -1296,6 +1324,13 @@ static kk_status read_sentence(kk_g2p *g, const lang_info *L, kk_items *items, s
             continue;
         }
         int f = function_word(w, n);
+        if (f != FW_NONE && it->emphasis) {
+            /* stressed, these are read in full: "THE place", "to GO" */
+            static const char *const strong[] = {[FW_THE] = "ðˈi", [FW_A] = "ˈA", [FW_AN] = "ˈæn",
+                                                 [FW_TO] = "tˈu", [FW_IN] = "ˈɪn", [FW_I] = "ˈI"};
+            st = set_override(g, it, strong[f], err);
+            continue;
+        }
         if (f != FW_NONE) {
             fw[i - a] = (unsigned char)f;
             continue;
@@ -1396,8 +1431,12 @@ static kk_status build_units(kk_g2p *g, const lang_info *L, kk_items *items, uni
         kk_item *it = &items->v[i];
         kk_status st;
         if (it->kind == KK_ITEM_WORD || it->kind == KK_ITEM_OVERRIDE) {
+            /* an emphasised word is read apart from its neighbours, so that
+             * espeak-ng does not join it to them ("of the") and it keeps
+             * the stress of a word said alone */
             size_t j = i;
-            while (j < items->n && (items->v[j].kind == KK_ITEM_WORD || items->v[j].kind == KK_ITEM_OVERRIDE))
+            while (j < items->n && (items->v[j].kind == KK_ITEM_WORD || items->v[j].kind == KK_ITEM_OVERRIDE) &&
+                   items->v[j].emphasis == it->emphasis)
                 j++;
             st = phonemize_run(g, L, items, i, j, out, err);
             i = j;
@@ -1485,8 +1524,9 @@ static kk_status put_ids(chunker *ck, const int64_t *ids, size_t n)
     return KK_OK;
 }
 
-/* Records that the ids just put (the last n) are the word at [start, end). */
-static kk_status put_word(chunker *ck, size_t start, size_t end, size_t n)
+/* Records that the ids just put (the last n) are the word at [start, end),
+ * emphasised or not. */
+static kk_status put_word(chunker *ck, size_t start, size_t end, size_t n, int emphasis)
 {
     if (ck->c.n_words) {
         /* the words of one expansion ("$49.99" -> forty-nine dollars ...)
@@ -1494,6 +1534,7 @@ static kk_status put_word(chunker *ck, size_t start, size_t end, size_t n)
         kk_g2p_word *last = &ck->words[ck->c.n_words - 1];
         if (last->text_start == start && last->text_end == end) {
             last->n_ids = ck->c.n_ids - last->first_id;
+            last->emphasis |= emphasis;
             return KK_OK;
         }
     }
@@ -1506,7 +1547,8 @@ static kk_status put_word(chunker *ck, size_t start, size_t end, size_t n)
         ck->words_cap = cap;
     }
     ck->words[ck->c.n_words++] = (kk_g2p_word){.text_start = start, .text_end = end,
-                                               .first_id = ck->c.n_ids - n, .n_ids = n};
+                                               .first_id = ck->c.n_ids - n, .n_ids = n,
+                                               .emphasis = emphasis};
     return KK_OK;
 }
 
@@ -1557,7 +1599,7 @@ static kk_status emit(chunker *ck, const units *U, size_t a, size_t b, int pause
         if (st == KK_OK)
             st = put_ids(ck, u->ids, u->n);
         if (st == KK_OK && (u->kind == KK_ITEM_WORD || u->kind == KK_ITEM_OVERRIDE))
-            st = put_word(ck, u->start, u->end, u->n);
+            st = put_word(ck, u->start, u->end, u->n, u->emphasis);
         if (first)
             ck->c.text_start = u->start;
         ck->c.text_end = u->end;
@@ -1608,7 +1650,7 @@ static kk_status emit_long_unit(chunker *ck, const unit *u, int max)
         if (st == KK_OK)
             st = put_ids(ck, u->ids + i, end - i);
         if (st == KK_OK && (u->kind == KK_ITEM_WORD || u->kind == KK_ITEM_OVERRIDE))
-            st = put_word(ck, u->start, u->end, end - i);
+            st = put_word(ck, u->start, u->end, end - i, u->emphasis);
         if (st != KK_OK)
             return st;
         ck->c.text_end = u->end;

@@ -11,8 +11,11 @@
  *   - Punctuation that the model knows (; : , . ! ? — … " ( ) “ ”) is kept as
  *     tokens, spaced as in the source text.
  *   - Markup: [word](/phonemes/) overrides a word's pronunciation,
- *     [pause:500ms] or [pause:1.5s] inserts silence. Anything else is spoken
- *     as written; markup that looks meant but is broken gets a warning.
+ *     [pause:500ms] or [pause:1.5s] inserts silence, [word](+) or *word*
+ *     (kk_emphasis.h) marks a stressed word: read on its own, with a
+ *     primary stress (a function word in its strong form), its chunk word
+ *     flagged emphasis (src/tts lengthens it). Anything else is spoken as
+ *     written; markup that looks meant but is broken gets a warning.
  *   - English text is normalised first (normalize.h: numbers, money, dates,
  *     times, units, abbreviations, URLs become words), then each word is
  *     read, in this order, from: markup, the user lexicon, the homograph
@@ -150,8 +153,9 @@ kk_g2p_params kk_g2p_default_params(void);
 /* A word of a chunk: its source text and the ids it became (a run of
  * words that espeak-ng reads as one, such as "of the", is one entry). */
 typedef struct kk_g2p_word {
-    size_t text_start, text_end; /* byte offsets into the input text */
+    size_t text_start, text_end; /* byte offsets into the input text (the word's own, markup left out) */
     size_t first_id, n_ids;      /* ids[first_id .. first_id + n_ids) */
+    int emphasis;                /* marked stressed ([word](+), *word*): its phonemes carry a ˈ */
 } kk_g2p_word;
 
 /* One chunk of model input. Pointers are valid during the callback only. */

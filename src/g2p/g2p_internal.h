@@ -55,6 +55,7 @@ typedef struct kk_item {
     int brk;            /* PUNCT: KK_BRK_* */
     int closing;        /* PUNCT: a closing ) or ” */
     int pause_ms;       /* PAUSE */
+    int emphasis;       /* WORD/OVERRIDE: inside emphasis markup ([word](+), *word*) */
     char *sym;          /* PUNCT: the token; OVERRIDE: phonemes (owned) */
 } kk_item;
 

@@ -1,9 +1,11 @@
 /*
  * g2p_markup.c - splits text into words, punctuation tokens and markup.
  *
- * Markup: [word](/phonemes/) (pronunciation override) and [pause:500ms] /
- * [pause:1.5s]. Everything else is text spoken as written; a '[' that
- * starts broken markup is reported and read as text.
+ * Markup: [word](/phonemes/) (pronunciation override), [pause:500ms] /
+ * [pause:1.5s], and emphasis, [word](+) or *word* (kk_emphasis.h: the
+ * words inside are items flagged emphasis, the marks make none).
+ * Everything else is text spoken as written; a '[' that starts broken
+ * markup is reported and read as text.
  *
  * Punctuation follows misaki: the marks the model knows become tokens,
  * ASCII variants are normalised (... -> …, -- -> —, "x" -> “x”), marks
@@ -18,6 +20,7 @@
 #include <strings.h>
 
 #include "g2p_internal.h"
+#include "kk_emphasis.h"
 
 size_t kk_utf8_len(const char *s)
 {
@@ -109,6 +112,9 @@ typedef struct scan {
     int wspace;
     int space;      /* whitespace seen since the last item */
     int last_open;  /* the last item was an opening mark */
+    /* inside emphasis markup: where its words end and where the markup
+     * does (NO_WORD when outside) */
+    size_t emph_end, emph_close;
 } scan;
 
 #define NO_WORD ((size_t)-1)
@@ -147,6 +153,7 @@ static int flush_word(scan *s, size_t end)
     x->start = x->wstart = s->wstart;
     x->end = x->wend = end;
     x->space_before = s->wspace;
+    x->emphasis = s->emph_end != NO_WORD;
     s->wstart = NO_WORD;
     s->last_open = 0;
     return 0;
@@ -285,6 +292,7 @@ static long try_override(scan *s, size_t i)
     x->end = k + 1;
     x->wstart = i + 1;
     x->wend = j;
+    x->emphasis = s->emph_end != NO_WORD;
     x->space_before = s->space;
     s->space = 0;
     s->last_open = 0;
@@ -295,11 +303,20 @@ kk_status kk_markup_parse(const char *text, kk_items *out, kk_markup_warn_fn war
                           kk_error *err)
 {
     scan s = {.t = text, .n = strlen(text), .out = out, .warn = warn, .user = user,
-              .wstart = NO_WORD};
+              .wstart = NO_WORD, .emph_end = NO_WORD, .emph_close = NO_WORD};
     size_t i = 0;
     int newlines = 0, any = 0;
     while (i < s.n) {
         size_t l;
+        if (s.emph_end != NO_WORD && i >= s.emph_end) {
+            /* the emphasised words end here; the closing marks say nothing */
+            if (flush_word(&s, i) < 0)
+                goto nomem;
+            if (i < s.emph_close) /* (markup inside may have run past it) */
+                i = s.emph_close;
+            s.emph_end = s.emph_close = NO_WORD;
+            continue;
+        }
         if (is_space_at(s.t + i, &l)) {
             if (flush_word(&s, i) < 0)
                 goto nomem;
@@ -322,6 +339,14 @@ kk_status kk_markup_parse(const char *text, kk_items *out, kk_markup_warn_fn war
         any = 1;
         char c = s.t[i];
         l = kk_utf8_len(s.t + i);
+        kk_emphasis_span em;
+        if ((c == '[' || c == '*') && s.emph_end == NO_WORD && kk_emphasis_at(s.t, s.n, i, &em)) {
+            if (flush_word(&s, i) < 0)
+                goto nomem;
+            s.emph_end = em.text_end, s.emph_close = em.end;
+            i = em.text_start;
+            continue;
+        }
         if (c == '[') {
             long used = try_pause(&s, i);
             if (used == 0 && strncasecmp(s.t + i, "[pause:", 7) != 0)

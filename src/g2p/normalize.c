@@ -31,6 +31,7 @@
 #include <strings.h>
 
 #include "normalize.h"
+#include "kk_emphasis.h"
 
 #define NONE ((size_t)-1)
 #define BAD_CP 0xFFFFFFFFu /* a byte that does not start valid UTF-8 */
@@ -2304,7 +2305,26 @@ static size_t fallback_len(const nz *z, size_t i)
 static void run(nz *z)
 {
     size_t i = 0, l, e;
+    /* inside emphasis markup "[words](+)": where the words end and the
+     * markup does (the words are read like any others; the marks are
+     * copied for the phonemiser) */
+    size_t emph_end = NONE, emph_close = NONE;
     while (i < z->n && !z->oom && !z->out.oom) {
+        if (emph_end != NONE && i >= emph_end) {
+            if (i == emph_end) {
+                emit_verbatim(z, i, emph_close);
+                i = emph_close;
+            }
+            emph_end = emph_close = NONE;
+            continue;
+        }
+        kk_emphasis_span em;
+        if (z->s[i] == '[' && emph_end == NONE && kk_emphasis_at(z->s, z->n, i, &em)) {
+            emit_verbatim(z, i, em.text_start);
+            i = em.text_start;
+            emph_end = em.text_end, emph_close = em.end;
+            continue;
+        }
         if (space_at(z, i, &l)) {
             size_t j = i + l;
             while (space_at(z, j, &l))

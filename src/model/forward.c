@@ -1529,6 +1529,14 @@ kk_status kk_model_forward(const kk_model *m, const int64_t *ids, int n_ids, con
                 goto done;
             }
         memcpy(dur, p->durations, sizeof(int) * (size_t)T2);
+    } else if (p->adjust_durations) {
+        p->adjust_durations(p->adjust_user, dur, T2);
+        for (int t = 0; t < T2; t++)
+            if (dur[t] < 1 || dur[t] > MAX_FRAMES) {
+                st = kk_error_set(err, KK_ERR_ARG, "adjusted duration %d frames for id %d is outside 1 .. %d",
+                                  dur[t], t, MAX_FRAMES);
+                goto done;
+            }
     }
     for (int t = 0; t < T2; t++)
         L += dur[t];

@@ -137,6 +137,15 @@ typedef struct kk_forward_params {
      * stretched. The result's durations are these. NULL (the default):
      * the predicted durations, bit for bit the output without this field. */
     const int *durations;
+    /* Called when durations is NULL, once the durations are predicted
+     * (after the speed and the rounding) and before the alignment: may
+     * change the n_ids frames in place (each left within 1 .. 6,000), as
+     * src/tts does to lengthen an emphasised word and shorten its
+     * neighbours. The rest of the pass runs on them as on given durations
+     * (durations_only included); the result's durations are the changed
+     * ones, its raw_durations the predictor's. NULL (the default): none. */
+    void (*adjust_durations)(void *user, int *durations, int n_ids);
+    void *adjust_user;
 } kk_forward_params;
 
 kk_forward_params kk_forward_default_params(void);

@@ -33,6 +33,7 @@
 #include <cjson/cJSON.h>
 
 #include "backend.h"
+#include "kk_emphasis.h"
 #include "kk_time.h"
 #include "tmpfile.h"
 #include "track.h"
@@ -214,6 +215,10 @@ typedef struct {
     int spooled; /* audio.samples set aside in render_ctx.spool at spool_at */
     uint64_t spool_at;
     int remote;  /* rendered by a job backend, now complete */
+    /* its fit: params.fit's, or its own (kk_render_segment.fit) */
+    int fit_enabled;
+    kk_overflow overflow;
+    int fit_words;
     /* fit.words (prosody mapping) */
     const kk_word *targets; /* the segment's word times; NULL: none */
     size_t n_targets;
@@ -677,7 +682,7 @@ static int fitted_speech(render_ctx *c, job *j, const kk_tts_script *script, pie
         cap = KK_SPEED_MAX;
     int got = 0;
     float fast = j->speed;
-    if (p->fit.enabled && want != INT64_MAX && j->speed < cap &&
+    if (j->fit_enabled && want != INT64_MAX && j->speed < cap &&
         (got = predicted_speed(c, j, script, cap, want, &fast)) != 0) {
         j->pending = got > 0;
         return 1;
@@ -689,7 +694,7 @@ static int fitted_speech(render_ctx *c, job *j, const kk_tts_script *script, pie
     j->speed_used = fast;
     if (fast == j->speed)
         j->natural = (int64_t)a->n;
-    if (p->fit.enabled && too_long(a, want) && j->speed_used < cap && fast == j->speed) {
+    if (j->fit_enabled && too_long(a, want) && j->speed_used < cap && fast == j->speed) {
         float sp = fitting_speed(a, j->speed, cap, want);
         piece b = {0};
         kk_cache_key kb;
@@ -714,7 +719,7 @@ static int processed_speech(render_ctx *c, job *j, piece *a, const kk_cache_key 
     const kk_render_params *p = c->p;
     int64_t want = cue_samples(j);
     double ratio = 1.0;
-    if (p->fit.enabled && !j->word_fit && too_long(a, want) && p->fit.max_stretch > 1.0) {
+    if (j->fit_enabled && !j->word_fit && too_long(a, want) && p->fit.max_stretch > 1.0) {
         ratio = (double)want / (double)a->n;
         if (ratio < 1.0 / p->fit.max_stretch)
             ratio = 1.0 / p->fit.max_stretch;
@@ -775,7 +780,7 @@ static int processed_speech(render_ctx *c, job *j, piece *a, const kk_cache_key 
 
 static int word_mode(const render_ctx *c, const job *j)
 {
-    return c->p->fit.words && j->n_targets && j->start_ms != KK_TIME_NONE;
+    return j->fit_words && j->n_targets && j->start_ms != KK_TIME_NONE;
 }
 
 /* Target word `word` in the segment's text from *cursor on (its spaces
@@ -1430,7 +1435,7 @@ static kk_status place(render_ctx *c, kk_render_result *r, kk_track **track, kk_
                 q->gap_samples = (end < next ? end : next) - cue_end;
             if (q->gap_samples < 0)
                 q->gap_samples = 0;
-            if (end > limit && p->fit.overflow == KK_OVERFLOW_TRUNCATE) {
+            if (end > limit && j->overflow == KK_OVERFLOW_TRUNCATE) {
                 q->truncated_samples = end - limit;
                 end = limit > start ? limit : start;
             } else if (end > next) {
@@ -1539,6 +1544,16 @@ static kk_status make_jobs(render_ctx *c, const kk_render_segment *segs, kk_erro
         j->pitch = isnan(s->pitch) ? p->pitch : s->pitch;
         j->targets = s->n_words ? s->words : NULL;
         j->n_targets = s->words ? s->n_words : 0;
+        j->fit_enabled = p->fit.enabled, j->overflow = p->fit.overflow, j->fit_words = p->fit.words;
+        switch (s->fit) {
+            case KK_SEGMENT_FIT_OVERLAP: j->fit_enabled = 1, j->overflow = KK_OVERFLOW_OVERLAP, j->fit_words = 0; break;
+            case KK_SEGMENT_FIT_TRUNCATE: j->fit_enabled = 1, j->overflow = KK_OVERFLOW_TRUNCATE, j->fit_words = 0; break;
+            case KK_SEGMENT_FIT_NONE: j->fit_enabled = 0, j->overflow = KK_OVERFLOW_OVERLAP, j->fit_words = 0; break;
+            case KK_SEGMENT_FIT_WORDS: j->fit_words = 1; break; /* the cue fit it falls back to: the params' */
+            case KK_SEGMENT_FIT_DEFAULT: break;
+            default:
+                return kk_error_set(err, KK_ERR_ARG, "segment %zu: fit %d is not a kk_segment_fit", i + 1, (int)s->fit);
+        }
         if (!(j->speed >= KK_SPEED_MIN && j->speed <= KK_SPEED_MAX))
             return kk_error_set(err, KK_ERR_ARG, "segment %zu: speed %g is outside %g .. %g", i + 1, (double)j->speed,
                                 (double)KK_SPEED_MIN, (double)KK_SPEED_MAX);
@@ -1665,7 +1680,7 @@ static kk_status run_remote(render_ctx *c, kk_error *err)
                                 .phonemes = kk_tts_script_phonemes(scripts[m]),
                                 .speed = j->speed,
                                 .pitch = j->pitch,
-                                .fit = {p->fit.enabled, p->fit.max_speed, p->fit.max_stretch},
+                                .fit = {j->fit_enabled, p->fit.max_speed, p->fit.max_stretch},
                                 .cue_ms = j->start_ms == KK_TIME_NONE ? -1 : j->end_ms - j->start_ms};
         rs.map[m++] = c->todo[k];
     }
@@ -1741,6 +1756,8 @@ kk_status kk_render_job_run(kk_tts *tts, const kk_render_job *r, const kk_render
     p.abort = jp->abort;
     p.user = jp->user;
     job j = {.text = r->text,
+             .fit_enabled = p.fit.enabled,
+             .overflow = p.fit.overflow,
              .start_ms = r->cue_ms < 0 ? KK_TIME_NONE : 0,
              .end_ms = r->cue_ms < 0 ? KK_TIME_NONE : r->cue_ms,
              .next_start_ms = KK_TIME_NONE,
@@ -2009,13 +2026,21 @@ kk_status kk_render_save_subtitles_as(const kk_render_result *r, const char *pat
     kk_status st = KK_OK;
     for (size_t i = 0; i < r->n_cues && st == KK_OK; i++) {
         const kk_render_cue *q = &r->cues[i];
+        /* the emphasis markup is for the voice: the subtitles show the
+         * words (the word spans are the words' own letters already) */
+        char *shown = kk_emphasis_any(q->text) ? kk_emphasis_strip(q->text) : NULL;
+        if (kk_emphasis_any(q->text) && !shown) {
+            st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+            break;
+        }
         kk_segment s = {
-            .start_ms = to_ms(q->start_sample), .end_ms = to_ms(q->end_sample), .text = q->text,
+            .start_ms = to_ms(q->start_sample), .end_ms = to_ms(q->end_sample), .text = shown ? shown : q->text,
             .speaker = q->speaker, .score = NAN};
         if ((q->end_sample == q->start_sample || times == KK_SUBTITLE_CUES) && q->cue_start_ms != KK_TIME_NONE)
             s.start_ms = q->cue_start_ms, s.end_ms = q->cue_end_ms; /* silent, or asked: keep the cue */
         kk_word *w = calloc(q->n_words ? q->n_words : 1, sizeof *w);
         if (!w) {
+            free(shown);
             st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
             break;
         }
@@ -2034,6 +2059,7 @@ kk_status kk_render_save_subtitles_as(const kk_render_result *r, const char *pat
         for (size_t k = 0; k < q->n_words; k++)
             free(w[k].text);
         free(w);
+        free(shown);
     }
     if (st == KK_OK)
         st = kk_doc_save(doc, path, format, err);

@@ -79,6 +79,19 @@ typedef struct kk_fit_params {
     kk_pause_mode pause_mode; /* default KK_PAUSE_SILENCE (prosody.h says why) */
 } kk_fit_params;
 
+/* A segment's own fit (kk_render_segment.fit), instead of params.fit's
+ * enabled, overflow and words (its limits, use_gap and pause_mode stay
+ * the params'). */
+typedef enum kk_segment_fit {
+    KK_SEGMENT_FIT_DEFAULT = 0, /* params.fit as it is */
+    KK_SEGMENT_FIT_OVERLAP,     /* fitted to its cue, overlapping the next cue when still too long */
+    KK_SEGMENT_FIT_TRUNCATE,    /* fitted, cut where the next cue starts */
+    KK_SEGMENT_FIT_NONE,        /* its natural length (overlapping) */
+    /* its words at their times (fit.words) when it carries word times;
+     * else, or where they cannot be spoken, params.fit's cue fit */
+    KK_SEGMENT_FIT_WORDS,
+} kk_segment_fit;
+
 /* One segment to render. Strings are copied by kk_render where needed. */
 typedef struct kk_render_segment {
     const char *text;
@@ -96,6 +109,7 @@ typedef struct kk_render_segment {
                                  the track: a stem (one speaker's lines alone) is the whole
                                  list with the other speakers' lines muted, so that every
                                  line sits and sounds exactly as in the full mix */
+    kk_segment_fit fit;       /* KK_SEGMENT_FIT_DEFAULT (0): params.fit */
 } kk_render_segment;
 
 /* done of total segments finished; eta_s: an estimate of the seconds left

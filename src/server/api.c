@@ -199,16 +199,9 @@ static int settings_apply(kk_server *s, const cJSON *in, srv_settings *st, srv_r
         return -1;
     if ((v = cJSON_GetObjectItemCaseSensitive(in, "pitch")) && get_num(v, "settings.pitch", -12, 12, &st->pitch, rp))
         return -1;
-    if ((v = cJSON_GetObjectItemCaseSensitive(in, "fit"))) {
-        if (!cJSON_IsString(v) || (strcmp(v->valuestring, "overlap") && strcmp(v->valuestring, "truncate") &&
-                                   strcmp(v->valuestring, "none") && strcmp(v->valuestring, "words"))) {
-            srv_bad(rp, "settings.fit: overlap, truncate, none or words (each word at the source's time)");
-            return -1;
-        }
-        st->fit = !strcmp(v->valuestring, "truncate") ? SRV_FIT_TRUNCATE
-                  : !strcmp(v->valuestring, "none")   ? SRV_FIT_NONE
-                  : !strcmp(v->valuestring, "words")  ? SRV_FIT_WORDS
-                                                      : SRV_FIT_OVERLAP;
+    if ((v = cJSON_GetObjectItemCaseSensitive(in, "fit")) && (!cJSON_IsString(v) || srv_fit_parse(v->valuestring, &st->fit))) {
+        srv_bad(rp, "settings.fit: overlap, truncate, none or words (each word at the source's time)");
+        return -1;
     }
     if (cJSON_GetObjectItemCaseSensitive(in, "gap_ms") && get_int(in, "gap_ms", 0, 600000, &st->gap_ms, rp))
         return -1;
@@ -1329,8 +1322,7 @@ void api_segment_patch(srv_request *rq, srv_reply *rp)
 {
     kk_server *s = rq->srv;
     static const char *const keys[] = {"text", "start_ms", "end_ms", "speaker", "voice", "speed", "pitch", "words",
-                                       "coalesce",
-                                       NULL};
+                                       "fit", "coalesce", NULL};
     if (want_object(rq->json, rp) || known_keys(rq->json, keys, rp))
         return;
     /* coalesce: this edit joins the last one when that changed the same
@@ -1351,8 +1343,21 @@ void api_segment_patch(srv_request *rq, srv_reply *rp)
             return;
         mask |= KK_SEG_WORDS;
     }
+    /* fit: the segment's own (a word dragged in the studio makes it
+     * "words"), null for the project's */
+    const cJSON *fv = cJSON_GetObjectItemCaseSensitive(rq->json, "fit");
+    srv_fit fit;
+    if (fv && !cJSON_IsNull(fv) && (!cJSON_IsString(fv) || srv_fit_parse(fv->valuestring, &fit))) {
+        free(g.words_json);
+        srv_bad(rp, "fit: overlap, truncate, none, words (each word at its time), or null for the project's fit");
+        return;
+    }
+    if (fv) {
+        g.fit = cJSON_IsNull(fv) ? NULL : fv->valuestring; /* borrowed from the body */
+        mask |= KK_SEG_FIT;
+    }
     if (!mask) {
-        srv_bad(rp, "body: nothing to change (text, start_ms and end_ms, speaker, voice, speed, pitch, words)");
+        srv_bad(rp, "body: nothing to change (text, start_ms and end_ms, speaker, voice, speed, pitch, words, fit)");
         return;
     }
     if (cJSON_IsTrue(jc))

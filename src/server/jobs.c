@@ -391,8 +391,9 @@ static kk_cache_key seg_key(const srv_settings *st, const kk_store_segment *g)
     kk_cache_key_add_str(&b, seg_voice(st, g));
     kk_cache_key_add_f64(&b, (double)(float)(g->speed > 0 ? g->speed : st->speed));
     kk_cache_key_add_f64(&b, isnan(g->pitch) ? st->pitch : g->pitch);
-    kk_cache_key_add_i64(&b, st->fit);
-    if (st->fit == SRV_FIT_WORDS) /* the word times are where the words go */
+    srv_fit fit = srv_segment_fit(st, g);
+    kk_cache_key_add_i64(&b, fit);
+    if (fit == SRV_FIT_WORDS) /* the word times are where the words go */
         kk_cache_key_add_str(&b, g->words_json ? g->words_json : "");
     /* The fit shortens speech to its cue's length; where the cue sits
      * changes only the placement. */
@@ -458,13 +459,20 @@ static void segment_words_free(kk_render_segment *rs, size_t n)
     }
 }
 
-/* The segment as kk_render takes it; with the fit "words", its word times
- * (segment_words_free frees them). */
+/* The segment as kk_render takes it, with its own fit when it differs from
+ * the project's; with the fit "words", its word times (segment_words_free
+ * frees them). */
 static kk_render_segment render_segment(const kk_store_segment *g, const srv_settings *st)
 {
     size_t n = 0;
-    kk_word *w = st->fit == SRV_FIT_WORDS ? segment_words(g, &n) : NULL;
+    srv_fit fit = srv_segment_fit(st, g);
+    kk_word *w = fit == SRV_FIT_WORDS ? segment_words(g, &n) : NULL;
+    /* its own fit, when it has one, over the project's (render_params) */
+    static const kk_segment_fit own[] = {[SRV_FIT_OVERLAP] = KK_SEGMENT_FIT_OVERLAP,
+                                         [SRV_FIT_TRUNCATE] = KK_SEGMENT_FIT_TRUNCATE,
+                                         [SRV_FIT_NONE] = KK_SEGMENT_FIT_NONE, [SRV_FIT_WORDS] = KK_SEGMENT_FIT_WORDS};
     return (kk_render_segment){.words = w, .n_words = n,
+                               .fit = fit != st->fit ? own[fit] : KK_SEGMENT_FIT_DEFAULT,
                                .text = g->text ? g->text : "",
                                .start_ms = g->start_ms,
                                .end_ms = g->end_ms,

@@ -39,11 +39,8 @@ void srv_settings_parse(const char *json, srv_settings *st)
         st->speed = v->valuedouble;
     if ((v = cJSON_GetObjectItemCaseSensitive(o, "pitch")) && cJSON_IsNumber(v) && fabs(v->valuedouble) <= 12)
         st->pitch = v->valuedouble;
-    if ((v = cJSON_GetObjectItemCaseSensitive(o, "fit")) && cJSON_IsString(v))
-        st->fit = !strcmp(v->valuestring, "truncate") ? SRV_FIT_TRUNCATE
-                  : !strcmp(v->valuestring, "none")   ? SRV_FIT_NONE
-                  : !strcmp(v->valuestring, "words")  ? SRV_FIT_WORDS
-                                                      : SRV_FIT_OVERLAP;
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "fit")) && cJSON_IsString(v) && srv_fit_parse(v->valuestring, &st->fit))
+        st->fit = SRV_FIT_OVERLAP;
     if ((v = cJSON_GetObjectItemCaseSensitive(o, "gap_ms")) && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
         v->valuedouble <= 600000)
         st->gap_ms = (int64_t)v->valuedouble;
@@ -90,6 +87,25 @@ int srv_cast_set(srv_settings *st, const char *speaker, const char *voice)
     }
     snprintf(st->cast[i].voice, sizeof st->cast[i].voice, "%s", voice);
     return 0;
+}
+
+int srv_fit_parse(const char *name, srv_fit *out)
+{
+    static const srv_fit all[] = {SRV_FIT_OVERLAP, SRV_FIT_TRUNCATE, SRV_FIT_NONE, SRV_FIT_WORDS};
+    for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
+        if (!strcmp(name, srv_fit_name(all[i]))) {
+            *out = all[i];
+            return 0;
+        }
+    return -1;
+}
+
+srv_fit srv_segment_fit(const srv_settings *st, const kk_store_segment *g)
+{
+    srv_fit f = st->fit;
+    if (g->fit)
+        (void)srv_fit_parse(g->fit, &f); /* a name the server no longer has: the project's */
+    return f;
 }
 
 const char *srv_fit_name(srv_fit f)
@@ -277,6 +293,7 @@ cJSON *srv_segment_json(const kk_store_segment *g, size_t index, const srv_seg_v
         cJSON_AddItemToObject(o, "words", words);
     else
         cJSON_AddNullToObject(o, "words");
+    add_str_or_null(o, "fit", g->fit); /* its own fit; null: the project's */
     cJSON_AddStringToObject(o, "status", v->status);
     add_str_or_null(o, "error", v->error);
     add_str_or_null(o, "audio_version", v->rendered ? v->audio_version : NULL);

@@ -72,6 +72,12 @@ void srv_settings_defaults(srv_settings *st);
 void srv_settings_parse(const char *json, srv_settings *out);
 /* "overlap", "truncate", "none" or "words". */
 const char *srv_fit_name(srv_fit f);
+/* The fit of that name (srv_fit_name's), 0; -1 for any other (out
+ * untouched). */
+int srv_fit_parse(const char *name, srv_fit *out);
+/* The fit segment g is rendered with: its own (kk_store_segment.fit, when
+ * it names one), else the project's. */
+srv_fit srv_segment_fit(const srv_settings *st, const kk_store_segment *g);
 /* The settings as the API shows them; the caller owns the object. */
 cJSON *srv_settings_json(const srv_settings *st);
 /* The same printed unformatted, malloc'd; NULL when memory runs out. */

@@ -33,6 +33,11 @@
  *             data directory's videos/), name (as uploaded), mime, size,
  *             duration_ms, width, height, has_audio, created_ms
  *
+ * Version 3 adds segments.fit (TEXT, NULL: the project's fit; else a fit
+ * name the server checks, "words" or a cue fit), an edit like the other
+ * segment fields; history entries written before it carry no "fit" and
+ * leave it NULL.
+ *
  * A video is not part of the edit history (attaching one is not undone);
  * its row goes with the project (ON DELETE CASCADE), its file is the
  * caller's to remove (kk_store_set_video and kk_store_delete_video hand
@@ -170,6 +175,7 @@ typedef struct migration {
 static const migration MIGRATIONS[] = {
     {SCHEMA_V1, NULL}, /* 0 -> 1 */
     {SCHEMA_V2, NULL}, /* 1 -> 2: videos */
+    {"ALTER TABLE segments ADD COLUMN fit TEXT;", NULL}, /* 2 -> 3: a segment's own fit */
 };
 #define SCHEMA_VERSION ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -562,10 +568,11 @@ static const struct {
 } FIELDS[] = {
     {"start_ms", F_INT}, {"end_ms", F_INT}, {"text", F_TEXT},  {"speaker", F_TEXT},
     {"voice", F_TEXT},   {"speed", F_REAL}, {"pitch", F_REAL}, {"words", F_TEXT},
+    {"fit", F_TEXT},
 };
-enum { FI_START, FI_END, FI_TEXT, FI_SPEAKER, FI_VOICE, FI_SPEED, FI_PITCH, FI_WORDS, N_FIELDS };
+enum { FI_START, FI_END, FI_TEXT, FI_SPEAKER, FI_VOICE, FI_SPEED, FI_PITCH, FI_WORDS, FI_FIT, N_FIELDS };
 
-#define SEG_COLS "id, start_ms, end_ms, text, speaker, voice, speed, pitch, words"
+#define SEG_COLS "id, start_ms, end_ms, text, speaker, voice, speed, pitch, words, fit"
 
 static int field_index(const char *name)
 {
@@ -585,6 +592,7 @@ static int field_eq(int k, const kk_store_segment *a, const kk_store_segment *b)
         case FI_VOICE: return str_eq(a->voice, b->voice);
         case FI_SPEED: return a->speed == b->speed;
         case FI_PITCH: return (isnan(a->pitch) && isnan(b->pitch)) || a->pitch == b->pitch;
+        case FI_FIT: return str_eq(a->fit, b->fit);
         default: return str_eq(a->words_json, b->words_json);
     }
 }
@@ -602,6 +610,7 @@ static cJSON *field_json(int k, const kk_store_segment *g)
         case FI_TEXT: t = g->text; break;
         case FI_SPEAKER: t = g->speaker; break;
         case FI_VOICE: t = g->voice; break;
+        case FI_FIT: t = g->fit; break;
         default: t = g->words_json; break;
     }
     return t ? cJSON_CreateString(t) : cJSON_CreateNull();
@@ -670,7 +679,8 @@ static kk_status read_segment(sqlite3_stmt *st, int col0, kk_store_segment *g, k
     g->speed = sqlite3_column_type(st, col0 + 6) == SQLITE_NULL ? 0 : sqlite3_column_double(st, col0 + 6);
     g->pitch = sqlite3_column_type(st, col0 + 7) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col0 + 7);
     if (col_dup(st, col0 + 3, &g->text) || col_dup(st, col0 + 4, &g->speaker) || col_dup(st, col0 + 5, &g->voice) ||
-        col_dup(st, col0 + 8, &g->words_json) || (!g->text && !(g->text = strdup("")))) {
+        col_dup(st, col0 + 8, &g->words_json) || col_dup(st, col0 + 9, &g->fit) ||
+        (!g->text && !(g->text = strdup("")))) {
         kk_store_segment_free(g);
         return nomem(err);
     }
@@ -681,8 +691,8 @@ void kk_store_segment_free(kk_store_segment *g)
 {
     if (!g)
         return;
-    free(g->text), free(g->speaker), free(g->voice), free(g->words_json);
-    g->text = g->speaker = g->voice = g->words_json = NULL;
+    free(g->text), free(g->speaker), free(g->voice), free(g->words_json), free(g->fit);
+    g->text = g->speaker = g->voice = g->words_json = g->fit = NULL;
 }
 
 void kk_store_segments_free(kk_store_segment *v, size_t n)
@@ -763,6 +773,8 @@ static kk_status check_segment(const kk_store_segment *g, unsigned mask, kk_erro
                             g->speed);
     if ((mask & KK_SEG_WORDS) && (r = check_words(g->words_json, err)) != KK_OK)
         return r;
+    if ((mask & KK_SEG_FIT) && g->fit && (!*g->fit || !utf8_valid(g->fit)))
+        return kk_error_set(err, KK_ERR_ARG, "a fit name cannot be empty (NULL uses the project's fit)");
     if ((mask & KK_SEG_PITCH) && isinf(g->pitch))
         return kk_error_set(err, KK_ERR_ARG, "pitch must be a finite number (NAN uses the project's)");
     return KK_OK;
@@ -1007,8 +1019,8 @@ static kk_status apply_ins(kk_store *s, int64_t project, cJSON *op, int64_t *id,
         return damaged(s, project, err);
     sqlite3_stmt *st;
     r = prep(s,
-             "INSERT INTO segments (id, project_id, seq, start_ms, end_ms, text, speaker, voice, speed, pitch, words) "
-             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             "INSERT INTO segments (id, project_id, seq, start_ms, end_ms, text, speaker, voice, speed, pitch, words, "
+             "fit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
              &st, err);
     if (r != KK_OK)
         return r;
@@ -1678,7 +1690,7 @@ static kk_status segments_locked(kk_store *s, int64_t project, kk_store_segment 
         if ((r = read_segment(st, 0, &rows[len], err)) != KK_OK)
             break;
         o[len].id = rows[len].id;
-        o[len].seq = sqlite3_column_double(st, 9);
+        o[len].seq = sqlite3_column_double(st, 10);
         o[len].start = rows[len].start_ms;
         len++;
     }
@@ -1736,6 +1748,10 @@ static const char *edit_label(unsigned fields)
 {
     if (fields == 1u << FI_WORDS)
         return "change word times";
+    if (fields == 1u << FI_FIT)
+        return "change fit";
+    if (fields == (1u << FI_WORDS | 1u << FI_FIT))
+        return "change word times"; /* a word dragged: its times and the fit "words" */
     fields &= ~(1u << FI_WORDS); /* dropped words follow a text change */
     if (fields == 1u << FI_TEXT)
         return "edit text";
@@ -1843,6 +1859,8 @@ static kk_status edit_segment_locked(kk_store *s, int64_t project, int64_t id, u
         nw.words_json = NULL; /* the source's word times belong to the old text */
     if (mask & KK_SEG_WORDS)
         nw.words_json = patch->words_json;
+    if (mask & KK_SEG_FIT)
+        nw.fit = patch->fit;
     unsigned fields = 0;
     for (int k = 0; k < N_FIELDS; k++)
         if (!field_eq(k, &old, &nw))
@@ -1882,7 +1900,7 @@ kk_status kk_store_edit_segment(kk_store *s, int64_t project, int64_t id, unsign
 {
     const unsigned all =
         KK_SEG_TEXT | KK_SEG_TIMES | KK_SEG_SPEAKER | KK_SEG_VOICE | KK_SEG_SPEED | KK_SEG_PITCH | KK_SEG_WORDS |
-        KK_SEG_COALESCE;
+        KK_SEG_FIT | KK_SEG_COALESCE;
     if (!mask || (mask & ~all) || !patch)
         return kk_error_set(err, KK_ERR_ARG, "an edit of segment %lld needs a patch and fields to change (mask 0x%x)",
                             (long long)id, mask);

@@ -95,6 +95,7 @@ typedef struct kk_store_segment {
     double speed;  /* 0: the project's */
     double pitch;  /* NAN: the project's */
     char *words_json; /* the source's word times as a JSON array, NULL when none */
+    char *fit;        /* its own fit ("words", "overlap", ...: the server's names); NULL: the project's */
 } kk_store_segment;
 
 void kk_store_segment_free(kk_store_segment *g); /* frees the members, not g */
@@ -123,6 +124,9 @@ enum {
      * (a burst of typing, a slider's drag: one undo step); else it is
      * recorded as usual. */
     KK_SEG_COALESCE = 1 << 7,
+    /* fit: the segment's own fit, NULL for the project's (any non-empty
+     * name is stored; the server says which names there are) */
+    KK_SEG_FIT = 1 << 8,
 };
 
 /* Sets the fields in mask from patch (other members of patch are ignored);

@@ -266,3 +266,117 @@ void kk_prosody_problem_text(const kk_prosody_problem *p, const char *name, char
         snprintf(dst, size, "%s gets %lld frames of 25 ms for %lld phonemes (at least one each)", who,
                  (long long)p->frames, (long long)p->ids);
 }
+
+/* ---- emphasis ---- */
+
+/* Adds (give > 0) or takes (give < 0) |give| frames over the m ids in idx,
+ * in proportion to weight[k] (what id idx[k] may take or give; the caller
+ * makes |give| <= the sum when taking): largest remainders, ties to the
+ * first. */
+static void share_frames(int *dur, const size_t *idx, const double *weight, size_t m, int64_t give, double *scratch)
+{
+    double wsum = 0.0;
+    for (size_t k = 0; k < m; k++)
+        wsum += weight[k];
+    if (m == 0 || give == 0 || wsum <= 0.0)
+        return;
+    int64_t amount = give < 0 ? -give : give, done = 0;
+    for (size_t k = 0; k < m; k++) {
+        double x = weight[k] * (double)amount / wsum;
+        int64_t f = (int64_t)floor(x);
+        if (give < 0 && f > (int64_t)weight[k])
+            f = (int64_t)weight[k];
+        scratch[k] = x - (double)f;
+        dur[idx[k]] += (int)(give < 0 ? -f : f);
+        done += f;
+    }
+    for (; done < amount; done++) {
+        size_t best = m;
+        for (size_t k = 0; k < m; k++)
+            if (scratch[k] >= 0.0 && (best == m || scratch[k] > scratch[best]))
+                best = k;
+        if (best == m)
+            break;
+        dur[idx[best]] += give < 0 ? -1 : 1;
+        scratch[best] = -1.0;
+    }
+}
+
+int64_t kk_prosody_emphasise(int *dur, size_t n_ids, const kk_prosody_span *words, size_t n_words, double factor)
+{
+    int *orig = malloc((n_ids ? n_ids : 1) * sizeof *orig);
+    size_t *idx = malloc((n_ids ? n_ids : 1) * sizeof *idx);
+    double *w = malloc((n_ids ? n_ids : 1) * sizeof *w), *scratch = malloc((n_ids ? n_ids : 1) * sizeof *scratch);
+    if (!orig || !idx || !w || !scratch) {
+        free(orig), free(idx), free(w), free(scratch);
+        return -1;
+    }
+    if (n_ids < 3) { /* no word between the pads */
+        free(orig), free(idx), free(w), free(scratch);
+        return 0;
+    }
+    memcpy(orig, dur, n_ids * sizeof *orig);
+    if (!(factor >= 1.0))
+        factor = 1.0;
+    int64_t grew = 0;
+    for (size_t k = 0; k < n_words; k++) {
+        const kk_prosody_span *e = &words[k];
+        if (!e->emphasis || !e->n_ids || e->first_id < 1 || e->first_id + e->n_ids > n_ids - 1)
+            continue;
+        int64_t nat = 0;
+        for (size_t i = e->first_id; i < e->first_id + e->n_ids; i++)
+            nat += orig[i];
+        int64_t extra = (int64_t)llround((double)nat * (factor - 1.0));
+        if (factor > 1.0 && extra < 1)
+            extra = 1;
+        if (extra <= 0)
+            continue;
+        /* the word: longer, in proportion to its ids' natural frames */
+        for (size_t i = 0; i < e->n_ids; i++)
+            idx[i] = e->first_id + i, w[i] = orig[e->first_id + i];
+        share_frames(dur, idx, w, e->n_ids, extra, scratch);
+        /* its neighbours, nearest first: what each id can still give */
+        int64_t want = extra;
+        for (size_t r = 1; want > 0 && (r <= k || k + r < n_words); r++) {
+            size_t m = 0;
+            double cap = 0.0;
+            for (int side = 0; side < 2; side++) {
+                if (side == 0 ? r > k : k + r >= n_words)
+                    continue;
+                const kk_prosody_span *d = &words[side == 0 ? k - r : k + r];
+                if (d->emphasis || d->first_id < 1 || d->first_id + d->n_ids > n_ids - 1)
+                    continue;
+                for (size_t i = d->first_id; i < d->first_id + d->n_ids; i++) {
+                    int keep = (int)ceil(orig[i] * KK_EMPHASIS_KEEP);
+                    if (keep < 1)
+                        keep = 1;
+                    if (dur[i] > keep) {
+                        idx[m] = i, w[m] = dur[i] - keep, cap += w[m];
+                        m++;
+                    }
+                }
+            }
+            int64_t take = want < (int64_t)cap ? want : (int64_t)cap;
+            share_frames(dur, idx, w, m, -take, scratch);
+            want -= take;
+        }
+        grew += want;
+    }
+    free(orig), free(idx), free(w), free(scratch);
+    return grew;
+}
+
+void kk_prosody_gain(float *s, size_t n, size_t start, size_t end, double gain_db)
+{
+    if (end > n)
+        end = n;
+    if (!s || start >= end)
+        return;
+    double g = pow(10.0, gain_db / 20.0);
+    size_t len = end - start, ramp = KK_EMPHASIS_RAMP < len / 2 ? KK_EMPHASIS_RAMP : len / 2;
+    for (size_t i = 0; i < len; i++) {
+        size_t edge = i < len - 1 - i ? i : len - 1 - i; /* samples from the nearer end */
+        double a = ramp && edge < ramp ? (double)edge / (double)ramp : 1.0;
+        s[start + i] *= (float)(1.0 + (g - 1.0) * a);
+    }
+}

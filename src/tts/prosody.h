@@ -104,4 +104,44 @@ void kk_prosody_fit_free(kk_prosody_fit *f);
  * report; name is the word's text (may be NULL). */
 void kk_prosody_problem_text(const kk_prosody_problem *p, const char *name, char *dst, size_t size);
 
+/* ---- emphasis (kk_g2p_word.emphasis: [word](+), *word*) ----
+ *
+ * A stressed word is said longer, and its neighbours a little faster so
+ * that the sentence keeps its length and the words after it their places:
+ * the word's frames are multiplied by KK_EMPHASIS_FACTOR (at least one
+ * frame more; shared among its ids in proportion to their durations), and
+ * as many frames are taken from the words next to it (each id keeping at
+ * least KK_EMPHASIS_KEEP of its frames and one frame), the nearest words
+ * first (one on each side, then two, ...), in proportion to what each id
+ * can give. Spaces, punctuation, pads and other emphasised words give
+ * nothing. When the neighbours cannot give it all (a one-word sentence),
+ * the chunk grows by the rest. */
+#define KK_EMPHASIS_FACTOR 1.25
+#define KK_EMPHASIS_KEEP 0.6
+
+typedef struct kk_prosody_span {
+    size_t first_id, n_ids; /* a word's ids in the chunk (the leading pad is id 0) */
+    int emphasis;
+} kk_prosody_span;
+
+/* Applies emphasis to dur (n_ids frames per id, pads included, each >= 1)
+ * in place, for words (in order of first_id, not overlapping, inside
+ * 1 .. n_ids - 2; others are skipped) at factor (>= 1; KK_EMPHASIS_FACTOR).
+ * Returns how many frames the chunk grew by (0 when the neighbours gave
+ * all), or -1 when memory ran out (dur then untouched). */
+int64_t kk_prosody_emphasise(int *dur, size_t n_ids, const kk_prosody_span *words, size_t n_words, double factor);
+
+/* Lengthening alone does not make a word louder: Kokoro's energy curve
+ * stays where it was, and a longer word's mean energy even drops (0.1 to
+ * 1.3 dB, tools/prosody_eval/emphasis.py, docs/prosody.md). So the word's
+ * samples are raised by this much too, as a speaker's stressed word is. */
+#define KK_EMPHASIS_GAIN_DB 2.0
+#define KK_EMPHASIS_RAMP 240 /* samples (10 ms) of the gain's rise and fall */
+
+/* Multiplies samples [start, end) of s (n samples; the span is clipped to
+ * it) by gain_db, rising from 1 over the first KK_EMPHASIS_RAMP samples
+ * and back over the last ones (half the span each when it is shorter), so
+ * that no step is heard. */
+void kk_prosody_gain(float *s, size_t n, size_t start, size_t end, double gain_db);
+
 #endif

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "g2p.h"
+#include "prosody.h"
 #include "kk_forward.h"
 #include "kk_time.h"
 #include "voice.h"
@@ -347,7 +348,7 @@ static void word_times(const chunk *c, const int *d, kk_tts_word *out)
         out[i] = (kk_tts_word){.text_start = w->text_start, .text_end = w->text_end,
                                .start_sample = start * KK_SAMPLES_PER_FRAME,
                                .end_sample = frames * KK_SAMPLES_PER_FRAME,
-                               .first_id = w->first_id + 1, .n_ids = w->n_ids};
+                               .first_id = w->first_id + 1, .n_ids = w->n_ids, .emphasis = w->emphasis};
     }
 }
 
@@ -393,20 +394,56 @@ static kk_status check_params(const kk_synth_params *p, kk_error *err)
     return KK_OK;
 }
 
-/* "<phonemes>|<pause>\n" per chunk. */
+/* "<phonemes>|<pause>\n" per chunk; "|emphasis <factor> <id>+<n> ..."
+ * before the newline when it has emphasised words (their durations differ
+ * from the plain text's: a cache keyed on this string must tell them
+ * apart). */
 static char *join_phonemes(const chunk_list *l)
 {
     size_t n = 1;
     for (size_t i = 0; i < l->n; i++)
-        n += (l->v[i].phonemes ? strlen(l->v[i].phonemes) : 0) + 16;
+        n += (l->v[i].phonemes ? strlen(l->v[i].phonemes) : 0) + 32 + 48 * l->v[i].n_words;
     char *s = malloc(n), *e = s;
     if (!s)
         return NULL;
-    for (size_t i = 0; i < l->n; i++)
-        e += snprintf(e, n - (size_t)(e - s), "%s|%d\n", l->v[i].phonemes ? l->v[i].phonemes : "",
-                      l->v[i].pause_ms);
+    for (size_t i = 0; i < l->n; i++) {
+        const chunk *c = &l->v[i];
+        e += snprintf(e, n - (size_t)(e - s), "%s|%d", c->phonemes ? c->phonemes : "", c->pause_ms);
+        int any = 0;
+        for (size_t k = 0; k < c->n_words; k++) {
+            if (!c->words[k].emphasis)
+                continue;
+            if (!any++)
+                e += snprintf(e, n - (size_t)(e - s), "|emphasis %.2f", KK_EMPHASIS_FACTOR);
+            e += snprintf(e, n - (size_t)(e - s), " %zu+%zu", c->words[k].first_id + 1, c->words[k].n_ids);
+        }
+        e += snprintf(e, n - (size_t)(e - s), "\n");
+    }
     *e = '\0';
     return s;
+}
+
+/* The adjust_durations hook of a chunk with emphasised words
+ * (kk_forward_params): its words' spans, lengthened there. */
+typedef struct {
+    kk_prosody_span *spans;
+    size_t n;
+} emphasis_hook;
+
+static void emphasise(void *user, int *durations, int n_ids)
+{
+    const emphasis_hook *h = user;
+    /* -1 (no memory): the durations stay the predicted ones, a plainer
+     * reading rather than a failed one */
+    (void)kk_prosody_emphasise(durations, (size_t)n_ids, h->spans, h->n, KK_EMPHASIS_FACTOR);
+}
+
+static int any_emphasis(const chunk *c)
+{
+    for (size_t k = 0; k < c->n_words; k++)
+        if (c->words[k].emphasis)
+            return 1;
+    return 0;
 }
 
 kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, kk_tts_script **out, kk_error *err)
@@ -507,6 +544,7 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
     float *buf = NULL;
     kk_tts_word *words = NULL;
     kk_forward_result r = {0};
+    emphasis_hook eh = {0};
     kk_forward_params fp = kk_forward_default_params();
     fp.speed = p->speed;
     fp.threads = p->threads;
@@ -531,6 +569,20 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
                 break;
             }
             fp.durations = p->durations ? p->durations[i] : NULL;
+            fp.adjust_durations = NULL;
+            if (!fp.durations && any_emphasis(c)) {
+                kk_prosody_span *sp = realloc(eh.spans, c->n_words * sizeof *sp);
+                if (!sp) {
+                    st = kk_error_set(err, KK_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                eh.spans = sp, eh.n = c->n_words;
+                for (size_t k = 0; k < c->n_words; k++)
+                    sp[k] = (kk_prosody_span){.first_id = c->words[k].first_id + 1, .n_ids = c->words[k].n_ids,
+                                              .emphasis = c->words[k].emphasis};
+                fp.adjust_durations = emphasise;
+                fp.adjust_user = &eh;
+            }
             double t0 = kk_now_ms();
             st = kk_model_forward(t->model, c->ids, (int)c->n_ids, style, &fp, &r, err);
             if (p->profile)
@@ -558,6 +610,9 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
                 break;
             }
             word_times(c, r.durations, words);
+            for (size_t k = 0; buf && k < c->n_words; k++)
+                if (words[k].emphasis)
+                    kk_prosody_gain(buf, speech, words[k].start_sample, words[k].end_sample, KK_EMPHASIS_GAIN_DB);
         }
         kk_tts_chunk out = {.samples = buf, .n_samples = speech + pause, .pause_samples = pause, .index = i,
                             .text_start = c->text_start, .text_end = c->text_end, .phonemes = c->phonemes,
@@ -573,6 +628,7 @@ kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params 
     kk_forward_result_free(&r);
     free(buf);
     free(words);
+    free(eh.spans);
     if (voice_owned)
         kk_voice_free(voice);
     return st;

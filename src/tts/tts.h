@@ -82,6 +82,11 @@ typedef struct kk_tts_word {
     /* its ids in the chunk's durations (the leading pad is id 0, so the
      * first is >= 1): what a prosody fit (prosody.h) lengthens */
     size_t first_id, n_ids;
+    /* marked stressed ([word](+), *word*): spoken with a primary stress and
+     * lengthened by KK_EMPHASIS_FACTOR, its neighbours shortened to keep
+     * the chunk's length (prosody.h), unless the chunk's durations are
+     * given (kk_synth_params.durations: they say how long it is) */
+    int emphasis;
 } kk_tts_word;
 
 /* One chunk of speech, as it is handed over. */
@@ -182,7 +187,9 @@ typedef struct kk_tts_script kk_tts_script;
 kk_status kk_tts_prepare(kk_tts *t, const char *text, const kk_synth_params *p, kk_tts_script **out,
                          kk_error *err);
 /* Every chunk's phonemes and pause, as one string ("<phonemes>|<pause ms>"
- * per chunk, chunks separated by newlines): equal strings, equal audio. */
+ * per chunk, chunks separated by newlines; a chunk with emphasised words
+ * adds "|emphasis <factor> <first id>+<ids> ..."): equal strings, equal
+ * audio. */
 const char *kk_tts_script_phonemes(const kk_tts_script *s);
 size_t kk_tts_script_chunks(const kk_tts_script *s);
 kk_status kk_tts_speak(kk_tts *t, const kk_tts_script *s, const kk_synth_params *p, kk_error *err);

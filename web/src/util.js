@@ -15,6 +15,19 @@ export function fmtTime(ms, { millis = true } = {}) {
   return (neg ? '−' : '') + body;
 }
 
+/**
+ * A typed time to milliseconds: "2.25" or "2.25 s" (seconds), "0:02.250" or
+ * "1:02:03.5" (as fmtTime writes it); NaN for anything else.
+ */
+export function parseTime(text) {
+  const t = String(text ?? '').trim().replace(/\s*s$/i, '').replace('−', '-');
+  if (!/^-?\d+(\.\d*)?$|^-?\.\d+$|^\d+(:[0-5]?\d){1,2}(\.\d*)?$/.test(t)) return NaN;
+  const parts = t.split(':');
+  let s = 0;
+  for (const p of parts) s = s * 60 + parseFloat(p);
+  return Math.round(s * 1000);
+}
+
 /** Spoken form for screen readers: "1 minute 23.5 seconds". */
 export function spokenTime(ms) {
   if (ms == null) return 'no time';

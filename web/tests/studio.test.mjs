@@ -1523,6 +1523,65 @@ test('word timing: a word dragged on the waveform is heard later; reset to natur
   }
 });
 
+test('word timing: a start typed in a word chip moves the word (the segment\'s fit "words"); a bad value is refused', async () => {
+  const hms = (ms) => `00:00:0${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}`;
+  const times = [[1000, 1400], [1450, 1900], [1950, 2400]];
+  const texts = ['Good', 'morning', 'everyone.'];
+  const wscribe = JSON.stringify([{ text: 'Good morning everyone.', start: hms(1000), end: hms(3000),
+    words: texts.map((t, i) => ({ text: t, start: hms(times[i][0]), end: hms(times[i][1]) })) }]);
+  // the project fits cues (overlap): the edit gives the segment a fit of its own
+  const p = await api('POST', '/api/projects', { name: 'typed timing', text: wscribe, format: 'wscribe' });
+  const sid = p.segments[0].id;
+  const seg = async () => (await api('GET', `/api/projects/${p.id}`)).segments[0];
+  try {
+    await page.evaluate((id) => {
+      location.hash = `#/p/${id}`;
+    }, p.id);
+    await until('its segment shown', async () => (await rows()).length === 1 && (await rows())[0].id === sid, 20000);
+    const before = await until('its segment rendered', async () => {
+      const r = (await rows())[0];
+      return r.status === 'ready' && r.version ? r : null;
+    }, 90000, 250);
+    await page.click(`.seg-row[data-id="${sid}"] .seg-num`);
+    await page.waitForSelector('[data-test=word-chip-2]');
+    // a value that is no time, then one before the word before it: refused, nothing sent
+    await page.click('[data-test=word-chip-2]', { clickCount: 2 });
+    await page.waitForSelector('[data-test=word-start-2]');
+    const type = async (text) => {
+      await page.click('[data-test=word-start-2]', { clickCount: 3 });
+      await page.keyboard.type(text);
+      await page.keyboard.press('Enter');
+    };
+    await type('soon');
+    await page.waitForSelector('[data-test=word-edit-error]');
+    assert.match(await page.$eval('[data-test=word-edit-error]', (e) => e.textContent), /seconds/);
+    await type('1.2');
+    await until('the bounds said', async () => /between/.test(await page.$eval('[data-test=word-edit-error]', (e) => e.textContent)), 5000);
+    assert.equal((await seg()).words[2].start_ms, 1950, 'nothing committed');
+    // Escape cancels
+    await page.keyboard.press('Escape');
+    await until('the chip back', async () => !(await page.$('[data-test=word-start-2]')) && !!(await page.$('[data-test=word-chip-2]')), 5000);
+    // a good time: the segment re-rendered with "everyone." at 2.3 s
+    await page.click('[data-test=word-chip-2]', { clickCount: 2 });
+    await page.waitForSelector('[data-test=word-start-2]');
+    await type('2.3');
+    await until('re-rendered with the typed time', async () => {
+      const r = (await rows())[0];
+      return r.status === 'ready' && r.version && r.version !== before.version ? r : null;
+    }, 90000, 250);
+    const s1 = await seg();
+    assert.ok(Math.abs(s1.rendered.words[2].start_ms - 2300) <= 25, `"everyone." at 2.3 s: ${JSON.stringify(s1.rendered.words)}`);
+    assert.ok(Math.abs(s1.words[2].start_ms - 2300) <= 1, `the word times kept: ${JSON.stringify(s1.words)}`);
+    assert.equal(s1.fit, 'words', "the segment's own fit");
+    assert.equal((await api('GET', `/api/projects/${p.id}`)).settings.fit, 'overlap', "the project's stays");
+    assert.equal(await page.$eval('[data-test=segment-fit]', (e) => e.value), 'words', 'shown in the details');
+    assert.ok(!(await page.$('[data-test=word-start-2]')), 'the field closed');
+  } finally {
+    await backToExample();
+    await api('DELETE', `/api/projects/${p.id}`);
+  }
+});
+
 test('no console errors, page errors or failed requests', () => {
   assert.deepEqual(problems, []);
 });

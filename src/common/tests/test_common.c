@@ -1,6 +1,6 @@
 /* test_common.c - the shared helpers: the monotonic clock, mkdir -p, UTF-8
  * checks, the errno an I/O error records (a full disk told apart), base64
- * into a buffer. */
+ * into a buffer, the emphasis markup recognised and stripped. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +18,7 @@
 #include "kk_fs.h"
 #include "kk_time.h"
 #include "kk_utf8.h"
+#include "kk_emphasis.h"
 #include "kk_testutil.h"
 
 static void clock_moves_forward(void **state)
@@ -143,6 +144,48 @@ static void base64_appends(void **state)
     kk_buf_free(&b);
 }
 
+/* The emphasis markup: where it is, its words, and the shapes that are not
+ * emphasis (read as text). */
+static void emphasis_markup(void **state)
+{
+    (void)state;
+    const char *t = "I [never](+) said *she* stole it.";
+    size_t n = strlen(t);
+    kk_emphasis_span sp;
+    assert_int_equal(kk_emphasis_at(t, n, 2, &sp), 1);
+    assert_int_equal(sp.start, 2);
+    assert_int_equal(sp.end, 12);
+    assert_int_equal(sp.text_start, 3);
+    assert_int_equal(sp.text_end, 8);
+    assert_int_equal(kk_emphasis_at(t, n, 18, &sp), 1);
+    assert_int_equal(sp.start, 18);
+    assert_int_equal(sp.end, 23);
+    assert_int_equal(sp.text_start, 19);
+    assert_int_equal(sp.text_end, 22);
+    assert_int_equal(kk_emphasis_at(t, n, 3, &sp), 0);
+    char *p = kk_emphasis_strip(t);
+    assert_string_equal(p, "I never said she stole it.");
+    free(p);
+    assert_int_equal(kk_emphasis_any(t), 1);
+    /* not emphasis: kept as written */
+    static const char *const plain[] = {
+        "[word](", "[](+)", "[ ](+)", "[word](+", "[word] (+)", "[wo\nrd](+)", "[Kokoro](/kˈOkəɹO/)",
+        "2*3*4", "a * b * c", "footnote*", "*word", "* word*", "*word *", "*a*b", "**bold**", "[pause:500ms]",
+    };
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        assert_int_equal(kk_emphasis_any(plain[i]), 0);
+        char *q = kk_emphasis_strip(plain[i]);
+        assert_string_equal(q, plain[i]);
+        free(q);
+    }
+    /* after an opening mark, before punctuation; a phrase; a UTF-8 word */
+    p = kk_emphasis_strip("(*really*), \u201c*très*\u201d [so very](+)!");
+    assert_string_equal(p, "(really), \u201ctrès\u201d so very!");
+    free(p);
+    assert_null(kk_emphasis_strip(NULL));
+    assert_int_equal(kk_emphasis_at("x", 1, 5, &sp), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +194,7 @@ int main(void)
         cmocka_unit_test(utf8_checks),
         cmocka_unit_test(error_records_errno),
         cmocka_unit_test(base64_appends),
+        cmocka_unit_test(emphasis_markup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

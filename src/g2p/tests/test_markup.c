@@ -1,4 +1,5 @@
-/* test_markup.c - pronunciation overrides, pauses, broken markup, lexicon. */
+/* test_markup.c - pronunciation overrides, pauses, emphasis, broken markup,
+ * lexicon. */
 #include "helpers.h"
 
 #include <stdio.h>
@@ -42,6 +43,81 @@ static void pauses(void **state)
     assert_int_equal(cs.c[2].pause_after_ms, 1750); /* consecutive pauses add up */
     assert_int_equal(w.count, 0);
     chunks_free(&cs);
+    kk_g2p_free(g);
+}
+
+/* The words of one run, with their emphasis flags. */
+typedef struct {
+    kk_g2p_word w[64];
+    size_t n;
+    char phonemes[512];
+} word_list;
+
+static int collect_words(void *user, const kk_g2p_chunk *c)
+{
+    word_list *l = user;
+    for (size_t i = 0; i < c->n_words && l->n < 64; i++)
+        l->w[l->n++] = c->words[i];
+    size_t used = strlen(l->phonemes);
+    snprintf(l->phonemes + used, sizeof l->phonemes - used, "%s%s", used ? " | " : "", c->phonemes);
+    return 0;
+}
+
+static void emphasis(void **state)
+{
+    (void)state;
+    NEED_MODEL();
+    warnings w = {0};
+    kk_g2p *g = new_g2p(&w);
+    kk_error err;
+    const char *text = "I [never](+) said she *stole* it.";
+    word_list l = {0};
+    assert_int_equal(kk_g2p_run(g, text, "en-us", collect_words, &l, &err), KK_OK);
+    assert_int_equal(w.count, 0);
+    /* the marks are not spoken: the same phonemes as the plain text */
+    char plain[512];
+    snprintf(plain, sizeof plain, "%s", phon(g, "I never said she stole it.", "en-us"));
+    assert_string_equal(l.phonemes, plain);
+    assert_int_equal(l.n, 6);
+    for (size_t i = 0; i < l.n; i++) {
+        /* each word's span is its own letters, without the marks */
+        const char *t = text + l.w[i].text_start;
+        size_t len = l.w[i].text_end - l.w[i].text_start;
+        assert_true(len > 0 && t[0] != '[' && t[0] != '*' && t[len - 1] != ']' && t[len - 1] != '*');
+        assert_int_equal(l.w[i].emphasis, i == 1 || i == 4);
+    }
+    assert_int_equal(l.w[1].text_start, 3);
+    assert_int_equal(l.w[1].text_end, 8);
+    assert_int_equal(l.w[4].text_start, (size_t)(strstr(text, "stole") - text));
+    assert_int_equal(l.w[4].text_end, l.w[4].text_start + 5);
+    /* a word read weak gets its strong form, a secondary stress becomes
+     * primary, a normalised word is emphasised in full */
+    assert_string_equal(phon(g, "It is [the](+) place, [to](+) go.", "en-us"), "ˌɪt ɪz ðˈi plˈAs, tˈu ɡˈO.");
+    assert_string_equal(phon(g, "*a* dog", "en-us"), "ˈA dˈɔɡ");
+    assert_string_equal(phon(g, "[so](+) good", "en-us"), "sˈO ɡˈʊd");
+    assert_string_equal(phon(g, "I paid [$5](+).", "en-us"), phon(g, "I paid $5.", "en-us"));
+    assert_int_equal(w.count, 0);
+    /* not emphasis: "2*3*4" and a lone '*' are text as before */
+    static const char *const not_emph[] = {"2*3*4", "a * b", "footnote*", "**bold**"};
+    for (size_t i = 0; i < sizeof not_emph / sizeof not_emph[0]; i++) {
+        word_list m = {0};
+        assert_int_equal(kk_g2p_run(g, not_emph[i], "en-us", collect_words, &m, &err), KK_OK);
+        assert_true(m.n > 0);
+        for (size_t k = 0; k < m.n; k++)
+            assert_int_equal(m.w[k].emphasis, 0);
+    }
+    /* malformed markup is spoken as written, with a warning, never a crash */
+    assert_string_equal(phon(g, "[word]( go", "en-us"), "wˈɜɹd( ɡˈO");
+    assert_int_equal(w.kinds[KK_G2P_WARN_MARKUP], 1);
+    assert_string_equal(phon(g, "[](+) go", "en-us"), "(plˈʌs) ɡˈO");
+    assert_int_equal(w.kinds[KK_G2P_WARN_MARKUP], 2);
+    static const char *const odd[] = {"[](+)", "[word](", "*", "**", "*[](+)*", "[*x*](+)", "*x [y*](/a/)", "[ ](+)"};
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        chunks cs = {0};
+        kk_status st = kk_g2p_run(g, odd[i], "en-us", collect_chunk, &cs, &err);
+        assert_true(st == KK_OK);
+        chunks_free(&cs);
+    }
     kk_g2p_free(g);
 }
 
@@ -148,6 +224,7 @@ int main(void)
         cmocka_unit_test(title_periods),
         cmocka_unit_test(override_inline),
         cmocka_unit_test(pauses),
+        cmocka_unit_test(emphasis),
         cmocka_unit_test(broken_markup_spoken),
         cmocka_unit_test(lexicon_file),
     };

@@ -2,7 +2,8 @@
  * WScribe transcript's word times are where its words start, to the frame
  * (from the renderer's alignment, and the pause in the signal); the
  * re-render comes from the cache with the same bits; targets that cannot
- * be spoken fall back to the cue's fit and say which words and why. */
+ * be spoken fall back to the cue's fit and say which words and why; a
+ * segment's own fit wins over the render's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,6 +124,25 @@ static void test_words_land_on_their_frames(void **state)
     assert_int_equal(kk_render(tts, segs, 1, &p, &plain, &err), KK_OK);
     assert_int_equal(plain.cues[0].word_fit, 0);
     assert_null(plain.cues[0].fit_note);
+    /* a segment's own fit wins over the params': "words" on its own (the
+     * same audio, from the cache), a cue fit where the params say words */
+    kk_render_result own;
+    segs[0].fit = KK_SEGMENT_FIT_WORDS;
+    assert_int_equal(kk_render(tts, segs, 1, &p, &own, &err), KK_OK);
+    assert_int_equal(own.cues[0].word_fit, 1);
+    assert_int_equal(own.from_cache, 1);
+    assert_int_equal(own.n_samples, r.n_samples);
+    assert_memory_equal(own.samples, r.samples, r.n_samples * sizeof *r.samples);
+    kk_render_result_free(&own);
+    p.fit.words = 1;
+    segs[0].fit = KK_SEGMENT_FIT_OVERLAP;
+    assert_int_equal(kk_render(tts, segs, 1, &p, &own, &err), KK_OK);
+    assert_int_equal(own.cues[0].word_fit, 0);
+    assert_int_equal(own.n_samples, plain.n_samples);
+    kk_render_result_free(&own);
+    segs[0].fit = (kk_segment_fit)99;
+    assert_int_equal(kk_render(tts, segs, 1, &p, &own, &err), KK_ERR_ARG);
+    assert_non_null(strstr(err.msg, "segment 1"));
     kk_render_result_free(&plain);
     kk_render_result_free(&again);
     kk_render_result_free(&r);

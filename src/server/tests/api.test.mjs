@@ -517,6 +517,53 @@ describe('rendering', () => {
     assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
   });
 
+  test('a segment\'s own fit: PATCH {fit} over the project\'s, the render follows it, null gives it back', async () => {
+    const p = (await api(server, 'POST', '/api/projects', { name: 'Own fit', text: WSCRIBE, format: 'wscribe' })).json;
+    assert.equal(p.settings.fit, 'overlap');
+    assert.equal(p.segments[0].fit, null);
+    const seg = p.segments[0].id;
+    const near = (a, b) => Math.abs(a - b) <= 13;
+    const settled = async (pred) => {
+      for (let t0 = Date.now(); Date.now() - t0 < 120000; await new Promise((r) => setTimeout(r, 100))) {
+        const all = (await project(server, p.id)).segments;
+        if (all.every((g) => g.status === 'ready' && g.rendered) && pred(all)) return all;
+      }
+      throw new Error('the segments were not rendered as expected');
+    };
+    const first = await settled(() => true);
+    // "day." moved to 1.7 s with the segment's fit "words" (one edit): placed there though the project overlaps
+    const words = [{ text: 'Good', start_ms: 1000, end_ms: 1400 }, { text: 'day.', start_ms: 1700, end_ms: null }];
+    let r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`, { words, fit: 'words' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.segment.fit, 'words');
+    assert.equal(r.json.project.history.undo_label, 'change word times');
+    const own = await settled((all) => all[0].audio_version !== first[0].audio_version);
+    assert.ok(near(own[0].rendered.words[0].start_ms, 1000) && near(own[0].rendered.words[1].start_ms, 1700),
+      JSON.stringify(own[0].rendered.words));
+    assert.equal(own[1].audio_version, first[1].audio_version, 'the other segment is not rendered again');
+    assert.equal((await project(server, p.id)).settings.fit, 'overlap', "the project's fit stays");
+    // a cue fit of its own, and a name that is none
+    r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`, { fit: 'bogus' });
+    assert.equal(r.status, 400);
+    assert.match(r.json.error.message, /fit: overlap, truncate, none, words/);
+    r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`, { fit: 3 });
+    assert.equal(r.status, 400);
+    // null: the project's fit again, the words spoken naturally (they stay stored)
+    r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`, { fit: null });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.segment.fit, null);
+    assert.equal(r.json.project.history.undo_label, 'change fit');
+    assert.deepEqual(r.json.segment.words.map((w) => w.start_ms), [1000, 1700]);
+    const back = await settled((all) => all[0].audio_version !== own[0].audio_version);
+    assert.ok(back[0].rendered.words[1].start_ms < 1600, JSON.stringify(back[0].rendered.words));
+    // undo: its fit "words" again, and the audio placed by the words (from the cache)
+    r = await api(server, 'POST', `/api/projects/${p.id}/undo`);
+    assert.equal(r.status, 200, r.text);
+    const undone = await settled((all) => all[0].fit === 'words' && all[0].audio_version === own[0].audio_version);
+    assert.ok(near(undone[0].rendered.words[1].start_ms, 1700));
+    assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
+  });
+
   test('segment audio becomes ready (events) and changes after a text edit', async () => {
     const p = (await api(server, 'POST', '/api/projects', { name: 'Audio', text: SRT, format: 'srt' })).json;
     id = p.id;

@@ -1279,8 +1279,8 @@ static void test_newer_schema_refused(void **state)
     kk_store *s = open_store(path);
     int64_t p = make_project(s, "p", "a.srt", SRT);
     kk_store_close(s);
-    assert_int_equal(pragma(path, "PRAGMA user_version"), 2);
-    sql_exec(path, "PRAGMA user_version = 3");
+    assert_int_equal(pragma(path, "PRAGMA user_version"), 3);
+    sql_exec(path, "PRAGMA user_version = 4");
     kk_error err;
     s = (kk_store *)&err;
     expect(kk_store_open(path, &s, &err), KK_ERR_UNSUPPORTED, &err);
@@ -1288,8 +1288,8 @@ static void test_newer_schema_refused(void **state)
     assert_non_null(strstr(err.msg, path)); /* names the file */
     assert_non_null(strstr(err.msg, "newer"));
     /* the file is left as it was, and opens again at its own version */
-    assert_int_equal(pragma(path, "PRAGMA user_version"), 3);
-    sql_exec(path, "PRAGMA user_version = 2");
+    assert_int_equal(pragma(path, "PRAGMA user_version"), 4);
+    sql_exec(path, "PRAGMA user_version = 3");
     s = open_store(path);
     kk_store_project pr = project(s, p);
     assert_string_equal(pr.name, "p");
@@ -1307,9 +1307,9 @@ static void test_videos(void **state)
     kk_store *s = open_store(path);
     int64_t p = make_project(s, "p", "a.srt", SRT);
     kk_store_close(s);
-    sql_exec(path, "DROP TABLE videos; PRAGMA user_version = 1");
+    sql_exec(path, "DROP TABLE videos; ALTER TABLE segments DROP COLUMN fit; PRAGMA user_version = 1");
     s = open_store(path);
-    assert_int_equal(pragma(path, "PRAGMA user_version"), 2);
+    assert_int_equal(pragma(path, "PRAGMA user_version"), 3);
     kk_store_project pr = project(s, p);
     assert_string_equal(pr.name, "p");
     kk_store_project_free(&pr);
@@ -1350,6 +1350,74 @@ static void test_videos(void **state)
     kk_store_close(s);
 }
 
+/* Schema 3: a segment's own fit. A version 2 database gains the column
+ * (NULL: the project's) and keeps its segments; the fit is an undoable
+ * edit, kept by both halves of a split, and an empty name is refused. */
+static void test_segment_fit(void **state)
+{
+    char path[4096];
+    db_path(path, sizeof path, "fit");
+    kk_store *s = open_store(path);
+    int64_t p = make_project(s, "p", "a.srt", SRT);
+    kk_store_close(s);
+    sql_exec(path, "ALTER TABLE segments DROP COLUMN fit; PRAGMA user_version = 2");
+    s = open_store(path);
+    assert_int_equal(pragma(path, "PRAGMA user_version"), 3);
+    size_t n;
+    kk_store_segment *v = segs(s, p, &n);
+    assert_true(n >= 2);
+    assert_null(v[0].fit);
+    int64_t a = v[0].id;
+    char *text = strdup(v[0].text);
+    int64_t start = v[0].start_ms, end = v[0].end_ms;
+    kk_store_segments_free(v, n);
+    kk_error err;
+    kk_store_segment patch = {.fit = "words", .pitch = NAN};
+    expect(kk_store_edit_segment(s, p, a, KK_SEG_FIT, &patch, &err), KK_OK, &err);
+    kk_store_segment g;
+    expect(kk_store_get_segment(s, p, a, &g, &err), KK_OK, &err);
+    assert_string_equal(g.fit, "words");
+    assert_string_equal(g.text, text); /* the rest as it was */
+    kk_store_segment_free(&g);
+    kk_store_project pr = project(s, p);
+    assert_string_equal(pr.undo_label, "change fit");
+    kk_store_project_free(&pr);
+    expect(kk_store_undo(s, p, NULL, NULL, &err), KK_OK, &err);
+    expect(kk_store_get_segment(s, p, a, &g, &err), KK_OK, &err);
+    assert_null(g.fit);
+    kk_store_segment_free(&g);
+    expect(kk_store_redo(s, p, NULL, NULL, &err), KK_OK, &err);
+    /* word times and the fit in one edit: one step, named for the words */
+    patch = (kk_store_segment){.fit = "words", .words_json = "[{\"text\":\"x\",\"start_ms\":1,\"end_ms\":null}]",
+                               .pitch = NAN};
+    expect(kk_store_edit_segment(s, p, a, KK_SEG_FIT | KK_SEG_WORDS, &patch, &err), KK_OK, &err);
+    pr = project(s, p);
+    assert_string_equal(pr.undo_label, "change word times");
+    kk_store_project_free(&pr);
+    /* a split: both halves keep the fit */
+    int64_t b = 0;
+    expect(kk_store_split(s, p, a, start + (end - start) / 2, strlen(text) / 2, &b, &err), KK_OK, &err);
+    expect(kk_store_get_segment(s, p, b, &g, &err), KK_OK, &err);
+    assert_string_equal(g.fit, "words");
+    kk_store_segment_free(&g);
+    expect(kk_store_undo(s, p, NULL, NULL, &err), KK_OK, &err); /* the split, its inserted half with its fit */
+    expect(kk_store_redo(s, p, NULL, NULL, &err), KK_OK, &err);
+    expect(kk_store_get_segment(s, p, b, &g, &err), KK_OK, &err);
+    assert_string_equal(g.fit, "words");
+    kk_store_segment_free(&g);
+    /* back to the project's; an empty name is refused */
+    patch = (kk_store_segment){.fit = NULL, .pitch = NAN};
+    expect(kk_store_edit_segment(s, p, a, KK_SEG_FIT, &patch, &err), KK_OK, &err);
+    expect(kk_store_get_segment(s, p, a, &g, &err), KK_OK, &err);
+    assert_null(g.fit);
+    kk_store_segment_free(&g);
+    patch.fit = "";
+    expect(kk_store_edit_segment(s, p, a, KK_SEG_FIT, &patch, &err), KK_ERR_ARG, &err);
+    assert_non_null(strstr(err.msg, "fit"));
+    free(text);
+    kk_store_close(s);
+}
+
 static void test_migration_and_foreign_files(void **state)
 {
     char path[4096];
@@ -1363,7 +1431,7 @@ static void test_migration_and_foreign_files(void **state)
     s = open_store(path);
     int64_t p = make_project(s, "p", "a.txt", TXT);
     kk_store_close(s);
-    assert_int_equal(pragma(path, "PRAGMA user_version"), 2);
+    assert_int_equal(pragma(path, "PRAGMA user_version"), 3);
     assert_int_equal(pragma(path, "PRAGMA application_id"), 1263227732);
     char mode[16];
     assert_string_equal(pragma_text(path, "PRAGMA journal_mode", mode, sizeof mode), "wal");
@@ -1697,6 +1765,7 @@ int main(void)
         cmocka_unit_test(test_history_cap),
         cmocka_unit_test(test_edit_errors),
         cmocka_unit_test(test_words),
+        cmocka_unit_test(test_segment_fit),
         cmocka_unit_test(test_split_cases),
         cmocka_unit_test(test_merge_cases),
         cmocka_unit_test(test_insert_delete_cases),

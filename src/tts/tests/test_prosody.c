@@ -113,6 +113,83 @@ static void bad_words_are_refused(void **state)
     assert_int_equal(kk_pause_mode_from_name("x"), -1);
 }
 
+static int64_t sum(const int *d, size_t a, size_t b)
+{
+    int64_t s = 0;
+    for (size_t i = a; i < b; i++)
+        s += d[i];
+    return s;
+}
+
+/* An emphasised word is longer by the factor, its neighbours give the
+ * frames back, the chunk keeps its length, and nothing goes under a frame
+ * or under KK_EMPHASIS_KEEP of itself. */
+static void emphasis_keeps_the_length(void **state)
+{
+    (void)state;
+    /* pad, w0 (ids 1-3), space 4, w1 (5-8), space 9, w2 (10-12), "." 13, pad */
+    int d[15] = {3, 2, 4, 3, 1, 3, 6, 4, 2, 1, 3, 5, 2, 8, 4};
+    int before[15];
+    memcpy(before, d, sizeof d);
+    kk_prosody_span w[3] = {{1, 3, 0}, {5, 4, 1}, {10, 3, 0}};
+    assert_int_equal(kk_prosody_emphasise(d, 15, w, 3, 1.3), 0);
+    assert_int_equal(sum(d, 0, 15), sum(before, 0, 15));
+    assert_int_equal(sum(d, 5, 9), 15 + 5); /* 15 frames * 1.3 = 19.5 -> 20 */
+    assert_true(sum(d, 1, 4) < sum(before, 1, 4) && sum(d, 10, 13) < sum(before, 10, 13));
+    int pads_and_marks[] = {0, 4, 9, 13, 14};
+    for (size_t k = 0; k < 5; k++)
+        assert_int_equal(d[pads_and_marks[k]], before[pads_and_marks[k]]);
+    for (size_t i = 0; i < 15; i++)
+        assert_true(d[i] >= 1 && d[i] >= (int)ceil(before[i] * KK_EMPHASIS_KEEP));
+
+    /* a word alone: nobody to give, the chunk grows */
+    int e[5] = {2, 3, 4, 3, 2};
+    kk_prosody_span one = {1, 3, 1};
+    assert_int_equal(kk_prosody_emphasise(e, 5, &one, 1, 1.3), 3);
+    assert_int_equal(sum(e, 1, 4), 13);
+
+    /* neighbours of one frame per id cannot give: the next ring does */
+    int f[11] = {1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1};
+    kk_prosody_span v[4] = {{1, 2, 0}, {3, 1, 0}, {5, 1, 1}, {7, 1, 0}};
+    assert_int_equal(kk_prosody_emphasise(f, 11, v, 4, 1.3), 0);
+    assert_int_equal(f[5], 2);
+    assert_int_equal(f[3], 1);
+    assert_int_equal(f[7], 1);
+    assert_int_equal(f[1] + f[2], 7);
+    assert_int_equal(sum(f, 0, 11), 17);
+
+    /* a factor of 1 and no emphasis change nothing; spans out of range are
+     * skipped */
+    int g[6] = {1, 2, 3, 4, 5, 6}, h[6];
+    memcpy(h, g, sizeof g);
+    kk_prosody_span bad[2] = {{0, 2, 1}, {4, 3, 1}};
+    assert_int_equal(kk_prosody_emphasise(g, 6, bad, 2, 1.3), 0);
+    assert_int_equal(kk_prosody_emphasise(g, 6, w, 0, 1.3), 0);
+    kk_prosody_span ok = {1, 2, 1};
+    assert_int_equal(kk_prosody_emphasise(g, 6, &ok, 1, 1.0), 0);
+    assert_memory_equal(g, h, sizeof g);
+}
+
+/* The gain of an emphasised word: full inside, ramped at its ends, nothing
+ * outside it; a span past the end is clipped. */
+static void emphasis_gain_ramps(void **state)
+{
+    (void)state;
+    float s[2000];
+    for (size_t i = 0; i < 2000; i++)
+        s[i] = 0.5f;
+    kk_prosody_gain(s, 2000, 500, 1500, 6.0);
+    double g = pow(10.0, 6.0 / 20.0);
+    assert_true(s[499] == 0.5f && s[1500] == 0.5f);
+    assert_true(fabs(s[500] - 0.5) < 1e-6); /* the ramp starts at 1 */
+    assert_true(fabs(s[1000] - 0.5 * g) < 1e-5);
+    assert_true(s[500 + KK_EMPHASIS_RAMP / 2] > 0.5f && s[500 + KK_EMPHASIS_RAMP / 2] < 0.5 * g);
+    assert_true(fabs(s[1499] - 0.5) < 1e-6);
+    kk_prosody_gain(s, 2000, 1900, 5000, 6.0); /* clipped, no write past the end */
+    assert_true(s[1950] > 0.5f);
+    kk_prosody_gain(NULL, 0, 0, 10, 6.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +197,8 @@ int main(void)
         cmocka_unit_test(shares_follow_the_predictor),
         cmocka_unit_test(impossible_targets_are_reported),
         cmocka_unit_test(bad_words_are_refused),
+        cmocka_unit_test(emphasis_keeps_the_length),
+        cmocka_unit_test(emphasis_gain_ramps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_tts.c - speech from text on the real model: chunks stream in order
  * with their pauses, progress and abort work, bad requests fail clearly,
- * one speed range for the engine and the forward pass under it.
+ * one speed range for the engine and the forward pass under it, emphasis
+ * markup lengthens its word and keeps the sentence's length.
  * Skipped (with a message) only when no model is installed. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -228,6 +229,63 @@ static void test_given_durations(void **state)
     kk_tts_script_free(s);
 }
 
+static double word_rms(const one_chunk *k, size_t i)
+{
+    double e = 0;
+    size_t a = k->words[i].start_sample, b = k->words[i].end_sample;
+    for (size_t t = a; t < b; t++)
+        e += (double)k->samples[t] * k->samples[t];
+    return b > a ? sqrt(e / (double)(b - a)) : 0.0;
+}
+
+/* "[stole](+)": the word longer by about KK_EMPHASIS_FACTOR and louder,
+ * the sentence as long as the plain one (within a frame), the words after
+ * it where they were; the script says so, so that caches keep the two
+ * apart; its durations given back are respected (no second emphasis). */
+static void test_emphasis(void **state)
+{
+    NEED_MODEL();
+    kk_synth_params p = kk_synth_default_params();
+    kk_error err;
+    kk_tts_script *plain = NULL, *marked = NULL;
+    assert_int_equal(kk_tts_prepare(tts, "I never said she stole the money.", &p, &plain, &err), KK_OK);
+    assert_int_equal(kk_tts_prepare(tts, "I never said she [stole](+) the money.", &p, &marked, &err), KK_OK);
+    assert_null(strstr(kk_tts_script_phonemes(plain), "emphasis"));
+    assert_non_null(strstr(kk_tts_script_phonemes(marked), "|emphasis 1.25 "));
+    one_chunk a = {0}, b = {0};
+    p.on_chunk = on_one_chunk;
+    p.user = &a;
+    assert_int_equal(kk_tts_speak(tts, plain, &p, &err), KK_OK);
+    p.user = &b;
+    assert_int_equal(kk_tts_speak(tts, marked, &p, &err), KK_OK);
+    assert_int_equal(a.n_words, 7);
+    assert_int_equal(b.n_words, 7);
+    for (size_t i = 0; i < b.n_words; i++)
+        assert_int_equal(b.words[i].emphasis, i == 4);
+    size_t la = a.words[4].end_sample - a.words[4].start_sample, lb = b.words[4].end_sample - b.words[4].start_sample;
+    double ratio = (double)lb / (double)la;
+    print_message("stole: %zu -> %zu samples (x%.2f), rms %.4f -> %.4f; sentence %zu -> %zu samples\n", la, lb,
+                  ratio, word_rms(&a, 4), word_rms(&b, 4), a.n, b.n);
+    assert_true(ratio > 1.15 && ratio < 1.4);
+    assert_true(word_rms(&b, 4) >= word_rms(&a, 4));
+    assert_true((a.n > b.n ? a.n - b.n : b.n - a.n) <= KK_SAMPLES_PER_FRAME);
+    assert_true(b.words[6].end_sample - a.words[6].end_sample <= KK_SAMPLES_PER_FRAME);
+    assert_int_equal(b.words[0].start_sample, a.words[0].start_sample);
+    /* given durations win: the emphasised chunk spoken with the plain
+     * durations is as long as the plain one, word for word */
+    const int *durs[1] = {a.durations};
+    size_t n_ids[1] = {a.n_durations};
+    one_chunk c = {0};
+    p.durations = durs, p.n_ids_of = n_ids, p.n_durations = 1;
+    p.user = &c;
+    assert_int_equal(kk_tts_speak(tts, marked, &p, &err), KK_OK);
+    assert_int_equal(c.n, a.n);
+    assert_int_equal(c.words[4].end_sample, a.words[4].end_sample);
+    free(a.samples), free(a.durations), free(b.samples), free(b.durations), free(c.samples), free(c.durations);
+    kk_tts_script_free(plain);
+    kk_tts_script_free(marked);
+}
+
 static int abort_now(void *user) { return 1; }
 
 static void test_abort_and_bad_requests(void **state)
@@ -317,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_speed_changes_length),
         cmocka_unit_test(test_prediction_matches_synthesis),
         cmocka_unit_test(test_given_durations),
+        cmocka_unit_test(test_emphasis),
         cmocka_unit_test(test_abort_and_bad_requests),
         cmocka_unit_test(test_speed_range),
         cmocka_unit_test(test_missing_model_is_a_clear_error),

@@ -1352,6 +1352,8 @@ typedef struct mux_job {
 
 static int fvec_append(fvec *f, const float *x, size_t n)
 {
+    if (!n) /* (f->v may still be NULL: memcpy must not see it) */
+        return 0;
     if (fvec_reserve(f, n))
         return -1;
     memcpy(f->v + f->n, x, n * sizeof *x);
@@ -1363,6 +1365,8 @@ static int fvec_append(fvec *f, const float *x, size_t n)
 static void fvec_consume(fvec *f, size_t n)
 {
     n = n < f->n ? n : f->n;
+    if (!n)
+        return;
     memmove(f->v, f->v + n, (f->n - n) * sizeof *f->v);
     f->n -= n;
 }

@@ -1279,6 +1279,7 @@ static void progress(render_ctx *c, const job *j)
                               .words = j->audio.words,
                               .n_words = j->audio.n_words,
                               .natural_samples = j->natural,
+                              .lead_samples = j->start_ms == KK_TIME_NONE ? 0 : j->lead,
                               .speed = j->speed_used,
                               .stretch = j->stretch,
                               .cached = j->cached && !j->silent,

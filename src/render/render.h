@@ -130,6 +130,11 @@ typedef struct kk_render_piece {
     const kk_render_word *words;
     size_t n_words;
     int64_t natural_samples;
+    /* Samples of it before its cue's start: a timed segment's piece begins
+     * at start_ms less these (a word fit keeps up to two frames of the
+     * rise before its first word there); 0 otherwise. The track's
+     * placement (kk_render_cue.start_sample) says the same. */
+    int64_t lead_samples;
     float speed;
     double stretch;
     int cached, silent;

@@ -950,8 +950,11 @@ static void on_piece(void *user, const kk_render_piece *pc)
         e->stretch = pc->stretch;
         e->overlap = e->truncated = 0;
         if (g->start_ms != KK_TIME_NONE) {
+            /* where the pass will place it (a word fit's lead before the
+             * cue): the ready event and a read before the pass ends say
+             * so already */
             e->placed = 1;
-            e->start = g->start_ms * MS;
+            e->start = g->start_ms * MS - pc->lead_samples;
         } /* untimed: where it was, until the pass places it */
         e->end = e->start + (int64_t)e->n;
         j->audio_bytes += entry_bytes(e);

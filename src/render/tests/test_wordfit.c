@@ -79,6 +79,9 @@ static double rms(const float *x, size_t from, size_t to)
     return to > from ? sqrt(e / (double)(to - from)) : 0;
 }
 
+/* on_piece: the lead of the last piece */
+static void take_lead(void *user, const kk_render_piece *pc) { *(int64_t *)user = pc->lead_samples; }
+
 static void test_words_land_on_their_frames(void **state)
 {
     (void)state;
@@ -92,10 +95,16 @@ static void test_words_land_on_their_frames(void **state)
     kk_render_params p = kk_render_default_params();
     p.fit.words = 1;
     p.cache = cache;
+    int64_t lead = -1;
+    p.on_piece = take_lead, p.user = &lead;
     kk_render_result r, again;
     assert_int_equal(kk_render(tts, segs, 1, &p, &r, &err), KK_OK);
     const kk_render_cue *q = &r.cues[0];
     assert_int_equal(q->word_fit, 1);
+    /* the piece says where the track places it (the server shows a
+     * segment's place from its piece before the pass ends) */
+    assert_true(lead > 0);
+    assert_int_equal(segs[0].start_ms * MS - lead, q->start_sample);
     assert_null(q->fit_note);
     assert_int_equal(q->n_words, 6);
     for (size_t k = 0; k < 6; k++) {
@@ -114,6 +123,7 @@ static void test_words_land_on_their_frames(void **state)
     assert_int_equal(kk_render(tts, segs, 1, &p, &again, &err), KK_OK);
     assert_int_equal(again.from_cache, 1);
     assert_int_equal(again.cues[0].word_fit, 1);
+    assert_int_equal(segs[0].start_ms * MS - lead, again.cues[0].start_sample); /* from the cache too */
     assert_int_equal(again.n_samples, r.n_samples);
     assert_memory_equal(again.samples, r.samples, r.n_samples * sizeof *r.samples);
     for (size_t k = 0; k < 6; k++)

@@ -494,7 +494,7 @@ describe('rendering', () => {
         }
         throw new Error('the segment was not rendered again');
       };
-      assert.ok(near(w[0].start_ms, 1000) && near(w[1].start_ms, 1400), JSON.stringify(w));
+      assert.ok(near(w[0].start_ms, 1000) && near(w[1].start_ms, 1400), JSON.stringify(first));
       // "day." dragged to 1.7 s: re-rendered with it there
       let r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`,
         { words: [{ text: 'Good', start_ms: 1000, end_ms: 1400 }, { text: 'day.', start_ms: 1700, end_ms: 2100 }] });

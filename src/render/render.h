@@ -98,8 +98,10 @@ typedef struct kk_render_segment {
                                  line sits and sounds exactly as in the full mix */
 } kk_render_segment;
 
-/* done of total segments finished; eta_s: an estimate of the seconds left
- * (negative while there is nothing to estimate from). */
+/* done of total segments finished; eta_s: an estimate of the seconds left,
+ * from the pace of the segments synthesised so far (negative while there is
+ * nothing to estimate from: none synthesised yet, those from the cache do
+ * not count). */
 typedef void (*kk_render_progress_fn)(void *user, size_t done, size_t total, double eta_s);
 typedef int (*kk_render_abort_fn)(void *user);
 typedef struct kk_render_word {

@@ -1064,15 +1064,31 @@ test('2,000 segments: only the visible rows are in the page, scrolling reaches t
   }
 });
 
-test('a project whose render began before the page connected still fills in', async () => {
+test('a project whose render began before the page connected still fills in, its ETA shown at once', async () => {
   // Made through the API: its render pass starts before the studio listens.
-  const p = await api('POST', '/api/projects', { name: 'early', text: `A fresh line, number ${Date.now() % 100000}.`, format: 'txt' });
+  // Five sentences (a number in each: the render cache has none of them, and
+  // one from the cache gives no estimate), the last two long: once the short
+  // ones are made the server has an estimate, and the page shows it from the
+  // project and its stream's hello, not only from the next progress event,
+  // which comes when one of the long ones is done.
+  const n = Date.now() % 100000;
+  const text = [`A fresh line, number ${n}.`, `Then a second one, ${n}.`, `A third line, ${n}.`,
+    `The fourth sentence, number ${n}, is a good deal longer than the three before it were.`,
+    `And the fifth and last sentence, number ${n}, is about as long as the fourth one was.`].join('\n\n');
+  const p = await api('POST', '/api/projects', { name: 'early', text, format: 'txt' });
   try {
+    const known = await until('the server\'s estimate, the short ones made', async () => {
+      const r = (await api('GET', `/api/projects/${p.id}`)).render;
+      return typeof r.eta_s === 'number' && r.done >= 3 && r.done < r.total ? r : null;
+    }, 90000, 100);
     await page.evaluate((id) => {
       location.hash = `#/p/${id}`;
     }, p.id);
-    await until('its segment shown', async () => (await rows()).length === 1 && (await rows())[0].id === p.segments[0].id, 20000);
-    await until('its segment rendered', async () => (await rows())[0].status === 'ready', 90000, 250);
+    await until('its segments shown', async () => (await rows()).length === 5 && (await rows())[0].id === p.segments[0].id, 20000);
+    const shown = await page.$eval('[data-test=render-progress]', (e) => e.textContent);
+    const ready = (await rows()).filter((x) => x.status === 'ready').length;
+    if (ready < 5) assert.match(shown, /about \d+ s left/, `the ETA at once (the server said ${JSON.stringify(known)})`);
+    await until('its segments rendered', async () => (await rows()).every((x) => x.status === 'ready'), 90000, 250);
   } finally {
     await backToExample();
     await api('DELETE', `/api/projects/${p.id}`);

@@ -686,6 +686,38 @@ describe('rendering', () => {
     assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
   });
 
+  test('the ETA of the pass in progress: in the progress events, and in a new stream\'s hello and the project', async () => {
+    // Five sentences of their own (no cache hits): the first is made alone,
+    // then the rest, two at a time. Once a progress event has an ETA, a
+    // stream opened then has it in its hello, counted down since.
+    const n = Date.now() % 100000;
+    const text = [`First ${n}.`, 'A second sentence, a little longer than the first.', 'The third sentence of the five.',
+      'Here is the fourth one, of about the same length.', 'And the fifth and last ends it.'].join('\n\n');
+    const p = (await api(server, 'POST', '/api/projects', { text })).json;
+    assert.ok('eta_s' in p.render, 'the project\'s render object has eta_s');
+    const ev = await events(server, p.id);
+    try {
+      const pr = await ev.next((e) => e.event === 'progress' && typeof e.data.eta_s === 'number' && e.data.eta_s > 0.5 && e.data.done < e.data.total);
+      const ev2 = await events(server, p.id);
+      try {
+        const hello = (await ev2.next((e) => e.event === 'hello')).data.render;
+        const now = await project(server, p.id);
+        if (hello.done < hello.total) {
+          assert.equal(typeof hello.eta_s, 'number', `the hello has the ETA: ${JSON.stringify(hello)}`);
+          assert.ok(hello.eta_s <= pr.data.eta_s + 0.05, `counted down since the event: ${hello.eta_s} vs ${pr.data.eta_s}`);
+        }
+        if (now.render.done < now.render.total) assert.equal(typeof now.render.eta_s, 'number');
+      } finally {
+        await ev2.close();
+      }
+    } finally {
+      await ev.close();
+    }
+    const done = await waitRendered(server, p.id);
+    assert.equal(done.render.eta_s, null, 'no ETA once the pass is done');
+    assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
+  });
+
   test('a segment the engine refuses fails alone; the others render', async () => {
     // Texts of their own (no cache hits) and edits before the first pass:
     // every segment is stale when the failure comes, so only a failure

@@ -1503,6 +1503,23 @@ void srv_jobs_touch(srv_jobs *j, int64_t project, int edited)
     pthread_mutex_unlock(&j->lock);
 }
 
+void srv_jobs_created(srv_jobs *j, int64_t project)
+{
+    pthread_mutex_lock(&j->lock);
+    proj *p = get_or_add(j, project);
+    if (p) {
+        p->touched = kk_now_s(); /* the most recent: pick() takes it next */
+        p->dirty = 1;
+        p->edited = 0; /* no quiet time */
+        if (j->current && j->current != p) {
+            j->current->dirty = 1; /* comes again after this one */
+            atomic_store(&j->abort, 1);
+        }
+        pthread_cond_signal(&j->cond);
+    }
+    pthread_mutex_unlock(&j->lock);
+}
+
 void srv_jobs_playhead(srv_jobs *j, int64_t project, int64_t ms)
 {
     pthread_mutex_lock(&j->lock);

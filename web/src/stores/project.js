@@ -106,7 +106,9 @@ function onSegmentEvent(store, d) {
   if ('rendered' in d) s.rendered = d.rendered;
   if (d.status === 'ready') s.error = null;
   if ('error' in d) s.error = d.error;
-  store.syncTimeline();
+  // The project's first audio goes to the player at once (typed text plays
+  // as soon as its first sentence is made); later ones are batched.
+  store.syncTimeline(d.status === 'ready' && store.renderStats.ready === 1);
 }
 
 /** progress: how far the render pass is (also shown in the project list). */

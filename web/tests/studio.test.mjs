@@ -1173,6 +1173,7 @@ test('dub a video: two speakers cast, attach it, play with the original ducked u
     assert.equal(ff.status, 0, String(ff.stderr));
 
     await page.click('#tab-input');
+    if (!(await page.$('#acc-files-panel:not([style*="display: none"])'))) await page.click('#acc-files'); // (the text test leaves Text open)
     const input = await page.$('[data-test=file-input]');
     await input.uploadFile(vtt);
     await page.waitForSelector('.file-item');

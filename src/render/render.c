@@ -253,6 +253,7 @@ struct render_ctx {
     size_t fail_index; /* the first error's segment, 1-based; 0: not one segment's */
     size_t done;
     double weight_total, weight_done;
+    double weight_made; /* of weight_done, the synthesised segments' (the rate the rest goes at) */
     double t0; /* kk_now_s() at the start */
     int put_warned;
     /* With a memory limit (kk_render_params.memory_limit): the bytes of
@@ -1287,10 +1288,16 @@ static void progress(render_ctx *c, const job *j)
         c->p->on_piece(c->p->user, &pc);
     }
     c->done++;
-    c->weight_done += 1.0 + (double)strlen(j->text);
+    double w = 1.0 + (double)strlen(j->text);
+    c->weight_done += w;
+    if (!j->cached)
+        c->weight_made += w;
     if (c->p->on_progress) {
+        /* The rest is estimated from what was synthesised: segments from
+         * the cache come at once, and counting them made the estimate
+         * near zero while every miss was still to come. */
         double el = kk_now_s() - c->t0;
-        double eta = c->weight_done > 0 && c->done < c->n ? el * (c->weight_total - c->weight_done) / c->weight_done
+        double eta = c->weight_made > 0 && c->done < c->n ? el * (c->weight_total - c->weight_done) / c->weight_made
                                                           : (c->done == c->n ? 0.0 : -1.0);
         c->p->on_progress(c->p->user, c->done, c->n, eta);
     }

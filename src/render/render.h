@@ -112,8 +112,10 @@ typedef struct kk_render_segment {
     kk_segment_fit fit;       /* KK_SEGMENT_FIT_DEFAULT (0): params.fit */
 } kk_render_segment;
 
-/* done of total segments finished; eta_s: an estimate of the seconds left
- * (negative while there is nothing to estimate from). */
+/* done of total segments finished; eta_s: an estimate of the seconds left,
+ * from the pace of the segments synthesised so far (negative while there is
+ * nothing to estimate from: none synthesised yet, those from the cache do
+ * not count). */
 typedef void (*kk_render_progress_fn)(void *user, size_t done, size_t total, double eta_s);
 typedef int (*kk_render_abort_fn)(void *user);
 typedef struct kk_render_word {

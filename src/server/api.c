@@ -1095,7 +1095,7 @@ static void create_project(kk_server *s, create_in *in, srv_settings *st, const 
     }
     if (in->settings_in && cJSON_GetObjectItemCaseSensitive(in->settings_in, "voice"))
         note_voice(s, st->voice);
-    srv_jobs_touch(s->jobs, id, 1);
+    srv_jobs_created(s->jobs, id);
     char loc[64];
     snprintf(loc, sizeof loc, "/api/projects/%lld", (long long)id);
     reply_project(s, id, 201, warnings, rp);

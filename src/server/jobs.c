@@ -193,6 +193,7 @@ struct proj {
     int64_t pass_playhead;
     size_t done, total;
     double last_progress;
+    double eta, eta_at; /* the pass's last estimate (s; < 0: none yet) and kk_now_s() then */
     proj *next;
 };
 
@@ -338,6 +339,7 @@ static proj *get_or_add(srv_jobs *j, int64_t id)
     p->dirty = 1;
     p->touched = kk_now_s(); /* not the first to go */
     p->track_samples = -1;
+    p->eta = -1;
     p->next = j->projects;
     j->projects = p;
     j->n_projects++;
@@ -675,6 +677,12 @@ void srv_jobs_view(srv_jobs *j, int64_t project, const srv_settings *st, const k
     rv->done = done;
     rv->total = n;
     rv->rendering = p && (p->rendering || p->dirty) && done < n;
+    rv->eta_s = -1;
+    if (rv->rendering && p->rendering && p->eta >= 0) {
+        rv->eta_s = p->eta - (kk_now_s() - p->eta_at);
+        if (rv->eta_s < 0)
+            rv->eta_s = 0; /* late: about to be done */
+    }
     rv->track_ms = p && p->track_samples >= 0 ? (p->track_samples + MS / 2) / MS : -1;
     pthread_mutex_unlock(&j->lock);
 }
@@ -986,6 +994,7 @@ static void on_progress(void *user, size_t done, size_t total, double eta)
     proj *p = ps->p;
     p->done = done, p->total = total;
     double now = kk_now_s();
+    p->eta = eta, p->eta_at = now;
     /* The last one comes when the pass has placed everything. */
     int due = done < total && now - p->last_progress >= PROGRESS_EVERY_S;
     if (due)
@@ -1260,6 +1269,7 @@ static void run_pass(srv_jobs *j, proj *p)
     p->pass_active = calloc(ps.n ? ps.n : 1, 1);
     p->pass_playhead = playhead;
     p->done = 0, p->total = ps.n;
+    p->eta = -1; /* unknown until the pass says */
     /* Those it renders say "pending" until their synthesis begins
      * (on_start: "rendering"), so that only rows being made say so. */
     for (size_t k = 0; p->pass_keys && k < ps.n; k++) {
@@ -1500,6 +1510,23 @@ void srv_jobs_touch(srv_jobs *j, int64_t project, int edited)
         }
         if (p->dirty)
             pthread_cond_signal(&j->cond);
+    }
+    pthread_mutex_unlock(&j->lock);
+}
+
+void srv_jobs_created(srv_jobs *j, int64_t project)
+{
+    pthread_mutex_lock(&j->lock);
+    proj *p = get_or_add(j, project);
+    if (p) {
+        p->touched = kk_now_s(); /* the most recent: pick() takes it next */
+        p->dirty = 1;
+        p->edited = 0; /* no quiet time */
+        if (j->current && j->current != p) {
+            j->current->dirty = 1; /* comes again after this one */
+            atomic_store(&j->abort, 1);
+        }
+        pthread_cond_signal(&j->cond);
     }
     pthread_mutex_unlock(&j->lock);
 }

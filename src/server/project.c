@@ -310,6 +310,12 @@ cJSON *srv_render_json(const srv_render_view *rv)
     cJSON_AddNumberToObject(r, "done", (double)rv->done);
     cJSON_AddNumberToObject(r, "total", (double)rv->total);
     cJSON_AddBoolToObject(r, "rendering", rv->rendering);
+    /* what the progress events say, so that a client sees the ETA from its
+     * first look (a hello, an opened project), not from the next event */
+    if (rv->rendering && rv->eta_s >= 0)
+        cJSON_AddNumberToObject(r, "eta_s", round(rv->eta_s * 10) / 10);
+    else
+        cJSON_AddNullToObject(r, "eta_s");
     return r;
 }
 

@@ -57,6 +57,13 @@ void srv_jobs_free(srv_jobs *j);
 /* The project was opened (edited: 1 after an edit): bring its audio up to
  * date, cancelling a pass that renders an older state of it. */
 void srv_jobs_touch(srv_jobs *j, int64_t project, int edited);
+/* The project was just made (POST /api/projects): its pass is due at once,
+ * without the quiet time an edit waits for (QUIET_S: there is no burst of
+ * edits to wait out), and it goes before the pass of another project in
+ * progress, which is cancelled and comes again after it (what that pass
+ * made is in the render cache). Typed text speaks at once even while an
+ * older project renders. */
+void srv_jobs_created(srv_jobs *j, int64_t project);
 void srv_jobs_playhead(srv_jobs *j, int64_t project, int64_t ms);
 /* The project was deleted: stop its renders and exports and drop its
  * audio. */

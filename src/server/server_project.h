@@ -112,6 +112,8 @@ typedef struct srv_seg_view {
 typedef struct srv_render_view {
     size_t done, total;
     int rendering;
+    double eta_s;     /* seconds the pass in progress still needs, as its last progress
+                         said less the time since; < 0: unknown (no pass, or none said yet) */
     int64_t track_ms; /* -1: no complete pass yet */
 } srv_render_view;
 
@@ -123,7 +125,7 @@ void srv_seg_view_free(srv_seg_view *v);
 cJSON *srv_rendered_json(const srv_seg_view *v, const char *text);
 /* A Segment: the stored fields, its index in timeline order and its audio. */
 cJSON *srv_segment_json(const kk_store_segment *g, size_t index, const srv_seg_view *v);
-/* {"done", "total", "rendering"}. */
+/* {"done", "total", "rendering", "eta_s"} (eta_s null while unknown). */
 cJSON *srv_render_json(const srv_render_view *rv);
 /* {"can_undo", "can_redo", "undo_label", "redo_label"}. */
 cJSON *srv_history_json(const kk_store_project *sp);

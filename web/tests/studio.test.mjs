@@ -2,9 +2,10 @@
 // the real model: upload, edit and re-render, undo, themes (with a contrast
 // check and a screenshot each), exports, keyboard help, a bad file, 2,000
 // segments, a dub (subtitles with two speakers + a generated video: attach,
-// play with the original ducked under the speech, export the MP4 and check
-// it with ffprobe), the server going away and coming back; no console
-// errors.
+// cast each speaker in the cast panel, play with the original ducked under
+// the speech, export the MP4 and check it with ffprobe: streams, durations,
+// the dub audible over the ducked original, each line in its cast voice),
+// the server going away and coming back; no console errors.
 //
 //   node --test web/tests/            (web/tests/run.sh does the setup)
 //
@@ -1064,15 +1065,31 @@ test('2,000 segments: only the visible rows are in the page, scrolling reaches t
   }
 });
 
-test('a project whose render began before the page connected still fills in', async () => {
+test('a project whose render began before the page connected still fills in, its ETA shown at once', async () => {
   // Made through the API: its render pass starts before the studio listens.
-  const p = await api('POST', '/api/projects', { name: 'early', text: `A fresh line, number ${Date.now() % 100000}.`, format: 'txt' });
+  // Five sentences (a number in each: the render cache has none of them, and
+  // one from the cache gives no estimate), the last two long: once the short
+  // ones are made the server has an estimate, and the page shows it from the
+  // project and its stream's hello, not only from the next progress event,
+  // which comes when one of the long ones is done.
+  const n = Date.now() % 100000;
+  const text = [`A fresh line, number ${n}.`, `Then a second one, ${n}.`, `A third line, ${n}.`,
+    `The fourth sentence, number ${n}, is a good deal longer than the three before it were.`,
+    `And the fifth and last sentence, number ${n}, is about as long as the fourth one was.`].join('\n\n');
+  const p = await api('POST', '/api/projects', { name: 'early', text, format: 'txt' });
   try {
+    const known = await until('the server\'s estimate, the short ones made', async () => {
+      const r = (await api('GET', `/api/projects/${p.id}`)).render;
+      return typeof r.eta_s === 'number' && r.done >= 3 && r.done < r.total ? r : null;
+    }, 90000, 100);
     await page.evaluate((id) => {
       location.hash = `#/p/${id}`;
     }, p.id);
-    await until('its segment shown', async () => (await rows()).length === 1 && (await rows())[0].id === p.segments[0].id, 20000);
-    await until('its segment rendered', async () => (await rows())[0].status === 'ready', 90000, 250);
+    await until('its segments shown', async () => (await rows()).length === 5 && (await rows())[0].id === p.segments[0].id, 20000);
+    const shown = await page.$eval('[data-test=render-progress]', (e) => e.textContent);
+    const ready = (await rows()).filter((x) => x.status === 'ready').length;
+    if (ready < 5) assert.match(shown, /about \d+ s left/, `the ETA at once (the server said ${JSON.stringify(known)})`);
+    await until('its segments rendered', async () => (await rows()).every((x) => x.status === 'ready'), 90000, 250);
   } finally {
     await backToExample();
     await api('DELETE', `/api/projects/${p.id}`);
@@ -1104,7 +1121,44 @@ function rmsOf(x, a, b) {
   return Math.sqrt(e / (b - a));
 }
 
-test('dub a video: attach it, play with the original ducked under speech, export the MP4', async () => {
+/**
+ * The median pitch (Hz) of the voiced 40 ms frames of x[a, b): normalised
+ * autocorrelation over 70-400 Hz, the shortest lag within 15 % of the best
+ * (so that a period's multiple does not halve the pitch). frames: how many
+ * frames were voiced.
+ */
+function medianPitch(x, a, b, rate) {
+  const frame = Math.round(0.04 * rate);
+  const hop = Math.round(0.02 * rate);
+  const minLag = Math.floor(rate / 400);
+  const maxLag = Math.ceil(rate / 70);
+  const f0 = [];
+  for (let s = Math.round(a); s + frame + maxLag <= b; s += hop) {
+    if (rmsOf(x, s, s + frame) < 0.02) continue;
+    const r = new Float64Array(maxLag + 1);
+    let best = 0;
+    for (let L = minLag; L <= maxLag; L++) {
+      let xy = 0;
+      let xx = 0;
+      let yy = 0;
+      for (let i = s; i < s + frame; i++) {
+        xy += x[i] * x[i + L];
+        xx += x[i] * x[i];
+        yy += x[i + L] * x[i + L];
+      }
+      r[L] = xy / Math.sqrt(xx * yy + 1e-12);
+      best = Math.max(best, r[L]);
+    }
+    if (best < 0.6) continue;
+    let L = minLag;
+    while (r[L] < 0.85 * best || r[L] < r[L + 1]) L++; // the first peak near the best
+    f0.push(rate / L);
+  }
+  f0.sort((p, q) => p - q);
+  return { hz: f0.length ? f0[f0.length >> 1] : NaN, frames: f0.length };
+}
+
+test('dub a video: two speakers cast, attach it, play with the original ducked under speech, export the MP4', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kokoro-web-dub-'));
   let dubId = null;
   try {
@@ -1119,6 +1173,7 @@ test('dub a video: attach it, play with the original ducked under speech, export
     assert.equal(ff.status, 0, String(ff.stderr));
 
     await page.click('#tab-input');
+    if (!(await page.$('#acc-files-panel:not([style*="display: none"])'))) await page.click('#acc-files'); // (the text test leaves Text open)
     const input = await page.$('[data-test=file-input]');
     await input.uploadFile(vtt);
     await page.waitForSelector('.file-item');
@@ -1128,12 +1183,28 @@ test('dub a video: attach it, play with the original ducked under speech, export
       return id && id !== projectId && (await rows()).length === 2;
     }, 30000);
     dubId = await currentProjectId();
-    await until('both cues rendered', async () => (await rows()).every((x) => x.status === 'ready' && x.version), 120000, 250);
 
     // Attach: the file is streamed to the server, the player and the lane appear.
     const vin = await page.$('[data-test=video-input]');
     await vin.uploadFile(clip);
     await page.waitForSelector('[data-test=video-name]', { timeout: 30000 });
+
+    // Cast: a voice for each speaker in the cast panel (Anna a woman's,
+    // Ben a man's, neither the project's), applied one after the other.
+    const CAST = { Anna: 'af_bella', Ben: 'am_adam' };
+    await page.click('#tab-cast');
+    await page.waitForSelector('[data-test=cast-row]');
+    assert.deepEqual(await page.$$eval('[data-test=cast-row]', (els) => els.map((e) => e.dataset.speaker)), ['Anna', 'Ben']);
+    for (const [who, voice] of Object.entries(CAST)) {
+      const row = `[data-test=cast-row][data-speaker="${who}"]`;
+      await page.select(`${row} [data-test=cast-select]`, voice);
+      await page.click(`${row} [data-test=cast-apply]`);
+      await until(`${who} cast`, async () => (await page.$eval(`${row} [data-test=cast-voice]`, (e) => e.textContent)) === voice, 10000);
+    }
+    assert.deepEqual((await api('GET', `/api/projects/${dubId}`)).settings.cast, CAST);
+    await until('both cues rendered as cast', async () => (await rows()).every((x) => x.status === 'ready' && x.version), 120000, 250);
+    const cues = (await api('GET', `/api/projects/${dubId}`)).segments;
+    assert.deepEqual(cues.map((x) => [x.speaker, x.status]), [['Anna', 'ready'], ['Ben', 'ready']]);
     assert.match(await page.$eval('[data-test=video-name]', (e) => e.textContent), /clip\.mp4 · 320×180/);
     const info = await api('GET', `/api/projects/${dubId}/video/info`);
     assert.equal(info.attached, true);
@@ -1202,6 +1273,17 @@ test('dub a video: attach it, play with the original ducked under speech, export
     assert.ok(Math.abs(db(after, outside)) < 1.5, `full again after the last cue: ${after} vs ${outside}`);
     assert.ok(db(under, outside) < -11 && db(under, outside) > -20, `ducked under speech: ${db(under, outside).toFixed(1)} dB`);
     assert.ok(speech > 2 * under, `the dub audible over the ducked original: ${speech} vs ${under}`);
+    // Each line in the voice it was cast: Anna's (a woman's) pitched well
+    // above Ben's (a man's). Measured: 203 Hz and 137 Hz; with a woman's
+    // voice for Ben too (af_sarah) 203 and 214 Hz; uncast, both would be
+    // the project's af_heart.
+    const span = (c) => [(c.rendered.start_ms * R) / 1000, (c.rendered.end_ms * R) / 1000];
+    const anna = medianPitch(x, ...span(cues[0]), R);
+    const ben = medianPitch(x, ...span(cues[1]), R);
+    console.log(`dub export: Anna's line (${CAST.Anna}) ${anna.hz.toFixed(0)} Hz, Ben's (${CAST.Ben}) ${ben.hz.toFixed(0)} Hz ` +
+      `(median pitch of ${anna.frames} and ${ben.frames} voiced frames)`);
+    assert.ok(anna.frames >= 10 && ben.frames >= 10, `voiced frames in both lines: ${anna.frames}, ${ben.frames}`);
+    assert.ok(anna.hz > 1.25 * ben.hz, `the two speakers sound as cast: Anna ${anna.hz} Hz, Ben ${ben.hz} Hz`);
     assert.match(await page.$eval('[data-test=export-video-status-duck]', (e) => e.textContent), /Saved/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -216,6 +216,21 @@ static int corrupt_dir(const char *dir)
     return n;
 }
 
+/* The progress calls of a render: each eta_s, in order. */
+typedef struct {
+    double eta[16];
+    size_t n, total;
+} etas;
+
+static void record_eta(void *user, size_t done, size_t total, double eta_s)
+{
+    etas *e = user;
+    (void)done;
+    e->total = total;
+    if (e->n < sizeof e->eta / sizeof e->eta[0])
+        e->eta[e->n++] = eta_s;
+}
+
 static void test_cache(void **state)
 {
     kk_cache_params cp = kk_cache_default_params();
@@ -241,7 +256,18 @@ static void test_cache(void **state)
     kk_render_segment ed[N_CUES];
     memcpy(ed, cues, sizeof ed);
     ed[1].text = "Each line starts right on its cue.";
+    etas pe = {0};
+    p.on_progress = record_eta;
+    p.user = &pe;
     assert_int_equal(kk_render(tts, ed, N_CUES, &p, &edited, &err), KK_OK);
+    p.on_progress = NULL;
+    /* the estimate comes from what was synthesised: none while only cache
+     * hits are done (they came at once: counting them said "0 s left"
+     * while the miss was still to make), 0 at the end */
+    assert_int_equal(pe.n, N_CUES);
+    for (size_t i = 0; i + 1 < pe.n; i++)
+        assert_true(pe.eta[i] < 0);
+    assert_true(pe.eta[pe.n - 1] == 0.0);
     assert_int_equal(edited.synthesized, 1);
     assert_int_equal(edited.from_cache, N_CUES - 1);
     assert_false(edited.cues[1].cached);

@@ -733,6 +733,66 @@ describe('rendering', () => {
     assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
   });
 
+  test('the ETA of the pass in progress: in the progress events, and in a new stream\'s hello and the project', async () => {
+    // Five sentences of their own (no cache hits): the first is made alone,
+    // then the rest, two at a time. Once a progress event has an ETA, a
+    // stream opened then has it in its hello, counted down since.
+    const n = Date.now() % 100000;
+    const text = [`First ${n}.`, 'A second sentence, a little longer than the first.', 'The third sentence of the five.',
+      'Here is the fourth one, of about the same length.', 'And the fifth and last ends it.'].join('\n\n');
+    const p = (await api(server, 'POST', '/api/projects', { text })).json;
+    assert.ok('eta_s' in p.render, 'the project\'s render object has eta_s');
+    const ev = await events(server, p.id);
+    try {
+      const pr = await ev.next((e) => e.event === 'progress' && typeof e.data.eta_s === 'number' && e.data.eta_s > 0.5 && e.data.done < e.data.total);
+      const ev2 = await events(server, p.id);
+      try {
+        const hello = (await ev2.next((e) => e.event === 'hello')).data.render;
+        const now = await project(server, p.id);
+        if (hello.done < hello.total) {
+          assert.equal(typeof hello.eta_s, 'number', `the hello has the ETA: ${JSON.stringify(hello)}`);
+          assert.ok(hello.eta_s <= pr.data.eta_s + 0.05, `counted down since the event: ${hello.eta_s} vs ${pr.data.eta_s}`);
+        }
+        if (now.render.done < now.render.total) assert.equal(typeof now.render.eta_s, 'number');
+      } finally {
+        await ev2.close();
+      }
+    } finally {
+      await ev.close();
+    }
+    const done = await waitRendered(server, p.id);
+    assert.equal(done.render.eta_s, null, 'no ETA once the pass is done');
+    assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
+  });
+
+  test('a project just created renders before the pass of an older one in progress', async () => {
+    // A: long sentences of its own; once its pass is under way, B (one
+    // short sentence) is created and is ready while A still renders: its
+    // pass went first (A's comes again after it and completes).
+    const n = Date.now() % 100000;
+    const long = (k) => `Sentence ${k} of the older project, number ${n}, is long enough to keep the engine busy for a while.`;
+    const a = (await api(server, 'POST', '/api/projects', { text: [1, 2, 3, 4, 5].map(long).join('\n\n') })).json;
+    const deadline = Date.now() + 120000;
+    while ((await project(server, a.id)).render.done < 1) {
+      if (Date.now() > deadline) throw new Error('the older project\'s first sentence was not rendered in 120 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const b = (await api(server, 'POST', '/api/projects', { text: `The new one, ${n}.` })).json;
+    for (;;) {
+      // B only: opening A would make it the one used most recently again
+      if ((await project(server, b.id)).render.done === 1) {
+        const pa = await project(server, a.id);
+        assert.ok(pa.render.done < pa.render.total, `the new project was made first: older ${JSON.stringify(pa.render)}`);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error('the new project was not rendered in 120 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const done = await waitRendered(server, a.id);
+    assert.ok(done.segments.every((x) => x.status === 'ready'), 'the older project completes after it');
+    for (const id of [a.id, b.id]) assert.equal((await api(server, 'DELETE', `/api/projects/${id}`)).status, 204);
+  });
+
   test('a segment the engine refuses fails alone; the others render', async () => {
     // Texts of their own (no cache hits) and edits before the first pass:
     // every segment is stale when the failure comes, so only a failure

@@ -65,6 +65,11 @@ function eventData(ev) {
   }
 }
 
+/** {done, total, eta_s} of a project's `render` object (eta_s: the server's, null while unknown). */
+function progressOf(r) {
+  return { done: r.done, total: r.total, eta_s: r.eta_s ?? null };
+}
+
 /** hello: the stream is open (again); fetch what may have been missed. */
 function onHello(store, conn, d) {
   const lost = conn.wasLost;
@@ -76,7 +81,8 @@ function onHello(store, conn, d) {
     // Save what waited for the server at once.
     for (const [sid, dr] of Object.entries(store.drafts)) if (dr.state === 'unsaved') store.scheduleSave(Number(sid), 0);
   }
-  if (d && d.render) store.progress = { done: d.render.done, total: d.render.total, eta_s: null };
+  // The server's estimate comes with the hello (null while unknown): the ETA shows from the first moment.
+  if (d && d.render) store.progress = progressOf(d.render);
   // A hello after the first means events may have been missed (a
   // reconnect, or a stream that fell behind): fetch the project again.
   // The first one only when something changed since it was fetched.
@@ -100,7 +106,9 @@ function onSegmentEvent(store, d) {
   if ('rendered' in d) s.rendered = d.rendered;
   if (d.status === 'ready') s.error = null;
   if ('error' in d) s.error = d.error;
-  store.syncTimeline();
+  // The project's first audio goes to the player at once (typed text plays
+  // as soon as its first sentence is made); later ones are batched.
+  store.syncTimeline(d.status === 'ready' && store.renderStats.ready === 1);
 }
 
 /** progress: how far the render pass is (also shown in the project list). */
@@ -321,7 +329,7 @@ export const useProject = defineStore('project', {
       this.segments = sortSegments((segments || []).slice());
       this.drafts = {};
       this.caret = {};
-      this.progress = rest.render ? { done: rest.render.done, total: rest.render.total, eta_s: null } : null;
+      this.progress = rest.render ? progressOf(rest.render) : null;
       this.exports = {};
       engine.reset(rest.id);
       this.syncTimeline(true);

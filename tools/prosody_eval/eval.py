@@ -232,7 +232,7 @@ def main():
                 log("prosody_eval: rendering %s with --fit words --pauses %s" % (cname, mode))
                 rep, _ = render(args, path, wav, wav + ".json", ["--fit", "words", "--pauses", mode])
                 pcm = read_wav(wav)
-                errs, sig, sigc, fallbacks, skipped = [], [], [], 0, 0
+                errs, sig, sigs, sigc, fallbacks, skipped = [], [], [], [], 0, 0
                 length = []
                 for i, q in enumerate(rep["cues"]):
                     if q.get("fit") != "words":
@@ -255,28 +255,34 @@ def main():
                             if on is None:
                                 continue
                             sig.append(abs(on - ws_))
+                            sigs.append(on - ws_)
                             ref_on = source_onset(src, cname, nat_rep, i, k, peak_rms)
                             if ref_on is not None:
                                 sigc.append(abs((on - ws_) - ref_on))
                 r = {"median": pct(errs, 50), "p95": pct(errs, 95), "words": len(errs), "fallbacks": fallbacks,
                      "skipped": skipped, "signal_median": pct(sig, 50), "signal_p95": pct(sig, 95),
-                     "signal_words": len(sig), "corrected_median": pct(sigc, 50), "corrected_p95": pct(sigc, 95),
+                     "signal_words": len(sig), "signal_bias": pct(sigs, 50), "corrected_median": pct(sigc, 50), "corrected_p95": pct(sigc, 95),
                      "corrected_words": len(sigc), "length": statistics.mean(length) if length else float("nan")}
                 if not args.no_wer:
                     r["wer"] = wer_of(pcm, rep["cues"], spoken, work, tag)
                 results[(cname, mode)] = r
         print("prosody mapping (issue 16): %d sentences, voice %s" % (len(texts), args.voice))
-        print("%-12s %-8s %6s %7s %7s %6s %8s %8s %6s %6s %4s" % (
-            "targets", "pauses", "words", "median", "p95", "sig.n", "sig.med", "sig.p95", "length", "WER", "fb"))
+        # sig.bias: the signed median of signal onset - target (< 0: early);
+        # vs.src, src.p95: |that - the source speech's own onset lead| (the
+        # word sounds where the source's did), median and 95th percentile
+        print("%-12s %-8s %6s %7s %7s %6s %8s %8s %8s %8s %8s %6s %6s %4s" % (
+            "targets", "pauses", "words", "median", "p95", "sig.n", "sig.med", "sig.p95", "sig.bias", "vs.src",
+            "src.p95", "length", "WER", "fb"))
         ok = True
         for key, r in results.items():
             if key == "natural":
                 continue
             cname, mode = key
             w = r.get("wer", float("nan"))
-            print("%-12s %-8s %6d %5.1fms %5.1fms %6d %6.1fms %6.1fms %5.2fx %5.1f%% %4d" % (
+            print("%-12s %-8s %6d %5.1fms %5.1fms %6d %6.1fms %6.1fms %6.1fms %6.1fms %6.1fms %5.2fx %5.1f%% %4d" % (
                 cname, mode, r["words"], r["median"], r["p95"], r["signal_words"], r["signal_median"],
-                r["signal_p95"], r["length"], w, r["fallbacks"]))
+                r["signal_p95"], r["signal_bias"], r["corrected_median"], r["corrected_p95"], r["length"], w,
+                r["fallbacks"]))
         if "natural" in results:
             print("natural speech WER (pocketsphinx): %.1f %%" % results["natural"]["wer"])
         print("\ntargets (issue 16), per pause mode:")

@@ -1529,7 +1529,9 @@ describe('memory under load (issue 13)', () => {
       const m = (await api(srv, 'GET', '/api/activity')).json.memory;
       assert.equal(m.audio_budget_bytes, 1 << 20);
       assert.ok(m.audio_bytes <= m.audio_budget_bytes, `${m.audio_bytes} bytes of audio held`);
-      assert.ok(m.file_bytes > 50e6, `${m.file_bytes} bytes file-backed: the mapped model`);
+      // the mapped model: how much of it stays resident is the kernel's choice (clean file pages are
+      // reclaimed under pressure: 41 MB of it in one CI run, 300 MB on an idle machine), so only some
+      assert.ok(m.file_bytes > 1e6, `${m.file_bytes} bytes file-backed: the mapped model`);
       assert.ok(m.anon_bytes > 0 && m.heap_used_bytes > 0 && m.heap_free_bytes >= 0);
       assert.ok(Math.abs(m.file_bytes + m.anon_bytes - m.rss_bytes) < 1e6);
     } finally {

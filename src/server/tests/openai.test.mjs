@@ -395,7 +395,8 @@ describe('captions, disconnects, the queue, the studio, metrics', () => {
       `${v.kokoro_synthesis_seconds_total} s of synthesis in ${Date.now() / 1000 - v.process_start_time_seconds} s`);
     assert.ok(v.kokoro_speech_first_audio_seconds_count >= 3);
     assert.ok(v.process_resident_memory_bytes > 50e6);
-    assert.ok(v['kokoro_resident_memory_bytes{kind="file"}'] > 50e6, 'the mapped model is file-backed');
+    // (how much of the mapped model stays resident is the kernel's choice: only some, see api.test.mjs)
+    assert.ok(v['kokoro_resident_memory_bytes{kind="file"}'] > 1e6, 'the mapped model is file-backed');
     assert.equal(v.kokoro_studio_audio_budget_bytes, 256 * 1024 * 1024);
     const act = await api(srv, 'GET', '/api/activity');
     assert.equal(act.status, 200);

@@ -139,6 +139,20 @@ async function backToExample() {
   await until('back to the example', async () => (await rows()).length === 3, 20000);
 }
 
+/** Opens project pid (one segment, sid), waits for its audio and selects it; the rendered row. */
+async function openOneSegment(pid, sid) {
+  await page.evaluate((id) => {
+    location.hash = `#/p/${id}`;
+  }, pid);
+  await until('its segment shown', async () => (await rows()).length === 1 && (await rows())[0].id === sid, 20000);
+  const ready = await until('its segment rendered', async () => {
+    const r = (await rows())[0];
+    return r.status === 'ready' && r.version ? r : null;
+  }, 90000, 250);
+  await page.click(`.seg-row[data-id="${sid}"] .seg-num`);
+  return ready;
+}
+
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
   if (DOCS) fs.mkdirSync(DOCS, { recursive: true });
@@ -1532,15 +1546,7 @@ test('word timing: a word dragged on the waveform is heard later; reset to natur
   const home = projectId;
   projectId = p.id; // the player's audio of this project is recorded (audioBodies)
   try {
-    await page.evaluate((id) => {
-      location.hash = `#/p/${id}`;
-    }, p.id);
-    await until('its segment shown', async () => (await rows()).length === 1 && (await rows())[0].id === sid, 20000);
-    const before = await until('its segment rendered', async () => {
-      const r = (await rows())[0];
-      return r.status === 'ready' && r.version ? r : null;
-    }, 90000, 250);
-    await page.click(`.seg-row[data-id="${sid}"] .seg-num`);
+    const before = await openOneSegment(p.id, sid);
     await page.waitForSelector('[data-test=word-handle-3]');
     const s0 = await seg();
     const w0 = s0.rendered.words;
@@ -1616,15 +1622,7 @@ test('word timing: a start typed in a word chip moves the word (the segment\'s f
   const sid = p.segments[0].id;
   const seg = async () => (await api('GET', `/api/projects/${p.id}`)).segments[0];
   try {
-    await page.evaluate((id) => {
-      location.hash = `#/p/${id}`;
-    }, p.id);
-    await until('its segment shown', async () => (await rows()).length === 1 && (await rows())[0].id === sid, 20000);
-    const before = await until('its segment rendered', async () => {
-      const r = (await rows())[0];
-      return r.status === 'ready' && r.version ? r : null;
-    }, 90000, 250);
-    await page.click(`.seg-row[data-id="${sid}"] .seg-num`);
+    const before = await openOneSegment(p.id, sid);
     await page.waitForSelector('[data-test=word-chip-2]');
     // a value that is no time, then one before the word before it: refused, nothing sent
     await page.click('[data-test=word-chip-2]', { clickCount: 2 });

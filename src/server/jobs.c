@@ -83,6 +83,7 @@
  * edit for this long: a burst of edits (a segment dragged along the
  * timeline) costs one restart, not one per edit. */
 #define QUIET_S 0.25
+#define PREEMPT_EVERY_S 5.0 /* see srv_jobs_created */
 /* How often a render on request asks whether its client is still there:
  * a client that went away is noticed within this, plus one module of the
  * forward pass. */
@@ -227,6 +228,7 @@ struct srv_jobs {
     int stashing;               /* shed()'s batches not yet in the cache */
     pthread_cond_t stashed_cond; /* signalled when one is */
     double last_trim;
+    double last_preempt; /* when a new project last cancelled another's pass (srv_jobs_created) */
 };
 
 /* Why a render on request was cancelled (srv_export.cancel). */
@@ -1522,8 +1524,13 @@ void srv_jobs_created(srv_jobs *j, int64_t project)
         p->touched = kk_now_s(); /* the most recent: pick() takes it next */
         p->dirty = 1;
         p->edited = 0; /* no quiet time */
-        if (j->current && j->current != p) {
+        /* At most one such cancellation per PREEMPT_EVERY_S: a client
+         * making projects in a loop must not keep every other pass
+         * restarting (each restart loses the segment being synthesised). */
+        double now = kk_now_s();
+        if (j->current && j->current != p && now - j->last_preempt >= PREEMPT_EVERY_S) {
             j->current->dirty = 1; /* comes again after this one */
+            j->last_preempt = now;
             atomic_store(&j->abort, 1);
         }
         pthread_cond_signal(&j->cond);

@@ -61,8 +61,9 @@ void srv_jobs_touch(srv_jobs *j, int64_t project, int edited);
  * without the quiet time an edit waits for (QUIET_S: there is no burst of
  * edits to wait out), and it goes before the pass of another project in
  * progress, which is cancelled and comes again after it (what that pass
- * made is in the render cache). Typed text speaks at once even while an
- * older project renders. */
+ * made is in the render cache), at most once every 5 s (projects made in a
+ * loop queue behind each other instead of restarting every pass). Typed
+ * text speaks at once even while an older project renders. */
 void srv_jobs_created(srv_jobs *j, int64_t project);
 void srv_jobs_playhead(srv_jobs *j, int64_t project, int64_t ms);
 /* The project was deleted: stop its renders and exports and drop its

@@ -150,6 +150,27 @@ static int fvec_reserve(fvec *f, size_t extra)
     return 0;
 }
 
+static int fvec_append(fvec *f, const float *x, size_t n)
+{
+    if (!n) /* (f->v may still be NULL: memcpy must not see it) */
+        return 0;
+    if (fvec_reserve(f, n))
+        return -1;
+    memcpy(f->v + f->n, x, n * sizeof *x);
+    f->n += n;
+    return 0;
+}
+
+/* Drops the first n samples of f. */
+static void fvec_consume(fvec *f, size_t n)
+{
+    n = n < f->n ? n : f->n;
+    if (!n)
+        return;
+    memmove(f->v, f->v + n, (f->n - n) * sizeof *f->v);
+    f->n -= n;
+}
+
 /* Hands the samples over; never NULL (a 0-sample result is still a
  * buffer the caller frees). */
 static float *fvec_steal(fvec *f)
@@ -1057,8 +1078,7 @@ static int dec_flush(decoder *d, int all)
     if (!give)
         return 0;
     int stop = d->fn(d->user, d->out.v, give, d->rate);
-    memmove(d->out.v, d->out.v + give, keep * sizeof *d->out.v);
-    d->out.n = keep;
+    fvec_consume(&d->out, give);
     return stop;
 }
 
@@ -1350,27 +1370,6 @@ typedef struct mux_job {
     int fd;
 } mux_job;
 
-static int fvec_append(fvec *f, const float *x, size_t n)
-{
-    if (!n) /* (f->v may still be NULL: memcpy must not see it) */
-        return 0;
-    if (fvec_reserve(f, n))
-        return -1;
-    memcpy(f->v + f->n, x, n * sizeof *x);
-    f->n += n;
-    return 0;
-}
-
-/* Drops the first n samples of f. */
-static void fvec_consume(fvec *f, size_t n)
-{
-    n = n < f->n ? n : f->n;
-    if (!n)
-        return;
-    memmove(f->v, f->v + n, (f->n - n) * sizeof *f->v);
-    f->n -= n;
-}
-
 /* Where the made samples wait: the resampler's output, or ours. */
 static fvec *src_ready(dub_source *s) { return s->out_rs_open ? &s->out_rs.out : &s->out; }
 static fvec *orig_ready(dub_source *s) { return s->orig_rs_open ? &s->orig_rs.out : &s->orig_buf; }
@@ -1471,13 +1470,13 @@ static kk_status src_more(dub_source *s, kk_error *err)
         s->done = 1;
         return s->out_rs_open ? rs_finish(&s->out_rs, err) : KK_OK;
     }
-    /* the block, and the ducker's lookahead after it */
-    uint64_t m64 = dub_left < k + s->dub_cap - CHUNK ? dub_left : k + s->dub_cap - CHUNK;
-    size_t m = (size_t)m64;
+    /* the block, and the ducker's lookahead after it (the dub's end may
+     * come first: only the ducker reads a block shorter than k, and it
+     * takes what is missing as silence) */
+    size_t ahead = s->dub_cap - CHUNK;
+    size_t m = dub_left < k + ahead ? (size_t)dub_left : k + ahead;
     if (m && (st = s->io->read(s->io->user, s->read, s->dub, m, err)) != KK_OK)
         return st;
-    if (m < k)
-        memset(s->dub + m, 0, (k - m) * sizeof *s->dub);
     const float *block = s->dub;
     if (orig) {
         size_t on = orig->n < k ? orig->n : k;

@@ -304,16 +304,14 @@ static void share_frames(int *dur, const size_t *idx, const double *weight, size
 
 int64_t kk_prosody_emphasise(int *dur, size_t n_ids, const kk_prosody_span *words, size_t n_words, double factor)
 {
-    int *orig = malloc((n_ids ? n_ids : 1) * sizeof *orig);
-    size_t *idx = malloc((n_ids ? n_ids : 1) * sizeof *idx);
-    double *w = malloc((n_ids ? n_ids : 1) * sizeof *w), *scratch = malloc((n_ids ? n_ids : 1) * sizeof *scratch);
+    if (n_ids < 3) /* no word between the pads */
+        return 0;
+    int *orig = malloc(n_ids * sizeof *orig);
+    size_t *idx = malloc(n_ids * sizeof *idx);
+    double *w = malloc(n_ids * sizeof *w), *scratch = malloc(n_ids * sizeof *scratch);
     if (!orig || !idx || !w || !scratch) {
         free(orig), free(idx), free(w), free(scratch);
         return -1;
-    }
-    if (n_ids < 3) { /* no word between the pads */
-        free(orig), free(idx), free(w), free(scratch);
-        return 0;
     }
     memcpy(orig, dur, n_ids * sizeof *orig);
     if (!(factor >= 1.0))

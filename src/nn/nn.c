@@ -8,6 +8,7 @@
  */
 #define _DEFAULT_SOURCE /* madvise */
 #include "nn.h"
+#include "nn_internal.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -19,18 +20,6 @@
 #include <omp.h>
 #endif
 
-/* Hot element-wise loops get an x86-64-v3 (AVX2 + FMA) clone picked at load
- * time (GNU ifunc). The build uses -ffp-contract=off, so no a*b+c is fused
- * behind our back; the only fused operations are explicit fmaf() calls,
- * which are exactly rounded whether the library or the instruction does
- * them. The clone thus performs the same IEEE operations in the same order
- * as the baseline build, and the results are bit-identical whichever clone
- * runs. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(KK_NO_CLONES)
-#define NN_VEC __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define NN_VEC
-#endif
 
 float nn_f16_to_f32(uint16_t h)
 {
@@ -585,8 +574,8 @@ void nn_snake(float *x, int C, int T, const float *alpha, const float *ralpha)
 
 /* AdaIN then Snake in one pass over the output: the same operations, in the
  * same order, as nn_adain followed by nn_snake. */
-NN_VEC static void adain_snake_row(const float *xc, float *yc, int T, float m, float inv, float scale, float shift,
-                                   float a, float ra)
+NN_VEC void nn_adain_snake_row(const float *xc, float *yc, int T, float m, float inv, float scale, float shift,
+                               float a, float ra)
 {
     for (int t = 0; t < T; t++) {
         float v = (xc[t] - m) * inv * scale + shift;
@@ -605,7 +594,7 @@ void nn_adain_snake(const float *x, int C, int T, const float *gamma, const floa
         channel_stats(xc, T, eps, &m, &inv);
         float scale = gamma ? 1.0f + gamma[c] : 1.0f, shift = beta ? beta[c] : 0.0f;
         float a = alpha[c], ra = ralpha ? ralpha[c] : 1.0f / a;
-        adain_snake_row(xc, y + (size_t)c * T, T, m, inv, scale, shift, a, ra);
+        nn_adain_snake_row(xc, y + (size_t)c * T, T, m, inv, scale, shift, a, ra);
     }
 }
 
@@ -692,7 +681,7 @@ static int conv1d_impl(const nn_conv *c, const float *x, int t_in, const float *
             const float *K = pre;
             int C = c->cin;
             for (int ci = 0; ci < C; ci++)
-                adain_snake_row(x + (size_t)ci * t_in + lo, xw + (size_t)ci * wn, wn, K[ci], K[C + ci], K[2 * C + ci],
+                nn_adain_snake_row(x + (size_t)ci * t_in + lo, xw + (size_t)ci * wn, wn, K[ci], K[C + ci], K[2 * C + ci],
                                 K[3 * C + ci], K[4 * C + ci], K[5 * C + ci]);
             xs = xw, ldx = wn, xoff = (int)lo;
         }

@@ -112,6 +112,32 @@ typedef struct nn_convt {
 int nn_conv1d_ex(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
                  float *y, int accumulate, nn_scratch *s);
 
+/* nn_conv1d_ex computed by FFT (nn_fftconv.c): the signal cut into
+ * overlapping 64-sample blocks per dilation phase, each transformed, the
+ * channels mixed per frequency bin by a complex matrix product with the
+ * weights' transform, transformed back. About 2.3-2.5 real multiply-adds
+ * per output sample and channel pair instead of k: 3-4x fewer for the
+ * generator's 7- and 11-tap kernels. Same arguments, contract and fusions
+ * as nn_conv1d_ex, float32 throughout; not bit-equal to it (another
+ * summation: within about 1e-6 of the largest output in relative terms,
+ * see its test), but, like every kernel here, bit-identical for any thread
+ * count. Working memory (from s): the weights' transform, 33 * cout * cin
+ * complex floats (17 MiB at 256 x 256), and a chunk's spectra, a few MiB.
+ * Returns 0; -1 when out of memory or when nn_conv_fft_suits(c) is 0. */
+int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
+                  float *y, int accumulate, nn_scratch *s);
+/* 1 when nn_conv1d_fft handles c: stride 1, no groups, 5 <= k <= 32,
+ * cin and cout multiples of 16. */
+int nn_conv_fft_suits(const nn_conv *c);
+/* The real multiply-adds nn_conv1d_fft's products do over t_in samples (the
+ * FFTs, a few percent more, not counted). */
+double nn_conv_fft_macs(const nn_conv *c, int t_in);
+/* 1 when nn_conv_fft_suits(c) and, over t_in samples, nn_conv1d_fft does
+ * under half of nn_conv1d's multiply-adds, the weights' transform included
+ * (short signals, a token sequence say, do not pay for it; nor, measured,
+ * the text encoder's 5 taps over 500 tokens at 0.6). */
+int nn_conv_fft_pays(const nn_conv *c, int t_in);
+
 int nn_convt_out_len(const nn_convt *c, int t_in);
 int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float *w, const float *b,
                         float *y, nn_scratch *s);

@@ -1,0 +1,351 @@
+/*
+ * nn_fftconv.c - convolution by FFT (see nn.h, nn_conv1d_fft): the exact
+ * mode's kernel for the generator's wide convolutions (7 and 11 taps over
+ * 128 or 256 channels, most of the engine's multiplies).
+ *
+ * im2col + GEMM spends cin * k multiply-adds per output sample and output
+ * channel. Here each input channel's signal is cut into overlapping blocks
+ * of FN = 64 samples, one block per B = FN - k + 1 outputs (per dilation
+ * phase: a convolution with dilation d is d interleaved undilated ones),
+ * each block is transformed by a real FFT, and the channels are mixed per
+ * frequency bin: for each of the FN / 2 + 1 bins one complex matrix product
+ * Y_f[blocks][cout] = X_f[blocks][cin] G_f[cout][cin]^T (cgemm), G_f being
+ * the weights' transform. An inverse FFT gives each block's B outputs. That
+ * is about 4 (FN / 2 + 1) / B real multiply-adds per output and channel
+ * pair instead of k: 2.5 for k = 11, 2.3 for k = 7.
+ *
+ * The work goes in chunks of about CHUNK_BLOCKS blocks (their bounds fixed
+ * by the shapes), each in four parallel steps: the activated input window
+ * (nn_conv1d_ex's pre), the forward FFTs (by block), the products (by bin),
+ * the inverse FFTs (by block). Each piece is computed by one thread with
+ * the same operations whoever takes it, so the result does not depend on
+ * the thread count.
+ *
+ * The FFTs are "vertical": 8 lanes at once (one AVX2 register per complex
+ * component), two real signals per complex FFT (one in the real part, one
+ * in the imaginary part), separated afterwards by symmetry. So one 64-point
+ * complex FFT transforms 16 channels' blocks.
+ */
+#define _DEFAULT_SOURCE /* M_PI */
+#include "nn.h"
+#include "nn_internal.h"
+
+#include <cblas.h>
+#include <complex.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define FN 64              /* FFT size */
+#define FBINS (FN / 2 + 1) /* bins of a real signal's spectrum */
+#define FL 8               /* lanes: signals per vector */
+#define FG (2 * FL)        /* channels per complex FFT (cin, cout: multiples of it) */
+#define CHUNK_BLOCKS 128   /* blocks per chunk (about; a multiple of the dilation) */
+
+/* The twiddles e^{-2 pi i m / FN} and the bit reversal of 0..FN-1. Built on
+ * each call (a few hundred operations): no global state. */
+typedef struct fft_tab {
+    float c[FN], s[FN]; /* cos(2 pi m / FN), sin(2 pi m / FN) */
+    int rev[FN];
+} fft_tab;
+
+static void fft_tab_init(fft_tab *t)
+{
+    int bits = 0;
+    while ((1 << bits) < FN)
+        bits++;
+    for (int m = 0; m < FN; m++) {
+        double a = 2.0 * M_PI * m / FN;
+        t->c[m] = (float)cos(a);
+        t->s[m] = (float)sin(a);
+        int r = 0;
+        for (int b = 0; b < bits; b++)
+            if (m & (1 << b))
+                r |= 1 << (bits - 1 - b);
+        t->rev[m] = r;
+    }
+}
+
+/* In-place radix-2 FFT of FL signals held in re[FN][FL], im[FN][FL], input
+ * in bit-reversed order, output in natural order. sign -1: forward
+ * (e^{-i...}), +1: inverse without the 1/FN. */
+NN_VEC static void fft_lanes(float (*re)[FL], float (*im)[FL], const fft_tab *t, int sign)
+{
+    /* the first two stages' twiddles are 1 and -+i: additions only */
+    for (int st = 0; st < FN; st += 4) {
+        float *r0 = re[st], *r1 = re[st + 1], *r2 = re[st + 2], *r3 = re[st + 3];
+        float *i0 = im[st], *i1 = im[st + 1], *i2 = im[st + 2], *i3 = im[st + 3];
+        for (int l = 0; l < FL; l++) {
+            float ar = r0[l] + r1[l], ai = i0[l] + i1[l], br = r0[l] - r1[l], bi = i0[l] - i1[l];
+            float cr = r2[l] + r3[l], ci = i2[l] + i3[l], dr = r2[l] - r3[l], di = i2[l] - i3[l];
+            /* d times -i (forward) or +i (inverse) */
+            float er = sign < 0 ? di : -di, ei = sign < 0 ? -dr : dr;
+            r0[l] = ar + cr, i0[l] = ai + ci, r2[l] = ar - cr, i2[l] = ai - ci;
+            r1[l] = br + er, i1[l] = bi + ei, r3[l] = br - er, i3[l] = bi - ei;
+        }
+    }
+    for (int len = 8; len <= FN; len *= 2) {
+        int half = len / 2, step = FN / len;
+        for (int j = 0; j < half; j++) {
+            float wr = t->c[j * step], wi = sign < 0 ? -t->s[j * step] : t->s[j * step];
+            for (int st = 0; st < FN; st += len) {
+                float *ar = re[st + j], *ai = im[st + j], *br = re[st + j + half], *bi = im[st + j + half];
+                for (int l = 0; l < FL; l++) {
+                    float tr = br[l] * wr - bi[l] * wi, ti = br[l] * wi + bi[l] * wr;
+                    br[l] = ar[l] - tr, bi[l] = ai[l] - ti;
+                    ar[l] = ar[l] + tr, ai[l] = ai[l] + ti;
+                }
+            }
+        }
+    }
+}
+
+/* The block geometry of one call. */
+typedef struct fconv {
+    const nn_conv *c;
+    int t_in, t_out, B; /* B: outputs per block */
+    int nbp;            /* blocks per phase in a full chunk */
+} fconv;
+
+/* G[f][co][ci] = (1 / FN) sum_j w[co][ci][j] e^{+2 pi i f j / FN}: the
+ * transform of the kernel reversed in time, so that the product with a
+ * block's forward transform is the transform of the correlation the
+ * convolution computes; the inverse transform's 1/FN is folded in (ct, st:
+ * the cos and sin of 2 pi f j / FN over FN, j < k). */
+NN_VEC static void weights_row(const nn_conv *c, const float *w, int co, const float (*ct)[FBINS],
+                               const float (*st)[FBINS], float complex *G)
+{
+    for (int c0 = 0; c0 < c->cin; c0 += FL) {
+        const float *wk = w + ((size_t)co * c->cin + c0) * c->k; /* w[co][c0 + l][j] = wk[l * k + j] */
+        float wl[FN / 2][FL];
+        for (int j = 0; j < c->k; j++)
+            for (int l = 0; l < FL; l++)
+                wl[j][l] = wk[l * c->k + j];
+        for (int f = 0; f < FBINS; f++) {
+            float gr[FL] = {0}, gi[FL] = {0};
+            for (int j = 0; j < c->k; j++)
+                for (int l = 0; l < FL; l++) {
+                    gr[l] += wl[j][l] * ct[j][f];
+                    gi[l] += wl[j][l] * st[j][f];
+                }
+            float *gp = (float *)(G + ((size_t)f * c->cout + co) * c->cin + c0);
+            for (int l = 0; l < FL; l++)
+                gp[2 * l] = gr[l], gp[2 * l + 1] = gi[l];
+        }
+    }
+}
+
+/* A block's signals during its transforms: for each group of FG channels
+ * the real and imaginary parts, FN x FL each. */
+typedef float fft_grp[2][FN][FL];
+
+/* The forward transforms of one block (first output t_b, dilation d) for
+ * every input channel, into X[blk][f][ci]: a block's spectra together (67
+ * KiB at 256 channels, written in one sweep), each bin's operand of the
+ * product a matrix [blk][ci] with row stride FBINS * cin. The input
+ * sample n of the block is xs(ci, t_b + d n - pad_l), 0 outside [0, t_in);
+ * xs(ci, i) = xs[ci * ldx + i - xoff]. buf: cin / FG groups. */
+NN_VEC static void forward_block(const fconv *g, const float *xs, int ldx, int xoff, int t_b, int blk, const fft_tab *t,
+                                 float complex *X, fft_grp *buf)
+{
+    const nn_conv *c = g->c;
+    int ng = c->cin / FG;
+    for (int q = 0; q < ng; q++) {
+        float(*re)[FL] = buf[q][0], (*im)[FL] = buf[q][1];
+        for (int n = 0; n < FN; n++) {
+            long i = (long)t_b + (long)c->dilation * n - c->pad_l;
+            float *r = re[t->rev[n]], *m = im[t->rev[n]];
+            if (i < 0 || i >= g->t_in) {
+                for (int l = 0; l < FL; l++)
+                    r[l] = m[l] = 0.0f;
+                continue;
+            }
+            const float *p = xs + (size_t)q * FG * ldx + (i - xoff);
+            for (int l = 0; l < FL; l++) {
+                r[l] = p[(size_t)l * ldx];
+                m[l] = p[(size_t)(l + FL) * ldx];
+            }
+        }
+        fft_lanes(re, im, t, -1);
+    }
+    /* z = a + i b  ->  A[f] = (Z[f] + conj Z[-f]) / 2, B[f] = (Z[f] - conj Z[-f]) / 2i, bin by bin */
+    float *xf = (float *)(X + (size_t)blk * FBINS * c->cin);
+    for (int f = 0; f < FBINS; f++) {
+        int nf = (FN - f) % FN;
+        for (int q = 0; q < ng; q++, xf += 4 * FL) {
+            const float *zr = buf[q][0][f], *zi = buf[q][1][f], *yr = buf[q][0][nf], *yi = buf[q][1][nf];
+            for (int l = 0; l < FL; l++) {
+                xf[2 * l] = 0.5f * (zr[l] + yr[l]), xf[2 * l + 1] = 0.5f * (zi[l] - yi[l]);
+                xf[2 * FL + 2 * l] = 0.5f * (zi[l] + yi[l]), xf[2 * FL + 2 * l + 1] = 0.5f * (yr[l] - zr[l]);
+            }
+        }
+    }
+}
+
+/* The inverse of forward_block for the output channels: block blk of
+ * Y[blk][f][co] (read in one sweep) back to time, bias added, written to
+ * y[co][t_b + d i] for the block's outputs below t_out (y = out + bias, or
+ * y = (out + bias) + y when accumulate: the order of nn_conv1d_ex). buf:
+ * cout / FG groups. */
+NN_VEC static void inverse_block(const fconv *g, const float complex *Y, int t_b, int blk, const fft_tab *t,
+                                 const float *b, float *y, int accumulate, fft_grp *buf)
+{
+    const nn_conv *c = g->c;
+    int d = c->dilation, n_out = 0, ng = c->cout / FG;
+    while (n_out < g->B && (long)t_b + (long)d * n_out < g->t_out)
+        n_out++;
+    /* Z[f] = A[f] + i B[f], Z[FN - f] = conj A[f] + i conj B[f] (A, B: spectra of real signals) */
+    const float *yf = (const float *)(Y + (size_t)blk * FBINS * c->cout);
+    for (int f = 0; f < FBINS; f++) {
+        int edge = f == 0 || f == FN / 2, r1 = t->rev[f], r2 = t->rev[(FN - f) % FN];
+        for (int q = 0; q < ng; q++, yf += 4 * FL) {
+            float *zr = buf[q][0][r1], *zi = buf[q][1][r1], *wr = buf[q][0][r2], *wi = buf[q][1][r2];
+            const float *ya = yf, *yb = yf + 2 * FL;
+            if (edge) {
+                for (int l = 0; l < FL; l++)
+                    zr[l] = ya[2 * l], zi[l] = yb[2 * l];
+                continue;
+            }
+            for (int l = 0; l < FL; l++) {
+                float ar = ya[2 * l], ai = ya[2 * l + 1], br = yb[2 * l], bi = yb[2 * l + 1];
+                zr[l] = ar - bi, zi[l] = ai + br;
+                wr[l] = ar + bi, wi[l] = br - ai;
+            }
+        }
+    }
+    for (int q = 0; q < ng; q++) {
+        float(*re)[FL] = buf[q][0], (*im)[FL] = buf[q][1];
+        fft_lanes(re, im, t, +1);
+        for (int l = 0; l < FL; l++) {
+            int ca = q * FG + l, cb = ca + FL;
+            float *ya = y + (size_t)ca * g->t_out + t_b, *yb = y + (size_t)cb * g->t_out + t_b;
+            float ba = b ? b[ca] : 0.0f, bb = b ? b[cb] : 0.0f;
+            if (accumulate)
+                for (int i = 0; i < n_out; i++) {
+                    size_t o = (size_t)d * i;
+                    ya[o] = (re[i][l] + ba) + ya[o];
+                    yb[o] = (im[i][l] + bb) + yb[o];
+                }
+            else
+                for (int i = 0; i < n_out; i++) {
+                    size_t o = (size_t)d * i;
+                    ya[o] = re[i][l] + ba;
+                    yb[o] = im[i][l] + bb;
+                }
+        }
+    }
+}
+
+int nn_conv_fft_suits(const nn_conv *c)
+{
+    return c->groups == 1 && c->stride == 1 && c->k >= 5 && c->k <= FN / 2 && c->dilation >= 1 && c->cin % FG == 0 &&
+           c->cout % FG == 0;
+}
+
+/* Blocks per phase in a chunk: about CHUNK_BLOCKS blocks in all. */
+static int chunk_nbp(const nn_conv *c) { return CHUNK_BLOCKS / c->dilation > 0 ? CHUNK_BLOCKS / c->dilation : 1; }
+
+double nn_conv_fft_macs(const nn_conv *c, int t_in)
+{
+    int t_out = nn_conv_out_len(c, t_in);
+    if (t_out <= 0)
+        return 0.0;
+    int B = FN - c->k + 1;
+    double blocks = 0;
+    for (int r = 0; r < c->dilation; r++)
+        blocks += t_out > r ? ((t_out - r + c->dilation - 1) / c->dilation + B - 1) / B : 0;
+    return 4.0 * FBINS * (double)c->cout * c->cin * blocks;
+}
+
+int nn_conv_fft_pays(const nn_conv *c, int t_in)
+{
+    if (!nn_conv_fft_suits(c))
+        return 0;
+    int t_out = nn_conv_out_len(c, t_in);
+    double pairs = (double)c->cout * c->cin;
+    double direct = pairs * c->k * (t_out > 0 ? t_out : 0);
+    double fft = nn_conv_fft_macs(c, t_in) + 2.0 * FBINS * c->k * pairs; /* + the weights' transform */
+    return fft < 0.5 * direct;
+}
+
+int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
+                  float *y, int accumulate, nn_scratch *s)
+{
+    if (!nn_conv_fft_suits(c))
+        return -1;
+    fconv g = {.c = c, .t_in = t_in, .t_out = nn_conv_out_len(c, t_in), .B = FN - c->k + 1};
+    if (g.t_out <= 0)
+        return 0;
+    int d = c->dilation;
+    g.nbp = chunk_nbp(c);
+    int nb_max = g.nbp * d;
+    long chunk_t = (long)d * g.B * g.nbp; /* outputs per full chunk */
+    /* the input window a full chunk reads (activated when pre) */
+    long win = chunk_t - 1 + (long)d * (c->k - 1) + 1;
+    size_t gn = (size_t)FBINS * c->cout * c->cin; /* complex floats of G */
+    size_t xu = (size_t)FBINS * c->cin * nb_max, yu = (size_t)FBINS * c->cout * nb_max;
+    size_t wn = pre ? (size_t)c->cin * win : 0;
+    int nth = nn_threads_max();
+    int ngmax = (c->cin > c->cout ? c->cin : c->cout) / FG;
+    size_t bn = (size_t)ngmax * sizeof(fft_grp) / sizeof(float); /* per thread */
+    float *sc = nn_scratch_get(s, 2 * (gn + xu + yu) + wn + bn * nth);
+    if (!sc)
+        return -1;
+    float complex *G = (float complex *)sc, *X = G + gn, *Y = X + xu;
+    float *xw = (float *)(Y + yu), *bufs = xw + wn;
+    fft_tab t;
+    fft_tab_init(&t);
+    /* cos and sin of 2 pi f j / FN over 1/FN, for the weights' transform */
+    float ct[FN / 2][FBINS], st[FN / 2][FBINS];
+    for (int j = 0; j < c->k; j++)
+        for (int f = 0; f < FBINS; f++) {
+            int m = (f * j) % FN;
+            ct[j][f] = t.c[m] / FN, st[j][f] = t.s[m] / FN;
+        }
+    const complex float one = 1.0f, zero = 0.0f;
+    long n_chunks = (g.t_out + chunk_t - 1) / chunk_t;
+
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+        fft_grp *buf = (fft_grp *)(bufs + bn * nn_thread_id());
+#pragma omp for schedule(static)
+        for (int co = 0; co < c->cout; co++)
+            weights_row(c, w, co, ct, st, G);
+        for (long ch = 0; ch < n_chunks; ch++) {
+            long t0 = ch * chunk_t;
+            /* the last chunk: only the blocks per phase its outputs need */
+            int nbp = g.nbp;
+            if (t0 + chunk_t > g.t_out)
+                nbp = (int)((g.t_out - t0 + (long)d * g.B - 1) / ((long)d * g.B));
+            int nb = nbp * d;
+            const float *xs = x;
+            int ldx = t_in, xoff = 0;
+            if (pre) {
+                long lo = t0 - c->pad_l, hi = t0 + (long)d * g.B * nbp - 1 + (long)d * (c->k - 1) - c->pad_l;
+                lo = lo < 0 ? 0 : lo;
+                hi = hi > t_in - 1 ? t_in - 1 : hi;
+                int n = hi >= lo ? (int)(hi - lo + 1) : 0;
+                int C = c->cin;
+                const float *K = pre;
+#pragma omp for schedule(static)
+                for (int ci = 0; ci < C; ci++)
+                    nn_adain_snake_row(x + (size_t)ci * t_in + lo, xw + (size_t)ci * n, n, K[ci], K[C + ci],
+                                       K[2 * C + ci], K[3 * C + ci], K[4 * C + ci], K[5 * C + ci]);
+                xs = xw, ldx = n, xoff = (int)lo;
+            }
+            /* block blk = q * d + r: phase r, the q-th block of it; first output t0 + r + d q B */
+#pragma omp for schedule(static)
+            for (int blk = 0; blk < nb; blk++)
+                forward_block(&g, xs, ldx, xoff, (int)(t0 + blk % d + (long)d * (blk / d) * g.B), blk, &t, X, buf);
+#pragma omp for schedule(dynamic)
+            for (int f = 0; f < FBINS; f++)
+                cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, c->cout, c->cin, &one, X + (size_t)f * c->cin,
+                            FBINS * c->cin, G + (size_t)f * c->cout * c->cin, c->cin, &zero, Y + (size_t)f * c->cout,
+                            FBINS * c->cout);
+#pragma omp for schedule(static)
+            for (int blk = 0; blk < nb; blk++)
+                inverse_block(&g, Y, (int)(t0 + blk % d + (long)d * (blk / d) * g.B), blk, &t, b, y, accumulate, buf);
+        }
+    }
+    return 0;
+}

@@ -974,6 +974,7 @@ static int word_plan(const render_ctx *c, const job *j, const wpredict_state *ps
         w->head = (KK_SAMPLES_PER_FRAME - (-d) % KK_SAMPLES_PER_FRAME) % KK_SAMPLES_PER_FRAME;
     }
     int64_t origin = seg - w->lead - w->head; /* the timeline's sample of the piece's sample 0 */
+    size_t n_problems = 0;
     x = 0;
     for (size_t k = 0; k < ps->n; k++) {
         const pchunk *ch = &ps->v[k];
@@ -1016,7 +1017,9 @@ static int word_plan(const render_ctx *c, const job *j, const wpredict_state *ps
         if (kk_prosody_fit_chunk(ch->raw, ch->n_ids, j->speed, pw, m, c->p->fit.pause_mode, &w->fits[k], e) !=
             KK_OK)
             goto out;
-        for (size_t q = 0; q < w->fits[k].n_problems; q++) {
+        for (size_t q = 0; q < w->fits[k].n_problems; q++, n_problems++) {
+            if (n_problems >= KK_FIT_NOTE_WORDS)
+                continue; /* counted, said at the end */
             const kk_prosody_problem *pr = &w->fits[k].problems[q];
             char msg[320];
             kk_prosody_problem_text(pr, pr->tag < nt ? j->targets[pr->tag].text : NULL, msg, sizeof msg);
@@ -1025,6 +1028,11 @@ static int word_plan(const render_ctx *c, const job *j, const wpredict_state *ps
         w->durs[k] = w->fits[k].durations;
         w->n_ids[k] = ch->n_ids;
         x += w->fits[k].frames * KK_SAMPLES_PER_FRAME + (int64_t)ch->pause;
+    }
+    if (n_problems > KK_FIT_NOTE_WORDS) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "and %zu more", n_problems - KK_FIT_NOTE_WORDS);
+        note_add(note, msg);
     }
     rc = *note ? 1 : 0;
 out:
@@ -1284,7 +1292,8 @@ static void progress(render_ctx *c, const job *j)
                               .speed = j->speed_used,
                               .stretch = j->stretch,
                               .cached = j->cached && !j->silent,
-                              .silent = j->silent};
+                              .silent = j->silent,
+                              .fit_note = j->fit_note};
         c->p->on_piece(c->p->user, &pc);
     }
     c->done++;

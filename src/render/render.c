@@ -1127,7 +1127,11 @@ static void word_trim(piece *a, int64_t head)
     }
 }
 
-/* The verdict entry: "KKW1", i64 lead, then the note (none: placed). */
+/* The verdict entry: "KKW2", i64 lead, then the note (none: placed; at
+ * most KK_FIT_NOTE_WORDS words named, so it stays small). "KKW1" entries,
+ * of the versions before the note was bounded and reworded, are still read
+ * when they say placed (the plan is the same); their notes are planned
+ * again (word_speech). */
 static void put_verdict(render_ctx *c, const job *j, const kk_cache_key *vk, int64_t lead, const char *note)
 {
     if (!c->cache)
@@ -1137,7 +1141,7 @@ static void put_verdict(render_ctx *c, const job *j, const kk_cache_key *vk, int
     kk_error e;
     if (!blob)
         return; /* the next render plans again */
-    memcpy(blob, "KKW1", 4);
+    memcpy(blob, "KKW2", 4);
     memcpy(blob + 4, &lead, 8);
     if (n)
         memcpy(blob + 12, note, n);
@@ -1165,7 +1169,7 @@ static int word_speech(render_ctx *c, job *j, const kk_tts_script *script, piece
     int hit = blob_get(c, &vk, &blob, &len);
     if (hit < 0)
         return -1;
-    if (hit && len >= 12 && !memcmp(blob, "KKW1", 4)) {
+    if (hit && ((len >= 12 && !memcmp(blob, "KKW2", 4)) || (len == 12 && !memcmp(blob, "KKW1", 4)))) {
         int64_t lead;
         memcpy(&lead, (char *)blob + 4, 8);
         if (len > 12) {

@@ -5,8 +5,14 @@ import { nextTick } from 'vue';
 import { useProject } from './stores/project.js';
 import { usePlayer } from './stores/player.js';
 import { isTyping } from './util.js';
+import { useToasts } from './stores/toasts.js';
 
 const mod = (e) => e.ctrlKey || e.metaKey;
+
+/** The row of a segment's text field, when el is one; else null. */
+function segTextRow(el) {
+  return el && el.tagName === 'TEXTAREA' && el.closest ? el.closest('.seg-row') : null;
+}
 
 /**
  * Ctrl+E and the details' Emphasise button: emphasis on or off for the
@@ -16,11 +22,14 @@ const mod = (e) => e.ctrlKey || e.metaKey;
  * key came from it).
  */
 export async function emphasiseSelection(project, from, { focus = false } = {}) {
-  const row = from && from.tagName === 'TEXTAREA' && from.closest ? from.closest('.seg-row') : null;
+  const row = segTextRow(from);
   const id = row ? Number(row.dataset.id) : project.selectedId;
   if (id == null || !project.byId.get(id)) return;
-  const caret = project.caret[id] ?? 0;
-  const [a, b] = row ? [from.selectionStart, from.selectionEnd] : project.selection[id] || [caret, caret];
+  if (!row && !project.selection[id]) {
+    useToasts().info("Select the word(s) to emphasise in the segment's text first (or put the text cursor in one).");
+    return;
+  }
+  const [a, b] = row ? [from.selectionStart, from.selectionEnd] : project.selection[id];
   const r = await project.emphasise(id, a, b);
   if (!r) return;
   project.selection[id] = [r.start, r.end];
@@ -142,7 +151,8 @@ export const SHORTCUTS = [
     keys: ['Ctrl', 'E'],
     what: "Emphasise the selected word(s) of a segment's text (*word*); again takes the emphasis off",
     anywhere: true,
-    match: (e) => mod(e) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'e',
+    // in a segment's text, or outside any field (the selected segment's last selection); other fields keep the key
+    match: (e) => mod(e) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'e' && (!!segTextRow(e.target) || !isTyping(e.target)),
     run: ({ project }, e) => emphasiseSelection(project, e.target),
   },
   {

@@ -1753,6 +1753,7 @@ test('emphasis: a selected word and Ctrl+E give *word* (saved, re-rendered), aga
   await page.click('[data-test=emphasise]');
   await until('the button emphasised "speech"', async () => (await serverText()) === 'It turns subtitles into *speech*, placed right on the timeline.', 15000);
   assert.equal(await page.$eval(sel, (e) => e.placeholder.includes('*word*')), true, 'the markup hinted in the field');
+  await page.screenshot({ path: path.join(OUT, 'emphasis.png') });
   // undo: each was a step of its own
   await page.keyboard.press('Escape');
   await page.click('[data-test=undo]');

@@ -974,6 +974,7 @@ static int word_plan(const render_ctx *c, const job *j, const wpredict_state *ps
         w->head = (KK_SAMPLES_PER_FRAME - (-d) % KK_SAMPLES_PER_FRAME) % KK_SAMPLES_PER_FRAME;
     }
     int64_t origin = seg - w->lead - w->head; /* the timeline's sample of the piece's sample 0 */
+    size_t n_problems = 0;
     x = 0;
     for (size_t k = 0; k < ps->n; k++) {
         const pchunk *ch = &ps->v[k];
@@ -1016,7 +1017,9 @@ static int word_plan(const render_ctx *c, const job *j, const wpredict_state *ps
         if (kk_prosody_fit_chunk(ch->raw, ch->n_ids, j->speed, pw, m, c->p->fit.pause_mode, &w->fits[k], e) !=
             KK_OK)
             goto out;
-        for (size_t q = 0; q < w->fits[k].n_problems; q++) {
+        for (size_t q = 0; q < w->fits[k].n_problems; q++, n_problems++) {
+            if (n_problems >= KK_FIT_NOTE_WORDS)
+                continue; /* counted, said at the end */
             const kk_prosody_problem *pr = &w->fits[k].problems[q];
             char msg[320];
             kk_prosody_problem_text(pr, pr->tag < nt ? j->targets[pr->tag].text : NULL, msg, sizeof msg);
@@ -1025,6 +1028,11 @@ static int word_plan(const render_ctx *c, const job *j, const wpredict_state *ps
         w->durs[k] = w->fits[k].durations;
         w->n_ids[k] = ch->n_ids;
         x += w->fits[k].frames * KK_SAMPLES_PER_FRAME + (int64_t)ch->pause;
+    }
+    if (n_problems > KK_FIT_NOTE_WORDS) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "and %zu more", n_problems - KK_FIT_NOTE_WORDS);
+        note_add(note, msg);
     }
     rc = *note ? 1 : 0;
 out:
@@ -1119,7 +1127,11 @@ static void word_trim(piece *a, int64_t head)
     }
 }
 
-/* The verdict entry: "KKW1", i64 lead, then the note (none: placed). */
+/* The verdict entry: "KKW2", i64 lead, then the note (none: placed; at
+ * most KK_FIT_NOTE_WORDS words named, so it stays small). "KKW1" entries,
+ * of the versions before the note was bounded and reworded, are still read
+ * when they say placed (the plan is the same); their notes are planned
+ * again (word_speech). */
 static void put_verdict(render_ctx *c, const job *j, const kk_cache_key *vk, int64_t lead, const char *note)
 {
     if (!c->cache)
@@ -1129,7 +1141,7 @@ static void put_verdict(render_ctx *c, const job *j, const kk_cache_key *vk, int
     kk_error e;
     if (!blob)
         return; /* the next render plans again */
-    memcpy(blob, "KKW1", 4);
+    memcpy(blob, "KKW2", 4);
     memcpy(blob + 4, &lead, 8);
     if (n)
         memcpy(blob + 12, note, n);
@@ -1157,7 +1169,7 @@ static int word_speech(render_ctx *c, job *j, const kk_tts_script *script, piece
     int hit = blob_get(c, &vk, &blob, &len);
     if (hit < 0)
         return -1;
-    if (hit && len >= 12 && !memcmp(blob, "KKW1", 4)) {
+    if (hit && ((len >= 12 && !memcmp(blob, "KKW2", 4)) || (len == 12 && !memcmp(blob, "KKW1", 4)))) {
         int64_t lead;
         memcpy(&lead, (char *)blob + 4, 8);
         if (len > 12) {
@@ -1284,7 +1296,8 @@ static void progress(render_ctx *c, const job *j)
                               .speed = j->speed_used,
                               .stretch = j->stretch,
                               .cached = j->cached && !j->silent,
-                              .silent = j->silent};
+                              .silent = j->silent,
+                              .fit_note = j->fit_note};
         c->p->on_piece(c->p->user, &pc);
     }
     c->done++;

@@ -48,6 +48,11 @@
 #include "subtitles.h"
 #include "tts.h"
 
+/* A fit note (kk_render_cue.fit_note) names at most this many words' problems,
+ * then says how many more there are: a long segment whose every word is
+ * impossible gets a sentence, not one per word (the note is kept in the
+ * render cache and shown in the studio). */
+#define KK_FIT_NOTE_WORDS 3
 
 /* What happens to speech that is still too long after the speed, stretch
  * and gap allowances: it runs over the next cue (mixed with it), or is cut
@@ -140,6 +145,11 @@ typedef struct kk_render_piece {
     float speed;
     double stretch;
     int cached, silent;
+    /* fit.words asked but not done (kk_render_cue.fit_note: which words
+     * and why, at most KK_FIT_NOTE_WORDS of them named); NULL otherwise.
+     * A piece from the cache carries it too (the cache keeps it with the
+     * word fit's verdict). */
+    const char *fit_note;
 } kk_render_piece;
 
 /* Called from the worker threads, one call at a time; the piece is valid
@@ -242,7 +252,8 @@ typedef struct kk_render_cue {
     kk_render_word *words;
     size_t n_words;
     int word_fit;   /* 1: its words were placed at their given times (fit.words) */
-    char *fit_note; /* fit.words asked but not done: which words and why; NULL otherwise */
+    char *fit_note; /* fit.words asked but not done: which words and why (the first
+                       KK_FIT_NOTE_WORDS named, then how many more); NULL otherwise */
 } kk_render_cue;
 
 struct kk_track;

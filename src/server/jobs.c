@@ -176,6 +176,11 @@ typedef struct entry {
     int64_t start, end, overlap, truncated; /* samples on the timeline */
     kk_render_word *words;                  /* times from start */
     size_t n_words;
+    /* Why its word times were not followed (the renderer's fit note,
+     * bounded there; malloc'd), NULL when they were or none were asked.
+     * Kept here only: a restarted server's pass gets it back from the
+     * render cache with the audio. */
+    char *fit_note;
 } entry;
 
 typedef struct proj proj;
@@ -270,7 +275,8 @@ static void jobs_log(srv_jobs *j, const char *fmt, ...)
 /* What e holds in memory, for the budget. */
 static size_t entry_bytes(const entry *e)
 {
-    return (e->pcm ? e->n * sizeof *e->pcm : 0) + e->n_words * sizeof *e->words;
+    return (e->pcm ? e->n * sizeof *e->pcm : 0) + e->n_words * sizeof *e->words +
+           (e->fit_note ? strlen(e->fit_note) + 1 : 0);
 }
 
 static void entry_free(entry *e)
@@ -278,6 +284,7 @@ static void entry_free(entry *e)
     free(e->msg);
     free(e->pcm);
     free(e->words);
+    free(e->fit_note);
 }
 
 /* Frees p; its audio leaves j's count. Under j's lock. */
@@ -644,6 +651,7 @@ static void fill_view(const entry *e, srv_seg_view *v)
     v->truncated_ms = (e->truncated + MS / 2) / MS;
     v->speed = e->speed;
     v->stretch = e->stretch;
+    v->fit_note = e->fit_note ? strdup(e->fit_note) : NULL;
     if (e->n_words && (v->words = malloc(e->n_words * sizeof *v->words))) {
         for (size_t i = 0; i < e->n_words; i++) {
             v->words[i] = e->words[i];
@@ -927,8 +935,9 @@ static void on_piece(void *user, const kk_render_piece *pc)
     const kk_store_segment *g = &ps->segs[k];
     int16_t *pcm = malloc((pc->n_samples ? pc->n_samples : 1) * sizeof *pcm);
     kk_render_word *words = malloc((pc->n_words ? pc->n_words : 1) * sizeof *words);
-    if (!pcm || !words) {
-        free(pcm), free(words);
+    char *note = pc->fit_note ? strdup(pc->fit_note) : NULL;
+    if (!pcm || !words || (pc->fit_note && !note)) {
+        free(pcm), free(words), free(note);
         return; /* stays pending; the next pass tries again */
     }
     for (size_t i = 0; i < pc->n_samples; i++)
@@ -947,14 +956,15 @@ static void on_piece(void *user, const kk_render_piece *pc)
     if (e && (e->error || !key_eq(&e->key, &ps->keys[k]) || !key_eq(&e->piece, &piece) || !e->version[0])) {
         changed = 1;
         j->audio_bytes -= entry_bytes(e);
-        free(e->pcm), free(e->words), free(e->msg);
+        free(e->pcm), free(e->words), free(e->msg), free(e->fit_note);
         e->msg = NULL;
         e->error = 0;
         e->key = ps->keys[k];
         e->piece = piece;
         e->pcm = pcm, e->n = pc->n_samples;
         e->words = words, e->n_words = pc->n_words;
-        pcm = NULL, words = NULL;
+        e->fit_note = note;
+        pcm = NULL, words = NULL, note = NULL;
         version_of(e->pcm, e->n, e->version);
         e->speed = pc->speed;
         e->stretch = pc->stretch;
@@ -978,7 +988,7 @@ static void on_piece(void *user, const kk_render_piece *pc)
     size_t n_shed;
     stashed *shed_ = shed(j, &n_shed);
     pthread_mutex_unlock(&j->lock);
-    free(pcm), free(words);
+    free(pcm), free(words), free(note);
     if (ev)
         srv_events_publish_json(j->env.events, p->id, "segment", ev);
     cJSON *x;
@@ -1087,8 +1097,8 @@ static void fail_segment(pass *ps, size_t k, const char *msg)
     entry *e = entry_add(ps->p, ps->segs[k].id);
     if (e) {
         j->audio_bytes -= entry_bytes(e);
-        free(e->pcm), free(e->words), free(e->msg);
-        e->pcm = NULL, e->words = NULL, e->n = 0, e->n_words = 0;
+        free(e->pcm), free(e->words), free(e->msg), free(e->fit_note);
+        e->pcm = NULL, e->words = NULL, e->fit_note = NULL, e->n = 0, e->n_words = 0;
         e->error = 1;
         e->msg = strdup(msg);
         e->key = ps->keys[k];

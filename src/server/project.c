@@ -183,7 +183,16 @@ void srv_seg_view_free(srv_seg_view *v)
 {
     free(v->error);
     free(v->words);
+    free(v->fit_note);
     memset(v, 0, sizeof *v);
+}
+
+static void add_str_or_null(cJSON *o, const char *key, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
 }
 
 cJSON *srv_rendered_json(const srv_seg_view *v, const char *text)
@@ -200,6 +209,7 @@ cJSON *srv_rendered_json(const srv_seg_view *v, const char *text)
     cJSON_AddNumberToObject(o, "stretch", round(v->stretch * 10000) / 10000);
     cJSON_AddNumberToObject(o, "overlap_ms", (double)v->overlap_ms);
     cJSON_AddNumberToObject(o, "truncated_ms", (double)v->truncated_ms);
+    add_str_or_null(o, "fit_note", v->fit_note);
     cJSON *words = cJSON_AddArrayToObject(o, "words");
     size_t tl = text ? strlen(text) : 0;
     const int64_t ms = KK_SAMPLE_RATE / 1000; /* samples per millisecond */
@@ -229,14 +239,6 @@ static void add_time(cJSON *o, const char *key, int64_t ms)
         cJSON_AddNullToObject(o, key);
     else
         cJSON_AddNumberToObject(o, key, (double)ms);
-}
-
-static void add_str_or_null(cJSON *o, const char *key, const char *v)
-{
-    if (v)
-        cJSON_AddStringToObject(o, key, v);
-    else
-        cJSON_AddNullToObject(o, key);
 }
 
 /* The source's words (store.c: words) as "source_words", and "score", the

@@ -107,6 +107,7 @@ typedef struct srv_seg_view {
     double speed, stretch;
     kk_render_word *words; /* malloc'd, times in samples on the timeline */
     size_t n_words;
+    char *fit_note; /* malloc'd: why its word times were not followed (kk_render_cue.fit_note); NULL */
 } srv_seg_view;
 
 typedef struct srv_render_view {
@@ -121,7 +122,9 @@ void srv_seg_view_free(srv_seg_view *v);
 
 /* ---- JSON views (docs/api.md, Objects); the caller owns each object ---- */
 
-/* A Segment's "rendered" object; text: the segment's, for the words. */
+/* A Segment's "rendered" object; text: the segment's, for the words;
+ * "fit_note" is the renderer's (null when its word times were followed or
+ * none were asked). */
 cJSON *srv_rendered_json(const srv_seg_view *v, const char *text);
 /* A Segment: the stored fields, its index in timeline order and its audio. */
 cJSON *srv_segment_json(const kk_store_segment *g, size_t index, const srv_seg_view *v);

@@ -262,6 +262,9 @@ void kk_prosody_problem_text(const kk_prosody_problem *p, const char *name, char
     if (p->kind == KK_PROSODY_TOO_FAST)
         snprintf(dst, size, "%s would be %.1fx faster than natural (%lld frames of 25 ms), past the %.1fx that "
                  "is speakable", who, p->rate, (long long)p->frames, KK_PROSODY_MAX_RATE);
+    else if (p->frames <= 0) /* "gets -7 frames" said nothing a user could act on */
+        snprintf(dst, size, "%s gets no time for its %lld phonemes (the speech before it runs past its time)", who,
+                 (long long)p->ids);
     else
         snprintf(dst, size, "%s gets %lld frames of 25 ms for %lld phonemes (at least one each)", who,
                  (long long)p->frames, (long long)p->ids);

@@ -101,7 +101,8 @@ kk_status kk_prosody_fit_chunk(const float *raw, size_t n_ids, float speed, cons
 void kk_prosody_fit_free(kk_prosody_fit *f);
 
 /* "word 3 (\"hello\") gets 2 frames for 4 phonemes": one problem, for a
- * report; name is the word's text (may be NULL). */
+ * report; name is the word's text (may be NULL). A word left no frames at
+ * all (the speech before it runs past its time) "gets no time". */
 void kk_prosody_problem_text(const kk_prosody_problem *p, const char *name, char *dst, size_t size);
 
 /* ---- emphasis (kk_g2p_word.emphasis: [word](+), *word*) ----

@@ -1,11 +1,47 @@
 // The studio's keyboard shortcuts: one table for the handler and the help
 // overlay. `anywhere`: also while typing in a text field.
 
+import { nextTick } from 'vue';
 import { useProject } from './stores/project.js';
 import { usePlayer } from './stores/player.js';
 import { isTyping } from './util.js';
+import { useToasts } from './stores/toasts.js';
 
 const mod = (e) => e.ctrlKey || e.metaKey;
+
+/** The row of a segment's text field, when el is one; else null. */
+function segTextRow(el) {
+  return el && el.tagName === 'TEXTAREA' && el.closest ? el.closest('.seg-row') : null;
+}
+
+/**
+ * Ctrl+E and the details' Emphasise button: emphasis on or off for the
+ * selection of the segment text field `from` (the key's target), else for
+ * the selected segment's last selection in its field; then the same words
+ * are selected in the field again (and focused when `focus`, or when the
+ * key came from it).
+ */
+export async function emphasiseSelection(project, from, { focus = false } = {}) {
+  const row = segTextRow(from);
+  const id = row ? Number(row.dataset.id) : project.selectedId;
+  if (id == null || !project.byId.get(id)) return;
+  if (!row && !project.selection[id]) {
+    useToasts().info("Select the word(s) to emphasise in the segment's text first (or put the text cursor in one).");
+    return;
+  }
+  const [a, b] = row ? [from.selectionStart, from.selectionEnd] : project.selection[id];
+  const r = await project.emphasise(id, a, b);
+  if (!r) return;
+  project.selection[id] = [r.start, r.end];
+  project.caret[id] = r.start;
+  await nextTick();
+  const ta = document.querySelector(`.seg-row[data-id="${id}"] textarea`);
+  if (ta) {
+    if (focus || row) ta.focus();
+    ta.setSelectionRange(r.start, r.end);
+  }
+  await r.saved;
+}
 
 /** Focus follows the selection: a step from a segment's text (or speaker)
  *  field puts the caret in the new segment's text (SegmentList does it). */
@@ -110,6 +146,14 @@ export const SHORTCUTS = [
     anywhere: true,
     match: (e) => e.altKey && !mod(e) && e.code === 'KeyS',
     run: ({ project }) => project.selectedId != null && project.split(project.selectedId, project.caret[project.selectedId]),
+  },
+  {
+    keys: ['Ctrl', 'E'],
+    what: "Emphasise the selected word(s) of a segment's text (*word*); again takes the emphasis off",
+    anywhere: true,
+    // in a segment's text, or outside any field (the selected segment's last selection); other fields keep the key
+    match: (e) => mod(e) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'e' && (!!segTextRow(e.target) || !isTyping(e.target)),
+    run: ({ project }, e) => emphasiseSelection(project, e.target),
   },
   {
     keys: ['Alt', 'M'],

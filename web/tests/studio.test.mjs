@@ -1662,6 +1662,109 @@ test('word timing: a start typed in a word chip moves the word (the segment\'s f
   }
 });
 
+test('word times that cannot be spoken: the segment\'s details say why, its row is marked; a re-render that fits clears both', async () => {
+  const hms = (ms) => `00:00:0${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}`;
+  // five words in 60 ms: less than a frame per phoneme, so the cue's fit is used
+  const squeezed = [['Nobody', 500, 510], ['can', 515, 525], ['say', 530, 540], ['this', 545, 550], ['quickly.', 560, 2500]];
+  const wscribe = JSON.stringify([{ text: 'Nobody can say this quickly.', start: hms(500), end: hms(2500),
+    words: squeezed.map(([text, a, b]) => ({ text, start: hms(a), end: hms(b) })) }]);
+  const p = await api('POST', '/api/projects', { name: 'squeezed', text: wscribe, format: 'wscribe', settings: { fit: 'words' } });
+  const sid = p.segments[0].id;
+  const seg = async () => (await api('GET', `/api/projects/${p.id}`)).segments[0];
+  try {
+    const before = await openOneSegment(p.id, sid);
+    const note = (await seg()).rendered.fit_note;
+    assert.match(note, /"Nobody"/);
+    await page.waitForSelector('[data-test=fit-note]');
+    const shown = norm(await page.$eval('[data-test=fit-note]', (e) => e.textContent));
+    assert.ok(shown.includes(note), `the note in the details: ${shown}`);
+    assert.match(shown, /could not be followed/);
+    const title = await page.$eval(`.seg-row[data-id="${sid}"] [data-test=fit-marker]`, (e) => e.title);
+    assert.ok(title.includes(note), `the row's marker says why: ${title}`);
+    await page.screenshot({ path: path.join(OUT, 'fit-note.png') });
+    // times it can follow (as another client would set them): re-rendered at them, note and marker gone
+    const words = [['Nobody', 500, 900], ['can', 950, 1150], ['say', 1200, 1400], ['this', 1450, 1650], ['quickly.', 1700, 2300]]
+      .map(([text, start_ms, end_ms]) => ({ text, start_ms, end_ms }));
+    await api('PATCH', `/api/projects/${p.id}/segments/${sid}`, { words });
+    const fitted = await until('re-rendered with its word times', async () => {
+      const r = (await rows())[0];
+      return r.status === 'ready' && r.version && r.version !== before.version ? r : null;
+    }, 90000, 250);
+    await until('the note and the marker gone', async () => !(await page.$('[data-test=fit-note]')) && !(await page.$('[data-test=fit-marker]')), 10000);
+    assert.equal((await seg()).rendered.fit_note, null);
+    // undo (the studio's button): the squeezed times again, from the cache, and their note
+    await page.click('[data-test=undo]');
+    await until('the fall-back again', async () => {
+      const r = (await rows())[0];
+      return r.status === 'ready' && r.version === before.version && r.version !== fitted.version ? r : null;
+    }, 90000, 250);
+    await page.waitForSelector(`.seg-row[data-id="${sid}"] [data-test=fit-marker]`, { timeout: 10000 });
+    await page.waitForSelector('[data-test=fit-note]', { timeout: 10000 });
+  } finally {
+    await backToExample();
+    await api('DELETE', `/api/projects/${p.id}`);
+  }
+});
+
+test('emphasis: a selected word and Ctrl+E give *word* (saved, re-rendered), again takes it off; the button too; undo restores the text', async () => {
+  const second = original[1];
+  const sel = `.seg-row[data-id="${second.id}"] textarea`;
+  const textOf = () => page.$eval(sel, (e) => e.value);
+  const serverText = async () => (await api('GET', `/api/projects/${projectId}`)).segments.find((x) => x.id === second.id).text;
+  const start = norm(await textOf());
+  assert.equal(start, 'It turns subtitles into speech, placed right on the timeline.');
+  const ctrlE = async () => {
+    await page.keyboard.down('Control');
+    await page.keyboard.press('KeyE');
+    await page.keyboard.up('Control');
+  };
+  // select "subtitles" in the field, as a double-click would
+  await page.click(sel);
+  await page.evaluate((q) => {
+    const ta = document.querySelector(q);
+    const i = ta.value.indexOf('subtitles');
+    ta.focus();
+    ta.setSelectionRange(i, i + 'subtitles'.length);
+  }, sel);
+  const v0 = (await rows()).find((x) => x.id === second.id).version;
+  await ctrlE();
+  await until('the word emphasised in the field', async () => (await textOf()).includes('*subtitles*'), 5000);
+  await until('saved on the server', async () => (await serverText()) === 'It turns *subtitles* into speech, placed right on the timeline.', 15000);
+  // the same word is still selected: Ctrl+E again takes the marks off
+  const selected = () => page.evaluate((q) => { const ta = document.querySelector(q); return ta.value.slice(ta.selectionStart, ta.selectionEnd); }, sel);
+  assert.equal(await selected(), 'subtitles');
+  const emphasised = await until('re-rendered with the stress', async () => {
+    const r = (await rows()).find((x) => x.id === second.id);
+    return r.status === 'ready' && r.version && r.version !== v0 ? r : null;
+  }, 90000, 250);
+  assert.ok(emphasised.version !== v0, 'new audio');
+  await ctrlE();
+  await until('the marks off', async () => (await serverText()) === start, 15000);
+  // the details' button, on the word at the text cursor
+  await page.evaluate((q) => {
+    const ta = document.querySelector(q);
+    const i = ta.value.indexOf('speech') + 2;
+    ta.focus();
+    ta.setSelectionRange(i, i);
+    ta.dispatchEvent(new Event('select'));
+  }, sel);
+  const tip = await page.$eval('[data-test=emphasise]', (e) => e.title);
+  assert.match(tip, /Ctrl\+E/, 'the tooltip names the shortcut');
+  await page.click('[data-test=emphasise]');
+  await until('the button emphasised "speech"', async () => (await serverText()) === 'It turns subtitles into *speech*, placed right on the timeline.', 15000);
+  assert.equal(await page.$eval(sel, (e) => e.placeholder.includes('*word*')), true, 'the markup hinted in the field');
+  await page.screenshot({ path: path.join(OUT, 'emphasis.png') });
+  // undo: each was a step of its own
+  await page.keyboard.press('Escape');
+  await page.click('[data-test=undo]');
+  await until('undo: the marks off "speech"', async () => norm(await textOf()) === start, 15000);
+  await page.click('[data-test=undo]');
+  await until('undo: "subtitles" emphasised again', async () => norm(await textOf()) === 'It turns *subtitles* into speech, placed right on the timeline.', 15000);
+  await page.click('[data-test=undo]');
+  await until('undo: the text as it was', async () => norm(await textOf()) === start, 15000);
+  assert.equal(await serverText(), second.text);
+});
+
 test('no console errors, page errors or failed requests', () => {
   assert.deepEqual(problems, []);
 });

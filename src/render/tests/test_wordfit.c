@@ -2,8 +2,9 @@
  * WScribe transcript's word times are where its words start, to the frame
  * (from the renderer's alignment, and the pause in the signal); the
  * re-render comes from the cache with the same bits; targets that cannot
- * be spoken fall back to the cue's fit and say which words and why; a
- * segment's own fit wins over the render's. */
+ * be spoken fall back to the cue's fit and say which words and why (a
+ * bounded note, in the piece too, and again from the cache); a segment's
+ * own fit wins over the render's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -173,24 +174,71 @@ static void on_warning(void *user, size_t index, const char *msg)
     snprintf(w->msg, sizeof w->msg, "%s", msg);
 }
 
+typedef struct {
+    warned w;
+    char note[1024]; /* the last piece's fit_note; "" for none */
+    size_t pieces;
+} noted;
+
+static void on_warning_noted(void *user, size_t index, const char *msg) { on_warning(&((noted *)user)->w, index, msg); }
+
+static void take_note(void *user, const kk_render_piece *pc)
+{
+    noted *n = user;
+    n->pieces++;
+    snprintf(n->note, sizeof n->note, "%s", pc->fit_note ? pc->fit_note : "");
+}
+
+/* How many words a note names ("word 1 (...)"). */
+static size_t words_named(const char *note)
+{
+    size_t n = 0;
+    for (const char *s = note; (s = strstr(s, "word ")); s += 5)
+        n++;
+    return n;
+}
+
 static void test_impossible_targets_fall_back(void **state)
 {
     (void)state;
     kk_doc *doc = parse(squeezed);
     kk_render_segment *segs = kk_render_segments_from_doc(doc);
+    kk_cache *cache = NULL;
+    kk_cache_params cp = kk_cache_default_params();
+    cp.dir = NULL;
+    kk_error err;
+    assert_int_equal(kk_cache_open(&cp, &cache, &err), KK_OK);
     kk_render_params p = kk_render_default_params();
     p.fit.words = 1;
-    warned w = {0};
-    p.on_warning = on_warning;
-    p.user = &w;
+    p.cache = cache;
+    noted nd = {0};
+    p.on_warning = on_warning_noted;
+    p.on_piece = take_note;
+    p.user = &nd;
     kk_render_result r;
-    kk_error err;
     assert_int_equal(kk_render(tts, segs, 1, &p, &r, &err), KK_OK);
     const kk_render_cue *q = &r.cues[0];
     assert_int_equal(q->word_fit, 0);
     assert_non_null(q->fit_note);
     assert_non_null(strstr(q->fit_note, "word 1 (\"Nobody\")"));
     assert_non_null(strstr(q->fit_note, "frames"));
+    /* the piece carries the note (the studio shows it from there), bounded:
+     * four squeezed words, three named and "and 1 more" */
+    assert_int_equal(nd.pieces, 1);
+    assert_string_equal(nd.note, q->fit_note);
+    assert_int_equal(words_named(q->fit_note), KK_FIT_NOTE_WORDS);
+    assert_non_null(strstr(q->fit_note, "; and 1 more"));
+    /* from the cache: the same note, in the piece and the cue */
+    kk_render_result again;
+    nd.note[0] = '\0';
+    assert_int_equal(kk_render(tts, segs, 1, &p, &again, &err), KK_OK);
+    assert_int_equal(again.from_cache, 1);
+    assert_int_equal(again.cues[0].word_fit, 0);
+    assert_non_null(again.cues[0].fit_note);
+    assert_string_equal(again.cues[0].fit_note, q->fit_note);
+    assert_string_equal(nd.note, q->fit_note);
+    kk_render_result_free(&again);
+    const warned w = nd.w; /* the second render warned too */
     assert_true(w.calls >= 1);
     assert_int_equal(w.index, 1);
     assert_non_null(strstr(w.msg, "not placed at their times"));
@@ -203,6 +251,7 @@ static void test_impossible_targets_fall_back(void **state)
     assert_non_null(strstr(json, "\"fit_note\""));
     free(json);
     kk_render_result_free(&r);
+    kk_cache_close(cache);
     free(segs);
     kk_doc_free(doc);
 }

@@ -564,6 +564,64 @@ describe('rendering', () => {
     assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
   });
 
+  test('word times that cannot be spoken: the segment says why (rendered.fit_note), from the cache too; a fitting re-render drops it', async () => {
+    // five words in 60 ms: less than a frame per phoneme
+    const squeezed = JSON.stringify([{ text: 'Nobody can say this quickly.', start: '00:00:00.500', end: '00:00:02.500',
+      words: [['Nobody', 500, 510], ['can', 515, 525], ['say', 530, 540], ['this', 545, 550], ['quickly.', 560, 2500]]
+        .map(([text, start, end]) => ({ text, start, end })) }]);
+    const body = { name: 'Squeezed', text: squeezed, format: 'wscribe', settings: { fit: 'words' } };
+    const settled = async (srv, id, pred) => {
+      for (let t0 = Date.now(); Date.now() - t0 < 120000; await new Promise((r) => setTimeout(r, 100))) {
+        const g = (await project(srv, id)).segments[0];
+        if (g.status === 'ready' && g.rendered && pred(g)) return g;
+      }
+      throw new Error('the segment was not rendered as expected');
+    };
+    const p = (await api(server, 'POST', '/api/projects', body)).json;
+    const seg = p.segments[0].id;
+    const ev = await events(server, p.id);
+    try {
+      const first = await settled(server, p.id, () => true);
+      const note = first.rendered.fit_note;
+      assert.match(note, /word 1 \("Nobody"\) gets \d+ frames/, JSON.stringify(first.rendered));
+      assert.match(note, /; and \d+ more$/, 'bounded: the first words named, then how many more');
+      assert.ok(note.length < 400, note);
+      // the cue's fit was used: spoken from its cue's start
+      assert.equal(first.rendered.start_ms, 500);
+      // another server on the same render cache: the audio and the note come from the cache
+      const data = tempDir('kk-note-');
+      const other = await startServer({ data, cache: server.cache });
+      try {
+        const q = (await api(other, 'POST', '/api/projects', body)).json;
+        const again = await settled(other, q.id, () => true);
+        assert.equal(again.audio_version, first.audio_version, 'from the cache');
+        assert.equal(again.rendered.fit_note, note);
+      } finally {
+        assert.equal((await other.stop()).code, 0);
+        removeDir(data);
+      }
+      // times it can follow: placed at them, no note
+      const words = [['Nobody', 500, 900], ['can', 950, 1150], ['say', 1200, 1400], ['this', 1450, 1650], ['quickly.', 1700, 2300]]
+        .map(([text, start_ms, end_ms]) => ({ text, start_ms, end_ms }));
+      const r = await api(server, 'PATCH', `/api/projects/${p.id}/segments/${seg}`, { words });
+      assert.equal(r.status, 200, r.text);
+      const fitted = await settled(server, p.id, (g) => g.audio_version !== first.audio_version);
+      assert.equal(fitted.rendered.fit_note, null, JSON.stringify(fitted.rendered));
+      assert.ok(Math.abs(fitted.rendered.words[2].start_ms - 1200) <= 13, JSON.stringify(fitted.rendered.words));
+      // undo: the squeezed times again, and their note (from the cache)
+      assert.equal((await api(server, 'POST', `/api/projects/${p.id}/undo`)).status, 200);
+      const undone = await settled(server, p.id, (g) => g.audio_version === first.audio_version);
+      assert.equal(undone.rendered.fit_note, note);
+      // the segment events say so too (a client that only listens sees it come and go)
+      const readyWith = (v) => (x) => x.event === 'segment' && x.data.id === seg && x.data.status === 'ready' && x.data.audio_version === v;
+      assert.equal((await ev.next(readyWith(fitted.audio_version), 10000)).data.rendered.fit_note, null);
+      assert.equal((await ev.next(readyWith(first.audio_version), 10000)).data.rendered.fit_note, note);
+    } finally {
+      await ev.close();
+    }
+    assert.equal((await api(server, 'DELETE', `/api/projects/${p.id}`)).status, 204);
+  });
+
   test('segment audio becomes ready (events) and changes after a text edit', async () => {
     const p = (await api(server, 'POST', '/api/projects', { name: 'Audio', text: SRT, format: 'srt' })).json;
     id = p.id;

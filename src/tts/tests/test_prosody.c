@@ -88,6 +88,11 @@ static void impossible_targets_are_reported(void **state)
     char msg[256];
     kk_prosody_problem_text(&f.problems[0], "hello", msg, sizeof msg);
     assert_non_null(strstr(msg, "word 1 (\"hello\") gets 3 frames"));
+    /* no room at all (the words before it ran past its start): said so, not as negative frames */
+    kk_prosody_problem none = {.tag = 1, .kind = KK_PROSODY_TOO_SHORT, .frames = -7, .ids = 3};
+    kk_prosody_problem_text(&none, "can", msg, sizeof msg);
+    assert_non_null(strstr(msg, "word 2 (\"can\") gets no time for its 3 phonemes"));
+    assert_null(strstr(msg, "-7"));
     for (size_t k = 0; k < 13; k++)
         assert_true(f.durations[k] >= 1);
     kk_prosody_fit_free(&f);

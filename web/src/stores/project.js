@@ -4,6 +4,7 @@ import { api, ApiError, utf8Length } from '../api.js';
 import { engine } from '../audio/engine.js';
 import { useToasts } from './toasts.js';
 import { useSettings } from './settings.js';
+import { toggleEmphasis } from '../emphasis.js';
 
 const SAVE_DELAY_MS = 600;
 const RETRY_MS = [1000, 2000, 4000, 8000, 15000, 30000];
@@ -204,6 +205,7 @@ export const useProject = defineStore('project', {
     multi: [], // ids picked with Ctrl/Shift+click, to set voice/speed/speaker at once (BulkBar)
     drafts: {}, // id -> {text, state: dirty|saving|unsaved|error, message}
     caret: {}, // id -> caret offset in the text field (for split)
+    selection: {}, // id -> [start, end] of the text field's last selection (for emphasis)
     connection: 'idle', // idle | connecting | open | lost
     progress: null, // {done, total, eta_s}
     exports: {}, // `${kind}:${format}` -> the last export event {id, kind, format, state, done, total}
@@ -329,6 +331,7 @@ export const useProject = defineStore('project', {
       this.segments = sortSegments((segments || []).slice());
       this.drafts = {};
       this.caret = {};
+      this.selection = {};
       this.progress = rest.render ? progressOf(rest.render) : null;
       this.exports = {};
       engine.reset(rest.id);
@@ -655,6 +658,34 @@ export const useProject = defineStore('project', {
       })();
       d.promise = promise;
       return promise;
+    },
+
+    /**
+     * Emphasis on or off for text[start, end) of segment id (emphasis.js
+     * toggleEmphasis: "*word*" wrapped or unwrapped), through the typing's
+     * path (the field shows it at once, saved now, retried like typing), as
+     * an undo step of its own: typing just before is saved first and neither
+     * it nor typing after joins this edit. The selection over the same words
+     * in the new text and the save's promise ({start, end, saved}), as soon
+     * as the field has the new text; null when nothing was done (a toast
+     * says why).
+     */
+    async emphasise(id, start, end) {
+      if (!this.byId.get(id)) return null;
+      await this.flush(id);
+      const seg = this.byId.get(id);
+      if (!seg) return null;
+      const r = toggleEmphasis(this.textOf(seg), start, end);
+      if (r.error) {
+        useToasts().info(r.error);
+        return null;
+      }
+      lastTextSave = null;
+      this.setText(id, r.text);
+      const saved = this.save(id).then(() => {
+        lastTextSave = null;
+      });
+      return { start: r.start, end: r.end, saved };
     },
 
     async flush(id) {

@@ -232,6 +232,9 @@ static void im2col_tile(const nn_conv *c, const float *x, int ldx, int xoff, int
 
 /* Column chunk of a 1x1 convolution (a fixed size, whatever the threads). */
 #define CONV1X1_CHUNK 512
+/* Pieces (time tiles times output-channel blocks) a convolution is cut
+ * into at least, where its channels allow. */
+#define CONV_PIECES 8
 
 static int conv1d_impl(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
                        float *y, int accumulate, nn_scratch *s);
@@ -330,23 +333,30 @@ int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float
     return 0;
 }
 
-/* Rows of x per sgemm of nn_linear (fixed: the same calls whatever the threads). */
+/* Rows of x and columns of y per sgemm of nn_linear (fixed: the same calls
+ * whatever the threads). The columns are cut too so that a short sequence
+ * (ALBERT over a 50-token sentence: one block of rows) still gives every
+ * thread work. */
 #define LINEAR_ROWS 64
+#define LINEAR_COLS 256
 
 void nn_linear(const float *x, int m, int k, const float *w, int w_is_kn, const float *b, int n, float *y,
                int ldy)
 {
-    int n_blk = (m + LINEAR_ROWS - 1) / LINEAR_ROWS;
+    int n_rb = (m + LINEAR_ROWS - 1) / LINEAR_ROWS, n_cb = (n + LINEAR_COLS - 1) / LINEAR_COLS;
+    int n_blk = n_rb * n_cb;
 #pragma omp parallel for schedule(dynamic) if (n_blk > 1)
     for (int bi = 0; bi < n_blk; bi++) {
-        int r0 = bi * LINEAR_ROWS, nr = m - r0 < LINEAR_ROWS ? m - r0 : LINEAR_ROWS;
-        float *yb = y + (size_t)r0 * ldy;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, w_is_kn ? CblasNoTrans : CblasTrans, nr, n, k, 1.0f,
-                    x + (size_t)r0 * k, k, w, w_is_kn ? n : k, 0.0f, yb, ldy);
+        int r0 = bi / n_cb * LINEAR_ROWS, nr = m - r0 < LINEAR_ROWS ? m - r0 : LINEAR_ROWS;
+        int c0 = bi % n_cb * LINEAR_COLS, nc = n - c0 < LINEAR_COLS ? n - c0 : LINEAR_COLS;
+        float *yb = y + (size_t)r0 * ldy + c0;
+        const float *wb = w_is_kn ? w + c0 : w + (size_t)c0 * k;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, w_is_kn ? CblasNoTrans : CblasTrans, nr, nc, k, 1.0f,
+                    x + (size_t)r0 * k, k, wb, w_is_kn ? n : k, 0.0f, yb, ldy);
         if (b)
             for (int i = 0; i < nr; i++)
-                for (int j = 0; j < n; j++)
-                    yb[(size_t)i * ldy + j] += b[j];
+                for (int j = 0; j < nc; j++)
+                    yb[(size_t)i * ldy + j] += b[c0 + j];
     }
 }
 
@@ -643,9 +653,23 @@ static int conv1d_impl(const nn_conv *c, const float *x, int t_in, const float *
      * with the same calls whoever takes it. */
     int tile = pointwise ? CONV1X1_CHUNK : tile_len(rows, t_out);
     int n_tiles = (t_out + tile - 1) / tile;
+    /* A short signal makes few tiles (the decoder's 1024 channels over a
+     * 3 s sentence: 3), too few to share between threads, and each sgemm
+     * packs the whole weight matrix: then the output channels are cut into
+     * blocks as well (at least 64 each), so that there are CONV_PIECES
+     * pieces. Fixed by the shapes, like the tiles. */
+    int n_cob = 1, cob = c->cout;
+    if (n_tiles < CONV_PIECES) {
+        n_cob = (CONV_PIECES + n_tiles - 1) / n_tiles;
+        if (n_cob > c->cout / 64)
+            n_cob = c->cout / 64 > 0 ? c->cout / 64 : 1;
+        cob = ((c->cout + n_cob - 1) / n_cob + 15) / 16 * 16;
+        n_cob = (c->cout + cob - 1) / cob;
+    }
+    int n_pieces = n_tiles * n_cob;
     int nth = nn_threads_max();
-    if (nth > n_tiles)
-        nth = n_tiles;
+    if (nth > n_pieces)
+        nth = n_pieces;
     float *col = NULL, *wk = NULL;
     /* per thread: the im2col tile, the activated window (pre), the product tile (accumulate) */
     int win = (tile - 1) * c->stride + (c->k - 1) * c->dilation + 1;
@@ -664,9 +688,10 @@ static int conv1d_impl(const nn_conv *c, const float *x, int t_in, const float *
                         wk[((size_t)kk * c->cout + co) * c->cin + ci] = w[((size_t)co * c->cin + ci) * c->k + kk];
     }
 #pragma omp parallel for schedule(dynamic) num_threads(nth) if (nth > 1)
-    for (int ti = 0; ti < n_tiles; ti++) {
-        int t0 = ti * tile;
+    for (int pi = 0; pi < n_pieces; pi++) {
+        int t0 = pi / n_cob * tile;
         int n = t_out - t0 < tile ? t_out - t0 : tile;
+        int co0 = pi % n_cob * cob, nco = c->cout - co0 < cob ? c->cout - co0 : cob; /* output channels */
         float *cb = per ? col + (size_t)nn_thread_id() * per : NULL;
         /* the input: x itself, or the activated window of it this tile reads */
         const float *xs = x;
@@ -685,32 +710,33 @@ static int conv1d_impl(const nn_conv *c, const float *x, int t_in, const float *
                                 K[3 * C + ci], K[4 * C + ci], K[5 * C + ci]);
             xs = xw, ldx = wn, xoff = (int)lo;
         }
-        float *dst = accumulate ? cb + per_col + per_win : y + t0;
+        /* dst: row co - co0 for output channel co */
+        float *dst = accumulate ? cb + per_col + per_win : y + (size_t)co0 * t_out + t0;
         int ldd = accumulate ? n : t_out;
         if (pointwise) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, c->cin, 1.0f, w, c->cin,
-                        xs + t0 - xoff, ldx, 0.0f, dst, ldd);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nco, n, c->cin, 1.0f, w + (size_t)co0 * c->cin,
+                        c->cin, xs + t0 - xoff, ldx, 0.0f, dst, ldd);
         } else if (shifted && t0 - c->pad_l >= 0 &&
                    (long)t0 + n - 1 + (long)(c->k - 1) * c->dilation - c->pad_l < t_in) {
             for (int kk = 0; kk < c->k; kk++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, c->cin, 1.0f,
-                            wk + (size_t)kk * c->cout * c->cin, c->cin,
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nco, n, c->cin, 1.0f,
+                            wk + ((size_t)kk * c->cout + co0) * c->cin, c->cin,
                             xs + t0 + kk * c->dilation - c->pad_l - xoff, ldx, kk ? 1.0f : 0.0f, dst, ldd);
         } else {
             im2col_tile(c, xs, ldx, xoff, t_in, t0, n, cb);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, rows, 1.0f, w, rows, cb, n, 0.0f,
-                        dst, ldd);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nco, n, rows, 1.0f, w + (size_t)co0 * rows, rows,
+                        cb, n, 0.0f, dst, ldd);
         }
         if (b)
-            for (int co = 0; co < c->cout; co++) {
+            for (int co = 0; co < nco; co++) {
                 float *dc = dst + (size_t)co * ldd;
                 for (int t = 0; t < n; t++)
-                    dc[t] += b[co];
+                    dc[t] += b[co0 + co];
             }
         if (accumulate)
-            for (int co = 0; co < c->cout; co++) {
+            for (int co = 0; co < nco; co++) {
                 const float *dc = dst + (size_t)co * n;
-                float *yc = y + (size_t)co * t_out + t0;
+                float *yc = y + (size_t)(co0 + co) * t_out + t0;
                 for (int t = 0; t < n; t++)
                     yc[t] = dc[t] + yc[t];
             }

@@ -66,35 +66,37 @@ static void fft_tab_init(fft_tab *t)
     }
 }
 
-/* In-place radix-2 FFT of FL signals held in re[FN][FL], im[FN][FL], input
- * in bit-reversed order, output in natural order. sign -1: forward
- * (e^{-i...}), +1: inverse without the 1/FN. */
-NN_VEC static void fft_lanes(float (*re)[FL], float (*im)[FL], const fft_tab *t, int sign)
+/* FL floats as one vector (GCC and Clang vector extensions: one AVX2
+ * register in the x86-64-v3 clone, two SSE ones in the baseline), at any
+ * float alignment; element-wise IEEE operations, so the clones agree to the
+ * bit. Vector types alias their element type, so the float buffers below
+ * are read and written through them. */
+typedef float v8 __attribute__((vector_size(FL * sizeof(float)), aligned(4)));
+
+/* In-place radix-2 FFT of FL signals held in re[FN], im[FN] (vectors of
+ * FL lanes), input in bit-reversed order, output in natural order. sign
+ * -1: forward (e^{-i...}), +1: inverse without the 1/FN. */
+NN_VEC static void fft_lanes(v8 *re, v8 *im, const fft_tab *t, int sign)
 {
     /* the first two stages' twiddles are 1 and -+i: additions only */
     for (int st = 0; st < FN; st += 4) {
-        float *r0 = re[st], *r1 = re[st + 1], *r2 = re[st + 2], *r3 = re[st + 3];
-        float *i0 = im[st], *i1 = im[st + 1], *i2 = im[st + 2], *i3 = im[st + 3];
-        for (int l = 0; l < FL; l++) {
-            float ar = r0[l] + r1[l], ai = i0[l] + i1[l], br = r0[l] - r1[l], bi = i0[l] - i1[l];
-            float cr = r2[l] + r3[l], ci = i2[l] + i3[l], dr = r2[l] - r3[l], di = i2[l] - i3[l];
-            /* d times -i (forward) or +i (inverse) */
-            float er = sign < 0 ? di : -di, ei = sign < 0 ? -dr : dr;
-            r0[l] = ar + cr, i0[l] = ai + ci, r2[l] = ar - cr, i2[l] = ai - ci;
-            r1[l] = br + er, i1[l] = bi + ei, r3[l] = br - er, i3[l] = bi - ei;
-        }
+        v8 ar = re[st] + re[st + 1], ai = im[st] + im[st + 1], br = re[st] - re[st + 1], bi = im[st] - im[st + 1];
+        v8 cr = re[st + 2] + re[st + 3], ci = im[st + 2] + im[st + 3];
+        v8 dr = re[st + 2] - re[st + 3], di = im[st + 2] - im[st + 3];
+        /* d times -i (forward) or +i (inverse) */
+        v8 er = sign < 0 ? di : -di, ei = sign < 0 ? -dr : dr;
+        re[st] = ar + cr, im[st] = ai + ci, re[st + 2] = ar - cr, im[st + 2] = ai - ci;
+        re[st + 1] = br + er, im[st + 1] = bi + ei, re[st + 3] = br - er, im[st + 3] = bi - ei;
     }
     for (int len = 8; len <= FN; len *= 2) {
         int half = len / 2, step = FN / len;
         for (int j = 0; j < half; j++) {
             float wr = t->c[j * step], wi = sign < 0 ? -t->s[j * step] : t->s[j * step];
-            for (int st = 0; st < FN; st += len) {
-                float *ar = re[st + j], *ai = im[st + j], *br = re[st + j + half], *bi = im[st + j + half];
-                for (int l = 0; l < FL; l++) {
-                    float tr = br[l] * wr - bi[l] * wi, ti = br[l] * wi + bi[l] * wr;
-                    br[l] = ar[l] - tr, bi[l] = ai[l] - ti;
-                    ar[l] = ar[l] + tr, ai[l] = ai[l] + ti;
-                }
+            for (int st = j; st < FN; st += len) {
+                v8 br = re[st + half], bi = im[st + half];
+                v8 tr = br * wr - bi * wi, ti = br * wi + bi * wr;
+                re[st + half] = re[st] - tr, im[st + half] = im[st] - ti;
+                re[st] = re[st] + tr, im[st] = im[st] + ti;
             }
         }
     }
@@ -117,17 +119,16 @@ NN_VEC static void weights_row(const nn_conv *c, const float *w, int co, const f
 {
     for (int c0 = 0; c0 < c->cin; c0 += FL) {
         const float *wk = w + ((size_t)co * c->cin + c0) * c->k; /* w[co][c0 + l][j] = wk[l * k + j] */
-        float wl[FN / 2][FL];
+        v8 wl[FN / 2];
         for (int j = 0; j < c->k; j++)
             for (int l = 0; l < FL; l++)
                 wl[j][l] = wk[l * c->k + j];
         for (int f = 0; f < FBINS; f++) {
-            float gr[FL] = {0}, gi[FL] = {0};
-            for (int j = 0; j < c->k; j++)
-                for (int l = 0; l < FL; l++) {
-                    gr[l] += wl[j][l] * ct[j][f];
-                    gi[l] += wl[j][l] * st[j][f];
-                }
+            v8 gr = {0}, gi = {0};
+            for (int j = 0; j < c->k; j++) {
+                gr += wl[j] * ct[j][f];
+                gi += wl[j] * st[j][f];
+            }
             float *gp = (float *)(G + ((size_t)f * c->cout + co) * c->cin + c0);
             for (int l = 0; l < FL; l++)
                 gp[2 * l] = gr[l], gp[2 * l + 1] = gi[l];
@@ -166,7 +167,7 @@ NN_VEC static void forward_block(const fconv *g, const float *xs, int ldx, int x
                 m[l] = p[(size_t)(l + FL) * ldx];
             }
         }
-        fft_lanes(re, im, t, -1);
+        fft_lanes((v8 *)re, (v8 *)im, t, -1);
     }
     /* z = a + i b  ->  A[f] = (Z[f] + conj Z[-f]) / 2, B[f] = (Z[f] - conj Z[-f]) / 2i, bin by bin */
     float *xf = (float *)(X + (size_t)blk * FBINS * c->cin);
@@ -215,7 +216,7 @@ NN_VEC static void inverse_block(const fconv *g, const float complex *Y, int t_b
     }
     for (int q = 0; q < ng; q++) {
         float(*re)[FL] = buf[q][0], (*im)[FL] = buf[q][1];
-        fft_lanes(re, im, t, +1);
+        fft_lanes((v8 *)re, (v8 *)im, t, +1);
         for (int l = 0; l < FL; l++) {
             int ca = q * FG + l, cb = ca + FL;
             float *ya = y + (size_t)ca * g->t_out + t_b, *yb = y + (size_t)cb * g->t_out + t_b;

@@ -35,27 +35,53 @@ static int natural(float raw, float speed)
     return r < 1.0f ? 1 : (int)r;
 }
 
-/* total frames over ids [a, b) in proportion to their predicted durations,
- * at least one each (total >= b - a): largest remainders, so the sum is
- * exact. */
+/* The part of an id's predicted length that a faster target does not
+ * take (frames): Klatt's minimum duration. Compressed speech shortens its
+ * long sounds (vowels, held consonants) and keeps its short ones, so a word
+ * given less than its natural length takes the frames from what each id
+ * has above this floor: a 2-frame stop stays 2 frames while its vowel
+ * goes from 6 to 4, where shrinking both by a third would leave the stop
+ * a single 25 ms frame. */
+#define KK_PROSODY_MIN_FRAMES 2.0
+
+/* total frames over ids [a, b) in proportion to their predicted durations
+ * (when total is below their sum: in proportion to what each has above
+ * KK_PROSODY_MIN_FRAMES, see there), at least one each (total >= b - a):
+ * largest remainders, so the sum is exact. */
 static void distribute(const float *raw, size_t a, size_t b, int64_t total, int *dur)
 {
     size_t m = b - a;
     if (m == 0)
         return;
-    double wsum = 0.0;
-    for (size_t k = a; k < b; k++)
-        wsum += raw[k] > 0.05f ? raw[k] : 0.05f;
-    /* ids whose share is under one frame get one; the rest share what is
-     * left, until no share is under one */
     unsigned char *fixed = calloc(m, 1);
-    double *x = malloc(m * sizeof *x);
-    if (!fixed || !x) { /* evenly, without scratch: still exact */
+    double *x = malloc(m * sizeof *x), *wv = malloc(m * sizeof *wv);
+    if (!fixed || !x || !wv) { /* evenly, without scratch: still exact */
         for (size_t k = a; k < b; k++)
             dur[k] = (int)(total / (int64_t)m + ((int64_t)(k - a) < total % (int64_t)m));
-        free(fixed), free(x);
+        free(fixed), free(x), free(wv);
         return;
     }
+    double wsum = 0.0, fsum = 0.0;
+    for (size_t k = 0; k < m; k++) {
+        wv[k] = raw[a + k] > 0.05f ? raw[a + k] : 0.05f;
+        wsum += wv[k];
+        fsum += wv[k] < KK_PROSODY_MIN_FRAMES ? wv[k] : KK_PROSODY_MIN_FRAMES;
+    }
+    /* compression that the floors leave room for: each id's weight becomes
+     * its floor plus its share of what is left above the floors (the
+     * weights then sum to total, and are the shares the loop below keeps
+     * unless one is under a frame) */
+    if ((double)total < wsum && (double)total >= fsum && wsum > fsum) {
+        double keep = ((double)total - fsum) / (wsum - fsum), nsum = 0.0;
+        for (size_t k = 0; k < m; k++) {
+            double fl = wv[k] < KK_PROSODY_MIN_FRAMES ? wv[k] : KK_PROSODY_MIN_FRAMES;
+            wv[k] = fl + (wv[k] - fl) * keep;
+            nsum += wv[k];
+        }
+        wsum = nsum;
+    }
+    /* ids whose share is under one frame get one; the rest share what is
+     * left, until no share is under one */
     int64_t left = total;
     double wl = wsum;
     for (int changed = 1; changed;) {
@@ -63,7 +89,7 @@ static void distribute(const float *raw, size_t a, size_t b, int64_t total, int 
         for (size_t k = 0; k < m; k++) {
             if (fixed[k])
                 continue;
-            double w = raw[a + k] > 0.05f ? raw[a + k] : 0.05f;
+            double w = wv[k];
             x[k] = wl > 0 ? w * (double)left / wl : 1.0;
             if (x[k] < 1.0) {
                 fixed[k] = 1, left--, wl -= w, changed = 1;
@@ -102,7 +128,7 @@ static void distribute(const float *raw, size_t a, size_t b, int64_t total, int 
             break;
         dur[a + best]--;
     }
-    free(fixed), free(x);
+    free(fixed), free(x), free(wv);
 }
 
 static int64_t nat_sum(const float *raw, size_t a, size_t b, float speed)

@@ -75,6 +75,23 @@ static void shares_follow_the_predictor(void **state)
     kk_prosody_fit_free(&f);
 }
 
+/* "hello" (2, 3, 2, 4 frames) given 8 of its 11: the frames come from what
+ * each id has above two (the 3 and the 4 lose theirs), not a third off
+ * each, which would leave the 2-frame sounds a frame and a half. */
+static void compression_keeps_short_sounds(void **state)
+{
+    (void)state;
+    kk_prosody_word w[2] = {{1, 4, 2, 10, 0}, {6, 5, 11, NAN, 1}};
+    kk_prosody_fit f;
+    assert_int_equal(kk_prosody_fit_chunk(raw, 13, 1.0f, w, 2, KK_PAUSE_STRETCH, &f, NULL), KK_OK);
+    assert_int_equal(f.n_problems, 0);
+    assert_int_equal(f.durations[1], 2);
+    assert_int_equal(f.durations[2], 2);
+    assert_int_equal(f.durations[3], 2);
+    assert_int_equal(f.durations[4], 2);
+    kk_prosody_fit_free(&f);
+}
+
 static void impossible_targets_are_reported(void **state)
 {
     (void)state;
@@ -200,6 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(words_land_on_their_frames),
         cmocka_unit_test(shares_follow_the_predictor),
+        cmocka_unit_test(compression_keeps_short_sounds),
         cmocka_unit_test(impossible_targets_are_reported),
         cmocka_unit_test(bad_words_are_refused),
         cmocka_unit_test(emphasis_keeps_the_length),

@@ -696,12 +696,15 @@ static int conv_ex(fwd *f, const conv_w *cw, const float *x, int t_in, const flo
      * multiplies, within ~1e-6 of im2col + sgemm (nn_conv1d_fft), which
      * does the rest. The profile counts the multiplies each one does. */
     int fft = nn_conv_fft_pays(&cw->c, t_in);
-    count(f, fft ? nn_conv_fft_macs(&cw->c, t_in) : (double)nw * (t_out > 0 ? t_out : 0));
+    double macs = (double)nw * (t_out > 0 ? t_out : 0);
+    count(f, fft ? nn_conv_fft_macs(&cw->c, t_in) : nn_conv_wino_suits(&cw->c) ? macs * 2.0 / 3.0 : macs);
     const float *w = wide(cw->w, nw, &f->wb);
     if (!w)
         return -1;
     if (fft)
         return nn_conv1d_fft(&cw->c, x, t_in, pre, w, b, y, accumulate, &f->s);
+    if (nn_conv_wino_suits(&cw->c)) /* the 3-tap ones: 2/3 of the multiplies */
+        return nn_conv1d_wino(&cw->c, x, t_in, pre, w, b, y, accumulate, &f->s);
     return nn_conv1d_ex(&cw->c, x, t_in, pre, w, b, y, accumulate, &f->s);
 }
 

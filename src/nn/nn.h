@@ -138,6 +138,20 @@ double nn_conv_fft_macs(const nn_conv *c, int t_in);
  * the text encoder's 5 taps over 500 tokens at 0.6). */
 int nn_conv_fft_pays(const nn_conv *c, int t_in);
 
+/* nn_conv1d_ex for 3-tap kernels by Winograd's F(2,3) (nn_wino.c): two
+ * outputs from four products instead of six, so four sgemm calls of two
+ * thirds of im2col's multiply-adds. Same arguments, contract and fusions as
+ * nn_conv1d_ex, float32 throughout; not bit-equal to it (other sums,
+ * within ~1e-6 of the largest output, see its test), bit-identical for any
+ * thread count. Working memory (from s): the weights' transform, 4 * cout *
+ * cin floats, and a chunk's transforms. Returns 0; -1 when out of memory or
+ * when nn_conv_wino_suits(c) is 0. */
+int nn_conv1d_wino(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
+                   float *y, int accumulate, nn_scratch *s);
+/* 1 when nn_conv1d_wino handles c: stride 1, no groups, k == 3, cin and
+ * cout >= 64. */
+int nn_conv_wino_suits(const nn_conv *c);
+
 int nn_convt_out_len(const nn_convt *c, int t_in);
 int nn_conv_transpose1d(const nn_convt *c, const float *x, int t_in, const float *w, const float *b,
                         float *y, nn_scratch *s);

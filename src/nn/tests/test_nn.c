@@ -460,6 +460,68 @@ static void test_conv_fft(void **state)
     nn_scratch_free(&s);
 }
 
+/* nn_conv1d_wino against the definition (double sums) within 2e-6 of the
+ * largest output, on the decoder's and the generator's 3-tap shapes and
+ * edge cases (an odd length, a dilation, asymmetric padding, several
+ * chunks, a signal of 5 samples); fused activation and residual add == the
+ * separate passes, 1 == 3 threads; shapes it does not take are refused. */
+static void test_conv_wino(void **state)
+{
+    (void)state;
+    static const nn_conv shapes[] = {
+        {.cin = 96, .cout = 80, .k = 3, .stride = 1, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 1},
+        {.cin = 64, .cout = 64, .k = 3, .stride = 1, .dilation = 5, .pad_l = 5, .pad_r = 5, .groups = 1},
+        {.cin = 64, .cout = 72, .k = 3, .stride = 1, .dilation = 3, .pad_l = 1, .pad_r = 4, .groups = 1},
+        {.cin = 64, .cout = 64, .k = 3, .stride = 1, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 1},
+        {.cin = 64, .cout = 64, .k = 3, .stride = 1, .dilation = 1, .pad_l = 2, .pad_r = 0, .groups = 1},
+    };
+    static const int lens[] = {301, 1000, 777, 2500, 5};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const nn_conv *c = &shapes[si];
+        int C = c->cin, t_in = lens[si], t_out = nn_conv_out_len(c, t_in);
+        assert_true(nn_conv_wino_suits(c));
+        size_t nx = (size_t)C * t_in, ny = (size_t)c->cout * t_out;
+        float *x = rand_vec(nx), *w = rand_vec((size_t)c->cout * C * c->k), *b = rand_vec(c->cout);
+        float *g = rand_vec(C), *be = rand_vec(C), *al = rand_vec(C), *k = malloc(sizeof(float) * 6 * C);
+        for (int i = 0; i < C; i++)
+            al[i] = 0.5f + fabsf(al[i]);
+        float *act = malloc(sizeof(float) * nx), *ref = malloc(sizeof(float) * ny), *res = rand_vec(ny);
+        float *got = malloc(sizeof(float) * ny), *want = malloc(sizeof(float) * ny);
+        nn_scratch s = {0};
+        conv_ref(c, x, t_in, w, b, ref);
+        float big = 0.0f, err = 0.0f;
+        for (size_t i = 0; i < ny; i++)
+            big = fmaxf(big, fabsf(ref[i]));
+        nn_set_threads(1);
+        assert_int_equal(nn_conv1d_wino(c, x, t_in, NULL, w, b, got, 0, &s), 0);
+        for (size_t i = 0; i < ny; i++)
+            err = fmaxf(err, fabsf(got[i] - ref[i]));
+        if (err > 2e-6f * big) {
+            fprintf(stderr, "shape %zu: max error %g of max %g\n", si, (double)err, (double)big);
+            fail();
+        }
+        nn_adain_snake(x, C, t_in, g, be, 1e-5f, al, NULL, act);
+        assert_int_equal(nn_conv1d_wino(c, act, t_in, NULL, w, b, want, 0, &s), 0);
+        for (size_t i = 0; i < ny; i++)
+            want[i] = want[i] + res[i];
+        nn_adain_snake_prep(x, C, t_in, g, be, 1e-5f, al, NULL, k);
+        for (int th = 1; th <= 3; th += 2) {
+            nn_set_threads(th);
+            memcpy(got, res, sizeof(float) * ny);
+            assert_int_equal(nn_conv1d_wino(c, x, t_in, k, w, b, got, 1, &s), 0);
+            assert_memory_equal(got, want, sizeof(float) * ny);
+        }
+        nn_set_threads(1);
+        nn_scratch_free(&s);
+        free(x), free(w), free(b), free(g), free(be), free(al), free(k), free(act), free(ref), free(res);
+        free(got), free(want);
+    }
+    nn_conv five = {.cin = 64, .cout = 64, .k = 5, .stride = 1, .dilation = 1, .pad_l = 2, .pad_r = 2, .groups = 1};
+    nn_conv few = {.cin = 32, .cout = 64, .k = 3, .stride = 1, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 1};
+    assert_false(nn_conv_wino_suits(&five));
+    assert_false(nn_conv_wino_suits(&few));
+}
+
 /* nn_alloc: small blocks from malloc, large ones mapped; both usable to the
  * last float, both freed by nn_free; an impossible size is NULL. */
 static void test_alloc(void **state)
@@ -622,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_thread_count_invariance),
         cmocka_unit_test(test_conv_fused),
         cmocka_unit_test(test_conv_fft),
+        cmocka_unit_test(test_conv_wino),
         cmocka_unit_test(test_alloc),
         cmocka_unit_test(test_conv_bf16),
         cmocka_unit_test(test_peak),

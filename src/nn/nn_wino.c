@@ -1,0 +1,167 @@
+/*
+ * nn_wino.c - 3-tap convolutions by Winograd's F(2,3) (see nn.h,
+ * nn_conv1d_wino): the exact mode's kernel for the convolutions the FFT
+ * does not pay for (the decoder's 1024 channels, the generator's first
+ * residual block in each stage).
+ *
+ * Two outputs of a 3-tap correlation, y0 = g0 d0 + g1 d1 + g2 d2 and
+ * y1 = g0 d1 + g1 d2 + g2 d3, are
+ *   m0 = g0 (d0 - d2),            m1 = (g0 + g1 + g2) / 2 (d1 + d2),
+ *   m2 = (g0 - g1 + g2) / 2 (d2 - d1),  m3 = g2 (d1 - d3),
+ *   y0 = m0 + m1 + m2,            y1 = m1 - m2 - m3:
+ * four products instead of six. Over channels each m_p is a matrix product
+ * M_p[cout][tiles] = U_p[cout][cin] V_p[cin][tiles] (U: the weights'
+ * transform, V: the inputs'), so the convolution is four sgemm calls of
+ * two thirds of im2col's work, plus additions. A dilation d makes d
+ * interleaved undilated convolutions: a tile's outputs are t and t + d.
+ *
+ * The work goes in chunks of CHUNK_TILES tiles (bounds fixed by the
+ * shapes), each in parallel steps: the activated input window
+ * (nn_conv1d_ex's pre), the input transform (by channel), the products (by
+ * transform point and output-channel block), the output transform (by
+ * channel). Each piece is computed by one thread with the same operations
+ * whoever takes it, so the result does not depend on the thread count.
+ */
+#include "nn.h"
+#include "nn_internal.h"
+
+#include <cblas.h>
+#include <stddef.h>
+
+#define CHUNK_TILES 512 /* tiles per chunk (about; a multiple of the dilation) */
+#define COUT_BLOCK 128  /* output channels per product */
+
+int nn_conv_wino_suits(const nn_conv *c)
+{
+    return c->groups == 1 && c->stride == 1 && c->k == 3 && c->dilation >= 1 && c->cin >= 64 && c->cout >= 64;
+}
+
+/* U_p[co][ci] for one output channel: the transforms of w[co][ci][0..2]. */
+NN_VEC static void weights_row(const nn_conv *c, const float *w, int co, float *U)
+{
+    size_t plane = (size_t)c->cout * c->cin;
+    float *u0 = U + (size_t)co * c->cin, *u1 = u0 + plane, *u2 = u1 + plane, *u3 = u2 + plane;
+    const float *g = w + (size_t)co * c->cin * 3;
+    for (int ci = 0; ci < c->cin; ci++) {
+        float g0 = g[3 * ci], g1 = g[3 * ci + 1], g2 = g[3 * ci + 2];
+        u0[ci] = g0;
+        u1[ci] = 0.5f * ((g0 + g1) + g2);
+        u2[ci] = 0.5f * ((g0 - g1) + g2);
+        u3[ci] = g2;
+    }
+}
+
+/* One input channel's transforms for the chunk's nt tiles: tile q = r * ntp
+ * + i (phase r, i-th of it) has outputs t_b and t_b + d, t_b = t0 + r + 2 d
+ * i, and reads xs(t_b - pad_l + d n), n < 4 (0 outside [0, t_in)); xs(i) =
+ * xrow[i - xoff]. V_p[ci][q] with row stride nt. */
+NN_VEC static void input_row(const nn_conv *c, const float *xrow, int xoff, int t_in, long t0, int ntp, int ci, int nt,
+                             float *V)
+{
+    size_t plane = (size_t)c->cin * nt;
+    float *v0 = V + (size_t)ci * nt, *v1 = v0 + plane, *v2 = v1 + plane, *v3 = v2 + plane;
+    int d = c->dilation;
+    for (int r = 0; r < d; r++)
+        for (int i = 0; i < ntp; i++) {
+            long base = t0 + r + 2L * d * i - c->pad_l;
+            float dv[4];
+            for (int n = 0; n < 4; n++) {
+                long j = base + (long)d * n;
+                dv[n] = j >= 0 && j < t_in ? xrow[j - xoff] : 0.0f;
+            }
+            int q = r * ntp + i;
+            v0[q] = dv[0] - dv[2];
+            v1[q] = dv[1] + dv[2];
+            v2[q] = dv[2] - dv[1];
+            v3[q] = dv[1] - dv[3];
+        }
+}
+
+/* One output channel's two outputs per tile from M_p[co][q], bias added,
+ * written where they are below t_out (y = out + b, or (out + b) + y when
+ * accumulate: nn_conv1d_ex's order). */
+NN_VEC static void output_row(const nn_conv *c, const float *M, int t_out, long t0, int ntp, int co, int nt, float bias,
+                              float *y, int accumulate)
+{
+    size_t plane = (size_t)c->cout * nt;
+    const float *m0 = M + (size_t)co * nt, *m1 = m0 + plane, *m2 = m1 + plane, *m3 = m2 + plane;
+    float *yc = y + (size_t)co * t_out;
+    int d = c->dilation;
+    for (int r = 0; r < d; r++)
+        for (int i = 0; i < ntp; i++) {
+            int q = r * ntp + i;
+            long t = t0 + r + 2L * d * i;
+            float a = ((m0[q] + m1[q]) + m2[q]) + bias, b = ((m1[q] - m2[q]) - m3[q]) + bias;
+            if (t < t_out)
+                yc[t] = accumulate ? a + yc[t] : a;
+            if (t + d < t_out)
+                yc[t + d] = accumulate ? b + yc[t + d] : b;
+        }
+}
+
+int nn_conv1d_wino(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
+                   float *y, int accumulate, nn_scratch *s)
+{
+    if (!nn_conv_wino_suits(c))
+        return -1;
+    int t_out = nn_conv_out_len(c, t_in);
+    if (t_out <= 0)
+        return 0;
+    int d = c->dilation;
+    int ntp_full = CHUNK_TILES / d > 0 ? CHUNK_TILES / d : 1; /* tiles per phase in a full chunk */
+    long chunk_t = 2L * d * ntp_full;                         /* outputs per full chunk */
+    int nt_max = ntp_full * d;
+    long win = chunk_t + 2L * d + 1; /* the input window a chunk reads: outputs, then 2 d more */
+    size_t un = 4 * (size_t)c->cout * c->cin, vn = 4 * (size_t)c->cin * nt_max, mn = 4 * (size_t)c->cout * nt_max;
+    size_t wn = pre ? (size_t)c->cin * win : 0;
+    float *U = nn_scratch_get(s, un + vn + mn + wn);
+    if (!U)
+        return -1;
+    float *V = U + un, *M = V + vn, *xw = M + mn;
+    int n_cob = (c->cout + COUT_BLOCK - 1) / COUT_BLOCK;
+    long n_chunks = (t_out + chunk_t - 1) / chunk_t;
+    int nth = nn_threads_max();
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+#pragma omp for schedule(static)
+        for (int co = 0; co < c->cout; co++)
+            weights_row(c, w, co, U);
+        for (long ch = 0; ch < n_chunks; ch++) {
+            long t0 = ch * chunk_t;
+            int ntp = ntp_full;
+            if (t0 + chunk_t > t_out)
+                ntp = (int)((t_out - t0 + 2L * d - 1) / (2L * d));
+            int nt = ntp * d;
+            const float *xs = x;
+            int ldx = t_in, xoff = 0;
+            if (pre) {
+                long lo = t0 - c->pad_l, hi = t0 + 2L * d * ntp - 1 + 2L * d - c->pad_l;
+                lo = lo < 0 ? 0 : lo;
+                hi = hi > t_in - 1 ? t_in - 1 : hi;
+                int n = hi >= lo ? (int)(hi - lo + 1) : 0;
+                int C = c->cin;
+                const float *K = pre;
+#pragma omp for schedule(static)
+                for (int ci = 0; ci < C; ci++)
+                    nn_adain_snake_row(x + (size_t)ci * t_in + lo, xw + (size_t)ci * n, n, K[ci], K[C + ci],
+                                       K[2 * C + ci], K[3 * C + ci], K[4 * C + ci], K[5 * C + ci]);
+                xs = xw, ldx = n, xoff = (int)lo;
+            }
+#pragma omp for schedule(static)
+            for (int ci = 0; ci < c->cin; ci++)
+                input_row(c, xs + (size_t)ci * ldx, xoff, t_in, t0, ntp, ci, nt, V);
+#pragma omp for schedule(dynamic)
+            for (int pc = 0; pc < 4 * n_cob; pc++) {
+                int p = pc / n_cob, co0 = pc % n_cob * COUT_BLOCK;
+                int nco = c->cout - co0 < COUT_BLOCK ? c->cout - co0 : COUT_BLOCK;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nco, nt, c->cin, 1.0f,
+                            U + ((size_t)p * c->cout + co0) * c->cin, c->cin, V + (size_t)p * c->cin * nt, nt, 0.0f,
+                            M + ((size_t)p * c->cout + co0) * nt, nt);
+            }
+#pragma omp for schedule(static)
+            for (int co = 0; co < c->cout; co++)
+                output_row(c, M, t_out, t0, ntp, co, nt, b ? b[co] : 0.0f, y, accumulate);
+        }
+    }
+    return 0;
+}

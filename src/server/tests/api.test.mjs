@@ -635,6 +635,9 @@ describe('rendering', () => {
       const now = await project(server, id);
       for (const s of now.segments.filter((x) => x.status !== 'ready'))
         await ev.next((e) => e.event === 'segment' && e.data.id === s.id && e.data.status === 'ready');
+      // progress is reported while segments render; with the engine this
+      // fast all three may be done before the stream connects, as hello says
+      if (hello.data.render.done < 3) await ev.next((e) => e.event === 'progress', 10000);
       const ready = await project(server, id);
       assert.equal(ready.render.done, 3);
       for (const s of ready.segments) {
@@ -644,7 +647,6 @@ describe('rendering', () => {
         assert.equal(s.rendered.start_ms, s.start_ms, 'timed speech starts at its cue');
         assert.ok(s.rendered.words.length >= 2);
       }
-      assert.ok(ev.all.some((e) => e.event === 'progress'));
       const first = ready.segments[0];
       let a = await api(server, 'GET', `/api/projects/${id}/segments/${first.id}/audio`);
       assert.equal(a.status, 200);

@@ -695,15 +695,16 @@ static int conv_ex(fwd *f, const conv_w *cw, const float *x, int t_in, const flo
     /* The generator's 7- and 11-tap convolutions go by FFT: 3-4x fewer
      * multiplies, within ~1e-6 of im2col + sgemm (nn_conv1d_fft), which
      * does the rest. The profile counts the multiplies each one does. */
-    int fft = nn_conv_fft_pays(&cw->c, t_in);
+    /* The 3-tap ones by Winograd's F(2,3): 2/3 of the multiplies. */
+    int fft = nn_conv_fft_pays(&cw->c, t_in), wino = !fft && nn_conv_wino_suits(&cw->c);
     double macs = (double)nw * (t_out > 0 ? t_out : 0);
-    count(f, fft ? nn_conv_fft_macs(&cw->c, t_in) : nn_conv_wino_suits(&cw->c) ? macs * 2.0 / 3.0 : macs);
+    count(f, fft ? nn_conv_fft_macs(&cw->c, t_in) : wino ? macs * 2.0 / 3.0 : macs);
     const float *w = wide(cw->w, nw, &f->wb);
     if (!w)
         return -1;
     if (fft)
         return nn_conv1d_fft(&cw->c, x, t_in, pre, w, b, y, accumulate, &f->s);
-    if (nn_conv_wino_suits(&cw->c)) /* the 3-tap ones: 2/3 of the multiplies */
+    if (wino)
         return nn_conv1d_wino(&cw->c, x, t_in, pre, w, b, y, accumulate, &f->s);
     return nn_conv1d_ex(&cw->c, x, t_in, pre, w, b, y, accumulate, &f->s);
 }
@@ -720,7 +721,6 @@ static int conv(fwd *f, const conv_w *cw, const float *x, int t_in, const float 
     }
     return conv_ex(f, cw, x, t_in, NULL, b, y, 0);
 }
-
 
 static int convt(fwd *f, const convt_w *cw, const float *x, int t_in, const float *b, float *y)
 {

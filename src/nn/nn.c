@@ -584,8 +584,8 @@ void nn_snake(float *x, int C, int T, const float *alpha, const float *ralpha)
 
 /* AdaIN then Snake in one pass over the output: the same operations, in the
  * same order, as nn_adain followed by nn_snake. */
-NN_VEC void nn_adain_snake_row(const float *xc, float *yc, int T, float m, float inv, float scale, float shift,
-                               float a, float ra)
+NN_VEC static void adain_snake_row(const float *xc, float *yc, int T, float m, float inv, float scale, float shift,
+                                   float a, float ra)
 {
     for (int t = 0; t < T; t++) {
         float v = (xc[t] - m) * inv * scale + shift;
@@ -604,8 +604,23 @@ void nn_adain_snake(const float *x, int C, int T, const float *gamma, const floa
         channel_stats(xc, T, eps, &m, &inv);
         float scale = gamma ? 1.0f + gamma[c] : 1.0f, shift = beta ? beta[c] : 0.0f;
         float a = alpha[c], ra = ralpha ? ralpha[c] : 1.0f / a;
-        nn_adain_snake_row(xc, y + (size_t)c * T, T, m, inv, scale, shift, a, ra);
+        adain_snake_row(xc, y + (size_t)c * T, T, m, inv, scale, shift, a, ra);
     }
+}
+
+int nn_window(long lo, long hi, int t_in, long *first)
+{
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > t_in - 1 ? t_in - 1 : hi;
+    *first = lo;
+    return hi >= lo ? (int)(hi - lo + 1) : 0;
+}
+
+void nn_window_activate(const float *x, int t_in, const float *pre, int C, int ci, long first, int n, float *xw)
+{
+    const float *K = pre;
+    adain_snake_row(x + (size_t)ci * t_in + first, xw + (size_t)ci * n, n, K[ci], K[C + ci], K[2 * C + ci],
+                    K[3 * C + ci], K[4 * C + ci], K[5 * C + ci]);
 }
 
 void nn_adain_snake_prep(const float *x, int C, int T, const float *gamma, const float *beta, float eps,
@@ -697,17 +712,12 @@ static int conv1d_impl(const nn_conv *c, const float *x, int t_in, const float *
         const float *xs = x;
         int ldx = t_in, xoff = 0;
         if (pre) {
-            long lo = (long)t0 * c->stride - c->pad_l;
-            long hi = (long)(t0 + n - 1) * c->stride + (long)(c->k - 1) * c->dilation - c->pad_l;
-            lo = lo < 0 ? 0 : lo;
-            hi = hi > t_in - 1 ? t_in - 1 : hi;
-            int wn = hi >= lo ? (int)(hi - lo + 1) : 0;
+            long lo;
+            int wn = nn_window((long)t0 * c->stride - c->pad_l,
+                               (long)(t0 + n - 1) * c->stride + (long)(c->k - 1) * c->dilation - c->pad_l, t_in, &lo);
             float *xw = cb + per_col;
-            const float *K = pre;
-            int C = c->cin;
-            for (int ci = 0; ci < C; ci++)
-                nn_adain_snake_row(x + (size_t)ci * t_in + lo, xw + (size_t)ci * wn, wn, K[ci], K[C + ci], K[2 * C + ci],
-                                K[3 * C + ci], K[4 * C + ci], K[5 * C + ci]);
+            for (int ci = 0; ci < c->cin; ci++)
+                nn_window_activate(x, t_in, pre, c->cin, ci, lo, wn, xw);
             xs = xw, ldx = wn, xoff = (int)lo;
         }
         /* dst: row co - co0 for output channel co */

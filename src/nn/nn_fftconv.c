@@ -322,16 +322,12 @@ int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, 
             const float *xs = x;
             int ldx = t_in, xoff = 0;
             if (pre) {
-                long lo = t0 - c->pad_l, hi = t0 + (long)d * g.B * nbp - 1 + (long)d * (c->k - 1) - c->pad_l;
-                lo = lo < 0 ? 0 : lo;
-                hi = hi > t_in - 1 ? t_in - 1 : hi;
-                int n = hi >= lo ? (int)(hi - lo + 1) : 0;
-                int C = c->cin;
-                const float *K = pre;
+                long lo;
+                int n =
+                    nn_window(t0 - c->pad_l, t0 + (long)d * g.B * nbp - 1 + (long)d * (c->k - 1) - c->pad_l, t_in, &lo);
 #pragma omp for schedule(static)
-                for (int ci = 0; ci < C; ci++)
-                    nn_adain_snake_row(x + (size_t)ci * t_in + lo, xw + (size_t)ci * n, n, K[ci], K[C + ci],
-                                       K[2 * C + ci], K[3 * C + ci], K[4 * C + ci], K[5 * C + ci]);
+                for (int ci = 0; ci < c->cin; ci++)
+                    nn_window_activate(x, t_in, pre, c->cin, ci, lo, n, xw);
                 xs = xw, ldx = n, xoff = (int)lo;
             }
             /* block blk = q * d + r: phase r, the q-th block of it; first output t0 + r + d q B */

@@ -1,8 +1,8 @@
 /*
  * nn_internal.h - what the files of src/nn share and nothing else sees: the
- * vector-clone attribute and the fused AdaIN + Snake row that both
- * convolution kernels (nn.c's im2col tiles, nn_fftconv.c's chunks) apply to
- * the window of input they read.
+ * vector-clone attribute and the activated input window that the
+ * convolution kernels (nn.c's im2col tiles, nn_fftconv.c's and nn_wino.c's
+ * chunks) read instead of their input when AdaIN-Snake is fused in.
  */
 #ifndef KK_NN_INTERNAL_H
 #define KK_NN_INTERNAL_H
@@ -20,10 +20,15 @@
 #define NN_VEC
 #endif
 
-/* yc[t] = Snake(AdaIN(xc[t])) for t < T with one channel's constants (mean
- * m, 1/std inv, 1 + gamma scale, beta shift, alpha a, 1/alpha ra): the
- * operations of nn_adain then nn_snake, in their order. */
-void nn_adain_snake_row(const float *xc, float *yc, int T, float m, float inv, float scale, float shift, float a,
-                        float ra);
+/* The input window [lo, hi] a piece of a convolution reads, clipped to
+ * the signal's [0, t_in): its first sample in *first, its length returned
+ * (0 when none of it lies inside). */
+int nn_window(long lo, long hi, int t_in, long *first);
+
+/* Channel ci of x[C][t_in], the n samples from first, through AdaIN-Snake
+ * with pre (nn_adain_snake_prep's constants for C channels) into
+ * xw + ci * n: the activated window a convolution kernel reads instead of
+ * x (nn_conv1d_ex's pre). */
+void nn_window_activate(const float *x, int t_in, const float *pre, int C, int ci, long first, int n, float *xw);
 
 #endif

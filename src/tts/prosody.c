@@ -65,7 +65,7 @@ static void distribute(const float *raw, size_t a, size_t b, int64_t total, int 
     for (size_t k = 0; k < m; k++) {
         wv[k] = raw[a + k] > 0.05f ? raw[a + k] : 0.05f;
         wsum += wv[k];
-        fsum += wv[k] < KK_PROSODY_MIN_FRAMES ? wv[k] : KK_PROSODY_MIN_FRAMES;
+        fsum += fmin(wv[k], KK_PROSODY_MIN_FRAMES);
     }
     /* compression that the floors leave room for: each id's weight becomes
      * its floor plus its share of what is left above the floors (the
@@ -74,7 +74,7 @@ static void distribute(const float *raw, size_t a, size_t b, int64_t total, int 
     if ((double)total < wsum && (double)total >= fsum && wsum > fsum) {
         double keep = ((double)total - fsum) / (wsum - fsum), nsum = 0.0;
         for (size_t k = 0; k < m; k++) {
-            double fl = wv[k] < KK_PROSODY_MIN_FRAMES ? wv[k] : KK_PROSODY_MIN_FRAMES;
+            double fl = fmin(wv[k], KK_PROSODY_MIN_FRAMES);
             wv[k] = fl + (wv[k] - fl) * keep;
             nsum += wv[k];
         }

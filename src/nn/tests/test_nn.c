@@ -386,14 +386,60 @@ static void test_conv_fused(void **state)
     nn_scratch_free(&s);
 }
 
-/* nn_conv1d_fft against the definition (double sums): within 2e-6 of the
- * largest output (fp32 through two 64-point FFTs and a sum over cin * k
- * products; im2col + sgemm is within about 1e-6 of it too), on the
- * generator's shapes and on edge cases: asymmetric padding, a dilation
- * whose phases have different lengths, a signal shorter than one block,
- * one long enough for several chunks. With the fused activation and the
- * residual add it gives the bits of the separate passes, and the same bits
- * for 1 and 3 threads. Shapes it does not take are refused. */
+/* A kernel with nn_conv1d_ex's arguments (nn_conv1d_fft, nn_conv1d_wino). */
+typedef int (*fused_conv_fn)(const nn_conv *, const float *, int, const float *, const float *, const float *, float *,
+                             int, nn_scratch *);
+
+/* kernel on c over t_in random samples: within 2e-6 of the largest output
+ * of the definition (double sums); with the fused activation and the
+ * residual add, the bits of the separate passes, for 1 and 3 threads. */
+static void check_fused_kernel(fused_conv_fn kernel, const nn_conv *c, int t_in, const char *what)
+{
+    int C = c->cin, t_out = nn_conv_out_len(c, t_in);
+    size_t nx = (size_t)C * t_in, ny = (size_t)c->cout * t_out;
+    float *x = rand_vec(nx), *w = rand_vec((size_t)c->cout * C * c->k), *b = rand_vec(c->cout);
+    float *g = rand_vec(C), *be = rand_vec(C), *al = rand_vec(C), *k = malloc(sizeof(float) * 6 * C);
+    for (int i = 0; i < C; i++)
+        al[i] = 0.5f + fabsf(al[i]);
+    float *act = malloc(sizeof(float) * nx), *ref = malloc(sizeof(float) * ny), *res = rand_vec(ny);
+    float *got = malloc(sizeof(float) * ny), *want = malloc(sizeof(float) * ny);
+    nn_scratch s = {0};
+    conv_ref(c, x, t_in, w, b, ref);
+    float big = 0.0f, err = 0.0f;
+    for (size_t i = 0; i < ny; i++)
+        big = fmaxf(big, fabsf(ref[i]));
+    nn_set_threads(1);
+    assert_int_equal(kernel(c, x, t_in, NULL, w, b, got, 0, &s), 0);
+    for (size_t i = 0; i < ny; i++)
+        err = fmaxf(err, fabsf(got[i] - ref[i]));
+    if (err > 2e-6f * big) {
+        fprintf(stderr, "%s, k %d over %d: max error %g of max %g\n", what, c->k, t_in, (double)err, (double)big);
+        fail();
+    }
+    /* fused activation and residual add == separate passes, for 1 and 3 threads */
+    nn_adain_snake(x, C, t_in, g, be, 1e-5f, al, NULL, act);
+    assert_int_equal(kernel(c, act, t_in, NULL, w, b, want, 0, &s), 0);
+    for (size_t i = 0; i < ny; i++)
+        want[i] = want[i] + res[i];
+    nn_adain_snake_prep(x, C, t_in, g, be, 1e-5f, al, NULL, k);
+    for (int th = 1; th <= 3; th += 2) {
+        nn_set_threads(th);
+        memcpy(got, res, sizeof(float) * ny);
+        assert_int_equal(kernel(c, x, t_in, k, w, b, got, 1, &s), 0);
+        assert_memory_equal(got, want, sizeof(float) * ny);
+    }
+    nn_set_threads(1);
+    nn_scratch_free(&s);
+    free(x), free(w), free(b), free(g), free(be), free(al), free(k), free(act), free(ref), free(res);
+    free(got), free(want);
+}
+
+/* nn_conv1d_fft through check_fused_kernel (fp32 through two 64-point FFTs
+ * and a sum over cin * k products; im2col + sgemm is within about 1e-6 of
+ * the definition too), on the generator's shapes and on edge cases:
+ * asymmetric padding, a dilation whose phases have different lengths, a
+ * signal shorter than one block, one long enough for several chunks.
+ * Shapes it does not take are refused. */
 static void test_conv_fft(void **state)
 {
     (void)state;
@@ -406,47 +452,8 @@ static void test_conv_fft(void **state)
     };
     static const int lens[] = {3001, 1000, 2003, 15000, 40};
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
-        const nn_conv *c = &shapes[si];
-        int C = c->cin, t_in = lens[si], t_out = nn_conv_out_len(c, t_in);
-        assert_true(nn_conv_fft_suits(c));
-        size_t nx = (size_t)C * t_in, ny = (size_t)c->cout * t_out;
-        float *x = rand_vec(nx), *w = rand_vec((size_t)c->cout * C * c->k), *b = rand_vec(c->cout);
-        float *g = rand_vec(C), *be = rand_vec(C), *al = rand_vec(C), *k = malloc(sizeof(float) * 6 * C);
-        for (int i = 0; i < C; i++)
-            al[i] = 0.5f + fabsf(al[i]);
-        float *act = malloc(sizeof(float) * nx), *ref = malloc(sizeof(float) * ny), *res = rand_vec(ny);
-        float *got = malloc(sizeof(float) * ny), *want = malloc(sizeof(float) * ny);
-        float *got3 = malloc(sizeof(float) * ny);
-        nn_scratch s = {0};
-        conv_ref(c, x, t_in, w, b, ref);
-        float big = 0.0f, err = 0.0f;
-        for (size_t i = 0; i < ny; i++)
-            big = fmaxf(big, fabsf(ref[i]));
-        nn_set_threads(1);
-        assert_int_equal(nn_conv1d_fft(c, x, t_in, NULL, w, b, got, 0, &s), 0);
-        for (size_t i = 0; i < ny; i++)
-            err = fmaxf(err, fabsf(got[i] - ref[i]));
-        if (err > 2e-6f * big) {
-            fprintf(stderr, "shape %zu: max error %g of max %g\n", si, (double)err, (double)big);
-            fail();
-        }
-        /* fused activation and residual add == separate passes, for 1 and 3 threads */
-        nn_adain_snake(x, C, t_in, g, be, 1e-5f, al, NULL, act);
-        assert_int_equal(nn_conv1d_fft(c, act, t_in, NULL, w, b, want, 0, &s), 0);
-        for (size_t i = 0; i < ny; i++)
-            want[i] = want[i] + res[i];
-        nn_adain_snake_prep(x, C, t_in, g, be, 1e-5f, al, NULL, k);
-        for (int th = 1; th <= 3; th += 2) {
-            nn_set_threads(th);
-            float *o = th == 1 ? got : got3;
-            memcpy(o, res, sizeof(float) * ny);
-            assert_int_equal(nn_conv1d_fft(c, x, t_in, k, w, b, o, 1, &s), 0);
-            assert_memory_equal(o, want, sizeof(float) * ny);
-        }
-        nn_set_threads(1);
-        nn_scratch_free(&s);
-        free(x), free(w), free(b), free(g), free(be), free(al), free(k), free(act), free(ref), free(res);
-        free(got), free(want), free(got3);
+        assert_true(nn_conv_fft_suits(&shapes[si]));
+        check_fused_kernel(nn_conv1d_fft, &shapes[si], lens[si], "fft");
     }
     nn_conv strided = {.cin = 16, .cout = 16, .k = 7, .stride = 2, .dilation = 1, .pad_l = 3, .pad_r = 3, .groups = 1};
     nn_conv narrow = {.cin = 24, .cout = 16, .k = 7, .stride = 1, .dilation = 1, .pad_l = 3, .pad_r = 3, .groups = 1};
@@ -460,11 +467,10 @@ static void test_conv_fft(void **state)
     nn_scratch_free(&s);
 }
 
-/* nn_conv1d_wino against the definition (double sums) within 2e-6 of the
- * largest output, on the decoder's and the generator's 3-tap shapes and
- * edge cases (an odd length, a dilation, asymmetric padding, several
- * chunks, a signal of 5 samples); fused activation and residual add == the
- * separate passes, 1 == 3 threads; shapes it does not take are refused. */
+/* nn_conv1d_wino through check_fused_kernel (3.4e-7 of the largest output
+ * seen), on the decoder's and the generator's 3-tap shapes and edge cases
+ * (an odd length, a dilation, asymmetric padding, several chunks, a
+ * signal of 5 samples); shapes it does not take are refused. */
 static void test_conv_wino(void **state)
 {
     (void)state;
@@ -477,44 +483,8 @@ static void test_conv_wino(void **state)
     };
     static const int lens[] = {301, 1000, 777, 2500, 5};
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
-        const nn_conv *c = &shapes[si];
-        int C = c->cin, t_in = lens[si], t_out = nn_conv_out_len(c, t_in);
-        assert_true(nn_conv_wino_suits(c));
-        size_t nx = (size_t)C * t_in, ny = (size_t)c->cout * t_out;
-        float *x = rand_vec(nx), *w = rand_vec((size_t)c->cout * C * c->k), *b = rand_vec(c->cout);
-        float *g = rand_vec(C), *be = rand_vec(C), *al = rand_vec(C), *k = malloc(sizeof(float) * 6 * C);
-        for (int i = 0; i < C; i++)
-            al[i] = 0.5f + fabsf(al[i]);
-        float *act = malloc(sizeof(float) * nx), *ref = malloc(sizeof(float) * ny), *res = rand_vec(ny);
-        float *got = malloc(sizeof(float) * ny), *want = malloc(sizeof(float) * ny);
-        nn_scratch s = {0};
-        conv_ref(c, x, t_in, w, b, ref);
-        float big = 0.0f, err = 0.0f;
-        for (size_t i = 0; i < ny; i++)
-            big = fmaxf(big, fabsf(ref[i]));
-        nn_set_threads(1);
-        assert_int_equal(nn_conv1d_wino(c, x, t_in, NULL, w, b, got, 0, &s), 0);
-        for (size_t i = 0; i < ny; i++)
-            err = fmaxf(err, fabsf(got[i] - ref[i]));
-        if (err > 2e-6f * big) {
-            fprintf(stderr, "shape %zu: max error %g of max %g\n", si, (double)err, (double)big);
-            fail();
-        }
-        nn_adain_snake(x, C, t_in, g, be, 1e-5f, al, NULL, act);
-        assert_int_equal(nn_conv1d_wino(c, act, t_in, NULL, w, b, want, 0, &s), 0);
-        for (size_t i = 0; i < ny; i++)
-            want[i] = want[i] + res[i];
-        nn_adain_snake_prep(x, C, t_in, g, be, 1e-5f, al, NULL, k);
-        for (int th = 1; th <= 3; th += 2) {
-            nn_set_threads(th);
-            memcpy(got, res, sizeof(float) * ny);
-            assert_int_equal(nn_conv1d_wino(c, x, t_in, k, w, b, got, 1, &s), 0);
-            assert_memory_equal(got, want, sizeof(float) * ny);
-        }
-        nn_set_threads(1);
-        nn_scratch_free(&s);
-        free(x), free(w), free(b), free(g), free(be), free(al), free(k), free(act), free(ref), free(res);
-        free(got), free(want);
+        assert_true(nn_conv_wino_suits(&shapes[si]));
+        check_fused_kernel(nn_conv1d_wino, &shapes[si], lens[si], "winograd");
     }
     nn_conv five = {.cin = 64, .cout = 64, .k = 5, .stride = 1, .dilation = 1, .pad_l = 2, .pad_r = 2, .groups = 1};
     nn_conv few = {.cin = 32, .cout = 64, .k = 3, .stride = 1, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 1};

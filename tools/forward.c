@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "kk_forward.h"
+#include "nn.h"
 #include "voice.h"
 
 typedef struct {
@@ -70,16 +71,9 @@ static void die(const char *msg)
 
 int main(int argc, char **argv)
 {
-    /* OpenMP threads that wait for work should sleep, not spin: spinning
-     * costs ~25 % on the 2-vCPU machines we measure on, where the engine's
-     * threads share the cores with everything else. libgomp reads the
-     * setting when it loads, so set it and start again (once; an explicit
-     * OMP_WAIT_POLICY in the environment is left alone). */
-    if (!getenv("OMP_WAIT_POLICY")) {
-        setenv("OMP_WAIT_POLICY", "passive", 1);
-        execv("/proc/self/exe", argv);
-        /* no /proc: go on with the default policy */
-    }
+    /* OMP_WAIT_POLICY and OPENBLAS_CORETYPE are read when the libraries
+     * load: set them and start again (nn.h) */
+    nn_exec_tuned(argv);
     const char *model = NULL, *ids_s = NULL, *voice_s = "af_heart", *f32 = NULL, *dump = NULL;
     float speed = 1.0f;
     int repeat = 1, threads = 0;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nn.h"
 
 #ifndef KOKORO_VERSION
 #define KOKORO_VERSION "dev"
@@ -65,18 +66,13 @@ int main(int argc, char **argv)
         printf("kokoro %s\n", KOKORO_VERSION);
         return KK_EXIT_OK;
     }
-    /* The engine's OpenMP threads should sleep, not spin, while they wait:
-     * spinning costs a quarter of the speed where the threads share cores
-     * (docs/engine-notes.md, section 13). libgomp reads the policy when it
-     * loads, before main, so set it and start again (once; a policy already
-     * in the environment is respected). */
-    if ((!strcmp(argv[1], "say") || !strcmp(argv[1], "bench") || !strcmp(argv[1], "render") ||
-         !strcmp(argv[1], "serve") || !strcmp(argv[1], "worker")) &&
-        !getenv("OMP_WAIT_POLICY")) {
-        setenv("OMP_WAIT_POLICY", "passive", 1);
-        execv("/proc/self/exe", argv);
-        /* no /proc: go on with the default policy */
-    }
+    /* The engine's OpenMP threads should sleep, not spin, while they wait
+     * (docs/engine-notes.md, section 13), and OpenBLAS must not take a CPU
+     * it does not know for an old one: both libraries read their setting
+     * when they load, before main, so set them and start again (nn.h). */
+    if (!strcmp(argv[1], "say") || !strcmp(argv[1], "bench") || !strcmp(argv[1], "render") ||
+        !strcmp(argv[1], "serve") || !strcmp(argv[1], "worker"))
+        nn_exec_tuned(argv);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

@@ -540,6 +540,15 @@ int kk_forward_fast_available(char *why, size_t size)
         r = "this CPU (or its OS) has neither AMX-BF16 nor AVX512_BF16";
     else if (!(f & NN_CPU_AVX512_BF16) && nn_amx_enable() != 0)
         r = "the kernel refused the AMX tile state (arch_prctl ARCH_REQ_XCOMP_PERM)";
+    char slow[160];
+    double bf, fp;
+    if (!r && nn_amx_enable() != 0 && !nn_avx512_bf16_pays(&bf, &fp)) {
+        snprintf(slow, sizeof slow,
+                 "this CPU's AVX512_BF16 dot products (%.0f GFLOP/s a core) are no faster than its fp32 FMA (%.0f), "
+                 "and it has no AMX",
+                 bf, fp);
+        r = slow;
+    }
     if (r && why && size)
         snprintf(why, size, "%s", r);
     return r == NULL;

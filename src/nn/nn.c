@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -62,6 +64,45 @@ void nn_set_threads(int n)
 #endif
     /* every sgemm runs single-threaded inside our own parallel loops */
     openblas_set_num_threads(1);
+}
+
+const char *nn_blas_coretype_hint(void)
+{
+    /* openblas_get_corename() names the kernel set in use; these are the
+     * ones older than Haswell, where a CPU with AVX2 or AVX-512 must have
+     * been taken for something it is not (an unknown model). */
+    static const char *const old[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
+                                      "Atom", "Sandybridge", "Katmai", "Coppermine", "Northwood"};
+    const char *name = openblas_get_corename();
+    if (!name)
+        return NULL;
+    int is_old = 0;
+    for (size_t i = 0; i < sizeof old / sizeof old[0]; i++)
+        is_old |= !strcasecmp(name, old[i]);
+    if (!is_old)
+        return NULL;
+    unsigned f = nn_cpu_features();
+    if (f & NN_CPU_AVX512_SKX)
+        return "SkylakeX";
+    if (f & NN_CPU_AVX2_FMA)
+        return "Haswell";
+    return NULL;
+}
+
+void nn_exec_tuned(char **argv)
+{
+    int again = 0;
+    if (!getenv("OMP_WAIT_POLICY")) {
+        setenv("OMP_WAIT_POLICY", "passive", 1);
+        again = 1;
+    }
+    const char *core = getenv("OPENBLAS_CORETYPE") ? NULL : nn_blas_coretype_hint();
+    if (core) {
+        setenv("OPENBLAS_CORETYPE", core, 1);
+        again = 1;
+    }
+    if (again)
+        execv("/proc/self/exe", argv);
 }
 
 int nn_thread_id(void)

@@ -44,6 +44,25 @@ typedef struct nn_scratch {
  * latter is process-global (openblas_set_num_threads): a program that uses
  * OpenBLAS elsewhere finds it single-threaded after this call. */
 void nn_set_threads(int n);
+
+/* The OpenBLAS core type this CPU should run ("SkylakeX", "Haswell") when
+ * the OpenBLAS loaded fell back to a much older one because it does not
+ * know the CPU's model (Debian 12's 0.3.21 takes Intel Emerald Rapids for
+ * a Prescott and runs SSE3 kernels: the engine is 2.2x slower), NULL when
+ * its choice is fine or the BLAS is not OpenBLAS. OpenBLAS picks its
+ * kernels once, when it loads, from OPENBLAS_CORETYPE or the CPU model, so
+ * the hint only helps a process started with it in the environment. */
+const char *nn_blas_coretype_hint(void);
+
+/* For a program's main, before any thread starts: puts in the environment
+ * what the engine's libraries read only when they load (OMP_WAIT_POLICY=
+ * passive: OpenMP threads that wait sleep instead of spinning, which costs
+ * ~25 % where the threads share cores with others; OPENBLAS_CORETYPE from
+ * nn_blas_coretype_hint) and starts the program again (execv of
+ * /proc/self/exe with argv), once: values already in the environment are
+ * kept. Returns when nothing needed setting or the exec failed (no /proc):
+ * the program then goes on as it is. */
+void nn_exec_tuned(char **argv);
 /* The number of threads a parallel loop started now would get. */
 int nn_threads_max(void);
 /* The calling thread's number inside a parallel loop (0 outside): for
@@ -229,6 +248,7 @@ void nn_softmax(float *x, int rows, int n);
 #define NN_CPU_AMX_BF16 8u
 #define NN_CPU_F16C 16u /* with AVX enabled by the OS */
 #define NN_CPU_AVX2_FMA 32u /* AVX2 and FMA3, with AVX enabled by the OS */
+#define NN_CPU_AVX512_SKX 64u /* AVX-512 F, CD, BW, DQ and VL (Skylake-X's set) */
 unsigned nn_cpu_features(void);
 /* 0 when AMX-BF16 can be used by this process (asks Linux for the tile
  * state, arch_prctl(ARCH_REQ_XCOMP_PERM); idempotent), -1 otherwise. */
@@ -236,6 +256,13 @@ int nn_amx_enable(void);
 /* The kernel nn_conv1d_bf16 runs here: "amx-bf16", "avx512-bf16", or NULL
  * when neither can. */
 const char *nn_bf16_kernel(void);
+/* Whether the AVX512_BF16 kernel is faster than the exact one could be:
+ * 1 when its dot products run at least 1.5x the fp32 FMA's rate (AMD Zen 4:
+ * ~2x), 0 where they do not (Intel Sapphire and Emerald Rapids: ~0.5x; on
+ * those only AMX pays) or the CPU lacks them. Both rates (GFLOP/s, one
+ * core) go to *bf16 and *fp32 when not NULL. Measured once per process by
+ * short loops (~15 ms, the first call); thread-safe. */
+int nn_avx512_bf16_pays(double *bf16, double *fp32);
 
 /* A convolution's weights packed for nn_conv1d_bf16: w[k][cout_p][cin_p]
  * bf16 bit patterns, zero-padded to multiples of 32. */

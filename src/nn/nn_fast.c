@@ -24,6 +24,7 @@
 #include "nn.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,10 @@ unsigned nn_cpu_features(void)
     int avx512_os = (x & 0xe6) == 0xe6; /* SSE, AVX, opmask, ZMM state */
     if (avx512_os && (ebx & (1u << 16)))
         f |= NN_CPU_AVX512F;
+    /* F, DQ (17), CD (28), BW (30), VL (31): OpenBLAS's SkylakeX kernels */
+    const unsigned skx = (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31);
+    if (avx512_os && (ebx & skx) == skx)
+        f |= NN_CPU_AVX512_SKX;
     if ((f & NN_CPU_AVX512F) && (eax1 & (1u << 5)))
         f |= NN_CPU_AVX512_BF16;
     if ((f & NN_CPU_AVX512F) && (ecx & (1u << 11)))
@@ -508,6 +513,30 @@ void nn_peak_measure(nn_peak *out)
         out->amx_bf16 = best3(peak_amx, 400000L);
 }
 
+/* The rates behind nn_avx512_bf16_pays, measured once per process (a
+ * property of the CPU, like cpuid's answers) */
+static pthread_once_t bf16_once = PTHREAD_ONCE_INIT;
+static double bf16_rate, fp32_rate;
+
+static void bf16_measure(void)
+{
+    /* ~2 ms per run, best of three: the ratio is ~2 or ~0.5, not close */
+    if (nn_cpu_features() & NN_CPU_AVX512_BF16) {
+        bf16_rate = best3(peak_bf16, 400000L);
+        fp32_rate = best3(peak_fma, 400000L);
+    }
+}
+
+int nn_avx512_bf16_pays(double *bf16, double *fp32)
+{
+    pthread_once(&bf16_once, bf16_measure);
+    if (bf16)
+        *bf16 = bf16_rate;
+    if (fp32)
+        *fp32 = fp32_rate;
+    return bf16_rate > 0 && bf16_rate >= 1.5 * fp32_rate;
+}
+
 const char *nn_bf16_kernel(void)
 {
     /* AMX where this process may use it, else AVX512_BF16 (cpuid and the
@@ -520,6 +549,14 @@ const char *nn_bf16_kernel(void)
 #else /* not x86-64 Linux with GCC */
 
 const char *nn_bf16_kernel(void) { return NULL; }
+int nn_avx512_bf16_pays(double *bf16, double *fp32)
+{
+    if (bf16)
+        *bf16 = 0;
+    if (fp32)
+        *fp32 = 0;
+    return 0;
+}
 unsigned nn_cpu_features(void) { return 0; }
 void nn_widen_f16(const uint16_t *src, size_t n, float *dst)
 {

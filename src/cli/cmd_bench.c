@@ -102,6 +102,7 @@ static void print_profile(const kk_tts_profile *p, int threads, int fast, double
     printf("peak of one core (microbenchmark): fp32 FMA %.0f GFLOP/s, bf16 dot %.0f GFLOP/s, int8 VNNI %.0f GOP/s, "
            "AMX-BF16 %.0f GFLOP/s\n",
            pk.fp32_fma, pk.bf16_dot, pk.int8_vnni, pk.amx_bf16);
+    printf("matrix products: OpenBLAS, its %s kernels\n", nn_blas_kernels());
     printf("%-14s %10s %8s %10s %9s %8s\n", "module", "ms", "share", "GMAC", "GFLOP/s", "of peak");
     double macs = 0;
     for (int i = 0; i < KK_MOD_COUNT; i++) {

@@ -89,6 +89,12 @@ const char *nn_blas_coretype_hint(void)
     return NULL;
 }
 
+const char *nn_blas_kernels(void)
+{
+    const char *name = openblas_get_corename();
+    return name ? name : "?";
+}
+
 void nn_exec_tuned(char **argv)
 {
     int again = 0;

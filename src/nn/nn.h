@@ -53,6 +53,8 @@ void nn_set_threads(int n);
  * kernels once, when it loads, from OPENBLAS_CORETYPE or the CPU model, so
  * the hint only helps a process started with it in the environment. */
 const char *nn_blas_coretype_hint(void);
+/* The kernel set OpenBLAS runs ("SkylakeX", "Haswell", "Prescott"...). */
+const char *nn_blas_kernels(void);
 
 /* For a program's main, before any thread starts: puts in the environment
  * what the engine's libraries read only when they load (OMP_WAIT_POLICY=

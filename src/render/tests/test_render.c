@@ -24,6 +24,7 @@
 
 #include "render.h"
 #include "kk_testutil.h"
+#include "nn.h"
 
 #define MS (KK_SAMPLE_RATE / 1000) /* samples per millisecond */
 
@@ -813,8 +814,11 @@ static void test_job_backend(void **state)
     kk_cache_close(wc);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    /* the engine's libraries tuned as the programs have them (nn.h) */
+    nn_exec_tuned(argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cues_start_on_time),
         cmocka_unit_test(test_same_for_any_worker_count),

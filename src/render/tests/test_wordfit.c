@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "render.h"
+#include "nn.h"
 
 #define MS (KK_SAMPLE_RATE / 1000)
 
@@ -256,8 +257,11 @@ static void test_impossible_targets_fall_back(void **state)
     kk_doc_free(doc);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    /* the engine's libraries tuned as the programs have them (nn.h) */
+    nn_exec_tuned(argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_words_land_on_their_frames),
         cmocka_unit_test(test_impossible_targets_fall_back),

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "tts.h"
+#include "nn.h"
 
 static kk_tts *tts;
 
@@ -368,8 +369,11 @@ static void test_missing_model_is_a_clear_error(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent/kokoro"));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    /* the engine's libraries tuned as the programs have them (nn.h) */
+    nn_exec_tuned(argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sentences_stream_with_pauses),
         cmocka_unit_test(test_speed_changes_length),

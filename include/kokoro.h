@@ -197,7 +197,15 @@ KK_API kokoro_context_params kokoro_context_default_params(void);
 KK_API kokoro_status kokoro_find_model(char *dst, size_t size, kokoro_error *err);
 
 /* Loads the model (an .onnx file is converted once to a cached .kkw and
- * mapped). params NULL: the defaults. On error *out is NULL. */
+ * mapped). params NULL: the defaults. On error *out is NULL.
+ *
+ * Speed: the engine's matrix products are OpenBLAS's, which picks its
+ * kernels from the CPU model when it loads; one too new for it (Debian
+ * 12's 0.3.21 on Intel Emerald Rapids) gets its SSE3 kernels and the
+ * engine runs at half speed. `kokoro` starts itself again with
+ * OPENBLAS_CORETYPE=SkylakeX (or Haswell) there; a program of your own
+ * should be started with it in its environment (`kokoro bench --profile`
+ * prints the kernels OpenBLAS runs). */
 KK_API kokoro_status kokoro_init(const kokoro_context_params *params, kokoro_context **out, kokoro_error *err);
 KK_API void kokoro_free(kokoro_context *ctx);
 

@@ -2542,41 +2542,71 @@ static kk_status video_file_locked(kk_store *s, int64_t project, char **file, kk
     return r;
 }
 
-kk_status kk_store_set_video(kk_store *s, int64_t project, const kk_store_video *v, char **old_file, kk_error *err)
+/* Saves v as the project's video (v NULL: removes it), inside the caller's
+ * write transaction; *old_file gets the file of the video it had (NULL: none;
+ * removing none is KK_ERR_NOT_FOUND). */
+static kk_status video_change_locked(kk_store *s, int64_t project, const kk_store_video *v, char **old_file,
+                                     kk_error *err)
+{
+    int64_t pos;
+    kk_status r = project_pos(s, project, &pos, err);
+    if (r == KK_OK)
+        r = video_file_locked(s, project, old_file, err);
+    if (r != KK_OK)
+        return r;
+    if (!v && !*old_file)
+        return no_video(project, err);
+    sqlite3_stmt *st;
+    if (v) {
+        r = prep(s, "INSERT OR REPLACE INTO videos (project_id, file, name, mime, size, duration_ms, width, "
+                    "height, has_audio, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 &st, err);
+        if (r != KK_OK)
+            return r;
+        sqlite3_bind_int64(st, 1, project);
+        bind_text(st, 2, v->file);
+        bind_text(st, 3, v->name);
+        bind_text(st, 4, v->mime);
+        sqlite3_bind_int64(st, 5, v->size);
+        sqlite3_bind_int64(st, 6, v->duration_ms);
+        sqlite3_bind_int(st, 7, v->width);
+        sqlite3_bind_int(st, 8, v->height);
+        sqlite3_bind_int(st, 9, v->has_audio != 0);
+        sqlite3_bind_int64(st, 10, now_ms());
+    } else {
+        if ((r = prep(s, "DELETE FROM videos WHERE project_id = ?", &st, err)) != KK_OK)
+            return r;
+        sqlite3_bind_int64(st, 1, project);
+    }
+    r = step_done(s, st, v ? "saving the video" : "removing the video", err);
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* video_change_locked in a write transaction of its own; on failure
+ * *old_file is NULL (nothing was changed, so no file is the caller's to
+ * delete). */
+static kk_status video_change(kk_store *s, int64_t project, const kk_store_video *v, char **old_file, kk_error *err)
 {
     *old_file = NULL;
-    if (!v || !v->file || !*v->file || !v->name || !v->mime || !utf8_valid(v->name))
-        return kk_error_set(err, KK_ERR_ARG, "a video needs a file, a name (UTF-8) and a type");
     lock(s);
-    int64_t pos;
     kk_status r = tx_write(s, err);
-    if (r == KK_OK) {
-        sqlite3_stmt *st = NULL;
-        if ((r = project_pos(s, project, &pos, err)) == KK_OK && (r = video_file_locked(s, project, old_file, err)) == KK_OK &&
-            (r = prep(s, "INSERT OR REPLACE INTO videos (project_id, file, name, mime, size, duration_ms, width, "
-                         "height, has_audio, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                      &st, err)) == KK_OK) {
-            sqlite3_bind_int64(st, 1, project);
-            bind_text(st, 2, v->file);
-            bind_text(st, 3, v->name);
-            bind_text(st, 4, v->mime);
-            sqlite3_bind_int64(st, 5, v->size);
-            sqlite3_bind_int64(st, 6, v->duration_ms);
-            sqlite3_bind_int(st, 7, v->width);
-            sqlite3_bind_int(st, 8, v->height);
-            sqlite3_bind_int(st, 9, v->has_audio != 0);
-            sqlite3_bind_int64(st, 10, now_ms());
-            r = step_done(s, st, "saving the video", err);
-        }
-        sqlite3_finalize(st);
-        r = tx_end(s, r, err);
-    }
+    if (r == KK_OK)
+        r = tx_end(s, video_change_locked(s, project, v, old_file, err), err);
     unlock(s);
     if (r != KK_OK) {
         free(*old_file);
         *old_file = NULL;
     }
     return r;
+}
+
+kk_status kk_store_set_video(kk_store *s, int64_t project, const kk_store_video *v, char **old_file, kk_error *err)
+{
+    *old_file = NULL;
+    if (!v || !v->file || !*v->file || !v->name || !v->mime || !utf8_valid(v->name))
+        return kk_error_set(err, KK_ERR_ARG, "a video needs a file, a name (UTF-8) and a type");
+    return video_change(s, project, v, old_file, err);
 }
 
 kk_status kk_store_get_video(kk_store *s, int64_t project, kk_store_video *out, kk_error *err)
@@ -2611,29 +2641,7 @@ kk_status kk_store_get_video(kk_store *s, int64_t project, kk_store_video *out, 
 
 kk_status kk_store_delete_video(kk_store *s, int64_t project, char **old_file, kk_error *err)
 {
-    *old_file = NULL;
-    lock(s);
-    int64_t pos;
-    kk_status r = tx_write(s, err);
-    if (r == KK_OK) {
-        sqlite3_stmt *st = NULL;
-        if ((r = project_pos(s, project, &pos, err)) == KK_OK && (r = video_file_locked(s, project, old_file, err)) == KK_OK) {
-            if (!*old_file)
-                r = no_video(project, err);
-            else if ((r = prep(s, "DELETE FROM videos WHERE project_id = ?", &st, err)) == KK_OK) {
-                sqlite3_bind_int64(st, 1, project);
-                r = step_done(s, st, "removing the video", err);
-            }
-        }
-        sqlite3_finalize(st);
-        r = tx_end(s, r, err);
-    }
-    unlock(s);
-    if (r != KK_OK) {
-        free(*old_file);
-        *old_file = NULL;
-    }
-    return r;
+    return video_change(s, project, NULL, old_file, err);
 }
 
 kk_status kk_store_video_files(kk_store *s, char ***files, size_t *n, kk_error *err)

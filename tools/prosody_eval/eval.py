@@ -153,7 +153,7 @@ def wer_of(pcm, cues, spoken, work, tag, per=None):
         edits += e
         words += len(ref)
         if per is not None:
-            per[i] = (e, len(ref))
+            per[i] = (e, len(ref), " ".join(hyp))
     return 100.0 * edits / max(1, words)
 
 
@@ -287,6 +287,11 @@ def main():
                     # of the same segments
                     r["wer_fit"] = wer_over(per, fit)
                     r["nat_fit"] = wer_over(nat_per, fit)
+                    # where this condition lost words the natural speech kept
+                    for i in fit:
+                        if per[i][0] > nat_per[i][0]:
+                            log("  segment %d: %d errors against natural %d: heard \"%s\" (natural: \"%s\")" % (
+                                i + 1, per[i][0], nat_per[i][0], per[i][2], nat_per[i][2]))
                 results[(cname, mode)] = r
         print("prosody mapping (issue 16): %d sentences, voice %s" % (len(texts), args.voice))
         # sig.bias: the signed median of signal onset - target (< 0: early);

@@ -255,6 +255,17 @@ kk_status kk_prosody_fit_chunk(const float *raw, size_t n_ids, float speed, cons
                 short_ = 1;
             }
         }
+        /* The last word's end target is where it stops being heard (a
+         * transcript's word end, or our own speech's, cut where its sound
+         * ends), but its aligned frames run on: the model puts the
+         * sentence's closing silence into the last ids (a final "t" of
+         * "it." is predicted 12 frames, most of them closure). Fitting the
+         * frames to the heard end squeezed the word itself (its vowel to
+         * two frames) and pocketsphinx lost it. So the last word is not
+         * shortened below its natural length; what runs past the target
+         * is that silence, which the renderer trims. */
+        if (!next && W < natw)
+            W = natw;
         if (W < nw) /* an end target too early: the pause after it gives way */
             W = nw;
         if (!short_ && (double)natw / (double)W > KK_PROSODY_MAX_RATE)

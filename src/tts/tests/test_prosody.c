@@ -92,6 +92,25 @@ static void compression_keeps_short_sounds(void **state)
     kk_prosody_fit_free(&f);
 }
 
+/* The last word's end target is where its sound ends, not where its frames
+ * do (the sentence's closing silence is in its last ids): "world" (12
+ * natural frames) given 5 keeps its natural frames; a word with a word
+ * after it still ends on its target. */
+static void the_last_word_is_not_squeezed(void **state)
+{
+    (void)state;
+    kk_prosody_word w[2] = {{1, 4, 2, 10, 0}, {6, 5, 20, 25, 1}};
+    kk_prosody_fit f;
+    assert_int_equal(kk_prosody_fit_chunk(raw, 13, 1.0f, w, 2, KK_PAUSE_STRETCH, &f, NULL), KK_OK);
+    assert_int_equal(f.n_problems, 0);
+    assert_int_equal(onset(&f, 6), 20);
+    const int natural[5] = {2, 3, 2, 2, 3};
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(f.durations[6 + k], natural[k]);
+    assert_int_equal(f.durations[1] + f.durations[2] + f.durations[3] + f.durations[4], 8); /* "hello": 2 to 10 */
+    kk_prosody_fit_free(&f);
+}
+
 static void impossible_targets_are_reported(void **state)
 {
     (void)state;
@@ -218,6 +237,7 @@ int main(void)
         cmocka_unit_test(words_land_on_their_frames),
         cmocka_unit_test(shares_follow_the_predictor),
         cmocka_unit_test(compression_keeps_short_sounds),
+        cmocka_unit_test(the_last_word_is_not_squeezed),
         cmocka_unit_test(impossible_targets_are_reported),
         cmocka_unit_test(bad_words_are_refused),
         cmocka_unit_test(emphasis_keeps_the_length),

@@ -533,16 +533,17 @@ const char *kk_forward_module_name(int mod)
 int kk_forward_fast_available(char *why, size_t size)
 {
     unsigned f = nn_cpu_features();
+    int amx = nn_amx_enable() == 0; /* else the AVX512_BF16 kernel is the one (nn_bf16_kernel) */
     const char *r = NULL, *off = getenv("KOKORO_FAST_DISABLE");
     if (off && *off && strcmp(off, "0"))
         r = "KOKORO_FAST_DISABLE is set"; /* to test the fallback on a machine that has AMX */
     else if (!(f & (NN_CPU_AMX_BF16 | NN_CPU_AVX512_BF16)))
         r = "this CPU (or its OS) has neither AMX-BF16 nor AVX512_BF16";
-    else if (!(f & NN_CPU_AVX512_BF16) && nn_amx_enable() != 0)
+    else if (!(f & NN_CPU_AVX512_BF16) && !amx)
         r = "the kernel refused the AMX tile state (arch_prctl ARCH_REQ_XCOMP_PERM)";
     char slow[160];
     double bf, fp;
-    if (!r && nn_amx_enable() != 0 && !nn_avx512_bf16_pays(&bf, &fp)) {
+    if (!r && !amx && !nn_avx512_bf16_pays(&bf, &fp)) {
         snprintf(slow, sizeof slow,
                  "this CPU's AVX512_BF16 dot products (%.0f GFLOP/s a core) are no faster than its fp32 FMA (%.0f), "
                  "and it has no AMX",

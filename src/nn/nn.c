@@ -523,15 +523,15 @@ void nn_instance_norm(const float *x, int C, int T, float eps, float *y)
     nn_adain(x, C, T, NULL, NULL, eps, y);
 }
 
-/* Mean and 1/sqrt(var + eps) of one channel, in double (T reaches 10^5 and
- * more in the generator), with four partial sums so that the additions are
- * not one long dependency chain. */
 /* Four lanes of doubles: lane j sums the samples t = j mod 4, the same
  * four running sums as four scalars would keep (the vector type only makes
  * the compiler use one register for them). */
 typedef double v4d __attribute__((vector_size(32)));
 typedef float v4f __attribute__((vector_size(16)));
 
+/* Mean and 1/sqrt(var + eps) of one channel, in double (T reaches 10^5 and
+ * more in the generator), with four partial sums so that the additions are
+ * not one long dependency chain. */
 NN_VEC static void channel_stats(const float *xc, int T, float eps, float *m_out, float *inv_out)
 {
     v4d s = {0, 0, 0, 0};

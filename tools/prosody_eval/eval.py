@@ -137,7 +137,7 @@ def pct(v, p):
 
 def wer_of(pcm, cues, spoken, work, tag, per=None):
     """WER (%) of the cues' audio against the spoken text; per, when a
-    dict, gets each cue's (edits, words) by index."""
+    dict, gets each cue's (edits, words, what was heard) by index."""
     edits = words = 0
     for i, q in enumerate(cues):
         a, b = int(q["start_s"] * RATE), int(q["end_s"] * RATE)
@@ -248,12 +248,11 @@ def main():
                 errs, sig, sigs, sigc, fallbacks, skipped = [], [], [], [], 0, 0
                 length, fit = [], []
                 for i, q in enumerate(rep["cues"]):
-                    if q.get("fit") == "words":
-                        fit.append(i)
                     if q.get("fit") != "words":
                         fallbacks += 1
                         log("  segment %d fell back: %s" % (i + 1, q.get("fit_note")))
                         continue
+                    fit.append(i)
                     got = words_of(q)
                     want = [(w, hms_ms(segs[i]["words"][k]["start"])) for k, (w, _, _) in enumerate(targets[i])]
                     if len(got) != len(want):

@@ -397,7 +397,7 @@ typedef enum kokoro_overflow {
 
 /* How fit_words fills a pause longer than the natural one between words. */
 typedef enum kokoro_pause {
-    KOKORO_PAUSE_SILENCE = 0, /* inserted silence (the default) */
+    KOKORO_PAUSE_SILENCE = 0, /* the space held up to twice its length, then silence (the default) */
     KOKORO_PAUSE_STRETCH,     /* the space and punctuation between them held longer */
 } kokoro_pause;
 

@@ -222,10 +222,24 @@ kk_status kk_prosody_fit_chunk(const float *raw, size_t n_ids, float speed, cons
             else
                 dur[k] += (int)(F - nat);
         } else if (mode == KK_PAUSE_SILENCE && F >= nat && !has_word(words, n_words, k, a)) {
-            for (size_t q = k; q < a; q++)
-                dur[q] = natural(raw[q], speed);
+            /* the ids as slower speech would hold them, up to
+             * KK_PROSODY_PAUSE_HOLD times their natural length: the word
+             * after them then rises as it does in such speech (a target
+             * from speech at speed 0.8 has its pauses held so, and its
+             * words' first sound comes that far before their aligned
+             * start); the rest is silence, so no long hum */
+            int64_t S = F;
+            if ((double)S > KK_PROSODY_PAUSE_HOLD * (double)nat)
+                S = (int64_t)(KK_PROSODY_PAUSE_HOLD * (double)nat);
+            if (S <= nat) {
+                S = nat;
+                for (size_t q = k; q < a; q++)
+                    dur[q] = natural(raw[q], speed);
+            } else {
+                distribute(raw, k, a, S, dur);
+            }
             /* in the middle of the pause, where the signal is quietest */
-            oom |= add_silence(out, eng + (nat + 1) / 2, F - nat, n_words + 1);
+            oom |= add_silence(out, eng + (S + 1) / 2, F - S, n_words + 1);
         } else {
             distribute(raw, k, a, F, dur);
         }

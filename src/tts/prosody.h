@@ -14,10 +14,10 @@
  *     to the next word) is shared among its ids in proportion to the
  *     predicted durations, at least one frame each;
  *   - the ids between two words (the space, punctuation, words without a
- *     target) fill the rest: stretched (KK_PAUSE_STRETCH), or kept at their
- *     natural length with the rest as inserted silence (KK_PAUSE_SILENCE,
- *     where only spaces and punctuation lie between; the caller splices
- *     the zeros in at the returned frames);
+ *     target) fill the rest: stretched (KK_PAUSE_STRETCH), or held up to
+ *     KK_PROSODY_PAUSE_HOLD times their natural length with the rest as
+ *     inserted silence (KK_PAUSE_SILENCE, where only spaces and punctuation
+ *     lie between; the caller splices the zeros in at the returned frames);
  *   - ids after the last placed word keep their predicted durations.
  *
  * Targets that cannot be met (less than a frame per phoneme, a word far
@@ -40,12 +40,17 @@
  * is 2, and a single word may go a little past the sentence's limit. */
 #define KK_PROSODY_MAX_RATE 2.5
 
+/* In the silence pause mode, the ids between two words are held up to this
+ * many times their natural length before silence fills the rest: speech
+ * at half speed holds them so, and the hum of a held space stays short. */
+#define KK_PROSODY_PAUSE_HOLD 2.0
+
 /* How the room between two words longer than their natural pause is
  * filled. Silence is the default: a space id held for hundreds of ms makes
  * the decoder hum at about -35 dB under the peak (breathy noise) through the
  * whole pause, and pocketsphinx hears words less well (docs/prosody.md). */
 typedef enum kk_pause_mode {
-    KK_PAUSE_SILENCE = 0, /* those ids at their natural length, silence inserted for the rest */
+    KK_PAUSE_SILENCE = 0, /* those ids held up to KK_PROSODY_PAUSE_HOLD times, silence for the rest */
     KK_PAUSE_STRETCH = 1, /* the space and punctuation ids between words lengthened */
 } kk_pause_mode;
 

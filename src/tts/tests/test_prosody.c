@@ -51,9 +51,10 @@ static void words_land_on_their_frames(void **state)
             sum += f.silences[s].frames;
         assert_int_equal(sum, f.frames);
         if (mode == KK_PAUSE_SILENCE) {
-            /* the space keeps its natural frame, the rest of the pause is silence */
-            assert_int_equal(f.durations[5], 1);
-            assert_true(f.n_silences >= 1);
+            /* the space held twice its natural frame, the rest of the pause silence */
+            assert_int_equal(f.durations[5], (int)KK_PROSODY_PAUSE_HOLD);
+            assert_int_equal(f.n_silences, 2); /* the chunk's start, then the pause */
+            assert_int_equal(f.silences[1].frames, 41 - 24 - (int)KK_PROSODY_PAUSE_HOLD);
         } else {
             assert_int_equal(f.n_silences, 0);
             assert_int_equal(f.durations[5], 41 - 24);

@@ -2006,7 +2006,7 @@ static kk_status room_for_one(kk_store *s, int64_t project, kk_error *err)
 static kk_status split_locked(kk_store *s, int64_t project, int64_t id, int64_t at_ms, size_t off, int64_t *new_id,
                               kk_error *err)
 {
-    int64_t pos;
+    int64_t pos = 0;
     kk_store_segment old;
     kk_status r = project_pos(s, project, &pos, err);
     if (r != KK_OK || (r = room_for_one(s, project, err)) != KK_OK ||

@@ -572,6 +572,15 @@ static stashed *shed(srv_jobs *j, size_t *n_out)
     return out;
 }
 
+/* Hands the malloc heap's free pages back to the system (glibc keeps
+ * them otherwise); called without the lock, as it walks the whole heap. */
+static void give_heap_back(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 /* Hands the memory freed since the last time back to the system, when
  * there is enough of it (more than `freed`, bytes the caller has just
  * freed without the lock) and the last time was long enough ago. */
@@ -584,10 +593,8 @@ static void trim(srv_jobs *j, size_t freed)
     if (due)
         j->untrimmed = 0, j->last_trim = now;
     pthread_mutex_unlock(&j->lock);
-#ifdef __GLIBC__
     if (due)
-        malloc_trim(0);
-#endif
+        give_heap_back();
 }
 
 /* Without j's lock: puts shed()'s samples into the cache and frees them
@@ -1404,9 +1411,7 @@ static void idle_rest(srv_jobs *j)
     if (!due)
         return;
     pthread_mutex_unlock(&j->lock);
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
+    give_heap_back();
     pthread_mutex_lock(&j->lock);
 }
 

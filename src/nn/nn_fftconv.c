@@ -14,6 +14,12 @@
  * is about 4 (FN / 2 + 1) / B real multiply-adds per output and channel
  * pair instead of k: 2.5 for k = 11, 2.3 for k = 7.
  *
+ * The weights' transform G is 9 times the weights (17 MB at 256
+ * channels). A signal of one chunk makes each bin's G_f just before its
+ * product, in a per-thread buffer that stays in the core's cache; longer
+ * ones make all of G once and keep it for every chunk. Both compute each
+ * G entry the same way, so the choice does not change the result.
+ *
  * The work goes in chunks of about CHUNK_BLOCKS blocks (their bounds fixed
  * by the shapes), each in four parallel steps: the activated input window
  * (nn_conv1d_ex's pre), the forward FFTs (by block), the products (by bin),
@@ -134,6 +140,42 @@ NN_VEC static void weights_row(const nn_conv *c, const float *w, int co, const f
                 gp[2 * l] = gr[l], gp[2 * l + 1] = gi[l];
         }
     }
+}
+
+/* The same for one bin f and every (co, ci), from wt[co][j][ci] (w with
+ * its taps before its input channels), into Gf[co][ci]: the bin's operand
+ * of the product, made just before it while it fits in a core's cache
+ * (all bins at once are 9 times the weights: 17 MB at 256 channels, which
+ * go out to memory and back). The sums run in weights_row's order (j
+ * from 0 up, starting from 0), so both give the same bits. */
+NN_VEC static void weights_bin(const nn_conv *c, const float *wt, int f, const float (*ct)[FBINS],
+                               const float (*st)[FBINS], float complex *Gf)
+{
+    for (int co = 0; co < c->cout; co++) {
+        const float *wc = wt + (size_t)co * c->k * c->cin;
+        for (int c0 = 0; c0 < c->cin; c0 += FL) {
+            v8 gr = {0}, gi = {0};
+            for (int j = 0; j < c->k; j++) {
+                v8 wl;
+                memcpy(&wl, wc + (size_t)j * c->cin + c0, sizeof wl);
+                gr += wl * ct[j][f];
+                gi += wl * st[j][f];
+            }
+            float *gp = (float *)(Gf + (size_t)co * c->cin + c0);
+            for (int l = 0; l < FL; l++)
+                gp[2 * l] = gr[l], gp[2 * l + 1] = gi[l];
+        }
+    }
+}
+
+/* wt[co][j][ci] = w[co][ci][j], for weights_bin. */
+static void taps_first(const nn_conv *c, const float *w, int co, float *wt)
+{
+    const float *wr = w + (size_t)co * c->cin * c->k;
+    float *o = wt + (size_t)co * c->k * c->cin;
+    for (int ci = 0; ci < c->cin; ci++)
+        for (int j = 0; j < c->k; j++)
+            o[(size_t)j * c->cin + ci] = wr[(size_t)ci * c->k + j];
 }
 
 /* A block's signals during its transforms: for each group of FG channels
@@ -272,6 +314,12 @@ int nn_conv_fft_pays(const nn_conv *c, int t_in)
 int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
                   float *y, int accumulate, nn_scratch *s)
 {
+    return nn_conv1d_fft_as(c, x, t_in, pre, w, b, y, accumulate, s, -1);
+}
+
+int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
+                     float *y, int accumulate, nn_scratch *s, int how)
+{
     if (!nn_conv_fft_suits(c))
         return -1;
     fconv g = {.c = c, .t_in = t_in, .t_out = nn_conv_out_len(c, t_in), .B = FN - c->k + 1};
@@ -283,16 +331,26 @@ int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, 
     long chunk_t = (long)d * g.B * g.nbp; /* outputs per full chunk */
     /* the input window a full chunk reads (activated when pre) */
     long win = chunk_t - 1 + (long)d * (c->k - 1) + 1;
-    size_t gn = (size_t)FBINS * c->cout * c->cin; /* complex floats of G */
+    long n_chunks = (g.t_out + chunk_t - 1) / chunk_t;
+    int nth = nn_threads_max();
+    /* One chunk (a short signal): each bin's weight transform made just
+     * before its product (weights_bin), in a buffer per thread, instead of
+     * all bins written out and read back (1.5-5 % of a 20-60 id pass on
+     * one thread, the same bits); more: all bins once, kept for every
+     * chunk (made per bin and chunk it was 1-2 % slower at 200 ids). */
+    int per_bin = how >= 0 ? how : n_chunks == 1;
+    size_t pairs = (size_t)c->cout * c->cin;
+    size_t gn = per_bin ? pairs * nth : (size_t)FBINS * pairs; /* complex floats of G */
+    size_t tn = per_bin ? (pairs * c->k + 1) / 2 : 0;           /* wt, in complex floats */
     size_t xu = (size_t)FBINS * c->cin * nb_max, yu = (size_t)FBINS * c->cout * nb_max;
     size_t wn = pre ? (size_t)c->cin * win : 0;
-    int nth = nn_threads_max();
     int ngmax = (c->cin > c->cout ? c->cin : c->cout) / FG;
     size_t bn = (size_t)ngmax * sizeof(fft_grp) / sizeof(float); /* per thread */
-    float *sc = nn_scratch_get(s, 2 * (gn + xu + yu) + wn + bn * nth);
+    float *sc = nn_scratch_get(s, 2 * (gn + tn + xu + yu) + wn + bn * nth);
     if (!sc)
         return -1;
-    float complex *G = (float complex *)sc, *X = G + gn, *Y = X + xu;
+    float complex *G = (float complex *)sc, *X = G + gn + tn, *Y = X + xu;
+    float *wt = (float *)(G + gn);
     float *xw = (float *)(Y + yu), *bufs = xw + wn;
     fft_tab t;
     fft_tab_init(&t);
@@ -304,14 +362,17 @@ int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, 
             ct[j][f] = t.c[m] / FN, st[j][f] = t.s[m] / FN;
         }
     const complex float one = 1.0f, zero = 0.0f;
-    long n_chunks = (g.t_out + chunk_t - 1) / chunk_t;
 
 #pragma omp parallel num_threads(nth) if (nth > 1)
     {
         fft_grp *buf = (fft_grp *)(bufs + bn * nn_thread_id());
 #pragma omp for schedule(static)
-        for (int co = 0; co < c->cout; co++)
-            weights_row(c, w, co, ct, st, G);
+        for (int co = 0; co < c->cout; co++) {
+            if (per_bin)
+                taps_first(c, w, co, wt);
+            else
+                weights_row(c, w, co, ct, st, G);
+        }
         for (long ch = 0; ch < n_chunks; ch++) {
             long t0 = ch * chunk_t;
             /* the last chunk: only the blocks per phase its outputs need */
@@ -335,10 +396,13 @@ int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, 
             for (int blk = 0; blk < nb; blk++)
                 forward_block(&g, xs, ldx, xoff, (int)(t0 + blk % d + (long)d * (blk / d) * g.B), blk, &t, X, buf);
 #pragma omp for schedule(dynamic)
-            for (int f = 0; f < FBINS; f++)
+            for (int f = 0; f < FBINS; f++) {
+                float complex *Gf = G + pairs * (per_bin ? (size_t)nn_thread_id() : (size_t)f);
+                if (per_bin)
+                    weights_bin(c, wt, f, ct, st, Gf);
                 cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, c->cout, c->cin, &one, X + (size_t)f * c->cin,
-                            FBINS * c->cin, G + (size_t)f * c->cout * c->cin, c->cin, &zero, Y + (size_t)f * c->cout,
-                            FBINS * c->cout);
+                            FBINS * c->cin, Gf, c->cin, &zero, Y + (size_t)f * c->cout, FBINS * c->cout);
+            }
 #pragma omp for schedule(static)
             for (int blk = 0; blk < nb; blk++)
                 inverse_block(&g, Y, (int)(t0 + blk % d + (long)d * (blk / d) * g.B), blk, &t, b, y, accumulate, buf);

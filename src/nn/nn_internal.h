@@ -7,6 +7,8 @@
 #ifndef KK_NN_INTERNAL_H
 #define KK_NN_INTERNAL_H
 
+#include "nn.h"
+
 /* Hot element-wise loops get an x86-64-v3 (AVX2 + FMA) clone picked at load
  * time (GNU ifunc). The build uses -ffp-contract=off, so no a*b+c is fused
  * behind our back; the only fused operations are explicit fmaf() calls,
@@ -30,5 +32,11 @@ int nn_window(long lo, long hi, int t_in, long *first);
  * xw + ci * n: the activated window a convolution kernel reads instead of
  * x (nn_conv1d_ex's pre). */
 void nn_window_activate(const float *x, int t_in, const float *pre, int C, int ci, long first, int n, float *xw);
+
+/* nn_conv1d_fft with the weights' transform made as `how` says: 1 each
+ * bin's just before its product, 0 all bins first, -1 as nn_conv1d_fft
+ * chooses (by the number of chunks). For the test that the two agree. */
+int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
+                     float *y, int accumulate, nn_scratch *s, int how);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nn.h"
+#include "nn_internal.h"
 
 static unsigned rng = 1;
 static float frand(void)
@@ -454,6 +455,21 @@ static void test_conv_fft(void **state)
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         assert_true(nn_conv_fft_suits(&shapes[si]));
         check_fused_kernel(nn_conv1d_fft, &shapes[si], lens[si], "fft");
+    }
+    /* the weights' transform per bin or all bins first: the same bits, on
+     * one chunk and on several (shapes 0 and 3) */
+    for (size_t si = 0; si < 4; si += 3) {
+        const nn_conv *c = &shapes[si];
+        int t_out = nn_conv_out_len(c, lens[si]);
+        size_t ny = (size_t)c->cout * t_out;
+        float *x = rand_vec((size_t)c->cin * lens[si]), *w = rand_vec((size_t)c->cout * c->cin * c->k);
+        float *y0 = malloc(sizeof(float) * ny), *y1 = malloc(sizeof(float) * ny);
+        nn_scratch s = {0};
+        assert_int_equal(nn_conv1d_fft_as(c, x, lens[si], NULL, w, NULL, y0, 0, &s, 0), 0);
+        assert_int_equal(nn_conv1d_fft_as(c, x, lens[si], NULL, w, NULL, y1, 0, &s, 1), 0);
+        assert_memory_equal(y0, y1, sizeof(float) * ny);
+        nn_scratch_free(&s);
+        free(x), free(w), free(y0), free(y1);
     }
     nn_conv strided = {.cin = 16, .cout = 16, .k = 7, .stride = 2, .dilation = 1, .pad_l = 3, .pad_r = 3, .groups = 1};
     nn_conv narrow = {.cin = 24, .cout = 16, .k = 7, .stride = 1, .dilation = 1, .pad_l = 3, .pad_r = 3, .groups = 1};

@@ -709,6 +709,12 @@ static int conv_ex(fwd *f, const conv_w *cw, const float *x, int t_in, const flo
     int fft = nn_conv_fft_pays(&cw->c, t_in), wino = !fft && nn_conv_wino_suits(&cw->c);
     double macs = (double)nw * (t_out > 0 ? t_out : 0);
     count(f, fft ? nn_conv_fft_macs(&cw->c, t_in) : wino ? macs * 2.0 / 3.0 : macs);
+    /* the FFT and Winograd kernels read half weights a row at a time into
+     * their transforms: no widened copy of the layer written and read back */
+    if (fft && !cw->w.f)
+        return nn_conv1d_fft_f16(&cw->c, x, t_in, pre, cw->w.h, b, y, accumulate, &f->s);
+    if (wino && !cw->w.f)
+        return nn_conv1d_wino_f16(&cw->c, x, t_in, pre, cw->w.h, b, y, accumulate, &f->s);
     const float *w = wide(cw->w, nw, &f->wb);
     if (!w)
         return -1;

@@ -147,6 +147,11 @@ int nn_conv1d_ex(const nn_conv *c, const float *x, int t_in, const float *pre, c
  * Returns 0; -1 when out of memory or when nn_conv_fft_suits(c) is 0. */
 int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
                   float *y, int accumulate, nn_scratch *s);
+/* The same with the weights as IEEE halves (the weight file's), widened a
+ * row at a time inside the weights' transform instead of whole beforehand
+ * (nn_widen_f16): the same bits as nn_conv1d_fft on the widened copy. */
+int nn_conv1d_fft_f16(const nn_conv *c, const float *x, int t_in, const float *pre, const uint16_t *wh,
+                      const float *b, float *y, int accumulate, nn_scratch *s);
 /* 1 when nn_conv1d_fft handles c: stride 1, no groups, 5 <= k <= 32,
  * cin and cout multiples of 16. */
 int nn_conv_fft_suits(const nn_conv *c);
@@ -169,6 +174,9 @@ int nn_conv_fft_pays(const nn_conv *c, int t_in);
  * when nn_conv_wino_suits(c) is 0. */
 int nn_conv1d_wino(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
                    float *y, int accumulate, nn_scratch *s);
+/* The same with half weights, as nn_conv1d_fft_f16. */
+int nn_conv1d_wino_f16(const nn_conv *c, const float *x, int t_in, const float *pre, const uint16_t *wh,
+                       const float *b, float *y, int accumulate, nn_scratch *s);
 /* 1 when nn_conv1d_wino handles c: stride 1, no groups, k == 3, cin and
  * cout >= 64. */
 int nn_conv_wino_suits(const nn_conv *c);

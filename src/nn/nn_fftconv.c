@@ -115,16 +115,17 @@ typedef struct fconv {
     int nbp;            /* blocks per phase in a full chunk */
 } fconv;
 
-/* G[f][co][ci] = (1 / FN) sum_j w[co][ci][j] e^{+2 pi i f j / FN}: the
+/* G[f][co][ci] = (1 / FN) sum_j w[co][ci][j] e^{+2 pi i f j / FN} (wrow:
+ * w[co], cin * k floats): the
  * transform of the kernel reversed in time, so that the product with a
  * block's forward transform is the transform of the correlation the
  * convolution computes; the inverse transform's 1/FN is folded in (ct, st:
  * the cos and sin of 2 pi f j / FN over FN, j < k). */
-NN_VEC static void weights_row(const nn_conv *c, const float *w, int co, const float (*ct)[FBINS],
+NN_VEC static void weights_row(const nn_conv *c, const float *wrow, int co, const float (*ct)[FBINS],
                                const float (*st)[FBINS], float complex *G)
 {
     for (int c0 = 0; c0 < c->cin; c0 += FL) {
-        const float *wk = w + ((size_t)co * c->cin + c0) * c->k; /* w[co][c0 + l][j] = wk[l * k + j] */
+        const float *wk = wrow + (size_t)c0 * c->k; /* w[co][c0 + l][j] = wk[l * k + j] */
         v8 wl[FN / 2];
         for (int j = 0; j < c->k; j++)
             for (int l = 0; l < FL; l++)
@@ -168,10 +169,9 @@ NN_VEC static void weights_bin(const nn_conv *c, const float *wt, int f, const f
     }
 }
 
-/* wt[co][j][ci] = w[co][ci][j], for weights_bin. */
-static void taps_first(const nn_conv *c, const float *w, int co, float *wt)
+/* wt[co][j][ci] = w[co][ci][j] (wr: w[co]), for weights_bin. */
+static void taps_first(const nn_conv *c, const float *wr, int co, float *wt)
 {
-    const float *wr = w + (size_t)co * c->cin * c->k;
     float *o = wt + (size_t)co * c->k * c->cin;
     for (int ci = 0; ci < c->cin; ci++)
         for (int j = 0; j < c->k; j++)
@@ -314,11 +314,17 @@ int nn_conv_fft_pays(const nn_conv *c, int t_in)
 int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
                   float *y, int accumulate, nn_scratch *s)
 {
-    return nn_conv1d_fft_as(c, x, t_in, pre, w, b, y, accumulate, s, -1);
+    return nn_conv1d_fft_as(c, x, t_in, pre, w, NULL, b, y, accumulate, s, -1);
 }
 
-int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
-                     float *y, int accumulate, nn_scratch *s, int how)
+int nn_conv1d_fft_f16(const nn_conv *c, const float *x, int t_in, const float *pre, const uint16_t *wh,
+                      const float *b, float *y, int accumulate, nn_scratch *s)
+{
+    return nn_conv1d_fft_as(c, x, t_in, pre, NULL, wh, b, y, accumulate, s, -1);
+}
+
+int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w,
+                     const uint16_t *wh, const float *b, float *y, int accumulate, nn_scratch *s, int how)
 {
     if (!nn_conv_fft_suits(c))
         return -1;
@@ -346,7 +352,8 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
     size_t wn = pre ? (size_t)c->cin * win : 0;
     int ngmax = (c->cin > c->cout ? c->cin : c->cout) / FG;
     size_t bn = (size_t)ngmax * sizeof(fft_grp) / sizeof(float); /* per thread */
-    float *sc = nn_scratch_get(s, 2 * (gn + tn + xu + yu) + wn + bn * nth);
+    size_t rn = w ? 0 : (size_t)c->cin * c->k; /* a row of half weights widened, per thread */
+    float *sc = nn_scratch_get(s, 2 * (gn + tn + xu + yu) + wn + (bn + rn) * nth);
     if (!sc)
         return -1;
     float complex *G = (float complex *)sc, *X = G + gn + tn, *Y = X + xu;
@@ -366,12 +373,14 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
 #pragma omp parallel num_threads(nth) if (nth > 1)
     {
         fft_grp *buf = (fft_grp *)(bufs + bn * nn_thread_id());
+        float *rowbuf = bufs + bn * nth + rn * nn_thread_id();
 #pragma omp for schedule(static)
         for (int co = 0; co < c->cout; co++) {
+            const float *wr = nn_weight_row(w, wh, (size_t)co, (size_t)c->cin * c->k, rowbuf);
             if (per_bin)
-                taps_first(c, w, co, wt);
+                taps_first(c, wr, co, wt);
             else
-                weights_row(c, w, co, ct, st, G);
+                weights_row(c, wr, co, ct, st, G);
         }
         for (long ch = 0; ch < n_chunks; ch++) {
             long t0 = ch * chunk_t;

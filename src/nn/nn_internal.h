@@ -33,10 +33,21 @@ int nn_window(long lo, long hi, int t_in, long *first);
  * x (nn_conv1d_ex's pre). */
 void nn_window_activate(const float *x, int t_in, const float *pre, int C, int ci, long first, int n, float *xw);
 
-/* nn_conv1d_fft with the weights' transform made as `how` says: 1 each
- * bin's just before its product, 0 all bins first, -1 as nn_conv1d_fft
- * chooses (by the number of chunks). For the test that the two agree. */
-int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
-                     float *y, int accumulate, nn_scratch *s, int how);
+/* nn_conv1d_fft (w) or nn_conv1d_fft_f16 (wh; w NULL) with the weights'
+ * transform made as `how` says: 1 each bin's just before its product, 0
+ * all bins first, -1 as nn_conv1d_fft chooses (by the number of chunks).
+ * For the test that the two agree. */
+int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w,
+                     const uint16_t *wh, const float *b, float *y, int accumulate, nn_scratch *s, int how);
+
+/* Row r of a weight matrix with rows of len values, as floats: in place
+ * when the weights are floats (w), else its halves (wh) widened into buf. */
+static inline const float *nn_weight_row(const float *w, const uint16_t *wh, size_t r, size_t len, float *buf)
+{
+    if (w)
+        return w + r * len;
+    nn_widen_f16(wh + r * len, len, buf);
+    return buf;
+}
 
 #endif

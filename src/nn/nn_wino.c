@@ -36,12 +36,11 @@ int nn_conv_wino_suits(const nn_conv *c)
     return c->groups == 1 && c->stride == 1 && c->k == 3 && c->dilation >= 1 && c->cin >= 64 && c->cout >= 64;
 }
 
-/* U_p[co][ci] for one output channel: the transforms of w[co][ci][0..2]. */
-NN_VEC static void weights_row(const nn_conv *c, const float *w, int co, float *U)
+/* U_p[co][ci] for one output channel: the transforms of g[ci][0..2] (g: w[co]). */
+NN_VEC static void weights_row(const nn_conv *c, const float *g, int co, float *U)
 {
     size_t plane = (size_t)c->cout * c->cin;
     float *u0 = U + (size_t)co * c->cin, *u1 = u0 + plane, *u2 = u1 + plane, *u3 = u2 + plane;
-    const float *g = w + (size_t)co * c->cin * 3;
     for (int ci = 0; ci < c->cin; ci++) {
         float g0 = g[3 * ci], g1 = g[3 * ci + 1], g2 = g[3 * ci + 2];
         u0[ci] = g0;
@@ -99,8 +98,24 @@ NN_VEC static void output_row(const nn_conv *c, const float *M, int t_out, long 
         }
 }
 
+static int wino(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const uint16_t *wh,
+                const float *b, float *y, int accumulate, nn_scratch *s);
+
 int nn_conv1d_wino(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
                    float *y, int accumulate, nn_scratch *s)
+{
+    return wino(c, x, t_in, pre, w, NULL, b, y, accumulate, s);
+}
+
+int nn_conv1d_wino_f16(const nn_conv *c, const float *x, int t_in, const float *pre, const uint16_t *wh,
+                       const float *b, float *y, int accumulate, nn_scratch *s)
+{
+    return wino(c, x, t_in, pre, NULL, wh, b, y, accumulate, s);
+}
+
+/* w: float weights, or wh: halves, widened a row at a time. */
+static int wino(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const uint16_t *wh,
+                const float *b, float *y, int accumulate, nn_scratch *s)
 {
     if (!nn_conv_wino_suits(c))
         return -1;
@@ -114,18 +129,20 @@ int nn_conv1d_wino(const nn_conv *c, const float *x, int t_in, const float *pre,
     long win = chunk_t + 2L * d + 1; /* the input window a chunk reads: outputs, then 2 d more */
     size_t un = 4 * (size_t)c->cout * c->cin, vn = 4 * (size_t)c->cin * nt_max, mn = 4 * (size_t)c->cout * nt_max;
     size_t wn = pre ? (size_t)c->cin * win : 0;
-    float *U = nn_scratch_get(s, un + vn + mn + wn);
+    int nth = nn_threads_max();
+    size_t rn = w ? 0 : (size_t)c->cin * 3; /* a row of half weights widened, per thread */
+    float *U = nn_scratch_get(s, un + vn + mn + wn + rn * nth);
     if (!U)
         return -1;
-    float *V = U + un, *M = V + vn, *xw = M + mn;
+    float *V = U + un, *M = V + vn, *xw = M + mn, *rows = xw + wn;
     int n_cob = (c->cout + COUT_BLOCK - 1) / COUT_BLOCK;
     long n_chunks = (t_out + chunk_t - 1) / chunk_t;
-    int nth = nn_threads_max();
 #pragma omp parallel num_threads(nth) if (nth > 1)
     {
+        float *rowbuf = rows + rn * nn_thread_id();
 #pragma omp for schedule(static)
         for (int co = 0; co < c->cout; co++)
-            weights_row(c, w, co, U);
+            weights_row(c, nn_weight_row(w, wh, (size_t)co, (size_t)c->cin * 3, rowbuf), co, U);
         for (long ch = 0; ch < n_chunks; ch++) {
             long t0 = ch * chunk_t;
             int ntp = ntp_full;

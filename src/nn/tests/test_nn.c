@@ -465,8 +465,8 @@ static void test_conv_fft(void **state)
         float *x = rand_vec((size_t)c->cin * lens[si]), *w = rand_vec((size_t)c->cout * c->cin * c->k);
         float *y0 = malloc(sizeof(float) * ny), *y1 = malloc(sizeof(float) * ny);
         nn_scratch s = {0};
-        assert_int_equal(nn_conv1d_fft_as(c, x, lens[si], NULL, w, NULL, y0, 0, &s, 0), 0);
-        assert_int_equal(nn_conv1d_fft_as(c, x, lens[si], NULL, w, NULL, y1, 0, &s, 1), 0);
+        assert_int_equal(nn_conv1d_fft_as(c, x, lens[si], NULL, w, NULL, NULL, y0, 0, &s, 0), 0);
+        assert_int_equal(nn_conv1d_fft_as(c, x, lens[si], NULL, w, NULL, NULL, y1, 0, &s, 1), 0);
         assert_memory_equal(y0, y1, sizeof(float) * ny);
         nn_scratch_free(&s);
         free(x), free(w), free(y0), free(y1);

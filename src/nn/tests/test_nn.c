@@ -435,6 +435,36 @@ static void check_fused_kernel(fused_conv_fn kernel, const nn_conv *c, int t_in,
     free(got), free(want);
 }
 
+/* fused_f16 on c over t_in random samples with random half weights: the
+ * bits of fused (the float kernel) on the widened weights, with the fused
+ * activation, the residual add and 2 threads. */
+typedef int (*fused_conv_f16_fn)(const nn_conv *, const float *, int, const float *, const uint16_t *, const float *,
+                                 float *, int, nn_scratch *);
+static void check_half_weights(fused_conv_fn fused, fused_conv_f16_fn fused_f16, const nn_conv *c, int t_in)
+{
+    int t_out = nn_conv_out_len(c, t_in);
+    size_t nw = (size_t)c->cout * c->cin * c->k, ny = (size_t)c->cout * t_out;
+    uint16_t *wh = malloc(nw * sizeof *wh);
+    for (size_t i = 0; i < nw; i++) /* sign, exponent 9 .. 15 (2^-6 .. 1), any mantissa */
+        wh[i] = (uint16_t)((rand() & 1) << 15 | (9 + rand() % 7) << 10 | (rand() & 0x3ff));
+    float *w = malloc(nw * sizeof *w), *x = rand_vec((size_t)c->cin * t_in), *b = rand_vec(c->cout);
+    float *pre = malloc(sizeof(float) * 6 * c->cin), *g = rand_vec(c->cin), *be = rand_vec(c->cin);
+    float *al = rand_vec(c->cin), *y0 = rand_vec(ny), *y1 = malloc(sizeof(float) * ny);
+    for (int i = 0; i < c->cin; i++)
+        al[i] = 0.5f + fabsf(al[i]);
+    nn_adain_snake_prep(x, c->cin, t_in, g, be, 1e-5f, al, NULL, pre);
+    memcpy(y1, y0, sizeof(float) * ny);
+    nn_widen_f16(wh, nw, w);
+    nn_scratch s = {0};
+    nn_set_threads(2);
+    assert_int_equal(fused(c, x, t_in, pre, w, b, y0, 1, &s), 0);
+    assert_int_equal(fused_f16(c, x, t_in, pre, wh, b, y1, 1, &s), 0);
+    assert_memory_equal(y0, y1, sizeof(float) * ny);
+    nn_set_threads(1);
+    nn_scratch_free(&s);
+    free(wh), free(w), free(x), free(b), free(pre), free(g), free(be), free(al), free(y0), free(y1);
+}
+
 /* nn_conv1d_fft through check_fused_kernel (fp32 through two 64-point FFTs
  * and a sum over cin * k products; im2col + sgemm is within about 1e-6 of
  * the definition too), on the generator's shapes and on edge cases:
@@ -471,6 +501,9 @@ static void test_conv_fft(void **state)
         nn_scratch_free(&s);
         free(x), free(w), free(y0), free(y1);
     }
+    /* half weights read a row at a time: the bits of the widened copy (one chunk, several) */
+    check_half_weights(nn_conv1d_fft, nn_conv1d_fft_f16, &shapes[0], lens[0]);
+    check_half_weights(nn_conv1d_fft, nn_conv1d_fft_f16, &shapes[3], lens[3]);
     nn_conv strided = {.cin = 16, .cout = 16, .k = 7, .stride = 2, .dilation = 1, .pad_l = 3, .pad_r = 3, .groups = 1};
     nn_conv narrow = {.cin = 24, .cout = 16, .k = 7, .stride = 1, .dilation = 1, .pad_l = 3, .pad_r = 3, .groups = 1};
     nn_conv tiny = {.cin = 16, .cout = 16, .k = 3, .stride = 1, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 1};
@@ -502,6 +535,8 @@ static void test_conv_wino(void **state)
         assert_true(nn_conv_wino_suits(&shapes[si]));
         check_fused_kernel(nn_conv1d_wino, &shapes[si], lens[si], "winograd");
     }
+    check_half_weights(nn_conv1d_wino, nn_conv1d_wino_f16, &shapes[0], lens[0]);
+    check_half_weights(nn_conv1d_wino, nn_conv1d_wino_f16, &shapes[3], lens[3]);
     nn_conv five = {.cin = 64, .cout = 64, .k = 5, .stride = 1, .dilation = 1, .pad_l = 2, .pad_r = 2, .groups = 1};
     nn_conv few = {.cin = 32, .cout = 64, .k = 3, .stride = 1, .dilation = 1, .pad_l = 1, .pad_r = 1, .groups = 1};
     assert_false(nn_conv_wino_suits(&five));

@@ -143,7 +143,9 @@ int nn_conv1d_ex(const nn_conv *c, const float *x, int t_in, const float *pre, c
  * summation: within about 1e-6 of the largest output in relative terms,
  * see its test), but, like every kernel here, bit-identical for any thread
  * count. Working memory (from s): the weights' transform, 33 * cout * cin
- * complex floats (17 MiB at 256 x 256), and a chunk's spectra, a few MiB.
+ * complex floats (17 MiB at 256 x 256; for a signal of one chunk only a
+ * bin's per thread and the weights reordered, 3.4 MiB at 256 x 256 x 11),
+ * and a chunk's spectra, a few MiB.
  * Returns 0; -1 when out of memory or when nn_conv_fft_suits(c) is 0. */
 int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
                   float *y, int accumulate, nn_scratch *s);

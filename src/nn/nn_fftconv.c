@@ -374,7 +374,10 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
     {
         fft_grp *buf = (fft_grp *)(bufs + bn * nn_thread_id());
         float *rowbuf = bufs + bn * nth + rn * nn_thread_id();
-#pragma omp for schedule(static)
+        /* Barriers: each step below waits for the one before it only where
+         * it reads what that one wrote. The weights' transform is first
+         * read by the products, after the forward FFTs' barrier: no wait. */
+#pragma omp for schedule(static) nowait
         for (int co = 0; co < c->cout; co++) {
             const float *wr = nn_weight_row(w, wh, (size_t)co, (size_t)c->cin * c->k, rowbuf);
             if (per_bin)
@@ -412,7 +415,11 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
                 cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, c->cout, c->cin, &one, X + (size_t)f * c->cin,
                             FBINS * c->cin, Gf, c->cin, &zero, Y + (size_t)f * c->cout, FBINS * c->cout);
             }
-#pragma omp for schedule(static)
+            /* no wait after the inverse FFTs: the next chunk's products,
+             * the first step to write what they read (Y), start after
+             * that chunk's forward FFTs, which every thread reaches only
+             * when done here */
+#pragma omp for schedule(static) nowait
             for (int blk = 0; blk < nb; blk++)
                 inverse_block(&g, Y, (int)(t0 + blk % d + (long)d * (blk / d) * g.B), blk, &t, b, y, accumulate, buf);
         }

@@ -140,7 +140,10 @@ static int wino(const nn_conv *c, const float *x, int t_in, const float *pre, co
 #pragma omp parallel num_threads(nth) if (nth > 1)
     {
         float *rowbuf = rows + rn * nn_thread_id();
-#pragma omp for schedule(static)
+        /* Barriers: each step below waits for the one before it only where
+         * it reads what that one wrote. U is first read by the products,
+         * after the input transform's barrier: no wait here. */
+#pragma omp for schedule(static) nowait
         for (int co = 0; co < c->cout; co++)
             weights_row(c, nn_weight_row(w, wh, (size_t)co, (size_t)c->cin * 3, rowbuf), co, U);
         for (long ch = 0; ch < n_chunks; ch++) {
@@ -151,17 +154,20 @@ static int wino(const nn_conv *c, const float *x, int t_in, const float *pre, co
             int nt = ntp * d;
             const float *xs = x;
             int ldx = t_in, xoff = 0;
+            long lo = 0;
+            int n = 0;
             if (pre) {
-                long lo;
-                int n = nn_window(t0 - c->pad_l, t0 + 2L * d * ntp - 1 + 2L * d - c->pad_l, t_in, &lo);
-#pragma omp for schedule(static)
-                for (int ci = 0; ci < c->cin; ci++)
-                    nn_window_activate(x, t_in, pre, c->cin, ci, lo, n, xw);
+                n = nn_window(t0 - c->pad_l, t0 + 2L * d * ntp - 1 + 2L * d - c->pad_l, t_in, &lo);
                 xs = xw, ldx = n, xoff = (int)lo;
             }
+            /* a channel's activated window, then its transform: the same
+             * thread, which reads only the row it wrote */
 #pragma omp for schedule(static)
-            for (int ci = 0; ci < c->cin; ci++)
+            for (int ci = 0; ci < c->cin; ci++) {
+                if (pre)
+                    nn_window_activate(x, t_in, pre, c->cin, ci, lo, n, xw);
                 input_row(c, xs + (size_t)ci * ldx, xoff, t_in, t0, ntp, ci, nt, V);
+            }
 #pragma omp for schedule(dynamic)
             for (int pc = 0; pc < 4 * n_cob; pc++) {
                 int p = pc / n_cob, co0 = pc % n_cob * COUT_BLOCK;
@@ -170,7 +176,11 @@ static int wino(const nn_conv *c, const float *x, int t_in, const float *pre, co
                             U + ((size_t)p * c->cout + co0) * c->cin, c->cin, V + (size_t)p * c->cin * nt, nt, 0.0f,
                             M + ((size_t)p * c->cout + co0) * nt, nt);
             }
-#pragma omp for schedule(static)
+            /* no wait after the output transform: the next chunk's
+             * products, the first step to write what it reads (M), start
+             * after that chunk's input transform, which every thread
+             * reaches only when done here */
+#pragma omp for schedule(static) nowait
             for (int co = 0; co < c->cout; co++)
                 output_row(c, M, t_out, t0, ntp, co, nt, b ? b[co] : 0.0f, y, accumulate);
         }

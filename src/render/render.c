@@ -777,7 +777,11 @@ static int processed_speech(render_ctx *c, job *j, piece *a, const kk_cache_key 
 
 #define LEAD_MAX (2 * KK_SAMPLES_PER_FRAME) /* sound kept before the first onset */
 #define SPLICE_FADE (3 * MS)                /* fades at an inserted silence */
-#define WORDS_VERSION 1                     /* of the word fit's cache entries */
+/* Of the word fit's cache entries: raised when src/tts/prosody.c makes
+ * other durations for the same targets (2: the last word kept whole, the
+ * silence mode's held pauses, 3 December), so that older audio is not
+ * served for them. */
+#define WORDS_VERSION 2
 
 static int word_mode(const render_ctx *c, const job *j)
 {

@@ -115,40 +115,16 @@ typedef struct fconv {
     int nbp;            /* blocks per phase in a full chunk */
 } fconv;
 
-/* G[f][co][ci] = (1 / FN) sum_j w[co][ci][j] e^{+2 pi i f j / FN} (wrow:
- * w[co], cin * k floats): the
- * transform of the kernel reversed in time, so that the product with a
- * block's forward transform is the transform of the correlation the
- * convolution computes; the inverse transform's 1/FN is folded in (ct, st:
- * the cos and sin of 2 pi f j / FN over FN, j < k). */
-NN_VEC static void weights_row(const nn_conv *c, const float *wrow, int co, const float (*ct)[FBINS],
-                               const float (*st)[FBINS], float complex *G)
-{
-    for (int c0 = 0; c0 < c->cin; c0 += FL) {
-        const float *wk = wrow + (size_t)c0 * c->k; /* w[co][c0 + l][j] = wk[l * k + j] */
-        v8 wl[FN / 2];
-        for (int j = 0; j < c->k; j++)
-            for (int l = 0; l < FL; l++)
-                wl[j][l] = wk[l * c->k + j];
-        for (int f = 0; f < FBINS; f++) {
-            v8 gr = {0}, gi = {0};
-            for (int j = 0; j < c->k; j++) {
-                gr += wl[j] * ct[j][f];
-                gi += wl[j] * st[j][f];
-            }
-            float *gp = (float *)(G + ((size_t)f * c->cout + co) * c->cin + c0);
-            for (int l = 0; l < FL; l++)
-                gp[2 * l] = gr[l], gp[2 * l + 1] = gi[l];
-        }
-    }
-}
-
-/* The same for one bin f and every (co, ci), from wt[co][j][ci] (w with
- * its taps before its input channels), into Gf[co][ci]: the bin's operand
- * of the product, made just before it while it fits in a core's cache
- * (all bins at once are 9 times the weights: 17 MB at 256 channels, which
- * go out to memory and back). The sums run in weights_row's order (j
- * from 0 up, starting from 0), so both give the same bits. */
+/* G_f[co][ci] = (1 / FN) sum_j w[co][ci][j] e^{+2 pi i f j / FN} for one
+ * bin f and every (co, ci), from wt[co][j][ci] (w with its taps before its
+ * input channels), into Gf[co][ci]: the transform of the kernel reversed in
+ * time, so that the product with a block's forward transform is the
+ * transform of the correlation the convolution computes; the inverse
+ * transform's 1/FN is folded in (ct, st: the cos and sin of 2 pi f j / FN
+ * over FN, j < k). A bin's G_f is its operand of the product: for a signal
+ * of one chunk it is made just before the product, while it fits in a
+ * core's cache (all bins at once are 9 times the weights: 17 MB at 256
+ * channels, which go out to memory and back). */
 NN_VEC static void weights_bin(const nn_conv *c, const float *wt, int f, const float (*ct)[FBINS],
                                const float (*st)[FBINS], float complex *Gf)
 {
@@ -169,7 +145,7 @@ NN_VEC static void weights_bin(const nn_conv *c, const float *wt, int f, const f
     }
 }
 
-/* wt[co][j][ci] = w[co][ci][j] (wr: w[co]), for weights_bin. */
+/* wt[co][j][ci] = w[co][ci][j] (wr: w[co]), for weights_bin's vector loads. */
 static void taps_first(const nn_conv *c, const float *wr, int co, float *wt)
 {
     float *o = wt + (size_t)co * c->k * c->cin;
@@ -340,14 +316,15 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
     long n_chunks = (g.t_out + chunk_t - 1) / chunk_t;
     int nth = nn_threads_max();
     /* One chunk (a short signal): each bin's weight transform made just
-     * before its product (weights_bin), in a buffer per thread, instead of
-     * all bins written out and read back (1.5-5 % of a 20-60 id pass on
-     * one thread, the same bits); more: all bins once, kept for every
-     * chunk (made per bin and chunk it was 1-2 % slower at 200 ids). */
+     * before its product, in a buffer per thread, instead of all bins
+     * written out and read back (1.5-5 % of a 20-60 id pass on one
+     * thread); more: all bins made once, kept for every chunk (made per
+     * bin and chunk it was 1-2 % slower at 200 ids). weights_bin makes
+     * them either way, so the choice does not change the bits. */
     int per_bin = how >= 0 ? how : n_chunks == 1;
     size_t pairs = (size_t)c->cout * c->cin;
     size_t gn = per_bin ? pairs * nth : (size_t)FBINS * pairs; /* complex floats of G */
-    size_t tn = per_bin ? (pairs * c->k + 1) / 2 : 0;           /* wt, in complex floats */
+    size_t tn = (pairs * c->k + 1) / 2;                         /* wt, in complex floats */
     size_t xu = (size_t)FBINS * c->cin * nb_max, yu = (size_t)FBINS * c->cout * nb_max;
     size_t wn = pre ? (size_t)c->cin * win : 0;
     int ngmax = (c->cin > c->cout ? c->cin : c->cout) / FG;
@@ -375,15 +352,17 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
         fft_grp *buf = (fft_grp *)(bufs + bn * nn_thread_id());
         float *rowbuf = bufs + bn * nth + rn * nn_thread_id();
         /* Barriers: each step below waits for the one before it only where
-         * it reads what that one wrote. The weights' transform is first
-         * read by the products, after the forward FFTs' barrier: no wait. */
-#pragma omp for schedule(static) nowait
-        for (int co = 0; co < c->cout; co++) {
-            const float *wr = nn_weight_row(w, wh, (size_t)co, (size_t)c->cin * c->k, rowbuf);
-            if (per_bin)
-                taps_first(c, wr, co, wt);
-            else
-                weights_row(c, wr, co, ct, st, G);
+         * it reads what that one wrote. The reordered weights are read by
+         * every bin's transform: made next (all bins: no wait after them,
+         * the products come after the forward FFTs' barrier) or in the
+         * products (per bin). */
+#pragma omp for schedule(static)
+        for (int co = 0; co < c->cout; co++)
+            taps_first(c, nn_weight_row(w, wh, (size_t)co, (size_t)c->cin * c->k, rowbuf), co, wt);
+        if (!per_bin) {
+#pragma omp for schedule(dynamic) nowait
+            for (int f = 0; f < FBINS; f++)
+                weights_bin(c, wt, f, ct, st, G + pairs * (size_t)f);
         }
         for (long ch = 0; ch < n_chunks; ch++) {
             long t0 = ch * chunk_t;

@@ -228,16 +228,14 @@ kk_status kk_prosody_fit_chunk(const float *raw, size_t n_ids, float speed, cons
              * from speech at speed 0.8 has its pauses held so, and its
              * words' first sound comes that far before their aligned
              * start); the rest is silence, so no long hum */
-            int64_t S = F;
+            int64_t S = F; /* nat <= S <= F */
             if ((double)S > KK_PROSODY_PAUSE_HOLD * (double)nat)
                 S = (int64_t)(KK_PROSODY_PAUSE_HOLD * (double)nat);
-            if (S <= nat) {
-                S = nat;
+            if (S == nat)
                 for (size_t q = k; q < a; q++)
                     dur[q] = natural(raw[q], speed);
-            } else {
+            else
                 distribute(raw, k, a, S, dur);
-            }
             /* in the middle of the pause, where the signal is quietest */
             oom |= add_silence(out, eng + (S + 1) / 2, F - S, n_words + 1);
         } else {

@@ -20,12 +20,16 @@
  * ones make all of G once and keep it for every chunk. Both compute each
  * G entry the same way, so the choice does not change the result.
  *
- * The work goes in chunks of about CHUNK_BLOCKS blocks (their bounds fixed
- * by the shapes), each in four parallel steps: the activated input window
- * (nn_conv1d_ex's pre), the forward FFTs (by block), the products (by bin),
- * the inverse FFTs (by block). Each piece is computed by one thread with
- * the same operations whoever takes it, so the result does not depend on
- * the thread count.
+ * The work goes in chunks of blocks, each in four parallel steps: the
+ * activated input window (nn_conv1d_ex's pre), the forward FFTs (by
+ * block), the products (by bin), the inverse FFTs (by block). A square
+ * convolution's products write each bin's result over its operand
+ * (through a per-thread buffer), so its chunks hold one set of spectra,
+ * not two. The chunks are fixed by the shapes, and each piece is computed
+ * by one thread with the same operations whoever takes it, so the result
+ * does not depend on the thread count. (Where the chunks are cut changes
+ * only the last bits: the blocks are the same, but OpenBLAS sums a row of
+ * a product by where it falls in it.)
  *
  * The FFTs are "vertical": 8 lanes at once (one AVX2 register per complex
  * component), two real signals per complex FFT (one in the real part, one
@@ -46,7 +50,16 @@
 #define FBINS (FN / 2 + 1) /* bins of a real signal's spectrum */
 #define FL 8               /* lanes: signals per vector */
 #define FG (2 * FL)        /* channels per complex FFT (cin, cout: multiples of it) */
-#define CHUNK_BLOCKS 128   /* blocks per chunk (about; a multiple of the dilation) */
+/* Chunks: a signal whose spectra and input window take at most
+ * ONE_CHUNK_BYTES goes in one (a sentence of up to ~4 s in the generator's
+ * 128-channel stage), so that each bin's weight transform is made in cache
+ * and every step runs once; a longer one in chunks of about CHUNK_BLOCKS
+ * blocks, which bound the memory whatever the length. (Chunks of 128 with
+ * separate input and output spectra, as before, were 3-4 % slower on 60
+ * ids; chunks of 12-16 MiB for every length cost the 510-id utterance
+ * 11-17 MB more.) */
+#define ONE_CHUNK_BYTES ((size_t)20 << 20)
+#define CHUNK_BLOCKS 128
 
 /* The twiddles e^{-2 pi i m / FN} and the bit reversal of 0..FN-1. Built on
  * each call (a few hundred operations): no global state. */
@@ -261,8 +274,23 @@ int nn_conv_fft_suits(const nn_conv *c)
            c->cout % FG == 0;
 }
 
-/* Blocks per phase in a chunk: about CHUNK_BLOCKS blocks in all. */
-static int chunk_nbp(const nn_conv *c) { return CHUNK_BLOCKS / c->dilation > 0 ? CHUNK_BLOCKS / c->dilation : 1; }
+/* Blocks per phase in a chunk, for t_out outputs (pre: an input window
+ * is activated): one chunk when it fits in ONE_CHUNK_BYTES, else chunks of
+ * at most CHUNK_BLOCKS (or max_blocks, when above 0), as even as whole
+ * blocks per phase make them. */
+static int chunk_nbp(const nn_conv *c, int t_out, int B, int pre, int max_blocks)
+{
+    int d = c->dilation, cmax = c->cin > c->cout ? c->cin : c->cout;
+    long nbp_all = ((t_out + d - 1) / d + B - 1) / B; /* phase 0's, the longest */
+    size_t per_block = (size_t)FBINS * cmax * sizeof(float complex) * (c->cin == c->cout ? 1 : 2) +
+                       (pre ? (size_t)B * c->cin * sizeof(float) : 0);
+    if (max_blocks <= 0 && (size_t)nbp_all * d * per_block <= ONE_CHUNK_BYTES)
+        return (int)nbp_all;
+    long most = max_blocks > 0 ? max_blocks : CHUNK_BLOCKS;
+    long nbp_max = most / d > 0 ? most / d : 1;
+    long n = (nbp_all + nbp_max - 1) / nbp_max;
+    return (int)((nbp_all + n - 1) / n);
+}
 
 double nn_conv_fft_macs(const nn_conv *c, int t_in)
 {
@@ -290,17 +318,18 @@ int nn_conv_fft_pays(const nn_conv *c, int t_in)
 int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
                   float *y, int accumulate, nn_scratch *s)
 {
-    return nn_conv1d_fft_as(c, x, t_in, pre, w, NULL, b, y, accumulate, s, -1);
+    return nn_conv1d_fft_as(c, x, t_in, pre, w, NULL, b, y, accumulate, s, -1, 0);
 }
 
 int nn_conv1d_fft_f16(const nn_conv *c, const float *x, int t_in, const float *pre, const uint16_t *wh,
                       const float *b, float *y, int accumulate, nn_scratch *s)
 {
-    return nn_conv1d_fft_as(c, x, t_in, pre, NULL, wh, b, y, accumulate, s, -1);
+    return nn_conv1d_fft_as(c, x, t_in, pre, NULL, wh, b, y, accumulate, s, -1, 0);
 }
 
 int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w,
-                     const uint16_t *wh, const float *b, float *y, int accumulate, nn_scratch *s, int how)
+                     const uint16_t *wh, const float *b, float *y, int accumulate, nn_scratch *s, int how,
+                     int max_blocks)
 {
     if (!nn_conv_fft_suits(c))
         return -1;
@@ -308,7 +337,7 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
     if (g.t_out <= 0)
         return 0;
     int d = c->dilation;
-    g.nbp = chunk_nbp(c);
+    g.nbp = chunk_nbp(c, g.t_out, g.B, pre != NULL, max_blocks);
     int nb_max = g.nbp * d;
     long chunk_t = (long)d * g.B * g.nbp; /* outputs per full chunk */
     /* the input window a full chunk reads (activated when pre) */
@@ -325,17 +354,21 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
     size_t pairs = (size_t)c->cout * c->cin;
     size_t gn = per_bin ? pairs * nth : (size_t)FBINS * pairs; /* complex floats of G */
     size_t tn = (pairs * c->k + 1) / 2;                         /* wt, in complex floats */
-    size_t xu = (size_t)FBINS * c->cin * nb_max, yu = (size_t)FBINS * c->cout * nb_max;
+    /* square: each bin's product goes to a per-thread buffer (tn_) and
+     * then over its operand, so Y is X */
+    int inplace = c->cin == c->cout;
+    size_t xu = (size_t)FBINS * c->cin * nb_max, yu = inplace ? 0 : (size_t)FBINS * c->cout * nb_max;
+    size_t pn = inplace ? (size_t)nb_max * c->cout : 0; /* a bin's product, per thread */
     size_t wn = pre ? (size_t)c->cin * win : 0;
     int ngmax = (c->cin > c->cout ? c->cin : c->cout) / FG;
     size_t bn = (size_t)ngmax * sizeof(fft_grp) / sizeof(float); /* per thread */
     size_t rn = w ? 0 : (size_t)c->cin * c->k; /* a row of half weights widened, per thread */
-    float *sc = nn_scratch_get(s, 2 * (gn + tn + xu + yu) + wn + (bn + rn) * nth);
+    float *sc = nn_scratch_get(s, 2 * (gn + tn + xu + yu + pn * nth) + wn + (bn + rn) * nth);
     if (!sc)
         return -1;
-    float complex *G = (float complex *)sc, *X = G + gn + tn, *Y = X + xu;
+    float complex *G = (float complex *)sc, *X = G + gn + tn, *Y = inplace ? X : X + xu, *P = X + xu + yu;
     float *wt = (float *)(G + gn);
-    float *xw = (float *)(Y + yu), *bufs = xw + wn;
+    float *xw = (float *)(P + pn * nth), *bufs = xw + wn;
     fft_tab t;
     fft_tab_init(&t);
     /* cos and sin of 2 pi f j / FN over 1/FN, for the weights' transform */
@@ -391,16 +424,30 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
                 float complex *Gf = G + pairs * (per_bin ? (size_t)nn_thread_id() : (size_t)f);
                 if (per_bin)
                     weights_bin(c, wt, f, ct, st, Gf);
-                cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, c->cout, c->cin, &one, X + (size_t)f * c->cin,
-                            FBINS * c->cin, Gf, c->cin, &zero, Y + (size_t)f * c->cout, FBINS * c->cout);
+                float complex *Xf = X + (size_t)f * c->cin, *Yf = Y + (size_t)f * c->cout;
+                if (!inplace) {
+                    cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, c->cout, c->cin, &one, Xf, FBINS * c->cin,
+                                Gf, c->cin, &zero, Yf, FBINS * c->cout);
+                    continue;
+                }
+                /* the same product (only where it is stored differs), then over X_f */
+                float complex *Pf = P + pn * (size_t)nn_thread_id();
+                cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, c->cout, c->cin, &one, Xf, FBINS * c->cin, Gf,
+                            c->cin, &zero, Pf, c->cout);
+                for (int r = 0; r < nb; r++)
+                    memcpy(Yf + (size_t)r * FBINS * c->cout, Pf + (size_t)r * c->cout, sizeof *Pf * c->cout);
             }
             /* no wait after the inverse FFTs: the next chunk's products,
              * the first step to write what they read (Y), start after
              * that chunk's forward FFTs, which every thread reaches only
-             * when done here */
+             * when done here; but where Y is X, those forward FFTs write
+             * it */
 #pragma omp for schedule(static) nowait
             for (int blk = 0; blk < nb; blk++)
                 inverse_block(&g, Y, (int)(t0 + blk % d + (long)d * (blk / d) * g.B), blk, &t, b, y, accumulate, buf);
+            if (inplace && ch + 1 < n_chunks) {
+#pragma omp barrier
+            }
         }
     }
     return 0;

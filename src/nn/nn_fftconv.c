@@ -91,6 +91,11 @@ static void fft_tab_init(fft_tab *t)
  * bit. Vector types alias their element type, so the float buffers below
  * are read and written through them. */
 typedef float v8 __attribute__((vector_size(FL * sizeof(float)), aligned(4)));
+typedef int v8i __attribute__((vector_size(FL * sizeof(int))));
+/* a and b's lanes interleaved, the low and high halves (lane moves only:
+ * the same bits as storing them one by one) */
+#define zip_lo(a, b) __builtin_shuffle(a, b, (v8i){0, 8, 1, 9, 2, 10, 3, 11})
+#define zip_hi(a, b) __builtin_shuffle(a, b, (v8i){4, 12, 5, 13, 6, 14, 7, 15})
 
 /* In-place radix-2 FFT of FL signals held in re[FN], im[FN] (vectors of
  * FL lanes), input in bit-reversed order, output in natural order. sign
@@ -143,7 +148,28 @@ NN_VEC static void weights_bin(const nn_conv *c, const float *wt, int f, const f
 {
     for (int co = 0; co < c->cout; co++) {
         const float *wc = wt + (size_t)co * c->k * c->cin;
-        for (int c0 = 0; c0 < c->cin; c0 += FL) {
+        int c0 = 0;
+        /* four channel groups at once: each sum is a chain of dependent
+         * adds (no FMA contraction in ISO C), which alone wait on the
+         * adder's latency; four chains overlap (same sums, same bits) */
+        for (; c0 + 4 * FL <= c->cin; c0 += 4 * FL) {
+            v8 gr0 = {0}, gi0 = {0}, gr1 = {0}, gi1 = {0}, gr2 = {0}, gi2 = {0}, gr3 = {0}, gi3 = {0};
+            for (int j = 0; j < c->k; j++) {
+                const float *wj = wc + (size_t)j * c->cin + c0;
+                float cj = ct[j][f], sj = st[j][f];
+                v8 w0, w1, w2, w3;
+                memcpy(&w0, wj, sizeof w0);
+                memcpy(&w1, wj + FL, sizeof w1);
+                memcpy(&w2, wj + 2 * FL, sizeof w2);
+                memcpy(&w3, wj + 3 * FL, sizeof w3);
+                gr0 += w0 * cj, gi0 += w0 * sj, gr1 += w1 * cj, gi1 += w1 * sj;
+                gr2 += w2 * cj, gi2 += w2 * sj, gr3 += w3 * cj, gi3 += w3 * sj;
+            }
+            v8 *gp = (v8 *)(Gf + (size_t)co * c->cin + c0); /* complex: re, im, re, im... */
+            gp[0] = zip_lo(gr0, gi0), gp[1] = zip_hi(gr0, gi0), gp[2] = zip_lo(gr1, gi1), gp[3] = zip_hi(gr1, gi1);
+            gp[4] = zip_lo(gr2, gi2), gp[5] = zip_hi(gr2, gi2), gp[6] = zip_lo(gr3, gi3), gp[7] = zip_hi(gr3, gi3);
+        }
+        for (; c0 < c->cin; c0 += FL) {
             v8 gr = {0}, gi = {0};
             for (int j = 0; j < c->k; j++) {
                 v8 wl;
@@ -151,9 +177,8 @@ NN_VEC static void weights_bin(const nn_conv *c, const float *wt, int f, const f
                 gr += wl * ct[j][f];
                 gi += wl * st[j][f];
             }
-            float *gp = (float *)(Gf + (size_t)co * c->cin + c0);
-            for (int l = 0; l < FL; l++)
-                gp[2 * l] = gr[l], gp[2 * l + 1] = gi[l];
+            v8 *gp = (v8 *)(Gf + (size_t)co * c->cin + c0);
+            gp[0] = zip_lo(gr, gi), gp[1] = zip_hi(gr, gi);
         }
     }
 }

@@ -746,6 +746,21 @@ static int convt(fwd *f, const convt_w *cw, const float *x, int t_in, const floa
     return w ? nn_conv_transpose1d(&cw->c, x, t_in, w, b, y, &f->s) : -1;
 }
 
+/* A long utterance (the generator's last stage's four buffers larger than
+ * the whole weight file: from ~15 s of speech) peaks in the generator,
+ * which reads a small part of the weights (each stage its own: stage 1
+ * ~10 % of the file, stage 2 ~3 %): the file's pages leave the process's
+ * resident memory before each stage, and the few it needs come back as
+ * they are read (minor faults from the page cache; the next call faults
+ * the rest back in). 510 ids: peak RSS 423 -> <300 MiB. Short ones keep
+ * their pages: their peak is not here, and the next call would pay the
+ * faults. */
+static void release_weights_if_long(const kk_model *m, int F)
+{
+    if ((size_t)4 * 128 * F * sizeof(float) > kk_weights_get_stats(m->w)->file_size)
+        kk_weights_release_pages(m->w);
+}
+
 /* Working memory (nn_alloc: large buffers mapped and unmapped, not left
  * in the malloc heap); freed with nn_free. */
 static float *alloc(fwd *f, size_t n)
@@ -1403,6 +1418,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
 
     /* harmonic source and its spectrum */
     stage(f, KK_MOD_SOURCE);
+    release_weights_if_long(m, F);
     count(f, (double)N * 9 + (double)F * 20 * 11); /* l_linear, the 20-point DFT per frame */
     har = alloc(f, N), hs = alloc(f, (size_t)22 * F);
     if (f->oom || harmonic_source(f, m, F0, n2, har))
@@ -1451,6 +1467,7 @@ static int decode(fwd *f, const kk_model *m, const float *asr, const float *F0, 
      * buffer; its reflection-padded result xs then takes noise_res.1's
      * output added to it (xs + y: the graph's sum, the same bits), and the
      * resblocks read xs and sum into a. */
+    release_weights_if_long(m, F);
     gw = alloc(f, (size_t)gen_work(f) * 128 * F);
     if (f->oom || convt(f, &m->ups[1], acc, T1, m->ups[1].b, gw))
         goto out;

@@ -7,6 +7,7 @@
  * and key order is checked), so no later lookup can read outside the map;
  * the tensor bytes themselves are checked by hash in kk_weights_verify().
  */
+#define _DEFAULT_SOURCE /* madvise */
 #include "weights.h"
 
 #include <errno.h>
@@ -562,6 +563,14 @@ void kk_weights_set_stats(kk_weights *w, double convert_ms, int from_cache, doub
     w->stats.from_cache = from_cache;
     if (open_ms >= 0)
         w->stats.open_ms = open_ms;
+}
+
+void kk_weights_release_pages(const kk_weights *w)
+{
+    /* a hint: when it fails (it should not, on a mapping of our own) the
+     * pages simply stay */
+    if (w && w->map)
+        (void)madvise((void *)w->map, w->map_size, MADV_DONTNEED);
 }
 
 void kk_weights_close(kk_weights *w)

@@ -129,6 +129,14 @@ typedef struct kk_weights_stats {
  * else $XDG_CACHE_HOME/kokoro, else ~/.cache/kokoro. */
 kk_status kk_weights_open(const char *path, kk_weights **out, kk_error *err);
 void kk_weights_close(kk_weights *w);
+/* Takes the weight file's pages out of this process's resident memory
+ * (madvise MADV_DONTNEED on its read-only mapping): the next read of a
+ * weight maps its page again from the page cache (a minor fault; from the
+ * disk only if the kernel has evicted it meanwhile), with the same bytes.
+ * For a caller at the peak of its own working memory that needs few of
+ * the weights from then on. Safe while other threads read weights: they
+ * fault their pages back in. */
+void kk_weights_release_pages(const kk_weights *w);
 
 /* Converts an ONNX file into a .kkw file (written to a temporary name, then
  * renamed). opts may be NULL. */

@@ -487,7 +487,8 @@ kk_status kk_model_load(const char *path, kk_model **out, kk_error *err)
         return err ? err->code : KK_ERR_INPUT;
     }
     /* the fast mode's convolutions: the decoder's blocks and the
-     * generator's residual blocks (not F0/N, noise_convs, conv_post) */
+     * generator's residual blocks (not F0/N, noise_convs, conv_post); on
+     * AVX512_BF16 only those of 3 taps or fewer (fast_prepare) */
     pthread_mutex_init(&m->fast_lock, NULL);
     adain_blk *db[5] = {&m->enc, &m->dec[0], &m->dec[1], &m->dec[2], &m->dec[3]};
     for (int i = 0; i < 5; i++) {
@@ -568,8 +569,19 @@ static int fast_prepare(const kk_model *cm, const kk_forward_params *p)
             m->fast_state = -1;
         else {
             m->fast_state = 1;
+            /* Without AMX the generator's 7- and 11-tap residual blocks
+             * stay on the exact mode's FFT convolutions, fused with their
+             * AdaIN-Snake and residual add (gen_block runs bf16 where the
+             * weights are packed): the direct bf16 ones do 3-5x their
+             * multiply-adds at twice the rate, and on a Zen 5 guest the
+             * paragraph went 1.08x faster this way (60 ids the same), with
+             * fp32 accuracy there and without their packed weights. AMX's
+             * ~10x rate keeps them all. */
+            int amx = !strcmp(nn_bf16_kernel(), "amx-bf16");
             for (int i = 0; i < m->n_fast_convs && m->fast_state == 1; i++) {
                 conv_w *c = m->fast_convs[i];
+                if (!amx && c->c.k > 3)
+                    continue;
                 size_t nw = (size_t)c->c.cout * (c->c.cin / c->c.groups) * c->c.k;
                 float *w32 = c->w.h ? malloc(nw * sizeof *w32) : NULL;
                 if (w32)
@@ -931,7 +943,8 @@ out:
  * The exact mode fuses the first activation into conv1's input tiles and
  * the residual add into conv2's output tiles (nn_conv1d_ex: the same
  * operations, bit for bit), so t1 is never stored: work is y and t2. The
- * fast mode's bf16 kernel has no such fusion and keeps t1. */
+ * fast mode's bf16 kernel (the 3-tap blocks) has no such fusion and keeps
+ * t1. */
 static int gen_work(const fwd *f) { return f->fast ? 3 : 2; }
 
 static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const float *s, float *out, int accumulate,
@@ -939,7 +952,8 @@ static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const floa
 {
     size_t n = (size_t)g->C * T;
     int C = g->C;
-    float *y = work, *t2 = work + n, *t1 = f->fast ? work + 2 * n : NULL;
+    /* the fast mode's bf16 path where its weights are packed (3 taps) */
+    float *y = work, *t2 = work + n, *t1 = f->fast && g->c1[0].bf.w ? work + 2 * n : NULL;
     float *h = alloc(f, 2 * (size_t)C), *k = alloc(f, 6 * (size_t)C);
     int rc = -1;
     if (f->oom)

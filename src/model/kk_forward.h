@@ -56,6 +56,10 @@ uint64_t kk_model_identity(const kk_model *m);
 /* Raised whenever a change to the engine changes its output by a single
  * bit (caches of rendered audio key on it). */
 #define KK_ENGINE_VERSION 1
+/* The same for the fast mode's output alone (its audio keys on both): 2
+ * since its 7- and 11-tap residual blocks run the exact mode's FFT
+ * convolutions. */
+#define KK_ENGINE_FAST_VERSION 2
 
 /* Called with an intermediate tensor (name as in the ONNX graph, shape as
  * the graph has it, batch dimension included). */

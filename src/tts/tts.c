@@ -32,7 +32,7 @@ struct kk_tts {
     char model_dir[4096];
     char voices_dir[4096];
     char identity[64];
-    char identity_fast[96]; /* identity + "-fast-" + the bf16 kernel (kk_forward_fast_kernel) */
+    char identity_fast[96]; /* identity + "-fast" + KK_ENGINE_FAST_VERSION + "-" + the bf16 kernel */
     /* The pronunciation dictionary, mapped once and shared by every
      * prepare (read-only); NULL when there is none, which the first
      * prepare reports. */
@@ -179,7 +179,8 @@ kk_status kk_tts_new(const kk_tts_params *params, kk_tts **out, kk_error *err)
      * the same bits, so the key names the kernel (a cache shared by render
      * workers on both kinds of machine keeps them apart) */
     const char *kernel = kk_forward_fast_kernel();
-    snprintf(t->identity_fast, sizeof t->identity_fast, "%s-fast-%s", t->identity, kernel ? kernel : "none");
+    snprintf(t->identity_fast, sizeof t->identity_fast, "%s-fast%d-%s", t->identity, KK_ENGINE_FAST_VERSION,
+             kernel ? kernel : "none");
     *out = t;
     return KK_OK;
 }

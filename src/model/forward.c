@@ -577,7 +577,8 @@ static int fast_prepare(const kk_model *cm, const kk_forward_params *p)
              * paragraph went 1.08x faster this way (60 ids the same), with
              * fp32 accuracy there and without their packed weights. AMX's
              * ~10x rate keeps them all. */
-            int amx = !strcmp(nn_bf16_kernel(), "amx-bf16");
+            const char *kernel = nn_bf16_kernel();
+            int amx = kernel && !strcmp(kernel, "amx-bf16");
             for (int i = 0; i < m->n_fast_convs && m->fast_state == 1; i++) {
                 conv_w *c = m->fast_convs[i];
                 if (!amx && c->c.k > 3)
@@ -764,7 +765,7 @@ static int convt(fwd *f, const convt_w *cw, const float *x, int t_in, const floa
  * ~10 % of the file, stage 2 ~3 %): the file's pages leave the process's
  * resident memory before each stage, and the few it needs come back as
  * they are read (minor faults from the page cache; the next call faults
- * the rest back in). 510 ids: peak RSS 423 -> <300 MiB. Short ones keep
+ * the rest back in). 510 ids: peak RSS 423 -> 284 MiB. Short ones keep
  * their pages: their peak is not here, and the next call would pay the
  * faults. */
 static void release_weights_if_long(const kk_model *m, int F)

@@ -145,7 +145,8 @@ int nn_conv1d_ex(const nn_conv *c, const float *x, int t_in, const float *pre, c
  * count. Working memory (from s): the weights' transform, 33 * cout * cin
  * complex floats (17 MiB at 256 x 256; for a signal of one chunk only a
  * bin's per thread and the weights reordered, 3.4 MiB at 256 x 256 x 11),
- * and a chunk's spectra, a few MiB.
+ * and a chunk's spectra and input window: up to 20 MiB for a signal that
+ * fits in one chunk, else about 17 MiB at 256 channels (128 blocks).
  * Returns 0; -1 when out of memory or when nn_conv_fft_suits(c) is 0. */
 int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
                   float *y, int accumulate, nn_scratch *s);

@@ -379,7 +379,7 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
     size_t pairs = (size_t)c->cout * c->cin;
     size_t gn = per_bin ? pairs * nth : (size_t)FBINS * pairs; /* complex floats of G */
     size_t tn = (pairs * c->k + 1) / 2;                         /* wt, in complex floats */
-    /* square: each bin's product goes to a per-thread buffer (tn_) and
+    /* square: each bin's product goes to a per-thread buffer (P) and
      * then over its operand, so Y is X */
     int inplace = c->cin == c->cout;
     size_t xu = (size_t)FBINS * c->cin * nb_max, yu = inplace ? 0 : (size_t)FBINS * c->cout * nb_max;

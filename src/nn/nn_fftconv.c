@@ -450,16 +450,12 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
                 if (per_bin)
                     weights_bin(c, wt, f, ct, st, Gf);
                 float complex *Xf = X + (size_t)f * c->cin, *Yf = Y + (size_t)f * c->cout;
-                if (!inplace) {
-                    cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, c->cout, c->cin, &one, Xf, FBINS * c->cin,
-                                Gf, c->cin, &zero, Yf, FBINS * c->cout);
-                    continue;
-                }
-                /* the same product (only where it is stored differs), then over X_f */
-                float complex *Pf = P + pn * (size_t)nn_thread_id();
+                /* in place: the same product into this thread's buffer (only
+                 * where it is stored differs), then over X_f */
+                float complex *Pf = inplace ? P + pn * (size_t)nn_thread_id() : Yf;
                 cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, c->cout, c->cin, &one, Xf, FBINS * c->cin, Gf,
-                            c->cin, &zero, Pf, c->cout);
-                for (int r = 0; r < nb; r++)
+                            c->cin, &zero, Pf, inplace ? c->cout : FBINS * c->cout);
+                for (int r = 0; inplace && r < nb; r++)
                     memcpy(Yf + (size_t)r * FBINS * c->cout, Pf + (size_t)r * c->cout, sizeof *Pf * c->cout);
             }
             /* no wait after the inverse FFTs: the next chunk's products,

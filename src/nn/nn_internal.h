@@ -37,8 +37,8 @@ void nn_window_activate(const float *x, int t_in, const float *pre, int C, int c
  * transform made as `how` says: 1 each bin's just before its product, 0
  * all bins first, -1 as nn_conv1d_fft chooses (by the number of chunks),
  * and chunks of at most max_blocks blocks (0: as nn_conv1d_fft chooses,
- * by the memory they take). For the tests that neither choice changes the
- * bits. */
+ * by the memory they take). For the tests: the weights' transform does not
+ * change the bits; where the chunks are cut may change the last ones. */
 int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w,
                      const uint16_t *wh, const float *b, float *y, int accumulate, nn_scratch *s, int how,
                      int max_blocks);

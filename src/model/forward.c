@@ -1170,125 +1170,28 @@ out:
  * feature. That phase is decided by the last bits of the arithmetic, so to
  * produce the audio ONNX Runtime produces, the constant and the transform
  * are computed exactly as ORT computes them: MLAS's tanh (nn_tanh1) and the
- * STFT kernel's Bluestein chirp-z DFT for a length that is not a power of
- * two (N = 20 through radix-2 FFTs of M = 64, float complex arithmetic). */
-
-typedef struct {
-    float re, im;
-} cpx;
-
-static inline cpx cmul(cpx a, cpx b) { return (cpx){a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re}; }
-static inline cpx cadd(cpx a, cpx b) { return (cpx){a.re + b.re, a.im + b.im}; }
-
-#define DFT_N 20
-#define DFT_M 64 /* next power of two >= 2N - 1 */
-
-static unsigned bit_reverse(unsigned v, unsigned bits)
-{
-    unsigned r = 0;
-    for (unsigned i = 0; i < bits; i++)
-        r |= ((v >> i) & 1u) << (bits - 1 - i);
-    return r;
-}
-
-typedef struct {
-    cpx V[DFT_M];     /* forward twiddles, in bit-reversed order */
-    cpx chirp[DFT_N]; /* exp(-i pi n^2 / N) */
-    cpx b_fft[DFT_M]; /* FFT of the conjugate chirp, wrapped */
-} bluestein;
-
-/* ORT's fft_radix2 (not one-sided). The inverse reuses the forward
- * twiddles, as ORT does, which reverses the output order (undone by the
- * caller). */
-static void ort_fft(const bluestein *bs, const cpx *x, cpx *y, int inverse)
-{
-    for (unsigned i = 0; i < DFT_M; i++)
-        y[i] = x[bit_reverse(i, 6)];
-    unsigned bits = 0;
-    for (unsigned len = 2; len <= DFT_M; len <<= 1) {
-        unsigned mid = len >> 1;
-        bits++;
-        for (unsigned k = 0; k < mid; k++) {
-            cpx w1 = bs->V[bit_reverse(k, bits)], w2 = bs->V[bit_reverse(mid + k, bits)];
-            for (unsigned j = 0; j < DFT_M; j += len) {
-                cpx e = y[k + j], o = y[k + j + mid];
-                y[k + j] = cadd(e, cmul(w1, o));
-                y[k + j + mid] = cadd(e, cmul(w2, o));
-            }
-        }
-    }
-    if (inverse)
-        for (unsigned i = 0; i < DFT_M; i++)
-            y[i].re /= (float)DFT_M, y[i].im /= (float)DFT_M;
-}
-
-static void bluestein_init(bluestein *bs)
-{
-    const float pi = 3.14159265358979323846f, tau = 2 * pi;
-    const float av = -1.0f * tau / (float)DFT_M;
-    for (unsigned i = 0; i < DFT_M; i++) {
-        float angle = (float)i * av;
-        bs->V[bit_reverse(i, 6)] = (cpx){cosf(angle), sinf(angle)};
-    }
-    cpx b[DFT_M] = {{0, 0}};
-    for (unsigned n = 0; n < DFT_N; n++) {
-        float e = -1.0f * pi * (float)n * (float)n / (float)DFT_N;
-        bs->chirp[n] = (cpx){cosf(e), sinf(e)};
-        b[n] = (cpx){bs->chirp[n].re, -bs->chirp[n].im};
-    }
-    for (unsigned n = DFT_M - DFT_N + 1; n < DFT_M; n++)
-        b[n] = b[DFT_M - n];
-    ort_fft(bs, b, bs->b_fft, 0);
-}
-
-/* The first 11 bins of the DFT of x[20] * w[20]. */
-static void bluestein_dft(const bluestein *bs, const float *x, const float *w, cpx *out)
-{
-    cpx a[DFT_M] = {{0, 0}}, af[DFT_M];
-    for (unsigned n = 0; n < DFT_N; n++) {
-        float xw = x[n] * w[n];
-        a[n] = (cpx){xw * bs->chirp[n].re, xw * bs->chirp[n].im};
-    }
-    ort_fft(bs, a, af, 0);
-    for (unsigned i = 0; i < DFT_M; i++)
-        af[i] = cmul(af[i], bs->b_fft[i]);
-    ort_fft(bs, af, a, 1);
-    for (unsigned i = 0; i <= DFT_N / 2; i++)
-        out[i] = cmul(a[i ? DFT_M - i : 0], bs->chirp[i]);
-}
+ * STFT kernel's Bluestein chirp-z DFT (nn_stft20). */
 
 /* STFT of the source (reflect pad 10, hop 5, Hann 20, 11 bins) into
  * spec[22][F]: magnitudes, then phases by the graph's atan rule. */
 static void source_stft(const kk_model *m, const float *har, size_t N, float *spec, int F)
 {
-    bluestein bs;
-    bluestein_init(&bs);
+    nn_stft20(har, N, m->hann, F, spec, spec + (size_t)11 * F);
     const float pi = 3.1415927410125732f;
 #pragma omp parallel for schedule(static)
-    for (int t = 0; t < F; t++) {
-        float fr[DFT_N];
-        for (int n = 0; n < DFT_N; n++) {
-            long j = (long)t * 5 + n - 10; /* reflect padding of 10 */
-            if (j < 0)
-                j = -j;
-            if (j >= (long)N)
-                j = 2 * ((long)N - 1) - j;
-            fr[n] = har[j];
-        }
-        cpx bins[DFT_N / 2 + 1];
-        bluestein_dft(&bs, fr, m->hann, bins);
+    for (int t = 0; t < F; t++)
         for (int k = 0; k < 11; k++) {
-            float re = bins[k].re, im = bins[k].im;
+            float *pr = spec + (size_t)k * F + t, *pi_ = spec + (size_t)(11 + k) * F + t;
+            float re = *pr, im = *pi_;
             float a = atanf(im / re);
             float phase = re < 0.0f ? (im > 0.0f ? a + pi : a - pi) : a;
             /* 0/0 (an exactly silent bin) is NaN in the graph; we say 0 so
              * that no NaN can reach the audio */
             if (phase != phase)
                 phase = 0.0f;
-            spec[(size_t)k * F + t] = sqrtf(re * re + im * im);
-            spec[(size_t)(11 + k) * F + t] = phase;
+            *pr = sqrtf(re * re + im * im);
+            *pi_ = phase;
         }
-    }
 }
 
 /* ORT's linear Resize over a 3-D tensor [1][9][W] (its "trilinear" path:

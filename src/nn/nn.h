@@ -230,6 +230,11 @@ void nn_adain_snake(const float *x, int C, int T, const float *gamma, const floa
  * nn_conv1d_ex's pre. */
 void nn_adain_snake_prep(const float *x, int C, int T, const float *gamma, const float *beta, float eps,
                          const float *alpha, const float *ralpha, float *k);
+/* ONNX Runtime's STFT of x[N] bit for bit (src/nn/nn_stft.c): frames of
+ * 20 samples at hop 5 over x reflect-padded by 10 (N > 10), each times
+ * win[20], F frames (frame t starts at 5 t - 10); bin k (0..10) of frame t
+ * into re[k * F + t] and im[k * F + t]. */
+void nn_stft20(const float *x, size_t N, const float *win, int F, float *re, float *im);
 /* The sine Snake uses (exposed for its test). */
 float nn_sin(float x);
 void nn_sigmoid(float *x, size_t n);

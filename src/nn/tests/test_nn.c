@@ -689,6 +689,40 @@ static void test_ort_activations(void **state)
     assert_true(nn_sigmoid1(-100.0f) >= 0.0f && nn_sigmoid1(100.0f) <= 1.0f);
 }
 
+/* nn_stft20 against a DFT in double from the definition (reflect padding
+ * of 10, hop 5, window of 20, bins 0..10); and a frame's bits do not
+ * depend on which frames share its pass (F frames and a shorter prefix). */
+static void test_stft20(void **state)
+{
+    const size_t N = 173;
+    const int F = (int)(N / 5 + 1), F2 = F - 7;
+    float *x = rand_vec(N), win[20];
+    for (int n = 0; n < 20; n++)
+        win[n] = 0.5f - 0.5f * cosf(2.0f * 3.14159265f * (float)n / 20.0f);
+    float *re = malloc(sizeof(float) * 11 * F), *im = malloc(sizeof(float) * 11 * F);
+    float *re2 = malloc(sizeof(float) * 11 * F2), *im2 = malloc(sizeof(float) * 11 * F2);
+    nn_stft20(x, N, win, F, re, im);
+    nn_stft20(x, N, win, F2, re2, im2);
+    double worst = 0;
+    for (int t = 0; t < F; t++)
+        for (int k = 0; k < 11; k++) {
+            double sr = 0, si = 0;
+            for (int n = 0; n < 20; n++) {
+                long j = (long)t * 5 + n - 10;
+                j = j < 0 ? -j : j >= (long)N ? 2 * ((long)N - 1) - j : j;
+                double a = -2.0 * 3.14159265358979323846 * k * n / 20.0;
+                sr += (double)x[j] * win[n] * cos(a), si += (double)x[j] * win[n] * sin(a);
+            }
+            worst = fmax(worst, fmax(fabs(re[(size_t)k * F + t] - sr), fabs(im[(size_t)k * F + t] - si)));
+            if (t < F2) {
+                assert_true(re[(size_t)k * F + t] == re2[(size_t)k * F2 + t]);
+                assert_true(im[(size_t)k * F + t] == im2[(size_t)k * F2 + t]);
+            }
+        }
+    assert_true(worst < 5e-5); /* |X| up to ~10; a wrong bin or sign is off by ~1 */
+    free(x), free(re), free(im), free(re2), free(im2);
+}
+
 static void test_activations(void **state)
 {
     float v[4] = {-2, -0.5f, 0, 3};
@@ -728,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_peak),
         cmocka_unit_test(test_fast_sin),
         cmocka_unit_test(test_ort_activations),
+        cmocka_unit_test(test_stft20),
         cmocka_unit_test(test_activations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,52 +50,108 @@ NN_VEC static void weights_row(const nn_conv *c, const float *g, int co, float *
     }
 }
 
+/* The tiles i of a phase whose samples first + 2 d i + e, 0 <= e <= span,
+ * all lie in [0, lim): [*ia, *ib) within [0, ntp). */
+static void inside(long first, int d, int span, long lim, int ntp, int *ia, int *ib)
+{
+    long step = 2L * d, a = first >= 0 ? 0 : (-first + step - 1) / step;
+    long last = lim - 1 - span - first; /* 2 d i <= last */
+    long b = last < 0 ? 0 : last / step + 1;
+    *ia = (int)(a < ntp ? a : ntp);
+    *ib = (int)(b < *ia ? *ia : b < ntp ? b : ntp);
+}
+
 /* One input channel's transforms for the chunk's nt tiles: tile q = r * ntp
  * + i (phase r, i-th of it) has outputs t_b and t_b + d, t_b = t0 + r + 2 d
  * i, and reads xs(t_b - pad_l + d n), n < 4 (0 outside [0, t_in)); xs(i) =
- * xrow[i - xoff]. V_p[ci][q] with row stride nt. */
+ * xrow[i - xoff]. V_p[ci][q] with row stride nt. The tiles whose samples
+ * all lie inside go without the checks (undilated, they vectorise). */
 NN_VEC static void input_row(const nn_conv *c, const float *xrow, int xoff, int t_in, long t0, int ntp, int ci, int nt,
                              float *V)
 {
     size_t plane = (size_t)c->cin * nt;
-    float *v0 = V + (size_t)ci * nt, *v1 = v0 + plane, *v2 = v1 + plane, *v3 = v2 + plane;
     int d = c->dilation;
-    for (int r = 0; r < d; r++)
+    for (int r = 0; r < d; r++) {
+        float *v0 = V + (size_t)ci * nt + (size_t)r * ntp, *v1 = v0 + plane, *v2 = v1 + plane, *v3 = v2 + plane;
+        long b0 = t0 + r - c->pad_l; /* tile i reads b0 + 2 d i + d n */
+        int ia, ib;
+        inside(b0, d, 3 * d, t_in, ntp, &ia, &ib);
+        const float *xp = xrow + (b0 - xoff);
+        if (d == 1)
+            for (int i = ia; i < ib; i++) {
+                float d0 = xp[2 * i], d1 = xp[2 * i + 1], d2 = xp[2 * i + 2], d3 = xp[2 * i + 3];
+                v0[i] = d0 - d2, v1[i] = d1 + d2, v2[i] = d2 - d1, v3[i] = d1 - d3;
+            }
+        else
+            for (int i = ia; i < ib; i++) {
+                const float *p = xp + 2L * d * i;
+                float d0 = p[0], d1 = p[d], d2 = p[2 * d], d3 = p[3 * d];
+                v0[i] = d0 - d2, v1[i] = d1 + d2, v2[i] = d2 - d1, v3[i] = d1 - d3;
+            }
         for (int i = 0; i < ntp; i++) {
-            long base = t0 + r + 2L * d * i - c->pad_l;
+            if (i == ia)
+                i = ib;
+            if (i >= ntp)
+                break;
             float dv[4];
             for (int n = 0; n < 4; n++) {
-                long j = base + (long)d * n;
-                dv[n] = j >= 0 && j < t_in ? xrow[j - xoff] : 0.0f;
+                long j = b0 + 2L * d * i + (long)d * n;
+                dv[n] = j >= 0 && j < t_in ? xp[2L * d * i + (long)d * n] : 0.0f;
             }
-            int q = r * ntp + i;
-            v0[q] = dv[0] - dv[2];
-            v1[q] = dv[1] + dv[2];
-            v2[q] = dv[2] - dv[1];
-            v3[q] = dv[1] - dv[3];
+            v0[i] = dv[0] - dv[2];
+            v1[i] = dv[1] + dv[2];
+            v2[i] = dv[2] - dv[1];
+            v3[i] = dv[1] - dv[3];
         }
+    }
 }
 
 /* One output channel's two outputs per tile from M_p[co][q], bias added,
  * written where they are below t_out (y = out + b, or (out + b) + y when
- * accumulate: nn_conv1d_ex's order). */
+ * accumulate: nn_conv1d_ex's order); the tiles with both below t_out
+ * without the checks. */
 NN_VEC static void output_row(const nn_conv *c, const float *M, int t_out, long t0, int ntp, int co, int nt, float bias,
                               float *y, int accumulate)
 {
     size_t plane = (size_t)c->cout * nt;
-    const float *m0 = M + (size_t)co * nt, *m1 = m0 + plane, *m2 = m1 + plane, *m3 = m2 + plane;
     float *yc = y + (size_t)co * t_out;
     int d = c->dilation;
-    for (int r = 0; r < d; r++)
+    for (int r = 0; r < d; r++) {
+        const float *m0 = M + (size_t)co * nt + (size_t)r * ntp, *m1 = m0 + plane, *m2 = m1 + plane, *m3 = m2 + plane;
+        long tp = t0 + r; /* tile i's outputs tp + 2 d i and that + d */
+        int ia, ib;
+        inside(tp, d, d, t_out, ntp, &ia, &ib);
+        float *yp = yc + tp;
+        if (d == 1 && accumulate)
+            for (int i = ia; i < ib; i++) {
+                float a = ((m0[i] + m1[i]) + m2[i]) + bias, b = ((m1[i] - m2[i]) - m3[i]) + bias;
+                yp[2 * i] = a + yp[2 * i], yp[2 * i + 1] = b + yp[2 * i + 1];
+            }
+        else if (d == 1)
+            for (int i = ia; i < ib; i++) {
+                float a = ((m0[i] + m1[i]) + m2[i]) + bias, b = ((m1[i] - m2[i]) - m3[i]) + bias;
+                yp[2 * i] = a, yp[2 * i + 1] = b;
+            }
+        else
+            for (int i = ia; i < ib; i++) {
+                float a = ((m0[i] + m1[i]) + m2[i]) + bias, b = ((m1[i] - m2[i]) - m3[i]) + bias;
+                float *o = yp + 2L * d * i;
+                o[0] = accumulate ? a + o[0] : a;
+                o[d] = accumulate ? b + o[d] : b;
+            }
         for (int i = 0; i < ntp; i++) {
-            int q = r * ntp + i;
-            long t = t0 + r + 2L * d * i;
-            float a = ((m0[q] + m1[q]) + m2[q]) + bias, b = ((m1[q] - m2[q]) - m3[q]) + bias;
+            if (i == ia)
+                i = ib;
+            if (i >= ntp)
+                break;
+            long t = tp + 2L * d * i;
+            float a = ((m0[i] + m1[i]) + m2[i]) + bias, b = ((m1[i] - m2[i]) - m3[i]) + bias;
             if (t < t_out)
                 yc[t] = accumulate ? a + yc[t] : a;
             if (t + d < t_out)
                 yc[t + d] = accumulate ? b + yc[t + d] : b;
         }
+    }
 }
 
 static int wino(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const uint16_t *wh,

@@ -166,8 +166,8 @@ KK_API const char *kokoro_version(void);
 /* The engine's arithmetic. EXACT: float32 throughout, the reference audio
  * (the default). FAST: the decoder's and generator's convolutions with
  * bfloat16 operands on Intel AMX, or AVX512_BF16 where its dot products
- * outrun fp32 (AMD Zen 4 and 5; there only the 3-tap ones, the others
- * staying on the exact FFT path, which is faster) (durations identical,
+ * outrun fp32 (AMD Zen 4 and 5; there the 3-tap ones directly, the others
+ * by the exact mode's FFT with each bin's product in bf16) (durations identical,
  * the sound a little different); where the CPU has neither (or its bf16
  * is no faster: Intel
  * without AMX) it runs exactly, saying so once (on_warning, else stderr). Renders

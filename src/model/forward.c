@@ -570,13 +570,15 @@ static int fast_prepare(const kk_model *cm, const kk_forward_params *p)
         else {
             m->fast_state = 1;
             /* Without AMX the generator's 7- and 11-tap residual blocks
-             * stay on the exact mode's FFT convolutions, fused with their
-             * AdaIN-Snake and residual add (gen_block runs bf16 where the
-             * weights are packed): the direct bf16 ones do 3-5x their
-             * multiply-adds at twice the rate, and on a Zen 5 guest the
-             * paragraph went 1.08x faster this way (60 ids the same), with
-             * fp32 accuracy there and without their packed weights. AMX's
-             * ~10x rate keeps them all. */
+             * run the exact mode's FFT convolutions, fused with their
+             * AdaIN-Snake and residual add, with each bin's product in
+             * bf16 (conv_ex; gen_block runs the direct bf16 kernel where
+             * the weights are packed): the direct bf16 ones do 3-5x their
+             * multiply-adds at twice the rate. On a Zen 5 guest the
+             * paragraph went 1.08x faster on the FFT (fp32 products), and
+             * the bf16 products 1.15x (60 ids) to 1.3x (200 ids) more. The
+             * 3-tap ones stay direct: on the FFT they were 3.5 % slower
+             * (60 ids). AMX's ~10x rate keeps them all direct. */
             const char *kernel = nn_bf16_kernel();
             int amx = kernel && !strcmp(kernel, "amx-bf16");
             for (int i = 0; i < m->n_fast_convs && m->fast_state == 1; i++) {
@@ -709,10 +711,12 @@ static const float *wide(wt w, size_t n, nn_scratch *s)
 }
 
 /* nn_conv1d_ex (exact mode: the fused activation and residual add),
- * with its multiply-adds counted. */
+ * with its multiply-adds counted; fast: a generator residual block's, in
+ * the fast mode (its FFT products in bf16 where the CPU has AVX512_BF16). */
 static int conv_ex(fwd *f, const conv_w *cw, const float *x, int t_in, const float *pre, const float *b, float *y,
-                   int accumulate)
+                   int accumulate, int fast)
 {
+    int bf = fast && nn_conv_fft_bf16_runs(&cw->c);
     int t_out = nn_conv_out_len(&cw->c, t_in);
     size_t nw = (size_t)cw->c.cout * (cw->c.cin / cw->c.groups) * cw->c.k;
     /* The generator's 7- and 11-tap convolutions go by FFT: 3-4x fewer
@@ -724,6 +728,10 @@ static int conv_ex(fwd *f, const conv_w *cw, const float *x, int t_in, const flo
     count(f, fft ? nn_conv_fft_macs(&cw->c, t_in) : wino ? macs * 2.0 / 3.0 : macs);
     /* the FFT and Winograd kernels read half weights a row at a time into
      * their transforms: no widened copy of the layer written and read back */
+    /* the fast mode's: each bin's product in bf16 (about twice the rate
+     * of OpenBLAS's cgemm on AVX512_BF16) */
+    if (fft && bf)
+        return nn_conv1d_fft_bf16(&cw->c, x, t_in, pre, cw->w.f, cw->w.f ? NULL : cw->w.h, b, y, accumulate, &f->s);
     if (fft && !cw->w.f)
         return nn_conv1d_fft_f16(&cw->c, x, t_in, pre, cw->w.h, b, y, accumulate, &f->s);
     if (wino && !cw->w.f)
@@ -748,7 +756,7 @@ static int conv(fwd *f, const conv_w *cw, const float *x, int t_in, const float 
         count(f, (double)nw * (t_out > 0 ? t_out : 0));
         return nn_conv1d_bf16(&cw->c, &cw->bf, x, t_in, b, y, &f->s);
     }
-    return conv_ex(f, cw, x, t_in, NULL, b, y, 0);
+    return conv_ex(f, cw, x, t_in, NULL, b, y, 0, 0);
 }
 
 static int convt(fwd *f, const convt_w *cw, const float *x, int t_in, const float *b, float *y)
@@ -968,7 +976,7 @@ static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const floa
                 goto out;
         } else {
             nn_adain_snake_prep(y, C, T, h, h + C, 1e-5f, g->al1[j], g->ral1[j], k);
-            if (conv_ex(f, &g->c1[j], y, T, k, g->c1[j].b, t2, 0))
+            if (conv_ex(f, &g->c1[j], y, T, k, g->c1[j].b, t2, 0, f->fast))
                 goto out;
         }
         style_fc(&g->a2[j], s, h);
@@ -979,7 +987,7 @@ static int gen_block(fwd *f, const gen_blk *g, const float *x, int T, const floa
 #pragma omp parallel for schedule(static)
             for (size_t i = 0; i < n; i++)
                 y[i] = t1[i] + y[i];
-        } else if (conv_ex(f, &g->c2[j], t2, T, NULL, g->c2[j].b, y, 1)) {
+        } else if (conv_ex(f, &g->c2[j], t2, T, NULL, g->c2[j].b, y, 1, f->fast)) {
             goto out;
         }
     }

@@ -58,8 +58,8 @@ uint64_t kk_model_identity(const kk_model *m);
 #define KK_ENGINE_VERSION 1
 /* The same for the fast mode's output alone (its audio keys on both): 2
  * since its 7- and 11-tap residual blocks run the exact mode's FFT
- * convolutions. */
-#define KK_ENGINE_FAST_VERSION 2
+ * convolutions, 3 since those convolutions' products are bf16. */
+#define KK_ENGINE_FAST_VERSION 3
 
 /* Called with an intermediate tensor (name as in the ONNX graph, shape as
  * the graph has it, batch dimension included). */

@@ -155,6 +155,18 @@ int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, 
  * (nn_widen_f16): the same bits as nn_conv1d_fft on the widened copy. */
 int nn_conv1d_fft_f16(const nn_conv *c, const float *x, int t_in, const float *pre, const uint16_t *wh,
                       const float *b, float *y, int accumulate, nn_scratch *s);
+/* The fast mode's FFT convolution: nn_conv1d_fft (w) or nn_conv1d_fft_f16
+ * (wh, w NULL) with each bin's product in bfloat16 (the spectra and the
+ * weights' transform rounded to bf16, sums in float32: nn_cprod_bf16 on
+ * AVX512_BF16, about twice OpenBLAS's cgemm), where nn_conv_fft_bf16_runs;
+ * elsewhere exactly nn_conv1d_fft. Same arguments, contract, fusions and
+ * working memory; bit-identical for any thread count, not to the exact
+ * mode (see its test for the error). */
+int nn_conv1d_fft_bf16(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w,
+                       const uint16_t *wh, const float *b, float *y, int accumulate, nn_scratch *s);
+/* 1 when nn_conv1d_fft_bf16 runs its products in bf16 for c: the CPU has
+ * AVX512_BF16 and cout is a multiple of 32. */
+int nn_conv_fft_bf16_runs(const nn_conv *c);
 /* 1 when nn_conv1d_fft handles c: stride 1, no groups, 5 <= k <= 32,
  * cin and cout multiples of 16. */
 int nn_conv_fft_suits(const nn_conv *c);

@@ -97,6 +97,26 @@ typedef int v8i __attribute__((vector_size(FL * sizeof(int))));
 #define zip_lo(a, b) __builtin_shuffle(a, b, (v8i){0, 8, 1, 9, 2, 10, 3, 11})
 #define zip_hi(a, b) __builtin_shuffle(a, b, (v8i){4, 12, 5, 13, 6, 14, 7, 15})
 
+/* The fast mode's bfloat16 operands (nn_cprod_bf16): float32 to bfloat16
+ * bits, round to nearest even (finite values: spectra and weights), lane
+ * by lane; and a complex row's (re, im) as pairs, re in the low half. */
+typedef uint32_t v8u __attribute__((vector_size(FL * sizeof(uint32_t)), aligned(4)));
+/* (a macro: a function returning a vector would change the ABI between clones) */
+#define bf16_bits(x) ((((v8u)(x)) + 0x7fffu + ((((v8u)(x)) >> 16) & 1u)) >> 16)
+
+NN_VEC static void pack_pairs_bf16(const float complex *x, int n, uint32_t *out)
+{
+    const float *f = (const float *)x;
+    for (int i = 0; i < n; i += FL) { /* n: a multiple of FG */
+        v8 a, b;
+        memcpy(&a, f + 2 * i, sizeof a), memcpy(&b, f + 2 * i + FL, sizeof b);
+        v8 re = __builtin_shuffle(a, b, (v8i){0, 2, 4, 6, 8, 10, 12, 14});
+        v8 im = __builtin_shuffle(a, b, (v8i){1, 3, 5, 7, 9, 11, 13, 15});
+        v8u p = bf16_bits(re) | (bf16_bits(im) << 16);
+        memcpy(out + i, &p, sizeof p);
+    }
+}
+
 /* In-place radix-2 FFT of FL signals held in re[FN], im[FN] (vectors of
  * FL lanes), input in bit-reversed order, output in natural order. sign
  * -1: forward (e^{-i...}), +1: inverse without the 1/FN. */
@@ -190,6 +210,56 @@ static void taps_first(const nn_conv *c, const float *wr, int co, float *wt)
     for (int ci = 0; ci < c->cin; ci++)
         for (int j = 0; j < c->k; j++)
             o[(size_t)j * c->cin + ci] = wr[(size_t)ci * c->k + j];
+}
+
+/* weights_bin for the fast mode's products: the same G_f, from wc[ci][j][co]
+ * (taps_first_co), output channels in the lanes, written as nn_cprod_bf16's
+ * pairs: gre (gr, -gi) and gim (gi, gr) in blocks of 32 output channels. */
+NN_VEC static void weights_bin_bf16(const nn_conv *c, const float *wc, int f, const float (*ct)[FBINS],
+                                    const float (*st)[FBINS], uint32_t *gre, uint32_t *gim)
+{
+    for (int ci = 0; ci < c->cin; ci++) {
+        const float *wi = wc + (size_t)ci * c->k * c->cout;
+        for (int co0 = 0; co0 < c->cout; co0 += 4 * FL) {
+            /* four independent sums (as in weights_bin), in registers */
+            v8 gr0 = {0}, gi0 = {0}, gr1 = {0}, gi1 = {0}, gr2 = {0}, gi2 = {0}, gr3 = {0}, gi3 = {0};
+            for (int j = 0; j < c->k; j++) {
+                const float *wj = wi + (size_t)j * c->cout + co0;
+                float cj = ct[j][f], sj = st[j][f];
+                v8 w0, w1, w2, w3;
+                memcpy(&w0, wj, sizeof w0);
+                memcpy(&w1, wj + FL, sizeof w1);
+                memcpy(&w2, wj + 2 * FL, sizeof w2);
+                memcpy(&w3, wj + 3 * FL, sizeof w3);
+                gr0 += w0 * cj, gi0 += w0 * sj, gr1 += w1 * cj, gi1 += w1 * sj;
+                gr2 += w2 * cj, gi2 += w2 * sj, gr3 += w3 * cj, gi3 += w3 * sj;
+            }
+            uint32_t *ore = gre + (size_t)co0 * c->cin + (size_t)ci * 4 * FL; /* block co0 / 32, row ci */
+            uint32_t *oim = gim + (size_t)co0 * c->cin + (size_t)ci * 4 * FL;
+            v8u p;
+#define PUT(q, gr, gi)                                                                                                 \
+    p = bf16_bits(gr) | (bf16_bits(-(gi)) << 16), memcpy(ore + (q) * FL, &p, sizeof p);                               \
+    p = bf16_bits(gi) | (bf16_bits(gr) << 16), memcpy(oim + (q) * FL, &p, sizeof p)
+            PUT(0, gr0, gi0);
+            PUT(1, gr1, gi1);
+            PUT(2, gr2, gi2);
+            PUT(3, gr3, gi3);
+#undef PUT
+        }
+    }
+}
+
+/* wc[ci][j][co] = w[co][ci][j] for the FG output channels from co0 (rows:
+ * their rows w[co], as nn_weight_row gives them), for weights_bin_bf16:
+ * a block of them at a time, so that each write fills whole cache lines. */
+static void taps_first_co(const nn_conv *c, const float *const *rows, int co0, float *wc)
+{
+    for (int ci = 0; ci < c->cin; ci++)
+        for (int j = 0; j < c->k; j++) {
+            float *o = wc + ((size_t)ci * c->k + j) * c->cout + co0;
+            for (int l = 0; l < FG; l++)
+                o[l] = rows[l][(size_t)ci * c->k + j];
+        }
 }
 
 /* A block's signals during its transforms: for each group of FG channels
@@ -343,21 +413,33 @@ int nn_conv_fft_pays(const nn_conv *c, int t_in)
 int nn_conv1d_fft(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
                   float *y, int accumulate, nn_scratch *s)
 {
-    return nn_conv1d_fft_as(c, x, t_in, pre, w, NULL, b, y, accumulate, s, -1, 0);
+    return nn_conv1d_fft_as(c, x, t_in, pre, w, NULL, b, y, accumulate, s, -1, 0, 0);
 }
 
 int nn_conv1d_fft_f16(const nn_conv *c, const float *x, int t_in, const float *pre, const uint16_t *wh,
                       const float *b, float *y, int accumulate, nn_scratch *s)
 {
-    return nn_conv1d_fft_as(c, x, t_in, pre, NULL, wh, b, y, accumulate, s, -1, 0);
+    return nn_conv1d_fft_as(c, x, t_in, pre, NULL, wh, b, y, accumulate, s, -1, 0, 0);
+}
+
+int nn_conv1d_fft_bf16(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w,
+                       const uint16_t *wh, const float *b, float *y, int accumulate, nn_scratch *s)
+{
+    return nn_conv1d_fft_as(c, x, t_in, pre, w, wh, b, y, accumulate, s, -1, 0, 1);
+}
+
+int nn_conv_fft_bf16_runs(const nn_conv *c)
+{
+    return c->cout % (4 * FL) == 0 && (nn_cpu_features() & NN_CPU_AVX512_BF16);
 }
 
 int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w,
                      const uint16_t *wh, const float *b, float *y, int accumulate, nn_scratch *s, int how,
-                     int max_blocks)
+                     int max_blocks, int bf16)
 {
     if (!nn_conv_fft_suits(c))
         return -1;
+    int bf = bf16 && nn_conv_fft_bf16_runs(c);
     fconv g = {.c = c, .t_in = t_in, .t_out = nn_conv_out_len(c, t_in), .B = FN - c->k + 1};
     if (g.t_out <= 0)
         return 0;
@@ -383,17 +465,22 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
      * then over its operand, so Y is X */
     int inplace = c->cin == c->cout;
     size_t xu = (size_t)FBINS * c->cin * nb_max, yu = inplace ? 0 : (size_t)FBINS * c->cout * nb_max;
-    size_t pn = inplace ? (size_t)nb_max * c->cout : 0; /* a bin's product, per thread */
+    /* a bin's product, per thread (the bf16 products read their operand
+     * packed, so they write over it directly) */
+    size_t pn = inplace && !bf ? (size_t)nb_max * c->cout : 0;
+    size_t xbn = bf ? ((size_t)nb_max * c->cin + 1) / 2 : 0; /* a bin's operand packed, per thread (complex floats) */
     size_t wn = pre ? (size_t)c->cin * win : 0;
     int ngmax = (c->cin > c->cout ? c->cin : c->cout) / FG;
     size_t bn = (size_t)ngmax * sizeof(fft_grp) / sizeof(float); /* per thread */
-    size_t rn = w ? 0 : (size_t)c->cin * c->k; /* a row of half weights widened, per thread */
-    float *sc = nn_scratch_get(s, 2 * (gn + tn + xu + yu + pn * nth) + wn + (bn + rn) * nth);
+    /* rows of half weights widened, per thread: one, or FG for the bf16 reordering */
+    size_t rn = w ? 0 : (size_t)c->cin * c->k * (bf ? FG : 1);
+    float *sc = nn_scratch_get(s, 2 * (gn + tn + xu + yu + (pn + xbn) * nth) + wn + (bn + rn) * nth);
     if (!sc)
         return -1;
     float complex *G = (float complex *)sc, *X = G + gn + tn, *Y = inplace ? X : X + xu, *P = X + xu + yu;
+    float complex *XB = P + pn * nth;
     float *wt = (float *)(G + gn);
-    float *xw = (float *)(P + pn * nth), *bufs = xw + wn;
+    float *xw = (float *)(XB + xbn * nth), *bufs = xw + wn;
     fft_tab t;
     fft_tab_init(&t);
     /* cos and sin of 2 pi f j / FN over 1/FN, for the weights' transform */
@@ -414,13 +501,29 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
          * every bin's transform: made next (all bins: no wait after them,
          * the products come after the forward FFTs' barrier) or in the
          * products (per bin). */
+        if (bf) {
 #pragma omp for schedule(static)
-        for (int co = 0; co < c->cout; co++)
-            taps_first(c, nn_weight_row(w, wh, (size_t)co, (size_t)c->cin * c->k, rowbuf), co, wt);
+            for (int co0 = 0; co0 < c->cout; co0 += FG) {
+                const float *rows[FG];
+                for (int l = 0; l < FG; l++)
+                    rows[l] = nn_weight_row(w, wh, (size_t)(co0 + l), (size_t)c->cin * c->k,
+                                            rowbuf + (size_t)l * c->cin * c->k);
+                taps_first_co(c, rows, co0, wt);
+            }
+        } else {
+#pragma omp for schedule(static)
+            for (int co = 0; co < c->cout; co++)
+                taps_first(c, nn_weight_row(w, wh, (size_t)co, (size_t)c->cin * c->k, rowbuf), co, wt);
+        }
         if (!per_bin) {
 #pragma omp for schedule(dynamic) nowait
-            for (int f = 0; f < FBINS; f++)
-                weights_bin(c, wt, f, ct, st, G + pairs * (size_t)f);
+            for (int f = 0; f < FBINS; f++) {
+                uint32_t *gre = (uint32_t *)(G + pairs * (size_t)f);
+                if (bf)
+                    weights_bin_bf16(c, wt, f, ct, st, gre, gre + pairs);
+                else
+                    weights_bin(c, wt, f, ct, st, G + pairs * (size_t)f);
+            }
         }
         for (long ch = 0; ch < n_chunks; ch++) {
             long t0 = ch * chunk_t;
@@ -447,9 +550,18 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
 #pragma omp for schedule(dynamic)
             for (int f = 0; f < FBINS; f++) {
                 float complex *Gf = G + pairs * (per_bin ? (size_t)nn_thread_id() : (size_t)f);
+                float complex *Xf = X + (size_t)f * c->cin, *Yf = Y + (size_t)f * c->cout;
+                if (bf) {
+                    uint32_t *gre = (uint32_t *)Gf, *xb = (uint32_t *)(XB + xbn * (size_t)nn_thread_id());
+                    if (per_bin)
+                        weights_bin_bf16(c, wt, f, ct, st, gre, gre + pairs);
+                    for (int r = 0; r < nb; r++)
+                        pack_pairs_bf16(Xf + (size_t)r * FBINS * c->cin, c->cin, xb + (size_t)r * c->cin);
+                    nn_cprod_bf16(nb, c->cout, c->cin, xb, gre, gre + pairs, Yf, (size_t)FBINS * c->cout);
+                    continue;
+                }
                 if (per_bin)
                     weights_bin(c, wt, f, ct, st, Gf);
-                float complex *Xf = X + (size_t)f * c->cin, *Yf = Y + (size_t)f * c->cout;
                 /* in place: the same product into this thread's buffer (only
                  * where it is stored differs), then over X_f */
                 float complex *Pf = inplace ? P + pn * (size_t)nn_thread_id() : Yf;

@@ -9,6 +9,9 @@
 
 #include "nn.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* Hot element-wise loops get x86-64-v4 (AVX-512, vectorised at 512 bits:
  * src/nn/CMakeLists.txt) and x86-64-v3 (AVX2 + FMA) clones, one picked at
  * load time (GNU ifunc). The build uses -ffp-contract=off, so no a*b+c is
@@ -37,7 +40,8 @@ int nn_window(long lo, long hi, int t_in, long *first);
  * x (nn_conv1d_ex's pre). */
 void nn_window_activate(const float *x, int t_in, const float *pre, int C, int ci, long first, int n, float *xw);
 
-/* nn_conv1d_fft (w) or nn_conv1d_fft_f16 (wh; w NULL) with the weights'
+/* nn_conv1d_fft (w) or nn_conv1d_fft_f16 (wh; w NULL), or with bf16
+ * nn_conv1d_fft_bf16, with the weights'
  * transform made as `how` says: 1 each bin's just before its product, 0
  * all bins first, -1 as nn_conv1d_fft chooses (by the number of chunks),
  * and chunks of at most max_blocks blocks (0: as nn_conv1d_fft chooses,
@@ -45,7 +49,17 @@ void nn_window_activate(const float *x, int t_in, const float *pre, int C, int c
  * change the bits; where the chunks are cut may change the last ones. */
 int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w,
                      const uint16_t *wh, const float *b, float *y, int accumulate, nn_scratch *s, int how,
-                     int max_blocks);
+                     int max_blocks, int bf16);
+
+/* The fast mode's FFT products on AVX512_BF16 (nn_fast.c; call only where
+ * nn_cpu_features() has NN_CPU_AVX512_BF16): C[m][n] = sum_k X[m][k]
+ * G[n][k] (complex; m < M, n < N, N a multiple of 32) with row stride ldc
+ * (complex floats), from xb[M][K], X's elements as bfloat16 pairs (real
+ * part in the low half), and gre, gim, G's as pairs (gr, -gi) and (gi, gr)
+ * in blocks of 32 columns: gre[(n / 32) * 32 * K + k * 32 + n % 32].
+ * Sums in float32, k in order. */
+void nn_cprod_bf16(int M, int N, int K, const uint32_t *xb, const uint32_t *gre, const uint32_t *gim,
+                   float _Complex *C, size_t ldc);
 
 /* Row r of a weight matrix with rows of len values, as floats: in place
  * when the weights are floats (w), else its halves (wh) widened into buf. */

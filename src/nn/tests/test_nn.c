@@ -394,7 +394,7 @@ typedef int (*fused_conv_fn)(const nn_conv *, const float *, int, const float *,
 /* kernel on c over t_in random samples: within 2e-6 of the largest output
  * of the definition (double sums); with the fused activation and the
  * residual add, the bits of the separate passes, for 1 and 3 threads. */
-static void check_fused_kernel(fused_conv_fn kernel, const nn_conv *c, int t_in, const char *what)
+static void check_fused_kernel_tol(fused_conv_fn kernel, const nn_conv *c, int t_in, const char *what, float tol)
 {
     int C = c->cin, t_out = nn_conv_out_len(c, t_in);
     size_t nx = (size_t)C * t_in, ny = (size_t)c->cout * t_out;
@@ -413,7 +413,7 @@ static void check_fused_kernel(fused_conv_fn kernel, const nn_conv *c, int t_in,
     assert_int_equal(kernel(c, x, t_in, NULL, w, b, got, 0, &s), 0);
     for (size_t i = 0; i < ny; i++)
         err = fmaxf(err, fabsf(got[i] - ref[i]));
-    if (err > 2e-6f * big) {
+    if (err > tol * big) {
         fprintf(stderr, "%s, k %d over %d: max error %g of max %g\n", what, c->k, t_in, (double)err, (double)big);
         fail();
     }
@@ -465,6 +465,11 @@ static void check_half_weights(fused_conv_fn fused, fused_conv_f16_fn fused_f16,
     free(wh), free(w), free(x), free(b), free(pre), free(g), free(be), free(al), free(y0), free(y1);
 }
 
+static void check_fused_kernel(fused_conv_fn kernel, const nn_conv *c, int t_in, const char *what)
+{
+    check_fused_kernel_tol(kernel, c, t_in, what, 2e-6f);
+}
+
 /* nn_conv1d_fft through check_fused_kernel (fp32 through two 64-point FFTs
  * and a sum over cin * k products; im2col + sgemm is within about 1e-6 of
  * the definition too), on the generator's shapes and on edge cases:
@@ -503,7 +508,7 @@ static void test_conv_fft(void **state)
         static const int how[] = {0, 1, 0, 1}, most[] = {0, 0, 24, 24};
         for (int v = 0; v < 4; v++) {
             y[v] = malloc(sizeof(float) * ny);
-            assert_int_equal(nn_conv1d_fft_as(c, x, len, NULL, w, NULL, NULL, y[v], 0, &s, how[v], most[v]), 0);
+            assert_int_equal(nn_conv1d_fft_as(c, x, len, NULL, w, NULL, NULL, y[v], 0, &s, how[v], most[v], 0), 0);
         }
         assert_memory_equal(y[0], y[1], sizeof(float) * ny);
         assert_memory_equal(y[2], y[3], sizeof(float) * ny);
@@ -531,6 +536,43 @@ static void test_conv_fft(void **state)
     nn_scratch s = {0};
     assert_int_equal(nn_conv1d_fft(&narrow, x, 10, NULL, w, NULL, y, 0, &s), -1);
     nn_scratch_free(&s);
+}
+
+static int fft_bf16_w(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w, const float *b,
+                      float *y, int accumulate, nn_scratch *s)
+{
+    return nn_conv1d_fft_bf16(c, x, t_in, pre, w, NULL, b, y, accumulate, s);
+}
+static int fft_bf16_wh(const nn_conv *c, const float *x, int t_in, const float *pre, const uint16_t *wh,
+                       const float *b, float *y, int accumulate, nn_scratch *s)
+{
+    return nn_conv1d_fft_bf16(c, x, t_in, pre, NULL, wh, b, y, accumulate, s);
+}
+
+/* The fast mode's FFT convolution (bf16 products) through
+ * check_fused_kernel: within 1 % of the largest output of the float
+ * reference (bf16's 8 bits of mantissa on the spectra and the weights'
+ * transform), the fused activation and residual add equal to separate
+ * passes bit for bit, the same bits for 1 and 3 threads; and with half
+ * weights, the bits of the widened copy. */
+static void test_conv_fft_bf16(void **state)
+{
+    (void)state;
+    static const nn_conv shapes[] = {
+        {.cin = 128, .cout = 128, .k = 11, .stride = 1, .dilation = 5, .pad_l = 25, .pad_r = 25, .groups = 1},
+        {.cin = 32, .cout = 64, .k = 7, .stride = 1, .dilation = 3, .pad_l = 9, .pad_r = 9, .groups = 1},
+        {.cin = 64, .cout = 32, .k = 7, .stride = 1, .dilation = 1, .pad_l = 2, .pad_r = 7, .groups = 1},
+        {.cin = 256, .cout = 256, .k = 11, .stride = 1, .dilation = 1, .pad_l = 5, .pad_r = 5, .groups = 1},
+    };
+    static const int lens[] = {3001, 1000, 2003, 15000};
+    if (!nn_conv_fft_bf16_runs(&shapes[0])) {
+        fprintf(stderr, "test_conv_fft_bf16: no AVX512_BF16 on this machine; the products stay float32\n");
+        return;
+    }
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+        check_fused_kernel_tol(fft_bf16_w, &shapes[si], lens[si], "fft bf16", 1e-2f);
+    check_half_weights(fft_bf16_w, fft_bf16_wh, &shapes[0], lens[0]);
+    check_half_weights(fft_bf16_w, fft_bf16_wh, &shapes[3], lens[3]);
 }
 
 /* nn_conv1d_wino through check_fused_kernel (3.4e-7 of the largest output
@@ -756,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_thread_count_invariance),
         cmocka_unit_test(test_conv_fused),
         cmocka_unit_test(test_conv_fft),
+        cmocka_unit_test(test_conv_fft_bf16),
         cmocka_unit_test(test_conv_wino),
         cmocka_unit_test(test_alloc),
         cmocka_unit_test(test_conv_bf16),

@@ -99,23 +99,10 @@ typedef int v8i __attribute__((vector_size(FL * sizeof(int))));
 
 /* The fast mode's bfloat16 operands (nn_cprod_bf16): float32 to bfloat16
  * bits, round to nearest even (finite values: spectra and weights), lane
- * by lane; and a complex row's (re, im) as pairs, re in the low half. */
+ * by lane. */
 typedef uint32_t v8u __attribute__((vector_size(FL * sizeof(uint32_t)), aligned(4)));
 /* (a macro: a function returning a vector would change the ABI between clones) */
 #define bf16_bits(x) ((((v8u)(x)) + 0x7fffu + ((((v8u)(x)) >> 16) & 1u)) >> 16)
-
-NN_VEC static void pack_pairs_bf16(const float complex *x, int n, uint32_t *out)
-{
-    const float *f = (const float *)x;
-    for (int i = 0; i < n; i += FL) { /* n: a multiple of FG */
-        v8 a, b;
-        memcpy(&a, f + 2 * i, sizeof a), memcpy(&b, f + 2 * i + FL, sizeof b);
-        v8 re = __builtin_shuffle(a, b, (v8i){0, 2, 4, 6, 8, 10, 12, 14});
-        v8 im = __builtin_shuffle(a, b, (v8i){1, 3, 5, 7, 9, 11, 13, 15});
-        v8u p = bf16_bits(re) | (bf16_bits(im) << 16);
-        memcpy(out + i, &p, sizeof p);
-    }
-}
 
 /* In-place radix-2 FFT of FL signals held in re[FN], im[FN] (vectors of
  * FL lanes), input in bit-reversed order, output in natural order. sign
@@ -273,7 +260,7 @@ typedef float fft_grp[2][FN][FL];
  * sample n of the block is xs(ci, t_b + d n - pad_l), 0 outside [0, t_in);
  * xs(ci, i) = xs[ci * ldx + i - xoff]. buf: cin / FG groups. */
 NN_VEC static void forward_block(const fconv *g, const float *xs, int ldx, int xoff, int t_b, int blk, const fft_tab *t,
-                                 float complex *X, fft_grp *buf)
+                                 float complex *X, uint32_t *xb, int nb, fft_grp *buf)
 {
     const nn_conv *c = g->c;
     int ng = c->cin / FG;
@@ -296,6 +283,21 @@ NN_VEC static void forward_block(const fconv *g, const float *xs, int ldx, int x
         fft_lanes((v8 *)re, (v8 *)im, t, -1);
     }
     /* z = a + i b  ->  A[f] = (Z[f] + conj Z[-f]) / 2, B[f] = (Z[f] - conj Z[-f]) / 2i, bin by bin */
+    if (xb) { /* the fast mode's: as bf16 pairs into xb[f][blk][ci] (the chunk's nb blocks), each bin's operand whole */
+        for (int f = 0; f < FBINS; f++) {
+            int nf = (FN - f) % FN;
+            uint32_t *o = xb + ((size_t)f * nb + blk) * c->cin;
+            for (int q = 0; q < ng; q++, o += FG) {
+                v8 zr, zi, yr, yi;
+                memcpy(&zr, buf[q][0][f], sizeof zr), memcpy(&zi, buf[q][1][f], sizeof zi);
+                memcpy(&yr, buf[q][0][nf], sizeof yr), memcpy(&yi, buf[q][1][nf], sizeof yi);
+                v8 ar = 0.5f * (zr + yr), ai = 0.5f * (zi - yi), br = 0.5f * (zi + yi), bi = 0.5f * (yr - zr);
+                v8u pa = bf16_bits(ar) | (bf16_bits(ai) << 16), pb = bf16_bits(br) | (bf16_bits(bi) << 16);
+                memcpy(o, &pa, sizeof pa), memcpy(o + FL, &pb, sizeof pb);
+            }
+        }
+        return;
+    }
     float *xf = (float *)(X + (size_t)blk * FBINS * c->cin);
     for (int f = 0; f < FBINS; f++) {
         int nf = (FN - f) % FN;
@@ -373,12 +375,14 @@ int nn_conv_fft_suits(const nn_conv *c)
  * is activated): one chunk when it fits in ONE_CHUNK_BYTES, else chunks of
  * at most CHUNK_BLOCKS (or max_blocks, when above 0), as even as whole
  * blocks per phase make them. */
-static int chunk_nbp(const nn_conv *c, int t_out, int B, int pre, int max_blocks)
+static int chunk_nbp(const nn_conv *c, int t_out, int B, int pre, int max_blocks, int bf)
 {
     int d = c->dilation, cmax = c->cin > c->cout ? c->cin : c->cout;
     long nbp_all = ((t_out + d - 1) / d + B - 1) / B; /* phase 0's, the longest */
-    size_t per_block = (size_t)FBINS * cmax * sizeof(float complex) * (c->cin == c->cout ? 1 : 2) +
-                       (pre ? (size_t)B * c->cin * sizeof(float) : 0);
+    /* spectra: X and Y, one set when square; bf16: X half, Y its own */
+    size_t per_block = bf ? (size_t)FBINS * sizeof(float complex) * (c->cin / 2 + c->cout)
+                          : (size_t)FBINS * cmax * sizeof(float complex) * (c->cin == c->cout ? 1 : 2);
+    per_block += pre ? (size_t)B * c->cin * sizeof(float) : 0;
     if (max_blocks <= 0 && (size_t)nbp_all * d * per_block <= ONE_CHUNK_BYTES)
         return (int)nbp_all;
     long most = max_blocks > 0 ? max_blocks : CHUNK_BLOCKS;
@@ -444,7 +448,7 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
     if (g.t_out <= 0)
         return 0;
     int d = c->dilation;
-    g.nbp = chunk_nbp(c, g.t_out, g.B, pre != NULL, max_blocks);
+    g.nbp = chunk_nbp(c, g.t_out, g.B, pre != NULL, max_blocks, bf);
     int nb_max = g.nbp * d;
     long chunk_t = (long)d * g.B * g.nbp; /* outputs per full chunk */
     /* the input window a full chunk reads (activated when pre) */
@@ -463,24 +467,24 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
     size_t tn = (pairs * c->k + 1) / 2;                         /* wt, in complex floats */
     /* square: each bin's product goes to a per-thread buffer (P) and
      * then over its operand, so Y is X */
-    int inplace = c->cin == c->cout;
-    size_t xu = (size_t)FBINS * c->cin * nb_max, yu = inplace ? 0 : (size_t)FBINS * c->cout * nb_max;
-    /* a bin's product, per thread (the bf16 products read their operand
-     * packed, so they write over it directly) */
-    size_t pn = inplace && !bf ? (size_t)nb_max * c->cout : 0;
-    size_t xbn = bf ? ((size_t)nb_max * c->cin + 1) / 2 : 0; /* a bin's operand packed, per thread (complex floats) */
+    /* bf16: X is the forward transforms as bf16 pairs, [f][blk][ci] (half
+     * the floats), and Y its own */
+    int inplace = c->cin == c->cout && !bf;
+    size_t xu = bf ? ((size_t)FBINS * c->cin * nb_max + 1) / 2 : (size_t)FBINS * c->cin * nb_max;
+    size_t yu = inplace ? 0 : (size_t)FBINS * c->cout * nb_max;
+    size_t pn = inplace ? (size_t)nb_max * c->cout : 0; /* a bin's product, per thread */
     size_t wn = pre ? (size_t)c->cin * win : 0;
     int ngmax = (c->cin > c->cout ? c->cin : c->cout) / FG;
     size_t bn = (size_t)ngmax * sizeof(fft_grp) / sizeof(float); /* per thread */
     /* rows of half weights widened, per thread: one, or FG for the bf16 reordering */
     size_t rn = w ? 0 : (size_t)c->cin * c->k * (bf ? FG : 1);
-    float *sc = nn_scratch_get(s, 2 * (gn + tn + xu + yu + (pn + xbn) * nth) + wn + (bn + rn) * nth);
+    float *sc = nn_scratch_get(s, 2 * (gn + tn + xu + yu + pn * nth) + wn + (bn + rn) * nth);
     if (!sc)
         return -1;
     float complex *G = (float complex *)sc, *X = G + gn + tn, *Y = inplace ? X : X + xu, *P = X + xu + yu;
-    float complex *XB = P + pn * nth;
+    uint32_t *XB = bf ? (uint32_t *)X : NULL;
     float *wt = (float *)(G + gn);
-    float *xw = (float *)(XB + xbn * nth), *bufs = xw + wn;
+    float *xw = (float *)(P + pn * nth), *bufs = xw + wn;
     fft_tab t;
     fft_tab_init(&t);
     /* cos and sin of 2 pi f j / FN over 1/FN, for the weights' transform */
@@ -546,18 +550,18 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
             /* block blk = q * d + r: phase r, the q-th block of it; first output t0 + r + d q B */
 #pragma omp for schedule(static)
             for (int blk = 0; blk < nb; blk++)
-                forward_block(&g, xs, ldx, xoff, (int)(t0 + blk % d + (long)d * (blk / d) * g.B), blk, &t, X, buf);
+                forward_block(&g, xs, ldx, xoff, (int)(t0 + blk % d + (long)d * (blk / d) * g.B), blk, &t, X, XB, nb,
+                              buf);
 #pragma omp for schedule(dynamic)
             for (int f = 0; f < FBINS; f++) {
                 float complex *Gf = G + pairs * (per_bin ? (size_t)nn_thread_id() : (size_t)f);
                 float complex *Xf = X + (size_t)f * c->cin, *Yf = Y + (size_t)f * c->cout;
                 if (bf) {
-                    uint32_t *gre = (uint32_t *)Gf, *xb = (uint32_t *)(XB + xbn * (size_t)nn_thread_id());
+                    uint32_t *gre = (uint32_t *)Gf;
                     if (per_bin)
                         weights_bin_bf16(c, wt, f, ct, st, gre, gre + pairs);
-                    for (int r = 0; r < nb; r++)
-                        pack_pairs_bf16(Xf + (size_t)r * FBINS * c->cin, c->cin, xb + (size_t)r * c->cin);
-                    nn_cprod_bf16(nb, c->cout, c->cin, xb, gre, gre + pairs, Yf, (size_t)FBINS * c->cout);
+                    nn_cprod_bf16(nb, c->cout, c->cin, XB + (size_t)f * nb * c->cin, gre, gre + pairs, Yf,
+                                  (size_t)FBINS * c->cout);
                     continue;
                 }
                 if (per_bin)

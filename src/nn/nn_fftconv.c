@@ -140,6 +140,27 @@ typedef struct fconv {
     int nbp;            /* blocks per phase in a full chunk */
 } fconv;
 
+/* The weights' transform of 4 FL consecutive values for bin f: declares
+ * gr0..gr3 and gi0..gi3, the sums over the k taps j (at stride ld from w)
+ * of w_j times ct[j][f], and times st[j][f], FL values each. Four
+ * independent chains: each sum is a chain of dependent adds (no FMA
+ * contraction in ISO C), which alone would wait on the adder's latency;
+ * four overlap (the same sums, the same bits). A macro, so that the eight
+ * sums stay in registers. */
+#define TRANSFORM4(w, ld, k, f, ct, st)                                                                                \
+    v8 gr0 = {0}, gi0 = {0}, gr1 = {0}, gi1 = {0}, gr2 = {0}, gi2 = {0}, gr3 = {0}, gi3 = {0};                         \
+    for (int j_ = 0; j_ < (k); j_++) {                                                                                 \
+        const float *wj_ = (w) + (size_t)j_ * (ld);                                                                    \
+        float cj_ = (ct)[j_][f], sj_ = (st)[j_][f];                                                                    \
+        v8 w0_, w1_, w2_, w3_;                                                                                         \
+        memcpy(&w0_, wj_, sizeof w0_);                                                                                 \
+        memcpy(&w1_, wj_ + FL, sizeof w1_);                                                                            \
+        memcpy(&w2_, wj_ + 2 * FL, sizeof w2_);                                                                        \
+        memcpy(&w3_, wj_ + 3 * FL, sizeof w3_);                                                                        \
+        gr0 += w0_ * cj_, gi0 += w0_ * sj_, gr1 += w1_ * cj_, gi1 += w1_ * sj_;                                        \
+        gr2 += w2_ * cj_, gi2 += w2_ * sj_, gr3 += w3_ * cj_, gi3 += w3_ * sj_;                                        \
+    }
+
 /* G_f[co][ci] = (1 / FN) sum_j w[co][ci][j] e^{+2 pi i f j / FN} for one
  * bin f and every (co, ci), from wt[co][j][ci] (w with its taps before its
  * input channels), into Gf[co][ci]: the transform of the kernel reversed in
@@ -156,22 +177,8 @@ NN_VEC static void weights_bin(const nn_conv *c, const float *wt, int f, const f
     for (int co = 0; co < c->cout; co++) {
         const float *wc = wt + (size_t)co * c->k * c->cin;
         int c0 = 0;
-        /* four channel groups at once: each sum is a chain of dependent
-         * adds (no FMA contraction in ISO C), which alone wait on the
-         * adder's latency; four chains overlap (same sums, same bits) */
         for (; c0 + 4 * FL <= c->cin; c0 += 4 * FL) {
-            v8 gr0 = {0}, gi0 = {0}, gr1 = {0}, gi1 = {0}, gr2 = {0}, gi2 = {0}, gr3 = {0}, gi3 = {0};
-            for (int j = 0; j < c->k; j++) {
-                const float *wj = wc + (size_t)j * c->cin + c0;
-                float cj = ct[j][f], sj = st[j][f];
-                v8 w0, w1, w2, w3;
-                memcpy(&w0, wj, sizeof w0);
-                memcpy(&w1, wj + FL, sizeof w1);
-                memcpy(&w2, wj + 2 * FL, sizeof w2);
-                memcpy(&w3, wj + 3 * FL, sizeof w3);
-                gr0 += w0 * cj, gi0 += w0 * sj, gr1 += w1 * cj, gi1 += w1 * sj;
-                gr2 += w2 * cj, gi2 += w2 * sj, gr3 += w3 * cj, gi3 += w3 * sj;
-            }
+            TRANSFORM4(wc + c0, c->cin, c->k, f, ct, st);
             v8 *gp = (v8 *)(Gf + (size_t)co * c->cin + c0); /* complex: re, im, re, im... */
             gp[0] = zip_lo(gr0, gi0), gp[1] = zip_hi(gr0, gi0), gp[2] = zip_lo(gr1, gi1), gp[3] = zip_hi(gr1, gi1);
             gp[4] = zip_lo(gr2, gi2), gp[5] = zip_hi(gr2, gi2), gp[6] = zip_lo(gr3, gi3), gp[7] = zip_hi(gr3, gi3);
@@ -208,19 +215,7 @@ NN_VEC static void weights_bin_bf16(const nn_conv *c, const float *wc, int f, co
     for (int ci = 0; ci < c->cin; ci++) {
         const float *wi = wc + (size_t)ci * c->k * c->cout;
         for (int co0 = 0; co0 < c->cout; co0 += 4 * FL) {
-            /* four independent sums (as in weights_bin), in registers */
-            v8 gr0 = {0}, gi0 = {0}, gr1 = {0}, gi1 = {0}, gr2 = {0}, gi2 = {0}, gr3 = {0}, gi3 = {0};
-            for (int j = 0; j < c->k; j++) {
-                const float *wj = wi + (size_t)j * c->cout + co0;
-                float cj = ct[j][f], sj = st[j][f];
-                v8 w0, w1, w2, w3;
-                memcpy(&w0, wj, sizeof w0);
-                memcpy(&w1, wj + FL, sizeof w1);
-                memcpy(&w2, wj + 2 * FL, sizeof w2);
-                memcpy(&w3, wj + 3 * FL, sizeof w3);
-                gr0 += w0 * cj, gi0 += w0 * sj, gr1 += w1 * cj, gi1 += w1 * sj;
-                gr2 += w2 * cj, gi2 += w2 * sj, gr3 += w3 * cj, gi3 += w3 * sj;
-            }
+            TRANSFORM4(wi + co0, c->cout, c->k, f, ct, st);
             uint32_t *ore = gre + (size_t)co0 * c->cin + (size_t)ci * 4 * FL; /* block co0 / 32, row ci */
             uint32_t *oim = gim + (size_t)co0 * c->cin + (size_t)ci * 4 * FL;
             v8u p;

@@ -104,18 +104,23 @@ typedef uint32_t v8u __attribute__((vector_size(FL * sizeof(uint32_t)), aligned(
 /* (a macro: a function returning a vector would change the ABI between clones) */
 #define bf16_bits(x) ((((v8u)(x)) + 0x7fffu + ((((v8u)(x)) >> 16) & 1u)) >> 16)
 
-/* In-place radix-2 FFT of FL signals held in re[FN], im[FN] (vectors of
- * FL lanes), input in bit-reversed order, output in natural order. sign
- * -1: forward (e^{-i...}), +1: inverse without the 1/FN. */
-NN_VEC static void fft_lanes(v8 *re, v8 *im, const fft_tab *t, int sign)
+/* 2 FL floats as one vector: a pair of groups' signals (fft_pair) */
+typedef float v16 __attribute__((vector_size(2 * FL * sizeof(float)), aligned(4)));
+
+/* In-place radix-2 FFT of 2 FL signals held in re[FN], im[FN] (vectors of
+ * 2 FL lanes: one AVX-512 register in the x86-64-v4 clone), input in
+ * bit-reversed order, output in natural order. sign -1: forward
+ * (e^{-i...}), +1: inverse without the 1/FN. Each lane's operations are
+ * those of one signal alone, whatever the vector width. */
+NN_VEC static void fft_lanes(v16 *re, v16 *im, const fft_tab *t, int sign)
 {
     /* the first two stages' twiddles are 1 and -+i: additions only */
     for (int st = 0; st < FN; st += 4) {
-        v8 ar = re[st] + re[st + 1], ai = im[st] + im[st + 1], br = re[st] - re[st + 1], bi = im[st] - im[st + 1];
-        v8 cr = re[st + 2] + re[st + 3], ci = im[st + 2] + im[st + 3];
-        v8 dr = re[st + 2] - re[st + 3], di = im[st + 2] - im[st + 3];
+        v16 ar = re[st] + re[st + 1], ai = im[st] + im[st + 1], br = re[st] - re[st + 1], bi = im[st] - im[st + 1];
+        v16 cr = re[st + 2] + re[st + 3], ci = im[st + 2] + im[st + 3];
+        v16 dr = re[st + 2] - re[st + 3], di = im[st + 2] - im[st + 3];
         /* d times -i (forward) or +i (inverse) */
-        v8 er = sign < 0 ? di : -di, ei = sign < 0 ? -dr : dr;
+        v16 er = sign < 0 ? di : -di, ei = sign < 0 ? -dr : dr;
         re[st] = ar + cr, im[st] = ai + ci, re[st + 2] = ar - cr, im[st + 2] = ai - ci;
         re[st + 1] = br + er, im[st + 1] = bi + ei, re[st + 3] = br - er, im[st + 3] = bi - ei;
     }
@@ -124,8 +129,8 @@ NN_VEC static void fft_lanes(v8 *re, v8 *im, const fft_tab *t, int sign)
         for (int j = 0; j < half; j++) {
             float wr = t->c[j * step], wi = sign < 0 ? -t->s[j * step] : t->s[j * step];
             for (int st = j; st < FN; st += len) {
-                v8 br = re[st + half], bi = im[st + half];
-                v8 tr = br * wr - bi * wi, ti = br * wi + bi * wr;
+                v16 br = re[st + half], bi = im[st + half];
+                v16 tr = br * wr - bi * wi, ti = br * wi + bi * wr;
                 re[st + half] = re[st] - tr, im[st + half] = im[st] - ti;
                 re[st] = re[st] + tr, im[st] = im[st] + ti;
             }
@@ -244,9 +249,14 @@ static void taps_first_co(const nn_conv *c, const float *const *rows, int co0, f
         }
 }
 
-/* A block's signals during its transforms: for each group of FG channels
- * the real and imaginary parts, FN x FL each. */
-typedef float fft_grp[2][FN][FL];
+/* A block's signals during its transforms, a pair of groups of FG channels
+ * at a time: the real and imaginary parts, FN x 2 FL each, group q's FL
+ * lanes the (q % 2)-th half of its pair's rows, so that one transform of
+ * 2 FL lanes does both (a group count that is odd leaves the last pair's
+ * second half unused: zeros). GROW: group q's row n of part p (0: real,
+ * 1: imaginary), FL floats. */
+typedef float fft_pair[2][FN][2 * FL];
+#define GROW(buf, q, p, n) ((buf)[(q) / 2][p][n] + ((q) % 2) * FL)
 
 /* The forward transforms of one block (first output t_b, dilation d) for
  * every input channel, into X[blk][f][ci]: a block's spectra together (67
@@ -255,15 +265,14 @@ typedef float fft_grp[2][FN][FL];
  * sample n of the block is xs(ci, t_b + d n - pad_l), 0 outside [0, t_in);
  * xs(ci, i) = xs[ci * ldx + i - xoff]. buf: cin / FG groups. */
 NN_VEC static void forward_block(const fconv *g, const float *xs, int ldx, int xoff, int t_b, int blk, const fft_tab *t,
-                                 float complex *X, uint32_t *xb, int nb, fft_grp *buf)
+                                 float complex *X, uint32_t *xb, int nb, fft_pair *buf)
 {
     const nn_conv *c = g->c;
     int ng = c->cin / FG;
     for (int q = 0; q < ng; q++) {
-        float(*re)[FL] = buf[q][0], (*im)[FL] = buf[q][1];
         for (int n = 0; n < FN; n++) {
             long i = (long)t_b + (long)c->dilation * n - c->pad_l;
-            float *r = re[t->rev[n]], *m = im[t->rev[n]];
+            float *r = GROW(buf, q, 0, t->rev[n]), *m = GROW(buf, q, 1, t->rev[n]);
             if (i < 0 || i >= g->t_in) {
                 for (int l = 0; l < FL; l++)
                     r[l] = m[l] = 0.0f;
@@ -275,8 +284,9 @@ NN_VEC static void forward_block(const fconv *g, const float *xs, int ldx, int x
                 m[l] = p[(size_t)(l + FL) * ldx];
             }
         }
-        fft_lanes((v8 *)re, (v8 *)im, t, -1);
     }
+    for (int q = 0; q < ng; q += 2)
+        fft_lanes((v16 *)buf[q / 2][0], (v16 *)buf[q / 2][1], t, -1);
     /* z = a + i b  ->  A[f] = (Z[f] + conj Z[-f]) / 2, B[f] = (Z[f] - conj Z[-f]) / 2i, bin by bin */
     if (xb) { /* the fast mode's: as bf16 pairs into xb[f][blk][ci] (the chunk's nb blocks), each bin's operand whole */
         for (int f = 0; f < FBINS; f++) {
@@ -284,8 +294,8 @@ NN_VEC static void forward_block(const fconv *g, const float *xs, int ldx, int x
             uint32_t *o = xb + ((size_t)f * nb + blk) * c->cin;
             for (int q = 0; q < ng; q++, o += FG) {
                 v8 zr, zi, yr, yi;
-                memcpy(&zr, buf[q][0][f], sizeof zr), memcpy(&zi, buf[q][1][f], sizeof zi);
-                memcpy(&yr, buf[q][0][nf], sizeof yr), memcpy(&yi, buf[q][1][nf], sizeof yi);
+                memcpy(&zr, GROW(buf, q, 0, f), sizeof zr), memcpy(&zi, GROW(buf, q, 1, f), sizeof zi);
+                memcpy(&yr, GROW(buf, q, 0, nf), sizeof yr), memcpy(&yi, GROW(buf, q, 1, nf), sizeof yi);
                 v8 ar = 0.5f * (zr + yr), ai = 0.5f * (zi - yi), br = 0.5f * (zi + yi), bi = 0.5f * (yr - zr);
                 v8u pa = bf16_bits(ar) | (bf16_bits(ai) << 16), pb = bf16_bits(br) | (bf16_bits(bi) << 16);
                 memcpy(o, &pa, sizeof pa), memcpy(o + FL, &pb, sizeof pb);
@@ -297,7 +307,8 @@ NN_VEC static void forward_block(const fconv *g, const float *xs, int ldx, int x
     for (int f = 0; f < FBINS; f++) {
         int nf = (FN - f) % FN;
         for (int q = 0; q < ng; q++, xf += 4 * FL) {
-            const float *zr = buf[q][0][f], *zi = buf[q][1][f], *yr = buf[q][0][nf], *yi = buf[q][1][nf];
+            const float *zr = GROW(buf, q, 0, f), *zi = GROW(buf, q, 1, f), *yr = GROW(buf, q, 0, nf),
+                        *yi = GROW(buf, q, 1, nf);
             for (int l = 0; l < FL; l++) {
                 xf[2 * l] = 0.5f * (zr[l] + yr[l]), xf[2 * l + 1] = 0.5f * (zi[l] - yi[l]);
                 xf[2 * FL + 2 * l] = 0.5f * (zi[l] + yi[l]), xf[2 * FL + 2 * l + 1] = 0.5f * (yr[l] - zr[l]);
@@ -312,7 +323,7 @@ NN_VEC static void forward_block(const fconv *g, const float *xs, int ldx, int x
  * y = (out + bias) + y when accumulate: the order of nn_conv1d_ex). buf:
  * cout / FG groups. */
 NN_VEC static void inverse_block(const fconv *g, const float complex *Y, int t_b, int blk, const fft_tab *t,
-                                 const float *b, float *y, int accumulate, fft_grp *buf)
+                                 const float *b, float *y, int accumulate, fft_pair *buf)
 {
     const nn_conv *c = g->c;
     int d = c->dilation, n_out = 0, ng = c->cout / FG;
@@ -323,7 +334,8 @@ NN_VEC static void inverse_block(const fconv *g, const float complex *Y, int t_b
     for (int f = 0; f < FBINS; f++) {
         int edge = f == 0 || f == FN / 2, r1 = t->rev[f], r2 = t->rev[(FN - f) % FN];
         for (int q = 0; q < ng; q++, yf += 4 * FL) {
-            float *zr = buf[q][0][r1], *zi = buf[q][1][r1], *wr = buf[q][0][r2], *wi = buf[q][1][r2];
+            float *zr = GROW(buf, q, 0, r1), *zi = GROW(buf, q, 1, r1), *wr = GROW(buf, q, 0, r2),
+                  *wi = GROW(buf, q, 1, r2);
             const float *ya = yf, *yb = yf + 2 * FL;
             if (edge) {
                 for (int l = 0; l < FL; l++)
@@ -337,9 +349,9 @@ NN_VEC static void inverse_block(const fconv *g, const float complex *Y, int t_b
             }
         }
     }
+    for (int q = 0; q < ng; q += 2)
+        fft_lanes((v16 *)buf[q / 2][0], (v16 *)buf[q / 2][1], t, +1);
     for (int q = 0; q < ng; q++) {
-        float(*re)[FL] = buf[q][0], (*im)[FL] = buf[q][1];
-        fft_lanes((v8 *)re, (v8 *)im, t, +1);
         for (int l = 0; l < FL; l++) {
             int ca = q * FG + l, cb = ca + FL;
             float *ya = y + (size_t)ca * g->t_out + t_b, *yb = y + (size_t)cb * g->t_out + t_b;
@@ -347,14 +359,14 @@ NN_VEC static void inverse_block(const fconv *g, const float complex *Y, int t_b
             if (accumulate)
                 for (int i = 0; i < n_out; i++) {
                     size_t o = (size_t)d * i;
-                    ya[o] = (re[i][l] + ba) + ya[o];
-                    yb[o] = (im[i][l] + bb) + yb[o];
+                    ya[o] = (GROW(buf, q, 0, i)[l] + ba) + ya[o];
+                    yb[o] = (GROW(buf, q, 1, i)[l] + bb) + yb[o];
                 }
             else
                 for (int i = 0; i < n_out; i++) {
                     size_t o = (size_t)d * i;
-                    ya[o] = re[i][l] + ba;
-                    yb[o] = im[i][l] + bb;
+                    ya[o] = GROW(buf, q, 0, i)[l] + ba;
+                    yb[o] = GROW(buf, q, 1, i)[l] + bb;
                 }
         }
     }
@@ -470,7 +482,7 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
     size_t pn = inplace ? (size_t)nb_max * c->cout : 0; /* a bin's product, per thread */
     size_t wn = pre ? (size_t)c->cin * win : 0;
     int ngmax = (c->cin > c->cout ? c->cin : c->cout) / FG;
-    size_t bn = (size_t)ngmax * sizeof(fft_grp) / sizeof(float); /* per thread */
+    size_t bn = (size_t)(ngmax + 1) / 2 * sizeof(fft_pair) / sizeof(float); /* per thread */
     /* rows of half weights widened, per thread: one, or FG for the bf16 reordering */
     size_t rn = w ? 0 : (size_t)c->cin * c->k * (bf ? FG : 1);
     float *sc = nn_scratch_get(s, 2 * (gn + tn + xu + yu + pn * nth) + wn + (bn + rn) * nth);
@@ -493,7 +505,8 @@ int nn_conv1d_fft_as(const nn_conv *c, const float *x, int t_in, const float *pr
 
 #pragma omp parallel num_threads(nth) if (nth > 1)
     {
-        fft_grp *buf = (fft_grp *)(bufs + bn * nn_thread_id());
+        fft_pair *buf = (fft_pair *)(bufs + bn * nn_thread_id());
+        memset(buf, 0, bn * sizeof(float)); /* an odd group count's unused lanes: zeros */
         float *rowbuf = bufs + bn * nth + rn * nn_thread_id();
         /* Barriers: each step below waits for the one before it only where
          * it reads what that one wrote. The reordered weights are read by

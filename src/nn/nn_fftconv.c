@@ -96,6 +96,10 @@ typedef int v8i __attribute__((vector_size(FL * sizeof(int))));
  * the same bits as storing them one by one) */
 #define zip_lo(a, b) __builtin_shuffle(a, b, (v8i){0, 8, 1, 9, 2, 10, 3, 11})
 #define zip_hi(a, b) __builtin_shuffle(a, b, (v8i){4, 12, 5, 13, 6, 14, 7, 15})
+/* the even and the odd lanes of a then b: a complex row's real and
+ * imaginary parts */
+#define evens(a, b) __builtin_shuffle(a, b, (v8i){0, 2, 4, 6, 8, 10, 12, 14})
+#define odds(a, b) __builtin_shuffle(a, b, (v8i){1, 3, 5, 7, 9, 11, 13, 15})
 
 /* The fast mode's bfloat16 operands (nn_cprod_bf16): float32 to bfloat16
  * bits, round to nearest even (finite values: spectra and weights), lane
@@ -336,17 +340,19 @@ NN_VEC static void inverse_block(const fconv *g, const float complex *Y, int t_b
         for (int q = 0; q < ng; q++, yf += 4 * FL) {
             float *zr = GROW(buf, q, 0, r1), *zi = GROW(buf, q, 1, r1), *wr = GROW(buf, q, 0, r2),
                   *wi = GROW(buf, q, 1, r2);
-            const float *ya = yf, *yb = yf + 2 * FL;
+            /* A's and B's (re, im) pairs split into vectors of their real
+             * and imaginary parts (lane moves only) */
+            v8 a0, a1, b0, b1;
+            memcpy(&a0, yf, sizeof a0), memcpy(&a1, yf + FL, sizeof a1);
+            memcpy(&b0, yf + 2 * FL, sizeof b0), memcpy(&b1, yf + 3 * FL, sizeof b1);
+            v8 ar = evens(a0, a1), ai = odds(a0, a1), br = evens(b0, b1), bi = odds(b0, b1);
             if (edge) {
-                for (int l = 0; l < FL; l++)
-                    zr[l] = ya[2 * l], zi[l] = yb[2 * l];
+                memcpy(zr, &ar, sizeof ar), memcpy(zi, &br, sizeof br);
                 continue;
             }
-            for (int l = 0; l < FL; l++) {
-                float ar = ya[2 * l], ai = ya[2 * l + 1], br = yb[2 * l], bi = yb[2 * l + 1];
-                zr[l] = ar - bi, zi[l] = ai + br;
-                wr[l] = ar + bi, wi[l] = br - ai;
-            }
+            v8 vzr = ar - bi, vzi = ai + br, vwr = ar + bi, vwi = br - ai;
+            memcpy(zr, &vzr, sizeof vzr), memcpy(zi, &vzi, sizeof vzi);
+            memcpy(wr, &vwr, sizeof vwr), memcpy(wi, &vwi, sizeof vwi);
         }
     }
     for (int q = 0; q < ng; q += 2)

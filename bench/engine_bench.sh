@@ -6,12 +6,12 @@
 #
 # --n-ids N: only the paragraph's first N ids (60: a 3.4 s sentence).
 #
-# --rounds R (default 1): R rounds of ours (exact) then ORT, one after the
-# other, each engine's best of --runs per round, and the ratio ORT / ours
-# of each round printed with their median. On a shared machine whose load
-# changes from minute to minute a single ratio can be off by 20 %; the
-# median of rounds taken seconds apart is what to quote. The fast mode
-# runs in the first round only.
+# --rounds R (default 1): R rounds of ours (exact, then fast) then ORT, one
+# after the other, each engine's best of --runs per round, and the ratio
+# ORT / ours of each round printed with their median, for each of our
+# modes. On a shared machine whose load changes from minute to minute a
+# single ratio can be off by 20 %; the median of rounds taken seconds apart
+# is what to quote.
 #
 # --memory: our engine's peak RSS (the whole process, /usr/bin/time -f %M)
 # against issue 12's targets, exact mode: kk-forward on the paragraph's
@@ -90,7 +90,6 @@ while [ "$R" -le "$ROUNDS" ]; do
     SUF=; [ "$R" -gt 1 ] && SUF=_$R
     if [ "$ONLY" != ort ]; then
         for P in exact fast; do
-            [ "$P" = fast ] && [ "$R" -gt 1 ] && continue
             echo "ours $P$SUF: load average before $(loadavg)"
             /usr/bin/time -f %M -o "$TMP/ours_$P$SUF.rss" build/kk-forward --model "$MODEL" --ids "$IDS" \
                 --voice af_heart --threads "$THREADS" --repeat "$RUNS" --precision $P >"$TMP/ours_$P$SUF.json"
@@ -136,14 +135,16 @@ if (ort)
     if (x.audio_s !== ort.audio_s) console.log("note: the audio lengths differ (durations differ?)");
   }
 const rounds = parseInt(process.argv[2], 10);
-if (ort && rounds > 1) {
-  const ratios = [];
-  for (let i = 1; i <= rounds; i++) {
-    const o = rd("ours_exact" + (i > 1 ? "_" + i : "") + ".json"), q = rd("ort" + (i > 1 ? "_" + i : "") + ".json");
-    if (o && q) ratios.push(JSON.parse(q).best_inference_ms / JSON.parse(o).inference_ms);
-  }
-  const sorted = ratios.slice().sort((a, b) => a - b), h = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[h] : (sorted[h - 1] + sorted[h]) / 2;
-  console.log("ratio ORT time / ours exact time, per round: " + ratios.map((v) => v.toFixed(3)).join(" ") +
-              "; median of " + ratios.length + ": " + median.toFixed(3));
-}' "$TMP" "$ROUNDS"
+if (ort && rounds > 1)
+  for (const P of ["exact", "fast"]) {
+    const ratios = [];
+    for (let i = 1; i <= rounds; i++) {
+      const o = rd("ours_" + P + (i > 1 ? "_" + i : "") + ".json"), q = rd("ort" + (i > 1 ? "_" + i : "") + ".json");
+      if (o && q) ratios.push(JSON.parse(q).best_inference_ms / JSON.parse(o).inference_ms);
+    }
+    if (!ratios.length) continue;
+    const sorted = ratios.slice().sort((a, b) => a - b), h = sorted.length >> 1;
+    const median = sorted.length % 2 ? sorted[h] : (sorted[h - 1] + sorted[h]) / 2;
+    console.log("ratio ORT time / ours " + P + " time, per round: " + ratios.map((v) => v.toFixed(3)).join(" ") +
+                "; median of " + ratios.length + ": " + median.toFixed(3));
+  }' "$TMP" "$ROUNDS"

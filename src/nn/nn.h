@@ -159,9 +159,11 @@ int nn_conv1d_fft_f16(const nn_conv *c, const float *x, int t_in, const float *p
  * (wh, w NULL) with each bin's product in bfloat16 (the spectra and the
  * weights' transform rounded to bf16, sums in float32: nn_cprod_bf16 on
  * AVX512_BF16, about twice OpenBLAS's cgemm), where nn_conv_fft_bf16_runs;
- * elsewhere exactly nn_conv1d_fft. Same arguments, contract, fusions and
- * working memory; bit-identical for any thread count, not to the exact
- * mode (see its test for the error). */
+ * elsewhere exactly nn_conv1d_fft. Same arguments, contract and fusions;
+ * working memory within the same bounds (the spectra as bf16, the
+ * products beside them, chunks sized to fit); bit-identical for any
+ * thread count and chunking, not to the exact mode (see its test for the
+ * error). */
 int nn_conv1d_fft_bf16(const nn_conv *c, const float *x, int t_in, const float *pre, const float *w,
                        const uint16_t *wh, const float *b, float *y, int accumulate, nn_scratch *s);
 /* 1 when nn_conv1d_fft_bf16 runs its products in bf16 for c: the CPU has

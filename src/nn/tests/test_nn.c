@@ -573,6 +573,24 @@ static void test_conv_fft_bf16(void **state)
         check_fused_kernel_tol(fft_bf16_w, &shapes[si], lens[si], "fft bf16", 1e-2f);
     check_half_weights(fft_bf16_w, fft_bf16_wh, &shapes[0], lens[0]);
     check_half_weights(fft_bf16_w, fft_bf16_wh, &shapes[3], lens[3]);
+    /* the weights' transform per bin or all bins first, one chunk or
+     * several: the same bits (each row of a product is summed alone) */
+    const nn_conv *c = &shapes[0];
+    int len = lens[0], t_out = nn_conv_out_len(c, len);
+    size_t ny = (size_t)c->cout * t_out;
+    float *x = rand_vec((size_t)c->cin * len), *w = rand_vec((size_t)c->cout * c->cin * c->k), *y[4];
+    nn_scratch s = {0};
+    static const int how[] = {0, 1, 0, 1}, most[] = {0, 0, 7, 7};
+    for (int v = 0; v < 4; v++) {
+        y[v] = malloc(sizeof(float) * ny);
+        assert_int_equal(nn_conv1d_fft_as(c, x, len, NULL, w, NULL, NULL, y[v], 0, &s, how[v], most[v], 1), 0);
+    }
+    for (int v = 1; v < 4; v++)
+        assert_memory_equal(y[0], y[v], sizeof(float) * ny);
+    nn_scratch_free(&s);
+    free(x), free(w);
+    for (int v = 0; v < 4; v++)
+        free(y[v]);
 }
 
 /* nn_conv1d_wino through check_fused_kernel (3.4e-7 of the largest output

@@ -291,31 +291,24 @@ NN_VEC static void forward_block(const fconv *g, const float *xs, int ldx, int x
     }
     for (int q = 0; q < ng; q += 2)
         fft_lanes((v16 *)buf[q / 2][0], (v16 *)buf[q / 2][1], t, -1);
-    /* z = a + i b  ->  A[f] = (Z[f] + conj Z[-f]) / 2, B[f] = (Z[f] - conj Z[-f]) / 2i, bin by bin */
-    if (xb) { /* the fast mode's: as bf16 pairs into xb[f][blk][ci] (the chunk's nb blocks), each bin's operand whole */
-        for (int f = 0; f < FBINS; f++) {
-            int nf = (FN - f) % FN;
-            uint32_t *o = xb + ((size_t)f * nb + blk) * c->cin;
-            for (int q = 0; q < ng; q++, o += FG) {
-                v8 zr, zi, yr, yi;
-                memcpy(&zr, GROW(buf, q, 0, f), sizeof zr), memcpy(&zi, GROW(buf, q, 1, f), sizeof zi);
-                memcpy(&yr, GROW(buf, q, 0, nf), sizeof yr), memcpy(&yi, GROW(buf, q, 1, nf), sizeof yi);
-                v8 ar = 0.5f * (zr + yr), ai = 0.5f * (zi - yi), br = 0.5f * (zi + yi), bi = 0.5f * (yr - zr);
-                v8u pa = bf16_bits(ar) | (bf16_bits(ai) << 16), pb = bf16_bits(br) | (bf16_bits(bi) << 16);
-                memcpy(o, &pa, sizeof pa), memcpy(o + FL, &pb, sizeof pb);
-            }
-        }
-        return;
-    }
-    float *xf = (float *)(X + (size_t)blk * FBINS * c->cin);
+    /* z = a + i b  ->  A[f] = (Z[f] + conj Z[-f]) / 2, B[f] = (Z[f] - conj Z[-f]) / 2i, bin by bin;
+     * stored as complex floats into X[blk][f][ci], or (the fast mode's, xb)
+     * as bf16 pairs into xb[f][blk][ci] (the chunk's nb blocks: each bin's
+     * operand one matrix) */
     for (int f = 0; f < FBINS; f++) {
         int nf = (FN - f) % FN;
-        for (int q = 0; q < ng; q++, xf += 4 * FL) {
-            const float *zr = GROW(buf, q, 0, f), *zi = GROW(buf, q, 1, f), *yr = GROW(buf, q, 0, nf),
-                        *yi = GROW(buf, q, 1, nf);
-            for (int l = 0; l < FL; l++) {
-                xf[2 * l] = 0.5f * (zr[l] + yr[l]), xf[2 * l + 1] = 0.5f * (zi[l] - yi[l]);
-                xf[2 * FL + 2 * l] = 0.5f * (zi[l] + yi[l]), xf[2 * FL + 2 * l + 1] = 0.5f * (yr[l] - zr[l]);
+        for (int q = 0; q < ng; q++) {
+            v8 zr, zi, yr, yi;
+            memcpy(&zr, GROW(buf, q, 0, f), sizeof zr), memcpy(&zi, GROW(buf, q, 1, f), sizeof zi);
+            memcpy(&yr, GROW(buf, q, 0, nf), sizeof yr), memcpy(&yi, GROW(buf, q, 1, nf), sizeof yi);
+            v8 ar = 0.5f * (zr + yr), ai = 0.5f * (zi - yi), br = 0.5f * (zi + yi), bi = 0.5f * (yr - zr);
+            if (xb) {
+                uint32_t *o = xb + ((size_t)f * nb + blk) * c->cin + (size_t)q * FG;
+                v8u pa = bf16_bits(ar) | (bf16_bits(ai) << 16), pb = bf16_bits(br) | (bf16_bits(bi) << 16);
+                memcpy(o, &pa, sizeof pa), memcpy(o + FL, &pb, sizeof pb);
+            } else {
+                v8 *o = (v8 *)(X + ((size_t)blk * FBINS + f) * c->cin + (size_t)q * FG); /* re, im, re, im... */
+                o[0] = zip_lo(ar, ai), o[1] = zip_hi(ar, ai), o[2] = zip_lo(br, bi), o[3] = zip_hi(br, bi);
             }
         }
     }

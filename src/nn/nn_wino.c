@@ -76,15 +76,17 @@ NN_VEC static void input_row(const nn_conv *c, const float *xrow, int xoff, int 
         long b0 = t0 + r - c->pad_l; /* tile i reads b0 + 2 d i + d n */
         int ia, ib;
         inside(b0, d, 3 * d, t_in, ntp, &ia, &ib);
-        const float *xp = xrow + (b0 - xoff);
+        /* xp: tile ia's first sample (only formed when there are inner tiles) */
+        const float *xp = ia < ib ? xrow + (b0 + 2L * d * ia - xoff) : xrow;
         if (d == 1)
             for (int i = ia; i < ib; i++) {
-                float d0 = xp[2 * i], d1 = xp[2 * i + 1], d2 = xp[2 * i + 2], d3 = xp[2 * i + 3];
+                const float *p = xp + 2 * (i - ia);
+                float d0 = p[0], d1 = p[1], d2 = p[2], d3 = p[3];
                 v0[i] = d0 - d2, v1[i] = d1 + d2, v2[i] = d2 - d1, v3[i] = d1 - d3;
             }
         else
             for (int i = ia; i < ib; i++) {
-                const float *p = xp + 2L * d * i;
+                const float *p = xp + 2L * d * (i - ia);
                 float d0 = p[0], d1 = p[d], d2 = p[2 * d], d3 = p[3 * d];
                 v0[i] = d0 - d2, v1[i] = d1 + d2, v2[i] = d2 - d1, v3[i] = d1 - d3;
             }
@@ -96,7 +98,7 @@ NN_VEC static void input_row(const nn_conv *c, const float *xrow, int xoff, int 
             float dv[4];
             for (int n = 0; n < 4; n++) {
                 long j = b0 + 2L * d * i + (long)d * n;
-                dv[n] = j >= 0 && j < t_in ? xp[2L * d * i + (long)d * n] : 0.0f;
+                dv[n] = j >= 0 && j < t_in ? xrow[j - xoff] : 0.0f;
             }
             v0[i] = dv[0] - dv[2];
             v1[i] = dv[1] + dv[2];
@@ -121,21 +123,24 @@ NN_VEC static void output_row(const nn_conv *c, const float *M, int t_out, long 
         long tp = t0 + r; /* tile i's outputs tp + 2 d i and that + d */
         int ia, ib;
         inside(tp, d, d, t_out, ntp, &ia, &ib);
-        float *yp = yc + tp;
+        /* yp: tile ia's first output (only formed when there are inner tiles) */
+        float *yp = ia < ib ? yc + tp + 2L * d * ia : yc;
         if (d == 1 && accumulate)
             for (int i = ia; i < ib; i++) {
                 float a = ((m0[i] + m1[i]) + m2[i]) + bias, b = ((m1[i] - m2[i]) - m3[i]) + bias;
-                yp[2 * i] = a + yp[2 * i], yp[2 * i + 1] = b + yp[2 * i + 1];
+                float *o = yp + 2 * (i - ia);
+                o[0] = a + o[0], o[1] = b + o[1];
             }
         else if (d == 1)
             for (int i = ia; i < ib; i++) {
                 float a = ((m0[i] + m1[i]) + m2[i]) + bias, b = ((m1[i] - m2[i]) - m3[i]) + bias;
-                yp[2 * i] = a, yp[2 * i + 1] = b;
+                float *o = yp + 2 * (i - ia);
+                o[0] = a, o[1] = b;
             }
         else
             for (int i = ia; i < ib; i++) {
                 float a = ((m0[i] + m1[i]) + m2[i]) + bias, b = ((m1[i] - m2[i]) - m3[i]) + bias;
-                float *o = yp + 2L * d * i;
+                float *o = yp + 2L * d * (i - ia);
                 o[0] = accumulate ? a + o[0] : a;
                 o[d] = accumulate ? b + o[d] : b;
             }

@@ -465,6 +465,24 @@ static void check_half_weights(fused_conv_fn fused, fused_conv_f16_fn fused_f16,
     free(wh), free(w), free(x), free(b), free(pre), free(g), free(be), free(al), free(y0), free(y1);
 }
 
+/* nn_conv1d_fft_as on random x and w for c over len samples four ways,
+ * the weights' transform all bins first or per bin (how 0, 1), chunks as
+ * it chooses or of at most most blocks (max_blocks 0, most): y[v] (v = how
+ * + 2 * chunked), cout x t_out floats each, malloc'd. */
+static void fft_four_ways(const nn_conv *c, int len, int most, int bf16, float *y[4])
+{
+    size_t ny = (size_t)c->cout * nn_conv_out_len(c, len);
+    float *x = rand_vec((size_t)c->cin * len), *w = rand_vec((size_t)c->cout * c->cin * c->k);
+    nn_scratch s = {0};
+    for (int v = 0; v < 4; v++) {
+        y[v] = malloc(sizeof(float) * ny);
+        assert_int_equal(nn_conv1d_fft_as(c, x, len, NULL, w, NULL, NULL, y[v], 0, &s, v % 2, v / 2 ? most : 0, bf16),
+                         0);
+    }
+    nn_scratch_free(&s);
+    free(x), free(w);
+}
+
 static void check_fused_kernel(fused_conv_fn kernel, const nn_conv *c, int t_in, const char *what)
 {
     check_fused_kernel_tol(kernel, c, t_in, what, 2e-6f);
@@ -500,16 +518,10 @@ static void test_conv_fft(void **state)
     static const int pick[] = {0, 3, 1};
     for (size_t pi = 0; pi < sizeof pick / sizeof pick[0]; pi++) {
         const nn_conv *c = &shapes[pick[pi]];
-        int len = lens[pick[pi]], t_out = nn_conv_out_len(c, len);
-        size_t ny = (size_t)c->cout * t_out;
-        float *x = rand_vec((size_t)c->cin * len), *w = rand_vec((size_t)c->cout * c->cin * c->k);
+        int len = lens[pick[pi]];
+        size_t ny = (size_t)c->cout * nn_conv_out_len(c, len);
         float *y[4];
-        nn_scratch s = {0};
-        static const int how[] = {0, 1, 0, 1}, most[] = {0, 0, 24, 24};
-        for (int v = 0; v < 4; v++) {
-            y[v] = malloc(sizeof(float) * ny);
-            assert_int_equal(nn_conv1d_fft_as(c, x, len, NULL, w, NULL, NULL, y[v], 0, &s, how[v], most[v], 0), 0);
-        }
+        fft_four_ways(c, len, 24, 0, y);
         assert_memory_equal(y[0], y[1], sizeof(float) * ny);
         assert_memory_equal(y[2], y[3], sizeof(float) * ny);
         float top = 0, err = 0;
@@ -518,8 +530,6 @@ static void test_conv_fft(void **state)
             err = fmaxf(err, fabsf(y[0][i] - y[2][i]));
         }
         assert_true(top > 0 && err <= 1e-6f * top);
-        nn_scratch_free(&s);
-        free(x), free(w);
         for (int v = 0; v < 4; v++)
             free(y[v]);
     }
@@ -575,20 +585,11 @@ static void test_conv_fft_bf16(void **state)
     check_half_weights(fft_bf16_w, fft_bf16_wh, &shapes[3], lens[3]);
     /* the weights' transform per bin or all bins first, one chunk or
      * several: the same bits (each row of a product is summed alone) */
-    const nn_conv *c = &shapes[0];
-    int len = lens[0], t_out = nn_conv_out_len(c, len);
-    size_t ny = (size_t)c->cout * t_out;
-    float *x = rand_vec((size_t)c->cin * len), *w = rand_vec((size_t)c->cout * c->cin * c->k), *y[4];
-    nn_scratch s = {0};
-    static const int how[] = {0, 1, 0, 1}, most[] = {0, 0, 7, 7};
-    for (int v = 0; v < 4; v++) {
-        y[v] = malloc(sizeof(float) * ny);
-        assert_int_equal(nn_conv1d_fft_as(c, x, len, NULL, w, NULL, NULL, y[v], 0, &s, how[v], most[v], 1), 0);
-    }
+    size_t ny = (size_t)shapes[0].cout * nn_conv_out_len(&shapes[0], lens[0]);
+    float *y[4];
+    fft_four_ways(&shapes[0], lens[0], 7, 1, y);
     for (int v = 1; v < 4; v++)
         assert_memory_equal(y[0], y[v], sizeof(float) * ny);
-    nn_scratch_free(&s);
-    free(x), free(w);
     for (int v = 0; v < 4; v++)
         free(y[v]);
 }
